@@ -1,0 +1,62 @@
+"""create_app(): routes, middleware and error handlers; no endpoint logic lives here.
+
+The request-id middleware is plain ASGI (no BaseHTTPMiddleware): it numbers every
+request with a deterministic `req_` id, puts it in the scope for the error renderer and
+echoes it as `X-Request-Id` on every response. Starlette's debug mode stays off so an
+unexpected exception is rendered as the `internal_error` envelope, never a traceback.
+"""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.datastructures import MutableHeaders
+from starlette.middleware import Middleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from . import control, openapi, resources
+from .auth import tenant_hint
+from .emulator import Emulator
+from .errors import HANDLERS
+from .http import Ctx, api_route
+from .settings import Settings
+
+
+class RequestIdMiddleware:
+    def __init__(self, app: ASGIApp, emu: Emulator) -> None:
+        self.app, self.emu = app, emu
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        auth = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"authorization"), None)
+        request_id = self.emu.ids.request_id(tenant_hint(auth), self.emu.clock.now_ms())
+        scope.setdefault("state", {})["request_id"] = request_id
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                if "x-request-id" not in headers:
+                    headers["X-Request-Id"] = request_id
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
+async def openapi_document(ctx: Ctx) -> dict:
+    """The OpenAPI 3.1 description of every route."""
+    return openapi.build(ctx.request.app.routes)
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings()
+    emu = Emulator(settings)
+    routes = [*resources.routes, *control.routes, api_route("/v1/openapi.json", openapi_document, public=True)]
+    app = Starlette(
+        debug=False,
+        routes=routes,
+        middleware=[Middleware(RequestIdMiddleware, emu=emu)],
+        exception_handlers=HANDLERS,
+    )
+    app.state.emu = emu
+    return app

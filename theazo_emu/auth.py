@@ -1,0 +1,51 @@
+"""Bearer keys and tenants (DESIGN.md, "API keys and tenants").
+
+Every distinct `th_test_` key is its own tenant, accepted without registration; the
+tenant id is a digest of the key, so the key itself is never stored. `th_live_` keys are
+refused with 403: the emulator never touches real accounts. Anything else is 401.
+Public routes (trigger fire, channel messages and stream) skip this entirely; a route is
+public only when it is declared so.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from .errors import Forbidden, Unauthorized
+
+_TEST_KEY = re.compile(r"^th_test_[\x21-\x7e]{1,500}$")
+_LIVE_PREFIX = "th_live_"
+
+
+def tenant_of(key: str) -> str:
+    """The tenant id for a key: stable, and not the key."""
+    return "tn_" + hashlib.sha256(key.encode()).hexdigest()[:24]
+
+
+def bearer_token(header: str | None) -> str | None:
+    if not header:
+        return None
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def authenticate(header: str | None) -> tuple[str, str]:
+    """(key, tenant) for an Authorization header, or the documented 401/403."""
+    token = bearer_token(header)
+    if token is None:
+        raise Unauthorized("Missing or invalid API key. Send 'Authorization: Bearer th_test_...'.")
+    if token.startswith(_LIVE_PREFIX):
+        raise Forbidden("theazo-emu only takes test keys (th_test_...); live keys (th_live_...) are refused "
+                        "so that nothing here can reach a real account.")
+    if not _TEST_KEY.match(token):
+        raise Unauthorized("Invalid API key: expected a test key of the form th_test_<anything>.")
+    return token, tenant_of(token)
+
+
+def tenant_hint(header: str | None) -> str:
+    """The tenant a request claims, before validation; used only to number request ids."""
+    token = bearer_token(header)
+    return tenant_of(token) if token else "public"

@@ -1,0 +1,75 @@
+"""The emulator's own admin API under /_emu: health, the clock and reset.
+
+These routes take no API key: the emulator binds loopback by default and this API is
+for the test suite that started it. Clock moves wake every waiting stream.
+"""
+
+from __future__ import annotations
+
+from . import __version__
+from .auth import tenant_of
+from .clock import parse_iso
+from .errors import invalid
+from .http import Ctx, api_route
+from .models import ClockAdvance, ResetBody
+
+
+async def health(ctx: Ctx) -> dict:
+    """Liveness, version and the clock."""
+    return {"status": "ok", "version": __version__, "clock": ctx.emu.clock.describe(),
+            "pace": ctx.emu.settings.pace, "dialect": ctx.emu.settings.dialect}
+
+
+async def get_clock(ctx: Ctx) -> dict:
+    """The virtual clock."""
+    return ctx.emu.clock.describe()
+
+
+async def advance_clock(ctx: Ctx) -> dict:
+    """Move the clock forward by `seconds` or to an instant `to`."""
+    body: ClockAdvance = ctx.body
+    clock = ctx.emu.clock
+    if body.to is not None:
+        try:
+            target = parse_iso(body.to)
+        except (ValueError, OverflowError):
+            raise invalid("to", "must be an ISO 8601 date-time") from None
+        if target < clock.now_ms():
+            raise invalid("to", "must not be before the current virtual time")
+        clock.set(target)
+    else:
+        clock.advance(int(round((body.seconds or 0) * 1000)))
+    ctx.emu.changes.notify()
+    return {"clock": clock.describe(), "fired": []}
+
+
+async def freeze_clock(ctx: Ctx) -> dict:
+    """Stop the clock where it is."""
+    ctx.emu.clock.freeze()
+    return ctx.emu.clock.describe()
+
+
+async def resume_clock(ctx: Ctx) -> dict:
+    """Let the clock flow with wall time again, from where it stands."""
+    ctx.emu.clock.resume()
+    ctx.emu.changes.notify()
+    return ctx.emu.clock.describe()
+
+
+async def reset(ctx: Ctx) -> dict:
+    """Forget every tenant's state, or one tenant's (`{"tenant": "th_test_..."}`)."""
+    body: ResetBody = ctx.body
+    tenant = tenant_of(body.tenant) if body.tenant else None
+    ctx.emu.store.reset(tenant)
+    ctx.emu.changes.notify()
+    return {"ok": True, "scope": "tenant" if tenant else "all"}
+
+
+routes = [
+    api_route("/_emu/health", health, public=True),
+    api_route("/_emu/clock", get_clock, public=True),
+    api_route("/_emu/clock/advance", advance_clock, "POST", body=ClockAdvance, public=True),
+    api_route("/_emu/clock/freeze", freeze_clock, "POST", public=True),
+    api_route("/_emu/clock/resume", resume_clock, "POST", public=True),
+    api_route("/_emu/reset", reset, "POST", body=ResetBody, public=True),
+]

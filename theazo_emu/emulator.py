@@ -1,0 +1,65 @@
+"""The Emulator: one object holding everything a running instance has.
+
+`create_app(settings)` builds one and puts it on `app.state.emu`; nothing lives in
+module-level state, so several emulators can run in one process (the tests do).
+It owns the store, the virtual clock, the id source, the mock engine, and a `Changes`
+notifier that wakes streams when the clock moves or a run starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from pathlib import Path
+
+from .clock import Clock
+from .ids import IdSource
+from .mock import Engine
+from .settings import Settings
+from .store import Store
+
+
+class Changes:
+    """Wakes every waiting stream when something they might be waiting for happened."""
+
+    def __init__(self) -> None:
+        self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Future]] = set()
+
+    def notify(self) -> None:
+        for loop, future in list(self._waiters):
+            loop.call_soon_threadsafe(_resolve, future)
+
+    async def wait(self, timeout: float | None) -> None:
+        """Return on the next notify(), or after `timeout` seconds."""
+        loop = asyncio.get_running_loop()
+        entry = (loop, loop.create_future())
+        self._waiters.add(entry)
+        try:
+            await asyncio.wait_for(entry[1], timeout)
+        except asyncio.TimeoutError:
+            pass
+        finally:
+            self._waiters.discard(entry)
+
+
+def _resolve(future: asyncio.Future) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+class Emulator:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.store = Store(settings.db)
+        self.clock = Clock.from_setting(settings.clock)
+        self.ids = IdSource(settings.seed)
+        self.engine = Engine(settings.seed)
+        self.changes = Changes()
+        self.workdir = settings.workdir or Path(tempfile.gettempdir()) / "theazo-emu"
+
+    def new_id(self, prefix: str, tenant: str) -> str:
+        """A fresh id for a row about to be written (call inside that write's transaction)."""
+        return self.ids.make(prefix, tenant, self.clock.now_ms(), self.store.next_seq(tenant))
+
+    def close(self) -> None:
+        self.store.close()

@@ -1,0 +1,167 @@
+"""Run plans: the events, output, tool calls, tokens and duration of a mocked run.
+
+`Engine.plan_run()` settles a run's whole outcome at submission (DESIGN.md, "Runs,
+events and streams"): the first script that matches the request decides it, else the
+default generator does. The generator is a pure function of the seed and the request
+(a `random.Random` seeded from a digest of both), so identical inputs give identical
+bytes. Scripts are the extension point for fixtures: anything with
+`match(RunRequest) -> RunPlan | None` can be put in `Engine.scripts`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import dataclass, field
+from typing import Any, Protocol, Sequence
+
+from .. import pricing
+from .execution import ExecResult, mock_exec
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    task: str
+    instructions: str = ""
+    tools: tuple[str, ...] = ()
+    model: str = pricing.DEFAULT_MODEL
+    definition_id: str | None = None
+    timeout_s: int = 300
+
+
+@dataclass(frozen=True)
+class PlannedEvent:
+    offset_ms: int
+    event: str  # the reference's SSE event name
+    data: dict[str, Any]  # carries the SDK's `type` too
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    events: list[PlannedEvent]
+    output: str
+    tool_calls: list[dict[str, Any]]
+    input_tokens: int
+    output_tokens: int
+    duration_ms: int
+    error: dict[str, str] | None = None
+    artifacts: list[str] = field(default_factory=list)
+
+    @property
+    def outcome(self) -> str:
+        return "failed" if self.error else "completed"
+
+
+class RunScript(Protocol):
+    def match(self, request: RunRequest) -> RunPlan | None: ...
+
+
+class Engine:
+    """Decides mocked outcomes; holds no state beyond its seed and scripts."""
+
+    def __init__(self, seed: int, scripts: Sequence[RunScript] = ()) -> None:
+        self.seed = seed
+        self.scripts = list(scripts)
+
+    def plan_run(self, request: RunRequest) -> RunPlan:
+        for script in self.scripts:
+            plan = script.match(request)
+            if plan is not None:
+                return _enforce_timeout(plan, request.timeout_s)
+        return _enforce_timeout(self._default_plan(request), request.timeout_s)
+
+    def exec(self, language: str, code: str) -> ExecResult:
+        return mock_exec(self.seed, language, code)
+
+    def _default_plan(self, req: RunRequest) -> RunPlan:
+        rng = random.Random(_digest(self.seed, req.model, req.instructions, ",".join(req.tools), req.task))
+        short = _shorten(req.task, 80)
+        events: list[PlannedEvent] = []
+        calls: list[dict[str, Any]] = []
+        t = 0
+        events.append(_thinking(t, f"I'll work on this: {short}"))
+        chosen = sorted(rng.sample(list(req.tools), k=min(len(req.tools), rng.randint(1, 2)))) if req.tools else []
+        for tool in chosen:
+            t += rng.randint(300, 1500)
+            tool_input = _tool_input(tool, req.task)
+            output = _tool_output(tool, req.task, rng)
+            events.append(PlannedEvent(t, "tool_call", {"type": "tool_call", "tool": tool, "input": tool_input}))
+            t += rng.randint(800, 4000)
+            events.append(PlannedEvent(t, "tool_result", {"type": "tool_result", "tool": tool, "output": output}))
+            calls.append({"tool": tool, "input": tool_input, "output": output})
+            t += rng.randint(200, 900)
+            events.append(_thinking(t, f"Got results from {tool}; composing the answer."))
+        used = f" using {', '.join(chosen)}" if chosen else ""
+        output = f"Done{used}: {short}. This is deterministic mock output from theazo-emu (ref {rng.getrandbits(32):08x})."
+        t += rng.randint(1000, 5000)
+        input_tokens = 200 + (len(req.instructions) + len(req.task)) // 4 + 150 * len(chosen) + rng.randint(0, 300)
+        output_tokens = 80 + len(output) // 4 + rng.randint(0, 200)
+        return finish_plan(events, output, calls, input_tokens, output_tokens, t, req.model)
+
+
+def finish_plan(events: list[PlannedEvent], output: str, calls: list[dict], input_tokens: int,
+                output_tokens: int, duration_ms: int, model: str, artifacts: list[str] | None = None) -> RunPlan:
+    """Append the final `output` event (the SDK's `done`), with the settled cost."""
+    artifacts = artifacts or []
+    cents = run_cents(model, input_tokens, output_tokens, duration_ms)
+    done = {
+        "type": "done", "text": output, "output": output, "cost": pricing.cost(cents),
+        "duration": pricing.duration_text(duration_ms), "durationMs": duration_ms, "artifacts": artifacts,
+        "usage": {"inputTokens": input_tokens, "outputTokens": output_tokens},
+    }
+    return RunPlan([*events, PlannedEvent(duration_ms, "output", done)], output, calls,
+                   input_tokens, output_tokens, duration_ms, artifacts=artifacts)
+
+
+def run_cents(model: str, input_tokens: int, output_tokens: int, duration_ms: int) -> int:
+    minutes = pricing.compute_minutes(duration_ms)
+    return pricing.compute_cents(minutes) + pricing.model_cents(model, input_tokens, output_tokens)
+
+
+def _enforce_timeout(plan: RunPlan, timeout_s: int) -> RunPlan:
+    """A run longer than the agent's timeout is cut there and fails with `timeout`."""
+    limit = timeout_s * 1000
+    if plan.duration_ms <= limit:
+        return plan
+    kept = [e for e in plan.events if e.offset_ms < limit and e.event != "output"]
+    message = f"Run exceeded the agent's {timeout_s}s timeout and was terminated."
+    error = {"code": "timeout", "message": message}
+    kept.append(PlannedEvent(limit, "error", {"type": "error", **error}))
+    calls = [c for c in plan.tool_calls if any(e.data.get("output") == c["output"] for e in kept)]
+    return RunPlan(kept, "", calls, plan.input_tokens, 0, limit, error=error)
+
+
+def _thinking(offset: int, text: str) -> PlannedEvent:
+    # The reference's `thinking` event; the SDK has no such type, `progress` is its nearest.
+    return PlannedEvent(offset, "thinking", {"type": "progress", "text": text, "message": text})
+
+
+def _tool_input(tool: str, task: str) -> dict[str, Any]:
+    topic = _shorten(task, 60)
+    return {
+        "web_search": {"query": topic},
+        "http_request": {"method": "GET", "url": "https://example.com/api"},
+        "write_file": {"path": "/data/output.md", "content": f"# {topic}\n"},
+        "read_file": {"path": "/data/input.txt"},
+    }.get(tool, {"input": topic})
+
+
+def _tool_output(tool: str, task: str, rng: random.Random) -> str:
+    topic = _shorten(task, 60)
+    if tool == "web_search":
+        return f"{rng.randint(3, 9)} results for '{topic}'"
+    if tool == "http_request":
+        return '{"status":200,"body":"ok"}'
+    if tool == "write_file":
+        return "wrote /data/output.md"
+    return f"{tool} finished"
+
+
+def _shorten(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _digest(*parts: Any) -> int:
+    joined = "\x1f".join(str(p) for p in parts).encode()
+    return int.from_bytes(hashlib.blake2b(joined, digest_size=8).digest(), "big")

@@ -1,0 +1,191 @@
+"""Request bodies, declared once as pydantic models.
+
+Each model both validates its route's body (422 with field-level details) and supplies
+the JSON Schema that /v1/openapi.json serves. Unknown fields are ignored, as a lenient
+server should be. Where the reference and the SDK send different shapes (sdk-compat.md),
+the model accepts both and a `normalized()` method folds them into one.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+MAX_USER_ID = 256
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+def duration_seconds(value: int | float | str) -> float:
+    """'120s', '2m', '1h', '500ms' or a number of seconds, as seconds."""
+    if isinstance(value, (int, float)):
+        return float(value)
+    match = _DURATION.match(value)
+    if not match:
+        raise ValueError("expected a number of seconds or a duration such as '120s', '5m', '1h'")
+    number, unit = float(match.group(1)), match.group(2) or "s"
+    return number * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[unit]
+
+
+def check_user_id(value: str) -> str:
+    if not value or len(value) > MAX_USER_ID:
+        raise ValueError(f"must be 1 to {MAX_USER_ID} characters")
+    if _CONTROL.search(value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+class Cost(Body):
+    amount: int = Field(ge=0, le=10**12, description="Integer cents.")
+    currency: str = Field(default="usd", min_length=3, max_length=3)
+
+
+class MaxCost(Cost):
+    period: Literal["session", "day", "month"] = "session"
+
+
+class MaxDuration(Body):
+    hours: float | None = Field(default=None, ge=0, le=10**6)
+    minutes: float | None = Field(default=None, ge=0, le=10**8)
+    seconds: float | None = Field(default=None, ge=0, le=10**10)
+
+
+class SessionLimits(Body):
+    maxCost: MaxCost | None = None
+    maxAgents: int | None = Field(default=None, ge=0, le=10**6)
+    maxComputeMinutes: float | None = Field(default=None, ge=0, le=10**9)
+    maxDuration: MaxDuration | None = None
+
+
+class SessionOptions(Body):
+    """The body of by-user get-or-create: options applied only on creation."""
+
+    limits: SessionLimits | None = None
+    metadata: dict[str, Any] | None = None
+    environment: Literal["production", "staging", "development"] | None = None
+
+
+class CreateSession(SessionOptions):
+    userId: str
+
+    @field_validator("userId")
+    @classmethod
+    def _user(cls, value: str) -> str:
+        return check_user_id(value)
+
+
+class ComputeObject(Body):
+    provider: Literal["e2b", "fly", "docker", "webhook", "mock"] | None = None
+    timeout: int | float | str | None = None
+
+
+class ModelObject(Body):
+    id: str | None = Field(default=None, min_length=1, max_length=200)
+    name: str | None = Field(default=None, max_length=200)
+    provider: str | None = Field(default=None, max_length=100)
+    baseUrl: str | None = Field(default=None, max_length=2000)
+    credentialRef: str | None = Field(default=None, max_length=200)
+    maxTokens: int | None = Field(default=None, ge=1, le=10**7)
+    temperature: float | None = Field(default=None, ge=0, le=2)
+
+
+class CreateAgent(Body):
+    """Both shapes: the reference's `compute {provider}`, `model {id}`, numeric `timeout`;
+    the SDK's string `compute` runtime, string `model`, string `timeout`, `provider`."""
+
+    compute: Literal["python", "node", "go"] | ComputeObject | None = None
+    model: str | ModelObject | None = None
+    timeout: int | float | str | None = None
+    browser: bool = False
+    instructions: str | None = Field(default=None, max_length=100_000)
+    tools: list[str] = Field(default_factory=list, max_length=100)
+    provider: Literal["e2b", "fly", "docker", "webhook", "mock"] | None = None
+    providerFallback: list[str] | str | None = None
+    region: str | None = Field(default=None, max_length=100)
+    definition: str | None = Field(default=None, max_length=200)
+    secrets: list[str] = Field(default_factory=list, max_length=100)
+    metadata: dict[str, Any] | None = None
+
+    @field_validator("tools")
+    @classmethod
+    def _tools(cls, tools: list[str]) -> list[str]:
+        for name in tools:
+            if not re.fullmatch(r"[A-Za-z0-9_.:-]{1,100}", name):
+                raise ValueError(f"invalid tool name {name[:40]!r}")
+        return tools
+
+    @field_validator("timeout")
+    @classmethod
+    def _timeout(cls, value: int | float | str | None) -> int | float | str | None:
+        if value is not None:
+            seconds = duration_seconds(value)
+            if not 1 <= seconds <= 86_400:
+                raise ValueError("must be between 1 second and 24 hours")
+        return value
+
+    def normalized(self) -> dict[str, Any]:
+        """One internal shape: runtime, provider, model id and timeout in whole seconds."""
+        runtime = self.compute if isinstance(self.compute, str) else "python"
+        provider = self.provider or (self.compute.provider if isinstance(self.compute, ComputeObject) else None)
+        timeout = self.timeout
+        if timeout is None and isinstance(self.compute, ComputeObject):
+            timeout = self.compute.timeout
+        model_id = self.model if isinstance(self.model, str) else (self.model.id or self.model.name) if self.model else None
+        return {
+            "compute": runtime,
+            "provider": provider,
+            "model": model_id,
+            "timeout_s": int(duration_seconds(timeout)) if timeout is not None else None,
+        }
+
+
+class RunAgent(Body):
+    task: str = Field(min_length=1, max_length=200_000)
+    stream: bool = False
+    maxCost: Cost | None = None
+
+
+ExecLanguage = Literal["python", "typescript", "bash", "node", "go", "javascript"]
+
+
+class ExecCode(Body):
+    lang: ExecLanguage | None = None
+    language: ExecLanguage | None = None
+    code: str = Field(max_length=500_000)
+
+    @model_validator(mode="after")
+    def _one_language(self) -> "ExecCode":
+        if self.lang is None and self.language is None:
+            raise ValueError("either 'lang' or 'language' is required")
+        return self
+
+    @property
+    def resolved_language(self) -> str:
+        return self.lang or self.language or "python"
+
+
+class ResumeAgent(Body):
+    provider: str | None = None
+    region: str | None = None
+    checkpoint: str | None = None
+
+
+class ClockAdvance(Body):
+    seconds: float | None = Field(default=None, ge=0, le=100 * 365 * 86_400)
+    to: str | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> "ClockAdvance":
+        if (self.seconds is None) == (self.to is None):
+            raise ValueError("give exactly one of 'seconds' or 'to'")
+        return self
+
+
+class ResetBody(Body):
+    tenant: str | None = Field(default=None, description="An API key; omit to reset every tenant.")

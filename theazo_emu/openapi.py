@@ -1,0 +1,74 @@
+"""The OpenAPI 3.1 document, built from the route table and the body models.
+
+Nothing here is written by hand per route: every `ApiRoute` contributes its path,
+method, summary, public flag and body model, whose JSON Schema pydantic produces. So
+the document cannot drift from what the server validates.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Iterable
+
+from starlette.routing import BaseRoute
+
+from . import __version__
+from .http import ApiRoute
+
+_CONVERTER = re.compile(r"\{(\w+)(?::\w+)?\}")
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error", "requestId"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "requestId"],
+            "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "details": {},
+                           "requestId": {"type": "string"}},
+        },
+        "requestId": {"type": "string"},
+    },
+}
+
+
+def build(routes: Iterable[BaseRoute]) -> dict[str, Any]:
+    paths: dict[str, dict] = {}
+    schemas: dict[str, Any] = {"Error": ERROR_SCHEMA}
+    for route in routes:
+        if not isinstance(route, ApiRoute):
+            continue
+        path = _CONVERTER.sub(r"{\1}", route.path)
+        for method in sorted(route.methods - {"HEAD"}):
+            paths.setdefault(path, {})[method.lower()] = _operation(route, path, schemas)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Theazo API (theazo-emu)", "version": __version__},
+        "servers": [{"url": "/"}],
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "th_test_..."}},
+        },
+    }
+
+
+def _operation(route: ApiRoute, path: str, schemas: dict[str, Any]) -> dict[str, Any]:
+    op: dict[str, Any] = {
+        "operationId": route.name,
+        "summary": route.summary,
+        "parameters": [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+                       for name in _CONVERTER.findall(path)],
+        "responses": {
+            str(route.success_status): {"description": "Success"},
+            "default": {"description": "Error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+        },
+    }
+    op["security"] = [] if route.public else [{"bearer": []}]
+    if route.body_model is not None:
+        schema = route.body_model.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(schema.pop("$defs", {}))
+        name = route.body_model.__name__
+        schemas[name] = schema
+        op["requestBody"] = {"required": False, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}}}
+    return op

@@ -1,0 +1,70 @@
+"""The one price table: every cost in the emulator is integer cents computed here.
+
+Compute is 5 cents per started minute of a run (the reference's own figures: 142
+minutes cost 710). Model tokens are priced per million tokens per model, rounded up
+to a whole cent per charge. Storage is 10 cents per GB (the reference: 0.4 GB, 4 cents).
+"""
+
+from __future__ import annotations
+
+import math
+
+CURRENCY = "usd"
+COMPUTE_CENTS_PER_MINUTE = 5
+STORAGE_CENTS_PER_GB = 10
+DEFAULT_MODEL = "claude-sonnet-4-20250514"
+
+# cents per million (input, output) tokens
+MODEL_PRICES: dict[str, tuple[int, int]] = {
+    "claude-sonnet-4-20250514": (300, 1500),
+    "claude-3-5-sonnet-20241022": (300, 1500),
+    "claude-3-7-sonnet-20250219": (300, 1500),
+    "claude-opus-4-20250514": (1500, 7500),
+    "claude-3-5-haiku-20241022": (80, 400),
+    "gpt-4o": (250, 1000),
+    "gpt-4o-mini": (15, 60),
+    "gpt-4.1": (200, 800),
+    "o3": (200, 800),
+}
+
+
+def model_key(model: str | None) -> str:
+    """The price-table name of a model id ('anthropic/claude-...' -> 'claude-...')."""
+    if not model:
+        return DEFAULT_MODEL
+    return model.rsplit("/", 1)[-1]
+
+
+def model_cents(model: str | None, input_tokens: int, output_tokens: int) -> int:
+    price_in, price_out = MODEL_PRICES.get(model_key(model), MODEL_PRICES[DEFAULT_MODEL])
+    return math.ceil((input_tokens * price_in + output_tokens * price_out) / 1_000_000)
+
+
+def compute_minutes(duration_ms: int) -> int:
+    """Billed minutes of a run: every started minute counts."""
+    return math.ceil(duration_ms / 60_000) if duration_ms > 0 else 0
+
+
+def compute_cents(minutes: float) -> int:
+    return math.ceil(minutes * COMPUTE_CENTS_PER_MINUTE)
+
+
+def storage_cents(gb: float) -> int:
+    return math.ceil(gb * STORAGE_CENTS_PER_GB)
+
+
+def cost(amount: int) -> dict:
+    """The wire shape of a cost."""
+    return {"amount": int(amount), "currency": CURRENCY}
+
+
+def duration_text(ms: int) -> str:
+    """The SDK's human duration: '42s', '3m 5s', '1h 2m'."""
+    seconds = ms // 1000
+    if seconds < 60:
+        return f"{seconds}s" if seconds else f"{ms}ms"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m {seconds}s" if seconds else f"{minutes}m"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes}m" if minutes else f"{hours}h"

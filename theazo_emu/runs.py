@@ -1,0 +1,182 @@
+"""Run timelines on the virtual clock: submit, pause, resume, terminate, and release.
+
+A run's outcome is settled at submission by the mock engine; its events are then stored
+with the virtual instant each is released (`at_ms`). Nothing runs in the background:
+status is derived from the clock (a run is running until its last event's instant), so
+a frozen clock holds a run mid-flight until it is advanced, and `--pace instant` simply
+releases everything at submission. Pausing stops the clock of one run: the in-flight tool
+call completes, later events lose their instants; resuming gives them new ones.
+Invariant: every write here happens inside one `store.atomic()`, then `changes.notify()`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from . import ledger, pricing
+from .clock import iso
+from .errors import Conflict
+from .mock import RunRequest
+
+if TYPE_CHECKING:
+    from .emulator import Emulator
+
+TERMINAL_EVENTS = ("output", "error")
+
+
+def agent_status(agent: dict, now_ms: int) -> str:
+    """The agent's status now: a 'running' agent whose timeline has ended is idle again."""
+    busy = agent.get("busy_until_ms")
+    if agent["status"] == "running" and busy is not None and busy <= now_ms:
+        return "idle"
+    return agent["status"]
+
+
+def run_status(run: dict, now_ms: int) -> str:
+    if run["status"] == "running" and run["end_ms"] is not None and run["end_ms"] <= now_ms:
+        return run["outcome"]
+    return run["status"]
+
+
+def submit(emu: "Emulator", agent: dict, task: str) -> dict:
+    """Settle a run's outcome, schedule its events, book its cost; returns the run row."""
+    store, tenant, now = emu.store, agent["tenant"], emu.clock.now_ms()
+    plan = emu.engine.plan_run(RunRequest(
+        task=task, instructions=agent["instructions"] or "", tools=tuple(agent["tools"] or ()),
+        model=agent["model"], definition_id=agent["definition_id"], timeout_s=agent["timeout_s"]))
+    instant = emu.settings.pace == "instant"
+    end = now if instant else now + plan.duration_ms
+    minutes = pricing.compute_minutes(plan.duration_ms)
+    compute_cents = pricing.compute_cents(minutes)
+    model_cents = pricing.model_cents(agent["model"], plan.input_tokens, plan.output_tokens)
+    result = {
+        "output": plan.output, "artifacts": plan.artifacts, "toolCalls": plan.tool_calls,
+        "cost": pricing.cost(compute_cents + model_cents), "duration": pricing.duration_text(plan.duration_ms),
+        "durationMs": plan.duration_ms, "usage": {"inputTokens": plan.input_tokens, "outputTokens": plan.output_tokens},
+        "computeMinutes": minutes, "error": plan.error,
+    }
+    who = {"user_id": agent["user_id"], "session_id": agent["session_id"], "agent_id": agent["id"],
+           "model": pricing.model_key(agent["model"]), "provider": agent["provider"]}
+    with store.atomic():
+        run_id = emu.new_id("task", tenant)
+        run = store.insert("runs", {
+            "id": run_id, "tenant": tenant, "agent_id": agent["id"], "session_id": agent["session_id"],
+            "user_id": agent["user_id"], "task": task, "status": "running", "outcome": plan.outcome,
+            "result": result, "created_at": iso(now), "start_ms": now, "end_ms": end,
+            "paused_offset_ms": None, "delivered": 0,
+        })
+        for seq, event in enumerate(plan.events, 1):
+            store.insert("run_events", {"run_id": run_id, "seq": seq, "event": event.event, "data": event.data,
+                                        "offset_ms": event.offset_ms, "at_ms": now if instant else now + event.offset_ms})
+        store.update("agents", agent["id"], {"status": "running", "current_task_id": run_id,
+                                             "busy_until_ms": end, "updated_at": iso(now)})
+        ledger.book(store, tenant, now, "compute", compute_cents, quantity=minutes, run_id=run_id, **who)
+        ledger.book(store, tenant, now, "model", model_cents, input_tokens=plan.input_tokens,
+                    output_tokens=plan.output_tokens, calls=1, run_id=run_id, **who)
+    emu.changes.notify()
+    return run
+
+
+def pause(emu: "Emulator", agent: dict) -> dict:
+    """Suspend after the current tool call; returns the snapshot stored on the agent."""
+    store, now = emu.store, emu.clock.now_ms()
+    status = agent_status(agent, now)
+    if status in ("paused", "terminated"):
+        raise Conflict(f"Agent {agent['id']} is {status} and cannot be paused.", {"status": status})
+    run = current_run(emu, agent) if status == "running" else None
+    with store.atomic():
+        if run is not None:
+            pending = store.all("SELECT seq, event FROM run_events WHERE run_id = ? AND at_ms > ? ORDER BY seq",
+                                [run["id"], now])
+            if pending and pending[0]["event"] == "tool_result":  # the in-flight call completes now
+                store.db.execute("UPDATE run_events SET at_ms = ? WHERE run_id = ? AND seq = ?",
+                                 [now, run["id"], pending[0]["seq"]])
+            store.db.execute("UPDATE run_events SET at_ms = NULL WHERE run_id = ? AND at_ms > ?", [run["id"], now])
+            store.update("runs", run["id"], {"status": "paused", "paused_offset_ms": now - run["start_ms"],
+                                             "end_ms": None})
+        released = store.scalar("SELECT COUNT(*) FROM run_events WHERE run_id = ? AND at_ms IS NOT NULL",
+                                [run["id"]]) if run else 0
+        snapshot = {
+            "id": emu.new_id("snap", agent["tenant"]), "size": 1_048_576 + 4096 * released,
+            "provider": agent["provider"], "taskId": run["id"] if run else None,
+            "offsetMs": now - run["start_ms"] if run else 0, "createdAt": iso(now),
+        }
+        store.update("agents", agent["id"], {"status": "paused", "snapshot": snapshot, "busy_until_ms": None,
+                                             "updated_at": iso(now)})
+    emu.changes.notify()
+    return snapshot
+
+
+def resume(emu: "Emulator", agent: dict) -> None:
+    """Continue from the snapshot: the paused run's remaining events get new instants."""
+    store, now = emu.store, emu.clock.now_ms()
+    status = agent_status(agent, now)
+    if status != "paused":
+        raise Conflict(f"Agent {agent['id']} is {status}, not paused; only a paused agent can be resumed.",
+                       {"status": status})
+    run = current_run(emu, agent)
+    with store.atomic():
+        if run is not None and run["status"] == "paused":
+            offset = run["paused_offset_ms"]
+            instant = emu.settings.pace == "instant"
+            store.db.execute(
+                "UPDATE run_events SET at_ms = CASE WHEN ? THEN ? ELSE MAX(?, ? + offset_ms - ?) END "
+                "WHERE run_id = ? AND at_ms IS NULL", [instant, now, now, now, offset, run["id"]])
+            end = store.scalar("SELECT MAX(at_ms) FROM run_events WHERE run_id = ?", [run["id"]])
+            store.update("runs", run["id"], {"status": "running", "start_ms": now - offset, "end_ms": end,
+                                             "paused_offset_ms": None})
+            store.update("agents", agent["id"], {"status": "running", "busy_until_ms": end, "updated_at": iso(now)})
+        else:
+            store.update("agents", agent["id"], {"status": "idle", "updated_at": iso(now)})
+    emu.changes.notify()
+
+
+def terminate(emu: "Emulator", agent: dict) -> None:
+    """Final: unreleased events are dropped and an `error` event ends the current run."""
+    store, now = emu.store, emu.clock.now_ms()
+    if agent["status"] == "terminated":
+        raise Conflict(f"Agent {agent['id']} is already terminated.", {"status": "terminated"})
+    run = current_run(emu, agent)
+    with store.atomic():
+        if run is not None and run_status(run, now) in ("running", "paused"):
+            store.db.execute("DELETE FROM run_events WHERE run_id = ? AND (at_ms IS NULL OR at_ms > ?)",
+                             [run["id"], now])
+            last = store.scalar("SELECT COALESCE(MAX(seq), 0) FROM run_events WHERE run_id = ?", [run["id"]])
+            data = {"type": "error", "code": "terminated", "message": "The agent was terminated."}
+            store.insert("run_events", {"run_id": run["id"], "seq": last + 1, "event": "error", "data": data,
+                                        "offset_ms": now - run["start_ms"], "at_ms": now})
+            store.update("runs", run["id"], {"status": "terminated", "end_ms": now})
+        store.update("agents", agent["id"], {"status": "terminated", "terminated_at": iso(now), "snapshot": None,
+                                             "busy_until_ms": None, "updated_at": iso(now)})
+    emu.changes.notify()
+
+
+def current_run(emu: "Emulator", agent: dict) -> dict | None:
+    if not agent.get("current_task_id"):
+        return None
+    return emu.store.one("SELECT * FROM runs WHERE id = ?", [agent["current_task_id"]])
+
+
+def released_events(emu: "Emulator", run_id: str, after_seq: int) -> list[dict[str, Any]]:
+    return emu.store.all("SELECT * FROM run_events WHERE run_id = ? AND seq > ? AND at_ms IS NOT NULL "
+                         "AND at_ms <= ? ORDER BY seq", [run_id, after_seq, emu.clock.now_ms()])
+
+
+def next_release_ms(emu: "Emulator", run_id: str) -> int | None:
+    return emu.store.scalar("SELECT MIN(at_ms) FROM run_events WHERE run_id = ? AND at_ms > ?",
+                            [run_id, emu.clock.now_ms()])
+
+
+def run_to_api(run: dict, agent: dict, now_ms: int) -> dict:
+    """The run as the 202 answer and the SDK's RunResult: taskId plus the settled result."""
+    result = run["result"]
+    body = {
+        "taskId": run["id"], "agentId": run["agent_id"], "sessionId": run["session_id"],
+        "status": run_status(run, now_ms), "task": run["task"], "provider": agent["provider"],
+        "output": result["output"], "artifacts": result["artifacts"], "cost": result["cost"],
+        "duration": result["duration"], "durationMs": result["durationMs"], "toolCalls": result["toolCalls"],
+        "usage": result["usage"], "createdAt": run["created_at"],
+    }
+    if result.get("error"):
+        body["error"] = result["error"]
+    return body

@@ -1,0 +1,39 @@
+"""Every option of the emulator, in one frozen dataclass.
+
+The CLI builds one from its flags and `THEAZO_EMU_*` variables; tests build one directly.
+Nothing else reads the environment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Literal
+
+Pace = Literal["realtime", "instant"]
+Dialect = Literal["auto", "reference", "sdk"]
+ExecMode = Literal["mock", "local"]
+
+MAX_BODY_BYTES = 1024 * 1024
+EXEC_TIMEOUT_S = 120.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 4010
+    db: str = ":memory:"
+    seed: int = 0
+    clock: str = "now"
+    pace: Pace = "realtime"
+    dialect: Dialect = "auto"
+    fixtures: Path | None = None
+    exec_mode: ExecMode = "mock"
+    exec_timeout_s: float = EXEC_TIMEOUT_S
+    heartbeat_s: float = 15.0
+    max_body_bytes: int = MAX_BODY_BYTES
+    workdir: Path | None = None
+    extra: dict = field(default_factory=dict)
+
+    def with_(self, **changes) -> "Settings":
+        return replace(self, **changes)

@@ -1,0 +1,62 @@
+"""The one SSE helper: frames, heartbeats, and following a timeline until its end.
+
+Every stream in the emulator is `follow(emu, poll)`: `poll()` returns the frames that
+became due, whether the stream is finished, and when the next frame is due on the
+virtual clock. The helper sleeps until then (in wall time, under a flowing clock) or
+until `emu.changes` wakes it (clock advanced, run started, agent paused...). Framing and
+heartbeats are sse-starlette's; headers are flushed before the first event, since the
+SDK waits for them before it starts the run it wants to watch.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable
+
+from sse_starlette import EventSourceResponse, ServerSentEvent
+
+if TYPE_CHECKING:
+    from .emulator import Emulator
+
+SEPARATOR = "\n"  # the SDK splits on \n
+
+
+@dataclass(frozen=True)
+class Frame:
+    event: str
+    data: dict[str, Any]
+    id: str
+
+    def to_sse(self) -> ServerSentEvent:
+        text = json.dumps(self.data, separators=(",", ":"), ensure_ascii=False)
+        return ServerSentEvent(data=text, event=self.event, id=self.id, sep=SEPARATOR)
+
+
+Poll = Callable[[], tuple[list[Frame], bool, int | None]]
+
+
+async def follow(emu: "Emulator", poll: Poll) -> AsyncIterator[ServerSentEvent]:
+    """Yield frames as the virtual clock releases them; stop after the final one."""
+    yield ServerSentEvent(comment="stream open", sep=SEPARATOR)
+    while True:
+        frames, finished, next_ms = poll()
+        for frame in frames:
+            yield frame.to_sse()
+        if finished:
+            return
+        await emu.changes.wait(_wait_seconds(emu, next_ms))
+
+
+def _wait_seconds(emu: "Emulator", next_ms: int | None) -> float:
+    idle = emu.settings.heartbeat_s
+    if next_ms is None or emu.clock.frozen:
+        return idle
+    return min(idle, max(0.0, (next_ms - emu.clock.now_ms()) / 1000))
+
+
+def stream_response(emu: "Emulator", poll: Poll) -> EventSourceResponse:
+    return EventSourceResponse(
+        follow(emu, poll), sep=SEPARATOR, ping=emu.settings.heartbeat_s,
+        ping_message_factory=lambda: ServerSentEvent(comment="heartbeat", sep=SEPARATOR),
+        headers={"Cache-Control": "no-cache"})

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from functools import lru_cache
 
 from .errors import Forbidden, Unauthorized
 
@@ -18,6 +19,7 @@ _TEST_KEY = re.compile(r"^th_test_[\x21-\x7e]{1,500}$")
 _LIVE_PREFIX = "th_live_"
 
 
+@lru_cache(maxsize=4096)
 def tenant_of(key: str) -> str:
     """The tenant id for a key: stable, and not the key."""
     return "tn_" + hashlib.sha256(key.encode()).hexdigest()[:24]

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 import click
-import httpx
 import uvicorn
 
 from . import __version__
@@ -49,6 +48,9 @@ def emulator_options(func: Callable) -> Callable:
                           "[env THEAZO_EMU_DIALECT]"),
         click.option("--fixtures", type=click.Path(file_okay=False, path_type=Path), default=None,
                      envvar=_env("FIXTURES"), help="Fixture directory. [env THEAZO_EMU_FIXTURES]"),
+        click.option("--heartbeat", "heartbeat_s", type=click.FloatRange(0.05, 3600), default=15.0, show_default=True,
+                     envvar=_env("HEARTBEAT"), help="Seconds between SSE heartbeats while idle. "
+                                                    "[env THEAZO_EMU_HEARTBEAT]"),
         click.option("--exec", "exec_mode", type=click.Choice(["mock", "local"]), default="mock", show_default=True,
                      envvar=_env("EXEC"), help="'local' runs python/bash exec for real. [env THEAZO_EMU_EXEC]"),
     ]
@@ -96,7 +98,9 @@ def serve(host: str, port: int, log_level: str, **options: Any) -> None:
     except Exception as exc:  # a bad --db path, an unreadable file: say so, no traceback
         raise click.ClickException(f"cannot start: {exc}") from None
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP explicitly: asyncio only sets TCP_NODELAY on such sockets, and without it
+    # every response waits on the client's delayed ACK (~40 ms).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
@@ -146,6 +150,8 @@ def call(method: str, path: str, data: str | None, key: str, **options: Any) -> 
 
 
 async def _call(app: Any, method: str, path: str, data: str | None, key: str) -> tuple[int, str]:
+    import httpx  # imported here, not at the top, to keep it off `serve`'s start-up path
+
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://emulator") as client:
         headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
@@ -161,6 +167,8 @@ url_option = click.option("--url", default="http://127.0.0.1:4010", show_default
 
 
 def _admin(url: str, method: str, path: str, body: dict | None = None) -> dict:
+    import httpx  # see _call
+
     try:
         response = httpx.request(method, url.rstrip("/") + path, json=body, timeout=10)
     except httpx.HTTPError as exc:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timezone
+from functools import lru_cache
 
 _MS_PER_S = 1000
 
@@ -22,6 +23,7 @@ def parse_iso(text: str) -> int:
     return int(value.timestamp() * _MS_PER_S)
 
 
+@lru_cache(maxsize=1024)
 def iso(ms: int) -> str:
     """The wire format: UTC, millisecond precision, fixed width so strings sort as times."""
     stamp = datetime.fromtimestamp(ms // _MS_PER_S, tz=timezone.utc)

@@ -15,6 +15,9 @@ from typing import Any
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
+from starlette.routing import Match
+
+from .catalog import known
 
 log = logging.getLogger("theazo_emu")
 
@@ -45,14 +48,6 @@ class NotFound(ApiError):
 
     def __init__(self, kind: str, ident: str) -> None:
         super().__init__(f"No {kind} with id '{ident}'.", {"resource": kind, "id": ident})
-
-
-class RouteNotFound(ApiError):
-    status, code = 404, "not_found"
-
-
-class MethodNotAllowed(ApiError):
-    status, code = 405, "method_not_allowed"
 
 
 class Conflict(ApiError):
@@ -114,12 +109,27 @@ async def handle_api_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def handle_http_exception(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
+    if exc.status_code in (404, 405):
+        endpoint = known(request.method, request.url.path)
+        if endpoint:
+            return render(request, 501, "not_implemented",
+                          f"theazo-emu does not emulate {request.method} {endpoint} yet; see the README's "
+                          "'Not emulated (yet)' list.", {"endpoint": f"{request.method} {endpoint}"})
     if exc.status_code == 405:
-        err: ApiError = MethodNotAllowed(f"Method {request.method} is not allowed on {request.url.path}.")
-        return render(request, 405, err.code, err.message, headers=dict(exc.headers or {}))
+        return render(request, 405, "method_not_allowed", f"Method {request.method} is not allowed on "
+                      f"{request.url.path}.", headers=_allow(request, dict(exc.headers or {})))
     if exc.status_code == 404:
         return render(request, 404, "not_found", f"No route for {request.method} {request.url.path}.")
     return render(request, exc.status_code, "http_error", str(exc.detail))
+
+
+def _allow(request: Request, headers: dict[str, str]) -> dict[str, str]:
+    """`Allow` naming every method served on the path (Starlette names only the first route's)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if route.matches(request.scope)[0] is not Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return {**headers, "Allow": ", ".join(sorted(methods))} if methods else headers
 
 
 async def handle_unexpected(request: Request, exc: Exception) -> JSONResponse:

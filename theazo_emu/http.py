@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from .emulator import Emulator
 
 Endpoint = Callable[["Ctx"], Awaitable[Any]]
+_BODYLESS = {"GET", "HEAD", "DELETE", "OPTIONS"}
 
 # Pydantic puts union member tags into error locations; they are not field names.
 _TYPE_TAGS = {"str", "int", "float", "bool", "dict", "list", "none", "function-after", "function-before",
@@ -78,8 +79,11 @@ class ApiRoute(Route):
     async def _handle(self, request: Request) -> Response:
         emu = request.app.state.emu
         key, tenant = (None, "public") if self.public else auth.authenticate(request.headers.get("authorization"))
-        body = await read_model(request, self.body_model, emu.settings.max_body_bytes) \
-            if self.body_model is not None else await read_raw(request, emu.settings.max_body_bytes)
+        body = None
+        if self.body_model is not None:
+            body = await read_model(request, self.body_model, emu.settings.max_body_bytes)
+        elif request.method not in _BODYLESS:
+            await read_raw(request, emu.settings.max_body_bytes)  # still refuse an oversized body
         result = await self.api_endpoint(Ctx(request, emu, key, tenant, body))
         if isinstance(result, Response):
             return result

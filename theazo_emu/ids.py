@@ -17,12 +17,12 @@ _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _BODY = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
 
 
-def _b32(value: int, width: int) -> str:
-    chars = []
-    for _ in range(width):
-        chars.append(_ALPHABET[value & 31])
-        value >>= 5
-    return "".join(reversed(chars))
+_PAIRS = [a + b for a in _ALPHABET for b in _ALPHABET]  # 10 bits -> 2 characters
+
+
+def _b32(value: int) -> str:
+    """26 Crockford characters for a 130-bit value, most significant first."""
+    return "".join([_PAIRS[(value >> shift) & 1023] for shift in range(120, -1, -10)])
 
 
 class IdSource:
@@ -35,7 +35,7 @@ class IdSource:
     def make(self, prefix: str, tenant: str, now_ms: int, seq: int) -> str:
         digest = hashlib.blake2b(f"{self.seed}|{tenant}|{prefix}|{seq}".encode(), digest_size=8).digest()
         noise = int.from_bytes(digest, "big") >> 14
-        return f"{prefix}_{_b32(now_ms, 10)}{_b32(seq, 6)}{_b32(noise, 10)}"
+        return f"{prefix}_{_b32((now_ms % (1 << 50)) << 80 | (seq % (1 << 30)) << 50 | noise)}"
 
     def request_id(self, tenant: str, now_ms: int) -> str:
         seq = self._request_seq.get(tenant, 0) + 1

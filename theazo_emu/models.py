@@ -19,7 +19,8 @@ MAX_USER_ID = 256
 
 
 class Body(BaseModel):
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    # defer_build: schemas are built on first use, which keeps them off the start-up path.
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, defer_build=True)
 
 
 def duration_seconds(value: int | float | str) -> float:

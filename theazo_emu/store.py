@@ -143,10 +143,14 @@ class Store:
         return rows[0] if rows else None
 
     def all(self, sql: str, params: list[Any] | tuple = ()) -> list[dict[str, Any]]:
-        return [_decode(dict(row)) for row in self.db.query(sql, params)]
+        # Reads go straight to the connection: sqlite-utils' query() adds per-call work
+        # (keyword sniffing, key de-duplication) that shows on the hottest path.
+        cursor = self.db.conn.execute(sql, params)
+        names = [column[0] for column in cursor.description]
+        return [_decode(dict(zip(names, row))) for row in cursor]
 
     def scalar(self, sql: str, params: list[Any] | tuple = ()) -> Any:
-        return self.db.execute(sql, params).fetchone()[0]
+        return self.db.conn.execute(sql, params).fetchone()[0]
 
     def page(self, table: str, where: str, params: list[Any], limit: int, after: str | None) -> list[dict]:
         """Up to limit+1 rows, newest id first, strictly older than `after` when given."""

@@ -112,8 +112,11 @@ async def agent_status(ctx: Ctx) -> dict:
     elapsed = 0
     if run is not None:
         result = run["result"]
-        end = run["end_ms"] if run["end_ms"] is not None else now
-        elapsed = min(result["durationMs"], max(0, min(now, end) - run["start_ms"]))
+        if run["status"] == "paused":  # a paused run's clock stopped at its pause (end_ms is None then)
+            elapsed = min(result["durationMs"], run["paused_offset_ms"] or 0)
+        else:
+            end = run["end_ms"] if run["end_ms"] is not None else now
+            elapsed = min(result["durationMs"], max(0, min(now, end) - run["start_ms"]))
     return {
         "id": agent["id"], "status": runs.agent_status(agent, now), "task": run["task"] if run else None,
         "taskId": run["id"] if run else None, "duration": pricing.duration_text(elapsed), "durationMs": elapsed,

@@ -1,0 +1,52 @@
+"""The README's "Not emulated (yet)" list is exactly the catalogue minus our routes, and
+catalogued endpoints we do not serve answer 501 rather than a bare 404."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from conftest import assert_error
+from theazo_emu.catalog import endpoints
+from theazo_emu.http import ApiRoute
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def _served(app) -> set[str]:  # noqa: ANN001
+    return {f"{m} {re.sub(r'{[^}]+}', ':_', r.path)}" for r in app.routes if isinstance(r, ApiRoute)
+            for m in r.methods - {"HEAD"}}
+
+
+_PARAM = re.compile(r":\w+")
+
+
+def _normal(method: str, path: str) -> str:
+    return f"{method} {_PARAM.sub(':_', path)}"
+
+
+def test_readme_not_emulated_list_is_the_catalogue_minus_the_routes(app) -> None:
+    section = README.read_text().split("## Not emulated (yet)", 1)[1].split("\n## ", 1)[0]
+    listed = {_normal(*item.split(" ", 1)) for item in re.findall(r"`((?:GET|POST|PUT|PATCH|DELETE) /v1/[^`]+)`", section)}
+    missing = {_normal(m, p) for m, p, _ in endpoints()} - _served(app)
+    assert listed == missing
+
+
+def test_every_reference_endpoint_of_the_foundation_is_served(app) -> None:
+    served = _served(app)
+    for path in ("/v1/sessions", "/v1/sessions/by-user/:id", "/v1/sessions/:id/agents", "/v1/agents/:id/run",
+                 "/v1/agents/:id/exec", "/v1/agents/:id/pause", "/v1/agents/:id/resume", "/v1/agents/:id/terminate",
+                 "/v1/usage/summary"):
+        method = "GET" if path == "/v1/usage/summary" else "POST"
+        assert _normal(method, path) in served, path
+    assert _normal("GET", "/v1/agents/:id/stream") in served
+
+
+def test_a_catalogued_endpoint_not_emulated_answers_501(client, auth) -> None:
+    body = assert_error(client.post("/v1/chat/cnv_1/messages", json={"content": "hi"}, headers=auth),
+                        501, "not_implemented")
+    assert body["error"]["details"] == {"endpoint": "POST /v1/chat/:cid/messages"}
+
+
+def test_an_unknown_path_is_still_404(client, auth) -> None:
+    assert_error(client.get("/v1/nothing-here", headers=auth), 404, "not_found")

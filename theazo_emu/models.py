@@ -60,7 +60,7 @@ class MaxDuration(Body):
 class SessionLimits(Body):
     maxCost: MaxCost | None = None
     maxAgents: int | None = Field(default=None, ge=0, le=10**6)
-    maxComputeMinutes: float | None = Field(default=None, ge=0, le=10**9)
+    maxComputeMinutes: int | float | None = Field(default=None, ge=0, le=10**9)
     maxDuration: MaxDuration | None = None
 
 

@@ -114,6 +114,8 @@ async def agent_status(ctx: Ctx) -> dict:
         result = run["result"]
         if run["status"] == "paused":  # a paused run's clock stopped at its pause (end_ms is None then)
             elapsed = min(result["durationMs"], run["paused_offset_ms"] or 0)
+        elif runs.run_status(run, now) not in ("running", "terminated"):
+            elapsed = result["durationMs"]  # finished: its whole duration, also under --pace instant
         else:
             end = run["end_ms"] if run["end_ms"] is not None else now
             elapsed = min(result["durationMs"], max(0, min(now, end) - run["start_ms"]))

@@ -8,12 +8,16 @@ unexpected exception is rendered as the `internal_error` envelope, never a trace
 
 from __future__ import annotations
 
+import asyncio
+from contextlib import asynccontextmanager, suppress
+from typing import AsyncIterator
+
 from starlette.applications import Starlette
 from starlette.datastructures import MutableHeaders
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import control, openapi, resources
+from . import control, openapi, resources, timers
 from .auth import tenant_hint
 from .emulator import Emulator
 from .errors import HANDLERS
@@ -48,6 +52,18 @@ async def openapi_document(ctx: Ctx) -> dict:
     return openapi.build(ctx.request.app.routes)
 
 
+@asynccontextmanager
+async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    """Background work only: firing timers as a flowing clock passes them."""
+    task = asyncio.create_task(timers.run_loop(app.state.emu))
+    try:
+        yield
+    finally:
+        task.cancel()
+        with suppress(asyncio.CancelledError):
+            await task
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
     emu = Emulator(settings)
@@ -57,6 +73,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=routes,
         middleware=[Middleware(RequestIdMiddleware, emu=emu)],
         exception_handlers=HANDLERS,
+        lifespan=lifespan,
     )
     app.state.emu = emu
     return app

@@ -6,7 +6,7 @@ for the test suite that started it. Clock moves wake every waiting stream.
 
 from __future__ import annotations
 
-from . import __version__
+from . import __version__, timers
 from .auth import tenant_of
 from .clock import parse_iso
 from .errors import invalid
@@ -36,11 +36,10 @@ async def advance_clock(ctx: Ctx) -> dict:
             raise invalid("to", "must be an ISO 8601 date-time") from None
         if target < clock.now_ms():
             raise invalid("to", "must not be before the current virtual time")
-        clock.set(target)
     else:
-        clock.advance(int(round((body.seconds or 0) * 1000)))
-    ctx.emu.changes.notify()
-    return {"clock": clock.describe(), "fired": []}
+        target = clock.now_ms() + int(round((body.seconds or 0) * 1000))
+    fired = timers.advance_to(ctx.emu, target)
+    return {"clock": clock.describe(), "fired": fired}
 
 
 async def freeze_clock(ctx: Ctx) -> dict:

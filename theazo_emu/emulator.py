@@ -2,8 +2,10 @@
 
 `create_app(settings)` builds one and puts it on `app.state.emu`; nothing lives in
 module-level state, so several emulators can run in one process (the tests do).
-It owns the store, the virtual clock, the id source, the mock engine, and a `Changes`
-notifier that wakes streams when the clock moves or a run starts.
+It owns the store, the virtual clock, the id source, the mock engine, a `Changes`
+notifier that wakes streams when the clock moves or a run starts, and the hook lists
+API families register into: `timers` (things due at virtual instants) and `guards`
+(checks before every endpoint).
 """
 
 from __future__ import annotations
@@ -11,12 +13,21 @@ from __future__ import annotations
 import asyncio
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING, Awaitable, Callable
 
 from .clock import Clock
+
+if TYPE_CHECKING:
+    from .http import ApiRoute, Ctx
 from .ids import IdSource
 from .mock import Engine
 from .settings import Settings
 from .store import Store
+from .timers import TimerSource
+
+# A guard runs before every endpoint, after authentication (rate limits, scopes, faults);
+# it raises an ApiError to refuse the request.
+Guard = Callable[["Ctx", "ApiRoute"], Awaitable[None]]
 
 
 class Changes:
@@ -56,6 +67,9 @@ class Emulator:
         self.engine = Engine(settings.seed)
         self.changes = Changes()
         self.workdir = settings.workdir or Path(tempfile.gettempdir()) / "theazo-emu"
+        # Hooks the API families plug into (see timers.py and http.ApiRoute):
+        self.timers: list[TimerSource] = []
+        self.guards: list[Guard] = []
 
     def new_id(self, prefix: str, tenant: str) -> str:
         """A fresh id for a row about to be written (call inside that write's transaction)."""

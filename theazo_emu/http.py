@@ -79,12 +79,14 @@ class ApiRoute(Route):
     async def _handle(self, request: Request) -> Response:
         emu = request.app.state.emu
         key, tenant = (None, "public") if self.public else auth.authenticate(request.headers.get("authorization"))
-        body = None
+        ctx = Ctx(request, emu, key, tenant, None)
+        for guard in emu.guards:
+            await guard(ctx, self)
         if self.body_model is not None:
-            body = await read_model(request, self.body_model, emu.settings.max_body_bytes)
+            ctx.body = await read_model(request, self.body_model, emu.settings.max_body_bytes)
         elif request.method not in _BODYLESS:
             await read_raw(request, emu.settings.max_body_bytes)  # still refuse an oversized body
-        result = await self.api_endpoint(Ctx(request, emu, key, tenant, body))
+        result = await self.api_endpoint(ctx)
         if isinstance(result, Response):
             return result
         return JSONResponse(result, status_code=self.success_status)

@@ -1,9 +1,8 @@
-"""Request bodies, declared once as pydantic models.
+"""Shared body pieces and the foundation's bodies (sessions, agents, runs, exec, admin).
 
-Each model both validates its route's body (422 with field-level details) and supplies
-the JSON Schema that /v1/openapi.json serves. Unknown fields are ignored, as a lenient
-server should be. Where the reference and the SDK send different shapes (sdk-compat.md),
-the model accepts both and a `normalized()` method folds them into one.
+Unknown fields are ignored, as a lenient server should be. Where the reference and the
+SDK send different shapes (sdk-compat.md), the model accepts both and a `normalized()`
+method folds them into one.
 """
 
 from __future__ import annotations

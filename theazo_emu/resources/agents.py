@@ -8,15 +8,19 @@ transitions are 409 `conflict`; limits are checked in limits.py.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import limits, pricing, runs
+from ..clock import iso
 from ..errors import Conflict, NotFound, Timeout
 from ..http import Ctx, PageParams, api_route, page_body, query_choice
 from ..mock.execution import local_exec
 from ..models import CreateAgent, ExecCode, ResumeAgent, RunAgent
 from ..sse import Frame, stream_response
 from .sessions import load as load_session, require_active
+
+if TYPE_CHECKING:
+    from ..emulator import Emulator
 
 STATUSES = ("idle", "running", "paused", "terminated")
 DEFAULT_TIMEOUT_S = 300
@@ -49,17 +53,16 @@ def _usable(ctx: Ctx, agent: dict) -> str:
     return status
 
 
-async def create_agent(ctx: Ctx) -> dict:
-    """Create an agent in a session (reference and SDK body shapes)."""
-    body: CreateAgent = ctx.body
-    session = load_session(ctx, ctx.params["session_id"])
-    require_active(session, ctx.now_ms())
-    limits.check(ctx.emu, session, ("maxAgents",))
-    shape, now = body.normalized(), ctx.now_iso()
-    store = ctx.emu.store
-    with store.atomic():
-        row = store.insert("agents", {
-            "id": ctx.emu.new_id("agt", ctx.tenant), "tenant": ctx.tenant, "session_id": session["id"],
+def new_agent(emu: "Emulator", session: dict, body: CreateAgent) -> dict:
+    """Create an agent row in an active session, within its limits (used by every path
+    that makes agents: the API, schedules, triggers, workflows, fleets)."""
+    now_ms = emu.clock.now_ms()
+    require_active(session, now_ms)
+    limits.check(emu, session, ("maxAgents",))
+    shape, now, tenant = body.normalized(), iso(now_ms), session["tenant"]
+    with emu.store.atomic():
+        return emu.store.insert("agents", {
+            "id": emu.new_id("agt", tenant), "tenant": tenant, "session_id": session["id"],
             "user_id": session["user_id"], "status": "idle", "provider": shape["provider"] or "mock",
             "compute": shape["compute"], "model": shape["model"] or pricing.DEFAULT_MODEL,
             "browser": int(body.browser), "region": body.region or "local", "instructions": body.instructions,
@@ -68,6 +71,11 @@ async def create_agent(ctx: Ctx) -> dict:
             "metadata": body.metadata or {}, "config": {}, "snapshot": None, "current_task_id": None,
             "busy_until_ms": None, "created_at": now, "updated_at": now, "terminated_at": None,
         })
+
+
+async def create_agent(ctx: Ctx) -> dict:
+    """Create an agent in a session (reference and SDK body shapes)."""
+    row = new_agent(ctx.emu, load_session(ctx, ctx.params["session_id"]), ctx.body)
     return agent_to_api(row, ctx.now_ms())
 
 

@@ -135,18 +135,28 @@ async def agent_status(ctx: Ctx) -> dict:
     }
 
 
+def start_run(emu: "Emulator", agent: dict, task: str) -> dict:
+    """Run a task on an idle agent of an active session, within the session's limits
+    (used by the API and by everything that runs agents on its own: schedules, triggers,
+    workflows, fleets). Returns the run row."""
+    now = emu.clock.now_ms()
+    status = runs.agent_status(agent, now)
+    if status != "idle":
+        raise Conflict(f"Agent {agent['id']} is {status}; it can run a task only when idle.", {"status": status})
+    session = emu.store.get("sessions", agent["tenant"], agent["session_id"], "session")
+    require_active(session, now)
+    limits.check(emu, session, ("maxCost", "maxComputeMinutes"))
+    run = runs.submit(emu, agent, task)
+    if limits.compute_reached(emu, session):
+        emu.store.update("sessions", session["id"], {"auto_pause_at_ms": run["end_ms"]})
+    return run
+
+
 async def run_agent(ctx: Ctx) -> dict:
     """Run a task: 202 at once with taskId and the settled result; events follow on the clock."""
     agent = load(ctx)
-    status = _usable(ctx, agent)
-    if status != "idle":
-        raise Conflict(f"Agent {agent['id']} is {status}; it can run a task only when idle.", {"status": status})
-    session = load_session(ctx, agent["session_id"])
-    limits.check(ctx.emu, session, ("maxCost", "maxComputeMinutes"))
-    run = runs.submit(ctx.emu, agent, ctx.body.task)
-    if limits.compute_reached(ctx.emu, session):
-        ctx.emu.store.update("sessions", session["id"], {"auto_pause_at_ms": run["end_ms"]})
-    return runs.run_to_api(run, agent | {"status": "running"}, ctx.now_ms())
+    run = start_run(ctx.emu, agent, ctx.body.task)
+    return runs.run_to_api(run, agent, ctx.now_ms())
 
 
 async def exec_code(ctx: Ctx) -> dict:

@@ -11,7 +11,9 @@ from .auth import tenant_of
 from .clock import parse_iso
 from .errors import invalid
 from .http import Ctx, api_route
-from .models import ClockAdvance, ResetBody
+from .models import ClockAdvance, ResetBody, SettleBody
+
+SETTLE_ROUNDS = 100
 
 
 async def health(ctx: Ctx) -> dict:
@@ -42,6 +44,22 @@ async def advance_clock(ctx: Ctx) -> dict:
     return {"clock": clock.describe(), "fired": fired}
 
 
+async def settle(ctx: Ctx) -> dict:
+    """Advance the clock until no agent run is in flight (one key's, or anyone's)."""
+    body: SettleBody = ctx.body
+    where, params = "status = 'running' AND end_ms > ?", []
+    if body.key:
+        where += " AND tenant = ?"
+        params.append(tenant_of(body.key))
+    fired: list[dict] = []
+    for _ in range(SETTLE_ROUNDS):  # a firing may start new runs: settle those too
+        end = ctx.emu.store.scalar(f"SELECT MAX(end_ms) FROM runs WHERE {where}", [ctx.emu.clock.now_ms(), *params])
+        if end is None:
+            break
+        fired += timers.advance_to(ctx.emu, end)
+    return {"clock": ctx.emu.clock.describe(), "fired": fired}
+
+
 async def freeze_clock(ctx: Ctx) -> dict:
     """Stop the clock where it is."""
     ctx.emu.clock.freeze()
@@ -69,6 +87,7 @@ routes = [
     api_route("/_emu/clock", get_clock, public=True),
     api_route("/_emu/clock/advance", advance_clock, "POST", body=ClockAdvance, public=True),
     api_route("/_emu/clock/freeze", freeze_clock, "POST", public=True),
+    api_route("/_emu/settle", settle, "POST", body=SettleBody, public=True),
     api_route("/_emu/clock/resume", resume_clock, "POST", public=True),
     api_route("/_emu/reset", reset, "POST", body=ResetBody, public=True),
 ]

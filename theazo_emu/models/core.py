@@ -189,3 +189,7 @@ class ClockAdvance(Body):
 
 class ResetBody(Body):
     tenant: str | None = Field(default=None, description="An API key; omit to reset every tenant.")
+
+
+class SettleBody(Body):
+    key: str | None = Field(default=None, description="An API key; omit to settle every tenant's runs.")

@@ -1,0 +1,60 @@
+"""The pytest plugin, exercised the way users meet it: pytest runs a test file that uses
+the `theazo_emu` fixture (in a subprocess, so the entry point is loaded as installed)."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+USER_TESTS = '''
+import httpx
+
+def test_creates_a_session(theazo_emu):
+    with theazo_emu.client() as api:
+        response = api.post("/v1/sessions", json={"userId": "u1"})
+        assert response.status_code == 201
+        assert api.get("/v1/sessions").json()["data"][0]["userId"] == "u1"
+
+def test_starts_with_an_empty_tenant(theazo_emu):
+    with theazo_emu.client() as api:
+        assert api.get("/v1/sessions").json()["data"] == []
+
+def test_clock_control_and_settle(theazo_emu):
+    with theazo_emu.client() as api:
+        session = api.post("/v1/sessions", json={"userId": "u"}).json()
+        agent = api.post(f"/v1/sessions/{session['id']}/agents", json={}).json()
+        api.post(f"/v1/agents/{agent['id']}/run", json={"task": "t"})
+        assert api.get(f"/v1/agents/{agent['id']}").json()["status"] == "running"
+        theazo_emu.settle()
+        assert api.get(f"/v1/agents/{agent['id']}").json()["status"] == "idle"
+        before = theazo_emu.now()
+        theazo_emu.advance("1h")
+        assert theazo_emu.now() > before
+'''
+
+
+def test_plugin_gives_each_test_a_fresh_tenant(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_user=USER_TESTS)
+    result = pytester.runpytest_subprocess("-q")
+    result.assert_outcomes(passed=3)
+
+
+def test_plugin_works_under_xdist(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_user=USER_TESTS)
+    result = pytester.runpytest_subprocess("-n", "2", "-q")
+    result.assert_outcomes(passed=3)
+
+
+def test_plugin_reads_ini_options(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\ntheazo_emu_clock = 2030-01-02T03:04:05Z\ntheazo_emu_pace = instant\n")
+    pytester.makepyfile(test_ini='''
+def test_clock_and_pace(theazo_emu):
+    assert theazo_emu.now() == "2030-01-02T03:04:05.000Z"
+    with theazo_emu.client() as api:
+        session = api.post("/v1/sessions", json={"userId": "u"}).json()
+        agent = api.post(f"/v1/sessions/{session['id']}/agents", json={}).json()
+        api.post(f"/v1/agents/{agent['id']}/run", json={"task": "t"})
+        assert api.get(f"/v1/agents/{agent['id']}").json()["status"] == "idle"
+''')
+    pytester.runpytest_subprocess("-q").assert_outcomes(passed=1)

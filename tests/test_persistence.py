@@ -32,6 +32,14 @@ def test_state_survives_a_restart(tmp_path) -> None:
     assert fresh["id"] != session["id"]  # the id sequence continued instead of repeating
 
 
+def test_a_restart_keeps_the_virtual_time(tmp_path) -> None:
+    db = str(tmp_path / "clock.db")
+    with serve_process("--db", db, "--clock", START) as url:
+        httpx.post(f"{url}/_emu/clock/advance", json={"seconds": 86400})
+    with serve_process("--db", db, "--clock", START) as url:
+        assert httpx.get(f"{url}/_emu/clock").json()["now"] == "2025-05-02T00:00:00.000Z"
+
+
 def test_kill_during_writes_loses_no_answered_request(tmp_path) -> None:
     db = str(tmp_path / "crash.db")
     proc = subprocess.Popen([sys.executable, "-m", "theazo_emu", "serve", "--port", "0", "--db", db, "--clock", START],

@@ -63,6 +63,7 @@ async def settle(ctx: Ctx) -> dict:
 async def freeze_clock(ctx: Ctx) -> dict:
     """Stop the clock where it is."""
     ctx.emu.clock.freeze()
+    ctx.emu.save_clock()
     return ctx.emu.clock.describe()
 
 

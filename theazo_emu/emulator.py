@@ -63,6 +63,9 @@ class Emulator:
         self.settings = settings
         self.store = Store(settings.db)
         self.clock = Clock.from_setting(settings.clock)
+        stored = self.store.scalar("SELECT MAX(now_ms) FROM clock")
+        if stored is not None and stored > self.clock.now_ms():
+            self.clock.set(stored)  # a persisted database never sees its time run backwards
         self.ids = IdSource(settings.seed)
         self.engine = Engine(settings.seed)
         self.changes = Changes()
@@ -74,6 +77,11 @@ class Emulator:
     def new_id(self, prefix: str, tenant: str) -> str:
         """A fresh id for a row about to be written (call inside that write's transaction)."""
         return self.ids.make(prefix, tenant, self.clock.now_ms(), self.store.next_seq(tenant))
+
+    def save_clock(self) -> None:
+        """Remember the virtual time in the database (called whenever it is moved)."""
+        self.store.db.execute("INSERT INTO clock (id, now_ms) VALUES (1, ?) "
+                              "ON CONFLICT(id) DO UPDATE SET now_ms = excluded.now_ms", [self.clock.now_ms()])
 
     def close(self) -> None:
         self.store.close()

@@ -79,3 +79,9 @@ def m001_core(db: Database) -> None:
     )
     db["ledger"].create_index(["tenant", "at_ms"])
     db["ledger"].create_index(["tenant", "session_id"])
+
+
+@migrations()
+def m002_clock(db: Database) -> None:
+    # One row: the virtual time when it last moved, so a --db file restarts where it stood.
+    db["clock"].create({"id": int, "now_ms": int}, pk="id", not_null={"now_ms"})

@@ -50,6 +50,7 @@ def advance_to(emu: "Emulator", target_ms: int) -> list[dict[str, Any]]:
     fired = fire_until(emu, target_ms)
     if target_ms > emu.clock.now_ms():
         emu.clock.set(target_ms)
+    emu.save_clock()
     emu.changes.notify()
     return fired
 

@@ -91,12 +91,16 @@ def advance(client: Any, seconds: float) -> dict:
 
 
 @contextmanager
-def serve_process(*args: str, env: dict[str, str] | None = None) -> Iterator[str]:
-    """Run the real CLI on a free loopback port; yield its base URL."""
+def serve_process(*args: str, env: dict[str, str] | None = None, stderr: Any = None,
+                  cwd: str | None = None) -> Iterator[str]:
+    """Run the real CLI on a free loopback port; yield its base URL. It runs in `cwd`, by
+    default an empty directory (so the repository's ./fixtures is not auto-loaded);
+    `stderr` may capture its log."""
     command = [sys.executable, "-m", "theazo_emu", "serve", "--port", "0", *args]
     log = tempfile.TemporaryFile(mode="w+")
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True,
-                            env={**os.environ, **(env or {})})
+    workdir = tempfile.TemporaryDirectory()
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr or log, text=True,
+                            env={**os.environ, **(env or {})}, cwd=cwd or workdir.name)
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()
@@ -125,6 +129,7 @@ def serve_process(*args: str, env: dict[str, str] | None = None) -> Iterator[str
             proc.wait()
         proc.stdout.close()
         log.close()
+        workdir.cleanup()
 
 
 @pytest.fixture

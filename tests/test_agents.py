@@ -71,6 +71,7 @@ def test_create_agent_with_the_reference_body(client, auth):
 
 
 def test_create_agent_with_the_sdk_body(client, auth):
+    assert client.post("/v1/secrets", json={"name": "OPENAI_API_KEY", "value": "sk-test"}, headers=auth).status_code == 201
     agent = make_agent(client, auth, compute="node", model="anthropic/claude-sonnet-4-20250514", timeout="120s",
                        provider="fly", secrets=["OPENAI_API_KEY"], region="iad")
     assert agent["compute"] == "node"

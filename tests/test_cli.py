@@ -108,3 +108,14 @@ def test_serve_refuses_a_port_in_use_without_a_traceback() -> None:
                                 capture_output=True, text=True, timeout=20)
     assert result.returncode == 1
     assert "cannot bind" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_fixtures_reload_command_reloads_a_running_servers_fixtures(tmp_path) -> None:
+    (tmp_path / "keys.json").write_text('{"keys": [{"key": "th_test_reloaded", "scopes": ["*"]}]}')
+    with serve_process("--clock", START, "--fixtures", str(tmp_path)) as url:
+        (tmp_path / "broken.json").write_text("{oops")
+        broken = CliRunner().invoke(main, ["fixtures", "reload", "--url", url])
+        (tmp_path / "broken.json").unlink()
+        fixed = CliRunner().invoke(main, ["fixtures", "reload", "--url", url])
+    assert broken.exit_code == 1 and "broken.json" in broken.output
+    assert fixed.exit_code == 0 and json.loads(fixed.output)["ok"] is True

@@ -17,11 +17,14 @@ from starlette.datastructures import MutableHeaders
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import control, openapi, resources, timers
+from . import admin_fixtures, admin_state, control, faults, openapi, recording, resources, scheduler, timers
+from . import workflow_engine
 from .auth import tenant_hint
 from .emulator import Emulator
 from .errors import HANDLERS
 from .http import Ctx, api_route
+from .journal import JournalMiddleware
+from .ratelimit import RateLimitHeaders
 from .settings import Settings
 
 
@@ -56,24 +59,36 @@ async def openapi_document(ctx: Ctx) -> dict:
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
     """Background work only: firing timers as a flowing clock passes them."""
     task = asyncio.create_task(timers.run_loop(app.state.emu))
+    watcher = asyncio.create_task(app.state.emu.fixtures.watch())  # fixture hot reload, if --fixtures
     try:
         yield
     finally:
-        task.cancel()
-        with suppress(asyncio.CancelledError):
-            await task
+        app.state.emu.fixtures.stop_watching()
+        for background in (task, watcher):
+            background.cancel()
+            with suppress(asyncio.CancelledError):
+                await background
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
     emu = Emulator(settings)
-    routes = [*resources.routes, *control.routes, api_route("/v1/openapi.json", openapi_document, public=True)]
+    routes = [*resources.routes, *control.routes, *admin_state.routes, *admin_fixtures.routes,
+              api_route("/v1/openapi.json", openapi_document, public=True)]
+    emu.journal.redactor.learn(routes)  # body models name their secret fields
     app = Starlette(
         debug=False,
         routes=routes,
-        middleware=[Middleware(RequestIdMiddleware, emu=emu)],
+        # Outermost first; record/replay innermost, so the journal sees replayed and proxied requests.
+        middleware=[Middleware(RequestIdMiddleware, emu=emu), Middleware(JournalMiddleware, emu=emu),
+                    Middleware(RateLimitHeaders), *recording.middleware(emu)],
         exception_handlers=HANDLERS,
         lifespan=lifespan,
     )
+    emu.guards.insert(0, emu.rate_limiter.guard)  # first: a refused request does no other work
+    emu.timers.append(scheduler.ScheduleTimer())
+    emu.timers += [workflow_engine.WorkflowTimer(), resources.approvals.ApprovalTimer(), resources.fleets.FleetTimer()]
     app.state.emu = emu
+    emu.fixtures.install(app, lambda: create_app(settings.with_(fixtures=None, db=":memory:")))  # loads, seeds
+    emu.guards.append(faults.guard)
     return app

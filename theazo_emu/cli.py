@@ -14,6 +14,7 @@ import socket
 import sys
 from pathlib import Path
 from typing import Any, Callable
+from urllib.parse import urlencode
 
 import click
 import uvicorn
@@ -21,6 +22,9 @@ import uvicorn
 from . import __version__
 from .app import create_app
 from .clock import parse_iso
+from .crypto import MasterKeyError, parse_key
+from .mock.loader import FixtureError
+from .ratelimit import parse_limit
 from .settings import Settings
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$")
@@ -29,6 +33,13 @@ _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 def _env(name: str) -> str:
     return f"THEAZO_EMU_{name}"
+
+
+def _rate_limit(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    try:
+        return None if parse_limit(value) is None else value
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 def emulator_options(func: Callable) -> Callable:
@@ -53,6 +64,13 @@ def emulator_options(func: Callable) -> Callable:
                                                     "[env THEAZO_EMU_HEARTBEAT]"),
         click.option("--exec", "exec_mode", type=click.Choice(["mock", "local"]), default="mock", show_default=True,
                      envvar=_env("EXEC"), help="'local' runs python/bash exec for real. [env THEAZO_EMU_EXEC]"),
+        click.option("--master-key", "master_key", default=None, envvar=_env("MASTER_KEY"), show_default=False,
+                     help="Key encrypting secrets at rest: 64 hex characters or base64 of 32 bytes. Default: the "
+                          "file <db>.key (created with mode 0600), or a random key for :memory:. "
+                          "[env THEAZO_EMU_MASTER_KEY]"),
+        click.option("--rate-limit", "rate_limit", default=None, envvar=_env("RATE_LIMIT"), callback=_rate_limit,
+                     help="Requests per minute per API key: free (60), cloud (300), team (1000), N, or off "
+                          "(default). [env THEAZO_EMU_RATE_LIMIT]"),
     ]
     for option in reversed(options):
         func = option(func)
@@ -66,6 +84,11 @@ def _settings(**values: Any) -> Settings:
             parse_iso(clock)
         except ValueError:
             raise click.BadParameter(f"expected 'now' or an ISO 8601 instant, got {clock!r}", param_hint="--clock")
+    if values.get("master_key"):
+        try:
+            parse_key(values["master_key"])
+        except MasterKeyError as exc:  # its message never repeats the key
+            raise click.BadParameter(str(exc), param_hint="--master-key / THEAZO_EMU_MASTER_KEY") from None
     return Settings(**values)
 
 
@@ -86,12 +109,26 @@ def main() -> None:
 @click.option("--log-level", default="warning", show_default=True, envvar=_env("LOG_LEVEL"),
               type=click.Choice(["critical", "error", "warning", "info", "debug"]),
               help="Server log level; 'info' logs every request. [env THEAZO_EMU_LOG_LEVEL]")
+@click.option("--record", type=click.Path(dir_okay=False, path_type=Path), default=None, envvar=_env("RECORD"),
+              help="Record every interaction to this cassette (JSON Lines, secrets redacted). [env THEAZO_EMU_RECORD]")
+@click.option("--upstream", default=None, metavar="URL", envvar=_env("UPSTREAM"),
+              help="With --record: proxy every request to this server and record its answers. "
+                   "[env THEAZO_EMU_UPSTREAM]")
+@click.option("--replay", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              envvar=_env("REPLAY"), help="Answer /v1 requests from this cassette. [env THEAZO_EMU_REPLAY]")
+@click.option("--replay-mode", type=click.Choice(["strict", "fallback"]), default="strict", show_default=True,
+              envvar=_env("REPLAY_MODE"), help="On a request the cassette lacks: 404 replay_miss (strict) or the "
+                                               "emulator's own answer (fallback). [env THEAZO_EMU_REPLAY_MODE]")
+@click.option("--journal-size", type=click.IntRange(1, 10_000_000), default=10_000, show_default=True,
+              envvar=_env("JOURNAL_SIZE"), help="Entries the request journal keeps. [env THEAZO_EMU_JOURNAL_SIZE]")
 @emulator_options
 def serve(host: str, port: int, log_level: str, **options: Any) -> None:
     """Start the emulator.
 
     Example: theazo-emu serve --port 0 --clock 2025-05-01T00:00:00Z
     """
+    if options.get("fixtures") is None and Path("fixtures").is_dir():
+        options["fixtures"] = Path("fixtures")  # DESIGN.md: ./fixtures when present (serve only)
     settings = _settings(host=host, port=port, **options)
     try:
         app = create_app(settings)
@@ -123,7 +160,11 @@ def _banner(url: str, settings: Settings) -> str:
         f"  OpenAPI      {url}/v1/openapi.json\n"
         f"  db={settings.db} seed={settings.seed} clock={settings.clock} pace={settings.pace} "
         f"exec={settings.exec_mode}\n"
-        "\n"
+        + (f"  recording to {settings.record}" + (f" via {settings.upstream}" if settings.upstream else "") + "\n"
+           if settings.record else "")
+        + (f"  replaying {settings.replay} ({settings.replay_mode})\n" if settings.replay else "")
+        + (f"  fixtures     {settings.fixtures} (reloaded on change)\n" if settings.fixtures else "")
+        + "\n"
         "  import Theazo from 'theazo';\n"
         f"  const theazo = new Theazo({{ apiKey: 'th_test_local', baseUrl: '{url}' }});\n"
         "\n"
@@ -142,7 +183,11 @@ def call(method: str, path: str, data: str | None, key: str, **options: Any) -> 
 
     Example: theazo-emu call POST /v1/sessions --data '{"userId": "u1"}'
     """
-    app = create_app(_settings(**options))
+    settings = _settings(**options)
+    try:
+        app = create_app(settings)
+    except Exception as exc:  # as in serve: a wrong master key or a bad --db is a message, not a traceback
+        raise click.ClickException(f"cannot start: {exc}") from None
     status, text = asyncio.run(_call(app, method.upper(), path, data, key))
     click.echo(text)
     if not 200 <= status < 300:
@@ -248,3 +293,187 @@ def openapi() -> None:
     from . import openapi as document
 
     click.echo(json.dumps(document.build(create_app(Settings()).routes), indent=2))
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--verify", is_flag=True, help="Compare every answer with the recorded one; exit 1 on any difference.")
+@click.option("--against", default=None, metavar="URL", envvar=_env("AGAINST"),
+              help="Send to this running server instead of a fresh in-process emulator. [env THEAZO_EMU_AGAINST]")
+@click.option("--timeout", type=click.FloatRange(0.1, 3600), default=30.0, show_default=True,
+              help="Seconds one answer may take (a stream: until it ends).")
+@click.option("--key-prefix", default="th_test_replay_", show_default=True,
+              help="Test keys standing in for the recorded ones are this prefix + the alias (key1, key2...).")
+@click.option("--ignore-extra-fields", is_flag=True, help="Fields the recording lacks are not differences.")
+@emulator_options
+@click.pass_context
+def replay(ctx: click.Context, file: Path, verify: bool, against: str | None, timeout: float, key_prefix: str,
+           ignore_extra_fields: bool, **options: Any) -> None:
+    """Send a cassette's requests to a fresh emulator (settings from the options; by
+    default the clock is frozen at the first recorded instant) or to --against URL.
+    Ids are mapped and timestamps normalised before comparing.
+
+    Example: theazo-emu replay scenario.jsonl --verify --seed 0
+    """
+    # Imported here, not at the top, to keep httpx off `serve`'s start-up path.
+    from .cassette import CassetteError, read_cassette
+    from .replay import ReplayError, describe, replay_cassette
+
+    if not key_prefix.startswith("th_test_"):
+        raise click.BadParameter("must start with th_test_", param_hint="--key-prefix")
+    try:
+        interactions = read_cassette(file)
+    except CassetteError as exc:
+        raise click.ClickException(str(exc)) from None
+    app = None
+    if against is None:
+        if ctx.get_parameter_source("clock") is click.core.ParameterSource.DEFAULT and interactions \
+                and interactions[0].get("at"):
+            options["clock"] = interactions[0]["at"]
+        try:
+            app = create_app(_settings(**options))
+        except Exception as exc:  # as in serve
+            raise click.ClickException(f"cannot start: {exc}") from None
+    redactor = app.state.emu.journal.redactor if app is not None else None
+    with click.progressbar(length=len(interactions), label="replaying", file=sys.stderr) as bar:
+        try:
+            outcomes = asyncio.run(replay_cassette(
+                interactions, app=app, url=against, redactor=redactor, timeout=timeout, key_prefix=key_prefix,
+                ignore_extra=ignore_extra_fields, on_done=lambda outcome: bar.update(1)))
+        except ReplayError as exc:
+            raise click.ClickException(str(exc)) from None
+    if not sys.stderr.isatty():
+        click.echo(err=True)  # click draws no bar off a terminal, only the label: end its line
+    differ = [o for o in outcomes if o.mismatches]
+    where = against or "a fresh in-process emulator"
+    if verify:
+        for outcome in differ:
+            click.echo(describe(outcome))
+        verdict = f"{len(differ)} differ from the recording" if differ else "all match the recording"
+        click.echo(f"{len(outcomes)} interactions replayed against {where}: {verdict}.")
+        if differ:
+            sys.exit(1)
+    else:
+        click.echo(f"{len(outcomes)} interactions replayed against {where}"
+                   + (f"; {len(differ)} answers differ (--verify shows how)." if differ else "."))
+
+
+@main.group()
+def state() -> None:
+    """Export or import the whole state of a running emulator (every table, the clock).
+
+    Example: theazo-emu state export state.json && theazo-emu state import state.json --url http://127.0.0.1:4011
+    """
+
+
+@state.command("export")
+@click.argument("file", required=False, type=click.Path(dir_okay=False, writable=True, path_type=Path))
+@click.option("--key", default=None, help="Export only this key's tenant.")
+@url_option
+def state_export(file: Path | None, key: str | None, url: str) -> None:
+    """Write the state document to FILE (or print it).
+
+    Example: theazo-emu state export seeded.json --key th_test_ci
+    """
+    document = _admin(url, "GET", "/_emu/state/export" + (f"?{urlencode({'key': key})}" if key else ""))
+    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    if file is None:
+        click.echo(text, nl=False)
+        return
+    file.write_text(text, encoding="utf-8")
+    rows = sum(len(r) for r in document["tables"].values())
+    click.echo(f"wrote {file}: {rows} rows in {len(document['tables'])} tables, clock {document['clock']['now']}",
+               err=True)
+
+
+@state.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@url_option
+def state_import(file: Path, url: str) -> None:
+    """Replace a running emulator's state with the document in FILE.
+
+    Example: theazo-emu state import seeded.json --url http://127.0.0.1:4010
+    """
+    try:
+        document = json.loads(file.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise click.ClickException(f"{file} is not a JSON document: {exc}") from None
+    click.echo(json.dumps(_admin(url, "POST", "/_emu/state/import", document), indent=2))
+
+
+@main.command("requests")
+@click.option("--method", default=None, help="Only this HTTP method.")
+@click.option("--path", default=None, help="A path prefix, or a glob such as '/v1/agents/*/run'.")
+@click.option("--key", default=None, help="Only this key's tenant.")
+@click.option("--kind", default=None, help="request, sse, schedule, webhook, fault... (comma-separated).")
+@click.option("--status", default=None, help="201, 4xx, pending... (comma-separated).")
+@click.option("--since", default=None, help="Virtual time (ISO 8601) from which to list.")
+@click.option("--until", default=None, help="Virtual time (ISO 8601) up to which to list.")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=None, help="At most this many entries.")
+@click.option("--json", "as_json", is_flag=True, help="Print the raw JSON answer.")
+@url_option
+def journal_requests(method: str | None, path: str | None, key: str | None, kind: str | None, status: str | None,
+                     since: str | None, until: str | None, limit: int | None, as_json: bool, url: str) -> None:
+    """List the request journal of a running emulator (requests and server-side events).
+
+    Example: theazo-emu requests --key th_test_ci --path '/v1/agents/*/run' --status 4xx
+    """
+    params = {"method": method, "path": path, "key": key, "kind": kind, "status": status, "since": since,
+              "until": until, "limit": limit}
+    query = urlencode({k: v for k, v in params.items() if v is not None})
+    result = _admin(url, "GET", "/_emu/requests" + (f"?{query}" if query else ""))
+    if as_json:
+        click.echo(json.dumps(result, indent=2, ensure_ascii=False))
+        return
+    for entry in result["data"]:
+        click.echo(_journal_line(entry))
+    counts = result["counts"]
+    click.echo(f"{len(result['data'])} of {counts['total']} entries; by status "
+               f"{json.dumps(counts['byStatus'])}; by kind {json.dumps(counts['byKind'])}", err=True)
+
+
+def _journal_line(entry: dict[str, Any]) -> str:
+    head = f"{entry['seq']:>6} {entry['at']} "
+    if entry["kind"] == "request":
+        status = entry["status"] if entry["status"] is not None else "..."
+        code = f" {entry['errorCode']}" if entry.get("errorCode") else ""
+        return f"{head}{entry['method']:<6} {entry['path']} -> {status}{code} {entry.get('requestId') or ''}"
+    shown = {k: v for k, v in entry.items() if k not in ("seq", "at", "atMs", "kind", "tenant", "path")}
+    return f"{head}{entry['kind']:<6} {json.dumps(shown, ensure_ascii=False)}"
+
+
+@main.group("fixtures")
+def fixtures_group() -> None:
+    """Work with fixture files (the format is in fixtures/README.md).
+
+    Example: theazo-emu fixtures check ./fixtures
+    """
+
+
+@fixtures_group.command("check")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def fixtures_check(directory: Path) -> None:
+    """Validate DIRECTORY's fixture files and dry-run their seeds; exit 1 on any problem.
+
+    Example: theazo-emu fixtures check ./fixtures
+    """
+    try:
+        app = create_app(Settings(fixtures=directory))
+    except FixtureError as exc:
+        click.echo(f"{len(exc.problems)} problem(s) in {directory}:")
+        for problem in exc.problems:
+            click.echo(f"  {problem}")
+        sys.exit(1)
+    counts = app.state.emu.fixtures.current.counts()
+    app.state.emu.close()
+    click.echo(f"OK {directory}: " + ", ".join(f"{n} {what}" for what, n in counts.items()))
+
+
+@fixtures_group.command("reload")
+@url_option
+def fixtures_reload(url: str) -> None:
+    """Make a running emulator reload its fixture directory now (exit 1 if it is broken).
+
+    Example: theazo-emu fixtures reload --url http://127.0.0.1:4010
+    """
+    click.echo(json.dumps(_admin(url, "POST", "/_emu/fixtures/reload"), indent=2))

@@ -1,4 +1,4 @@
-"""The emulator's own admin API under /_emu: health, the clock and reset.
+"""The emulator's own admin API under /_emu: health, the clock and reset (to the fixtures' seeds).
 
 These routes take no API key: the emulator binds loopback by default and this API is
 for the test suite that started it. Clock moves wake every waiting stream.
@@ -79,8 +79,10 @@ async def reset(ctx: Ctx) -> dict:
     body: ResetBody = ctx.body
     tenant = tenant_of(body.tenant) if body.tenant else None
     ctx.emu.store.reset(tenant)
+    seeded = await ctx.emu.fixtures.after_reset(body.tenant)  # back to the fixtures' seeded state
     ctx.emu.changes.notify()
-    return {"ok": True, "scope": "tenant" if tenant else "all"}
+    answer = {"ok": True, "scope": "tenant" if tenant else "all"}
+    return answer | {"seededKeys": seeded} if seeded else answer
 
 
 routes = [

@@ -16,11 +16,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Awaitable, Callable
 
 from .clock import Clock
+from .crypto import open_cipher
+from .faults import Faults
+from .fixtures import Fixtures
 
 if TYPE_CHECKING:
     from .http import ApiRoute, Ctx
 from .ids import IdSource
+from .journal import Journal
 from .mock import Engine
+from .ratelimit import RateLimiter
 from .settings import Settings
 from .store import Store
 from .timers import TimerSource
@@ -62,6 +67,11 @@ class Emulator:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.store = Store(settings.db)
+        try:
+            self.cipher = open_cipher(settings.master_key, self.store)  # secrets at rest, see crypto.py
+        except Exception:
+            self.store.close()
+            raise
         self.clock = Clock.from_setting(settings.clock)
         stored = self.store.scalar("SELECT MAX(now_ms) FROM clock")
         if stored is not None and stored > self.clock.now_ms():
@@ -73,6 +83,11 @@ class Emulator:
         # Hooks the API families plug into (see timers.py and http.ApiRoute):
         self.timers: list[TimerSource] = []
         self.guards: list[Guard] = []
+        self.journal = Journal(settings.journal_size)  # requests and server-side events
+        self.background: set[asyncio.Task] = set()  # in-flight real-world calls (workflow webhooks)
+        self.rate_limiter = RateLimiter(settings.rate_limit)  # its guard is registered in create_app
+        self.faults = Faults(settings.seed)  # fault rules; faults.guard is registered in create_app
+        self.fixtures = Fixtures(settings.fixtures, self.faults)  # installed (loaded, seeded) in create_app
 
     def new_id(self, prefix: str, tenant: str) -> str:
         """A fresh id for a row about to be written (call inside that write's transaction)."""

@@ -27,6 +27,10 @@ if TYPE_CHECKING:
 
 Endpoint = Callable[["Ctx"], Awaitable[Any]]
 _BODYLESS = {"GET", "HEAD", "DELETE", "OPTIONS"}
+# Deeper bodies are refused: nothing in the API needs them, and recursive code downstream
+# (validation, JSON encoding, redaction) must never meet one.
+MAX_JSON_DEPTH = 64
+_TOO_DEEP = object()
 
 # Pydantic puts union member tags into error locations; they are not field names.
 _TYPE_TAGS = {"str", "int", "float", "bool", "dict", "list", "none", "function-after", "function-before",
@@ -68,9 +72,11 @@ class ApiRoute(Route):
     """A Route that knows its body model and whether it is public (for OpenAPI and sweeps)."""
 
     def __init__(self, path: str, endpoint: Endpoint, *, methods: Sequence[str], name: str,
-                 body: type[BaseModel] | None, public: bool, status: int, summary: str) -> None:
+                 body: type[BaseModel] | None, public: bool, status: int, summary: str,
+                 max_body: int | None = None) -> None:
         self.api_endpoint = endpoint
         self.body_model = body
+        self.max_body = max_body  # None: the API's limit (settings.max_body_bytes)
         self.public = public
         self.success_status = status
         self.summary = summary
@@ -82,10 +88,12 @@ class ApiRoute(Route):
         ctx = Ctx(request, emu, key, tenant, None)
         for guard in emu.guards:
             await guard(ctx, self)
+        limit = self.max_body or emu.settings.max_body_bytes
         if self.body_model is not None:
-            ctx.body = await read_model(request, self.body_model, emu.settings.max_body_bytes)
+            ctx.body = await read_model(request, self.body_model, limit)
         elif request.method not in _BODYLESS:
-            await read_raw(request, emu.settings.max_body_bytes)  # still refuse an oversized body
+            # Still refuse an oversized body; the raw bytes are the body of a model-less route.
+            ctx.body = await read_raw(request, limit)
         result = await self.api_endpoint(ctx)
         if isinstance(result, Response):
             return result
@@ -93,11 +101,11 @@ class ApiRoute(Route):
 
 
 def api_route(path: str, endpoint: Endpoint, method: str = "GET", *, body: type[BaseModel] | None = None,
-              public: bool = False, status: int = 200) -> ApiRoute:
+              public: bool = False, status: int = 200, max_body: int | None = None) -> ApiRoute:
     """Declare a route; its name is the endpoint's name, its summary the docstring."""
     summary = (endpoint.__doc__ or "").strip().splitlines()[0] if endpoint.__doc__ else endpoint.__name__
     return ApiRoute(path, endpoint, methods=[method], name=endpoint.__name__, body=body, public=public,
-                    status=status, summary=summary)
+                    status=status, summary=summary, max_body=max_body)
 
 
 async def read_raw(request: Request, limit: int) -> bytes:
@@ -124,10 +132,28 @@ async def read_json(request: Request, limit: int) -> dict[str, Any]:
     except (ValueError, UnicodeDecodeError) as exc:
         raise Unprocessable("Malformed JSON in request body.",
                             [{"field": "body", "message": str(exc)[:200]}]) from None
+    except RecursionError:
+        value = _TOO_DEEP  # nested past the parser's limit: refused just below, like any deep body
+    if value is _TOO_DEEP or json_depth(value) > MAX_JSON_DEPTH:
+        raise Unprocessable(f"Request body is nested more than {MAX_JSON_DEPTH} levels deep.",
+                            [{"field": "body", "message": f"at most {MAX_JSON_DEPTH} levels of nesting"}])
     if not isinstance(value, dict):
         raise Unprocessable("Request body must be a JSON object.",
                             [{"field": "body", "message": f"expected an object, got {type(value).__name__}"}])
     return value
+
+
+def json_depth(value: Any) -> int:
+    """How deeply objects and arrays nest (iterative: a deep body must not exhaust the stack)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, level)
+            if level > MAX_JSON_DEPTH:
+                return level
+            stack.extend((child, level + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
 
 
 async def read_model(request: Request, model: type[BaseModel], limit: int) -> BaseModel:

@@ -2,13 +2,15 @@
 
 Rows carry tenant, user, session, agent, run, model, provider, the kind of charge
 (`compute` in minutes, `model` in tokens and calls, `storage` in GB), integer cents, and
-the virtual-clock time. Because usage summaries, session usage and limit checks all
-read these rows, they always agree with each other.
+the virtual-clock time. Usage and billing views, session usage and limit checks read
+these rows only through `totals()`, `grouped()` and `entries()`, which share one SQL sum
+and one time window (inclusive at both ends), so every view agrees with every other.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 from .clock import iso
@@ -25,6 +27,8 @@ class Totals:
     model_cents: int = 0
     storage_gb: float = 0
     storage_cents: int = 0
+    sessions: int = 0  # distinct sessions and agents with a charge
+    agents: int = 0
 
     @property
     def total_cents(self) -> int:
@@ -41,23 +45,58 @@ def book(store: Store, tenant: str, at_ms: int, kind: str, amount: int, *, quant
     })
 
 
+_SUMS = (
+    "COALESCE(SUM(CASE WHEN kind='compute' THEN quantity END), 0) AS cm, "
+    "COALESCE(SUM(CASE WHEN kind='compute' THEN amount END), 0) AS cc, "
+    "COALESCE(SUM(input_tokens), 0) AS it, COALESCE(SUM(output_tokens), 0) AS ot, "
+    "COALESCE(SUM(calls), 0) AS calls, "
+    "COALESCE(SUM(CASE WHEN kind='model' THEN amount END), 0) AS mc, "
+    "COALESCE(SUM(CASE WHEN kind='storage' THEN quantity END), 0) AS sg, "
+    "COALESCE(SUM(CASE WHEN kind='storage' THEN amount END), 0) AS sc, "
+    "COUNT(DISTINCT session_id) AS ns, COUNT(DISTINCT agent_id) AS na"
+)
+# What grouped() can group by; `day` is the UTC date of the virtual-clock time.
+GROUPS = {"user": "user_id", "session": "session_id", "agent": "agent_id", "model": "model",
+          "provider": "provider", "kind": "kind", "day": "substr(at, 1, 10)"}
+
+
+def _totals(row: dict) -> Totals:
+    return Totals(_number(row["cm"]), row["cc"], row["it"], row["ot"], row["calls"], row["mc"], _number(row["sg"]),
+                  row["sc"], row["ns"], row["na"])
+
+
 def totals(store: Store, tenant: str, since_ms: int | None = None, until_ms: int | None = None,
            **filters: str) -> Totals:
     """Aggregates over [since, until] for this tenant, optionally per session/user/agent."""
     where, params = _window(tenant, since_ms, until_ms, filters)
-    row = store.one(
-        "SELECT "
-        "COALESCE(SUM(CASE WHEN kind='compute' THEN quantity END), 0) AS cm, "
-        "COALESCE(SUM(CASE WHEN kind='compute' THEN amount END), 0) AS cc, "
-        "COALESCE(SUM(input_tokens), 0) AS it, COALESCE(SUM(output_tokens), 0) AS ot, "
-        "COALESCE(SUM(calls), 0) AS calls, "
-        "COALESCE(SUM(CASE WHEN kind='model' THEN amount END), 0) AS mc, "
-        "COALESCE(SUM(CASE WHEN kind='storage' THEN quantity END), 0) AS sg, "
-        "COALESCE(SUM(CASE WHEN kind='storage' THEN amount END), 0) AS sc "
-        f"FROM ledger WHERE {where}", params)
+    row = store.one(f"SELECT {_SUMS} FROM ledger WHERE {where}", params)
     assert row is not None
-    return Totals(_number(row["cm"]), row["cc"], row["it"], row["ot"], row["calls"], row["mc"], _number(row["sg"]),
-                  row["sc"])
+    return _totals(row)
+
+
+def grouped(store: Store, tenant: str, by: str, since_ms: int | None = None, until_ms: int | None = None,
+            **filters: str) -> list[tuple[str | None, Totals]]:
+    """(key, Totals) per user/session/agent/model/provider/kind/day over [since, until],
+    ordered by key; rows without that attribute form the `None` group, so the groups
+    always add up to `totals()` over the same window."""
+    where, params = _window(tenant, since_ms, until_ms, filters)
+    rows = store.all(f"SELECT {GROUPS[by]} AS k, {_SUMS} FROM ledger WHERE {where} GROUP BY k ORDER BY k", params)
+    return [(row["k"], _totals(row)) for row in rows]
+
+
+def entries(store: Store, tenant: str, since_ms: int | None = None, until_ms: int | None = None,
+            **filters: str) -> list[dict[str, Any]]:
+    """The rows themselves over [since, until], oldest first (for exports)."""
+    where, params = _window(tenant, since_ms, until_ms, filters)
+    return store.all(f"SELECT * FROM ledger WHERE {where} ORDER BY at_ms, id", params)
+
+
+def daily(store: Store, tenant: str, since_ms: int, until_ms: int, **filters: str) -> list[tuple[str, Totals]]:
+    """(UTC date, Totals) for every day from since's date to until's, days without charges included."""
+    found = dict(grouped(store, tenant, "day", since_ms, until_ms, **filters))
+    first, last = date.fromisoformat(iso(since_ms)[:10]), date.fromisoformat(iso(until_ms)[:10])
+    days = (first + timedelta(days=n) for n in range((last - first).days + 1))
+    return [(day.isoformat(), found.get(day.isoformat(), Totals())) for day in days]
 
 
 def _number(value: float) -> int | float:

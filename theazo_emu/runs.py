@@ -41,14 +41,18 @@ def run_status(run: dict, now_ms: int) -> str:
 def submit(emu: "Emulator", agent: dict, task: str) -> dict:
     """Settle a run's outcome, schedule its events, book its cost; returns the run row."""
     store, tenant, now = emu.store, agent["tenant"], emu.clock.now_ms()
+    definition = store.one("SELECT name FROM agent_definitions WHERE id = ?", [agent["definition_id"]]) \
+        if agent["definition_id"] else None  # fixtures may match a run on its definition's name
     plan = emu.engine.plan_run(RunRequest(
         task=task, instructions=agent["instructions"] or "", tools=tuple(agent["tools"] or ()),
-        model=agent["model"], definition_id=agent["definition_id"], timeout_s=agent["timeout_s"]))
+        model=agent["model"], definition_id=agent["definition_id"], timeout_s=agent["timeout_s"],
+        definition_name=definition["name"] if definition else None, tenant=tenant))
     instant = emu.settings.pace == "instant"
     end = now if instant else now + plan.duration_ms
     minutes = pricing.compute_minutes(plan.duration_ms)
     compute_cents = pricing.compute_cents(minutes)
-    model_cents = pricing.model_cents(agent["model"], plan.input_tokens, plan.output_tokens)
+    model_cents = (pricing.model_cents(agent["model"], plan.input_tokens, plan.output_tokens)
+                   if plan.cost_cents is None else max(0, plan.cost_cents - compute_cents))  # a fixture's cost
     result = {
         "output": plan.output, "artifacts": plan.artifacts, "toolCalls": plan.tool_calls,
         "cost": pricing.cost(compute_cents + model_cents), "duration": pricing.duration_text(plan.duration_ms),
@@ -65,9 +69,10 @@ def submit(emu: "Emulator", agent: dict, task: str) -> dict:
             "result": result, "created_at": iso(now), "start_ms": now, "end_ms": end,
             "paused_offset_ms": None, "delivered": 0,
         })
-        for seq, event in enumerate(plan.events, 1):
-            store.insert("run_events", {"run_id": run_id, "seq": seq, "event": event.event, "data": event.data,
-                                        "offset_ms": event.offset_ms, "at_ms": now if instant else now + event.offset_ms})
+        store.insert_many("run_events", [
+            {"run_id": run_id, "seq": seq, "event": event.event, "data": event.data,
+             "offset_ms": event.offset_ms, "at_ms": now if instant else now + event.offset_ms}
+            for seq, event in enumerate(plan.events, 1)])
         store.update("agents", agent["id"], {"status": "running", "current_task_id": run_id,
                                              "busy_until_ms": end, "updated_at": iso(now)})
         ledger.book(store, tenant, now, "compute", compute_cents, quantity=minutes, run_id=run_id, **who)

@@ -13,6 +13,7 @@ from typing import Literal
 Pace = Literal["realtime", "instant"]
 Dialect = Literal["auto", "reference", "sdk"]
 ExecMode = Literal["mock", "local"]
+ReplayMode = Literal["strict", "fallback"]
 
 MAX_BODY_BYTES = 1024 * 1024
 EXEC_TIMEOUT_S = 120.0
@@ -33,6 +34,16 @@ class Settings:
     heartbeat_s: float = 15.0
     max_body_bytes: int = MAX_BODY_BYTES
     workdir: Path | None = None
+    # Key for secrets at rest (crypto.py): 64 hex chars or base64 of 32 bytes; kept out of repr.
+    master_key: str | None = field(default=None, repr=False)
+    # Requests per minute per API key: None (off), 'free', 'cloud', 'team' or a number (ratelimit.py).
+    rate_limit: str | None = None
+    # Record and replay (recording.py) and the journal's size (journal.py).
+    record: Path | None = None
+    upstream: str | None = None
+    replay: Path | None = None
+    replay_mode: ReplayMode = "strict"
+    journal_size: int = 10_000
     extra: dict = field(default_factory=dict)
 
     def with_(self, **changes) -> "Settings":

@@ -15,11 +15,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, AsyncIterator, Callable
 
 from sse_starlette import EventSourceResponse, ServerSentEvent
+from starlette.types import Receive, Scope, Send
+
+from .journal import record_event
 
 if TYPE_CHECKING:
     from .emulator import Emulator
 
 SEPARATOR = "\n"  # the SDK splits on \n
+CUT_AFTER = "sse_cut_after"  # request-state key set by a stream fault (faults.py): end after N events
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,7 @@ async def follow(emu: "Emulator", poll: Poll) -> AsyncIterator[ServerSentEvent]:
         frames, finished, next_ms = poll()
         for frame in frames:
             yield frame.to_sse()
+            record_event(emu, "sse", event=frame.event, id=frame.id)  # the frame was handed to the transport
         if finished:
             return
         await emu.changes.wait(_wait_seconds(emu, next_ms))
@@ -55,8 +60,33 @@ def _wait_seconds(emu: "Emulator", next_ms: int | None) -> float:
     return min(idle, max(0.0, (next_ms - emu.clock.now_ms()) / 1000))
 
 
+class _Stream(EventSourceResponse):
+    """An EventSourceResponse that honours a `stream_cut` fault on its request."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        after = scope.get("state", {}).get(CUT_AFTER)
+        if after is not None:
+            self.body_iterator = _cut(self.body_iterator, after)
+        await super().__call__(scope, receive, send)
+
+
+async def _cut(items: Any, after: int) -> AsyncIterator[Any]:
+    """Pass items through and end the body right after the `after`-th event (comments don't count)."""
+    sent = 0
+    try:
+        async for item in items:
+            yield item
+            sent += isinstance(item, ServerSentEvent) and item.data is not None
+            if sent >= after:
+                return
+    finally:
+        aclose = getattr(items, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
 def stream_response(emu: "Emulator", poll: Poll) -> EventSourceResponse:
-    return EventSourceResponse(
+    return _Stream(
         follow(emu, poll), sep=SEPARATOR, ping=emu.settings.heartbeat_s,
         ping_message_factory=lambda: ServerSentEvent(comment="heartbeat", sep=SEPARATOR),
         headers={"Cache-Control": "no-cache"})

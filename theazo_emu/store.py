@@ -56,7 +56,7 @@ class Store:
         self.db.execute(
             "INSERT INTO counters (tenant, seq) VALUES (?, 1) "
             "ON CONFLICT(tenant) DO UPDATE SET seq = seq + 1", [tenant])
-        return self.db.execute("SELECT seq FROM counters WHERE tenant = ?", [tenant]).fetchone()[0]
+        return self.db.conn.execute("SELECT seq FROM counters WHERE tenant = ?", [tenant]).fetchone()[0]
 
     def insert(self, table: str, row: dict[str, Any]) -> dict[str, Any]:
         """Insert into an existing table; an unknown column is an error, never a new one."""
@@ -65,6 +65,16 @@ class Store:
         marks = ", ".join("?" for _ in data)
         self.db.execute(f"INSERT INTO [{table}] ({columns}) VALUES ({marks})", list(data.values()))
         return row
+
+    def insert_many(self, table: str, rows: list[dict[str, Any]]) -> None:
+        """Insert rows that share their columns, in one statement (call inside atomic())."""
+        if not rows:
+            return
+        encoded = [_encode(row) for row in rows]
+        columns = ", ".join(f"[{c}]" for c in encoded[0])
+        marks = ", ".join("?" for _ in encoded[0])
+        self.db.conn.executemany(f"INSERT INTO [{table}] ({columns}) VALUES ({marks})",
+                                 [list(row.values()) for row in encoded])
 
     def update(self, table: str, ident: str, changes: dict[str, Any]) -> None:
         data = _encode(changes)

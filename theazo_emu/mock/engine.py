@@ -27,6 +27,8 @@ class RunRequest:
     model: str = pricing.DEFAULT_MODEL
     definition_id: str | None = None
     timeout_s: int = 300
+    definition_name: str | None = None
+    tenant: str | None = None  # fixtures may be limited to one API key's tenant
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,7 @@ class RunPlan:
     duration_ms: int
     error: dict[str, str] | None = None
     artifacts: list[str] = field(default_factory=list)
+    cost_cents: int | None = None  # a fixture's declared cost; None = priced from tokens and duration
 
     @property
     def outcome(self) -> str:
@@ -56,12 +59,17 @@ class RunScript(Protocol):
     def match(self, request: RunRequest) -> RunPlan | None: ...
 
 
+class ExecScript(Protocol):
+    def match(self, language: str, code: str, tenant: str | None) -> ExecResult | None: ...
+
+
 class Engine:
     """Decides mocked outcomes; holds no state beyond its seed and scripts."""
 
     def __init__(self, seed: int, scripts: Sequence[RunScript] = ()) -> None:
         self.seed = seed
         self.scripts = list(scripts)
+        self.exec_scripts: list[ExecScript] = []  # consulted before the default mock, in order
 
     def plan_run(self, request: RunRequest) -> RunPlan:
         for script in self.scripts:
@@ -70,7 +78,11 @@ class Engine:
                 return _enforce_timeout(plan, request.timeout_s)
         return _enforce_timeout(self._default_plan(request), request.timeout_s)
 
-    def exec(self, language: str, code: str) -> ExecResult:
+    def exec(self, language: str, code: str, tenant: str | None = None) -> ExecResult:
+        for script in self.exec_scripts:
+            result = script.match(language, code, tenant)
+            if result is not None:
+                return result
         return mock_exec(self.seed, language, code)
 
     def _default_plan(self, req: RunRequest) -> RunPlan:
@@ -100,17 +112,18 @@ class Engine:
 
 
 def finish_plan(events: list[PlannedEvent], output: str, calls: list[dict], input_tokens: int,
-                output_tokens: int, duration_ms: int, model: str, artifacts: list[str] | None = None) -> RunPlan:
+                output_tokens: int, duration_ms: int, model: str, artifacts: list[str] | None = None,
+                cost_cents: int | None = None) -> RunPlan:
     """Append the final `output` event (the SDK's `done`), with the settled cost."""
     artifacts = artifacts or []
-    cents = run_cents(model, input_tokens, output_tokens, duration_ms)
+    cents = run_cents(model, input_tokens, output_tokens, duration_ms) if cost_cents is None else cost_cents
     done = {
         "type": "done", "text": output, "output": output, "cost": pricing.cost(cents),
         "duration": pricing.duration_text(duration_ms), "durationMs": duration_ms, "artifacts": artifacts,
         "usage": {"inputTokens": input_tokens, "outputTokens": output_tokens},
     }
     return RunPlan([*events, PlannedEvent(duration_ms, "output", done)], output, calls,
-                   input_tokens, output_tokens, duration_ms, artifacts=artifacts)
+                   input_tokens, output_tokens, duration_ms, artifacts=artifacts, cost_cents=cost_cents)
 
 
 def run_cents(model: str, input_tokens: int, output_tokens: int, duration_ms: int) -> int:

@@ -103,7 +103,7 @@ async def local_exec(language: str, code: str, workdir: Path, env: dict[str, str
     workdir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     proc = await asyncio.create_subprocess_exec(
-        *argv, code, cwd=workdir, env={**os.environ, **env}, stdin=asyncio.subprocess.DEVNULL,
+        *argv, code, cwd=workdir, env={**_inherited_env(), **env}, stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, start_new_session=True)
     try:
         stdout, stderr = await asyncio.wait_for(proc.communicate(), timeout_s)
@@ -113,6 +113,11 @@ async def local_exec(language: str, code: str, workdir: Path, env: dict[str, str
         raise TimeoutError from None
     duration = int((time.monotonic() - started) * 1000)
     return ExecResult(stdout.decode(errors="replace"), stderr.decode(errors="replace"), proc.returncode or 0, duration)
+
+
+def _inherited_env() -> dict[str, str]:
+    """The server's environment minus its own settings (the master key may be among them)."""
+    return {name: value for name, value in os.environ.items() if not name.startswith("THEAZO_EMU_")}
 
 
 def _kill_group(proc: asyncio.subprocess.Process) -> None:

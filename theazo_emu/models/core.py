@@ -80,9 +80,23 @@ class CreateSession(SessionOptions):
         return check_user_id(value)
 
 
+def check_timeout(value: int | float | str | None) -> int | float | str | None:
+    """A run timeout: seconds or a duration string, between 1 second and 24 hours."""
+    if value is not None:
+        seconds = duration_seconds(value)
+        if not 1 <= seconds <= 86_400:
+            raise ValueError("must be between 1 second and 24 hours")
+    return value
+
+
 class ComputeObject(Body):
     provider: Literal["e2b", "fly", "docker", "webhook", "mock"] | None = None
     timeout: int | float | str | None = None
+
+    @field_validator("timeout")
+    @classmethod
+    def _timeout(cls, value: int | float | str | None) -> int | float | str | None:
+        return check_timeout(value)
 
 
 class ModelObject(Body):
@@ -123,11 +137,7 @@ class CreateAgent(Body):
     @field_validator("timeout")
     @classmethod
     def _timeout(cls, value: int | float | str | None) -> int | float | str | None:
-        if value is not None:
-            seconds = duration_seconds(value)
-            if not 1 <= seconds <= 86_400:
-                raise ValueError("must be between 1 second and 24 hours")
-        return value
+        return check_timeout(value)
 
     def normalized(self) -> dict[str, Any]:
         """One internal shape: runtime, provider, model id and timeout in whole seconds."""

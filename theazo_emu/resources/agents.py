@@ -17,6 +17,8 @@ from ..http import Ctx, PageParams, api_route, page_body, query_choice
 from ..mock.execution import local_exec
 from ..models import CreateAgent, ExecCode, ResumeAgent, RunAgent
 from ..sse import Frame, stream_response
+from . import providers, secrets
+from .agent_definitions import agent_settings
 from .sessions import load as load_session, require_active
 
 if TYPE_CHECKING:
@@ -58,19 +60,22 @@ def new_agent(emu: "Emulator", session: dict, body: CreateAgent) -> dict:
     that makes agents: the API, schedules, triggers, workflows, fleets)."""
     now_ms = emu.clock.now_ms()
     require_active(session, now_ms)
+    from_definition = agent_settings(emu, session["tenant"], body)  # 404 unknown, 409 archived
     limits.check(emu, session, ("maxAgents",))
     shape, now, tenant = body.normalized(), iso(now_ms), session["tenant"]
+    secrets.require_known(emu, tenant, session["id"], body.secrets)  # 422 naming unknown ones
     with emu.store.atomic():
         return emu.store.insert("agents", {
             "id": emu.new_id("agt", tenant), "tenant": tenant, "session_id": session["id"],
-            "user_id": session["user_id"], "status": "idle", "provider": shape["provider"] or "mock",
+            "user_id": session["user_id"], "status": "idle",
+            "provider": providers.resolve(emu, tenant, shape["provider"]),
             "compute": shape["compute"], "model": shape["model"] or pricing.DEFAULT_MODEL,
             "browser": int(body.browser), "region": body.region or "local", "instructions": body.instructions,
             "tools": body.tools, "timeout_s": shape["timeout_s"] or DEFAULT_TIMEOUT_S,
             "definition_id": body.definition, "definition_version": None, "secrets": body.secrets,
             "metadata": body.metadata or {}, "config": {}, "snapshot": None, "current_task_id": None,
             "busy_until_ms": None, "created_at": now, "updated_at": now, "terminated_at": None,
-        })
+        } | from_definition)
 
 
 async def create_agent(ctx: Ctx) -> dict:
@@ -169,14 +174,15 @@ async def exec_code(ctx: Ctx) -> dict:
     language, emu = body.resolved_language, ctx.emu
     if emu.settings.exec_mode == "local":
         try:
-            result = await local_exec(language, body.code, emu.workdir / ctx.tenant / agent["id"], {},
+            env = secrets.environment(emu, agent)  # the agent's secrets, as environment variables
+            result = await local_exec(language, body.code, emu.workdir / ctx.tenant / agent["id"], env,
                                       emu.settings.exec_timeout_s)
         except TimeoutError:
             raise Timeout(f"exec exceeded the {emu.settings.exec_timeout_s:g}-second timeout.",
                           {"timeoutSeconds": emu.settings.exec_timeout_s}) from None
         if result is not None:
-            return result.to_api()
-    return emu.engine.exec(language, body.code).to_api()
+            return secrets.mask(result.to_api(), env.values())
+    return emu.engine.exec(language, body.code, ctx.tenant).to_api()
 
 
 async def stream_agent(ctx: Ctx) -> Any:

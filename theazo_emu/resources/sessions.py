@@ -8,13 +8,16 @@ whose compute limit was reached reads as paused from the instant it was reached
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import ledger, limits, pricing, runs
 from ..clock import iso
 from ..errors import Conflict, invalid
 from ..http import Ctx, PageParams, api_route, page_body, query_choice, query_time, respond
 from ..models import CreateSession, SessionLimits, SessionOptions, check_user_id
+
+if TYPE_CHECKING:
+    from ..emulator import Emulator
 
 STATUSES = ("active", "paused", "terminated")
 
@@ -46,11 +49,11 @@ def require_active(session: dict, now_ms: int) -> None:
         raise Conflict(f"Session {session['id']} is {status}.", {"sessionId": session["id"], "status": status})
 
 
-def _create(ctx: Ctx, user_id: str, options: SessionOptions) -> dict:
-    now = ctx.now_iso()
-    with ctx.emu.store.atomic():
-        row = ctx.emu.store.insert("sessions", {
-            "id": ctx.emu.new_id("ses", ctx.tenant), "tenant": ctx.tenant, "user_id": user_id, "status": "active",
+def _create(emu: "Emulator", tenant: str, user_id: str, options: SessionOptions) -> dict:
+    now = emu.clock.now_iso()
+    with emu.store.atomic():
+        row = emu.store.insert("sessions", {
+            "id": emu.new_id("ses", tenant), "tenant": tenant, "user_id": user_id, "status": "active",
             "environment": options.environment or "development", "metadata": options.metadata or {},
             "limits": options.limits.model_dump(exclude_none=True) if options.limits else {},
             "created_at": now, "updated_at": now, "paused_at": None, "terminated_at": None,
@@ -61,7 +64,18 @@ def _create(ctx: Ctx, user_id: str, options: SessionOptions) -> dict:
 
 async def create_session(ctx: Ctx) -> dict:
     """Create a session."""
-    return session_to_api(_create(ctx, ctx.body.userId, ctx.body), ctx.now_ms())
+    return session_to_api(_create(ctx.emu, ctx.tenant, ctx.body.userId, ctx.body), ctx.now_ms())
+
+
+def user_session(emu: "Emulator", tenant: str, user_id: str,
+                 options: SessionOptions | None = None) -> tuple[dict, bool]:
+    """The user's live (not terminated) session, created if none: (row, created)."""
+    # No await between the lookup and the insert: concurrent calls cannot both create.
+    row = emu.store.one("SELECT * FROM sessions WHERE tenant = ? AND user_id = ? AND status != 'terminated' "
+                        "ORDER BY id LIMIT 1", [tenant, user_id])
+    if row is not None:
+        return row, False
+    return _create(emu, tenant, user_id, options or SessionOptions()), True
 
 
 async def session_for_user(ctx: Ctx) -> Any:
@@ -70,12 +84,7 @@ async def session_for_user(ctx: Ctx) -> Any:
         user_id = check_user_id(ctx.params["user_id"])
     except ValueError as exc:
         raise invalid("userId", str(exc)) from None
-    # No await between the lookup and the insert: concurrent calls cannot both create.
-    row = ctx.emu.store.one("SELECT * FROM sessions WHERE tenant = ? AND user_id = ? AND status != 'terminated' "
-                            "ORDER BY id LIMIT 1", [ctx.tenant, user_id])
-    created = row is None
-    if created:
-        row = _create(ctx, user_id, ctx.body)
+    row, created = user_session(ctx.emu, ctx.tenant, user_id, ctx.body)
     return respond(session_to_api(row, ctx.now_ms()), 201 if created else 200)
 
 

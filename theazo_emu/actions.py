@@ -1,0 +1,106 @@
+"""The shared action runner of schedules and triggers: `agent-run` and `workflow-run`.
+
+Reference "Schedules" and "Triggers": an action is `{type, config}`. An agent-run takes the
+session of `config.userId` (get-or-create; default `scheduler` for schedules, `trigger` for
+triggers), makes a fresh agent there (from `config.definitionId` if given, whose settings
+resources.agents.new_agent applies) and runs one task on it through start_run, so limits,
+costs and timelines are exactly those of an API run. The task is `config.task`, followed by
+the input rendered as JSON when there is one. A workflow-run starts the workflow through
+resources.workflows. Refusals are ApiErrors; callers decide whether to record or answer them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .errors import invalid
+from .models.core import CreateAgent
+from .models.orchestration import AgentRunAction, WorkflowRunAction
+from .resources import agent_definitions, workflows  # modules, not names: workflows imports schedules
+from .resources.agents import new_agent, start_run
+from .resources.sessions import user_session
+
+if TYPE_CHECKING:
+    from .emulator import Emulator
+
+SCHEDULE_USER = "scheduler"
+TRIGGER_USER = "trigger"
+_NO_INPUT = object()
+
+
+@dataclass(frozen=True)
+class Started:
+    """What an action started: a run (`task_...`) or a workflow run (`wfr_...`)."""
+
+    kind: str
+    task_id: str
+    agent_id: str | None = None
+    session_id: str | None = None
+    workflow_run_id: str | None = None
+
+    def to_api(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"taskId": self.task_id, "type": self.kind}
+        if self.agent_id:
+            body["agentId"] = self.agent_id
+        body["sessionId"] = self.session_id
+        if self.workflow_run_id:
+            body["workflowRunId"] = self.workflow_run_id
+        return body
+
+
+def normalize(action: AgentRunAction | WorkflowRunAction | None, agent: str | None, user_id: str | None,
+              input_: Any = None) -> dict[str, Any]:
+    """One stored shape for both clients: `{type, config}`; the SDK's `agent`, `userId`,
+    `input` become an agent-run of that definition (the reference's `action` wins if both)."""
+    if action is not None:
+        config = action.config.model_dump(exclude_none=True)
+        return {"type": action.type, "config": config}
+    if agent is None:
+        raise invalid("action", "either 'action' or 'agent' (an agent definition id) is required")
+    config = {"definitionId": agent, "userId": user_id, "input": input_}
+    return {"type": "agent-run", "config": {k: v for k, v in config.items() if v is not None}}
+
+
+def check(emu: "Emulator", tenant: str, action: dict[str, Any]) -> None:
+    """Refuse at creation what could never run: an unknown workflow (404), an unknown (404) or
+    archived (409) definition."""
+    config = action["config"]
+    if action["type"] == "workflow-run":
+        workflows.load_workflow(emu, tenant, config["workflowId"])
+    elif config.get("definitionId"):
+        agent_definitions.resolve_definition(emu, tenant, config["definitionId"])
+
+
+def user_of(action: dict[str, Any], default_user: str) -> str:
+    return action["config"].get("userId") or default_user
+
+
+def run(emu: "Emulator", tenant: str, action: dict[str, Any], *, default_user: str, fallback_task: str,
+        input_: Any = _NO_INPUT) -> Started:
+    """Start the action now; `input_` (a trigger's body) replaces the configured input."""
+    config = action["config"]
+    given = config.get("input") if input_ is _NO_INPUT else input_
+    user_id = user_of(action, default_user)
+    if action["type"] == "workflow-run":
+        wf_run = workflows.start_workflow_run(emu, tenant, config["workflowId"], user_id=user_id, session_id=None,
+                                    input=given, idempotency_key=None)
+        return Started("workflow-run", wf_run["id"], session_id=wf_run["session_id"], workflow_run_id=wf_run["id"])
+    session, _ = user_session(emu, tenant, user_id)
+    fields = {"definition": config.get("definitionId"), "instructions": config.get("instructions"),
+              "tools": config.get("tools")}
+    agent = new_agent(emu, session, CreateAgent(**{k: v for k, v in fields.items() if v is not None}))
+    task = task_text(config.get("task"), given, fallback_task)
+    run_row = start_run(emu, agent, task)
+    return Started("agent-run", run_row["id"], agent_id=agent["id"], session_id=session["id"])
+
+
+def task_text(task: str | None, input_: Any, fallback: str) -> str:
+    """The run's task: the configured task, then the input (a string as is, else as JSON)."""
+    rendered = None
+    if input_ is not None:
+        rendered = input_ if isinstance(input_, str) else json.dumps(input_, ensure_ascii=False, sort_keys=True)
+    if task and rendered:
+        return f"{task}\n\nInput: {rendered}"
+    return task or rendered or fallback

@@ -1,0 +1,222 @@
+"""The journal: every request answered and every server-side event, for assertions.
+
+DESIGN.md "Admin API" (`/_emu/requests`, served by admin_state.py). A bounded ring in memory
+(`--journal-size`, default 10,000, oldest dropped first), in virtual time. Entries hold the
+tenant id (a digest), never the key, and bodies only after `Redactor` blanked their secrets.
+Other families add events with `record_event(emu, kind, **fields)` ("sse", "fault",
+"schedule", "webhook"...); during a request they also get its requestId and tenant.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, deque
+from contextvars import ContextVar
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from typing import TYPE_CHECKING, Any, Iterable
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .auth import bearer_token, tenant_of
+from .cassette import Redactor, encode_body
+from .clock import iso
+
+if TYPE_CHECKING:
+    from .emulator import Emulator
+
+DEFAULT_SIZE = 10_000
+QUIET_PATHS = ("/_emu/requests", "/_emu/health", "/_emu/ui")
+_MAX_BODY = 16 * 1024  # larger request bodies are journaled by size only (10,000 entries must stay small)
+_MAX_ERROR_BODY = 16 * 1024
+
+
+@dataclass(frozen=True)
+class Query:
+    """Filters over the journal; None means "any"."""
+
+    kinds: frozenset[str] | None = None
+    method: str | None = None
+    path: str | None = None
+    tenant: str | None = None
+    statuses: tuple[str, ...] | None = None  # "201", "4xx"
+    request_id: str | None = None
+    since_ms: int | None = None
+    until_ms: int | None = None
+
+    def matches(self, entry: dict[str, Any]) -> bool:
+        if self.kinds is not None and entry["kind"] not in self.kinds:
+            return False
+        if self.method is not None and entry.get("method") != self.method:
+            return False
+        if self.path is not None and not _path_matches(entry.get("path"), self.path):
+            return False
+        if self.tenant is not None and entry.get("tenant") != self.tenant:
+            return False
+        if self.statuses is not None and not _status_matches(entry.get("status"), self.statuses):
+            return False
+        if self.request_id is not None and entry.get("requestId") != self.request_id:
+            return False
+        if self.since_ms is not None and entry["atMs"] < self.since_ms:
+            return False
+        return self.until_ms is None or entry["atMs"] <= self.until_ms
+
+
+def _path_matches(path: str | None, pattern: str) -> bool:
+    if path is None:
+        return False
+    if any(c in pattern for c in "*?["):
+        return fnmatchcase(path, pattern)
+    return path.startswith(pattern)
+
+
+def _status_matches(status: int | None, wanted: tuple[str, ...]) -> bool:
+    if status is None:
+        return "pending" in wanted
+    text = str(status)
+    return any(w == text or (len(w) == 3 and w.endswith("xx") and text[0] == w[0]) for w in wanted)
+
+
+class Journal:
+    """The ring of entries, numbered by `seq` (never reused, so cursors stay valid)."""
+
+    def __init__(self, size: int = DEFAULT_SIZE) -> None:
+        self.entries: deque[dict[str, Any]] = deque(maxlen=max(1, size))
+        self.seq = 0
+        self.dropped = 0
+        self.redactor = Redactor()
+        # The request being handled, per asyncio context (one ContextVar per journal, so two
+        # emulators in one process never see each other's requests).
+        self.current: ContextVar[dict[str, Any] | None] = ContextVar(f"theazo_emu_journal_{id(self)}", default=None)
+
+    def add(self, entry: dict[str, Any]) -> dict[str, Any]:
+        self.seq += 1
+        if len(self.entries) == self.entries.maxlen:
+            self.dropped += 1
+        entry = {"seq": self.seq, **entry}
+        self.entries.append(entry)
+        return entry
+
+    def select(self, query: Query) -> list[dict[str, Any]]:
+        return [e for e in self.entries if query.matches(e)]
+
+    def clear(self, tenant: str | None = None) -> int:
+        """Forget every entry, or one tenant's; returns how many went."""
+        before = len(self.entries)
+        if tenant is None:
+            self.entries.clear()
+        else:
+            kept = [e for e in self.entries if e.get("tenant") != tenant]
+            self.entries.clear()
+            self.entries.extend(kept)
+        return before - len(self.entries)
+
+
+def record_event(emu: "Emulator", kind: str, **fields: Any) -> dict[str, Any]:
+    """Journal something the server did (an SSE frame sent, a schedule firing, a webhook
+    call, a fault fired...). `fields` must be JSON values; secret fields are redacted.
+    Inside a request the entry also gets that request's requestId and tenant (unless given)."""
+    journal, now = emu.journal, emu.clock.now_ms()
+    entry: dict[str, Any] = {"kind": kind, "at": iso(now), "atMs": now}
+    current = journal.current.get()
+    if current is not None:
+        entry.update(current)
+    entry.update(journal.redactor.value(fields))
+    return journal.add(entry)
+
+
+def counts(entries: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """Totals by kind, status and method, for quick assertions."""
+    kinds, statuses, methods = Counter(), Counter(), Counter()
+    total = 0
+    for e in entries:
+        total += 1
+        kinds[e["kind"]] += 1
+        if e["kind"] == "request":
+            statuses[str(e["status"]) if e["status"] is not None else "pending"] += 1
+            methods[e["method"]] += 1
+    return {"total": total, "byKind": dict(sorted(kinds.items())), "byStatus": dict(sorted(statuses.items())),
+            "byMethod": dict(sorted(methods.items()))}
+
+
+class JournalMiddleware:
+    """Plain ASGI: one journal entry per request, filled in as the answer goes out."""
+
+    def __init__(self, app: ASGIApp, emu: "Emulator") -> None:
+        self.app, self.emu = app, emu
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(QUIET_PATHS):
+            await self.app(scope, receive, send)
+            return
+        journal, clock = self.emu.journal, self.emu.clock
+        start = clock.now_ms()
+        key = bearer_token(_header_of(scope["headers"], b"authorization"))
+        tenant = tenant_of(key) if key else None
+        request_id = scope.get("state", {}).get("request_id")
+        query = journal.redactor.query(scope["query_string"]) if scope["query_string"] else {}
+        entry = journal.add({"kind": "request", "at": iso(start), "atMs": start, "method": scope["method"],
+                             "path": scope["path"], "query": query, "tenant": tenant, "requestId": request_id,
+                             "status": None, "durationMs": None})
+        body: list[bytes] = []
+        size = 0
+        errors: list[bytes] = []
+
+        async def receive_logged() -> Message:
+            nonlocal size
+            message = await receive()
+            chunk = message.get("body", b"")
+            if chunk and message["type"] == "http.request":
+                size += len(chunk)
+                if size <= _MAX_BODY:
+                    body.append(chunk)
+            return message
+
+        async def send_logged(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                entry["status"] = message["status"]
+                upstream_id = _header_of(message.get("headers", ()), b"x-request-id")
+                if upstream_id:
+                    entry["requestId"] = upstream_id
+            elif message["type"] == "http.response.body" and entry["status"] >= 400:
+                if sum(map(len, errors)) < _MAX_ERROR_BODY:
+                    errors.append(message.get("body", b""))
+            await send(message)
+
+        context = journal.current.set({"requestId": request_id, "tenant": tenant, "path": scope["path"]})
+        try:
+            await self.app(scope, receive_logged, send_logged)
+        except BaseException:
+            if entry["status"] is None:
+                entry["status"] = 500
+            raise
+        finally:
+            journal.current.reset(context)
+            entry["durationMs"] = clock.now_ms() - start
+            if size:
+                entry.update(_body_fields(b"".join(body), size, journal.redactor, scope))
+            if errors:
+                entry.update(_error_code(b"".join(errors)))
+
+
+def _header_of(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> str | None:
+    for key, value in headers:
+        if key.lower() == name:
+            return value.decode("latin-1")
+    return None
+
+
+def _body_fields(raw: bytes, size: int, redactor: Redactor, scope: Scope) -> dict[str, Any]:
+    """The redacted JSON body; other and oversized bodies by size only."""
+    if size > _MAX_BODY:
+        return {"bodyBytes": size}
+    encoded = encode_body(raw, redactor, redactor.blanket(scope))
+    return {"body": encoded["body"]} if "body" in encoded else {"bodyBytes": size}
+
+
+def _error_code(raw: bytes) -> dict[str, Any]:
+    try:
+        error = json.loads(raw).get("error")
+    except (ValueError, AttributeError):
+        return {}
+    return {"errorCode": error["code"]} if isinstance(error, dict) and isinstance(error.get("code"), str) else {}

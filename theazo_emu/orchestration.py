@@ -1,0 +1,204 @@
+"""What workflow runs and fleets share: agent references, spawning, events, webhooks.
+
+An agent reference is a definition id (`adef_...`, must exist: 404/409 from
+agent_definitions), a definition name (the newest live definition of that name), any other
+name (an ad-hoc agent whose instructions name its role, so SDK examples such as
+`agent: 'researcher'` run offline), or an inline agent config (the create-agent body).
+Agents are made and run only through resources.agents.new_agent/start_run (limits, ledger).
+Events go to `orch_events` with the virtual instant they happen at; `EventFollower` streams
+them (replay, Last-Event-ID, close after the terminal event). `http_call` is the one
+real-world call (workflow webhook steps): httpx.AsyncClient, never blocking the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import TYPE_CHECKING, Any, Callable, Iterable
+
+import httpx
+
+from . import runs
+from .errors import ApiError, invalid
+from .http import validate
+from .models.core import CreateAgent
+from .resources import agent_definitions
+from .resources.agents import new_agent, start_run
+from .sse import Frame
+
+if TYPE_CHECKING:
+    from .emulator import Emulator
+
+MAX_RESPONSE_CHARS = 65_536
+
+
+# ---- agents ----
+
+def agent_request(emu: "Emulator", tenant: str, ref: Any, *, timeout: Any = None,
+                  allow_tools: list[str] | None = None, deny_tools: list[str] | None = None) -> CreateAgent:
+    """The create-agent body for a reference (raises 404/409/422 as the API would)."""
+    if isinstance(ref, dict):
+        fields = dict(ref)
+    elif isinstance(ref, str) and ref.startswith("adef_"):
+        agent_definitions.resolve_definition(emu, tenant, ref)
+        fields = {"definition": ref}
+    else:
+        named = emu.store.one("SELECT id FROM agent_definitions WHERE tenant = ? AND name = ? AND archived = 0 "
+                              "ORDER BY id DESC LIMIT 1", [tenant, ref])
+        fields = {"definition": named["id"]} if named else {
+            "instructions": f"You are the '{ref}' agent. Complete the task you are given."}
+    if timeout is not None:
+        fields["timeout"] = timeout
+    if allow_tools is not None or deny_tools:
+        tools = fields.get("tools")
+        if tools is None and fields.get("definition"):
+            tools = agent_definitions.resolve_definition(emu, tenant, fields["definition"])["tools"]
+        fields["tools"] = [t for t in tools or [] if (allow_tools is None or t in allow_tools)
+                           and t not in (deny_tools or [])]
+    return validate(CreateAgent, fields)  # type: ignore[return-value]
+
+
+def check_agent_ref(emu: "Emulator", tenant: str, field: str, ref: Any) -> None:
+    """Refuse at creation a definition id that does not exist or is archived."""
+    if isinstance(ref, str) and ref.startswith("adef_"):
+        row = emu.store.one("SELECT archived FROM agent_definitions WHERE tenant = ? AND id = ?", [tenant, ref])
+        if row is None:
+            raise invalid(field, f"unknown agent definition '{ref}'")
+        if row["archived"]:
+            raise invalid(field, f"agent definition '{ref}' is archived")
+
+
+def spawn(emu: "Emulator", session: dict, body: CreateAgent, task: str) -> tuple[dict, dict]:
+    """A fresh agent in the session running `task`: (agent row, run row). Raises ApiError."""
+    agent = new_agent(emu, session, body)
+    try:
+        return agent, start_run(emu, agent, task)
+    except ApiError:
+        release(emu, agent["id"])
+        raise
+
+
+def release(emu: "Emulator", agent_id: str | None) -> None:
+    """Terminate an agent the orchestration made once its work is done or abandoned (so it
+    stops counting against maxAgents); an agent already terminated is left alone."""
+    if not agent_id:
+        return
+    agent = emu.store.one("SELECT * FROM agents WHERE id = ?", [agent_id])
+    if agent is not None and agent["status"] != "terminated":
+        runs.terminate(emu, agent)
+
+
+def task_outcome(emu: "Emulator", task_id: str) -> dict | None:
+    """The settled result of a run whose timeline has ended, else None (running or paused)."""
+    run = emu.store.one("SELECT * FROM runs WHERE id = ?", [task_id])
+    if run is None:
+        return {"status": "failed", "error": {"code": "not_found", "message": f"Run {task_id} no longer exists."}}
+    status = runs.run_status(run, emu.clock.now_ms())
+    if status in ("running", "paused"):
+        return None
+    result = run["result"]
+    error = result.get("error")
+    if status == "terminated":
+        error = {"code": "terminated", "message": "The step's agent was terminated."}
+    return {"status": "failed" if error else "completed", "output": parse_output(result["output"]),
+            "text": result["output"], "cents": result["cost"]["amount"], "durationMs": result["durationMs"],
+            "error": error}
+
+
+def parse_output(text: str) -> Any:
+    """An agent's output: the JSON value when the text is a JSON object or list, else the text."""
+    stripped = text.strip() if isinstance(text, str) else ""
+    if stripped[:1] in ("{", "["):
+        try:
+            return json.loads(stripped)
+        except ValueError:
+            pass
+    return text
+
+
+def task_text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+# ---- events ----
+
+def append_events(emu: "Emulator", table: str, owner: dict, events: Iterable[tuple[str, dict]]) -> int:
+    """Store events for a workflow run or a fleet at the current instant; returns the new seq."""
+    seq, now = owner["event_seq"], emu.clock.now_ms()
+    for event, data in events:
+        seq += 1
+        emu.store.insert("orch_events", {"owner_id": owner["id"], "seq": seq, "tenant": owner["tenant"],
+                                         "event": event, "data": data, "at_ms": now})
+    if seq != owner["event_seq"]:
+        emu.store.update(table, owner["id"], {"event_seq": seq})
+        owner["event_seq"] = seq
+    return seq
+
+
+class EventFollower:
+    """Hands out an owner's released events; finished once the latest event is a terminal
+    one (a retried workflow run has events after its `workflow:failed`, so it goes on)."""
+
+    def __init__(self, emu: "Emulator", owner_id: str, terminal: tuple[str, ...], last_event_id: str | None) -> None:
+        self.emu, self.owner_id, self.terminal = emu, owner_id, terminal
+        self.seq = 0
+        if last_event_id:
+            owner, _, seq = last_event_id.rpartition(":")
+            if owner == owner_id and seq.isdigit():
+                self.seq = int(seq)
+
+    def poll(self) -> tuple[list[Frame], bool, int | None]:
+        rows = self.emu.store.all("SELECT * FROM orch_events WHERE owner_id = ? AND seq > ? AND at_ms <= ? "
+                                  "ORDER BY seq", [self.owner_id, self.seq, self.emu.clock.now_ms()])
+        frames = [Frame(r["event"], r["data"], f"{self.owner_id}:{r['seq']}") for r in rows]
+        if rows:
+            self.seq = rows[-1]["seq"]
+        last = self.emu.store.one("SELECT event FROM orch_events WHERE owner_id = ? AND seq <= ? "
+                                  "ORDER BY seq DESC LIMIT 1", [self.owner_id, self.seq])
+        return frames, last is not None and last["event"] in self.terminal, None
+
+
+# ---- webhooks ----
+
+async def http_call(request: dict[str, Any]) -> dict[str, Any]:
+    """Send one webhook request; the outcome is data, never an exception."""
+    kwargs: dict[str, Any] = {"headers": request.get("headers") or {}}
+    if request.get("body") is not None and request["method"] not in ("GET", "DELETE"):
+        kwargs["json"] = request["body"]
+    try:
+        async with httpx.AsyncClient(timeout=request["timeoutS"], follow_redirects=False) as client:
+            response = await client.request(request["method"], request["url"], **kwargs)
+    except httpx.TimeoutException:
+        return {"ok": False, "code": "timeout", "message": f"No response from {request['url']} within "
+                f"{request['timeoutS']:g}s."}
+    except (httpx.HTTPError, ValueError, OSError) as exc:
+        return {"ok": False, "code": "webhook_unreachable", "message": f"{type(exc).__name__}: {str(exc)[:300]}"}
+    text = response.text[:MAX_RESPONSE_CHARS]
+    try:
+        body: Any = json.loads(text) if text.strip() else None
+    except ValueError:
+        body = text
+    result = {"status": response.status_code, "body": body,
+              "headers": {"content-type": response.headers.get("content-type", "")}}
+    if response.is_success:
+        return {"ok": True, "output": result}
+    return {"ok": False, "code": "webhook_failed", "message": f"{request['method']} {request['url']} answered "
+            f"{response.status_code}.", "output": result}
+
+
+def launch(emu: "Emulator", request: dict[str, Any], done: Callable[[dict[str, Any]], None]) -> dict | None:
+    """Run `http_call` in the background and hand its outcome to `done` (in the loop thread).
+    Without a running loop (a synchronous caller) the call is made in place and its outcome
+    returned instead."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(http_call(request))
+
+    async def call() -> None:
+        done(await http_call(request))
+
+    task = loop.create_task(call())
+    emu.background.add(task)
+    task.add_done_callback(emu.background.discard)
+    return None

@@ -1,0 +1,219 @@
+"""Schedules: cron-driven agent and workflow runs (reference "Schedules", sdk-compat "Schedules").
+
+Owns the schedules and schedule_executions tables and the /v1/schedules routes. Cron
+semantics and firing live in scheduler.py (a timers.TimerSource), never in a request.
+Invariants: `next_run_ms` is the next occurrence strictly after the moment it was computed
+(create, cron change, resume), NULL while paused, so a resumed schedule never catches up on
+the occurrences it missed. `create_schedule()` is also how workflows schedule themselves.
+Lists and history answer a bare array to the SDK and `{data, ...}` to everyone else.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .. import actions, runs
+from ..clock import iso
+from ..errors import Conflict, invalid
+from ..http import Ctx, PageParams, api_route, page_body, query_choice
+from ..models.orchestration import CreateSchedule, UpdateSchedule
+from ..pricing import cost
+from ..scheduler import Cron, check_timezone, compile_cron
+
+if TYPE_CHECKING:
+    from ..emulator import Emulator
+
+TABLE, KIND = "schedules", "schedule"
+STATUSES = ("active", "paused")
+
+
+def schedule_to_api(row: dict) -> dict[str, Any]:
+    """The union of the reference's Schedule and the SDK's (`agent`, `userId`, `input`)."""
+    action, next_ms, last_ms = row["action"], row["next_run_ms"], row["last_run_ms"]
+    config = action["config"]
+    return {
+        "id": row["id"], "name": row["name"], "cron": row["cron"], "timezone": row["timezone"],
+        "status": row["status"], "action": action,
+        "agent": config.get("definitionId") if action["type"] == "agent-run" else None,
+        "workflowId": config.get("workflowId"), "userId": actions.user_of(action, actions.SCHEDULE_USER),
+        "input": config.get("input"), "nextRunAt": iso(next_ms) if next_ms is not None else None,
+        "lastRunAt": iso(last_ms) if last_ms is not None else None, "metadata": row["metadata"] or {},
+        "createdAt": row["created_at"], "updatedAt": row["updated_at"],
+    }
+
+
+def execution_to_api(row: dict, now_ms: int) -> dict[str, Any]:
+    """One firing: the SDK's `{executionId, agentId, status, cost, startedAt, completedAt}` and more."""
+    body: dict[str, Any] = {
+        "executionId": row["id"], "id": row["id"], "scheduleId": row["schedule_id"], "agentId": row["agent_id"],
+        "sessionId": row["session_id"], "taskId": row["task_id"], "workflowRunId": row["workflow_run_id"],
+        "scheduledAt": iso(row["scheduled_ms"]), "startedAt": iso(row["started_ms"]),
+    }
+    if row["status"] == "failed":
+        return body | {"status": "failed", "cost": cost(0), "completedAt": iso(row["started_ms"]),
+                       "error": row["failure"]}
+    if row["run_status"] is not None:
+        status = runs.run_status({"status": row["run_status"], "outcome": row["run_outcome"],
+                                  "end_ms": row["run_end_ms"]}, now_ms)
+        done = status not in ("running", "paused")
+        return body | {"status": status, "cost": row["result"]["cost"],
+                       "completedAt": iso(row["run_end_ms"]) if done and row["run_end_ms"] is not None else None}
+    if row["wf_status"] is not None:
+        return body | {"status": row["wf_status"], "cost": cost(row["wf_cents"]), "completedAt": row["wf_completed_at"]}
+    return body | {"status": "started", "cost": cost(0), "completedAt": None}
+
+
+def compile_checked(cron: str, timezone: str | None) -> Cron:
+    """The compiled cron, or a 422 naming `timezone` or `cron`."""
+    try:
+        check_timezone(timezone)
+    except ValueError as exc:
+        raise invalid("timezone", str(exc)) from None
+    try:
+        return compile_cron(cron, timezone)
+    except ValueError as exc:
+        raise invalid("cron", str(exc)) from None
+
+
+def create_schedule(emu: "Emulator", tenant: str, *, name: str, cron: str, action: dict[str, Any],
+                    timezone: str | None = None, metadata: dict | None = None) -> dict[str, Any]:
+    """Create an active schedule (422 bad cron/timezone, 404/409 unusable definition); the API body."""
+    compiled = compile_checked(cron, timezone)
+    actions.check(emu, tenant, action)
+    now_ms = emu.clock.now_ms()
+    now = iso(now_ms)
+    with emu.store.atomic():
+        row = emu.store.insert(TABLE, {
+            "id": emu.new_id("sched", tenant), "tenant": tenant, "name": name, "cron": compiled.expr,
+            "timezone": timezone or "UTC", "status": "active", "action": action, "metadata": metadata or {},
+            "next_run_ms": compiled.next_after(now_ms), "last_run_ms": None, "created_at": now, "updated_at": now,
+        })
+    emu.changes.notify()  # the timers loop may now have an earlier instant to wait for
+    return schedule_to_api(row)
+
+
+def _load(ctx: Ctx) -> dict:
+    return ctx.emu.store.get(TABLE, ctx.tenant, ctx.params["schedule_id"], KIND)
+
+
+def _reload(ctx: Ctx, schedule_id: str) -> dict[str, Any]:
+    return schedule_to_api(ctx.emu.store.get(TABLE, ctx.tenant, schedule_id, KIND))
+
+
+async def add_schedule(ctx: Ctx) -> dict:
+    """Create a schedule (reference `action` or SDK `agent` + `userId` + `input`)."""
+    body: CreateSchedule = ctx.body
+    action = actions.normalize(body.action, body.agent, body.userId, body.input)
+    return create_schedule(ctx.emu, ctx.tenant, name=body.name, cron=body.cron, action=action,
+                           timezone=body.timezone, metadata=body.metadata)
+
+
+async def list_schedules(ctx: Ctx) -> Any:
+    """List schedules, newest first (filter: status)."""
+    page = PageParams.from_query(ctx, "sched")
+    where, params = "tenant = ?", [ctx.tenant]
+    status = query_choice(ctx, "status", STATUSES)
+    if status:
+        where += " AND status = ?"
+        params.append(status)
+    body = page_body(ctx.emu.store.page(TABLE, where, params, page.limit, page.after), page, schedule_to_api)
+    return body["data"] if ctx.sdk else body
+
+
+def _updated_action(current: dict[str, Any], body: UpdateSchedule) -> dict[str, Any] | None:
+    """The new action: a whole `action`, or the SDK fields applied to the current one."""
+    if body.action is not None:
+        return actions.normalize(body.action, None, None)
+    given = body.model_fields_set & {"agent", "userId", "input"}
+    if not given:
+        return None
+    kind, config = current["type"], dict(current["config"])
+    if body.agent is not None:
+        if kind != "agent-run":
+            kind, config = "agent-run", {}
+        config["definitionId"] = body.agent
+    for name in sorted(given - {"agent"}):
+        config[name] = getattr(body, name)
+    return {"type": kind, "config": {k: v for k, v in config.items() if v is not None}}
+
+
+async def update_schedule(ctx: Ctx) -> dict:
+    """Change the name, cron, timezone, action or metadata; a new cron counts from now."""
+    body: UpdateSchedule = ctx.body
+    row = _load(ctx)
+    changes: dict[str, Any] = {}
+    if body.name is not None:
+        changes["name"] = body.name
+    if body.metadata is not None:
+        changes["metadata"] = body.metadata
+    action = _updated_action(row["action"], body)
+    if action is not None:
+        actions.check(ctx.emu, ctx.tenant, action)
+        changes["action"] = action
+    if body.cron is not None or body.timezone is not None:
+        zone = body.timezone if body.timezone is not None else row["timezone"]
+        compiled = compile_checked(body.cron if body.cron is not None else row["cron"], zone)
+        changes |= {"cron": compiled.expr, "timezone": zone}
+        if row["status"] == "active":
+            changes["next_run_ms"] = compiled.next_after(ctx.now_ms())
+    if changes:
+        ctx.emu.store.update(TABLE, row["id"], changes | {"updated_at": ctx.now_iso()})
+        ctx.emu.changes.notify()
+    return _reload(ctx, row["id"])
+
+
+async def delete_schedule(ctx: Ctx) -> dict:
+    """Delete a schedule and its history; no further firings."""
+    row = _load(ctx)
+    with ctx.emu.store.atomic():
+        ctx.emu.store.db.execute("DELETE FROM schedule_executions WHERE schedule_id = ?", [row["id"]])
+        ctx.emu.store.db.execute("DELETE FROM schedules WHERE id = ?", [row["id"]])
+    return {"ok": True, "id": row["id"], "deleted": True}
+
+
+async def pause_schedule(ctx: Ctx) -> dict:
+    """Pause: nothing fires until resumed (409 if already paused)."""
+    row = _load(ctx)
+    if row["status"] != "active":
+        raise Conflict(f"Schedule {row['id']} is already paused.", {"status": row["status"]})
+    ctx.emu.store.update(TABLE, row["id"], {"status": "paused", "next_run_ms": None, "updated_at": ctx.now_iso()})
+    return _reload(ctx, row["id"])
+
+
+async def resume_schedule(ctx: Ctx) -> dict:
+    """Resume: the next firing is the first occurrence after now; missed ones are skipped."""
+    row = _load(ctx)
+    if row["status"] != "paused":
+        raise Conflict(f"Schedule {row['id']} is not paused.", {"status": row["status"]})
+    next_ms = compile_cron(row["cron"], row["timezone"]).next_after(ctx.now_ms())
+    ctx.emu.store.update(TABLE, row["id"], {"status": "active", "next_run_ms": next_ms, "updated_at": ctx.now_iso()})
+    ctx.emu.changes.notify()
+    return _reload(ctx, row["id"])
+
+
+async def schedule_history(ctx: Ctx) -> Any:
+    """The schedule's firings, newest first, with each run's status and cost."""
+    row, page, now = _load(ctx), PageParams.from_query(ctx, "exec"), ctx.now_ms()
+    where, params = "e.tenant = ? AND e.schedule_id = ?", [ctx.tenant, row["id"]]
+    if page.after is not None:
+        where += " AND e.id < ?"
+        params.append(page.after)
+    rows = ctx.emu.store.all(
+        "SELECT e.*, r.status AS run_status, r.outcome AS run_outcome, r.end_ms AS run_end_ms, r.result, "
+        "w.status AS wf_status, w.total_cents AS wf_cents, w.completed_at AS wf_completed_at "
+        "FROM schedule_executions e LEFT JOIN runs r ON r.id = e.task_id "
+        f"LEFT JOIN workflow_runs w ON w.id = e.workflow_run_id WHERE {where} "
+        "ORDER BY e.id DESC LIMIT ?", [*params, page.limit + 1])
+    body = page_body(rows, page, lambda r: execution_to_api(r, now))
+    return body["data"] if ctx.sdk else body
+
+
+routes = [
+    api_route("/v1/schedules", add_schedule, "POST", body=CreateSchedule, status=201),
+    api_route("/v1/schedules", list_schedules),
+    api_route("/v1/schedules/{schedule_id}", update_schedule, "PATCH", body=UpdateSchedule),
+    api_route("/v1/schedules/{schedule_id}", delete_schedule, "DELETE"),
+    api_route("/v1/schedules/{schedule_id}/pause", pause_schedule, "POST"),
+    api_route("/v1/schedules/{schedule_id}/resume", resume_schedule, "POST"),
+    api_route("/v1/schedules/{schedule_id}/history", schedule_history),
+]

@@ -1,0 +1,299 @@
+"""Workflows and workflow runs (sdk-compat §3 "theazo.workflows", reference "Workflows (additional)").
+
+Owns the `workflows` and `workflow_runs` tables and their routes: CRUD (a PATCH makes a new
+version; runs keep the version they started with), runs (idempotent on `idempotencyKey`
+per workflow), cancel, retry (from the failed step), the SSE stream of a run, estimates and
+schedules. Execution is workflow_engine.py's. `start_workflow_run()` is how every path
+starts a run (the API, schedules and triggers). Step costs are plain cents in
+`stepResults` and stream events (the SDK divides `event.cost` by 100); run totals are Cost
+objects. Non-agent steps cost nothing.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .. import orchestration, pricing, workflow_engine as engine, workflow_estimate
+from ..clock import iso
+from ..errors import Conflict, Unprocessable, invalid
+from ..http import Ctx, PageParams, api_route, page_body, query_choice, respond
+from ..models.workflows import (CreateWorkflow, EstimateWorkflow, ScheduleWorkflow, StartWorkflowRun,
+                                UpdateWorkflow, check_steps)
+from ..sse import stream_response
+from . import schedules
+from .sessions import require_active, user_session
+
+if TYPE_CHECKING:
+    from ..emulator import Emulator
+
+TABLE, RUNS = "workflows", "workflow_runs"
+RUN_STATUSES = ("pending", "running", "completed", "partial", "failed", "paused", "cancelled")
+_SPEC_FIELDS = ("steps", "inputSchema", "outputSchema", "policy", "onFailure", "retries", "timeout")
+_JSON_TYPES = {"string": (str,), "number": (int, float), "integer": (int,), "boolean": (bool,), "object": (dict,),
+               "array": (list,), "null": (type(None),)}
+
+
+def workflow_to_api(row: dict) -> dict[str, Any]:
+    spec = row["wf_spec"]
+    return {
+        "id": row["id"], "name": row["name"], "description": row["description"], "version": row["version"],
+        "steps": spec["steps"], "inputSchema": spec.get("inputSchema"), "outputSchema": spec.get("outputSchema"),
+        "policy": spec.get("policy"), "onFailure": spec.get("onFailure") or "abort", "retries": spec.get("retries"),
+        "timeout": spec.get("timeout"), "createdAt": row["created_at"], "updatedAt": row["updated_at"],
+    }
+
+
+def run_to_api(row: dict) -> dict[str, Any]:
+    nodes = row["wf_state"]["nodes"]
+    results: dict[str, Any] = {}
+    for key, node in nodes.items():
+        if "parent" in node and "itemIndex" in node:
+            continue  # map items are listed under their map step
+        results[key] = _step_result(node)
+        if node["type"] == "map" and "items" in node:
+            results[key]["items"] = [_step_result(nodes[f"{key}[{i}]"]) | {"itemIndex": i}
+                                     for i in range(node["items"]) if f"{key}[{i}]" in nodes]
+    body = {
+        "id": row["id"], "workflowId": row["workflow_id"], "workflowVersion": row["workflow_version"],
+        "status": row["status"], "currentStepId": row["current_step_id"], "stepResults": results,
+        "sharedState": row["wf_state"]["shared"], "totalCost": pricing.cost(row["total_cents"]),
+        "canRetryFrom": row["can_retry_from"], "idempotencyKey": row["idempotency_key"], "input": row["wf_input"],
+        "output": row["wf_output"], "userId": row["user_id"], "sessionId": row["session_id"],
+        "createdAt": row["created_at"], "startedAt": row["started_at"], "completedAt": row["completed_at"],
+    }
+    if row["wf_error"]:
+        body["error"] = row["wf_error"]
+    return body
+
+
+def _step_result(node: dict) -> dict[str, Any]:
+    result: dict[str, Any] = {"status": "running" if node["status"] in ("waiting", "retrying") else node["status"],
+                              "type": node["type"], "cost": node["cost"], "attempts": node["attempt"]}
+    for name, field in (("output", "output"), ("durationMs", "duration"), ("agentId", "agentId"),
+                        ("taskId", "taskId"), ("error", "error"), ("errorCode", "errorCode"),
+                        ("approvalId", "approvalId"), ("reason", "reason")):
+        if node.get(name) is not None:
+            result[field] = node[name]
+    if node["status"] in ("waiting", "retrying"):
+        result["phase"] = "awaiting_approval" if node["status"] == "waiting" else "retry_scheduled"
+    for name, field in (("startedMs", "startedAt"), ("completedMs", "completedAt")):
+        if node.get(name) is not None:
+            result[field] = iso(node[name])
+    return result
+
+
+def load_workflow(emu: "Emulator", tenant: str, workflow_id: str) -> dict:
+    return emu.store.get(TABLE, tenant, workflow_id, "workflow")
+
+
+def _load_run(ctx: Ctx) -> dict:
+    return ctx.emu.store.get(RUNS, ctx.tenant, ctx.params["run_id"], "workflow run")
+
+
+def _spec(body: UpdateWorkflow, base: dict[str, Any]) -> dict[str, Any]:
+    """The stored spec: `base` overlaid with the fields this body sets."""
+    spec = dict(base)
+    for name in _SPEC_FIELDS:
+        if name in body.model_fields_set:
+            value = getattr(body, name)
+            spec[name] = value.model_dump(exclude_none=True) if hasattr(value, "model_dump") else value
+    return {k: v for k, v in spec.items() if v is not None}
+
+
+def _check(ctx: Ctx, spec: dict[str, Any], body: UpdateWorkflow) -> None:
+    for field, ref in check_steps(spec["steps"], body.policy if "policy" in body.model_fields_set else None):
+        orchestration.check_agent_ref(ctx.emu, ctx.tenant, field, ref)
+
+
+async def create_workflow(ctx: Ctx) -> dict:
+    """Create a workflow (version 1); the step graph is checked in full."""
+    body: CreateWorkflow = ctx.body
+    spec = _spec(body, {})
+    _check(ctx, spec, body)
+    now = ctx.now_iso()
+    with ctx.emu.store.atomic():
+        row = ctx.emu.store.insert(TABLE, {
+            "id": ctx.emu.new_id("wf", ctx.tenant), "tenant": ctx.tenant, "name": body.name,
+            "description": body.description, "version": 1, "wf_spec": spec, "created_at": now, "updated_at": now})
+    return workflow_to_api(row)
+
+
+async def list_workflows(ctx: Ctx) -> dict:
+    """List workflows, newest first."""
+    page = PageParams.from_query(ctx, "wf")
+    rows = ctx.emu.store.page(TABLE, "tenant = ?", [ctx.tenant], page.limit, page.after)
+    return page_body(rows, page, workflow_to_api)
+
+
+async def get_workflow(ctx: Ctx) -> dict:
+    """Get one workflow (its latest version)."""
+    return workflow_to_api(load_workflow(ctx.emu, ctx.tenant, ctx.params["workflow_id"]))
+
+
+async def update_workflow(ctx: Ctx) -> dict:
+    """Change a workflow: the result is its next version (runs in flight keep theirs)."""
+    body: UpdateWorkflow = ctx.body
+    row = load_workflow(ctx.emu, ctx.tenant, ctx.params["workflow_id"])
+    spec = _spec(body, row["wf_spec"])
+    _check(ctx, spec, body)
+    changes = {"wf_spec": spec, "version": row["version"] + 1, "updated_at": ctx.now_iso()}
+    for name in ("name", "description"):
+        if name in body.model_fields_set and (name != "name" or body.name is not None):
+            changes[name] = getattr(body, name)
+    ctx.emu.store.update(TABLE, row["id"], changes)
+    return workflow_to_api(load_workflow(ctx.emu, ctx.tenant, row["id"]))
+
+
+async def delete_workflow(ctx: Ctx) -> dict:
+    """Delete a workflow; its runs (and runs in flight) are kept."""
+    row = load_workflow(ctx.emu, ctx.tenant, ctx.params["workflow_id"])
+    ctx.emu.store.db.execute("DELETE FROM workflows WHERE id = ?", [row["id"]])
+    return {"ok": True, "id": row["id"], "deleted": True}
+
+
+def _check_input(schema: dict | None, input_: dict) -> None:
+    """The JSON Schema subset every client expects: `required` and top-level property types."""
+    if not isinstance(schema, dict):
+        return
+    details = [{"field": f"input.{name}", "message": "required by the workflow's inputSchema"}
+               for name in schema.get("required") or () if isinstance(name, str) and name not in input_]
+    for name, prop in (schema.get("properties") or {}).items():
+        kinds = prop.get("type") if isinstance(prop, dict) else None
+        kinds = [kinds] if isinstance(kinds, str) else kinds if isinstance(kinds, list) else []
+        allowed = tuple(t for k in kinds for t in _JSON_TYPES.get(k, ()))
+        value = input_.get(name)
+        if name in input_ and allowed and not (isinstance(value, allowed) and not (
+                isinstance(value, bool) and bool not in allowed)):
+            details.append({"field": f"input.{name}", "message": f"must be of type {' or '.join(kinds)}"})
+    if details:
+        raise Unprocessable(f"Input does not match the workflow's inputSchema: "
+                            f"{', '.join(d['field'] for d in details)}.", details)
+
+
+def start_workflow_run(emu: "Emulator", tenant: str, workflow_id: str, *, user_id: str | None,
+                       session_id: str | None = None, input: Any = None,  # noqa: A002
+                       idempotency_key: str | None = None) -> dict:
+    """Start a run of the workflow's latest version (or return the run an idempotency key
+    already made); used by the API, schedules and triggers. Returns the run row."""
+    return _start(emu, tenant, workflow_id, user_id, session_id, input, idempotency_key)[0]
+
+
+def _start(emu: "Emulator", tenant: str, workflow_id: str, user_id: str | None, session_id: str | None,
+           input: Any, idempotency_key: str | None) -> tuple[dict, bool]:  # noqa: A002
+    workflow = load_workflow(emu, tenant, workflow_id)
+    if idempotency_key is not None:
+        existing = emu.store.one(f"SELECT * FROM {RUNS} WHERE tenant = ? AND workflow_id = ? AND idempotency_key = ?",
+                                 [tenant, workflow_id, idempotency_key])
+        if existing is not None:
+            return existing, False
+    input_ = input if input is not None else {}
+    if not isinstance(input_, dict):
+        input_ = {"value": input_}  # a trigger's body may be any JSON value
+    _check_input(workflow["wf_spec"].get("inputSchema"), input_)
+    if session_id is not None:
+        session = emu.store.get("sessions", tenant, session_id, "session")
+        if user_id is not None and session["user_id"] != user_id:
+            raise invalid("sessionId", f"session {session_id} belongs to another user than '{user_id}'")
+    else:
+        assert user_id is not None
+        session, _ = user_session(emu, tenant, user_id)
+    require_active(session, emu.clock.now_ms())
+    return engine.create_run(emu, workflow, session, input_, idempotency_key), True
+
+
+async def run_workflow(ctx: Ctx) -> Any:
+    """Start a run (201), or answer the run this idempotencyKey already started (200)."""
+    body: StartWorkflowRun = ctx.body
+    load_workflow(ctx.emu, ctx.tenant, ctx.params["workflow_id"])  # an unknown workflow is 404 first
+    if body.userId is None and body.sessionId is None:
+        raise invalid("userId", "required unless 'sessionId' is given")
+    row, created = _start(ctx.emu, ctx.tenant, ctx.params["workflow_id"], body.userId, body.sessionId, body.input,
+                          body.idempotencyKey)
+    return respond(run_to_api(row), 201 if created else 200)
+
+
+async def get_run(ctx: Ctx) -> dict:
+    """Get one workflow run with its step results."""
+    return run_to_api(_load_run(ctx))
+
+
+async def list_runs(ctx: Ctx) -> dict:
+    """List workflow runs, newest first (filters: workflowId, status)."""
+    page = PageParams.from_query(ctx, "wfr")
+    where, params = "tenant = ?", [ctx.tenant]
+    if ctx.query.get("workflowId"):
+        where += " AND workflow_id = ?"
+        params.append(ctx.query["workflowId"])
+    status = query_choice(ctx, "status", RUN_STATUSES)
+    if status:
+        where += " AND status = ?"
+        params.append(status)
+    rows = ctx.emu.store.page(RUNS, where, params, page.limit, page.after)
+    return page_body(rows, page, run_to_api)
+
+
+async def cancel_run(ctx: Ctx) -> dict:
+    """Cancel a running or paused run: steps in flight stop, their agents are terminated."""
+    row = _load_run(ctx)
+    if row["status"] not in engine.ACTIVE:
+        raise Conflict(f"Workflow run {row['id']} is {row['status']} and cannot be cancelled.",
+                       {"status": row["status"]})
+    return run_to_api(engine.cancel(ctx.emu, row))
+
+
+async def retry_run(ctx: Ctx) -> dict:
+    """Resume a failed run (or one paused by a failure) from its failed step."""
+    row = _load_run(ctx)
+    if row["status"] != "failed" and not (row["status"] == "paused" and row["wf_state"]["halted"]):
+        raise Conflict(f"Workflow run {row['id']} is {row['status']}; only a failed run, or one paused by a "
+                       "failed step, can be retried.", {"status": row["status"]})
+    if row["wf_error"] and row["wf_error"].get("code") == "internal_error":
+        raise Conflict(f"Workflow run {row['id']} stopped on an engine error and cannot be retried.",
+                       {"status": row["status"]})
+    return run_to_api(engine.retry(ctx.emu, row))
+
+
+async def stream_run(ctx: Ctx) -> Any:
+    """SSE of a run's step events: past ones replayed, closed after the run ends."""
+    row = _load_run(ctx)
+    last = ctx.request.headers.get("last-event-id") or ctx.query.get("lastEventId")
+    follower = orchestration.EventFollower(ctx.emu, row["id"], engine.TERMINAL_EVENTS, last)
+    return stream_response(ctx.emu, follower.poll)
+
+
+async def estimate_workflow(ctx: Ctx) -> dict:
+    """Estimate cost and compute minutes from the step graph, the input and past runs."""
+    body: EstimateWorkflow = ctx.body
+    row = load_workflow(ctx.emu, ctx.tenant, ctx.params["workflow_id"])
+    history = ctx.emu.store.all(f"SELECT wf_state FROM {RUNS} WHERE tenant = ? AND workflow_id = ? AND "
+                                "status = 'completed' ORDER BY id DESC LIMIT 20", [ctx.tenant, row["id"]])
+    return workflow_estimate.estimate(row["wf_spec"], body.input or {}, history)
+
+
+async def schedule_workflow(ctx: Ctx) -> dict:
+    """Run this workflow on a cron schedule (a schedule whose action is a workflow-run)."""
+    body: ScheduleWorkflow = ctx.body
+    row = load_workflow(ctx.emu, ctx.tenant, ctx.params["workflow_id"])
+    config = {"workflowId": row["id"], "userId": body.userId}
+    if body.input is not None:
+        config["input"] = body.input
+    return schedules.create_schedule(ctx.emu, ctx.tenant, name=body.name or f"{row['name']} (workflow)",
+                                     cron=body.cron, action={"type": "workflow-run", "config": config},
+                                     timezone=body.timezone)
+
+
+routes = [
+    api_route("/v1/workflows", create_workflow, "POST", body=CreateWorkflow, status=201),
+    api_route("/v1/workflows", list_workflows),
+    api_route("/v1/workflows/{workflow_id}", get_workflow),
+    api_route("/v1/workflows/{workflow_id}", update_workflow, "PATCH", body=UpdateWorkflow),
+    api_route("/v1/workflows/{workflow_id}", delete_workflow, "DELETE"),
+    api_route("/v1/workflows/{workflow_id}/runs", run_workflow, "POST", body=StartWorkflowRun, status=201),
+    api_route("/v1/workflows/{workflow_id}/estimate", estimate_workflow, "POST", body=EstimateWorkflow),
+    api_route("/v1/workflows/{workflow_id}/schedule", schedule_workflow, "POST", body=ScheduleWorkflow, status=201),
+    api_route("/v1/workflow-runs", list_runs),
+    api_route("/v1/workflow-runs/{run_id}", get_run),
+    api_route("/v1/workflow-runs/{run_id}/cancel", cancel_run, "POST"),
+    api_route("/v1/workflow-runs/{run_id}/retry", retry_run, "POST"),
+    api_route("/v1/workflow-runs/{run_id}/stream", stream_run),
+]

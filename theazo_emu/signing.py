@@ -1,0 +1,53 @@
+"""HMAC-SHA256 signatures of trigger bodies (reference "Triggers"; DESIGN "Persistence and safety").
+
+A trigger's signing secret is `whsec_` + 48 hex characters derived by HMAC from the seed,
+the tenant and the trigger id (so the same requests give the same bytes), then sealed by
+emu.cipher in the store. A fire carries `X-Theazo-Signature: sha256=<hex>` (or the SDK
+example's `X-Trigger-Signature`, with or without `sha256=`): the hex HMAC-SHA256 of the raw
+body keyed with the whole secret string. Comparison is constant time (hmac.compare_digest);
+anything but exactly 64 hex digits fails before it. Secrets are never logged or echoed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+
+SIGNATURE_HEADERS = ("x-theazo-signature", "x-trigger-signature")
+SECRET_PREFIX = "whsec_"
+_PREFIX = "sha256="
+_HEX64 = re.compile(r"[0-9a-fA-F]{64}")
+
+
+def derive_secret(seed: int, tenant: str, trigger_id: str) -> str:
+    """The trigger's signing secret: deterministic for a seed, unguessable without the id and tenant."""
+    key = f"theazo-emu|trigger-secret|{seed}".encode()
+    mac = hmac.new(key, f"{tenant}|{trigger_id}".encode(), hashlib.sha256)
+    return SECRET_PREFIX + mac.hexdigest()[:48]
+
+
+def sign(secret: str, body: bytes) -> str:
+    """The header value a sender puts on `body`: `sha256=<hex>`."""
+    return _PREFIX + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def verify(secret: str, body: bytes, header: str | None) -> bool:
+    """Whether `header` is a valid signature of `body` (constant-time comparison)."""
+    if not header:
+        return False
+    value = header.strip()
+    if value[: len(_PREFIX)].lower() == _PREFIX:
+        value = value[len(_PREFIX):]
+    if not _HEX64.fullmatch(value):
+        return False
+    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, value.lower())
+
+
+def signature_header(headers) -> str | None:  # noqa: ANN001 - any case-insensitive mapping
+    """The first signature header present (X-Theazo-Signature wins over X-Trigger-Signature)."""
+    for name in SIGNATURE_HEADERS:
+        if name in headers:
+            return headers[name]
+    return None

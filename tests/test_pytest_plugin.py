@@ -10,6 +10,19 @@ pytest_plugins = ["pytester"]
 USER_TESTS = '''
 import httpx
 
+def test_journal_fault_and_fixture_helpers(theazo_emu):
+    theazo_emu.fault("provider_error", times=1, path="/v1/sessions")
+    theazo_emu.add_fixture({"exec": [{"match": {"language": "python", "code": "print(1)"}, "stdout": "one\\n"}]})
+    with theazo_emu.client() as api:
+        assert api.post("/v1/sessions", json={"userId": "u"}).status_code == 502
+        session = api.post("/v1/sessions", json={"userId": "u"}).json()
+        agent = api.post(f"/v1/sessions/{session['id']}/agents", json={}).json()
+        ran = api.post(f"/v1/agents/{agent['id']}/exec", json={"lang": "python", "code": "print(1)"}).json()
+        assert ran["stdout"] == "one\\n"
+    entries = theazo_emu.requests(kind="request", method="POST", path="/v1/sessions")
+    statuses = [entry["status"] for entry in entries if entry["path"] == "/v1/sessions"]
+    assert sorted(statuses) == [201, 502]
+
 def test_creates_a_session(theazo_emu):
     with theazo_emu.client() as api:
         response = api.post("/v1/sessions", json={"userId": "u1"})
@@ -37,13 +50,13 @@ def test_clock_control_and_settle(theazo_emu):
 def test_plugin_gives_each_test_a_fresh_tenant(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_user=USER_TESTS)
     result = pytester.runpytest_subprocess("-q")
-    result.assert_outcomes(passed=3)
+    result.assert_outcomes(passed=4)
 
 
 def test_plugin_works_under_xdist(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_user=USER_TESTS)
     result = pytester.runpytest_subprocess("-n", "2", "-q")
-    result.assert_outcomes(passed=3)
+    result.assert_outcomes(passed=4)
 
 
 def test_plugin_reads_ini_options(pytester: pytest.Pytester) -> None:

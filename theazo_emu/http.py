@@ -240,6 +240,12 @@ def page_body(rows: list[dict], page: PageParams, serialize: Callable[[dict], di
     return {"data": [serialize(r) for r in rows], "nextCursor": cursor, "cursor": cursor, "hasMore": has_more}
 
 
+def list_answer(ctx: Ctx, page: dict[str, Any]) -> Any:
+    """A list in the caller's dialect: the SDK's bare array, or the reference's envelope
+    (the one place where the two cannot share a body; DESIGN.md, "Dialect")."""
+    return page["data"] if ctx.sdk else page
+
+
 def respond(body: Any, status: int = 200) -> JSONResponse:
     """A JSON answer with a status chosen at run time (most routes declare theirs)."""
     return JSONResponse(body, status_code=status)

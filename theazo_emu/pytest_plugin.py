@@ -84,10 +84,11 @@ class TheazoEmu:
         """An httpx client for this test's tenant (close it, or use it in a `with`)."""
         return httpx.Client(base_url=self.base_url, headers=self.headers, **kwargs)
 
-    def _admin(self, method: str, path: str, body: dict | None = None, **params: Any) -> Any:
-        response = self.http.request(method, path, json=body, params={k: v for k, v in params.items() if v is not None})
+    def _admin(self, verb: str, path: str, body: dict | None = None, params: dict | None = None) -> Any:
+        query = {k: v for k, v in (params or {}).items() if v is not None}
+        response = self.http.request(verb, path, json=body, params=query)
         if response.status_code >= 400:
-            raise AssertionError(f"{method} {path} answered {response.status_code}: {response.text}")
+            raise AssertionError(f"{verb} {path} answered {response.status_code}: {response.text}")
         return response.json()
 
     # -- the clock --
@@ -111,7 +112,7 @@ class TheazoEmu:
     # -- the journal, fixtures and faults --
     def requests(self, **filters: Any) -> list[dict]:
         """This tenant's journal entries (filters: method, path, kind, since, until)."""
-        return self._admin("GET", "/_emu/requests", key=self.api_key, **filters)["data"]
+        return self._admin("GET", "/_emu/requests", params={**filters, "key": self.api_key, "limit": 100})["data"]
 
     def add_fixture(self, document: dict) -> dict:
         """Add a fixture document (same format as the files) in force for this tenant."""

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import pricing
 from ..errors import Conflict, invalid
-from ..http import Ctx, PageParams, api_route, page_body, query_choice
+from ..http import Ctx, PageParams, api_route, list_answer, page_body, query_choice
 from ..models.core import CreateAgent
 from ..models.definitions import CreateDefinition, RollbackDefinition, UpdateDefinition
 
@@ -135,7 +135,7 @@ async def list_definitions(ctx: Ctx) -> Any:
     where = "tenant = ?" if include else "tenant = ? AND archived = 0"
     rows = ctx.emu.store.page(TABLE, where, [ctx.tenant], page.limit, page.after)
     body = page_body(rows, page, definition_to_api)
-    return body["data"] if ctx.sdk else body
+    return list_answer(ctx, body)
 
 
 async def get_definition(ctx: Ctx) -> dict:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from .. import workflow_engine as engine
 from ..clock import iso
 from ..errors import ApiError, Conflict, NotFound
-from ..http import Ctx, PageParams, api_route, page_body, query_choice
+from ..http import Ctx, PageParams, api_route, list_answer, page_body, query_choice
 from ..models.workflows import ApproveBody, BulkIds, DenyBody
 
 if TYPE_CHECKING:
@@ -71,7 +71,7 @@ async def list_approvals(ctx: Ctx) -> Any:
         params.append(status)
     rows = ctx.emu.store.page(TABLE, where, params, page.limit, page.after)
     body = page_body(rows, page, approval_to_api)
-    return body["data"] if ctx.sdk else body
+    return list_answer(ctx, body)
 
 
 async def get_approval(ctx: Ctx) -> dict:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from .. import actions, runs
 from ..clock import iso
 from ..errors import Conflict, invalid
-from ..http import Ctx, PageParams, api_route, page_body, query_choice
+from ..http import Ctx, PageParams, api_route, list_answer, page_body, query_choice
 from ..models.orchestration import CreateSchedule, UpdateSchedule
 from ..pricing import cost
 from ..scheduler import Cron, check_timezone, compile_cron
@@ -117,7 +117,7 @@ async def list_schedules(ctx: Ctx) -> Any:
         where += " AND status = ?"
         params.append(status)
     body = page_body(ctx.emu.store.page(TABLE, where, params, page.limit, page.after), page, schedule_to_api)
-    return body["data"] if ctx.sdk else body
+    return list_answer(ctx, body)
 
 
 def _updated_action(current: dict[str, Any], body: UpdateSchedule) -> dict[str, Any] | None:
@@ -205,7 +205,7 @@ async def schedule_history(ctx: Ctx) -> Any:
         f"LEFT JOIN workflow_runs w ON w.id = e.workflow_run_id WHERE {where} "
         "ORDER BY e.id DESC LIMIT ?", [*params, page.limit + 1])
     body = page_body(rows, page, lambda r: execution_to_api(r, now))
-    return body["data"] if ctx.sdk else body
+    return list_answer(ctx, body)
 
 
 routes = [

@@ -16,7 +16,7 @@ from typing import Any
 from .. import actions, signing
 from ..crypto import associated_data
 from ..errors import NotFound, Unauthorized, Unprocessable
-from ..http import Ctx, PageParams, api_route, page_body, respond
+from ..http import Ctx, PageParams, api_route, list_answer, page_body, respond
 from ..models.orchestration import CreateTrigger
 
 TABLE, KIND = "triggers", "trigger"
@@ -65,7 +65,7 @@ async def list_triggers(ctx: Ctx) -> Any:
     page, base = PageParams.from_query(ctx, "trg"), _base_url(ctx)
     rows = ctx.emu.store.page(TABLE, "tenant = ?", [ctx.tenant], page.limit, page.after)
     body = page_body(rows, page, lambda r: trigger_to_api(r, base))
-    return body["data"] if ctx.sdk else body
+    return list_answer(ctx, body)
 
 
 async def delete_trigger(ctx: Ctx) -> dict:

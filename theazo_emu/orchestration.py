@@ -16,8 +16,6 @@ import asyncio
 import json
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-import httpx
-
 from . import runs
 from .errors import ApiError, invalid
 from .http import validate
@@ -162,6 +160,8 @@ class EventFollower:
 
 async def http_call(request: dict[str, Any]) -> dict[str, Any]:
     """Send one webhook request; the outcome is data, never an exception."""
+    import httpx  # imported on first use: most runs never call a webhook, and it costs start-up time
+
     kwargs: dict[str, Any] = {"headers": request.get("headers") or {}}
     if request.get("body") is not None and request["method"] not in ("GET", "DELETE"):
         kwargs["json"] = request["body"]

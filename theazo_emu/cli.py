@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import socket
 import sys
 from pathlib import Path
 from typing import Any, Callable
-from urllib.parse import urlencode
 
 import click
 import uvicorn
 
-from . import __version__
+from . import __version__, cli_remote
 from .app import create_app
 from .clock import parse_iso
 from .crypto import MasterKeyError, parse_key
@@ -27,8 +25,6 @@ from .mock.loader import FixtureError
 from .ratelimit import parse_limit
 from .settings import Settings
 
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$")
-_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def _env(name: str) -> str:
@@ -207,69 +203,6 @@ async def _call(app: Any, method: str, path: str, data: str | None, key: str) ->
         return response.status_code, response.text
 
 
-url_option = click.option("--url", default="http://127.0.0.1:4010", show_default=True, envvar=_env("URL"),
-                          help="A running emulator. [env THEAZO_EMU_URL]")
-
-
-def _admin(url: str, method: str, path: str, body: dict | None = None) -> dict:
-    import httpx  # see _call
-
-    try:
-        response = httpx.request(method, url.rstrip("/") + path, json=body, timeout=10)
-    except httpx.HTTPError as exc:
-        raise click.ClickException(f"cannot reach the emulator at {url}: {exc}") from None
-    payload = response.json()
-    if response.status_code >= 400:
-        raise click.ClickException(payload.get("error", {}).get("message", response.text))
-    return payload
-
-
-@main.group()
-def clock() -> None:
-    """Show or move the virtual clock of a running emulator.
-
-    Example: theazo-emu clock advance 1h
-    """
-
-
-@clock.command("show")
-@url_option
-def clock_show(url: str) -> None:
-    """Print the current virtual time."""
-    click.echo(json.dumps(_admin(url, "GET", "/_emu/clock"), indent=2))
-
-
-@clock.command("advance")
-@click.argument("duration")
-@url_option
-def clock_advance(duration: str, url: str) -> None:
-    """Advance by DURATION: 90s, 15m, 1h, 2d or plain seconds."""
-    match = _DURATION.match(duration.strip())
-    if not match:
-        raise click.BadParameter("expected a duration such as 90s, 15m, 1h, 2d", param_hint="DURATION")
-    seconds = float(match.group(1)) * _UNITS[match.group(2) or "s"]
-    click.echo(json.dumps(_admin(url, "POST", "/_emu/clock/advance", {"seconds": seconds}), indent=2))
-
-
-@clock.command("set")
-@click.argument("instant")
-@url_option
-def clock_set(instant: str, url: str) -> None:
-    """Move the clock forward to an ISO 8601 INSTANT."""
-    click.echo(json.dumps(_admin(url, "POST", "/_emu/clock/advance", {"to": instant}), indent=2))
-
-
-@main.command()
-@click.option("--key", default=None, help="Reset only this key's tenant.")
-@url_option
-def reset(key: str | None, url: str) -> None:
-    """Reset a running emulator (every tenant, or one key's).
-
-    Example: theazo-emu reset --key th_test_ci_worker_3
-    """
-    click.echo(json.dumps(_admin(url, "POST", "/_emu/reset", {"tenant": key} if key else {}), indent=2))
-
-
 @main.command()
 def routes() -> None:
     """List every route the emulator serves.
@@ -358,90 +291,6 @@ def replay(ctx: click.Context, file: Path, verify: bool, against: str | None, ti
                    + (f"; {len(differ)} answers differ (--verify shows how)." if differ else "."))
 
 
-@main.group()
-def state() -> None:
-    """Export or import the whole state of a running emulator (every table, the clock).
-
-    Example: theazo-emu state export state.json && theazo-emu state import state.json --url http://127.0.0.1:4011
-    """
-
-
-@state.command("export")
-@click.argument("file", required=False, type=click.Path(dir_okay=False, writable=True, path_type=Path))
-@click.option("--key", default=None, help="Export only this key's tenant.")
-@url_option
-def state_export(file: Path | None, key: str | None, url: str) -> None:
-    """Write the state document to FILE (or print it).
-
-    Example: theazo-emu state export seeded.json --key th_test_ci
-    """
-    document = _admin(url, "GET", "/_emu/state/export" + (f"?{urlencode({'key': key})}" if key else ""))
-    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-    if file is None:
-        click.echo(text, nl=False)
-        return
-    file.write_text(text, encoding="utf-8")
-    rows = sum(len(r) for r in document["tables"].values())
-    click.echo(f"wrote {file}: {rows} rows in {len(document['tables'])} tables, clock {document['clock']['now']}",
-               err=True)
-
-
-@state.command("import")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@url_option
-def state_import(file: Path, url: str) -> None:
-    """Replace a running emulator's state with the document in FILE.
-
-    Example: theazo-emu state import seeded.json --url http://127.0.0.1:4010
-    """
-    try:
-        document = json.loads(file.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise click.ClickException(f"{file} is not a JSON document: {exc}") from None
-    click.echo(json.dumps(_admin(url, "POST", "/_emu/state/import", document), indent=2))
-
-
-@main.command("requests")
-@click.option("--method", default=None, help="Only this HTTP method.")
-@click.option("--path", default=None, help="A path prefix, or a glob such as '/v1/agents/*/run'.")
-@click.option("--key", default=None, help="Only this key's tenant.")
-@click.option("--kind", default=None, help="request, sse, schedule, webhook, fault... (comma-separated).")
-@click.option("--status", default=None, help="201, 4xx, pending... (comma-separated).")
-@click.option("--since", default=None, help="Virtual time (ISO 8601) from which to list.")
-@click.option("--until", default=None, help="Virtual time (ISO 8601) up to which to list.")
-@click.option("--limit", type=click.IntRange(1, 10_000), default=None, help="At most this many entries.")
-@click.option("--json", "as_json", is_flag=True, help="Print the raw JSON answer.")
-@url_option
-def journal_requests(method: str | None, path: str | None, key: str | None, kind: str | None, status: str | None,
-                     since: str | None, until: str | None, limit: int | None, as_json: bool, url: str) -> None:
-    """List the request journal of a running emulator (requests and server-side events).
-
-    Example: theazo-emu requests --key th_test_ci --path '/v1/agents/*/run' --status 4xx
-    """
-    params = {"method": method, "path": path, "key": key, "kind": kind, "status": status, "since": since,
-              "until": until, "limit": limit}
-    query = urlencode({k: v for k, v in params.items() if v is not None})
-    result = _admin(url, "GET", "/_emu/requests" + (f"?{query}" if query else ""))
-    if as_json:
-        click.echo(json.dumps(result, indent=2, ensure_ascii=False))
-        return
-    for entry in result["data"]:
-        click.echo(_journal_line(entry))
-    counts = result["counts"]
-    click.echo(f"{len(result['data'])} of {counts['total']} entries; by status "
-               f"{json.dumps(counts['byStatus'])}; by kind {json.dumps(counts['byKind'])}", err=True)
-
-
-def _journal_line(entry: dict[str, Any]) -> str:
-    head = f"{entry['seq']:>6} {entry['at']} "
-    if entry["kind"] == "request":
-        status = entry["status"] if entry["status"] is not None else "..."
-        code = f" {entry['errorCode']}" if entry.get("errorCode") else ""
-        return f"{head}{entry['method']:<6} {entry['path']} -> {status}{code} {entry.get('requestId') or ''}"
-    shown = {k: v for k, v in entry.items() if k not in ("seq", "at", "atMs", "kind", "tenant", "path")}
-    return f"{head}{entry['kind']:<6} {json.dumps(shown, ensure_ascii=False)}"
-
-
 @main.group("fixtures")
 def fixtures_group() -> None:
     """Work with fixture files (the format is in fixtures/README.md).
@@ -469,11 +318,8 @@ def fixtures_check(directory: Path) -> None:
     click.echo(f"OK {directory}: " + ", ".join(f"{n} {what}" for what, n in counts.items()))
 
 
-@fixtures_group.command("reload")
-@url_option
-def fixtures_reload(url: str) -> None:
-    """Make a running emulator reload its fixture directory now (exit 1 if it is broken).
-
-    Example: theazo-emu fixtures reload --url http://127.0.0.1:4010
-    """
-    click.echo(json.dumps(_admin(url, "POST", "/_emu/fixtures/reload"), indent=2))
+main.add_command(cli_remote.clock)
+main.add_command(cli_remote.reset)
+main.add_command(cli_remote.state)
+main.add_command(cli_remote.journal_requests)
+fixtures_group.add_command(cli_remote.fixtures_reload)

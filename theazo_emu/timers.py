@@ -10,7 +10,6 @@ does the same as wall time passes. Runs need no timer: their status derives from
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:

@@ -90,6 +90,16 @@ def advance(client: Any, seconds: float) -> dict:
     return response.json()
 
 
+def stop_process(proc: subprocess.Popen) -> None:
+    """Terminate, and kill if it has not exited within 10 s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 @contextmanager
 def serve_process(*args: str, env: dict[str, str] | None = None, stderr: Any = None,
                   cwd: str | None = None) -> Iterator[str]:
@@ -121,12 +131,7 @@ def serve_process(*args: str, env: dict[str, str] | None = None, stderr: Any = N
                 time.sleep(0.02)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
         proc.stdout.close()
         log.close()
         workdir.cleanup()

@@ -26,7 +26,7 @@ from typing import Iterator
 import httpx
 import pytest
 
-from conftest import START
+from conftest import START, stop_process
 
 pytestmark = pytest.mark.server
 
@@ -74,12 +74,7 @@ def _serve(log: Path, *args: str) -> Iterator[str]:
             time.sleep(0.02)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
 
 
 @dataclass

@@ -77,29 +77,28 @@ Action = Annotated[
 ]
 
 
-class CreateSchedule(_UserBody):
+class _ScheduleFields(_UserBody):
+    """What a schedule runs and when, optional in both create and update."""
+
+    action: Action | None = None
+    timezone: str | None = Field(default=None, min_length=1, max_length=64)
+    metadata: dict[str, Any] | None = None
+    agent: RefId | None = None
+    userId: str | None = None
+    input: Any = None
+
+
+class CreateSchedule(_ScheduleFields):
     """The reference's `{name, cron, action, metadata}` or the SDK's `{name, agent, userId, cron,
     timezone?, input?}`; `action` or `agent` is required (checked by the endpoint)."""
 
     name: Name
     cron: str = Field(min_length=1, max_length=200)
-    action: Action | None = None
-    timezone: str | None = Field(default=None, min_length=1, max_length=64)
-    metadata: dict[str, Any] | None = None
-    agent: RefId | None = None
-    userId: str | None = None
-    input: Any = None
 
 
-class UpdateSchedule(_UserBody):
+class UpdateSchedule(_ScheduleFields):
     name: Name | None = None
     cron: str | None = Field(default=None, min_length=1, max_length=200)
-    action: Action | None = None
-    timezone: str | None = Field(default=None, min_length=1, max_length=64)
-    metadata: dict[str, Any] | None = None
-    agent: RefId | None = None
-    userId: str | None = None
-    input: Any = None
 
 
 class CreateTrigger(_UserBody):

@@ -2,6 +2,14 @@
 
 __version__ = "0.1.0"
 
-from .app import create_app  # noqa: E402  (app reads __version__)
-
 __all__ = ["__version__", "create_app"]
+
+
+def __getattr__(name: str):
+    # `from theazo_emu import create_app` works, but importing the package (for its
+    # version, or one submodule) does not import the whole application.
+    if name == "create_app":
+        from .app import create_app
+
+        return create_app
+    raise AttributeError(name)

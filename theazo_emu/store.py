@@ -1,7 +1,8 @@
 """The SQLite store: one connection, an explicit schema, transactions and paging.
 
-A thin layer over sqlite-utils. The schema lives in schema.py; no insert here may invent
-a table or a column. The `Emulator` owns the one connection. JSON columns are stored as
+A thin layer over the sqlite3 connection (in autocommit mode: a statement outside
+`atomic()` commits by itself). The schema is declared as sqlite-utils migrations
+(migrations.py, see schema.py); no insert here may invent a table or a column. The `Emulator` owns the one connection. JSON columns are stored as
 text and decoded here, so resource modules see plain dicts; camelCase exists only in
 their serializers. Every row carries
 its tenant and every query filters on it: tenants never see each other.
@@ -14,10 +15,8 @@ import sqlite3
 from contextlib import contextmanager
 from typing import Any, Iterator
 
-from sqlite_utils import Database
-
 from .errors import NotFound
-from .schema import JSON_COLUMNS, TENANT_TABLES, migrations
+from .schema import JSON_COLUMNS, TENANT_TABLES, prepare
 
 
 def _encode(row: dict[str, Any]) -> dict[str, Any]:
@@ -36,27 +35,41 @@ class Store:
     """The database behind one emulator."""
 
     def __init__(self, path: str) -> None:
-        conn = sqlite3.connect(path, check_same_thread=False)
         self.path = path
-        self.db = Database(conn, execute_plugins=False)
+        self.db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         if path != ":memory:":
-            self.db.enable_wal()
+            self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=FULL")
         self.db.execute("PRAGMA foreign_keys=ON")
-        migrations.apply(self.db)
+        prepare(self.db)
+        self._depth = 0  # open atomic() blocks
 
     @contextmanager
     def atomic(self) -> Iterator[None]:
-        """Writes that belong together commit together (savepoints when nested)."""
-        with self.db.atomic():
+        """Writes that belong together commit together (a savepoint when nested)."""
+        outer = not self.db.in_transaction
+        name = f"sp{self._depth}"
+        self.db.execute("BEGIN" if outer else f"SAVEPOINT {name}")
+        self._depth += 1
+        try:
             yield
+        except BaseException:
+            if self.db.in_transaction:  # an error may have ended the transaction already
+                self.db.execute("ROLLBACK" if outer else f"ROLLBACK TO {name}")
+                if not outer:
+                    self.db.execute(f"RELEASE {name}")
+            raise
+        else:
+            self.db.execute("COMMIT" if outer else f"RELEASE {name}")
+        finally:
+            self._depth -= 1
 
     def next_seq(self, tenant: str) -> int:
         """The tenant's next id sequence number; call inside the write it numbers."""
         self.db.execute(
             "INSERT INTO counters (tenant, seq) VALUES (?, 1) "
             "ON CONFLICT(tenant) DO UPDATE SET seq = seq + 1", [tenant])
-        return self.db.conn.execute("SELECT seq FROM counters WHERE tenant = ?", [tenant]).fetchone()[0]
+        return self.db.execute("SELECT seq FROM counters WHERE tenant = ?", [tenant]).fetchone()[0]
 
     def insert(self, table: str, row: dict[str, Any]) -> dict[str, Any]:
         """Insert into an existing table; an unknown column is an error, never a new one."""
@@ -73,7 +86,7 @@ class Store:
         encoded = [_encode(row) for row in rows]
         columns = ", ".join(f"[{c}]" for c in encoded[0])
         marks = ", ".join("?" for _ in encoded[0])
-        self.db.conn.executemany(f"INSERT INTO [{table}] ({columns}) VALUES ({marks})",
+        self.db.executemany(f"INSERT INTO [{table}] ({columns}) VALUES ({marks})",
                                  [list(row.values()) for row in encoded])
 
     def update(self, table: str, ident: str, changes: dict[str, Any]) -> None:
@@ -95,12 +108,12 @@ class Store:
     def all(self, sql: str, params: list[Any] | tuple = ()) -> list[dict[str, Any]]:
         # Reads go straight to the connection: sqlite-utils' query() adds per-call work
         # (keyword sniffing, key de-duplication) that shows on the hottest path.
-        cursor = self.db.conn.execute(sql, params)
+        cursor = self.db.execute(sql, params)
         names = [column[0] for column in cursor.description]
         return [_decode(dict(zip(names, row))) for row in cursor]
 
     def scalar(self, sql: str, params: list[Any] | tuple = ()) -> Any:
-        return self.db.conn.execute(sql, params).fetchone()[0]
+        return self.db.execute(sql, params).fetchone()[0]
 
     def page(self, table: str, where: str, params: list[Any], limit: int, after: str | None) -> list[dict]:
         """Up to limit+1 rows, newest id first, strictly older than `after` when given."""

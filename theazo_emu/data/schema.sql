@@ -1,0 +1,403 @@
+-- The schema for a fresh database: the frozen result of the migrations in migrations.py.
+-- Rewritten by `python -m theazo_emu.migrations`; tests/test_schema.py keeps it equal to them.
+CREATE TABLE "_sqlite_migrations" (
+   "id" INTEGER PRIMARY KEY,
+   "migration_set" TEXT,
+   "name" TEXT,
+   "applied_at" TEXT
+);
+CREATE UNIQUE INDEX "idx__sqlite_migrations_migration_set_name"
+    ON "_sqlite_migrations" ("migration_set", "name");
+CREATE TABLE "counters" (
+   "tenant" TEXT PRIMARY KEY,
+   "seq" INTEGER NOT NULL
+);
+CREATE TABLE "sessions" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "user_id" TEXT NOT NULL,
+   "status" TEXT NOT NULL,
+   "environment" TEXT,
+   "metadata" TEXT,
+   "limits" TEXT,
+   "created_at" TEXT NOT NULL,
+   "updated_at" TEXT,
+   "paused_at" TEXT,
+   "terminated_at" TEXT,
+   "auto_pause_at_ms" INTEGER
+);
+CREATE INDEX "idx_sessions_tenant_id"
+    ON "sessions" ("tenant", "id");
+CREATE INDEX "idx_sessions_tenant_user_id"
+    ON "sessions" ("tenant", "user_id");
+CREATE TABLE "agents" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "session_id" TEXT NOT NULL,
+   "user_id" TEXT,
+   "status" TEXT NOT NULL,
+   "provider" TEXT,
+   "compute" TEXT,
+   "model" TEXT,
+   "browser" INTEGER,
+   "region" TEXT,
+   "instructions" TEXT,
+   "tools" TEXT,
+   "timeout_s" INTEGER,
+   "definition_id" TEXT,
+   "definition_version" INTEGER,
+   "secrets" TEXT,
+   "metadata" TEXT,
+   "config" TEXT,
+   "snapshot" TEXT,
+   "current_task_id" TEXT,
+   "busy_until_ms" INTEGER,
+   "created_at" TEXT NOT NULL,
+   "updated_at" TEXT,
+   "terminated_at" TEXT
+);
+CREATE INDEX "idx_agents_tenant_id"
+    ON "agents" ("tenant", "id");
+CREATE INDEX "idx_agents_tenant_session_id"
+    ON "agents" ("tenant", "session_id");
+CREATE TABLE "runs" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "agent_id" TEXT NOT NULL,
+   "session_id" TEXT,
+   "user_id" TEXT,
+   "task" TEXT,
+   "status" TEXT NOT NULL,
+   "outcome" TEXT,
+   "result" TEXT,
+   "created_at" TEXT NOT NULL,
+   "start_ms" INTEGER,
+   "end_ms" INTEGER,
+   "paused_offset_ms" INTEGER,
+   "delivered" INTEGER DEFAULT 0
+);
+CREATE INDEX "idx_runs_tenant_agent_id"
+    ON "runs" ("tenant", "agent_id");
+CREATE TABLE "run_events" (
+   "run_id" TEXT,
+   "seq" INTEGER,
+   "event" TEXT NOT NULL,
+   "data" TEXT NOT NULL,
+   "offset_ms" INTEGER NOT NULL,
+   "at_ms" INTEGER,
+   PRIMARY KEY ("run_id", "seq")
+);
+CREATE TABLE "ledger" (
+   "id" INTEGER PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "user_id" TEXT,
+   "session_id" TEXT,
+   "agent_id" TEXT,
+   "run_id" TEXT,
+   "model" TEXT,
+   "provider" TEXT,
+   "kind" TEXT NOT NULL,
+   "quantity" REAL,
+   "input_tokens" INTEGER,
+   "output_tokens" INTEGER,
+   "calls" INTEGER,
+   "amount" INTEGER NOT NULL,
+   "at" TEXT NOT NULL,
+   "at_ms" INTEGER NOT NULL
+);
+CREATE INDEX "idx_ledger_tenant_at_ms"
+    ON "ledger" ("tenant", "at_ms");
+CREATE INDEX "idx_ledger_tenant_session_id"
+    ON "ledger" ("tenant", "session_id");
+CREATE TABLE "clock" (
+   "id" INTEGER PRIMARY KEY,
+   "now_ms" INTEGER NOT NULL
+);
+CREATE TABLE "crypto_meta" (
+   "name" TEXT PRIMARY KEY,
+   "value" TEXT NOT NULL
+);
+CREATE TABLE "secrets" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "scope" TEXT NOT NULL,
+   "name" TEXT NOT NULL,
+   "ciphertext" TEXT NOT NULL,
+   "created_at" TEXT NOT NULL,
+   "updated_at" TEXT NOT NULL
+);
+CREATE UNIQUE INDEX "idx_secrets_tenant_scope_name"
+    ON "secrets" ("tenant", "scope", "name");
+CREATE TABLE "providers" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "provider" TEXT NOT NULL,
+   "ciphertext" TEXT,
+   "credential_ref" TEXT,
+   "config" TEXT,
+   "is_default" INTEGER NOT NULL DEFAULT 0,
+   "status" TEXT NOT NULL DEFAULT 'active',
+   "created_at" TEXT NOT NULL,
+   "updated_at" TEXT NOT NULL
+);
+CREATE UNIQUE INDEX "idx_providers_tenant_provider"
+    ON "providers" ("tenant", "provider");
+CREATE TABLE "agent_definitions" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "version" INTEGER NOT NULL,
+   "name" TEXT NOT NULL,
+   "description" TEXT,
+   "instructions" TEXT,
+   "tools" TEXT,
+   "model" TEXT,
+   "compute" TEXT,
+   "provider" TEXT,
+   "browser" INTEGER,
+   "timeout_s" INTEGER,
+   "config" TEXT,
+   "metadata" TEXT,
+   "archived" INTEGER NOT NULL DEFAULT 0,
+   "archived_at" TEXT,
+   "created_at" TEXT NOT NULL,
+   "updated_at" TEXT NOT NULL
+);
+CREATE INDEX "idx_agent_definitions_tenant_id"
+    ON "agent_definitions" ("tenant", "id");
+CREATE TABLE "agent_definition_versions" (
+   "definition_id" TEXT,
+   "version" INTEGER,
+   "tenant" TEXT NOT NULL,
+   "name" TEXT NOT NULL,
+   "description" TEXT,
+   "instructions" TEXT,
+   "tools" TEXT,
+   "model" TEXT,
+   "compute" TEXT,
+   "provider" TEXT,
+   "browser" INTEGER,
+   "timeout_s" INTEGER,
+   "config" TEXT,
+   "metadata" TEXT,
+   "changelog" TEXT,
+   "created_at" TEXT NOT NULL,
+   PRIMARY KEY ("definition_id", "version")
+);
+CREATE TABLE "schedules" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "name" TEXT NOT NULL,
+   "cron" TEXT NOT NULL,
+   "timezone" TEXT,
+   "status" TEXT NOT NULL,
+   "action" TEXT NOT NULL,
+   "metadata" TEXT,
+   "next_run_ms" INTEGER,
+   "last_run_ms" INTEGER,
+   "created_at" TEXT NOT NULL,
+   "updated_at" TEXT NOT NULL
+);
+CREATE INDEX "idx_schedules_next_run_ms"
+    ON "schedules" ("next_run_ms");
+CREATE INDEX "idx_schedules_tenant_id"
+    ON "schedules" ("tenant", "id");
+CREATE TABLE "schedule_executions" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "schedule_id" TEXT NOT NULL,
+   "scheduled_ms" INTEGER NOT NULL,
+   "started_ms" INTEGER NOT NULL,
+   "status" TEXT NOT NULL,
+   "task_id" TEXT,
+   "agent_id" TEXT,
+   "session_id" TEXT,
+   "workflow_run_id" TEXT,
+   "failure" TEXT
+);
+CREATE INDEX "idx_schedule_executions_schedule_id_id"
+    ON "schedule_executions" ("schedule_id", "id");
+CREATE TABLE "triggers" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "name" TEXT NOT NULL,
+   "type" TEXT NOT NULL,
+   "action" TEXT NOT NULL,
+   "metadata" TEXT,
+   "secret_sealed" TEXT NOT NULL,
+   "created_at" TEXT NOT NULL,
+   "updated_at" TEXT NOT NULL
+);
+CREATE INDEX "idx_triggers_tenant_id"
+    ON "triggers" ("tenant", "id");
+CREATE TABLE "channels" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "name" TEXT,
+   "type" TEXT NOT NULL,
+   "definition_id" TEXT,
+   "instructions" TEXT,
+   "metadata" TEXT,
+   "config" TEXT,
+   "enabled" INTEGER NOT NULL DEFAULT 1,
+   "created_at" TEXT NOT NULL,
+   "updated_at" TEXT NOT NULL
+);
+CREATE INDEX "idx_channels_tenant_id"
+    ON "channels" ("tenant", "id");
+CREATE TABLE "channel_threads" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "channel_id" TEXT NOT NULL,
+   "user_id" TEXT NOT NULL,
+   "agent_id" TEXT,
+   "session_id" TEXT,
+   "message_count" INTEGER NOT NULL DEFAULT 0,
+   "started_at" TEXT NOT NULL,
+   "last_message_at" TEXT
+);
+CREATE INDEX "idx_channel_threads_channel_id_id"
+    ON "channel_threads" ("channel_id", "id");
+CREATE TABLE "channel_messages" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "channel_id" TEXT NOT NULL,
+   "thread_id" TEXT NOT NULL,
+   "role" TEXT NOT NULL,
+   "content" TEXT NOT NULL,
+   "created_at" TEXT NOT NULL
+);
+CREATE INDEX "idx_channel_messages_channel_id_id"
+    ON "channel_messages" ("channel_id", "id");
+CREATE INDEX "idx_channel_messages_thread_id_id"
+    ON "channel_messages" ("thread_id", "id");
+CREATE TABLE "workflows" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "name" TEXT NOT NULL,
+   "description" TEXT,
+   "version" INTEGER NOT NULL,
+   "wf_spec" TEXT NOT NULL,
+   "created_at" TEXT NOT NULL,
+   "updated_at" TEXT NOT NULL
+);
+CREATE INDEX "idx_workflows_tenant_id"
+    ON "workflows" ("tenant", "id");
+CREATE TABLE "workflow_runs" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "workflow_id" TEXT NOT NULL,
+   "workflow_version" INTEGER,
+   "user_id" TEXT,
+   "session_id" TEXT,
+   "status" TEXT NOT NULL,
+   "wf_spec" TEXT NOT NULL,
+   "wf_input" TEXT,
+   "wf_state" TEXT NOT NULL,
+   "wf_output" TEXT,
+   "wf_error" TEXT,
+   "total_cents" INTEGER NOT NULL DEFAULT 0,
+   "idempotency_key" TEXT,
+   "current_step_id" TEXT,
+   "can_retry_from" TEXT,
+   "created_at" TEXT NOT NULL,
+   "started_at" TEXT,
+   "completed_at" TEXT,
+   "started_ms" INTEGER,
+   "wake_ms" INTEGER,
+   "event_seq" INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX "idx_workflow_runs_tenant_workflow_id"
+    ON "workflow_runs" ("tenant", "workflow_id");
+CREATE INDEX "idx_workflow_runs_wake_ms"
+    ON "workflow_runs" ("wake_ms");
+CREATE UNIQUE INDEX "idx_workflow_runs_tenant_workflow_id_idempotency_key"
+    ON "workflow_runs" ("tenant", "workflow_id", "idempotency_key");
+CREATE TABLE "workflow_tasks" (
+   "task_id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "run_id" TEXT NOT NULL,
+   "node_key" TEXT NOT NULL,
+   "done" INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX "idx_workflow_tasks_done"
+    ON "workflow_tasks" ("done");
+CREATE TABLE "orch_events" (
+   "owner_id" TEXT,
+   "seq" INTEGER,
+   "tenant" TEXT NOT NULL,
+   "event" TEXT NOT NULL,
+   "data" TEXT NOT NULL,
+   "at_ms" INTEGER NOT NULL,
+   PRIMARY KEY ("owner_id", "seq")
+);
+CREATE TABLE "approvals" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "session_id" TEXT,
+   "user_id" TEXT,
+   "agent_id" TEXT,
+   "run_id" TEXT,
+   "step_id" TEXT,
+   "node_key" TEXT,
+   "action_name" TEXT NOT NULL,
+   "apr_params" TEXT,
+   "status" TEXT NOT NULL,
+   "default_action" TEXT,
+   "requested_at" TEXT NOT NULL,
+   "expires_at" TEXT NOT NULL,
+   "expires_ms" INTEGER NOT NULL,
+   "resolved_at" TEXT,
+   "resolved_by" TEXT,
+   "apr_modifications" TEXT,
+   "reason" TEXT
+);
+CREATE INDEX "idx_approvals_tenant_id"
+    ON "approvals" ("tenant", "id");
+CREATE INDEX "idx_approvals_status_expires_ms"
+    ON "approvals" ("status", "expires_ms");
+CREATE TABLE "fleets" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "session_id" TEXT NOT NULL,
+   "user_id" TEXT,
+   "flt_agent" TEXT NOT NULL,
+   "concurrency" INTEGER NOT NULL,
+   "timeout_s" INTEGER,
+   "max_cents" INTEGER,
+   "failure_policy" TEXT NOT NULL,
+   "status" TEXT NOT NULL,
+   "total" INTEGER NOT NULL,
+   "total_cents" INTEGER NOT NULL DEFAULT 0,
+   "event_seq" INTEGER NOT NULL DEFAULT 0,
+   "created_at" TEXT NOT NULL,
+   "updated_at" TEXT NOT NULL,
+   "completed_at" TEXT
+);
+CREATE INDEX "idx_fleets_tenant_id"
+    ON "fleets" ("tenant", "id");
+CREATE TABLE "fleet_items" (
+   "id" TEXT PRIMARY KEY,
+   "fleet_id" TEXT NOT NULL,
+   "item_index" INTEGER NOT NULL,
+   "tenant" TEXT NOT NULL,
+   "flt_input" TEXT,
+   "status" TEXT NOT NULL,
+   "task_id" TEXT,
+   "agent_id" TEXT,
+   "flt_output" TEXT,
+   "cost_cents" INTEGER NOT NULL DEFAULT 0,
+   "duration_ms" INTEGER,
+   "flt_error" TEXT,
+   "started_at" TEXT,
+   "completed_at" TEXT
+);
+CREATE UNIQUE INDEX "idx_fleet_items_fleet_id_item_index"
+    ON "fleet_items" ("fleet_id", "item_index");
+CREATE INDEX "idx_fleet_items_status"
+    ON "fleet_items" ("status");
+INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm001_core', 'data/schema.sql');
+INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm002_clock', 'data/schema.sql');
+INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm010_secrets_providers', 'data/schema.sql');
+INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm020_agent_definitions', 'data/schema.sql');
+INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm030_orchestration', 'data/schema.sql');
+INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm040_workflows_fleets', 'data/schema.sql');

@@ -16,16 +16,13 @@ import pytest
 from starlette.testclient import TestClient
 
 from conftest import assert_error, make_agent, make_session
-from theazo_emu import create_app
+from theazo_emu.app import api_routes
 from theazo_emu.catalog import known
 from theazo_emu.http import ApiRoute
-from theazo_emu.settings import Settings
 
 
 def _route_table() -> list[ApiRoute]:
-    app = create_app(Settings())
-    app.state.emu.close()
-    return [r for r in app.routes if isinstance(r, ApiRoute)]
+    return api_routes()
 
 
 ROUTES = _route_table()

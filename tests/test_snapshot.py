@@ -159,7 +159,7 @@ def test_a_document_larger_than_the_api_body_limit_imports(auth):
 
 
 def test_a_document_over_the_import_limit_is_413(client, app, monkeypatch):
-    route = next(r for r in app.routes if getattr(r, "path", "") == "/_emu/state/import")
+    route = next(r for r in app.routes if getattr(r, "path", "") == "/_emu/state/import").resolve()
     monkeypatch.setattr(route, "max_body", 1000)  # the real limit, 256 MiB, is too large to send in a test
     body = assert_error(client.post("/_emu/state/import", content=b"{" + b" " * 2000 + b"}",
                                     headers={"Content-Type": "application/json"}), 413, "payload_too_large")

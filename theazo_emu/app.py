@@ -17,12 +17,11 @@ from starlette.datastructures import MutableHeaders
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import admin_fixtures, admin_state, control, faults, openapi, recording, resources, scheduler, timers
-from . import workflow_engine
+from . import __version__, faults, lazy, recording, timers
 from .auth import tenant_hint
 from .emulator import Emulator
 from .errors import HANDLERS
-from .http import Ctx, api_route
+from .http import ApiRoute, Ctx, api_route
 from .journal import JournalMiddleware
 from .ratelimit import RateLimitHeaders
 from .settings import Settings
@@ -50,9 +49,28 @@ class RequestIdMiddleware:
         await self.app(scope, receive, send_with_id)
 
 
+async def health(ctx: Ctx) -> dict:
+    """Liveness, version and the clock."""
+    return {"status": "ok", "version": __version__, "clock": ctx.emu.clock.describe(),
+            "pace": ctx.emu.settings.pace, "dialect": ctx.emu.settings.dialect}
+
+
 async def openapi_document(ctx: Ctx) -> dict:
     """The OpenAPI 3.1 description of every route."""
-    return openapi.build(ctx.request.app.routes)
+    from . import openapi  # loads every family
+
+    return openapi.build(api_routes())
+
+
+def core_routes() -> list[ApiRoute]:
+    """The routes that belong to no family: always loaded."""
+    return [api_route("/_emu/health", health, public=True),
+            api_route("/v1/openapi.json", openapi_document, public=True)]
+
+
+def api_routes() -> list[ApiRoute]:
+    """Every route the emulator serves, loaded, in matching order (imports every family)."""
+    return [*lazy.family_routes(), *core_routes()]
 
 
 @asynccontextmanager
@@ -73,9 +91,8 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
     emu = Emulator(settings)
-    routes = [*resources.routes, *control.routes, *admin_state.routes, *admin_fixtures.routes,
-              api_route("/v1/openapi.json", openapi_document, public=True)]
-    emu.journal.redactor.learn(routes)  # body models name their secret fields
+    routes = [*lazy.routes(), *core_routes()]
+    emu.journal.redactor.learn(routes)  # body models name their secret fields (lazy.py lists them)
     app = Starlette(
         debug=False,
         routes=routes,
@@ -86,8 +103,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         lifespan=lifespan,
     )
     emu.guards.insert(0, emu.rate_limiter.guard)  # first: a refused request does no other work
-    emu.timers.append(scheduler.ScheduleTimer())
-    emu.timers += [workflow_engine.WorkflowTimer(), resources.approvals.ApprovalTimer(), resources.fleets.FleetTimer()]
+    emu.timers += [lazy.LazyTimer("schedules", "theazo_emu.scheduler:ScheduleTimer"),
+                   lazy.LazyTimer("workflow_runs", "theazo_emu.workflow_engine:WorkflowTimer"),
+                   lazy.LazyTimer("approvals", "theazo_emu.resources.approvals:ApprovalTimer"),
+                   lazy.LazyTimer("fleet_items", "theazo_emu.resources.fleets:FleetTimer")]
     app.state.emu = emu
     emu.fixtures.install(app, lambda: create_app(settings.with_(fixtures=None, db=":memory:")))  # loads, seeds
     emu.guards.append(faults.guard)

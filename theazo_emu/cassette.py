@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any, Iterable
 from urllib.parse import parse_qsl
 
-from sse_starlette import ServerSentEvent
 from starlette.routing import Match
 
 from .http import MAX_JSON_DEPTH, json_depth
@@ -52,7 +51,7 @@ class Redactor:
         """Add the `SECRET_FIELDS` declared by the body models of these routes; "*" means
         every value of the body is a secret (a {NAME: value} map)."""
         for route in routes:
-            fields = getattr(getattr(route, "body_model", None), "SECRET_FIELDS", ())
+            fields = getattr(route, "secret_fields", ())
             if "*" in fields:
                 self.blanket_routes.append(route)
             self.keys.update(f.lower() for f in fields if f != "*")
@@ -224,6 +223,8 @@ def encode_event(event: dict[str, Any]) -> bytes:
     """One recorded event as SSE bytes, framed like the emulator's own streams."""
     data = event.get("data")
     text = data if isinstance(data, str) else json.dumps(data, **_COMPACT)
+    from sse_starlette import ServerSentEvent  # only replaying a recorded stream needs it
+
     return ServerSentEvent(data=text, event=event.get("event"), id=event.get("id"), sep="\n").encode()
 
 

@@ -209,12 +209,11 @@ def routes() -> None:
 
     Example: theazo-emu routes | grep agents
     """
-    from .http import ApiRoute
+    from .app import api_routes
 
-    for route in create_app(Settings()).routes:
-        if isinstance(route, ApiRoute):
-            for method in sorted(route.methods - {"HEAD"}):
-                click.echo(f"{method:7} {route.path:45} {route.summary}")
+    for route in api_routes():
+        for method in sorted(route.methods - {"HEAD"}):
+            click.echo(f"{method:7} {route.path:45} {route.summary}")
 
 
 @main.command()
@@ -224,8 +223,9 @@ def openapi() -> None:
     Example: theazo-emu openapi > theazo.openapi.json
     """
     from . import openapi as document
+    from .app import api_routes
 
-    click.echo(json.dumps(document.build(create_app(Settings()).routes), indent=2))
+    click.echo(json.dumps(document.build(api_routes()), indent=2))
 
 
 @main.command()

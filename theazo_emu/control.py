@@ -1,12 +1,13 @@
-"""The emulator's own admin API under /_emu: health, the clock and reset (to the fixtures' seeds).
+"""The emulator's own admin API under /_emu: the clock, settle and reset (to the fixtures' seeds).
 
 These routes take no API key: the emulator binds loopback by default and this API is
-for the test suite that started it. Clock moves wake every waiting stream.
+for the test suite that started it. Clock moves wake every waiting stream. (Health is
+in app.py, with the routes that are loaded from the start.)
 """
 
 from __future__ import annotations
 
-from . import __version__, timers
+from . import timers
 from .auth import tenant_of
 from .clock import parse_iso
 from .errors import invalid
@@ -14,12 +15,6 @@ from .http import Ctx, api_route
 from .models import ClockAdvance, ResetBody, SettleBody
 
 SETTLE_ROUNDS = 100
-
-
-async def health(ctx: Ctx) -> dict:
-    """Liveness, version and the clock."""
-    return {"status": "ok", "version": __version__, "clock": ctx.emu.clock.describe(),
-            "pace": ctx.emu.settings.pace, "dialect": ctx.emu.settings.dialect}
 
 
 async def get_clock(ctx: Ctx) -> dict:
@@ -86,7 +81,6 @@ async def reset(ctx: Ctx) -> dict:
 
 
 routes = [
-    api_route("/_emu/health", health, public=True),
     api_route("/_emu/clock", get_clock, public=True),
     api_route("/_emu/clock/advance", advance_clock, "POST", body=ClockAdvance, public=True),
     api_route("/_emu/clock/freeze", freeze_clock, "POST", public=True),

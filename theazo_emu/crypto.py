@@ -5,7 +5,9 @@ binding each ciphertext to where it belongs (tenant, kind, scope, name), so a ro
 elsewhere fails to open. The key comes from `--master-key` (64 hex characters or base64
 of 32 bytes), else from `<db>.key` beside a file database (created with mode 0600), else,
 for an in-memory database, a random per-process key. A key-check value sealed at creation
-in `crypto_meta` makes a wrong key a clear startup error instead of garbage later.
+in `crypto_meta` of a database file makes a wrong key a clear startup error instead of
+garbage later (an in-memory database is new with every process: nothing to check).
+cryptography itself is imported on the first seal or open, not at start-up.
 Invariant: plaintext never reaches the store, a log or a response; only `Cipher` sees it.
 """
 
@@ -16,10 +18,8 @@ import binascii
 import os
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .store import Store
@@ -69,8 +69,14 @@ class Cipher:
     def __init__(self, key: bytes, source: str) -> None:
         if len(key) != KEY_BYTES:
             raise MasterKeyError(f"the master key must be {KEY_BYTES} bytes")
-        self._aead = AESGCM(key)
+        self._key = key
         self.source = source  # where the key came from, for messages: never the key itself
+
+    @cached_property
+    def _aead(self) -> Any:
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        return AESGCM(self._key)
 
     def __repr__(self) -> str:
         return f"Cipher(source={self.source!r})"
@@ -81,6 +87,8 @@ class Cipher:
         return _VERSION + base64.b64encode(nonce + self._aead.encrypt(nonce, plaintext, aad)).decode("ascii")
 
     def open(self, sealed: str, aad: bytes) -> bytes:
+        from cryptography.exceptions import InvalidTag
+
         if not sealed.startswith(_VERSION):
             raise DecryptError("unknown ciphertext format")
         try:
@@ -132,11 +140,12 @@ def _create_key_file(path: Path) -> bytes:
 
 
 def open_cipher(master_key: str | None, store: "Store") -> Cipher:
-    """The cipher for this store's data, after checking the key against the database."""
-    check = store.one("SELECT value FROM crypto_meta WHERE name = ?", [_CHECK_NAME])
+    """The cipher for this store's data, after checking the key against a database file."""
+    file_db = _is_file_db(store.path)
+    check = store.one("SELECT value FROM crypto_meta WHERE name = ?", [_CHECK_NAME]) if file_db else None
     if master_key:
         cipher = Cipher(parse_key(master_key), "--master-key")
-    elif not _is_file_db(store.path):
+    elif not file_db:
         cipher = Cipher(os.urandom(KEY_BYTES), "ephemeral")
     else:
         key_file = key_file_for(store.path)
@@ -148,6 +157,8 @@ def open_cipher(master_key: str | None, store: "Store") -> Cipher:
                 "pass the key it was created with as --master-key (or THEAZO_EMU_MASTER_KEY)")
         else:
             cipher = Cipher(_create_key_file(key_file), str(key_file))
+    if not file_db:
+        return cipher  # a new in-memory database: nothing in it was sealed with another key
     if check is None:
         with store.atomic():
             store.db.execute("INSERT OR IGNORE INTO crypto_meta (name, value) VALUES (?, ?)",

@@ -18,14 +18,14 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from .errors import ApiError, InternalError, ProviderError, RateLimited, Timeout, Unprocessable
 from .journal import record_event
-from .models.fixtures import MAX_LATENCY_MS, FaultSpec, to_ms
-from .sse import CUT_AFTER
 
 if TYPE_CHECKING:
     from .http import ApiRoute, Ctx
     from .mock.loader import Entry
+    from .models.fixtures import FaultSpec
 
 HEADER = "x-theazo-emu-fault"
+CUT_AFTER = "sse_cut_after"  # request-state key set by a stream_cut fault: the stream ends after N events
 SEEDING = "theazo_emu.seeding"  # ASGI scope flag on requests the emulator makes to itself
 DEFAULT_RETRY_AFTER = 2  # the reference's own example
 _ERRORS: dict[str, type[ApiError]] = {
@@ -159,6 +159,8 @@ def parse_header(value: str) -> list[Effect]:
 
 def _header_effect(name: str, arg: str) -> Effect:
     if name == "latency":
+        from .models.fixtures import MAX_LATENCY_MS, to_ms  # pydantic: only when a fault is asked for
+
         ms = to_ms(arg) if arg else None
         if not isinstance(ms, int) or not 0 <= ms <= MAX_LATENCY_MS:
             raise ValueError(f"latency needs a duration up to {MAX_LATENCY_MS} ms, such as latency=250ms")
@@ -200,6 +202,8 @@ async def guard(ctx: "Ctx", route: "ApiRoute") -> None:
         effects.append(rule.effect())
     if not effects:
         return
+    from .models.fixtures import MAX_LATENCY_MS
+
     for effect in effects:  # visible in /_emu/requests?kind=fault
         record_event(ctx.emu, "fault", fault=effect.kind, source=effect.source, method=request.method, path=path)
     latency = min(MAX_LATENCY_MS, sum(e.latency_ms for e in effects))

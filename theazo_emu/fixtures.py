@@ -17,20 +17,18 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-from watchfiles import awatch
-
 from .auth import tenant_of
 from .errors import Conflict, Forbidden, Unprocessable
 from .faults import SEEDING, Faults
 from .mock.loader import SUFFIXES, FixtureError, FixtureSet, Problem, Source, assemble, load_dir
 from .mock.scripts import FixtureExec, FixtureRuns
-from .models.fixtures import FixtureDocument
 from .seeding import run_in_thread, seed
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
 
     from .http import ApiRoute, Ctx
+    from .models.fixtures import FixtureDocument
 
 log = logging.getLogger("theazo_emu")
 _READ_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -234,6 +232,8 @@ class Fixtures:
         """Reload whenever a fixture file changes (runs in the app's lifespan)."""
         if self.directory is None:
             return
+        from watchfiles import awatch  # only a served --fixtures directory is watched
+
         self._stop.clear()
         try:
             async for _ in awatch(self.directory, stop_event=self._stop, debounce=WATCH_DEBOUNCE_MS, step=50,

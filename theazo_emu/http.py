@@ -12,7 +12,6 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Sequence
 
-from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -23,6 +22,8 @@ from .errors import PayloadTooLarge, Unprocessable, invalid
 from .ids import is_id
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from .emulator import Emulator
 
 Endpoint = Callable[["Ctx"], Awaitable[Any]]
@@ -80,6 +81,8 @@ class ApiRoute(Route):
         self.public = public
         self.success_status = status
         self.summary = summary
+        # Body fields the journal and cassettes redact ("*": every value of the body).
+        self.secret_fields: tuple[str, ...] = getattr(body, "SECRET_FIELDS", ())
         super().__init__(path, self._handle, methods=list(methods), name=name)
 
     async def _handle(self, request: Request) -> Response:
@@ -162,6 +165,8 @@ async def read_model(request: Request, model: type[BaseModel], limit: int) -> Ba
 
 def validate(model: type[BaseModel], data: Any) -> BaseModel:
     """Validate with the model, turning its errors into the 422 envelope's details."""
+    from pydantic import ValidationError  # loaded with the first family that has a model
+
     try:
         return model.model_validate(data)
     except ValidationError as exc:

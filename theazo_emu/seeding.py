@@ -21,11 +21,12 @@ from starlette.middleware.exceptions import ExceptionMiddleware
 from .auth import tenant_of
 from .faults import SEEDING
 from .mock.loader import Entry, FixtureSet, Problem, parse_path
-from .models.fixtures import KeySpec
 from .schema import TENANT_TABLES
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
+
+    from .models.fixtures import KeySpec
 
 log = logging.getLogger("theazo_emu")
 

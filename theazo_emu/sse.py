@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Any, AsyncIterator, Callable
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.types import Receive, Scope, Send
 
+from .faults import CUT_AFTER
 from .journal import record_event
 
 if TYPE_CHECKING:
     from .emulator import Emulator
 
 SEPARATOR = "\n"  # the SDK splits on \n
-CUT_AFTER = "sse_cut_after"  # request-state key set by a stream fault (faults.py): end after N events
 
 
 @dataclass(frozen=True)

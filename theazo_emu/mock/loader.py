@@ -13,14 +13,12 @@ import json
 import json.decoder
 import json.scanner
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from pydantic import ValidationError
-
-from ..models.fixtures import ExecSpec, FaultSpec, FixtureFile, KeySpec, RunSpec
+if TYPE_CHECKING:  # the models (and pydantic) load with the first fixture file, not at start-up
+    from ..models.fixtures import ExecSpec, FaultSpec, FixtureFile, KeySpec, RunSpec
 
 T = TypeVar("T")
 SUFFIXES = (".json", ".toml")
@@ -138,6 +136,12 @@ def assemble(directory: Path | None, parsed: list[tuple[Source, FixtureFile]]) -
 
 
 def _parse(path: Path, problems: list[Problem]) -> tuple[Source, FixtureFile] | None:
+    import tomllib
+
+    from pydantic import ValidationError
+
+    from ..models.fixtures import FixtureFile
+
     name, shown = path.name, str(path)
     try:
         text = path.read_text(encoding="utf-8")

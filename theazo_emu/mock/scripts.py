@@ -9,13 +9,15 @@ with the engine's `finish_plan` (or an `error` event), so its numbers are the le
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from ..auth import tenant_of
-from ..models.fixtures import ExecSpec, RunSpec
 from .engine import PlannedEvent, RunPlan, RunRequest, finish_plan, run_cents
 from .execution import ExecResult, mock_exec
 from .loader import FixtureSet
+
+if TYPE_CHECKING:
+    from ..models.fixtures import ExecSpec, RunSpec
 
 # The layers in force, first tried first: (the tenant a layer is limited to or None, its set).
 Layers = Callable[[], Iterable[tuple[str | None, FixtureSet]]]

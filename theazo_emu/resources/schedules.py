@@ -12,13 +12,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .. import actions, runs
+from .. import actions, runs, scheduler  # modules: scheduler imports actions, which imports this
 from ..clock import iso
 from ..errors import Conflict, invalid
 from ..http import Ctx, PageParams, api_route, list_answer, page_body, query_choice
 from ..models.orchestration import CreateSchedule, UpdateSchedule
 from ..pricing import cost
-from ..scheduler import Cron, check_timezone, compile_cron
 
 if TYPE_CHECKING:
     from ..emulator import Emulator
@@ -63,14 +62,14 @@ def execution_to_api(row: dict, now_ms: int) -> dict[str, Any]:
     return body | {"status": "started", "cost": cost(0), "completedAt": None}
 
 
-def compile_checked(cron: str, timezone: str | None) -> Cron:
+def compile_checked(cron: str, timezone: str | None) -> scheduler.Cron:
     """The compiled cron, or a 422 naming `timezone` or `cron`."""
     try:
-        check_timezone(timezone)
+        scheduler.check_timezone(timezone)
     except ValueError as exc:
         raise invalid("timezone", str(exc)) from None
     try:
-        return compile_cron(cron, timezone)
+        return scheduler.compile_cron(cron, timezone)
     except ValueError as exc:
         raise invalid("cron", str(exc)) from None
 
@@ -185,7 +184,7 @@ async def resume_schedule(ctx: Ctx) -> dict:
     row = _load(ctx)
     if row["status"] != "paused":
         raise Conflict(f"Schedule {row['id']} is not paused.", {"status": row["status"]})
-    next_ms = compile_cron(row["cron"], row["timezone"]).next_after(ctx.now_ms())
+    next_ms = scheduler.compile_cron(row["cron"], row["timezone"]).next_after(ctx.now_ms())
     ctx.emu.store.update(TABLE, row["id"], {"status": "active", "next_run_ms": next_ms, "updated_at": ctx.now_iso()})
     ctx.emu.changes.notify()
     return _reload(ctx, row["id"])

@@ -1,0 +1,100 @@
+"""Families load on first use: the route table, what start-up imports, lazy timers and
+the journal's redaction before a family has loaded."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+from starlette.testclient import TestClient
+
+from theazo_emu import lazy
+from theazo_emu.app import create_app
+from theazo_emu.settings import Settings
+
+from conftest import START
+
+
+def test_the_route_table_equals_the_families() -> None:
+    # If this fails after adding or changing a route: python -m theazo_emu.lazy
+    assert lazy.resources.files("theazo_emu").joinpath(lazy.TABLE).read_text(encoding="utf-8") == lazy.table()
+
+
+def _in_fresh_process(body: str) -> dict:
+    """Run `body` (which sets `out`) in a new interpreter and return `out`."""
+    script = textwrap.dedent("""
+        import json, sys
+        from starlette.testclient import TestClient
+        from theazo_emu.app import create_app
+        from theazo_emu.settings import Settings
+        HEAVY = ("pydantic", "sqlite_utils", "cryptography", "croniter", "sse_starlette")
+        def loaded():
+            return sorted({m for m in sys.modules if m.split(".")[0] in HEAVY or
+                           m.startswith(("theazo_emu.resources.", "theazo_emu.models", "theazo_emu.control",
+                                         "theazo_emu.admin_", "theazo_emu.scheduler", "theazo_emu.workflow"))})
+        app = create_app(Settings(clock="2025-05-01T00:00:00Z"))
+        client = TestClient(app)
+        out = {}
+    """) + textwrap.dedent(body) + "\nprint(json.dumps(out))\n"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True)
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def test_start_up_loads_no_family_and_a_request_loads_only_its_own() -> None:
+    out = _in_fresh_process("""
+        out["after_start"] = loaded()
+        out["health"] = client.get("/_emu/health").status_code
+        out["after_health"] = loaded()
+        auth = {"Authorization": "Bearer th_test_lazy"}
+        out["create"] = client.post("/v1/sessions", json={"userId": "u1"}, headers=auth).status_code
+        out["after_sessions"] = loaded()
+        out["bad"] = client.post("/v1/workflows", content=b"{", headers=auth).json()["error"]["code"]
+    """)
+    assert out["after_start"] == [] and out["after_health"] == []
+    assert out["health"] == 200 and out["create"] == 201
+    assert "theazo_emu.resources.sessions" in out["after_sessions"] and "pydantic" in out["after_sessions"]
+    assert "theazo_emu.resources.workflows" not in out["after_sessions"]
+    assert "croniter" not in out["after_sessions"]
+    assert out["bad"] == "unprocessable_entity"  # the first request to a family gets the same envelope
+
+
+def test_a_schedule_in_a_database_file_fires_before_its_family_is_used(tmp_path) -> None:
+    db = str(tmp_path / "state.db")
+    auth = {"Authorization": "Bearer th_test_lazy_timer"}
+    first = create_app(Settings(db=db, clock=START))
+    with TestClient(first) as client:
+        created = client.post("/v1/schedules", headers=auth, json={
+            "name": "hourly", "cron": "0 * * * *", "action": {"type": "agent-run", "config": {"task": "t"}}})
+        assert created.status_code == 201, created.text
+    first.state.emu.close()
+    second = create_app(Settings(db=db, clock=START))
+    with TestClient(second) as client:
+        timer = second.state.emu.timers[0]
+        assert isinstance(timer, lazy.LazyTimer)
+        fired = client.post("/_emu/clock/advance", json={"seconds": 3 * 3600}).json()["fired"]
+        assert [f["type"] for f in fired] == ["schedule"] * 3
+    second.state.emu.close()
+
+
+def test_an_empty_table_keeps_its_timer_unloaded() -> None:
+    app = create_app(Settings(clock=START))
+    with TestClient(app) as client:
+        assert client.post("/_emu/clock/advance", json={"seconds": 86_400}).json()["fired"] == []
+        assert all(timer._source is None for timer in app.state.emu.timers)
+    app.state.emu.close()
+
+
+def test_the_first_request_to_a_family_is_redacted_in_the_journal() -> None:
+    out = _in_fresh_process("""
+        auth = {"Authorization": "Bearer th_test_lazy_secret"}
+        session = client.post("/v1/sessions", json={"userId": "u1"}, headers=auth).json()
+        out["before"] = "theazo_emu.resources.secrets" in sys.modules
+        out["status"] = client.post(f"/v1/sessions/{session['id']}/secrets", headers=auth,
+                                    json={"OPENAI_KEY": "sk-LAZY-DISTINCTIVE-1234"}).status_code
+        out["journal"] = client.get("/_emu/requests").text
+    """)
+    assert out["before"] is False and out["status"] in (200, 201)
+    assert "/secrets" in out["journal"] and "OPENAI_KEY" in out["journal"]
+    assert "sk-LAZY-DISTINCTIVE-1234" not in out["journal"]

@@ -157,3 +157,15 @@ def test_serve_limits_over_real_sockets_from_the_environment():
             assert answers[1].headers["x-ratelimit-remaining"] == "0"
             assert http.post("/_emu/clock/advance", json={"seconds": 60}).status_code == 200
             assert http.get("/v1/sessions").status_code == 200
+
+
+def test_reset_empties_the_window_of_the_key_it_names_or_of_every_key(client, auth):
+    other = {"Authorization": "Bearer th_test_rate_other"}
+    for headers in (auth, other):
+        for _ in range(3):
+            assert _get(client, headers).status_code == 200
+    assert client.post("/_emu/reset", json={"tenant": other["Authorization"][7:]}).status_code == 200
+    assert _get(client, auth).status_code == 429  # not the key reset named
+    assert _limits(_get(client, other)) == ("3", "2", "60")
+    assert client.post("/_emu/reset", json={}).status_code == 200
+    assert _limits(_get(client, auth)) == ("3", "2", "60")

@@ -70,10 +70,11 @@ async def resume_clock(ctx: Ctx) -> dict:
 
 
 async def reset(ctx: Ctx) -> dict:
-    """Forget every tenant's state, or one tenant's (`{"tenant": "th_test_..."}`)."""
+    """Forget every tenant's state and rate-limit windows, or one tenant's (`{"tenant": "th_test_..."}`)."""
     body: ResetBody = ctx.body
     tenant = tenant_of(body.tenant) if body.tenant else None
     ctx.emu.store.reset(tenant)
+    ctx.emu.rate_limiter.reset(body.tenant)  # the key's windows, or every key's
     seeded = await ctx.emu.fixtures.after_reset(body.tenant)  # back to the fixtures' seeded state
     ctx.emu.changes.notify()
     answer = {"ok": True, "scope": "tenant" if tenant else "all"}

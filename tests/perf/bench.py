@@ -33,6 +33,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
+import functools
 import http.client
 import json
 import math
@@ -42,6 +44,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Callable
@@ -80,9 +83,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@functools.cache
+def _empty_dir() -> str:
+    path = tempfile.mkdtemp(prefix="bench-emu-")
+    atexit.register(os.rmdir, path)
+    return path
+
+
 def spawn_emulator(*extra: str) -> tuple[subprocess.Popen, int]:
+    # In an empty directory: `serve` loads ./fixtures when there is one (pass --fixtures to time that).
     proc = subprocess.Popen([sys.executable, "-m", "theazo_emu", "serve", "--port", "0", "--clock", CLOCK,
-                             "--log-level", "warning", *extra], stdout=subprocess.PIPE, text=True)
+                             "--log-level", "warning", *extra], stdout=subprocess.PIPE, text=True,
+                            cwd=_empty_dir())
     line = proc.stdout.readline()
     match = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
     if not match:

@@ -92,7 +92,7 @@ def run(emu: "Emulator", tenant: str, action: dict[str, Any], *, default_user: s
               "tools": config.get("tools")}
     agent = new_agent(emu, session, CreateAgent(**{k: v for k, v in fields.items() if v is not None}))
     task = task_text(config.get("task"), given, fallback_task)
-    run_row = start_run(emu, agent, task)
+    run_row = start_run(emu, agent, task, session)  # new_agent does not change the session
     return Started("agent-run", run_row["id"], agent_id=agent["id"], session_id=session["id"])
 
 

@@ -66,10 +66,10 @@ class Store:
 
     def next_seq(self, tenant: str) -> int:
         """The tenant's next id sequence number; call inside the write it numbers."""
-        # One statement (RETURNING needs SQLite >= 3.35); fetchall() runs it to completion.
-        return self.db.execute(
+        self.db.execute(
             "INSERT INTO counters (tenant, seq) VALUES (?, 1) "
-            "ON CONFLICT(tenant) DO UPDATE SET seq = seq + 1 RETURNING seq", [tenant]).fetchall()[0][0]
+            "ON CONFLICT(tenant) DO UPDATE SET seq = seq + 1", [tenant])
+        return self.db.execute("SELECT seq FROM counters WHERE tenant = ?", [tenant]).fetchone()[0]
 
     def insert(self, table: str, row: dict[str, Any]) -> dict[str, Any]:
         """Insert into an existing table; an unknown column is an error, never a new one."""

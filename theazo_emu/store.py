@@ -13,15 +13,30 @@ from __future__ import annotations
 import json
 import sqlite3
 from contextlib import contextmanager
+from functools import lru_cache
 from typing import Any, Iterator
 
 from .errors import NotFound
 from .schema import JSON_COLUMNS, TENANT_TABLES, prepare
 
 
-def _encode(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: (json.dumps(v, separators=(",", ":")) if k in JSON_COLUMNS and v is not None else v)
-            for k, v in row.items()}
+_dumps = json.JSONEncoder(separators=(",", ":")).encode  # json.dumps with options builds an encoder per call
+
+
+def _values(row: dict[str, Any]) -> list[Any]:
+    """The row's values in column order, JSON columns encoded."""
+    return [_dumps(v) if v is not None and k in JSON_COLUMNS else v for k, v in row.items()]
+
+
+@lru_cache(maxsize=512)
+def _insert_sql(table: str, columns: tuple[str, ...]) -> str:
+    names, marks = ", ".join(f"[{c}]" for c in columns), ", ".join("?" * len(columns))
+    return f"INSERT INTO [{table}] ({names}) VALUES ({marks})"
+
+
+@lru_cache(maxsize=512)
+def _update_sql(table: str, columns: tuple[str, ...]) -> str:
+    return f"UPDATE [{table}] SET {', '.join(f'[{c}] = ?' for c in columns)} WHERE id = ?"
 
 
 def _decode(row: dict[str, Any]) -> dict[str, Any]:
@@ -73,26 +88,17 @@ class Store:
 
     def insert(self, table: str, row: dict[str, Any]) -> dict[str, Any]:
         """Insert into an existing table; an unknown column is an error, never a new one."""
-        data = _encode(row)
-        columns = ", ".join(f"[{c}]" for c in data)
-        marks = ", ".join("?" for _ in data)
-        self.db.execute(f"INSERT INTO [{table}] ({columns}) VALUES ({marks})", list(data.values()))
+        self.db.execute(_insert_sql(table, tuple(row)), _values(row))
         return row
 
     def insert_many(self, table: str, rows: list[dict[str, Any]]) -> None:
         """Insert rows that share their columns, in one statement (call inside atomic())."""
         if not rows:
             return
-        encoded = [_encode(row) for row in rows]
-        columns = ", ".join(f"[{c}]" for c in encoded[0])
-        marks = ", ".join("?" for _ in encoded[0])
-        self.db.executemany(f"INSERT INTO [{table}] ({columns}) VALUES ({marks})",
-                                 [list(row.values()) for row in encoded])
+        self.db.executemany(_insert_sql(table, tuple(rows[0])), [_values(row) for row in rows])
 
     def update(self, table: str, ident: str, changes: dict[str, Any]) -> None:
-        data = _encode(changes)
-        assignments = ", ".join(f"[{c}] = ?" for c in data)
-        self.db.execute(f"UPDATE [{table}] SET {assignments} WHERE id = ?", [*data.values(), ident])
+        self.db.execute(_update_sql(table, tuple(changes)), [*_values(changes), ident])
 
     def get(self, table: str, tenant: str, ident: str, kind: str) -> dict[str, Any]:
         """One row of this tenant, or `NotFound` (another tenant's id is simply not found)."""

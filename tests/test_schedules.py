@@ -522,3 +522,21 @@ def test_a_workflow_run_firing_lets_its_delay_fire_before_the_next_occurrence(cl
     ticks = [f"00:{m}0:{kind}" for m in (1, 2, 3) for kind in ("schedule", "agents")]
     assert [o for o in order if o[:1] == "0"] == ticks
     assert [o.split(":")[-1] for o in order] == ["schedule", "agents", "workflow"] * 3
+
+
+def test_firings_in_one_advance_share_the_session_the_first_one_made(client, auth):
+    schedule = _create(client, auth)
+    advance(client, 5 * HOUR)
+    history = _history(client, auth, schedule["id"], limit=100)["data"]
+    sessions = client.get("/v1/sessions", params={"userId": "scheduler"}, headers=auth).json()["data"]
+    assert len(sessions) == 1
+    assert [h["sessionId"] for h in history] == [sessions[0]["id"]] * 5
+
+
+def test_a_session_with_limits_is_read_again_at_each_firing_of_one_advance(client, auth):
+    make_session(client, auth, userId="metered", limits={"maxComputeMinutes": 1})
+    _create(client, auth, action={"type": "agent-run", "config": {"task": "t", "userId": "metered"}})
+    fired = advance(client, 3 * HOUR)["fired"]
+    assert [f["status"] for f in fired] == ["started", "failed", "failed"]
+    assert fired[1]["error"]["code"] == "conflict"  # the first run's compute paused the session
+    assert "paused" in fired[1]["error"]["message"]

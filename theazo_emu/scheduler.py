@@ -175,13 +175,14 @@ class ScheduleTimer:
         rows = emu.store.all("SELECT * FROM schedules WHERE next_run_ms <= ? ORDER BY next_run_ms, id", [horizon_ms])
         queue = [(row["next_run_ms"], row["id"], row) for row in rows]  # sorted, so already a heap
         fired: list[dict[str, Any]] = []
+        sessions: dict[tuple[str, str], dict] = {}  # see actions.run
         ahead = True
         while queue and (queue[0][0] <= at_ms or ahead):
             due, ident, schedule = heapq.heappop(queue)
             if due > emu.clock.now_ms():
                 emu.clock.set(due)
             following = compile_cron(schedule["cron"], schedule["timezone"]).next_after(due)
-            fired.append(fire_one(emu, schedule, following))
+            fired.append(fire_one(emu, schedule, following, sessions))
             ahead = ahead and schedule["action"]["type"] == "agent-run"
             if following is not None and following <= horizon_ms:
                 moved = schedule | {"next_run_ms": following, "last_run_ms": due}  # as _record wrote it
@@ -189,15 +190,17 @@ class ScheduleTimer:
         return fired
 
 
-def fire_one(emu: "Emulator", schedule: dict, following: int | None) -> dict[str, Any]:
+def fire_one(emu: "Emulator", schedule: dict, following: int | None,
+             sessions: dict[tuple[str, str], dict]) -> dict[str, Any]:
     """Run one due occurrence: its action, its history row and the next occurrence
-    (`following`) commit together; a refused action is rolled back and its refusal recorded."""
+    (`following`) commit together; a refused action is rolled back and its refusal recorded.
+    `sessions` carries users' sessions from firing to firing (see actions.run)."""
     due = schedule["next_run_ms"]
     fired = {"type": "schedule", "scheduleId": schedule["id"], "scheduledAt": iso(due)}
     try:
         with emu.store.atomic():
             started = actions.run(emu, schedule["tenant"], schedule["action"], default_user=actions.SCHEDULE_USER,
-                                  fallback_task=f"Scheduled run: {schedule['name']}")
+                                  fallback_task=f"Scheduled run: {schedule['name']}", sessions=sessions)
             exec_id = _record(emu, schedule, following, started, None)
     except ApiError as exc:
         failure = {"code": exc.code, "message": exc.message}

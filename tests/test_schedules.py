@@ -540,3 +540,15 @@ def test_a_session_with_limits_is_read_again_at_each_firing_of_one_advance(clien
     assert [f["status"] for f in fired] == ["started", "failed", "failed"]
     assert fired[1]["error"]["code"] == "conflict"  # the first run's compute paused the session
     assert "paused" in fired[1]["error"]["message"]
+
+
+def test_each_schedule_makes_agents_with_its_own_instructions_and_tools(client, auth):
+    configs = [{"task": "t", "tools": ["web_search"]}, {"task": "t", "tools": ["read_file"], "instructions": "Be brief."},
+               {"task": "t", "tools": []}]
+    schedules = [_create(client, auth, name=f"s{i}", action={"type": "agent-run", "config": c})
+                 for i, c in enumerate(configs)]
+    advance(client, 2 * HOUR)
+    for schedule, config in zip(schedules, configs):
+        for entry in _history(client, auth, schedule["id"])["data"]:
+            agent = client.get(f"/v1/agents/{entry['agentId']}", headers=auth).json()
+            assert (agent["tools"], agent["instructions"]) == (config["tools"], config.get("instructions"))

@@ -461,3 +461,94 @@ def test_a_deleted_workflow_fails_at_fire_time(client, auth):
     [fired] = advance(client, HOUR)["fired"]
     assert (fired["status"], fired["error"]["code"]) == ("failed", "not_found")
     assert _history(client, auth, schedule["id"])["data"][0]["status"] == "failed"
+
+
+# ---- firing ahead: a schedule runs through its own occurrences only up to another timer's instant ----
+
+def _delay_workflow(client, auth, *durations: str) -> dict:
+    steps = [{"id": f"d{i}", "type": "delay", "duration": d, **({"dependsOn": [f"d{i - 1}"]} if i else {})}
+             for i, d in enumerate(durations)]
+    response = client.post("/v1/workflows", json={"name": "naps", "steps": steps}, headers=auth)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def _when(fired: dict) -> str:
+    return (fired.get("scheduledAt") or fired.get("expiredAt") or "")[11:16]
+
+
+def test_workflow_delays_fire_between_schedule_occurrences_in_time_order(client, auth):
+    schedule = _create(client, auth, cron="*/20 * * * *")
+    workflow = _delay_workflow(client, auth, "50m", "30m")
+    run = client.post(f"/v1/workflows/{workflow['id']}/runs", json={"userId": "u1"}, headers=auth).json()
+    fired = advance(client, 2 * HOUR)["fired"]
+    order = [f"{f['type']}:{_when(f) or f['stepId']}" for f in fired if f["type"] == "schedule" or
+             f["event"] == "step:complete"]
+    assert order == ["schedule:00:20", "schedule:00:40", "workflow:d0", "schedule:01:00", "schedule:01:20",
+                     "workflow:d1", "schedule:01:40", "schedule:02:00"]
+    done = client.get(f"/v1/workflow-runs/{run['id']}", headers=auth).json()
+    assert done["completedAt"] == "2025-05-01T01:20:00.000Z"  # the clock stood at 01:20, not at a later firing
+    history = _history(client, auth, schedule["id"], limit=100)["data"]
+    assert [h["scheduledAt"][11:16] for h in reversed(history)] == ["00:20", "00:40", "01:00", "01:20", "01:40",
+                                                                    "02:00"]
+
+
+def test_at_the_same_instant_the_schedule_fires_before_the_workflow_delay(client, auth):
+    _create(client, auth)
+    workflow = _delay_workflow(client, auth, "1h")
+    client.post(f"/v1/workflows/{workflow['id']}/runs", json={"userId": "u1"}, headers=auth)
+    fired = advance(client, 2 * HOUR)["fired"]
+    assert [(f["type"], f.get("event")) for f in fired] == [
+        ("schedule", None), ("workflow", "step:complete"), ("workflow", "workflow:complete"), ("schedule", None)]
+
+
+def test_an_approval_timeout_fires_between_schedule_occurrences(client, auth):
+    _create(client, auth, cron="*/20 * * * *")
+    steps = [{"id": "gate", "type": "approval", "action": "deploy", "timeout": "30m"}]
+    workflow = client.post("/v1/workflows", json={"name": "gated", "steps": steps}, headers=auth).json()
+    client.post(f"/v1/workflows/{workflow['id']}/runs", json={"userId": "u1"}, headers=auth)
+    fired = advance(client, HOUR)["fired"]
+    assert [(f["type"], _when(f)) for f in fired if f["type"] != "workflow"] == [
+        ("schedule", "00:20"), ("approval", "00:30"), ("schedule", "00:40"), ("schedule", "01:00")]
+
+
+def test_a_workflow_run_firing_lets_its_delay_fire_before_the_next_occurrence(client, auth):
+    workflow = _delay_workflow(client, auth, "5m")
+    _create(client, auth, cron="*/10 * * * *", action={"type": "workflow-run", "config": {"workflowId": workflow["id"]}})
+    agent_runs = _create(client, auth, name="agents", cron="*/10 * * * *")
+    fired = advance(client, 35 * 60)["fired"]
+    order = [f"{_when(f)}:{'agents' if f.get('scheduleId') == agent_runs['id'] else f['type']}" for f in fired
+             if f["type"] == "schedule" or f["event"] == "step:complete"]
+    ticks = [f"00:{m}0:{kind}" for m in (1, 2, 3) for kind in ("schedule", "agents")]
+    assert [o for o in order if o[:1] == "0"] == ticks
+    assert [o.split(":")[-1] for o in order] == ["schedule", "agents", "workflow"] * 3
+
+
+def test_firings_in_one_advance_share_the_session_the_first_one_made(client, auth):
+    schedule = _create(client, auth)
+    advance(client, 5 * HOUR)
+    history = _history(client, auth, schedule["id"], limit=100)["data"]
+    sessions = client.get("/v1/sessions", params={"userId": "scheduler"}, headers=auth).json()["data"]
+    assert len(sessions) == 1
+    assert [h["sessionId"] for h in history] == [sessions[0]["id"]] * 5
+
+
+def test_a_session_with_limits_is_read_again_at_each_firing_of_one_advance(client, auth):
+    make_session(client, auth, userId="metered", limits={"maxComputeMinutes": 1})
+    _create(client, auth, action={"type": "agent-run", "config": {"task": "t", "userId": "metered"}})
+    fired = advance(client, 3 * HOUR)["fired"]
+    assert [f["status"] for f in fired] == ["started", "failed", "failed"]
+    assert fired[1]["error"]["code"] == "conflict"  # the first run's compute paused the session
+    assert "paused" in fired[1]["error"]["message"]
+
+
+def test_each_schedule_makes_agents_with_its_own_instructions_and_tools(client, auth):
+    configs = [{"task": "t", "tools": ["web_search"]}, {"task": "t", "tools": ["read_file"], "instructions": "Be brief."},
+               {"task": "t", "tools": []}]
+    schedules = [_create(client, auth, name=f"s{i}", action={"type": "agent-run", "config": c})
+                 for i, c in enumerate(configs)]
+    advance(client, 2 * HOUR)
+    for schedule, config in zip(schedules, configs):
+        for entry in _history(client, auth, schedule["id"])["data"]:
+            agent = client.get(f"/v1/agents/{entry['agentId']}", headers=auth).json()
+            assert (agent["tools"], agent["instructions"]) == (config["tools"], config.get("instructions"))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from .errors import invalid
@@ -78,8 +79,11 @@ def user_of(action: dict[str, Any], default_user: str) -> str:
 
 
 def run(emu: "Emulator", tenant: str, action: dict[str, Any], *, default_user: str, fallback_task: str,
-        input_: Any = _NO_INPUT) -> Started:
-    """Start the action now; `input_` (a trigger's body) replaces the configured input."""
+        input_: Any = _NO_INPUT, sessions: dict[tuple[str, str], dict] | None = None) -> Started:
+    """Start the action now; `input_` (a trigger's body) replaces the configured input.
+    `sessions` lets a series of firings look each user's session up once: an agent-run that
+    succeeded keeps its session there if it has no limits, since then nothing an agent-run
+    does changes it (start_run writes to a session only when its compute limit is reached)."""
     config = action["config"]
     given = config.get("input") if input_ is _NO_INPUT else input_
     user_id = user_of(action, default_user)
@@ -87,13 +91,23 @@ def run(emu: "Emulator", tenant: str, action: dict[str, Any], *, default_user: s
         wf_run = workflows.start_workflow_run(emu, tenant, config["workflowId"], user_id=user_id, session_id=None,
                                     input=given, idempotency_key=None)
         return Started("workflow-run", wf_run["id"], session_id=wf_run["session_id"], workflow_run_id=wf_run["id"])
-    session, _ = user_session(emu, tenant, user_id)
-    fields = {"definition": config.get("definitionId"), "instructions": config.get("instructions"),
-              "tools": config.get("tools")}
-    agent = new_agent(emu, session, CreateAgent(**{k: v for k, v in fields.items() if v is not None}))
+    session = (sessions or {}).get((tenant, user_id)) or user_session(emu, tenant, user_id)[0]
+    tools = config.get("tools")
+    body = _agent_body(config.get("definitionId"), config.get("instructions"), None if tools is None else tuple(tools))
+    agent = new_agent(emu, session, body)
     task = task_text(config.get("task"), given, fallback_task)
-    run_row = start_run(emu, agent, task)
+    run_row = start_run(emu, agent, task, session)  # new_agent does not change the session
+    if sessions is not None and not session["limits"]:
+        sessions[(tenant, user_id)] = session
     return Started("agent-run", run_row["id"], agent_id=agent["id"], session_id=session["id"])
+
+
+@lru_cache(maxsize=256)
+def _agent_body(definition: str | None, instructions: str | None, tools: tuple[str, ...] | None) -> CreateAgent:
+    """The body of the agent an agent-run makes, validated once per config (a schedule makes
+    the same one at every firing); new_agent only reads it."""
+    fields = {"definition": definition, "instructions": instructions, "tools": None if tools is None else list(tools)}
+    return CreateAgent(**{k: v for k, v in fields.items() if v is not None})
 
 
 def task_text(task: str | None, input_: Any, fallback: str) -> str:

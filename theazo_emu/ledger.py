@@ -35,14 +35,16 @@ class Totals:
         return self.compute_cents + self.model_cents + self.storage_cents
 
 
-def book(store: Store, tenant: str, at_ms: int, kind: str, amount: int, *, quantity: float = 0,
-         input_tokens: int = 0, output_tokens: int = 0, calls: int = 0, **who: Any) -> None:
-    """Write one charge. `who` names user_id, session_id, agent_id, run_id, model, provider."""
-    store.insert("ledger", {
-        "tenant": tenant, "kind": kind, "amount": amount, "quantity": quantity,
-        "input_tokens": input_tokens, "output_tokens": output_tokens, "calls": calls,
-        "at": iso(at_ms), "at_ms": at_ms, **who,
-    })
+def charge(tenant: str, at_ms: int, kind: str, amount: int, *, quantity: float = 0, input_tokens: int = 0,
+           output_tokens: int = 0, calls: int = 0, **who: Any) -> dict[str, Any]:
+    """One charge row. `who` names user_id, session_id, agent_id, run_id, model, provider."""
+    return {"tenant": tenant, "kind": kind, "amount": amount, "quantity": quantity, "input_tokens": input_tokens,
+            "output_tokens": output_tokens, "calls": calls, "at": iso(at_ms), "at_ms": at_ms, **who}
+
+
+def book(store: Store, *charges: dict[str, Any]) -> None:
+    """Write charges made by `charge()` (the same `who` names), in one statement."""
+    store.insert_many("ledger", list(charges))
 
 
 _SUMS = (

@@ -75,9 +75,10 @@ def submit(emu: "Emulator", agent: dict, task: str) -> dict:
             for seq, event in enumerate(plan.events, 1)])
         store.update("agents", agent["id"], {"status": "running", "current_task_id": run_id,
                                              "busy_until_ms": end, "updated_at": iso(now)})
-        ledger.book(store, tenant, now, "compute", compute_cents, quantity=minutes, run_id=run_id, **who)
-        ledger.book(store, tenant, now, "model", model_cents, input_tokens=plan.input_tokens,
-                    output_tokens=plan.output_tokens, calls=1, run_id=run_id, **who)
+        ledger.book(store,
+                    ledger.charge(tenant, now, "compute", compute_cents, quantity=minutes, run_id=run_id, **who),
+                    ledger.charge(tenant, now, "model", model_cents, input_tokens=plan.input_tokens,
+                                  output_tokens=plan.output_tokens, calls=1, run_id=run_id, **who))
     emu.changes.notify()
     return run
 

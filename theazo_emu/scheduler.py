@@ -12,6 +12,7 @@ Randomised cron tokens (`R`, `H`) are refused: they would break determinism.
 
 from __future__ import annotations
 
+import heapq
 import re
 from bisect import bisect_left
 from dataclasses import dataclass
@@ -166,21 +167,40 @@ class ScheduleTimer:
     def next_due(self, emu: "Emulator") -> int | None:
         return emu.store.scalar("SELECT MIN(next_run_ms) FROM schedules")
 
-    def fire(self, emu: "Emulator", at_ms: int) -> list[dict[str, Any]]:
-        due = emu.store.all("SELECT * FROM schedules WHERE next_run_ms <= ? ORDER BY next_run_ms, id", [at_ms])
-        return [fire_one(emu, row) for row in due]
+    def fire(self, emu: "Emulator", at_ms: int, horizon_ms: int) -> list[dict[str, Any]]:
+        """Fire what is due at `at_ms`, then later occurrences up to the horizon, in (instant,
+        id) order, while every firing so far was an agent-run: that writes agents, runs and
+        the ledger, which no other timer source waits on, whereas a workflow-run may make a
+        workflow step due, so after one every source is asked again."""
+        rows = emu.store.all("SELECT * FROM schedules WHERE next_run_ms <= ? ORDER BY next_run_ms, id", [horizon_ms])
+        queue = [(row["next_run_ms"], row["id"], row) for row in rows]  # sorted, so already a heap
+        fired: list[dict[str, Any]] = []
+        sessions: dict[tuple[str, str], dict] = {}  # see actions.run
+        ahead = True
+        while queue and (queue[0][0] <= at_ms or ahead):
+            due, ident, schedule = heapq.heappop(queue)
+            if due > emu.clock.now_ms():
+                emu.clock.set(due)
+            following = compile_cron(schedule["cron"], schedule["timezone"]).next_after(due)
+            fired.append(fire_one(emu, schedule, following, sessions))
+            ahead = ahead and schedule["action"]["type"] == "agent-run"
+            if following is not None and following <= horizon_ms:
+                moved = schedule | {"next_run_ms": following, "last_run_ms": due}  # as _record wrote it
+                heapq.heappush(queue, (following, ident, moved))
+        return fired
 
 
-def fire_one(emu: "Emulator", schedule: dict) -> dict[str, Any]:
-    """Run one due occurrence: its action, its history row and the next occurrence commit
-    together; a refused action is rolled back and its refusal recorded instead."""
+def fire_one(emu: "Emulator", schedule: dict, following: int | None,
+             sessions: dict[tuple[str, str], dict]) -> dict[str, Any]:
+    """Run one due occurrence: its action, its history row and the next occurrence
+    (`following`) commit together; a refused action is rolled back and its refusal recorded.
+    `sessions` carries users' sessions from firing to firing (see actions.run)."""
     due = schedule["next_run_ms"]
-    following = compile_cron(schedule["cron"], schedule["timezone"]).next_after(due)
     fired = {"type": "schedule", "scheduleId": schedule["id"], "scheduledAt": iso(due)}
     try:
         with emu.store.atomic():
             started = actions.run(emu, schedule["tenant"], schedule["action"], default_user=actions.SCHEDULE_USER,
-                                  fallback_task=f"Scheduled run: {schedule['name']}")
+                                  fallback_task=f"Scheduled run: {schedule['name']}", sessions=sessions)
             exec_id = _record(emu, schedule, following, started, None)
     except ApiError as exc:
         failure = {"code": exc.code, "message": exc.message}

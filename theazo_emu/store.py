@@ -12,16 +12,41 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from contextlib import contextmanager
-from typing import Any, Iterator
+from functools import lru_cache
+from typing import Any
 
 from .errors import NotFound
 from .schema import JSON_COLUMNS, TENANT_TABLES, prepare
 
 
-def _encode(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: (json.dumps(v, separators=(",", ":")) if k in JSON_COLUMNS and v is not None else v)
-            for k, v in row.items()}
+_dumps = json.JSONEncoder(separators=(",", ":")).encode  # json.dumps with options builds an encoder per call
+_EMPTY_JSON = {list: "[]", dict: "{}"}  # the commonest JSON values, written without the encoder
+
+
+def _values(columns: tuple[str, ...], row: dict[str, Any]) -> list[Any]:
+    """The row's values in column order, JSON columns encoded."""
+    values = list(row.values())
+    for i in _json_positions(columns):
+        value = values[i]
+        if value is not None:
+            values[i] = (not value and _EMPTY_JSON.get(type(value))) or _dumps(value)
+    return values
+
+
+@lru_cache(maxsize=512)
+def _json_positions(columns: tuple[str, ...]) -> tuple[int, ...]:
+    return tuple(i for i, column in enumerate(columns) if column in JSON_COLUMNS)
+
+
+@lru_cache(maxsize=512)
+def _insert_sql(table: str, columns: tuple[str, ...]) -> str:
+    names, marks = ", ".join(f"[{c}]" for c in columns), ", ".join("?" * len(columns))
+    return f"INSERT INTO [{table}] ({names}) VALUES ({marks})"
+
+
+@lru_cache(maxsize=512)
+def _update_sql(table: str, columns: tuple[str, ...]) -> str:
+    return f"UPDATE [{table}] SET {', '.join(f'[{c}] = ?' for c in columns)} WHERE id = ?"
 
 
 def _decode(row: dict[str, Any]) -> dict[str, Any]:
@@ -29,6 +54,34 @@ def _decode(row: dict[str, Any]) -> dict[str, Any]:
         if row[key] is not None:
             row[key] = json.loads(row[key])
     return row
+
+
+class _Atomic:
+    """A `with store.atomic():` block: BEGIN ... COMMIT, or a savepoint when nested; ROLLBACK
+    on an error. A class rather than a generator: an agent run enters three of them."""
+
+    __slots__ = ("store", "outer", "name")
+
+    def __init__(self, store: "Store") -> None:
+        self.store = store
+
+    def __enter__(self) -> None:
+        store = self.store
+        self.outer, self.name = not store.db.in_transaction, f"sp{store._depth}"
+        store.db.execute("BEGIN" if self.outer else f"SAVEPOINT {self.name}")
+        store._depth += 1
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: Any) -> None:
+        db = self.store.db
+        try:
+            if kind is None:
+                db.execute("COMMIT" if self.outer else f"RELEASE {self.name}")
+            elif db.in_transaction:  # an error may have ended the transaction already
+                db.execute("ROLLBACK" if self.outer else f"ROLLBACK TO {self.name}")
+                if not self.outer:
+                    db.execute(f"RELEASE {self.name}")
+        finally:
+            self.store._depth -= 1
 
 
 class Store:
@@ -44,25 +97,9 @@ class Store:
         prepare(self.db)
         self._depth = 0  # open atomic() blocks
 
-    @contextmanager
-    def atomic(self) -> Iterator[None]:
+    def atomic(self) -> "_Atomic":
         """Writes that belong together commit together (a savepoint when nested)."""
-        outer = not self.db.in_transaction
-        name = f"sp{self._depth}"
-        self.db.execute("BEGIN" if outer else f"SAVEPOINT {name}")
-        self._depth += 1
-        try:
-            yield
-        except BaseException:
-            if self.db.in_transaction:  # an error may have ended the transaction already
-                self.db.execute("ROLLBACK" if outer else f"ROLLBACK TO {name}")
-                if not outer:
-                    self.db.execute(f"RELEASE {name}")
-            raise
-        else:
-            self.db.execute("COMMIT" if outer else f"RELEASE {name}")
-        finally:
-            self._depth -= 1
+        return _Atomic(self)
 
     def next_seq(self, tenant: str) -> int:
         """The tenant's next id sequence number; call inside the write it numbers."""
@@ -73,26 +110,20 @@ class Store:
 
     def insert(self, table: str, row: dict[str, Any]) -> dict[str, Any]:
         """Insert into an existing table; an unknown column is an error, never a new one."""
-        data = _encode(row)
-        columns = ", ".join(f"[{c}]" for c in data)
-        marks = ", ".join("?" for _ in data)
-        self.db.execute(f"INSERT INTO [{table}] ({columns}) VALUES ({marks})", list(data.values()))
+        columns = tuple(row)
+        self.db.execute(_insert_sql(table, columns), _values(columns, row))
         return row
 
     def insert_many(self, table: str, rows: list[dict[str, Any]]) -> None:
         """Insert rows that share their columns, in one statement (call inside atomic())."""
         if not rows:
             return
-        encoded = [_encode(row) for row in rows]
-        columns = ", ".join(f"[{c}]" for c in encoded[0])
-        marks = ", ".join("?" for _ in encoded[0])
-        self.db.executemany(f"INSERT INTO [{table}] ({columns}) VALUES ({marks})",
-                                 [list(row.values()) for row in encoded])
+        columns = tuple(rows[0])
+        self.db.executemany(_insert_sql(table, columns), [_values(columns, row) for row in rows])
 
     def update(self, table: str, ident: str, changes: dict[str, Any]) -> None:
-        data = _encode(changes)
-        assignments = ", ".join(f"[{c}] = ?" for c in data)
-        self.db.execute(f"UPDATE [{table}] SET {assignments} WHERE id = ?", [*data.values(), ident])
+        columns = tuple(changes)
+        self.db.execute(_update_sql(table, columns), [*_values(columns, changes), ident])
 
     def get(self, table: str, tenant: str, ident: str, kind: str) -> dict[str, Any]:
         """One row of this tenant, or `NotFound` (another tenant's id is simply not found)."""

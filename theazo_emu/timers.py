@@ -4,7 +4,9 @@ A `TimerSource` (schedules, workflow delays, approval timeouts, ...) tells the e
 instant it has something due (`next_due`) and does everything due up to an instant
 (`fire`). `advance_to()` walks the clock through every due instant in order, setting the
 clock to each before firing it, so a firing sees the time it was due at; the clock then
-lands on the target. Under a flowing clock `run_loop()` (started by the app's lifespan)
+lands on the target. Asking every source after every firing is what a year of an hourly
+schedule would mostly spend its time on, so `fire` is also told the horizon before which
+no other source has anything due: a source may fire its own later instants up to it. Under a flowing clock `run_loop()` (started by the app's lifespan)
 does the same as wall time passes. Runs need no timer: their status derives from the clock.
 """
 
@@ -20,27 +22,36 @@ class TimerSource(Protocol):
     def next_due(self, emu: "Emulator") -> int | None:
         """The earliest instant (epoch ms) at which something is due, or None."""
 
-    def fire(self, emu: "Emulator", at_ms: int) -> list[dict[str, Any]]:
-        """Do everything due at or before `at_ms`; describe what happened."""
+    def fire(self, emu: "Emulator", at_ms: int, horizon_ms: int) -> list[dict[str, Any]]:
+        """Do everything due at or before `at_ms`; describe what happened. Nothing of another
+        source is due before `horizon_ms` (>= at_ms): a source may go on to fire its own
+        instants up to it, in time order with the clock set to each (as fire_until would),
+        but only while what it fires makes nothing due for another source."""
 
 
-def _earliest(emu: "Emulator") -> tuple[int, TimerSource] | None:
-    best: tuple[int, TimerSource] | None = None
-    for source in emu.timers:
-        due = source.next_due(emu)
-        if due is not None and (best is None or due < best[0]):
-            best = (due, source)
-    return best
+def _earliest(emu: "Emulator") -> tuple[int, int, list[int | None]] | None:
+    """(earliest due instant, index of its source, every source's next_due), or None;
+    on a tie the source registered first fires first."""
+    dues = [source.next_due(emu) for source in emu.timers]
+    pending = [(due, index) for index, due in enumerate(dues) if due is not None]
+    return (*min(pending), dues) if pending else None
+
+
+def _horizon(dues: list[int | None], index: int, target_ms: int) -> int:
+    """How far the source at `index` may fire ahead: up to the target and to what the
+    others have due (one ms before, for sources registered earlier: they win ties)."""
+    return min([target_ms, *(due - (other < index) for other, due in enumerate(dues)
+                             if due is not None and other != index)])
 
 
 def fire_until(emu: "Emulator", target_ms: int) -> list[dict[str, Any]]:
     """Fire everything due up to `target_ms` in time order, moving the clock to each instant."""
     fired: list[dict[str, Any]] = []
     while (earliest := _earliest(emu)) is not None and earliest[0] <= target_ms:
-        due, source = earliest
+        due, index, dues = earliest
         if due > emu.clock.now_ms():
             emu.clock.set(due)
-        fired.extend(source.fire(emu, due))
+        fired.extend(emu.timers[index].fire(emu, due, _horizon(dues, index, target_ms)))
     return fired
 
 

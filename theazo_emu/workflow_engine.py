@@ -443,7 +443,7 @@ class WorkflowTimer:
                                 "WHERE t.done = 0 AND r.end_ms IS NOT NULL")
         return min((v for v in (wake, task) if v is not None), default=None)
 
-    def fire(self, emu: "Emulator", at_ms: int) -> list[dict[str, Any]]:
+    def fire(self, emu: "Emulator", at_ms: int, horizon_ms: int) -> list[dict[str, Any]]:
         ids = [r["id"] for r in emu.store.all(
             "SELECT id FROM workflow_runs WHERE wake_ms <= ? UNION "
             "SELECT t.run_id FROM workflow_tasks t JOIN runs r ON r.id = t.task_id "

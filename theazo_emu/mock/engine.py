@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import random
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Protocol, Sequence
 
 from .. import pricing
@@ -49,6 +50,7 @@ class RunPlan:
     error: dict[str, str] | None = None
     artifacts: list[str] = field(default_factory=list)
     cost_cents: int | None = None  # a fixture's declared cost; None = priced from tokens and duration
+    # Plans are shared (the default generator's are memoised): nothing may change one.
 
     @property
     def outcome(self) -> str:
@@ -86,29 +88,36 @@ class Engine:
         return mock_exec(self.seed, language, code)
 
     def _default_plan(self, req: RunRequest) -> RunPlan:
-        rng = random.Random(_digest(self.seed, req.model, req.instructions, ",".join(req.tools), req.task))
-        short = _shorten(req.task, 80)
-        events: list[PlannedEvent] = []
-        calls: list[dict[str, Any]] = []
-        t = 0
-        events.append(_thinking(t, f"I'll work on this: {short}"))
-        chosen = sorted(rng.sample(list(req.tools), k=min(len(req.tools), rng.randint(1, 2)))) if req.tools else []
-        for tool in chosen:
-            t += rng.randint(300, 1500)
-            tool_input = _tool_input(tool, req.task)
-            output = _tool_output(tool, req.task, rng)
-            events.append(PlannedEvent(t, "tool_call", {"type": "tool_call", "tool": tool, "input": tool_input}))
-            t += rng.randint(800, 4000)
-            events.append(PlannedEvent(t, "tool_result", {"type": "tool_result", "tool": tool, "output": output}))
-            calls.append({"tool": tool, "input": tool_input, "output": output})
-            t += rng.randint(200, 900)
-            events.append(_thinking(t, f"Got results from {tool}; composing the answer."))
-        used = f" using {', '.join(chosen)}" if chosen else ""
-        output = f"Done{used}: {short}. This is deterministic mock output from theazo-emu (ref {rng.getrandbits(32):08x})."
-        t += rng.randint(1000, 5000)
-        input_tokens = 200 + (len(req.instructions) + len(req.task)) // 4 + 150 * len(chosen) + rng.randint(0, 300)
-        output_tokens = 80 + len(output) // 4 + rng.randint(0, 200)
-        return finish_plan(events, output, calls, input_tokens, output_tokens, t, req.model)
+        return _generated_plan(self.seed, req.model, req.instructions, req.tools, req.task)
+
+
+@lru_cache(maxsize=256)
+def _generated_plan(seed: int, model: str, instructions: str, tools: tuple[str, ...], task: str) -> RunPlan:
+    """The default generator. A pure function of its arguments, so it is memoised: a schedule
+    asks for the same plan at every firing. Callers share the plan and never change it."""
+    rng = random.Random(_digest(seed, model, instructions, ",".join(tools), task))
+    short = _shorten(task, 80)
+    events: list[PlannedEvent] = []
+    calls: list[dict[str, Any]] = []
+    t = 0
+    events.append(_thinking(t, f"I'll work on this: {short}"))
+    chosen = sorted(rng.sample(list(tools), k=min(len(tools), rng.randint(1, 2)))) if tools else []
+    for tool in chosen:
+        t += rng.randint(300, 1500)
+        tool_input = _tool_input(tool, task)
+        output = _tool_output(tool, task, rng)
+        events.append(PlannedEvent(t, "tool_call", {"type": "tool_call", "tool": tool, "input": tool_input}))
+        t += rng.randint(800, 4000)
+        events.append(PlannedEvent(t, "tool_result", {"type": "tool_result", "tool": tool, "output": output}))
+        calls.append({"tool": tool, "input": tool_input, "output": output})
+        t += rng.randint(200, 900)
+        events.append(_thinking(t, f"Got results from {tool}; composing the answer."))
+    used = f" using {', '.join(chosen)}" if chosen else ""
+    output = f"Done{used}: {short}. This is deterministic mock output from theazo-emu (ref {rng.getrandbits(32):08x})."
+    t += rng.randint(1000, 5000)
+    input_tokens = 200 + (len(instructions) + len(task)) // 4 + 150 * len(chosen) + rng.randint(0, 300)
+    output_tokens = 80 + len(output) // 4 + rng.randint(0, 200)
+    return finish_plan(events, output, calls, input_tokens, output_tokens, t, model)
 
 
 def finish_plan(events: list[PlannedEvent], output: str, calls: list[dict], input_tokens: int,

@@ -140,15 +140,17 @@ async def agent_status(ctx: Ctx) -> dict:
     }
 
 
-def start_run(emu: "Emulator", agent: dict, task: str) -> dict:
+def start_run(emu: "Emulator", agent: dict, task: str, session: dict | None = None) -> dict:
     """Run a task on an idle agent of an active session, within the session's limits
     (used by the API and by everything that runs agents on its own: schedules, triggers,
-    workflows, fleets). Returns the run row."""
+    workflows, fleets). Returns the run row. `session` is the agent's session row when the
+    caller has just read it (it is read here otherwise)."""
     now = emu.clock.now_ms()
     status = runs.agent_status(agent, now)
     if status != "idle":
         raise Conflict(f"Agent {agent['id']} is {status}; it can run a task only when idle.", {"status": status})
-    session = emu.store.get("sessions", agent["tenant"], agent["session_id"], "session")
+    if session is None:
+        session = emu.store.get("sessions", agent["tenant"], agent["session_id"], "session")
     require_active(session, now)
     limits.check(emu, session, ("maxCost", "maxComputeMinutes"))
     run = runs.submit(emu, agent, task)

@@ -123,7 +123,7 @@ class ApprovalTimer:
     def next_due(self, emu: "Emulator") -> int | None:
         return emu.store.scalar("SELECT MIN(expires_ms) FROM approvals WHERE status = 'pending'")
 
-    def fire(self, emu: "Emulator", at_ms: int) -> list[dict[str, Any]]:
+    def fire(self, emu: "Emulator", at_ms: int, horizon_ms: int) -> list[dict[str, Any]]:
         due = emu.store.all("SELECT * FROM approvals WHERE status = 'pending' AND expires_ms <= ? "
                             "ORDER BY expires_ms, id", [at_ms])
         fired = []

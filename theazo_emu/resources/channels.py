@@ -215,10 +215,11 @@ async def post_message(ctx: Ctx) -> dict:
                 "thread_id": thread["id"], "role": role, "content": text, "created_at": now})
         emu.store.db.execute("UPDATE channel_threads SET message_count = message_count + 2, last_message_at = ? "
                              "WHERE id = ?", [now, thread["id"]])
-        ledger.book(emu.store, tenant, now_ms, "model", pricing.model_cents(agent["model"], reply.input_tokens,
-                    reply.output_tokens), input_tokens=reply.input_tokens, output_tokens=reply.output_tokens,
-                    calls=1, user_id=thread["user_id"], session_id=session["id"], agent_id=agent["id"],
-                    model=pricing.model_key(agent["model"]), provider=agent["provider"])
+        ledger.book(emu.store, ledger.charge(
+            tenant, now_ms, "model", pricing.model_cents(agent["model"], reply.input_tokens, reply.output_tokens),
+            input_tokens=reply.input_tokens, output_tokens=reply.output_tokens, calls=1, user_id=thread["user_id"],
+            session_id=session["id"], agent_id=agent["id"], model=pricing.model_key(agent["model"]),
+            provider=agent["provider"]))
     emu.changes.notify()
     return message_to_api(message)
 

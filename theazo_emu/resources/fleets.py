@@ -274,7 +274,7 @@ class FleetTimer:
         return emu.store.scalar("SELECT MIN(r.end_ms) FROM fleet_items i JOIN runs r ON r.id = i.task_id "
                                 "WHERE i.status = 'running' AND r.end_ms IS NOT NULL")
 
-    def fire(self, emu: "Emulator", at_ms: int) -> list[dict[str, Any]]:
+    def fire(self, emu: "Emulator", at_ms: int, horizon_ms: int) -> list[dict[str, Any]]:
         ids = [r["fleet_id"] for r in emu.store.all(
             "SELECT DISTINCT i.fleet_id FROM fleet_items i JOIN runs r ON r.id = i.task_id "
             "WHERE i.status = 'running' AND r.end_ms <= ? ORDER BY 1", [at_ms])]

@@ -111,8 +111,8 @@ class LazyTimer:
         source = self._loaded(emu)
         return None if source is None else source.next_due(emu)
 
-    def fire(self, emu: "Emulator", at_ms: int) -> list[dict[str, Any]]:
-        return self._loaded(emu).fire(emu, at_ms)
+    def fire(self, emu: "Emulator", at_ms: int, horizon_ms: int) -> list[dict[str, Any]]:
+        return self._loaded(emu).fire(emu, at_ms, horizon_ms)
 
 
 if __name__ == "__main__":

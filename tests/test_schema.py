@@ -50,23 +50,3 @@ def test_a_current_file_is_opened_as_it_is(tmp_path) -> None:
     store = Store(path)
     assert store.scalar("SELECT COUNT(*) FROM _sqlite_migrations") == len(frozen()[1])
     store.close()
-
-
-def test_atomic_rolls_back_a_nested_block_alone() -> None:
-    store = Store(":memory:")
-    with store.atomic():
-        store.insert("counters", {"tenant": "a", "seq": 1})
-        try:
-            with store.atomic():
-                store.insert("counters", {"tenant": "b", "seq": 1})
-                raise RuntimeError("inner")
-        except RuntimeError:
-            pass
-    assert [r["tenant"] for r in store.all("SELECT tenant FROM counters")] == ["a"]
-    try:
-        with store.atomic():
-            store.insert("counters", {"tenant": "c", "seq": 1})
-            raise RuntimeError("outer")
-    except RuntimeError:
-        pass
-    assert store.scalar("SELECT COUNT(*) FROM counters") == 1 and not store.db.in_transaction

@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from functools import lru_cache
 
 _MS_PER_S = 1000
+_MS_PER_DAY = 86_400_000
 
 
 def parse_iso(text: str) -> int:
@@ -26,8 +27,15 @@ def parse_iso(text: str) -> int:
 @lru_cache(maxsize=1024)
 def iso(ms: int) -> str:
     """The wire format: UTC, millisecond precision, fixed width so strings sort as times."""
-    stamp = datetime.fromtimestamp(ms // _MS_PER_S, tz=timezone.utc)
-    return f"{stamp:%Y-%m-%dT%H:%M:%S}.{ms % _MS_PER_S:03d}Z"
+    day, in_day = divmod(ms, _MS_PER_DAY)
+    seconds, milli = divmod(in_day, _MS_PER_S)
+    return f"{_date(day)}T{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}.{milli:03d}Z"
+
+
+@lru_cache(maxsize=64)
+def _date(day: int) -> str:
+    """YYYY-MM-DD of a day since the epoch (strftime is the slow part of iso(); days repeat)."""
+    return f"{datetime.fromtimestamp(day * 86_400, tz=timezone.utc):%Y-%m-%d}"
 
 
 class Clock:

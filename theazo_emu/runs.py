@@ -70,7 +70,7 @@ def submit(emu: "Emulator", agent: dict, task: str) -> dict:
             "paused_offset_ms": None, "delivered": 0,
         })
         store.insert_many("run_events", [
-            {"run_id": run_id, "seq": seq, "event": event.event, "data": event.data,
+            {"run_id": run_id, "seq": seq, "event": event.event, "data": event.stored_data,
              "offset_ms": event.offset_ms, "at_ms": now if instant else now + event.offset_ms}
             for seq, event in enumerate(plan.events, 1)])
         store.update("agents", agent["id"], {"status": "running", "current_task_id": run_id,

@@ -23,12 +23,22 @@ _dumps = json.JSONEncoder(separators=(",", ":")).encode  # json.dumps with optio
 _EMPTY_JSON = {list: "[]", dict: "{}"}  # the commonest JSON values, written without the encoder
 
 
+class Encoded(str):
+    """A JSON column's value already encoded (for data written many times over): stored as is."""
+
+    __slots__ = ()
+
+
+def encoded(value: Any) -> Encoded:
+    return Encoded(_dumps(value))
+
+
 def _values(columns: tuple[str, ...], row: dict[str, Any]) -> list[Any]:
     """The row's values in column order, JSON columns encoded."""
     values = list(row.values())
     for i in _json_positions(columns):
         value = values[i]
-        if value is not None:
+        if value is not None and value.__class__ is not Encoded:
             values[i] = (not value and _EMPTY_JSON.get(type(value))) or _dumps(value)
     return values
 
@@ -58,9 +68,11 @@ def _decode(row: dict[str, Any]) -> dict[str, Any]:
 
 class _Atomic:
     """A `with store.atomic():` block: BEGIN ... COMMIT, or a savepoint when nested; ROLLBACK
-    on an error. A class rather than a generator: an agent run enters three of them."""
+    on an error. A class rather than a generator: an agent run enters three of them.
+    It also keeps the transaction's id sequence numbers (see Store.next_seq) in step:
+    written at the outermost COMMIT, put back on a rollback."""
 
-    __slots__ = ("store", "outer", "name")
+    __slots__ = ("store", "outer", "name", "seqs")
 
     def __init__(self, store: "Store") -> None:
         self.store = store
@@ -69,19 +81,29 @@ class _Atomic:
         store = self.store
         self.outer, self.name = not store.db.in_transaction, f"sp{store._depth}"
         store.db.execute("BEGIN" if self.outer else f"SAVEPOINT {self.name}")
+        self.seqs = {} if self.outer else dict(store._seqs)
+        store._seqs = {} if self.outer else store._seqs
         store._depth += 1
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: Any) -> None:
-        db = self.store.db
+        store = self.store
+        db = store.db
         try:
             if kind is None:
+                if self.outer and store._seqs:
+                    db.executemany(_SAVE_SEQ, store._seqs.items())
                 db.execute("COMMIT" if self.outer else f"RELEASE {self.name}")
             elif db.in_transaction:  # an error may have ended the transaction already
                 db.execute("ROLLBACK" if self.outer else f"ROLLBACK TO {self.name}")
                 if not self.outer:
                     db.execute(f"RELEASE {self.name}")
         finally:
-            self.store._depth -= 1
+            if kind is not None or self.outer:
+                store._seqs = self.seqs  # a rollback forgets the numbers it handed out
+            store._depth -= 1
+
+
+_SAVE_SEQ = "INSERT INTO counters (tenant, seq) VALUES (?, ?) ON CONFLICT(tenant) DO UPDATE SET seq = excluded.seq"
 
 
 class Store:
@@ -96,17 +118,27 @@ class Store:
         self.db.execute("PRAGMA foreign_keys=ON")
         prepare(self.db)
         self._depth = 0  # open atomic() blocks
+        self._seqs: dict[str, int] = {}  # the open transaction's last id sequence number per tenant
 
     def atomic(self) -> "_Atomic":
         """Writes that belong together commit together (a savepoint when nested)."""
         return _Atomic(self)
 
     def next_seq(self, tenant: str) -> int:
-        """The tenant's next id sequence number; call inside the write it numbers."""
-        self.db.execute(
-            "INSERT INTO counters (tenant, seq) VALUES (?, 1) "
-            "ON CONFLICT(tenant) DO UPDATE SET seq = seq + 1", [tenant])
-        return self.db.execute("SELECT seq FROM counters WHERE tenant = ?", [tenant]).fetchone()[0]
+        """The tenant's next id sequence number; call inside the write it numbers.
+
+        Inside atomic() the numbers are counted in memory from the stored one and written
+        once, when the outermost block commits (a firing allocates three ids). Only reset
+        and state import write `counters` otherwise, and they allocate no ids."""
+        if not self._depth:
+            with self.atomic():
+                return self.next_seq(tenant)
+        seq = self._seqs.get(tenant)
+        if seq is None:
+            row = self.db.execute("SELECT seq FROM counters WHERE tenant = ?", [tenant]).fetchone()
+            seq = row[0] if row else 0
+        self._seqs[tenant] = seq + 1
+        return seq + 1
 
     def insert(self, table: str, row: dict[str, Any]) -> dict[str, Any]:
         """Insert into an existing table; an unknown column is an error, never a new one."""

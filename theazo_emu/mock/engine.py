@@ -13,10 +13,11 @@ from __future__ import annotations
 import hashlib
 import random
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any, Protocol, Sequence
 
 from .. import pricing
+from ..store import Encoded, encoded
 from .execution import ExecResult, mock_exec
 
 
@@ -37,6 +38,11 @@ class PlannedEvent:
     offset_ms: int
     event: str  # the reference's SSE event name
     data: dict[str, Any]  # carries the SDK's `type` too
+
+    @cached_property
+    def stored_data(self) -> Encoded:
+        """`data` as the store writes it, encoded once: a memoised plan is written every run."""
+        return encoded(self.data)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,71 @@
+"""The store's transactions and the id sequence numbers they keep in step."""
+
+from __future__ import annotations
+
+import pytest
+
+from theazo_emu.store import Store
+
+
+def test_atomic_rolls_back_a_nested_block_alone() -> None:
+    store = Store(":memory:")
+    with store.atomic():
+        store.insert("counters", {"tenant": "a", "seq": 1})
+        try:
+            with store.atomic():
+                store.insert("counters", {"tenant": "b", "seq": 1})
+                raise RuntimeError("inner")
+        except RuntimeError:
+            pass
+    assert [r["tenant"] for r in store.all("SELECT tenant FROM counters")] == ["a"]
+    try:
+        with store.atomic():
+            store.insert("counters", {"tenant": "c", "seq": 1})
+            raise RuntimeError("outer")
+    except RuntimeError:
+        pass
+    assert store.scalar("SELECT COUNT(*) FROM counters") == 1 and not store.db.in_transaction
+
+
+def _stored(store: Store, tenant: str) -> int | None:
+    row = store.db.execute("SELECT seq FROM counters WHERE tenant = ?", [tenant]).fetchone()
+    return row[0] if row else None
+
+
+def test_sequence_numbers_are_written_when_the_transaction_commits() -> None:
+    store = Store(":memory:")
+    with store.atomic():
+        assert [store.next_seq("a"), store.next_seq("a"), store.next_seq("b")] == [1, 2, 1]
+        assert _stored(store, "a") is None  # counted in memory until COMMIT
+    assert (_stored(store, "a"), _stored(store, "b")) == (2, 1)
+    assert store.next_seq("a") == 3 and _stored(store, "a") == 3  # outside a transaction: at once
+
+
+def test_a_rolled_back_block_hands_its_numbers_out_again() -> None:
+    store = Store(":memory:")
+    with store.atomic():
+        assert store.next_seq("a") == 1
+        with pytest.raises(RuntimeError):
+            with store.atomic():
+                assert store.next_seq("a") == 2
+                raise RuntimeError("nested")
+        assert store.next_seq("a") == 2  # the savepoint's number again
+        with store.atomic():
+            assert store.next_seq("a") == 3  # a nested block that commits keeps its numbers
+        assert store.next_seq("a") == 4
+    with pytest.raises(RuntimeError):
+        with store.atomic():
+            assert store.next_seq("a") == 5
+            raise RuntimeError("outer")
+    assert _stored(store, "a") == 4
+    with store.atomic():
+        assert store.next_seq("a") == 5
+
+
+def test_reset_restarts_the_numbers() -> None:
+    store = Store(":memory:")
+    with store.atomic():
+        store.next_seq("a")
+    store.reset("a")
+    with store.atomic():
+        assert store.next_seq("a") == 1

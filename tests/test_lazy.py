@@ -98,3 +98,25 @@ def test_the_first_request_to_a_family_is_redacted_in_the_journal() -> None:
     assert out["before"] is False and out["status"] in (200, 201)
     assert "/secrets" in out["journal"] and "OPENAI_KEY" in out["journal"]
     assert "sk-LAZY-DISTINCTIVE-1234" not in out["journal"]
+
+
+def test_the_first_request_to_each_family_answers_like_any_other() -> None:
+    # In reverse table order, so most families are loaded by a request of their own.
+    out = _in_fresh_process("""
+        from theazo_emu import lazy
+        auth = {"Authorization": "Bearer th_test_lazy_each"}
+        seen, answers = set(), []
+        for route in reversed(app.routes):
+            if isinstance(route, lazy.LazyRoute) and route.module not in seen:
+                seen.add(route.module)
+                (method,) = route.methods - {"HEAD"}
+                path = route.path.replace("{", "x").replace("}", "").replace(":path", "")
+                response = client.request(method, path, headers={**auth, "Content-Type": "application/json"},
+                                          content=b"{" if method != "GET" else None)
+                answers.append([route.module, response.status_code, response.json().get("error", {}).get("code")])
+        out["answers"] = answers
+    """)
+    families = {module for module, _, _ in out["answers"]}
+    assert families == set(lazy.FAMILIES)
+    for module, status, code in out["answers"]:
+        assert 200 <= status < 500 and (status < 400 or code), (module, status, code)

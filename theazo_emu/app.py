@@ -103,10 +103,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         lifespan=lifespan,
     )
     emu.guards.insert(0, emu.rate_limiter.guard)  # first: a refused request does no other work
-    emu.timers += [lazy.LazyTimer("schedules", "theazo_emu.scheduler:ScheduleTimer"),
-                   lazy.LazyTimer("workflow_runs", "theazo_emu.workflow_engine:WorkflowTimer"),
-                   lazy.LazyTimer("approvals", "theazo_emu.resources.approvals:ApprovalTimer"),
-                   lazy.LazyTimer("fleet_items", "theazo_emu.resources.fleets:FleetTimer")]
+    emu.timers += lazy.timers()
     app.state.emu = emu
     emu.fixtures.install(app, lambda: create_app(settings.with_(fixtures=None, db=":memory:")))  # loads, seeds
     emu.guards.append(faults.guard)

@@ -34,6 +34,14 @@ FAMILIES = (
     "theazo_emu.resources.fleets", "theazo_emu.control", "theazo_emu.admin_state", "theazo_emu.admin_fixtures",
 )
 TABLE = "data/routes.txt"
+# The families' timers.TimerSources: (the table that holds a row once one can be due, the
+# class). Registration order breaks ties between instants.
+TIMERS = (
+    ("schedules", "theazo_emu.scheduler:ScheduleTimer"),
+    ("workflow_runs", "theazo_emu.workflow_engine:WorkflowTimer"),
+    ("approvals", "theazo_emu.resources.approvals:ApprovalTimer"),
+    ("fleet_items", "theazo_emu.resources.fleets:FleetTimer"),
+)
 
 
 def family_routes() -> list["ApiRoute"]:
@@ -67,6 +75,11 @@ def _entries() -> tuple[tuple[str, str, str, tuple[str, ...]], ...]:
 def routes() -> list["LazyRoute"]:
     """The family routes, unloaded."""
     return [LazyRoute(method, path, module, secrets) for method, path, module, secrets in _entries()]
+
+
+def timers() -> list["LazyTimer"]:
+    """The family timer sources, unloaded."""
+    return [LazyTimer(table, target) for table, target in TIMERS]
 
 
 class LazyRoute(Route):

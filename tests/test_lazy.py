@@ -107,7 +107,8 @@ def test_the_first_request_to_each_family_answers_like_any_other() -> None:
         auth = {"Authorization": "Bearer th_test_lazy_each"}
         seen, answers = set(), []
         for route in reversed(app.routes):
-            if isinstance(route, lazy.LazyRoute) and route.module not in seen:
+            endless = "stream" in route.path and "{" not in route.path  # nothing to 404 on: it would stay open
+            if isinstance(route, lazy.LazyRoute) and route.module not in seen and not endless:
                 seen.add(route.module)
                 (method,) = route.methods - {"HEAD"}
                 path = route.path.replace("{", "x").replace("}", "").replace(":path", "")

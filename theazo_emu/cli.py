@@ -153,6 +153,7 @@ def _banner(url: str, settings: Settings) -> str:
         f"theazo-emu {__version__} listening on {url}\n"
         f"  Theazo API   {url}/v1\n"
         f"  admin API    {url}/_emu (health, clock, reset)\n"
+        f"  inspector    {url}/_emu/ui\n"
         f"  OpenAPI      {url}/v1/openapi.json\n"
         f"  db={settings.db} seed={settings.seed} clock={settings.clock} pace={settings.pace} "
         f"exec={settings.exec_mode}\n"

@@ -32,6 +32,7 @@ FAMILIES = (
     "theazo_emu.resources.billing", "theazo_emu.resources.schedules", "theazo_emu.resources.triggers",
     "theazo_emu.resources.channels", "theazo_emu.resources.workflows", "theazo_emu.resources.approvals",
     "theazo_emu.resources.fleets", "theazo_emu.control", "theazo_emu.admin_state", "theazo_emu.admin_fixtures",
+    "theazo_emu.inspector",
 )
 TABLE = "data/routes.txt"
 # The families' timers.TimerSources: (the table that holds a row once one can be due, the

@@ -40,14 +40,16 @@ class Frame:
 Poll = Callable[[], tuple[list[Frame], bool, int | None]]
 
 
-async def follow(emu: "Emulator", poll: Poll) -> AsyncIterator[ServerSentEvent]:
-    """Yield frames as the virtual clock releases them; stop after the final one."""
+async def follow(emu: "Emulator", poll: Poll, journal: bool = True) -> AsyncIterator[ServerSentEvent]:
+    """Yield frames as the virtual clock releases them; stop after the final one.
+    `journal=False` keeps the frames out of the journal (the inspector's own feed)."""
     yield ServerSentEvent(comment="stream open", sep=SEPARATOR)
     while True:
         frames, finished, next_ms = poll()
         for frame in frames:
             yield frame.to_sse()
-            record_event(emu, "sse", event=frame.event, id=frame.id)  # the frame was handed to the transport
+            if journal:
+                record_event(emu, "sse", event=frame.event, id=frame.id)  # the frame was handed to the transport
         if finished:
             return
         await emu.changes.wait(_wait_seconds(emu, next_ms))
@@ -85,8 +87,8 @@ async def _cut(items: Any, after: int) -> AsyncIterator[Any]:
             await aclose()
 
 
-def stream_response(emu: "Emulator", poll: Poll) -> EventSourceResponse:
+def stream_response(emu: "Emulator", poll: Poll, journal: bool = True) -> EventSourceResponse:
     return _Stream(
-        follow(emu, poll), sep=SEPARATOR, ping=emu.settings.heartbeat_s,
+        follow(emu, poll, journal), sep=SEPARATOR, ping=emu.settings.heartbeat_s,
         ping_message_factory=lambda: ServerSentEvent(comment="heartbeat", sep=SEPARATOR),
         headers={"Cache-Control": "no-cache"})

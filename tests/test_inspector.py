@@ -1,0 +1,123 @@
+"""/_emu/ui: the inspector page, its state endpoint and its live feed of run events.
+
+The feed is endless, so the real-process tests read frames until they have what they
+wait for. The inspector only watches: nothing it does shows in the journal, and an
+agent's own stream still replays a run that only the inspector has seen.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+
+import httpx
+import pytest
+
+from conftest import START, advance, make_agent, make_session, serve_process
+from sse_client import events, frames
+
+KEY = {"Authorization": "Bearer th_test_inspector"}
+OTHER = {"Authorization": "Bearer th_test_inspector_other"}
+
+
+def test_the_page_is_self_contained_and_writes_data_as_text(client) -> None:
+    page = client.get("/_emu/ui")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    html = page.text
+    for section in ("Tenants", "Sessions", "Agents", "Live events", "Schedules", "Request journal"):
+        assert f"<h2>{section}" in html
+    for endpoint in ("/_emu/ui/state", "/_emu/ui/stream", "/_emu/requests", "/_emu/clock/advance", "/_emu/clock/freeze"):
+        assert endpoint in html
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)  # no external assets: works offline
+    assert "innerHTML" not in html and "textContent" in html  # user data is never parsed as markup
+
+
+def test_state_shows_every_tenant_with_derived_statuses(client, auth) -> None:
+    session = make_session(client, auth)
+    agent = make_agent(client, auth, session["id"], tools=["web_search"])
+    run = client.post(f"/v1/agents/{agent['id']}/run", json={"task": "look around"}, headers=auth).json()
+    client.post("/v1/sessions", json={"userId": "<b>other</b>"}, headers=OTHER)
+    created = client.post("/v1/schedules", headers=auth, json={
+        "name": "hourly", "cron": "0 * * * *", "action": {"type": "agent-run", "config": {"task": "t"}}})
+    assert created.status_code == 201
+
+    state = client.get("/_emu/ui/state").json()
+    assert state["clock"] == client.get("/_emu/clock").json()
+    assert [(t["sessions"], t["agents"], t["runs"], t["schedules"]) for t in state["tenants"]] in (
+        [(1, 1, 1, 1), (1, 0, 0, 0)], [(1, 0, 0, 0), (1, 1, 1, 1)])
+    assert {s["userId"] for s in state["sessions"]} == {session["userId"], "<b>other</b>"}
+    assert [(a["id"], a["status"]) for a in state["agents"]] == [(agent["id"], "running")]
+    assert state["schedules"][0]["nextRunAt"] == "2025-05-01T01:00:00.000Z"
+    advance(client, run["durationMs"] / 1000)
+    state = client.get("/_emu/ui/state").json()
+    assert state["agents"][0]["status"] == "idle"  # derived from the clock, as the API shows it
+
+
+def test_the_inspector_leaves_no_trace_in_the_journal(client, auth) -> None:
+    client.delete("/_emu/requests")
+    for path in ("/_emu/ui", "/_emu/ui/state"):
+        assert client.get(path).status_code == 200
+    assert client.get("/_emu/requests").json()["counts"]["total"] == 0
+
+
+def test_a_bad_replay_count_is_422(client) -> None:
+    response = client.get("/_emu/ui/stream?replay=lots")
+    assert response.status_code == 422 and response.json()["error"]["code"] == "unprocessable_entity"
+
+
+def _run_events(stream: httpx.Response, until: str, limit: int = 200) -> list[dict]:
+    """run_event frames until one of them is `until` (the feed itself never ends)."""
+    got: list[dict] = []
+    for frame in frames(stream.iter_lines()):
+        if frame.get("event") == "run_event":
+            got.append(frame)
+            if frame["data"]["event"] == until or len(got) >= limit:
+                break
+    return got
+
+
+@pytest.mark.server
+def test_the_feed_follows_runs_of_every_tenant_as_the_clock_releases_them() -> None:
+    with serve_process("--clock", START, env={"THEAZO_EMU_HEARTBEAT": "0.2"}) as url, \
+            httpx.Client(base_url=url, timeout=10) as http:
+        session = http.post("/v1/sessions", json={"userId": "u"}, headers=KEY).json()
+        agent = http.post(f"/v1/sessions/{session['id']}/agents", json={"tools": ["web_search"]}, headers=KEY).json()
+        other = http.post("/v1/sessions", json={"userId": "v"}, headers=OTHER).json()
+        other_agent = http.post(f"/v1/sessions/{other['id']}/agents", json={}, headers=OTHER).json()
+        with http.stream("GET", "/_emu/ui/stream") as feed, \
+                http.stream("GET", f"/_emu/ui/stream?agentId={other_agent['id']}") as narrow:
+            assert feed.status_code == 200 and feed.headers["content-type"].startswith("text/event-stream")
+            run = http.post(f"/v1/agents/{agent['id']}/run", json={"task": "first"}, headers=KEY).json()
+            threading.Timer(0.3, lambda: http.post("/_emu/clock/advance", json={"seconds": 600})).start()
+            mine = _run_events(feed, "output")
+            http.post(f"/v1/agents/{other_agent['id']}/run", json={"task": "second"}, headers=OTHER)
+            http.post("/_emu/clock/advance", json={"seconds": 600})
+            theirs = _run_events(narrow, "output")
+        assert [f["id"] for f in mine] == [f"{run['taskId']}:{i}" for i in range(1, len(mine) + 1)]
+        assert {f["data"]["agentId"] for f in mine} == {agent["id"]}
+        assert mine[-1]["data"]["data"]["output"] == run["output"]
+        assert [f["data"]["at"] for f in mine] == sorted(f["data"]["at"] for f in mine)
+        assert {f["data"]["agentId"] for f in theirs} == {other_agent["id"]}  # narrowed to one agent
+
+        # It only watched: the agent's own stream still replays the run, and no frame was journaled.
+        with http.stream("GET", f"/v1/agents/{agent['id']}/stream", headers=KEY) as own:
+            replayed = events(own.iter_lines())
+        assert [e["id"] for e in replayed] == [f["id"] for f in mine]
+        sse = http.get("/_emu/requests?kind=sse").json()["data"]
+        assert [e["id"] for e in sse] == [e["id"] for e in replayed]  # the agent stream's frames, none of the feeds'
+        assert not any(e["path"].startswith("/_emu/ui") for e in http.get("/_emu/requests").json()["data"]
+                       if e["kind"] == "request")
+
+
+@pytest.mark.server
+def test_a_new_feed_starts_with_the_latest_released_events() -> None:
+    with serve_process("--clock", START, "--pace", "instant") as url, httpx.Client(base_url=url, timeout=10) as http:
+        session = http.post("/v1/sessions", json={"userId": "u"}, headers=KEY).json()
+        agent = http.post(f"/v1/sessions/{session['id']}/agents", json={}, headers=KEY).json()
+        runs = [http.post(f"/v1/agents/{agent['id']}/run", json={"task": f"t{i}"}, headers=KEY).json()
+                for i in range(3)]
+        with http.stream("GET", "/_emu/ui/stream?replay=4") as feed:
+            got = _run_events(feed, "never", limit=4)
+    last = runs[-1]["taskId"]
+    assert len(got) == 4 and got[-1]["data"]["event"] == "output" and got[-1]["data"]["taskId"] == last
+    assert [f["id"] for f in got] == sorted(f["id"] for f in got)  # oldest first

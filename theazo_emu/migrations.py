@@ -229,6 +229,18 @@ def m040_workflows_fleets(db: Database) -> None:
     db["fleet_items"].create_index(["status"])
 
 
+
+@migrations()
+def m050_agent_files(db: Database) -> None:
+    # The files an agent's sandbox holds (POST/GET /v1/agents/:id/files): bytes as written.
+    db["agent_files"].create(
+        {"agent_id": str, "path": str, "tenant": str, "content": bytes, "encoding": str, "size": int,
+         "modified_at": str},
+        pk=("agent_id", "path"), not_null={"tenant", "content", "encoding", "size", "modified_at"},
+    )
+    db["agent_files"].create_index(["tenant", "agent_id"])
+
+
 def dump() -> str:
     """The schema these migrations build on an empty database, as data/schema.sql."""
     import sqlite3

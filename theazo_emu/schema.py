@@ -39,6 +39,7 @@ TENANT_TABLES = (
     "approvals",
     "fleets",
     "fleet_items",
+    "agent_files",
 )
 # Columns holding JSON text, decoded on read and encoded on write (by store.py).
 JSON_COLUMNS = {

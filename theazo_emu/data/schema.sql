@@ -395,9 +395,22 @@ CREATE UNIQUE INDEX "idx_fleet_items_fleet_id_item_index"
     ON "fleet_items" ("fleet_id", "item_index");
 CREATE INDEX "idx_fleet_items_status"
     ON "fleet_items" ("status");
+CREATE TABLE "agent_files" (
+   "agent_id" TEXT,
+   "path" TEXT,
+   "tenant" TEXT NOT NULL,
+   "content" BLOB NOT NULL,
+   "encoding" TEXT NOT NULL,
+   "size" INTEGER NOT NULL,
+   "modified_at" TEXT NOT NULL,
+   PRIMARY KEY ("agent_id", "path")
+);
+CREATE INDEX "idx_agent_files_tenant_agent_id"
+    ON "agent_files" ("tenant", "agent_id");
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm001_core', 'data/schema.sql');
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm002_clock', 'data/schema.sql');
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm010_secrets_providers', 'data/schema.sql');
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm020_agent_definitions', 'data/schema.sql');
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm030_orchestration', 'data/schema.sql');
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm040_workflows_fleets', 'data/schema.sql');
+INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm050_agent_files', 'data/schema.sql');

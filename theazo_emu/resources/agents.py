@@ -46,7 +46,7 @@ def load(ctx: Ctx) -> dict:
     return ctx.emu.store.get("agents", ctx.tenant, ctx.params["agent_id"], "agent")
 
 
-def _usable(ctx: Ctx, agent: dict) -> str:
+def require_usable(ctx: Ctx, agent: dict) -> str:
     """The agent's status, after refusing work on a terminated agent or a stopped session."""
     status = runs.agent_status(agent, ctx.now_ms())
     if status == "terminated":
@@ -170,7 +170,7 @@ async def exec_code(ctx: Ctx) -> dict:
     """Execute code synchronously: mocked, or for real under --exec local."""
     body: ExecCode = ctx.body
     agent = load(ctx)
-    status = _usable(ctx, agent)
+    status = require_usable(ctx, agent)
     if status == "paused":
         raise Conflict(f"Agent {agent['id']} is paused; resume it before exec.", {"status": status})
     language, emu = body.resolved_language, ctx.emu
@@ -273,7 +273,7 @@ async def pause_agent(ctx: Ctx) -> dict:
 async def resume_agent(ctx: Ctx) -> dict:
     """Resume a paused agent from its snapshot."""
     agent = load(ctx)
-    _usable(ctx, agent)
+    require_usable(ctx, agent)
     runs.resume(ctx.emu, agent)
     return agent_to_api(load(ctx), ctx.now_ms())
 

@@ -1,0 +1,92 @@
+"""An agent's files: write, read and list (sdk-compat.md, "Agent instance": `agent.files`).
+
+The sandbox's files live in the `agent_files` table as the bytes written, with the
+encoding they were written in, which is the one a read answers in. A directory is any
+path prefix; listing one shows its files and its subdirectories. Writing needs a usable
+agent (409 once it is terminated or its session stopped); reading does not. Mock and
+`--exec local` exec do not see these files.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from ..errors import Conflict, NotFound, invalid
+from ..http import Ctx, api_route, list_answer
+from ..models.files import WriteFile, normal_path
+from .agents import require_usable, load
+
+MAX_FILES = 1000  # per agent
+DEFAULT_DIR = "/data"  # the SDK's default for list()
+
+
+def _text(data: bytes, encoding: str) -> str:
+    return base64.b64encode(data).decode("ascii") if encoding == "base64" else data.decode("utf-8")
+
+
+async def write_file(ctx: Ctx) -> dict[str, Any]:
+    """Write a file into the agent's sandbox (replacing one at the same path)."""
+    body: WriteFile = ctx.body
+    agent = load(ctx)
+    require_usable(ctx, agent)
+    store, now = ctx.emu.store, ctx.now_iso()
+    key = [agent["id"], body.path]
+    exists = store.scalar("SELECT COUNT(*) FROM agent_files WHERE agent_id = ? AND path = ?", key)
+    count = store.scalar("SELECT COUNT(*) FROM agent_files WHERE agent_id = ?", [agent["id"]])
+    if not exists and count >= MAX_FILES:
+        raise Conflict(f"Agent {agent['id']} already holds {MAX_FILES} files.", {"limit": MAX_FILES})
+    content = body.content()
+    with store.atomic():
+        store.db.execute("DELETE FROM agent_files WHERE agent_id = ? AND path = ?", key)
+        store.insert("agent_files", {"agent_id": agent["id"], "path": body.path, "tenant": ctx.tenant,
+                                     "content": content, "encoding": body.encoding, "size": len(content),
+                                     "modified_at": now})
+    return {"path": body.path, "size": len(content), "encoding": body.encoding, "modified": now}
+
+
+async def read_file(ctx: Ctx) -> dict[str, Any]:
+    """Read a file: `{data, encoding}` in the encoding it was written in."""
+    agent = load(ctx)
+    try:
+        path = normal_path(ctx.params["path"])
+    except ValueError as exc:
+        raise invalid("path", str(exc)) from None
+    row = ctx.emu.store.one("SELECT content, encoding FROM agent_files WHERE agent_id = ? AND path = ?",
+                            [agent["id"], path])
+    if row is None:
+        raise NotFound("file", path)
+    return {"path": path, "data": _text(row["content"], row["encoding"]), "encoding": row["encoding"]}
+
+
+async def list_files(ctx: Ctx) -> Any:
+    """List a directory (`dir`, default /data): its files, then its subdirectories, by name."""
+    agent = load(ctx)
+    wanted = ctx.query.get("dir") or DEFAULT_DIR
+    try:
+        directory = "" if not wanted.strip("/") else normal_path(wanted)  # "" is the root
+    except ValueError as exc:
+        raise invalid("dir", str(exc)) from None
+    prefix = directory + "/"
+    rows = ctx.emu.store.all("SELECT path, size, modified_at FROM agent_files WHERE agent_id = ? AND "
+                             "substr(path, 1, ?) = ? ORDER BY path", [agent["id"], len(prefix), prefix])
+    files, subdirectories = [], {}
+    for row in rows:
+        name, _, deeper = row["path"][len(prefix):].partition("/")
+        if deeper:
+            latest = subdirectories.get(name)
+            subdirectories[name] = max(latest or "", row["modified_at"])
+        else:
+            files.append({"name": name, "path": row["path"], "type": "file", "size": row["size"],
+                          "modified": row["modified_at"]})
+    folders = [{"name": name, "path": f"{directory}/{name}", "type": "directory", "size": 0, "modified": modified}
+               for name, modified in sorted(subdirectories.items())]
+    entries = files + folders
+    return list_answer(ctx, {"data": entries, "nextCursor": None, "cursor": None, "hasMore": False})
+
+
+routes = [
+    api_route("/v1/agents/{agent_id}/files", write_file, "POST", body=WriteFile, status=201),
+    api_route("/v1/agents/{agent_id}/files", list_files),
+    api_route("/v1/agents/{agent_id}/files/{path:path}", read_file),
+]

@@ -34,7 +34,8 @@ JSON = {"Content-Type": "application/json"}
 PUBLIC_ALLOWED = re.compile(r"^(/_emu/.*|/v1/openapi\.json|/v1/triggers/\{\w+\}/fire|/v1/channels/\{\w+\}/(messages|stream))$")
 # Bodies that pass validation, for routes whose model needs more than {}.
 VALID_BODIES = {"RunAgent": {"task": "do it"}, "ExecCode": {"lang": "python", "code": "print(1)"},
-                "ClockAdvance": {"seconds": 1}, "WriteFile": {"path": "/data/a.txt", "data": "x"}}
+                "ClockAdvance": {"seconds": 1}, "WriteFile": {"path": "/data/a.txt", "data": "x"},
+                "CreateCheckpoint": {"phase": "p"}}
 
 
 def _path(route: ApiRoute, values: dict[str, str] | None = None) -> str:

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 # The modules holding routes, in matching order (the first matching route answers).
 FAMILIES = (
     "theazo_emu.resources.sessions", "theazo_emu.resources.agents", "theazo_emu.resources.agent_files",
+    "theazo_emu.resources.checkpoints",
     "theazo_emu.resources.usage",
     "theazo_emu.resources.secrets", "theazo_emu.resources.providers", "theazo_emu.resources.agent_definitions",
     "theazo_emu.resources.billing", "theazo_emu.resources.schedules", "theazo_emu.resources.triggers",

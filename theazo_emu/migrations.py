@@ -241,6 +241,23 @@ def m050_agent_files(db: Database) -> None:
     db["agent_files"].create_index(["tenant", "agent_id"])
 
 
+@migrations()
+def m060_checkpoints(db: Database) -> None:
+    # An agent's checkpoints, each with a copy of its files at that instant; `used_seq` orders
+    # them by when each was made or last resumed from (the agent's phase is the latest one's).
+    db["checkpoints"].create(
+        {"id": str, "tenant": str, "agent_id": str, "snapshot_id": str, "phase": str, "progress": float,
+         "metadata": str, "created_at": str, "used_seq": int},
+        pk="id", not_null={"tenant", "agent_id", "snapshot_id", "progress", "created_at", "used_seq"},
+    )
+    db["checkpoints"].create_index(["agent_id", "id"])
+    db["checkpoint_files"].create(
+        {"checkpoint_id": str, "path": str, "tenant": str, "content": bytes, "encoding": str, "size": int,
+         "modified_at": str},
+        pk=("checkpoint_id", "path"), not_null={"tenant", "content", "encoding", "size", "modified_at"},
+    )
+
+
 def dump() -> str:
     """The schema these migrations build on an empty database, as data/schema.sql."""
     import sqlite3

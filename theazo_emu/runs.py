@@ -173,6 +173,17 @@ def next_release_ms(emu: "Emulator", run_id: str) -> int | None:
                             [run_id, emu.clock.now_ms()])
 
 
+def elapsed_ms(run: dict, now_ms: int) -> int:
+    """How long the run has been working by now (its whole duration once it has ended)."""
+    duration = run["result"]["durationMs"]
+    if run["status"] == "paused":  # a paused run's clock stopped at its pause (end_ms is None then)
+        return min(duration, run["paused_offset_ms"] or 0)
+    if run_status(run, now_ms) not in ("running", "terminated"):
+        return duration  # finished: its whole duration, also under --pace instant
+    end = run["end_ms"] if run["end_ms"] is not None else now_ms
+    return min(duration, max(0, min(now_ms, end) - run["start_ms"]))
+
+
 def run_to_api(run: dict, agent: dict, now_ms: int) -> dict:
     """The run as the 202 answer and the SDK's RunResult: taskId plus the settled result."""
     result = run["result"]

@@ -40,6 +40,8 @@ TENANT_TABLES = (
     "fleets",
     "fleet_items",
     "agent_files",
+    "checkpoints",
+    "checkpoint_files",
 )
 # Columns holding JSON text, decoded on read and encoded on write (by store.py).
 JSON_COLUMNS = {

@@ -407,6 +407,29 @@ CREATE TABLE "agent_files" (
 );
 CREATE INDEX "idx_agent_files_tenant_agent_id"
     ON "agent_files" ("tenant", "agent_id");
+CREATE TABLE "checkpoints" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "agent_id" TEXT NOT NULL,
+   "snapshot_id" TEXT NOT NULL,
+   "phase" TEXT,
+   "progress" REAL NOT NULL,
+   "metadata" TEXT,
+   "created_at" TEXT NOT NULL,
+   "used_seq" INTEGER NOT NULL
+);
+CREATE INDEX "idx_checkpoints_agent_id_id"
+    ON "checkpoints" ("agent_id", "id");
+CREATE TABLE "checkpoint_files" (
+   "checkpoint_id" TEXT,
+   "path" TEXT,
+   "tenant" TEXT NOT NULL,
+   "content" BLOB NOT NULL,
+   "encoding" TEXT NOT NULL,
+   "size" INTEGER NOT NULL,
+   "modified_at" TEXT NOT NULL,
+   PRIMARY KEY ("checkpoint_id", "path")
+);
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm001_core', 'data/schema.sql');
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm002_clock', 'data/schema.sql');
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm010_secrets_providers', 'data/schema.sql');
@@ -414,3 +437,4 @@ INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm030_orchestration', 'data/schema.sql');
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm040_workflows_fleets', 'data/schema.sql');
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm050_agent_files', 'data/schema.sql');
+INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm060_checkpoints', 'data/schema.sql');

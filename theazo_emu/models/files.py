@@ -1,4 +1,4 @@
-"""The body of POST /v1/agents/:id/files (sdk-compat.md, "Agent instance").
+"""Bodies of the agent sandbox routes: files (sdk-compat.md, "Agent instance") and checkpoints.
 
 The SDK sends text as `utf-8` and bytes as `base64`. Paths are absolute in the agent's
 sandbox: `data/a.txt`, `/data/a.txt` and `/data//a.txt` are one file, `/data/a.txt`.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
@@ -65,3 +65,11 @@ def decode(data: str, encoding: str) -> bytes:
         return data.encode("utf-8")
     except UnicodeEncodeError:
         raise ValueError("must be valid Unicode (no lone surrogates)") from None
+
+
+class CreateCheckpoint(Body):
+    """POST /v1/agents/:id/checkpoints: every field optional (the SDK may send `{}`)."""
+
+    phase: str | None = Field(default=None, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")
+    progress: float = Field(default=0, ge=0, le=100, description="Percent done.")
+    metadata: dict[str, Any] | None = Field(default=None, max_length=100)

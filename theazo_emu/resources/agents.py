@@ -122,16 +122,7 @@ async def agent_status(ctx: Ctx) -> dict:
     """The agent's status with its current task, elapsed duration and cost."""
     agent, now = load(ctx), ctx.now_ms()
     run = runs.current_run(ctx.emu, agent)
-    elapsed = 0
-    if run is not None:
-        result = run["result"]
-        if run["status"] == "paused":  # a paused run's clock stopped at its pause (end_ms is None then)
-            elapsed = min(result["durationMs"], run["paused_offset_ms"] or 0)
-        elif runs.run_status(run, now) not in ("running", "terminated"):
-            elapsed = result["durationMs"]  # finished: its whole duration, also under --pace instant
-        else:
-            end = run["end_ms"] if run["end_ms"] is not None else now
-            elapsed = min(result["durationMs"], max(0, min(now, end) - run["start_ms"]))
+    elapsed = runs.elapsed_ms(run, now) if run is not None else 0
     return {
         "id": agent["id"], "status": runs.agent_status(agent, now), "task": run["task"] if run else None,
         "taskId": run["id"] if run else None, "duration": pricing.duration_text(elapsed), "durationMs": elapsed,
@@ -271,10 +262,16 @@ async def pause_agent(ctx: Ctx) -> dict:
 
 
 async def resume_agent(ctx: Ctx) -> dict:
-    """Resume a paused agent from its snapshot."""
+    """Resume a paused agent from its snapshot; with `checkpoint`, its files go back to that checkpoint."""
+    body: ResumeAgent = ctx.body
     agent = load(ctx)
     require_usable(ctx, agent)
-    runs.resume(ctx.emu, agent)
+    with ctx.emu.store.atomic():  # a refused resume restores nothing
+        if body.checkpoint:
+            from .checkpoints import restore  # here, not at the top: checkpoints imports this module
+
+            restore(ctx.emu, agent, body.checkpoint)
+        runs.resume(ctx.emu, agent)
     return agent_to_api(load(ctx), ctx.now_ms())
 
 

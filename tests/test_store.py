@@ -69,3 +69,26 @@ def test_reset_restarts_the_numbers() -> None:
     store.reset("a")
     with store.atomic():
         assert store.next_seq("a") == 1
+
+
+def test_a_block_without_savepoint_joins_the_open_transaction() -> None:
+    store = Store(":memory:")
+    statements: list[str] = []
+    store.db.set_trace_callback(statements.append)
+    with store.atomic():
+        with store.atomic(savepoint=False):
+            store.insert("counters", {"tenant": "a", "seq": 1})
+            assert store.next_seq("b") == 1  # still counted in the transaction's memory
+    assert not any(s.startswith(("SAVEPOINT", "RELEASE")) for s in statements)
+    assert _stored(store, "b") == 1
+    with pytest.raises(RuntimeError):
+        with store.atomic():
+            with store.atomic(savepoint=False):
+                store.insert("counters", {"tenant": "c", "seq": 1})
+                assert store.next_seq("b") == 2
+            raise RuntimeError("the outer block fails: the joined writes go with it")
+    assert store.scalar("SELECT COUNT(*) FROM counters WHERE tenant = 'c'") == 0 and _stored(store, "b") == 1
+    with store.atomic(savepoint=False):  # with no transaction open it is one of its own
+        store.insert("counters", {"tenant": "d", "seq": 1})
+        assert store.db.in_transaction
+    assert store.scalar("SELECT COUNT(*) FROM counters WHERE tenant = 'd'") == 1

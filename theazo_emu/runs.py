@@ -61,7 +61,7 @@ def submit(emu: "Emulator", agent: dict, task: str) -> dict:
     }
     who = {"user_id": agent["user_id"], "session_id": agent["session_id"], "agent_id": agent["id"],
            "model": pricing.model_key(agent["model"]), "provider": agent["provider"]}
-    with store.atomic():
+    with store.atomic(savepoint=False):  # settled above: from here on it only writes
         run_id = emu.new_id("task", tenant)
         run = store.insert("runs", {
             "id": run_id, "tenant": tenant, "agent_id": agent["id"], "session_id": agent["session_id"],

@@ -103,6 +103,21 @@ class _Atomic:
             store._depth -= 1
 
 
+class _Joined:
+    """A block inside an open transaction that takes no savepoint: it rolls back with it."""
+
+    __slots__ = ("store",)
+
+    def __init__(self, store: "Store") -> None:
+        self.store = store
+
+    def __enter__(self) -> None:
+        self.store._depth += 1
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: Any) -> None:
+        self.store._depth -= 1
+
+
 _SAVE_SEQ = "INSERT INTO counters (tenant, seq) VALUES (?, ?) ON CONFLICT(tenant) DO UPDATE SET seq = excluded.seq"
 
 
@@ -120,8 +135,12 @@ class Store:
         self._depth = 0  # open atomic() blocks
         self._seqs: dict[str, int] = {}  # the open transaction's last id sequence number per tenant
 
-    def atomic(self) -> "_Atomic":
-        """Writes that belong together commit together (a savepoint when nested)."""
+    def atomic(self, savepoint: bool = True) -> "_Atomic | _Joined":
+        """Writes that belong together commit together. Nested, a block takes a savepoint, so
+        an error inside undoes only its own writes; with `savepoint=False` it joins the open
+        transaction instead (for blocks that raise nothing once they write: checks first)."""
+        if not savepoint and self.db.in_transaction:
+            return _Joined(self)
         return _Atomic(self)
 
     def next_seq(self, tenant: str) -> int:

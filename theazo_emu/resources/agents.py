@@ -64,7 +64,7 @@ def new_agent(emu: "Emulator", session: dict, body: CreateAgent) -> dict:
     limits.check(emu, session, ("maxAgents",))
     shape, now, tenant = body.normalized(), iso(now_ms), session["tenant"]
     secrets.require_known(emu, tenant, session["id"], body.secrets)  # 422 naming unknown ones
-    with emu.store.atomic():
+    with emu.store.atomic(savepoint=False):  # every refusal is above: the insert is all it does
         return emu.store.insert("agents", {
             "id": emu.new_id("agt", tenant), "tenant": tenant, "session_id": session["id"],
             "user_id": session["user_id"], "status": "idle",

@@ -113,6 +113,18 @@ def test_an_agent_holds_at_most_1000_files(client, auth, monkeypatch) -> None:
     assert _write(client, auth, agent, "/data/a", "replacing is fine").status_code == 201
 
 
+def test_an_agent_holds_at_most_16_mib_of_files(client, auth, monkeypatch) -> None:
+    from theazo_emu.resources import agent_files
+
+    monkeypatch.setattr(agent_files, "MAX_BYTES", 10)
+    agent = make_agent(client, auth)["id"]
+    assert _write(client, auth, agent, "/data/a", "123456").status_code == 201
+    over = assert_error(_write(client, auth, agent, "/data/b", "12345"), 409, "conflict")
+    assert over["error"]["details"] == {"limit": 10, "used": 6, "requested": 5}
+    assert _write(client, auth, agent, "/data/b", "1234").status_code == 201
+    assert _write(client, auth, agent, "/data/a", "123456").status_code == 201  # a rewrite counts once
+
+
 def test_files_go_with_a_reset_and_travel_in_a_state_export(client, auth) -> None:
     agent = make_agent(client, auth)["id"]
     _write(client, auth, agent, "/data/bytes.bin", base64.b64encode(b"\x00\xff\x10").decode(), "base64")

@@ -3,8 +3,9 @@
 The sandbox's files live in the `agent_files` table as the bytes written, with the
 encoding they were written in, which is the one a read answers in. A directory is any
 path prefix; listing one shows its files and its subdirectories. Writing needs a usable
-agent (409 once it is terminated or its session stopped); reading does not. Mock and
-`--exec local` exec do not see these files.
+agent (409 once it is terminated or its session stopped); reading does not. An agent
+holds at most MAX_FILES files of MAX_BYTES together (409 past either), which also bounds
+what its checkpoints copy. Mock and `--exec local` exec do not see these files.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from ..models.files import WriteFile, normal_path
 from .agents import require_usable, load
 
 MAX_FILES = 1000  # per agent
+MAX_BYTES = 16 * 1024 * 1024  # per agent, all files together (checkpoints copy them)
 DEFAULT_DIR = "/data"  # the SDK's default for list()
 
 
@@ -32,11 +34,14 @@ async def write_file(ctx: Ctx) -> dict[str, Any]:
     require_usable(ctx, agent)
     store, now = ctx.emu.store, ctx.now_iso()
     key = [agent["id"], body.path]
-    exists = store.scalar("SELECT COUNT(*) FROM agent_files WHERE agent_id = ? AND path = ?", key)
-    count = store.scalar("SELECT COUNT(*) FROM agent_files WHERE agent_id = ?", [agent["id"]])
-    if not exists and count >= MAX_FILES:
-        raise Conflict(f"Agent {agent['id']} already holds {MAX_FILES} files.", {"limit": MAX_FILES})
     content = body.content()
+    others = store.one("SELECT COUNT(*) AS files, COALESCE(SUM(size), 0) AS bytes FROM agent_files "
+                       "WHERE agent_id = ? AND path != ?", key)
+    if others["files"] >= MAX_FILES:
+        raise Conflict(f"Agent {agent['id']} already holds {MAX_FILES} files.", {"limit": MAX_FILES})
+    if others["bytes"] + len(content) > MAX_BYTES:
+        raise Conflict(f"Agent {agent['id']}'s files would exceed {MAX_BYTES} bytes.",
+                       {"limit": MAX_BYTES, "used": others["bytes"], "requested": len(content)})
     with store.atomic():
         store.db.execute("DELETE FROM agent_files WHERE agent_id = ? AND path = ?", key)
         store.insert("agent_files", {"agent_id": agent["id"], "path": body.path, "tenant": ctx.tenant,

@@ -608,3 +608,30 @@ def test_usage_summary_from_after_until_is_422(client, auth):
 def test_usage_summary_rejects_malformed_values(client, auth, query):
     body = assert_error(client.get("/v1/usage/summary", params=query, headers=auth), 422, "unprocessable_entity")
     assert [d["field"] for d in body["error"]["details"]] == list(query)
+
+
+def test_retry_runs_the_last_task_again_once_it_failed(client, auth) -> None:
+    agent = make_agent(client, auth, timeout=1, tools=["web_search"])["id"]  # every run outlasts 1 s
+    assert_error(client.post(f"/v1/agents/{agent}/retry", headers=auth), 409, "conflict")  # nothing ran yet
+    first = client.post(f"/v1/agents/{agent}/run", json={"task": "too slow"}, headers=auth).json()
+    running = assert_error(client.post(f"/v1/agents/{agent}/retry", headers=auth), 409, "conflict")
+    assert running["error"]["details"] == {"taskStatus": "running"}
+    advance(client, 2)
+    assert client.get(f"/v1/agents/{agent}", headers=auth).json()["status"] == "idle"
+    retried = client.post(f"/v1/agents/{agent}/retry", headers=auth)
+    assert retried.status_code == 202
+    body = retried.json()
+    assert body["taskId"] != first["taskId"] and body["task"] == "too slow" and body["status"] == "running"
+    assert client.get(f"/v1/agents/{agent}/status", headers=auth).json()["taskId"] == body["taskId"]
+
+
+def test_retry_refuses_a_task_that_did_not_fail(client, auth) -> None:
+    agent = make_agent(client, auth)["id"]
+    run = client.post(f"/v1/agents/{agent}/run", json={"task": "fine"}, headers=auth).json()
+    advance(client, run["durationMs"] / 1000)
+    done = assert_error(client.post(f"/v1/agents/{agent}/retry", headers=auth), 409, "conflict")
+    assert done["error"]["details"] == {"taskStatus": "completed"}
+    client.post(f"/v1/agents/{agent}/terminate", headers=auth)
+    assert_error(client.post(f"/v1/agents/{agent}/retry", headers=auth), 409, "conflict")
+    other = {"Authorization": "Bearer th_test_retry_other"}
+    assert_error(client.post(f"/v1/agents/{agent}/retry", headers=other), 404, "not_found")

@@ -157,6 +157,18 @@ async def run_agent(ctx: Ctx) -> dict:
     return runs.run_to_api(run, agent, ctx.now_ms())
 
 
+async def retry_agent(ctx: Ctx) -> dict:
+    """Run the agent's last task again after it failed: 202 with the new run, as run does."""
+    agent, now = load(ctx), ctx.now_ms()
+    last = runs.current_run(ctx.emu, agent)
+    status = runs.run_status(last, now) if last is not None else None
+    if status != "failed":
+        raise Conflict(f"Agent {agent['id']} has no failed task to retry"
+                       + (f" (its last task is {status})." if status else "."), {"taskStatus": status})
+    run = start_run(ctx.emu, agent, last["task"])
+    return runs.run_to_api(run, agent, now)
+
+
 async def exec_code(ctx: Ctx) -> dict:
     """Execute code synchronously: mocked, or for real under --exec local."""
     body: ExecCode = ctx.body
@@ -288,6 +300,7 @@ routes = [
     api_route("/v1/agents/{agent_id}", get_agent),
     api_route("/v1/agents/{agent_id}/status", agent_status),
     api_route("/v1/agents/{agent_id}/run", run_agent, "POST", body=RunAgent, status=202),
+    api_route("/v1/agents/{agent_id}/retry", retry_agent, "POST", status=202),
     api_route("/v1/agents/{agent_id}/exec", exec_code, "POST", body=ExecCode),
     api_route("/v1/agents/{agent_id}/stream", stream_agent),
     api_route("/v1/agents/{agent_id}/pause", pause_agent, "POST"),

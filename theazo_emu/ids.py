@@ -37,9 +37,11 @@ class IdSource:
     def make(self, prefix: str, tenant: str, now_ms: int, seq: int) -> str:
         digest = hashlib.blake2b(f"{self.seed}|{tenant}|{prefix}|{seq}".encode(), digest_size=8).digest()
         noise = int.from_bytes(digest, "big") >> 14
-        seq, p = seq % (1 << 30), _PAIRS  # then 3 pairs of characters for seq, 5 for noise (written out: ids are hot)
+        # Then 3 pairs of characters for seq and 5 for noise, written out: ids are on the hot path.
+        seq, p = seq % (1 << 30), _PAIRS
         return (f"{prefix}_{_instant(now_ms % (1 << 50))}{p[seq >> 20]}{p[seq >> 10 & 1023]}{p[seq & 1023]}"
-                f"{p[noise >> 40]}{p[noise >> 30 & 1023]}{p[noise >> 20 & 1023]}{p[noise >> 10 & 1023]}{p[noise & 1023]}")
+                f"{p[noise >> 40]}{p[noise >> 30 & 1023]}{p[noise >> 20 & 1023]}"
+                f"{p[noise >> 10 & 1023]}{p[noise & 1023]}")
 
     def request_id(self, tenant: str, now_ms: int) -> str:
         seq = self._request_seq.get(tenant, 0) + 1

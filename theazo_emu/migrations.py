@@ -264,13 +264,14 @@ def dump() -> str:
 
     conn = sqlite3.connect(":memory:", isolation_level=None)
     migrations.apply(Database(conn))
-    objects = conn.execute("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' ORDER BY rowid").fetchall()
+    objects = conn.execute("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' "
+                           "ORDER BY rowid").fetchall()
     names = [row[0] for row in conn.execute("SELECT name FROM _sqlite_migrations ORDER BY id")]
     lines = ["-- The schema for a fresh database: the frozen result of the migrations in migrations.py.",
              "-- Rewritten by `python -m theazo_emu.migrations`; tests/test_schema.py keeps it equal to them."]
     lines += [f"{sql};" for (sql,) in objects]
-    lines += [f"INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('{migrations.name}', '{name}', "
-              f"'{FROZEN}');" for name in names]
+    lines += [f"INSERT INTO _sqlite_migrations (migration_set, name, applied_at) "
+              f"VALUES ('{migrations.name}', '{name}', '{FROZEN}');" for name in names]
     return "\n".join(lines) + "\n"
 
 

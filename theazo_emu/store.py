@@ -2,9 +2,9 @@
 
 A thin layer over the sqlite3 connection (in autocommit mode: a statement outside
 `atomic()` commits by itself). The schema is declared as sqlite-utils migrations
-(migrations.py, see schema.py); no insert here may invent a table or a column. The `Emulator` owns the one connection. JSON columns are stored as
-text and decoded here, so resource modules see plain dicts; camelCase exists only in
-their serializers. Every row carries
+(migrations.py, see schema.py); no insert here may invent a table or a column. The
+`Emulator` owns the one connection. JSON columns are stored as text and decoded here, so
+resource modules see plain dicts; camelCase exists only in their serializers. Every row carries
 its tenant and every query filters on it: tenants never see each other.
 """
 

@@ -6,8 +6,9 @@ instant it has something due (`next_due`) and does everything due up to an insta
 clock to each before firing it, so a firing sees the time it was due at; the clock then
 lands on the target. Asking every source after every firing is what a year of an hourly
 schedule would mostly spend its time on, so `fire` is also told the horizon before which
-no other source has anything due: a source may fire its own later instants up to it. Under a flowing clock `run_loop()` (started by the app's lifespan)
-does the same as wall time passes. Runs need no timer: their status derives from the clock.
+no other source has anything due: a source may fire its own later instants up to it.
+Under a flowing clock `run_loop()` (started by the app's lifespan) does the same as wall
+time passes. Runs need no timer: their status derives from the clock.
 """
 
 from __future__ import annotations

@@ -23,6 +23,14 @@ MAX_BYTES = 16 * 1024 * 1024  # per agent, all files together (checkpoints copy 
 DEFAULT_DIR = "/data"  # the SDK's default for list()
 
 
+def _path(value: str, field: str) -> str:
+    """A sandbox path from the request, normalised; 422 naming `field` when it is not one."""
+    try:
+        return normal_path(value)
+    except ValueError as exc:
+        raise invalid(field, str(exc)) from None
+
+
 def _text(data: bytes, encoding: str) -> str:
     return base64.b64encode(data).decode("ascii") if encoding == "base64" else data.decode("utf-8")
 
@@ -53,10 +61,7 @@ async def write_file(ctx: Ctx) -> dict[str, Any]:
 async def read_file(ctx: Ctx) -> dict[str, Any]:
     """Read a file: `{data, encoding}` in the encoding it was written in."""
     agent = load(ctx)
-    try:
-        path = normal_path(ctx.params["path"])
-    except ValueError as exc:
-        raise invalid("path", str(exc)) from None
+    path = _path(ctx.params["path"], "path")
     row = ctx.emu.store.one("SELECT content, encoding FROM agent_files WHERE agent_id = ? AND path = ?",
                             [agent["id"], path])
     if row is None:
@@ -68,10 +73,7 @@ async def list_files(ctx: Ctx) -> Any:
     """List a directory (`dir`, default /data): its files, then its subdirectories, by name."""
     agent = load(ctx)
     wanted = ctx.query.get("dir") or DEFAULT_DIR
-    try:
-        directory = "" if not wanted.strip("/") else normal_path(wanted)  # "" is the root
-    except ValueError as exc:
-        raise invalid("dir", str(exc)) from None
+    directory = "" if not wanted.strip("/") else _path(wanted, "dir")  # "" is the root
     prefix = directory + "/"
     rows = ctx.emu.store.all("SELECT path, size, modified_at FROM agent_files WHERE agent_id = ? AND "
                              "substr(path, 1, ?) = ? ORDER BY path", [agent["id"], len(prefix), prefix])

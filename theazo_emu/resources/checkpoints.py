@@ -45,9 +45,7 @@ async def create_checkpoint(ctx: Ctx) -> dict[str, Any]:
             "id": ctx.emu.new_id("ckpt", ctx.tenant), "tenant": ctx.tenant, "agent_id": agent["id"],
             "snapshot_id": ctx.emu.new_id("snap", ctx.tenant), "phase": body.phase, "progress": body.progress,
             "metadata": body.metadata, "created_at": iso(now), "used_seq": _next_use(store, agent["id"])})
-        store.db.execute("INSERT INTO checkpoint_files (checkpoint_id, path, tenant, content, encoding, size, "
-                         "modified_at) SELECT ?, path, tenant, content, encoding, size, modified_at FROM agent_files "
-                         "WHERE agent_id = ?", [row["id"], agent["id"]])
+        _copy_files(store, "agent_files", "agent_id", agent["id"], "checkpoint_files", "checkpoint_id", row["id"])
     return checkpoint_to_api(row)
 
 
@@ -75,6 +73,14 @@ async def agent_progress(ctx: Ctx) -> dict[str, Any]:
     }
 
 
+def _copy_files(store: "Store", source: str, source_key: str, source_id: str,
+                target: str, target_key: str, target_id: str) -> None:
+    """Copy one owner's files (an agent's or a checkpoint's) to another owner, in SQL."""
+    columns = "path, tenant, content, encoding, size, modified_at"
+    store.db.execute(f"INSERT INTO {target} ({target_key}, {columns}) SELECT ?, {columns} FROM {source} "
+                     f"WHERE {source_key} = ?", [target_id, source_id])
+
+
 def _next_use(store: "Store", agent_id: str) -> int:
     """The next number in the order checkpoints are made or resumed from (the clock may be frozen)."""
     return store.scalar("SELECT COALESCE(MAX(used_seq), 0) + 1 FROM checkpoints WHERE agent_id = ?", [agent_id])
@@ -89,9 +95,7 @@ def restore(emu: "Emulator", agent: dict, checkpoint_id: str) -> None:
         raise NotFound("checkpoint", checkpoint_id)
     with store.atomic():
         store.db.execute("DELETE FROM agent_files WHERE agent_id = ?", [agent["id"]])
-        store.db.execute("INSERT INTO agent_files (agent_id, path, tenant, content, encoding, size, modified_at) "
-                         "SELECT ?, path, tenant, content, encoding, size, modified_at FROM checkpoint_files "
-                         "WHERE checkpoint_id = ?", [agent["id"], checkpoint_id])
+        _copy_files(store, "checkpoint_files", "checkpoint_id", checkpoint_id, "agent_files", "agent_id", agent["id"])
         store.db.execute("UPDATE checkpoints SET used_seq = ? WHERE id = ?",
                          [_next_use(store, agent["id"]), checkpoint_id])
 

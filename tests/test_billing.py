@@ -15,7 +15,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from conftest import START, advance, assert_error, make_agent, make_session
-from theazo_emu import create_app, ledger
+from theazo_emu import create_app
+from theazo_emu.domain import ledger
 from theazo_emu.auth import tenant_of
 from theazo_emu.clock import parse_iso
 from theazo_emu.settings import Settings

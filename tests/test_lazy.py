@@ -32,8 +32,8 @@ def _in_fresh_process(body: str) -> dict:
         HEAVY = ("pydantic", "sqlite_utils", "cryptography", "croniter", "sse_starlette")
         def loaded():
             return sorted({m for m in sys.modules if m.split(".")[0] in HEAVY or
-                           m.startswith(("theazo_emu.resources.", "theazo_emu.models", "theazo_emu.control",
-                                         "theazo_emu.admin_", "theazo_emu.scheduler", "theazo_emu.workflow"))})
+                           m.startswith(("theazo_emu.resources.", "theazo_emu.models", "theazo_emu.admin.",
+                                         "theazo_emu.domain.scheduler", "theazo_emu.workflow"))})
         app = create_app(Settings(clock="2025-05-01T00:00:00Z"))
         client = TestClient(app)
         out = {}

@@ -23,7 +23,8 @@ from starlette.testclient import TestClient
 from conftest import START, advance, assert_error, serve_process
 from sse_client import frames
 from theazo_emu import create_app
-from theazo_emu.cassette import CassetteError, Redactor, SseParser, encode_body
+from theazo_emu.record.cassette import CassetteError, SseParser
+from theazo_emu.redaction import Redactor, encode_body
 from theazo_emu.cli import main
 from theazo_emu.settings import Settings
 

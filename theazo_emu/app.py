@@ -17,13 +17,14 @@ from starlette.datastructures import MutableHeaders
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import __version__, faults, lazy, recording, timers
+from . import __version__, faults, lazy, timers
 from .auth import tenant_hint
 from .emulator import Emulator
 from .errors import HANDLERS
 from .http import ApiRoute, Ctx, api_route
 from .journal import JournalMiddleware
 from .ratelimit import RateLimitHeaders
+from .record import recording
 from .settings import Settings
 
 

@@ -26,7 +26,6 @@ from .ratelimit import parse_limit
 from .settings import Settings
 
 
-
 def _env(name: str) -> str:
     return f"THEAZO_EMU_{name}"
 
@@ -250,8 +249,8 @@ def replay(ctx: click.Context, file: Path, verify: bool, against: str | None, ti
     Example: theazo-emu replay scenario.jsonl --verify --seed 0
     """
     # Imported here, not at the top, to keep httpx off `serve`'s start-up path.
-    from .cassette import CassetteError, read_cassette
-    from .replay import ReplayError, describe, replay_cassette
+    from .record.cassette import CassetteError, read_cassette
+    from .record.replay import ReplayError, describe, replay_cassette
 
     if not key_prefix.startswith("th_test_"):
         raise click.BadParameter("must start with th_test_", param_hint="--key-prefix")

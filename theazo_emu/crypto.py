@@ -17,8 +17,8 @@ import base64
 import binascii
 import os
 import re
-from pathlib import Path
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:

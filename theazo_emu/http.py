@@ -20,6 +20,7 @@ from . import auth
 from .clock import parse_iso
 from .errors import PayloadTooLarge, Unprocessable, invalid
 from .ids import is_id
+from .jsonio import MAX_JSON_DEPTH, json_depth
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -28,9 +29,6 @@ if TYPE_CHECKING:
 
 Endpoint = Callable[["Ctx"], Awaitable[Any]]
 _BODYLESS = {"GET", "HEAD", "DELETE", "OPTIONS"}
-# Deeper bodies are refused: nothing in the API needs them, and recursive code downstream
-# (validation, JSON encoding, redaction) must never meet one.
-MAX_JSON_DEPTH = 64
 _TOO_DEEP = object()
 
 # Pydantic puts union member tags into error locations; they are not field names.
@@ -144,19 +142,6 @@ async def read_json(request: Request, limit: int) -> dict[str, Any]:
         raise Unprocessable("Request body must be a JSON object.",
                             [{"field": "body", "message": f"expected an object, got {type(value).__name__}"}])
     return value
-
-
-def json_depth(value: Any) -> int:
-    """How deeply objects and arrays nest (iterative: a deep body must not exhaust the stack)."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        item, level = stack.pop()
-        if isinstance(item, (dict, list)):
-            deepest = max(deepest, level)
-            if level > MAX_JSON_DEPTH:
-                return level
-            stack.extend((child, level + 1) for child in (item.values() if isinstance(item, dict) else item))
-    return deepest
 
 
 async def read_model(request: Request, model: type[BaseModel], limit: int) -> BaseModel:

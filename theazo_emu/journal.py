@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any, Iterable
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .auth import bearer_token, tenant_of
-from .cassette import Redactor, encode_body
 from .clock import iso
+from .redaction import Redactor, encode_body
 
 if TYPE_CHECKING:
     from .emulator import Emulator

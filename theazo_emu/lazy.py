@@ -33,15 +33,15 @@ FAMILIES = (
     "theazo_emu.resources.secrets", "theazo_emu.resources.providers", "theazo_emu.resources.agent_definitions",
     "theazo_emu.resources.billing", "theazo_emu.resources.schedules", "theazo_emu.resources.triggers",
     "theazo_emu.resources.channels", "theazo_emu.resources.workflows", "theazo_emu.resources.approvals",
-    "theazo_emu.resources.fleets", "theazo_emu.control", "theazo_emu.admin_state", "theazo_emu.admin_fixtures",
-    "theazo_emu.inspector",
+    "theazo_emu.resources.fleets", "theazo_emu.admin.control", "theazo_emu.admin.state", "theazo_emu.admin.fixtures",
+    "theazo_emu.admin.inspector",
 )
 TABLE = "data/routes.txt"
 # The families' timers.TimerSources: (the table that holds a row once one can be due, the
 # class). Registration order breaks ties between instants.
 TIMERS = (
-    ("schedules", "theazo_emu.scheduler:ScheduleTimer"),
-    ("workflow_runs", "theazo_emu.workflow_engine:WorkflowTimer"),
+    ("schedules", "theazo_emu.domain.scheduler:ScheduleTimer"),
+    ("workflow_runs", "theazo_emu.workflow.engine:WorkflowTimer"),
     ("approvals", "theazo_emu.resources.approvals:ApprovalTimer"),
     ("fleet_items", "theazo_emu.resources.fleets:FleetTimer"),
 )

@@ -18,7 +18,6 @@ from typing import Any
 from .errors import NotFound
 from .schema import JSON_COLUMNS, TENANT_TABLES, prepare
 
-
 _dumps = json.JSONEncoder(separators=(",", ":")).encode  # json.dumps with options builds an encoder per call
 _EMPTY_JSON = {list: "[]", dict: "{}"}  # the commonest JSON values, written without the encoder
 

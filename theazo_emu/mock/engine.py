@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import Any, Protocol, Sequence
 
-from .. import pricing
+from ..domain import pricing
 from ..store import Encoded, encoded
 from .execution import ExecResult, mock_exec
 

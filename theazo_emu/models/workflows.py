@@ -16,9 +16,9 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from ..errors import Unprocessable
-from ..expressions import ExpressionError, check_value, parse
 from ..http import validate
-from .core import Body, CreateAgent, Cost, check_user_id
+from ..workflow.expressions import ExpressionError, check_value, parse
+from .core import Body, Cost, CreateAgent, check_user_id
 
 STEP_TYPES = ("agent", "parallel", "condition", "transform", "map", "delay", "approval", "webhook", "planner")
 MAP_ITEM_TYPES = ("agent", "planner", "transform", "webhook", "delay", "approval")

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .. import pricing
+from ..domain import pricing
 from ..errors import Conflict, invalid
 from ..http import Ctx, PageParams, api_route, list_answer, page_body, query_choice
 from ..models.core import CreateAgent

@@ -16,7 +16,7 @@ from typing import Any
 from ..errors import Conflict, NotFound, invalid
 from ..http import Ctx, api_route, list_answer
 from ..models.files import WriteFile, normal_path
-from .agents import require_usable, load
+from .agents import load, require_usable
 
 MAX_FILES = 1000  # per agent
 MAX_BYTES = 16 * 1024 * 1024  # per agent, all files together (checkpoints copy them)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .. import limits, pricing, runs
 from ..clock import iso
+from ..domain import limits, pricing, runs
 from ..errors import Conflict, NotFound, Timeout
 from ..http import Ctx, PageParams, api_route, page_body, query_choice
 from ..mock.execution import local_exec
@@ -19,7 +19,8 @@ from ..models import CreateAgent, ExecCode, ResumeAgent, RunAgent
 from ..sse import Frame, stream_response
 from . import providers, secrets
 from .agent_definitions import agent_settings
-from .sessions import load as load_session, require_active
+from .sessions import load as load_session
+from .sessions import require_active
 
 if TYPE_CHECKING:
     from ..emulator import Emulator

@@ -13,11 +13,11 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from .. import workflow_engine as engine
 from ..clock import iso
 from ..errors import ApiError, Conflict, NotFound
 from ..http import Ctx, PageParams, api_route, list_answer, page_body, query_choice
 from ..models.workflows import ApproveBody, BulkIds, DenyBody
+from ..workflow import engine as engine
 
 if TYPE_CHECKING:
     from ..emulator import Emulator

@@ -10,9 +10,9 @@ Charges without a user or model (storage booked at tenant level) appear under `n
 
 from __future__ import annotations
 
-from .. import ledger, pricing
+from ..domain import ledger, pricing
+from ..domain.ledger import Totals
 from ..http import Ctx, api_route, query_int
-from ..ledger import Totals
 from .usage import THIRTY_DAYS_AGO, period_body, window
 
 MAX_LIMIT = 1000

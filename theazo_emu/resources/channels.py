@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .. import ledger, limits, pricing
 from ..clock import iso
+from ..domain import ledger, limits, pricing
 from ..errors import Forbidden, NotFound, invalid
 from ..http import Ctx, PageParams, api_route, page_body
 from ..ids import is_id

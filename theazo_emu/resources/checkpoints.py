@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .. import pricing, runs
 from ..clock import iso, parse_iso
+from ..domain import pricing, runs
 from ..errors import Conflict, NotFound
 from ..http import Ctx, api_route
 from ..models.files import CreateCheckpoint

@@ -16,13 +16,14 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from .. import orchestration, pricing
 from ..clock import iso
+from ..domain import orchestration, pricing
 from ..errors import ApiError, Conflict, SessionLimitExceeded, invalid
 from ..http import Ctx, api_route, query_choice, query_int
 from ..models.fleets import CreateFleet
 from ..sse import stream_response
-from .sessions import load as load_session, require_active
+from .sessions import load as load_session
+from .sessions import require_active
 
 if TYPE_CHECKING:
     from ..emulator import Emulator

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .. import actions, runs, scheduler  # modules: scheduler imports actions, which imports this
 from ..clock import iso
+from ..domain import actions, runs, scheduler  # modules: scheduler imports actions, which imports this
+from ..domain.pricing import cost
 from ..errors import Conflict, invalid
 from ..http import Ctx, PageParams, api_route, list_answer, page_body, query_choice
 from ..models.orchestration import CreateSchedule, UpdateSchedule
-from ..pricing import cost
 
 if TYPE_CHECKING:
     from ..emulator import Emulator

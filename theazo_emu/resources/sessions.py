@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .. import ledger, limits, pricing, runs
 from ..clock import iso
+from ..domain import ledger, limits, pricing, runs
 from ..errors import Conflict, invalid
 from ..http import Ctx, PageParams, api_route, page_body, query_choice, query_time, respond
 from ..models import CreateSession, SessionLimits, SessionOptions, check_user_id

@@ -13,8 +13,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .. import actions, signing
+from .. import signing
 from ..crypto import associated_data
+from ..domain import actions
 from ..errors import NotFound, Unauthorized, Unprocessable
 from ..http import Ctx, PageParams, api_route, list_answer, page_body, respond
 from ..models.orchestration import CreateTrigger

@@ -18,11 +18,11 @@ from typing import Any, Callable
 
 from starlette.responses import Response
 
-from .. import ledger, pricing
 from ..clock import iso, parse_iso
+from ..domain import ledger, pricing
+from ..domain.limits import period_start_ms
 from ..errors import invalid
 from ..http import Ctx, api_route, query_choice, query_time
-from ..limits import period_start_ms
 from ..models import check_user_id
 
 DAY_MS = 86_400_000

@@ -13,13 +13,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .. import orchestration, pricing, workflow_engine as engine, workflow_estimate
 from ..clock import iso
+from ..domain import orchestration, pricing
 from ..errors import Conflict, Unprocessable, invalid
 from ..http import Ctx, PageParams, api_route, page_body, query_choice, respond
-from ..models.workflows import (CreateWorkflow, EstimateWorkflow, ScheduleWorkflow, StartWorkflowRun,
-                                UpdateWorkflow, check_steps)
+from ..models.workflows import (
+    CreateWorkflow,
+    EstimateWorkflow,
+    ScheduleWorkflow,
+    StartWorkflowRun,
+    UpdateWorkflow,
+    check_steps,
+)
 from ..sse import stream_response
+from ..workflow import engine as engine
+from ..workflow import estimate as workflow_estimate
 from . import schedules
 from .sessions import require_active, user_session
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from .clock import iso
-from .store import Store
+from ..clock import iso
+from ..store import Store
 
 
 @dataclass(frozen=True)

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..clock import iso
+from ..errors import Conflict
+from ..mock import RunRequest
 from . import ledger, pricing
-from .clock import iso
-from .errors import Conflict
-from .mock import RunRequest
 
 if TYPE_CHECKING:
-    from .emulator import Emulator
+    from ..emulator import Emulator
 
 TERMINAL_EVENTS = ("output", "error")
 

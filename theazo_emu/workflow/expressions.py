@@ -17,8 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from .expression_values import (FUNCTIONS, ExpressionError, contains, equal, is_number, number, text,
-                                truthy, type_name)
+from .expression_values import FUNCTIONS, ExpressionError, contains, equal, is_number, number, text, truthy, type_name
 
 __all__ = ["ExpressionError", "check_value", "evaluate", "is_expression", "parse", "resolve", "truthy"]
 

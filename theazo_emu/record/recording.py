@@ -19,14 +19,26 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .auth import authenticate, tenant_of
-from .cassette import (REQUEST_HEADERS, RESPONSE_HEADER_PREFIXES, RESPONSE_HEADERS, CassetteError, Redactor,
-                       SseParser, decode_body, dump_line, encode_body, encode_event, is_sse, match_key,
-                       pick_headers, read_cassette)
-from .errors import Forbidden, Unauthorized, render
+from ..auth import authenticate, tenant_of
+from ..errors import Forbidden, Unauthorized, render
+from ..redaction import Redactor, encode_body
+from .cassette import (
+    REQUEST_HEADERS,
+    RESPONSE_HEADER_PREFIXES,
+    RESPONSE_HEADERS,
+    CassetteError,
+    SseParser,
+    decode_body,
+    dump_line,
+    encode_event,
+    is_sse,
+    match_key,
+    pick_headers,
+    read_cassette,
+)
 
 if TYPE_CHECKING:
-    from .emulator import Emulator
+    from ..emulator import Emulator
 
 NOT_RECORDED = ("/_emu/health", "/_emu/requests", "/_emu/state", "/_emu/ui")
 _MAX_RESPONSE = 64 * 1024 * 1024

@@ -12,13 +12,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .auth import tenant_of
-from .clock import parse_iso
-from .errors import invalid
-from .http import Ctx, api_route, query_choice, query_int
-from .journal import Query, counts
-from .models.state import StateDocument
-from .snapshot import export_state, import_state
+from ..auth import tenant_of
+from ..clock import parse_iso
+from ..errors import invalid
+from ..http import Ctx, api_route, query_choice, query_int
+from ..journal import Query, counts
+from ..models.state import StateDocument
+from ..snapshot import export_state, import_state
 
 MAX_STATE_BYTES = 256 * 1024 * 1024
 _STATUS = re.compile(r"^(?:[1-5]\d\d|[1-5]xx|pending)$")

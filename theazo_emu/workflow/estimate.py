@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import pricing
+from ..domain import pricing
 from .expressions import ExpressionError, evaluate, truthy
 
 AGENT_CENTS = (6, 20)

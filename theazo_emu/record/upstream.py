@@ -17,8 +17,8 @@ import httpx
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
+from ..errors import render
 from .cassette import is_sse
-from .errors import render
 
 if TYPE_CHECKING:
     from .recording import Capture

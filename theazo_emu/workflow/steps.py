@@ -14,14 +14,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable
 
-from . import orchestration
-from .clock import iso
-from .errors import ApiError
+from ..clock import iso
+from ..domain import orchestration
+from ..errors import ApiError
+from ..models.workflows import duration_ms
 from .expressions import evaluate, resolve, truthy
-from .models.workflows import duration_ms
 
 if TYPE_CHECKING:
-    from .emulator import Emulator
+    from ..emulator import Emulator
 
 COMPOSITE = ("parallel", "map", "condition")
 MAX_MAP_ITEMS = 1000

@@ -16,16 +16,16 @@ import asyncio
 import json
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
+from ..errors import ApiError, invalid
+from ..http import validate
+from ..models.core import CreateAgent
+from ..resources import agent_definitions
+from ..resources.agents import new_agent, start_run
+from ..sse import Frame
 from . import runs
-from .errors import ApiError, invalid
-from .http import validate
-from .models.core import CreateAgent
-from .resources import agent_definitions
-from .resources.agents import new_agent, start_run
-from .sse import Frame
 
 if TYPE_CHECKING:
-    from .emulator import Emulator
+    from ..emulator import Emulator
 
 MAX_RESPONSE_CHARS = 65_536
 

@@ -23,12 +23,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import CroniterBadDateError, croniter
 
+from ..clock import iso
+from ..errors import ApiError
 from . import actions
-from .clock import iso
-from .errors import ApiError
 
 if TYPE_CHECKING:
-    from .emulator import Emulator
+    from ..emulator import Emulator
 
 _MACROS = {"@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *", "@monthly": "0 0 1 * *", "@weekly": "0 0 * * 0",
            "@daily": "0 0 * * *", "@midnight": "0 0 * * *", "@hourly": "0 * * * *"}

@@ -9,9 +9,9 @@ POST /_emu/fixtures adds a fixture document at run time (fixtures.py), for one k
 
 from __future__ import annotations
 
-from .errors import NotFound, Unprocessable
-from .http import Ctx, api_route
-from .models.fixtures import FaultSpec, FixtureDocument
+from ..errors import NotFound, Unprocessable
+from ..http import Ctx, api_route
+from ..models.fixtures import FaultSpec, FixtureDocument
 
 
 async def get_fixtures(ctx: Ctx) -> dict:

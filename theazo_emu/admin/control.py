@@ -7,12 +7,12 @@ in app.py, with the routes that are loaded from the start.)
 
 from __future__ import annotations
 
-from . import timers
-from .auth import tenant_of
-from .clock import parse_iso
-from .errors import invalid
-from .http import Ctx, api_route
-from .models import ClockAdvance, ResetBody, SettleBody
+from .. import timers
+from ..auth import tenant_of
+from ..clock import parse_iso
+from ..errors import invalid
+from ..http import Ctx, api_route
+from ..models import ClockAdvance, ResetBody, SettleBody
 
 SETTLE_ROUNDS = 100
 

@@ -20,12 +20,12 @@ from typing import Any
 
 from starlette.responses import HTMLResponse
 
-from .clock import iso
-from .http import Ctx, api_route, query_int
-from .resources.agents import agent_to_api
-from .resources.schedules import schedule_to_api
-from .resources.sessions import session_to_api
-from .sse import Frame, stream_response
+from ..clock import iso
+from ..http import Ctx, api_route, query_int
+from ..resources.agents import agent_to_api
+from ..resources.schedules import schedule_to_api
+from ..resources.sessions import session_to_api
+from ..sse import Frame, stream_response
 
 ROWS = 50  # newest sessions, agents and schedules shown
 REPLAY = 50  # released events a new feed starts with
@@ -35,7 +35,7 @@ _TENANT_TABLES = ("sessions", "agents", "runs", "schedules")
 
 @cache
 def _page() -> str:
-    return resources.files(__package__).joinpath("data/inspector.html").read_text(encoding="utf-8")
+    return resources.files("theazo_emu").joinpath("data/inspector.html").read_text(encoding="utf-8")
 
 
 async def inspector_page(ctx: Ctx) -> HTMLResponse:

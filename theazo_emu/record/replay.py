@@ -20,8 +20,9 @@ from urllib.parse import urlencode
 import httpx
 from starlette.types import ASGIApp, Message
 
-from .cassette import REDACTED, Redactor, SseParser, decode_body, is_sse, parse_body, redact_body
-from .signing import SIGNATURE_HEADERS, sign
+from ..redaction import REDACTED, Redactor, parse_body, redact_body
+from ..signing import SIGNATURE_HEADERS, sign
+from .cassette import SseParser, decode_body, is_sse
 
 ID = re.compile(r"(?<![A-Za-z0-9])([a-z][a-z0-9]*_[0-9A-HJKMNP-TV-Z]{26})(?![A-Za-z0-9])")
 ORIGIN = re.compile(r"https?://[^/\s\"'<>]+")  # how the client reached the server is no difference

@@ -11,11 +11,11 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from ..errors import SessionLimitExceeded
 from . import ledger, pricing
-from .errors import SessionLimitExceeded
 
 if TYPE_CHECKING:
-    from .emulator import Emulator
+    from ..emulator import Emulator
 
 
 def period_start_ms(period: str, now_ms: int) -> int | None:

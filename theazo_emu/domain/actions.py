@@ -16,15 +16,15 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from .errors import invalid
-from .models.core import CreateAgent
-from .models.orchestration import AgentRunAction, WorkflowRunAction
-from .resources import agent_definitions, workflows  # modules, not names: workflows imports schedules
-from .resources.agents import new_agent, start_run
-from .resources.sessions import user_session
+from ..errors import invalid
+from ..models.core import CreateAgent
+from ..models.orchestration import AgentRunAction, WorkflowRunAction
+from ..resources import agent_definitions, workflows  # modules, not names: workflows imports schedules
+from ..resources.agents import new_agent, start_run
+from ..resources.sessions import user_session
 
 if TYPE_CHECKING:
-    from .emulator import Emulator
+    from ..emulator import Emulator
 
 SCHEDULE_USER = "scheduler"
 TRIGGER_USER = "trigger"

@@ -17,15 +17,15 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from . import orchestration, pricing
-from .clock import iso
-from .errors import ApiError
+from ..clock import iso
+from ..domain import orchestration, pricing
+from ..errors import ApiError
+from ..models.workflows import duration_ms
 from .expressions import ExpressionError
-from .models.workflows import duration_ms
-from .workflow_steps import COMPOSITE, StepKinds
+from .steps import COMPOSITE, StepKinds
 
 if TYPE_CHECKING:
-    from .emulator import Emulator
+    from ..emulator import Emulator
 
 log = logging.getLogger("theazo_emu")
 ACTIVE = ("running", "paused")

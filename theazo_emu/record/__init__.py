@@ -1,0 +1,1 @@
+"""Record and replay: the cassette format, the record/replay middleware, the upstream proxy, verify."""

@@ -1,0 +1,1 @@
+"""The workflow engine: step execution, the expression language, estimates and approvals."""

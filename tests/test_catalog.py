@@ -7,17 +7,15 @@ import re
 from pathlib import Path
 
 from conftest import assert_error
+from theazo_emu.app import api_routes
 from theazo_emu.catalog import endpoints
-from theazo_emu.http import ApiRoute
-from theazo_emu.lazy import LazyRoute
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 
 def _served(app) -> set[str]:  # noqa: ANN001
     """What the app answers: its routes (family routes still unloaded) as `METHOD /path/:_`."""
-    return {f"{m} {re.sub(r'{[^}]+}', ':_', r.path)}" for r in app.routes if isinstance(r, (ApiRoute, LazyRoute))
-            for m in r.methods - {"HEAD"}}
+    return {f"{m} {re.sub(r'{[^}]+}', ':_', r.path)}" for r in api_routes(app) for m in r.methods - {"HEAD"}}
 
 
 _PARAM = re.compile(r":\w+")

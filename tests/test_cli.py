@@ -68,11 +68,13 @@ def test_bad_clock_option_is_a_clear_error() -> None:
 
 def test_routes_and_openapi_list_the_same_operations() -> None:
     routes = CliRunner().invoke(main, ["routes"]).output.splitlines()
-    document = json.loads(CliRunner().invoke(main, ["openapi"]).output)
-    operations = sum(len(methods) for methods in document["paths"].values())
-    assert document["openapi"] == "3.1.0"
+    documents = {surface: json.loads(CliRunner().invoke(main, ["openapi", "--surface", surface]).output)
+                 for surface in ("theazo", "theo", "admin")}
+    operations = sum(len(methods) for document in documents.values() for methods in document["paths"].values())
+    assert {document["openapi"] for document in documents.values()} == {"3.1.0"}
     assert len(routes) == operations > 20
-    schema = document["components"]["schemas"]["CreateSession"]
+    assert all(path.startswith("/v1/") for path in documents["theazo"]["paths"])
+    schema = documents["theazo"]["components"]["schemas"]["CreateSession"]
     assert "userId" in schema["required"]
 
 

@@ -17,6 +17,7 @@ from starlette.testclient import TestClient
 
 from conftest import START, advance, assert_error, make_agent, make_session, serve_process
 from theazo_emu import create_app
+from theazo_emu.app import api_routes
 from theazo_emu.auth import tenant_of
 from theazo_emu.cli import main
 from theazo_emu.settings import Settings
@@ -159,7 +160,7 @@ def test_a_document_larger_than_the_api_body_limit_imports(auth):
 
 
 def test_a_document_over_the_import_limit_is_413(client, app, monkeypatch):
-    route = next(r for r in app.routes if getattr(r, "path", "") == "/_emu/state/import").resolve()
+    route = next(r for r in api_routes(app) if r.path == "/_emu/state/import")
     monkeypatch.setattr(route, "max_body", 1000)  # the real limit, 256 MiB, is too large to send in a test
     body = assert_error(client.post("/_emu/state/import", content=b"{" + b" " * 2000 + b"}",
                                     headers={"Content-Type": "application/json"}), 413, "payload_too_large")

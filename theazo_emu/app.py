@@ -1,9 +1,12 @@
-"""create_app(): routes, middleware and error handlers; no endpoint logic lives here.
+"""create_app(): one Emulator, its surfaces mounted on their prefixes, the app-wide middleware.
 
-The request-id middleware is plain ASGI (no BaseHTTPMiddleware): it numbers every
-request with a deterministic `req_` id, puts it in the scope for the error renderer and
-echoes it as `X-Request-Id` on every response. Starlette's debug mode stays off so an
-unexpected exception is rendered as the `internal_error` envelope, never a traceback.
+Each surface (surfaces/: /_emu admin, /api/v1 Theo, /v1 Theazo) is a Starlette `Mount` with
+its own routes, exception handlers and middleware (surface.py). App-wide, outermost first:
+the request id (plain ASGI, no BaseHTTPMiddleware: it numbers every request with a
+deterministic `req_` id, puts it in the scope for the renderers and echoes it as
+`X-Request-Id`), the journal, the rate-limit headers, then record or replay. A path under
+no prefix answers in Theazo's envelope. Starlette's debug mode stays off so an unexpected
+exception is rendered as an error envelope, never a traceback. No endpoint logic lives here.
 """
 
 from __future__ import annotations
@@ -17,15 +20,17 @@ from starlette.datastructures import MutableHeaders
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import __version__, faults, lazy, timers
+from . import lazy, timers
 from .auth import tenant_hint
 from .emulator import Emulator
-from .errors import HANDLERS
-from .http import ApiRoute, Ctx, api_route
+from .errors import handlers
+from .http import ApiRoute
 from .journal import JournalMiddleware
 from .ratelimit import RateLimitHeaders
 from .record import recording
 from .settings import Settings
+from .surface import mount
+from .surfaces import SURFACES, THEAZO
 
 
 class RequestIdMiddleware:
@@ -50,28 +55,10 @@ class RequestIdMiddleware:
         await self.app(scope, receive, send_with_id)
 
 
-async def health(ctx: Ctx) -> dict:
-    """Liveness, version and the clock."""
-    return {"status": "ok", "version": __version__, "clock": ctx.emu.clock.describe(),
-            "pace": ctx.emu.settings.pace, "dialect": ctx.emu.settings.dialect}
-
-
-async def openapi_document(ctx: Ctx) -> dict:
-    """The OpenAPI 3.1 description of every route."""
-    from . import openapi  # loads every family
-
-    return openapi.build(api_routes())
-
-
-def core_routes() -> list[ApiRoute]:
-    """The routes that belong to no family: always loaded."""
-    return [api_route("/_emu/health", health, public=True),
-            api_route("/v1/openapi.json", openapi_document, public=True)]
-
-
-def api_routes() -> list[ApiRoute]:
-    """Every route the emulator serves, loaded, in matching order (imports every family)."""
-    return [*lazy.family_routes(), *core_routes()]
+def api_routes(app: Starlette | None = None) -> list[ApiRoute]:
+    """Every route the emulator serves, surface by surface, in matching order."""
+    app = app or create_app(Settings(db=":memory:"))
+    return [route for mounted in app.routes for route in mounted.routes if isinstance(route, ApiRoute)]
 
 
 @asynccontextmanager
@@ -92,20 +79,18 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
     emu = Emulator(settings)
-    routes = [*lazy.routes(), *core_routes()]
-    emu.journal.redactor.learn(routes)  # body models name their secret fields (lazy.py lists them)
+    mounts = [mount(surface, emu) for surface in SURFACES]
+    emu.journal.redactor.learn(route for mounted in mounts for route in mounted.routes)  # secret fields
     app = Starlette(
         debug=False,
-        routes=routes,
+        routes=mounts,
         # Outermost first; record/replay innermost, so the journal sees replayed and proxied requests.
         middleware=[Middleware(RequestIdMiddleware, emu=emu), Middleware(JournalMiddleware, emu=emu),
                     Middleware(RateLimitHeaders), *recording.middleware(emu)],
-        exception_handlers=HANDLERS,
+        exception_handlers=handlers(THEAZO, lambda: []),  # paths under no surface's prefix
         lifespan=lifespan,
     )
-    emu.guards.insert(0, emu.rate_limiter.guard)  # first: a refused request does no other work
     emu.timers += lazy.timers()
     app.state.emu = emu
     emu.fixtures.install(app, lambda: create_app(settings.with_(fixtures=None, db=":memory:")))  # loads, seeds
-    emu.guards.append(faults.guard)
     return app

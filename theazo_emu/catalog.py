@@ -1,9 +1,9 @@
-"""The catalogue of Theazo endpoints: the reference's and the ones only the SDK calls.
+"""The catalogues of endpoints a client may call: per surface, the reference's and its SDK's.
 
-`data/endpoints.txt` lists every endpoint a client may call. A request for one the
-emulator does not serve yet answers 501 `not_implemented` naming it, rather than a
-puzzling 404; the README's "Not emulated (yet)" list is this catalogue minus the routes,
-and a test keeps the two in step.
+`data/endpoints.txt` lists Theazo's (its reference and the official SDK); a surface names its
+catalogue file. A request for a catalogued endpoint the emulator does not serve yet answers
+501 `not_implemented` naming it, rather than a puzzling 404; the README's "Not emulated
+(yet)" list is the catalogue minus the routes, and a test keeps the two in step.
 """
 
 from __future__ import annotations
@@ -13,25 +13,26 @@ from functools import cache
 from importlib import resources
 
 _PARAM = re.compile(r":\w+")
+THEAZO = "data/endpoints.txt"
 
 
 @cache
-def endpoints() -> tuple[tuple[str, str, str], ...]:
-    """(method, path, source) for every catalogued endpoint; read once, never changes."""
-    text = resources.files(__package__).joinpath("data/endpoints.txt").read_text()
+def endpoints(name: str = THEAZO) -> tuple[tuple[str, str, str], ...]:
+    """(method, path, source) for every endpoint of a catalogue; read once, never changes."""
+    text = resources.files(__package__).joinpath(name).read_text()
     rows = (line.split() for line in text.splitlines() if line.strip() and not line.startswith("#"))
     return tuple((method, path, source) for method, path, source in rows)
 
 
 @cache
-def _patterns() -> tuple[tuple[str, re.Pattern, str], ...]:
+def _patterns(name: str) -> tuple[tuple[str, re.Pattern, str], ...]:
     return tuple((method, re.compile("^" + _PARAM.sub("[^/]+", re.escape(path).replace(r"\:", ":")) + "$"), path)
-                 for method, path, _ in endpoints())
+                 for method, path, _ in endpoints(name))
 
 
-def known(method: str, path: str) -> str | None:
+def known(name: str, method: str, path: str) -> str | None:
     """The catalogue's spelling of an endpoint that matches this request, if any."""
-    for candidate, pattern, spelled in _patterns():
+    for candidate, pattern, spelled in _patterns(name):
         if candidate == method and pattern.match(path):
             return spelled
     return None

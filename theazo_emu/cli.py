@@ -217,15 +217,17 @@ def routes() -> None:
 
 
 @main.command()
-def openapi() -> None:
-    """Print the OpenAPI 3.1 document.
+@click.option("--surface", type=click.Choice(["theazo", "theo", "admin"]), default="theazo", show_default=True,
+              help="Which API's document: Theazo (/v1), Theo (/api/v1) or the admin API (/_emu).")
+def openapi(surface: str) -> None:
+    """Print the OpenAPI 3.1 document of one API.
 
     Example: theazo-emu openapi > theazo.openapi.json
     """
     from . import openapi as document
-    from .app import api_routes
+    from .surfaces import SURFACES
 
-    click.echo(json.dumps(document.build(api_routes()), indent=2))
+    click.echo(json.dumps(document.build(next(s for s in SURFACES if s.name == surface)), indent=2))
 
 
 @main.command()

@@ -3,9 +3,9 @@
 `create_app(settings)` builds one and puts it on `app.state.emu`; nothing lives in
 module-level state, so several emulators can run in one process (the tests do).
 It owns the store, the virtual clock, the id source, the mock engine, a `Changes`
-notifier that wakes streams when the clock moves or a run starts, and the hook lists
-API families register into: `timers` (things due at virtual instants) and `guards`
-(checks before every endpoint).
+notifier that wakes streams when the clock moves or a run starts, the timer sources
+(things due at virtual instants, timers.py) and the guards: the checks that run before an
+endpoint, in the one order GUARD_ORDER declares, on the surfaces that ask for them.
 """
 
 from __future__ import annotations
@@ -17,11 +17,9 @@ from typing import TYPE_CHECKING, Awaitable, Callable
 
 from .clock import Clock
 from .crypto import open_cipher
+from . import faults
 from .faults import Faults
 from .fixtures import Fixtures
-
-if TYPE_CHECKING:
-    from .http import ApiRoute, Ctx
 from .ids import IdSource
 from .journal import Journal
 from .mock import Engine
@@ -30,9 +28,14 @@ from .settings import Settings
 from .store import Store
 from .timers import TimerSource
 
-# A guard runs before every endpoint, after authentication (rate limits, scopes, faults);
-# it raises an ApiError to refuse the request.
+if TYPE_CHECKING:
+    from .http import ApiRoute, Ctx
+    from .surface import Surface
+
+# A guard runs before an endpoint, after authentication; it raises an ApiError to refuse
+# the request. The rate limit goes first, so a refused request does no other work.
 Guard = Callable[["Ctx", "ApiRoute"], Awaitable[None]]
+GUARD_ORDER = ("rate_limit", "scopes", "faults")
 
 
 class Changes:
@@ -80,14 +83,18 @@ class Emulator:
         self.engine = Engine(settings.seed)
         self.changes = Changes()
         self.workdir = settings.workdir or Path(tempfile.gettempdir()) / "theazo-emu"
-        # Hooks the API families plug into (see timers.py and http.ApiRoute):
-        self.timers: list[TimerSource] = []
-        self.guards: list[Guard] = []
+        self.timers: list[TimerSource] = []  # the families' (lazy.timers), registered in create_app
         self.journal = Journal(settings.journal_size)  # requests and server-side events
         self.background: set[asyncio.Task] = set()  # in-flight real-world calls (workflow webhooks)
-        self.rate_limiter = RateLimiter(settings.rate_limit)  # its guard is registered in create_app
-        self.faults = Faults(settings.seed)  # fault rules; faults.guard is registered in create_app
+        self.rate_limiter = RateLimiter(settings.rate_limit)
+        self.faults = Faults(settings.seed)  # fault rules: the API's, then the fixtures'
         self.fixtures = Fixtures(settings.fixtures, self.faults)  # installed (loaded, seeded) in create_app
+        self.guards: dict[str, Guard] = {"rate_limit": self.rate_limiter.guard, "scopes": self.fixtures.scope_guard,
+                                         "faults": faults.guard}
+
+    def guards_for(self, surface: "Surface") -> list[Guard]:
+        """The guards a surface asks for, in GUARD_ORDER."""
+        return [self.guards[name] for name in GUARD_ORDER if name in surface.guards]
 
     def new_id(self, prefix: str, tenant: str) -> str:
         """A fresh id for a row about to be written (call inside that write's transaction)."""

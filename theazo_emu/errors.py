@@ -1,23 +1,29 @@
-"""The one error envelope, and the exceptions that produce it.
+"""The errors every surface shares, and the handlers that render them in a surface's envelope.
 
-Failures are raised, never returned: an endpoint raises an `ApiError` subclass and the
-handlers registered in app.py render `{"error": {code, message, details?, requestId},
-"requestId"}` (the SDK reads the top-level copy). Router 404/405 and unexpected
-exceptions go through the same renderer, so no plain-text body or traceback ever reaches
-a client. Codes and statuses are the reference's "Error codes" table.
+Failures are raised, never returned: an endpoint (or the kernel: bad JSON, validation, 413,
+429) raises an `ApiError`, and the handlers of the surface the request is on render it. A
+kernel error carries a `kind` ("validation", "not_found", ...) that each surface maps to its
+own status and code (`Surface.generic`): the same malformed body is Theazo's 422
+`unprocessable_entity` and Theo's 400 `validation_error`. Errors without a kind (Theazo's
+`SessionLimitExceeded`, say) render with their own status and code. Router 404/405 and
+unexpected exceptions go through the same renderer, so no plain-text body or traceback
+ever reaches a client; a catalogued endpoint that is not served answers 501.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Match
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Match
 
 from .catalog import known
+
+if TYPE_CHECKING:
+    from .surface import Surface
 
 log = logging.getLogger("theazo_emu")
 
@@ -27,6 +33,7 @@ class ApiError(Exception):
 
     status = 500
     code = "internal_error"
+    kind: str | None = None  # what a surface may map to its own status and code
 
     def __init__(self, message: str, details: Any = None, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
@@ -36,34 +43,34 @@ class ApiError(Exception):
 
 
 class Unauthorized(ApiError):
-    status, code = 401, "unauthorized"
+    status, code, kind = 401, "unauthorized", "unauthorized"
 
 
 class Forbidden(ApiError):
-    status, code = 403, "forbidden"
+    status, code, kind = 403, "forbidden", "forbidden"
 
 
 class NotFound(ApiError):
-    status, code = 404, "not_found"
+    status, code, kind = 404, "not_found", "not_found"
 
     def __init__(self, kind: str, ident: str) -> None:
         super().__init__(f"No {kind} with id '{ident}'.", {"resource": kind, "id": ident})
 
 
 class Conflict(ApiError):
-    status, code = 409, "conflict"
+    status, code, kind = 409, "conflict", "conflict"
 
 
 class PayloadTooLarge(ApiError):
-    status, code = 413, "payload_too_large"
+    status, code, kind = 413, "payload_too_large", "too_large"
 
 
 class Unprocessable(ApiError):
-    status, code = 422, "unprocessable_entity"
+    status, code, kind = 422, "unprocessable_entity", "validation"
 
 
 class RateLimited(ApiError):
-    status, code = 429, "rate_limited"
+    status, code, kind = 429, "rate_limited", "rate_limited"
 
 
 class SessionLimitExceeded(ApiError):
@@ -71,19 +78,19 @@ class SessionLimitExceeded(ApiError):
 
 
 class ProviderError(ApiError):
-    status, code = 502, "provider_error"
+    status, code, kind = 502, "provider_error", "upstream"
 
 
 class Timeout(ApiError):
-    status, code = 504, "timeout"
+    status, code, kind = 504, "timeout", "timeout"
 
 
 class InternalError(ApiError):
-    status, code = 500, "internal_error"
+    status, code, kind = 500, "internal_error", "internal"
 
 
 def invalid(field: str, message: str) -> Unprocessable:
-    """A 422 for one field, in the same `details` shape as model validation."""
+    """A validation error for one field, in the same `details` shape as model validation."""
     return Unprocessable(f"Invalid value for '{field}': {message}", [{"field": field, "message": message}])
 
 
@@ -91,54 +98,48 @@ def request_id_of(request: Request) -> str:
     return request.scope.get("state", {}).get("request_id", "")
 
 
-def render(request: Request, status: int, code: str, message: str, details: Any = None,
-           headers: dict[str, str] | None = None) -> JSONResponse:
-    request_id = request_id_of(request)
-    error: dict[str, Any] = {"code": code, "message": message}
-    if details is not None:
-        error["details"] = details
-    error["requestId"] = request_id
-    headers = {**(headers or {}), "X-Request-Id": request_id}
-    return JSONResponse({"error": error, "requestId": request_id}, status_code=status, headers=headers)
+def handlers(surface: "Surface", routes: Callable[[], Sequence[BaseRoute]]) -> dict[Any, Callable]:
+    """The exception handlers of one surface's Mount; `routes` lists its routes (for `Allow`)."""
+
+    def render(request: Request, kind: str | None, status: int, code: str, message: str, details: Any = None,
+               headers: dict[str, str] | None = None) -> Response:
+        if kind is not None and kind in surface.generic:
+            status, code = surface.generic[kind]
+        return surface.render_error(request_id_of(request), status, code, message, details, headers or {})
+
+    async def api_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ApiError)
+        return render(request, exc.kind, exc.status, exc.code, exc.message, exc.details, exc.headers)
+
+    async def http_exception(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        path = request.scope["path"]
+        if exc.status_code in (404, 405) and surface.catalog:
+            endpoint = known(surface.catalog, request.method, path)
+            if endpoint:
+                return render(request, "not_implemented", 501, "not_implemented",
+                              f"theazo-emu does not emulate {request.method} {endpoint} yet; see the README's "
+                              "'Not emulated (yet)' list.", {"endpoint": f"{request.method} {endpoint}"})
+        if exc.status_code == 405:
+            return render(request, "method_not_allowed", 405, "method_not_allowed",
+                          f"Method {request.method} is not allowed on {path}.",
+                          headers=_allow(request, routes(), dict(exc.headers or {})))
+        if exc.status_code == 404:
+            return render(request, "not_found", 404, "not_found", f"No route for {request.method} {path}.")
+        return render(request, None, exc.status_code, "http_error", str(exc.detail))
+
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unexpected error on %s %s (%s)", request.method, request.scope["path"], request_id_of(request))
+        return render(request, "internal", 500, "internal_error",
+                      "Unexpected server error. The requestId helps with support.")
+
+    return {ApiError: api_error, HTTPException: http_exception, Exception: unexpected}
 
 
-async def handle_api_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, ApiError)
-    return render(request, exc.status, exc.code, exc.message, exc.details, exc.headers)
-
-
-async def handle_http_exception(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, HTTPException)
-    if exc.status_code in (404, 405):
-        endpoint = known(request.method, request.url.path)
-        if endpoint:
-            return render(request, 501, "not_implemented",
-                          f"theazo-emu does not emulate {request.method} {endpoint} yet; see the README's "
-                          "'Not emulated (yet)' list.", {"endpoint": f"{request.method} {endpoint}"})
-    if exc.status_code == 405:
-        return render(request, 405, "method_not_allowed", f"Method {request.method} is not allowed on "
-                      f"{request.url.path}.", headers=_allow(request, dict(exc.headers or {})))
-    if exc.status_code == 404:
-        return render(request, 404, "not_found", f"No route for {request.method} {request.url.path}.")
-    return render(request, exc.status_code, "http_error", str(exc.detail))
-
-
-def _allow(request: Request, headers: dict[str, str]) -> dict[str, str]:
+def _allow(request: Request, routes: Sequence[BaseRoute], headers: dict[str, str]) -> dict[str, str]:
     """`Allow` naming every method served on the path (Starlette names only the first route's)."""
     methods: set[str] = set()
-    for route in request.app.router.routes:
+    for route in routes:
         if route.matches(request.scope)[0] is not Match.NONE:
             methods |= set(getattr(route, "methods", None) or ())
     return {**headers, "Allow": ", ".join(sorted(methods))} if methods else headers
-
-
-async def handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unexpected error on %s %s (%s)", request.method, request.url.path, request_id_of(request))
-    return render(request, 500, "internal_error", "Unexpected server error. The requestId helps with support.")
-
-
-HANDLERS = {
-    ApiError: handle_api_error,
-    HTTPException: handle_http_exception,
-    Exception: handle_unexpected,
-}

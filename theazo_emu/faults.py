@@ -4,8 +4,9 @@
 header's faults (comma-separated) and the first matching rule whose draw fires: rules
 added with POST /_emu/faults first, then the fixtures'. Draws are a digest of the seed,
 the rule and its request count, so a CI run repeats exactly; `times` counts firings.
-/_emu routes and seeding requests are never faulted. Errors use the one envelope with
-the reference's codes; fired faults are journaled; sse.py carries out stream cuts.
+Seeding requests are never faulted, nor is the admin surface (it asks for no guards).
+Errors are the neutral ones of errors.py, so each surface renders them with its own codes;
+fired faults are journaled; sse.py carries out stream cuts.
 """
 
 from __future__ import annotations
@@ -192,7 +193,7 @@ def error_for(effect: Effect) -> ApiError:
 async def guard(ctx: "Ctx", route: "ApiRoute") -> None:
     """Apply the header's faults and the first rule that fires: delay, cut, or refuse."""
     request = ctx.request
-    if route.path.startswith("/_emu") or request.scope.get(SEEDING):
+    if request.scope.get(SEEDING):
         return
     header = request.headers.get(HEADER)
     effects = parse_header(header) if header else []

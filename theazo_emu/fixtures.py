@@ -92,14 +92,14 @@ class Fixtures:
         self._lock = asyncio.Lock()
 
     def install(self, app: "Starlette", scratch: Callable[[], "Starlette"]) -> None:
-        """Plug into the engine and guards; load and seed `directory` (FixtureError if broken).
+        """Plug into the engine; load and seed `directory` (FixtureError if broken). Its
+        `scope_guard` is one of the emulator's guards.
 
         `scratch` builds a fresh fixture-less app, for dry runs of new seeds."""
         emu = app.state.emu
         self._app, self._scratch = app, scratch
         emu.engine.scripts.append(FixtureRuns(self.layers))
         emu.engine.exec_scripts.append(FixtureExec(self.layers, emu.settings.seed))
-        emu.guards.append(self.scope_guard)
         if self.directory is None:
             return
         fixture_set = load_dir(self.directory)

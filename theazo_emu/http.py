@@ -1,31 +1,41 @@
-"""Shared request mechanics: route declaration, body parsing, query values, paging.
+"""Shared request mechanics: route declaration, body parsing, query values, filters, paging.
 
-`api_route()` wraps an endpoint so that authentication, the 1 MiB body limit, JSON
-parsing and model validation happen once, here, for every route; the endpoint receives a
-`Ctx` and returns a dict (sent as JSON) or a Response. The one cursor-pagination helper
-lives here too: `PageParams.from_query()` and `page_body()`.
+`api_route()` declares a route; the emulator serves an `ApiRoute` per declaration, which
+does the common work once for every route of every surface: authentication (the surface's),
+the guards (rate limit, scopes, faults), the body limit, JSON parsing and model validation.
+The endpoint receives a `Ctx` and returns a dict (sent as JSON) or a Response.
+
+An ApiRoute knows everything about itself before its family is imported (data/routes.txt
+carries method, path, name, status, summary, public flag, body limit and secret fields);
+its endpoint and body model are imported on its first request (`module` names the family).
+So start-up pays only for the route table, and no consumer needs to know whether a family
+has been loaded. Errors raised here are neutral (errors.py): each surface renders them in
+its own envelope and codes. How a page of a list is spelled on the wire is the surface's
+too; choosing the rows (`PageParams`, `Cursor`, `Where`) is shared here.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Sequence
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from . import auth
 from .clock import parse_iso
-from .errors import PayloadTooLarge, Unprocessable, invalid
+from .errors import NotFound, PayloadTooLarge, Unprocessable, invalid
 from .ids import is_id
 from .jsonio import MAX_JSON_DEPTH, json_depth
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from .emulator import Emulator
+    from .emulator import Emulator, Guard
+    from .store import Scoped
+    from .surface import Surface
 
 Endpoint = Callable[["Ctx"], Awaitable[Any]]
 _BODYLESS = {"GET", "HEAD", "DELETE", "OPTIONS"}
@@ -45,6 +55,7 @@ class Ctx:
     key: str | None
     tenant: str
     body: Any
+    _store: "Scoped | None" = field(default=None, repr=False)
 
     @property
     def params(self) -> dict[str, str]:
@@ -55,10 +66,11 @@ class Ctx:
         return self.request.query_params
 
     @property
-    def sdk(self) -> bool:
-        """Whether to answer in the SDK's dialect where the two cannot share one body."""
-        dialect = self.emu.settings.dialect
-        return dialect == "sdk" or (dialect == "auto" and "x-sdk-version" in self.request.headers)
+    def store(self) -> "Scoped":
+        """The caller's tenant's view of the store (store.Scoped): its rows only."""
+        if self._store is None:
+            self._store = self.emu.store.scoped(self.tenant)
+        return self._store
 
     def now_ms(self) -> int:
         return self.emu.clock.now_ms()
@@ -67,46 +79,93 @@ class Ctx:
         return self.emu.clock.now_iso()
 
 
-class ApiRoute(Route):
-    """A Route that knows its body model and whether it is public (for OpenAPI and sweeps)."""
+@dataclass(frozen=True)
+class Declared:
+    """A route as its family module declares it (api_route); the served route is an ApiRoute."""
 
-    def __init__(self, path: str, endpoint: Endpoint, *, methods: Sequence[str], name: str,
-                 body: type[BaseModel] | None, public: bool, status: int, summary: str,
-                 max_body: int | None = None) -> None:
-        self.api_endpoint = endpoint
-        self.body_model = body
+    path: str
+    endpoint: Endpoint
+    method: str
+    name: str
+    body: "type[BaseModel] | None"
+    public: bool
+    status: int
+    summary: str
+    max_body: int | None
+
+    @property
+    def secret_fields(self) -> tuple[str, ...]:
+        """Body fields the journal and cassettes redact ("*": every value of the body)."""
+        return tuple(getattr(self.body, "SECRET_FIELDS", ()))
+
+
+def api_route(path: str, endpoint: Endpoint, method: str = "GET", *, body: "type[BaseModel] | None" = None,
+              public: bool = False, status: int = 200, max_body: int | None = None) -> Declared:
+    """Declare a route; its name is the endpoint's name, its summary the docstring's first line."""
+    summary = (endpoint.__doc__ or "").strip().splitlines()[0] if endpoint.__doc__ else endpoint.__name__
+    return Declared(path, endpoint, method, endpoint.__name__, body, public, status, summary, max_body)
+
+
+class ApiRoute(Route):
+    """A served route of one surface. `path` is the public path (`/v1/sessions/{session_id}`);
+    it matches the path below its surface's prefix, where the surface's Mount hands it on."""
+
+    def __init__(self, surface: "Surface", module: str, path: str, method: str, *, name: str, public: bool,
+                 status: int, summary: str, max_body: int | None, secret_fields: tuple[str, ...],
+                 guards: "Sequence[Guard]" = ()) -> None:
+        super().__init__(path.removeprefix(surface.prefix), self._handle, methods=[method], name=name)
+        # Matching (path_regex) is below the prefix; what everyone reads is the public path.
+        self.path, self.path_format = path, surface.prefix + self.path_format
+        self.surface, self.module = surface, module
+        self.public, self.success_status, self.summary = public, status, summary
         self.max_body = max_body  # None: the API's limit (settings.max_body_bytes)
-        self.public = public
-        self.success_status = status
-        self.summary = summary
-        # Body fields the journal and cassettes redact ("*": every value of the body).
-        self.secret_fields: tuple[str, ...] = getattr(body, "SECRET_FIELDS", ())
-        super().__init__(path, self._handle, methods=list(methods), name=name)
+        self.secret_fields = secret_fields  # known before loading: the journal redacts by them
+        self.guards = tuple(guards)
+        self._declared: Declared | None = None
+
+    @classmethod
+    def of(cls, surface: "Surface", declared: Declared, guards: "Sequence[Guard]" = ()) -> "ApiRoute":
+        """A route served from its declaration, with no family to load (the kernel's own routes)."""
+        route = cls(surface, "", declared.path, declared.method, name=declared.name, public=declared.public,
+                    status=declared.status, summary=declared.summary, max_body=declared.max_body,
+                    secret_fields=declared.secret_fields, guards=guards)
+        route._declared = declared
+        return route
+
+    @property
+    def declared(self) -> Declared:
+        """The family's own declaration of this route (imports the family on first use)."""
+        if self._declared is None:
+            family = importlib.import_module(self.module)
+            (method,) = self.methods - {"HEAD"}
+            self._declared = next(r for r in family.routes if r.path == self.path and r.method == method)
+        return self._declared
+
+    @property
+    def body_model(self) -> "type[BaseModel] | None":
+        return self.declared.body
+
+    @property
+    def api_endpoint(self) -> Endpoint:
+        return self.declared.endpoint
 
     async def _handle(self, request: Request) -> Response:
         emu = request.app.state.emu
-        key, tenant = (None, "public") if self.public else auth.authenticate(request.headers.get("authorization"))
+        key, tenant = (None, "public") if self.public else self.surface.authenticate(emu, request.headers)
         ctx = Ctx(request, emu, key, tenant, None)
-        for guard in emu.guards:
+        for guard in self.guards:
             await guard(ctx, self)
+        declared = self.declared
         limit = self.max_body or emu.settings.max_body_bytes
-        if self.body_model is not None:
-            ctx.body = await read_model(request, self.body_model, limit)
+        if declared.body is not None:
+            ctx.body = await read_model(request, declared.body, limit)
         elif request.method not in _BODYLESS:
             # Still refuse an oversized body; the raw bytes are the body of a model-less route.
             ctx.body = await read_raw(request, limit)
-        result = await self.api_endpoint(ctx)
+        result = await declared.endpoint(ctx)
         if isinstance(result, Response):
             return result
         return JSONResponse(result, status_code=self.success_status)
-
-
-def api_route(path: str, endpoint: Endpoint, method: str = "GET", *, body: type[BaseModel] | None = None,
-              public: bool = False, status: int = 200, max_body: int | None = None) -> ApiRoute:
-    """Declare a route; its name is the endpoint's name, its summary the docstring."""
-    summary = (endpoint.__doc__ or "").strip().splitlines()[0] if endpoint.__doc__ else endpoint.__name__
-    return ApiRoute(path, endpoint, methods=[method], name=endpoint.__name__, body=body, public=public,
-                    status=status, summary=summary, max_body=max_body)
 
 
 async def read_raw(request: Request, limit: int) -> bytes:
@@ -144,12 +203,12 @@ async def read_json(request: Request, limit: int) -> dict[str, Any]:
     return value
 
 
-async def read_model(request: Request, model: type[BaseModel], limit: int) -> BaseModel:
+async def read_model(request: Request, model: "type[BaseModel]", limit: int) -> "BaseModel":
     return validate(model, await read_json(request, limit))
 
 
-def validate(model: type[BaseModel], data: Any) -> BaseModel:
-    """Validate with the model, turning its errors into the 422 envelope's details."""
+def validate(model: "type[BaseModel]", data: Any) -> "BaseModel":
+    """Validate with the model, turning its errors into the validation error's details."""
     from pydantic import ValidationError  # loaded with the first family that has a model
 
     try:
@@ -202,38 +261,108 @@ def query_time(ctx: Ctx, name: str) -> int | None:
         raise invalid(name, "must be an ISO 8601 date or date-time") from None
 
 
+class Where:
+    """A WHERE fragment built from a list's query filters, for the store's scoped view:
+    `Where(ctx).eq("session_id", "sessionId").choice("status", STATUSES)`. Each filter is
+    added only when its query value is present."""
+
+    def __init__(self, ctx: Ctx) -> None:
+        self.ctx = ctx
+        self.parts: list[str] = []
+        self.params: list[Any] = []
+
+    def add(self, sql: str, *params: Any) -> "Where":
+        self.parts.append(sql)
+        self.params.extend(params)
+        return self
+
+    def eq(self, column: str, name: str, value: Any = None) -> "Where":
+        """`column = ?` with the query value `name` (or `value` when given)."""
+        value = value if value is not None else self.ctx.query.get(name)
+        return self.add(f"{column} = ?", value) if value else self
+
+    def choice(self, column: str, name: str, choices: Sequence[str], expression: str | None = None,
+               *params: Any) -> "Where":
+        """`column = ?` with a query value that must be one of `choices` (422 otherwise);
+        `expression` (with its own `params`) replaces the column, for derived values."""
+        value = query_choice(self.ctx, name, choices)
+        return self.add(f"{expression or column} = ?", *params, value) if value else self
+
+    @property
+    def sql(self) -> str:
+        return " AND ".join(self.parts) or "1"
+
+
 # ---- paging ----
 
 @dataclass(frozen=True)
+class Cursor:
+    """How a list's cursor is spelled: `cur_<id>` for lists keyed by ids of `prefix`
+    (`ses`, `agt`, ...), or `cur_<prefix><n>` for lists keyed by a number (`item3`, `seq12`)."""
+
+    prefix: str
+    numeric: bool = False
+
+    def parse(self, text: str) -> str | int:
+        head, _, body = text.partition("_")
+        if head == "cur":
+            if not self.numeric and is_id(body, self.prefix):
+                return body
+            digits = body.removeprefix(self.prefix)
+            if self.numeric and body.startswith(self.prefix) and digits.isdigit() and len(digits) < 19:
+                return int(digits)
+        raise invalid("cursor", "unknown or malformed cursor; pass the nextCursor of the previous page")
+
+    def spell(self, key: str | int) -> str:
+        return f"cur_{self.prefix}{key}" if self.numeric else f"cur_{key}"
+
+
+@dataclass(frozen=True)
 class PageParams:
+    """`limit` and the key after which a page starts (None: the first page)."""
+
     limit: int
-    after: str | None
+    after: str | int | None
+    cursor: Cursor
 
     @classmethod
-    def from_query(cls, ctx: Ctx, prefix: str, default: int = 25, maximum: int = 100) -> "PageParams":
+    def from_query(cls, ctx: Ctx, cursor: Cursor | str, default: int = 25, maximum: int = 100) -> "PageParams":
         """`limit` 1..maximum and an opaque `cursor` that must be one this list handed out."""
+        cursor = cursor if isinstance(cursor, Cursor) else Cursor(cursor)
         limit = query_int(ctx, "limit", default, 1, maximum)
-        cursor = ctx.query.get("cursor") or None
-        after = None
-        if cursor is not None:
-            head, _, after = cursor.partition("_")
-            if head != "cur" or not is_id(after, prefix):
-                raise invalid("cursor", "unknown or malformed cursor; pass the nextCursor of the previous page")
-        return cls(limit, after)
+        raw = ctx.query.get("cursor") or None
+        return cls(limit, cursor.parse(raw) if raw is not None else None, cursor)
+
+    def cut(self, items: list[Any], key: Callable[[Any], str | int] = lambda row: row["id"]) -> "Page":
+        """The page of `items` (fetched with one more than the limit, to know whether more follow)."""
+        has_more = len(items) > self.limit
+        items = items[: self.limit]
+        return Page(items, self.cursor.spell(key(items[-1])) if has_more else None, has_more)
 
 
-def page_body(rows: list[dict], page: PageParams, serialize: Callable[[dict], dict]) -> dict[str, Any]:
-    """`{data, nextCursor, cursor, hasMore}`: the reference's and the SDK's names, one value."""
-    has_more = len(rows) > page.limit
-    rows = rows[: page.limit]
-    cursor = f"cur_{rows[-1]['id']}" if has_more else None
-    return {"data": [serialize(r) for r in rows], "nextCursor": cursor, "cursor": cursor, "hasMore": has_more}
+@dataclass(frozen=True)
+class Page:
+    items: list[Any]
+    next_cursor: str | None
+    has_more: bool
 
 
-def list_answer(ctx: Ctx, page: dict[str, Any]) -> Any:
-    """A list in the caller's dialect: the SDK's bare array, or the reference's envelope
-    (the one place where the two cannot share a body; DESIGN.md, "Dialect")."""
-    return page["data"] if ctx.sdk else page
+def rows_page(ctx: Ctx, table: str, where: Where | None, cursor: Cursor | str, *, default: int = 25,
+              maximum: int = 100) -> Page:
+    """The caller's rows of `table`, newest first, one page of them (the `limit`/`cursor` query)."""
+    params = PageParams.from_query(ctx, cursor, default, maximum)
+    where = where or Where(ctx)
+    return params.cut(ctx.store.page(table, where.sql, where.params, params.limit, params.after))
+
+
+def public_row(ctx: Ctx, table: str, ident: str, kind: str) -> dict:
+    """The row a public route names by id, whoever's it is (404 otherwise); from here on the
+    request acts for the row's tenant, since on a public route the id is the credential."""
+    row = ctx.emu.store.by_id(table, ident)
+    if row is None:
+        raise NotFound(kind, ident)
+    ctx.tenant, ctx._store = row["tenant"], None
+    return row
 
 
 def respond(body: Any, status: int = 200) -> JSONResponse:

@@ -1,14 +1,14 @@
-"""The API families load on first use, so start-up pays only for the core.
+"""The route table: every family route known at start-up, each family imported on first use.
 
-The route table is eager: data/routes.txt lists every family route (method, path, module
-and the secret fields of its body), and `create_app` turns each line into a `LazyRoute`
-that matches exactly as the real route would. The first request to one of a family's
-routes imports its module (and with it the body models, pydantic and whatever else the
-family needs); from then on its routes answer directly. A family's `TimerSource` is
-wrapped the same way: a `LazyTimer` loads it only once its table holds a row.
+data/routes.txt lists every family route with everything a served route exposes (surface,
+method, path, family module, name, success status, public flag, body limit, secret fields,
+summary), so `create_app` builds each surface's `ApiRoute`s from it without importing a
+family; a route imports its family (with its body models, pydantic and whatever else the
+family needs) on its first request. A family's `TimerSource`s are wrapped the same way: a
+`LazyTimer` loads one only once its table holds a row, since nothing can be due before.
 
-`python -m theazo_emu.lazy` rewrites data/routes.txt from the modules; a test keeps the
-two equal.
+The table is generated from registry.py by `python -m theazo_emu.regen`; the test suite
+runs `regen --check`, so the table cannot drift from the modules.
 """
 
 from __future__ import annotations
@@ -16,97 +16,81 @@ from __future__ import annotations
 import importlib
 from functools import cache
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterable, NamedTuple, Sequence
 
-from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+from .http import ApiRoute
+from .registry import FAMILIES, TIMERS
 
 if TYPE_CHECKING:
-    from .emulator import Emulator
-    from .http import ApiRoute
+    from .emulator import Emulator, Guard
+    from .http import Declared
+    from .surface import Surface
 
-# The modules holding routes, in matching order (the first matching route answers).
-FAMILIES = (
-    "theazo_emu.resources.sessions", "theazo_emu.resources.agents", "theazo_emu.resources.agent_files",
-    "theazo_emu.resources.checkpoints",
-    "theazo_emu.resources.usage",
-    "theazo_emu.resources.secrets", "theazo_emu.resources.providers", "theazo_emu.resources.agent_definitions",
-    "theazo_emu.resources.billing", "theazo_emu.resources.schedules", "theazo_emu.resources.triggers",
-    "theazo_emu.resources.channels", "theazo_emu.resources.workflows", "theazo_emu.resources.approvals",
-    "theazo_emu.resources.fleets", "theazo_emu.admin.control", "theazo_emu.admin.state", "theazo_emu.admin.fixtures",
-    "theazo_emu.admin.inspector",
-)
 TABLE = "data/routes.txt"
-# The families' timers.TimerSources: (the table that holds a row once one can be due, the
-# class). Registration order breaks ties between instants.
-TIMERS = (
-    ("schedules", "theazo_emu.domain.scheduler:ScheduleTimer"),
-    ("workflow_runs", "theazo_emu.workflow.engine:WorkflowTimer"),
-    ("approvals", "theazo_emu.resources.approvals:ApprovalTimer"),
-    ("fleet_items", "theazo_emu.resources.fleets:FleetTimer"),
-)
+_HEADER = ("# Every family route, in matching order; tab-separated: surface, method, path, module, name,\n"
+           "# status, public, max body, secret fields, summary. Written by `python -m theazo_emu.regen`.\n")
 
 
-def family_routes() -> list["ApiRoute"]:
-    """Every family's routes, in matching order (imports every family)."""
-    return [route for module in FAMILIES for route in importlib.import_module(module).routes]
+class Entry(NamedTuple):
+    surface: str
+    method: str
+    path: str
+    module: str
+    name: str
+    status: int
+    public: bool
+    max_body: int | None
+    secret_fields: tuple[str, ...]
+    summary: str
 
 
-def table() -> str:
-    """data/routes.txt as the family modules declare it."""
-    lines = ["# Every family route: METHOD PATH MODULE [SECRET_FIELDS]. Matching order is line order.",
-             "# Rewritten by `python -m theazo_emu.lazy`; tests/test_lazy.py keeps it equal to the modules."]
-    for module in FAMILIES:
-        for route in importlib.import_module(module).routes:
-            (method,) = route.methods - {"HEAD"}
-            lines.append(" ".join([method, route.path, module, *([",".join(route.secret_fields)]
-                                                                  if route.secret_fields else [])]))
-    return "\n".join(lines) + "\n"
+def family_routes(modules: Iterable[str] | None = None) -> list["Declared"]:
+    """The declared routes of these families (default: all), in matching order (imports them)."""
+    return [route for module in (modules or [f.module for f in FAMILIES])
+            for route in importlib.import_module(module).routes]
+
+
+def table(surfaces: Sequence["Surface"]) -> str:
+    """data/routes.txt as the family modules declare their routes."""
+    lines = [_HEADER]
+    for surface in surfaces:
+        for family in surface.families:
+            for route in importlib.import_module(family.module).routes:
+                cells = [surface.name, route.method, route.path, family.module, route.name, str(route.status),
+                         "public" if route.public else "key", str(route.max_body or "-"),
+                         ",".join(route.secret_fields) or "-", route.summary]
+                lines.append("\t".join(cells) + "\n")
+    return "".join(lines)
 
 
 @cache
-def _entries() -> tuple[tuple[str, str, str, tuple[str, ...]], ...]:
+def entries() -> tuple[Entry, ...]:
     text = resources.files(__package__).joinpath(TABLE).read_text(encoding="utf-8")
-    entries = []
+    rows = []
     for line in text.splitlines():
         if line and not line.startswith("#"):
-            method, path, module, *secrets = line.split(" ")
-            entries.append((method, path, module, tuple(secrets[0].split(",")) if secrets else ()))
-    return tuple(entries)
+            surface, method, path, module, name, status, public, max_body, secrets, summary = line.split("\t")
+            rows.append(Entry(surface, method, path, module, name, int(status), public == "public",
+                              None if max_body == "-" else int(max_body),
+                              () if secrets == "-" else tuple(secrets.split(",")), summary))
+    return tuple(rows)
 
 
-def routes() -> list["LazyRoute"]:
-    """The family routes, unloaded."""
-    return [LazyRoute(method, path, module, secrets) for method, path, module, secrets in _entries()]
+def routes(surface: "Surface", guards: Sequence["Guard"] = ()) -> list[ApiRoute]:
+    """The surface's family routes, from the table (no family is imported)."""
+    return [ApiRoute(surface, e.module, e.path, e.method, name=e.name, public=e.public, status=e.status,
+                     summary=e.summary, max_body=e.max_body, secret_fields=e.secret_fields, guards=guards)
+            for e in entries() if e.surface == surface.name]
+
+
+def declared_routes(surface: "Surface", declared: Iterable["Declared"],
+                    guards: Sequence["Guard"] = ()) -> list[ApiRoute]:
+    return [ApiRoute.of(surface, route, guards) for route in declared]
 
 
 def timers() -> list["LazyTimer"]:
-    """The family timer sources, unloaded."""
-    return [LazyTimer(table, target) for table, target in TIMERS]
-
-
-class LazyRoute(Route):
-    """Matches like the family's route; on its first request, loads the family and hands over."""
-
-    def __init__(self, method: str, path: str, module: str, secret_fields: tuple[str, ...]) -> None:
-        super().__init__(path, self._unreachable, methods=[method], name=f"{module}:{method} {path}")
-        self.module = module
-        self.secret_fields = secret_fields  # known before loading: the journal redacts by them
-        self._route: ApiRoute | None = None
-
-    async def _unreachable(self, request: Any) -> None:  # handle() never calls the endpoint
-        raise AssertionError("LazyRoute endpoint called")
-
-    def resolve(self) -> "ApiRoute":
-        """The family's own route for this method and path (imports the family once)."""
-        if self._route is None:
-            family = importlib.import_module(self.module)
-            (method,) = self.methods - {"HEAD"}
-            self._route = next(r for r in family.routes if r.path == self.path and method in r.methods)
-        return self._route
-
-    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.resolve().handle(scope, receive, send)
+    """Every family's timer sources, unloaded, in registration order."""
+    return [LazyTimer(table_name, target) for table_name, target in TIMERS]
 
 
 class LazyTimer:
@@ -129,9 +113,3 @@ class LazyTimer:
 
     def fire(self, emu: "Emulator", at_ms: int, horizon_ms: int) -> list[dict[str, Any]]:
         return self._loaded(emu).fire(emu, at_ms, horizon_ms)
-
-
-if __name__ == "__main__":
-    from pathlib import Path
-
-    (Path(__file__).parent / TABLE).write_text(table())

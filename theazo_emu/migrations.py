@@ -3,7 +3,8 @@
 Every table is created here with its primary key, NOT NULL columns and defaults; nothing
 else creates tables or columns. Each API family appends its own migration function
 (names are unique and never change once released, since persisted databases record them).
-Every table holding tenant data has a `tenant` column and is listed in schema.TENANT_TABLES.
+Every table holding tenant data has a `tenant` column and is named by its family in registry.py;
+its JSON columns are declared in schema.JSON.
 
 A fresh database does not replay these: it loads data/schema.sql, their frozen result
 (`python -m theazo_emu.migrations` rewrites it; a test keeps the two equal). They run

@@ -1,19 +1,21 @@
-"""The OpenAPI 3.1 document, built from the route table and the body models.
+"""The OpenAPI 3.1 document of a surface, built from its route table and the body models.
 
 Nothing here is written by hand per route: every `ApiRoute` contributes its path,
 method, summary, public flag and body model, whose JSON Schema pydantic produces. So
-the document cannot drift from what the server validates.
+the document cannot drift from what the server validates. Building it imports every
+family of the surface.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any
 
-from starlette.routing import BaseRoute
-
-from . import __version__
+from . import __version__, lazy
 from .http import ApiRoute
+
+if TYPE_CHECKING:
+    from .surface import Surface
 
 _CONVERTER = re.compile(r"\{(\w+)(?::\w+)?\}")
 
@@ -32,18 +34,16 @@ ERROR_SCHEMA = {
 }
 
 
-def build(routes: Iterable[BaseRoute]) -> dict[str, Any]:
+def build(surface: "Surface") -> dict[str, Any]:
     paths: dict[str, dict] = {}
     schemas: dict[str, Any] = {"Error": ERROR_SCHEMA}
-    for route in routes:
-        if not isinstance(route, ApiRoute):
-            continue
+    for route in [*lazy.routes(surface), *lazy.declared_routes(surface, surface.core())]:
         path = _CONVERTER.sub(r"{\1}", route.path)
         for method in sorted(route.methods - {"HEAD"}):
             paths.setdefault(path, {})[method.lower()] = _operation(route, path, schemas)
     return {
         "openapi": "3.1.0",
-        "info": {"title": "Theazo API (theazo-emu)", "version": __version__},
+        "info": {"title": f"{surface.title} (theazo-emu)", "version": __version__},
         "servers": [{"url": "/"}],
         "paths": paths,
         "components": {

@@ -6,8 +6,9 @@ dict, {API key: per-minute limit or None}) overrides it for one key, for fixture
 tests. Only accepted requests count.
 Over the limit: 429 `rate_limited` with `Retry-After` (seconds) and `details.retryAfter`.
 Every response to a limited key carries X-RateLimit-Limit/-Remaining/-Reset (Reset =
-seconds until the oldest counted request leaves the window). /_emu routes and keyless
-public routes are never limited. Windows live in memory, like a real limiter's.
+seconds until the oldest counted request leaves the window). Keyless public routes are
+never limited, nor is the admin surface (it asks for no guards). Windows live in memory,
+like a real limiter's.
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ class RateLimiter:
 
     async def guard(self, ctx: "Ctx", route: "ApiRoute") -> None:
         """Refuse a request over its key's limit; leave the header values for the middleware."""
-        if ctx.key is None or route.path.startswith("/_emu"):
+        if ctx.key is None:
             return
         limit = self.limit_for(ctx.key)
         if limit is None:

@@ -15,7 +15,7 @@ import re
 from typing import Any, Iterable
 from urllib.parse import parse_qsl
 
-from starlette.routing import Match
+from starlette.routing import compile_path
 
 from .jsonio import MAX_JSON_DEPTH, json_depth
 
@@ -33,7 +33,8 @@ class Redactor:
 
     def __init__(self, keys: Iterable[str] = SECRET_KEYS) -> None:
         self.keys = {k.lower() for k in keys}
-        self.blanket_routes: list[Any] = []  # routes whose whole body is secret (SECRET_FIELDS = ("*",))
+        # (method, public path pattern) of routes whose whole body is secret (SECRET_FIELDS = ("*",))
+        self.blanket_routes: list[tuple[str, re.Pattern]] = []
         self._text = self._pattern()
 
     def learn(self, routes: Iterable[Any]) -> None:
@@ -42,13 +43,14 @@ class Redactor:
         for route in routes:
             fields = getattr(route, "secret_fields", ())
             if "*" in fields:
-                self.blanket_routes.append(route)
+                self.blanket_routes += [(method, compile_path(route.path)[0]) for method in route.methods]
             self.keys.update(f.lower() for f in fields if f != "*")
         self._text = self._pattern()
 
     def blanket(self, scope: Any) -> bool:
         """Whether the request in this ASGI scope goes to a route whose whole body is secret."""
-        return any(route.matches(scope)[0] is Match.FULL for route in self.blanket_routes)
+        method, path = scope["method"], scope["path"]
+        return any(method == m and pattern.match(path) for m, pattern in self.blanket_routes)
 
     def _pattern(self) -> re.Pattern:
         names = "|".join(sorted(re.escape(k) for k in self.keys))

@@ -4,8 +4,8 @@ The tables are declared as sqlite-utils migrations in migrations.py. `prepare()`
 connection the current schema: a fresh database loads data/schema.sql (those migrations'
 frozen result) in one transaction; an older database file runs its pending migrations;
 a current one is left alone. Every table holding tenant data has a `tenant` column and is
-listed in TENANT_TABLES, so reset and export can find it; tables keyed by a parent
-(run_events) say so in reset.
+named by its family in registry.py, so reset and export can find it; tables keyed by a
+parent (run_events) say so in reset. A test keeps the two in step.
 """
 
 from __future__ import annotations
@@ -15,40 +15,28 @@ import sqlite3
 from functools import cache
 from importlib import resources
 
-# Tables with a `tenant` column: what a per-tenant reset deletes.
-TENANT_TABLES = (
-    "runs",
-    "agents",
-    "sessions",
-    "ledger",
-    "counters",
-    "secrets",
-    "providers",
-    "agent_definitions",
-    "agent_definition_versions",
-    "schedules",
-    "schedule_executions",
-    "triggers",
-    "channels",
-    "channel_threads",
-    "channel_messages",
-    "workflows",
-    "workflow_runs",
-    "workflow_tasks",
-    "orch_events",
-    "approvals",
-    "fleets",
-    "fleet_items",
-    "agent_files",
-    "checkpoints",
-    "checkpoint_files",
-)
-# Columns holding JSON text, decoded on read and encoded on write (by store.py).
-JSON_COLUMNS = {
-    "action", "apr_modifications", "apr_params", "config", "data", "extra", "failure", "flt_agent",
-    "flt_error", "flt_input", "flt_output", "limits", "metadata", "result", "secrets", "snapshot", "tools",
-    "wf_error", "wf_input", "wf_output", "wf_spec", "wf_state",
-}
+# The columns of each table that hold JSON text, decoded on read and encoded on write by
+# store.py. Declared per table, so a column name means JSON only in the tables listed here.
+JSON: dict[str, frozenset[str]] = {table: frozenset(columns) for table, columns in {
+    "agent_definition_versions": ("tools", "config", "metadata"),
+    "agent_definitions": ("tools", "config", "metadata"),
+    "agents": ("tools", "secrets", "metadata", "config", "snapshot"),
+    "approvals": ("apr_params", "apr_modifications"),
+    "channels": ("metadata", "config"),
+    "checkpoints": ("metadata",),
+    "fleet_items": ("flt_input", "flt_output", "flt_error"),
+    "fleets": ("flt_agent",),
+    "orch_events": ("data",),
+    "providers": ("config",),
+    "run_events": ("data",),
+    "runs": ("result",),
+    "schedule_executions": ("failure",),
+    "schedules": ("action", "metadata"),
+    "sessions": ("metadata", "limits"),
+    "triggers": ("action", "metadata"),
+    "workflow_runs": ("wf_spec", "wf_input", "wf_state", "wf_output", "wf_error"),
+    "workflows": ("wf_spec",),
+}.items()}
 
 
 @cache

@@ -21,7 +21,7 @@ from starlette.middleware.exceptions import ExceptionMiddleware
 from .auth import tenant_of
 from .faults import SEEDING
 from .mock.loader import Entry, FixtureSet, Problem, parse_path
-from .schema import TENANT_TABLES
+from .registry import TENANT_TABLES
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette

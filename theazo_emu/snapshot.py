@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from .clock import iso
 from .errors import Unprocessable
-from .schema import JSON_COLUMNS
+from .schema import JSON
 
 if TYPE_CHECKING:
     from .emulator import Emulator
@@ -77,18 +77,18 @@ def export_state(emu: "Emulator", tenant: str | None = None) -> dict[str, Any]:
             continue
         where, params = (f"WHERE {table.tenant_filter}", [tenant]) if tenant is not None else ("", [])
         cursor = emu.store.db.execute(f"SELECT * FROM [{table.name}] {where} ORDER BY {table.order}", params)
-        body[table.name] = [_export_row(table.columns, row) for row in cursor.fetchall()]
+        body[table.name] = [_export_row(table.name, table.columns, row) for row in cursor.fetchall()]
     now = emu.clock.now_ms()
     return {"format": FORMAT, "version": VERSION, "tenant": tenant, "seed": emu.settings.seed,
             "clock": {"now": iso(now), "epochMs": now, "frozen": emu.clock.frozen}, "tables": body}
 
 
-def _export_row(columns: tuple[str, ...], row: tuple) -> dict[str, Any]:
-    out = {}
+def _export_row(table: str, columns: tuple[str, ...], row: tuple) -> dict[str, Any]:
+    out, json_columns = {}, JSON.get(table, ())
     for column, value in zip(columns, row):
         if isinstance(value, bytes):
             value = {"$base64": base64.b64encode(value).decode("ascii")}
-        elif column in JSON_COLUMNS and isinstance(value, str):
+        elif column in json_columns and isinstance(value, str):
             try:
                 value = json.loads(value)
             except ValueError:
@@ -143,7 +143,8 @@ def _row_problems(table: Table, rows: list[dict], tenant: str | None) -> list[di
     problems = []
     for index, row in enumerate(rows):
         unknown = sorted(set(row) - set(table.columns))
-        blob = next((c for c, v in row.items() if c not in JSON_COLUMNS and not _is_base64(v)), None)
+        json_columns = JSON.get(table.name, ())
+        blob = next((c for c, v in row.items() if c not in json_columns and not _is_base64(v)), None)
         infinite = next((c for c, v in row.items() if not _finite(v)), None)
         if unknown:
             problems.append({"field": f"tables.{table.name}[{index}].{unknown[0]}", "message": "no such column"})
@@ -187,15 +188,16 @@ def _insert(db: Any, table: str, row: dict[str, Any]) -> None:
     if not row:
         db.execute(f"INSERT INTO [{table}] DEFAULT VALUES")
         return
-    values = [_import_value(column, value) for column, value in row.items()]
+    json_columns = JSON.get(table, ())
+    values = [_import_value(value, column in json_columns) for column, value in row.items()]
     columns = ", ".join(f"[{c}]" for c in row)
     db.execute(f"INSERT INTO [{table}] ({columns}) VALUES ({', '.join('?' * len(row))})", values)
 
 
-def _import_value(column: str, value: Any) -> Any:
-    if isinstance(value, dict) and set(value) == {"$base64"} and column not in JSON_COLUMNS:
+def _import_value(value: Any, is_json: bool) -> Any:
+    if isinstance(value, dict) and set(value) == {"$base64"} and not is_json:
         return base64.b64decode(value["$base64"])
-    if column in JSON_COLUMNS and value is not None:
+    if is_json and value is not None:
         return json.dumps(value, separators=(",", ":"))
     if isinstance(value, (dict, list)):
         return json.dumps(value, separators=(",", ":"))

@@ -3,20 +3,27 @@
 A thin layer over the sqlite3 connection (in autocommit mode: a statement outside
 `atomic()` commits by itself). The schema is declared as sqlite-utils migrations
 (migrations.py, see schema.py); no insert here may invent a table or a column. The
-`Emulator` owns the one connection. JSON columns are stored as text and decoded here, so
-resource modules see plain dicts; camelCase exists only in their serializers. Every row carries
-its tenant and every query filters on it: tenants never see each other.
+`Emulator` owns the one connection. JSON columns (declared per table in schema.JSON) are
+stored as text and decoded here, so callers see plain dicts; camelCase exists only in
+serializers.
+
+Tenant isolation holds by construction, not by care: endpoints get `store.scoped(tenant)`
+(`ctx.store`), a view whose every statement filters on, or writes, the tenant itself.
+Statements written out in SQL stay in the modules that own their tables (a test lists
+them); everywhere else reads and writes go through the view.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from functools import lru_cache
 from typing import Any
 
 from .errors import NotFound
-from .schema import JSON_COLUMNS, TENANT_TABLES, prepare
+from .registry import TENANT_TABLES
+from .schema import JSON, prepare
 
 _dumps = json.JSONEncoder(separators=(",", ":")).encode  # json.dumps with options builds an encoder per call
 _EMPTY_JSON = {list: "[]", dict: "{}"}  # the commonest JSON values, written without the encoder
@@ -32,10 +39,10 @@ def encoded(value: Any) -> Encoded:
     return Encoded(_dumps(value))
 
 
-def _values(columns: tuple[str, ...], row: dict[str, Any]) -> list[Any]:
-    """The row's values in column order, JSON columns encoded."""
+def _values(table: str, columns: tuple[str, ...], row: dict[str, Any]) -> list[Any]:
+    """The row's values in column order, the table's JSON columns encoded."""
     values = list(row.values())
-    for i in _json_positions(columns):
+    for i in _json_positions(table, columns):
         value = values[i]
         if value is not None and value.__class__ is not Encoded:
             values[i] = (not value and _EMPTY_JSON.get(type(value))) or _dumps(value)
@@ -43,8 +50,9 @@ def _values(columns: tuple[str, ...], row: dict[str, Any]) -> list[Any]:
 
 
 @lru_cache(maxsize=512)
-def _json_positions(columns: tuple[str, ...]) -> tuple[int, ...]:
-    return tuple(i for i, column in enumerate(columns) if column in JSON_COLUMNS)
+def _json_positions(table: str, columns: tuple[str, ...]) -> tuple[int, ...]:
+    json_columns = JSON.get(table, ())
+    return tuple(i for i, column in enumerate(columns) if column in json_columns)
 
 
 @lru_cache(maxsize=512)
@@ -58,11 +66,13 @@ def _update_sql(table: str, columns: tuple[str, ...]) -> str:
     return f"UPDATE [{table}] SET {', '.join(f'[{c}] = ?' for c in columns)} WHERE id = ?"
 
 
-def _decode(row: dict[str, Any]) -> dict[str, Any]:
-    for key in JSON_COLUMNS.intersection(row):
-        if row[key] is not None:
-            row[key] = json.loads(row[key])
-    return row
+_TABLES = re.compile(r"\b(?:FROM|JOIN)\s+\[?(\w+)", re.IGNORECASE)
+
+
+@lru_cache(maxsize=1024)
+def _json_of(sql: str) -> frozenset[str]:
+    """The JSON columns of the tables a query reads (its FROM and JOIN clauses)."""
+    return frozenset().union(*(JSON.get(table, ()) for table in _TABLES.findall(sql)))
 
 
 class _Atomic:
@@ -161,7 +171,7 @@ class Store:
     def insert(self, table: str, row: dict[str, Any]) -> dict[str, Any]:
         """Insert into an existing table; an unknown column is an error, never a new one."""
         columns = tuple(row)
-        self.db.execute(_insert_sql(table, columns), _values(columns, row))
+        self.db.execute(_insert_sql(table, columns), _values(table, columns, row))
         return row
 
     def insert_many(self, table: str, rows: list[dict[str, Any]]) -> None:
@@ -169,11 +179,11 @@ class Store:
         if not rows:
             return
         columns = tuple(rows[0])
-        self.db.executemany(_insert_sql(table, columns), [_values(columns, row) for row in rows])
+        self.db.executemany(_insert_sql(table, columns), [_values(table, columns, row) for row in rows])
 
     def update(self, table: str, ident: str, changes: dict[str, Any]) -> None:
         columns = tuple(changes)
-        self.db.execute(_update_sql(table, columns), [*_values(columns, changes), ident])
+        self.db.execute(_update_sql(table, columns), [*_values(table, columns, changes), ident])
 
     def get(self, table: str, tenant: str, ident: str, kind: str) -> dict[str, Any]:
         """One row of this tenant, or `NotFound` (another tenant's id is simply not found)."""
@@ -181,6 +191,11 @@ class Store:
         if row is None:
             raise NotFound(kind, ident)
         return row
+
+    def by_id(self, table: str, ident: str) -> dict[str, Any] | None:
+        """The row with this id whatever its tenant: only for public routes, whose id is the
+        credential (http.public_row), and for timers, which act for every tenant."""
+        return self.one(f"SELECT * FROM [{table}] WHERE id = ?", [ident])
 
     def one(self, sql: str, params: list[Any] | tuple = ()) -> dict[str, Any] | None:
         rows = self.all(sql, params)
@@ -191,7 +206,14 @@ class Store:
         # (keyword sniffing, key de-duplication) that shows on the hottest path.
         cursor = self.db.execute(sql, params)
         names = [column[0] for column in cursor.description]
-        return [_decode(dict(zip(names, row))) for row in cursor]
+        rows = [dict(zip(names, row)) for row in cursor]
+        json_columns = _json_of(sql).intersection(names)
+        if json_columns:
+            for row in rows:
+                for name in json_columns:
+                    if row[name] is not None:
+                        row[name] = json.loads(row[name])
+        return rows
 
     def scalar(self, sql: str, params: list[Any] | tuple = ()) -> Any:
         return self.db.execute(sql, params).fetchone()[0]
@@ -201,6 +223,10 @@ class Store:
         if after is not None:
             where, params = f"({where}) AND id < ?", [*params, after]
         return self.all(f"SELECT * FROM [{table}] WHERE {where} ORDER BY id DESC LIMIT ?", [*params, limit + 1])
+
+    def scoped(self, tenant: str) -> "Scoped":
+        """This tenant's view of the store (see the module docstring)."""
+        return Scoped(self, tenant)
 
     def reset(self, tenant: str | None) -> None:
         """Delete every tenant's rows, or one tenant's, in one transaction."""
@@ -212,3 +238,65 @@ class Store:
 
     def close(self) -> None:
         self.db.close()
+
+
+class Scoped:
+    """One tenant's rows. `where` fragments are ANDed after `tenant = ?`, so no statement made
+    through here can read or change another tenant's row; inserts get the tenant written in."""
+
+    __slots__ = ("store", "tenant")
+
+    def __init__(self, store: Store, tenant: str) -> None:
+        self.store, self.tenant = store, tenant
+
+    def _where(self, where: str, params: list[Any] | tuple) -> tuple[str, list[Any]]:
+        return ("tenant = ?", [self.tenant]) if where == "1" else (f"tenant = ? AND ({where})", [self.tenant, *params])
+
+    def get(self, table: str, ident: str, kind: str) -> dict[str, Any]:
+        """The row with this id, or `NotFound` naming `kind` (another tenant's id is not found)."""
+        return self.store.get(table, self.tenant, ident, kind)
+
+    def find(self, table: str, where: str = "1", params: list[Any] | tuple = (), *, order: str | None = "id",
+             columns: str = "*", group: str | None = None) -> dict | None:
+        """The first matching row in `order`, or None."""
+        rows = self.rows(table, where, params, order=order, limit=1, columns=columns, group=group)
+        return rows[0] if rows else None
+
+    def rows(self, table: str, where: str = "1", params: list[Any] | tuple = (), *, order: str | None = "id",
+             limit: int | None = None, columns: str = "*", group: str | None = None) -> list[dict[str, Any]]:
+        """The matching rows in `order` (None: no order, for aggregates), at most `limit`."""
+        where, params = self._where(where, params)
+        tail = ((f" GROUP BY {group}" if group else "") + (f" ORDER BY {order}" if order else "")
+                + (f" LIMIT {int(limit)}" if limit is not None else ""))
+        return self.store.all(f"SELECT {columns} FROM [{table}] WHERE {where}{tail}", params)
+
+    def value(self, table: str, expression: str, where: str = "1", params: list[Any] | tuple = ()) -> Any:
+        """One value computed over the matching rows, such as `COUNT(*)` or `MAX(end_ms)`."""
+        where, params = self._where(where, params)
+        return self.store.scalar(f"SELECT {expression} FROM [{table}] WHERE {where}", params)
+
+    def count(self, table: str, where: str = "1", params: list[Any] | tuple = ()) -> int:
+        return self.value(table, "COUNT(*)", where, params)
+
+    def page(self, table: str, where: str, params: list[Any] | tuple, limit: int, after: str | None) -> list[dict]:
+        """Up to limit+1 rows, newest id first, strictly older than `after` when given."""
+        where, params = self._where(where, params)
+        return self.store.page(table, where, params, limit, after)
+
+    def insert(self, table: str, row: dict[str, Any]) -> dict[str, Any]:
+        """Insert a row of this tenant (its `tenant` column is set here)."""
+        return self.store.insert(table, {**row, "tenant": self.tenant})
+
+    def update(self, table: str, ident: str, changes: dict[str, Any]) -> None:
+        """Change this tenant's row `ident` (nothing happens to another tenant's)."""
+        columns = tuple(changes)
+        sql = _update_sql(table, columns) + " AND tenant = ?"
+        self.store.db.execute(sql, [*_values(table, columns, changes), ident, self.tenant])
+
+    def delete(self, table: str, where: str, params: list[Any] | tuple = ()) -> int:
+        """Delete the matching rows; returns how many went."""
+        where, params = self._where(where, params)
+        return self.store.db.execute(f"DELETE FROM [{table}] WHERE {where}", params).rowcount
+
+    def atomic(self, savepoint: bool = True) -> "_Atomic | _Joined":
+        return self.store.atomic(savepoint)

@@ -22,9 +22,9 @@ from starlette.responses import HTMLResponse
 
 from ..clock import iso
 from ..http import Ctx, api_route, query_int
-from ..resources.agents import agent_to_api
-from ..resources.schedules import schedule_to_api
-from ..resources.sessions import session_to_api
+from ..domain.agents import agent_to_api
+from ..domain.schedules import schedule_to_api
+from ..domain.sessions import session_to_api
 from ..sse import Frame, stream_response
 
 ROWS = 50  # newest sessions, agents and schedules shown

@@ -3,10 +3,10 @@
 Reference "Schedules" and "Triggers": an action is `{type, config}`. An agent-run takes the
 session of `config.userId` (get-or-create; default `scheduler` for schedules, `trigger` for
 triggers), makes a fresh agent there (from `config.definitionId` if given, whose settings
-resources.agents.new_agent applies) and runs one task on it through start_run, so limits,
+agents.new_agent applies) and runs one task on it through start_run, so limits,
 costs and timelines are exactly those of an API run. The task is `config.task`, followed by
 the input rendered as JSON when there is one. A workflow-run starts the workflow through
-resources.workflows. Refusals are ApiErrors; callers decide whether to record or answer them.
+workflows.start_workflow_run. Refusals are ApiErrors; callers decide whether to record or answer them.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any
 from ..errors import invalid
 from ..models.core import CreateAgent
 from ..models.orchestration import AgentRunAction, WorkflowRunAction
-from ..resources import agent_definitions, workflows  # modules, not names: workflows imports schedules
-from ..resources.agents import new_agent, start_run
-from ..resources.sessions import user_session
+from . import definitions, workflows
+from .agents import new_agent, start_run
+from .sessions import user_session
 
 if TYPE_CHECKING:
     from ..emulator import Emulator
@@ -71,7 +71,7 @@ def check(emu: "Emulator", tenant: str, action: dict[str, Any]) -> None:
     if action["type"] == "workflow-run":
         workflows.load_workflow(emu, tenant, config["workflowId"])
     elif config.get("definitionId"):
-        agent_definitions.resolve_definition(emu, tenant, config["definitionId"])
+        definitions.resolve_definition(emu, tenant, config["definitionId"])
 
 
 def user_of(action: dict[str, Any], default_user: str) -> str:

@@ -4,7 +4,8 @@ Rows carry tenant, user, session, agent, run, model, provider, the kind of charg
 (`compute` in minutes, `model` in tokens and calls, `storage` in GB), integer cents, and
 the virtual-clock time. Usage and billing views, session usage and limit checks read
 these rows only through `totals()`, `grouped()` and `entries()`, which share one SQL sum
-and one time window (inclusive at both ends), so every view agrees with every other.
+and one time window (inclusive at both ends), so every view agrees with every other. They
+read through one tenant's view of the store (store.Scoped).
 """
 
 from __future__ import annotations
@@ -14,7 +15,10 @@ from datetime import date, timedelta
 from typing import Any
 
 from ..clock import iso
-from ..store import Store
+from ..store import Scoped, Store
+
+
+TABLE = "ledger"
 
 
 @dataclass(frozen=True)
@@ -44,7 +48,7 @@ def charge(tenant: str, at_ms: int, kind: str, amount: int, *, quantity: float =
 
 def book(store: Store, *charges: dict[str, Any]) -> None:
     """Write charges made by `charge()` (the same `who` names), in one statement."""
-    store.insert_many("ledger", list(charges))
+    store.insert_many(TABLE, list(charges))
 
 
 _SUMS = (
@@ -67,35 +71,34 @@ def _totals(row: dict) -> Totals:
                   row["sc"], row["ns"], row["na"])
 
 
-def totals(store: Store, tenant: str, since_ms: int | None = None, until_ms: int | None = None,
-           **filters: str) -> Totals:
+def totals(view: Scoped, since_ms: int | None = None, until_ms: int | None = None, **filters: str) -> Totals:
     """Aggregates over [since, until] for this tenant, optionally per session/user/agent."""
-    where, params = _window(tenant, since_ms, until_ms, filters)
-    row = store.one(f"SELECT {_SUMS} FROM ledger WHERE {where}", params)
+    where, params = _window(since_ms, until_ms, filters)
+    row = view.find(TABLE, where, params, order=None, columns=_SUMS)
     assert row is not None
     return _totals(row)
 
 
-def grouped(store: Store, tenant: str, by: str, since_ms: int | None = None, until_ms: int | None = None,
+def grouped(view: Scoped, by: str, since_ms: int | None = None, until_ms: int | None = None,
             **filters: str) -> list[tuple[str | None, Totals]]:
     """(key, Totals) per user/session/agent/model/provider/kind/day over [since, until],
     ordered by key; rows without that attribute form the `None` group, so the groups
     always add up to `totals()` over the same window."""
-    where, params = _window(tenant, since_ms, until_ms, filters)
-    rows = store.all(f"SELECT {GROUPS[by]} AS k, {_SUMS} FROM ledger WHERE {where} GROUP BY k ORDER BY k", params)
+    where, params = _window(since_ms, until_ms, filters)
+    rows = view.rows(TABLE, where, params, columns=f"{GROUPS[by]} AS k, {_SUMS}", group="k", order="k")
     return [(row["k"], _totals(row)) for row in rows]
 
 
-def entries(store: Store, tenant: str, since_ms: int | None = None, until_ms: int | None = None,
+def entries(view: Scoped, since_ms: int | None = None, until_ms: int | None = None,
             **filters: str) -> list[dict[str, Any]]:
     """The rows themselves over [since, until], oldest first (for exports)."""
-    where, params = _window(tenant, since_ms, until_ms, filters)
-    return store.all(f"SELECT * FROM ledger WHERE {where} ORDER BY at_ms, id", params)
+    where, params = _window(since_ms, until_ms, filters)
+    return view.rows(TABLE, where, params, order="at_ms, id")
 
 
-def daily(store: Store, tenant: str, since_ms: int, until_ms: int, **filters: str) -> list[tuple[str, Totals]]:
+def daily(view: Scoped, since_ms: int, until_ms: int, **filters: str) -> list[tuple[str, Totals]]:
     """(UTC date, Totals) for every day from since's date to until's, days without charges included."""
-    found = dict(grouped(store, tenant, "day", since_ms, until_ms, **filters))
+    found = dict(grouped(view, "day", since_ms, until_ms, **filters))
     first, last = date.fromisoformat(iso(since_ms)[:10]), date.fromisoformat(iso(until_ms)[:10])
     days = (first + timedelta(days=n) for n in range((last - first).days + 1))
     return [(day.isoformat(), found.get(day.isoformat(), Totals())) for day in days]
@@ -106,16 +109,15 @@ def _number(value: float) -> int | float:
     return int(value) if float(value).is_integer() else round(value, 4)
 
 
-def top_user(store: Store, tenant: str, since_ms: int | None, until_ms: int | None) -> dict | None:
+def top_user(view: Scoped, since_ms: int | None, until_ms: int | None) -> dict | None:
     """The user with the highest cost in the window (ties broken by user id)."""
-    where, params = _window(tenant, since_ms, until_ms, {})
-    row = store.one(f"SELECT user_id, SUM(amount) AS cents FROM ledger WHERE {where} AND user_id IS NOT NULL "
-                    "GROUP BY user_id ORDER BY cents DESC, user_id ASC LIMIT 1", params)
-    return row
+    where, params = _window(since_ms, until_ms, {})
+    return view.find(TABLE, f"{where} AND user_id IS NOT NULL", params, columns="user_id, SUM(amount) AS cents",
+                     group="user_id", order="cents DESC, user_id ASC")
 
 
-def _window(tenant: str, since_ms: int | None, until_ms: int | None, filters: dict[str, str]) -> tuple[str, list]:
-    clauses, params = ["tenant = ?"], [tenant]
+def _window(since_ms: int | None, until_ms: int | None, filters: dict[str, str]) -> tuple[str, list]:
+    clauses, params = [], []
     if since_ms is not None:
         clauses.append("at_ms >= ?")
         params.append(since_ms)
@@ -125,4 +127,4 @@ def _window(tenant: str, since_ms: int | None, until_ms: int | None, filters: di
     for column, value in sorted(filters.items()):
         clauses.append(f"[{column}] = ?")
         params.append(value)
-    return " AND ".join(clauses), params
+    return " AND ".join(clauses) or "1", params

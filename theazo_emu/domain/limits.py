@@ -40,12 +40,13 @@ def usage(emu: "Emulator", session: dict) -> dict[str, tuple[float, float]]:
     limits, now, out = session["limits"] or {}, emu.clock.now_ms(), {}
     if limits.get("maxCost"):
         since = period_start_ms(limits["maxCost"].get("period", "session"), now)
-        spent = ledger.totals(emu.store, session["tenant"], since, None, session_id=session["id"]).total_cents
+        view = emu.store.scoped(session["tenant"])
+        spent = ledger.totals(view, since, None, session_id=session["id"]).total_cents
         out["maxCost"] = (limits["maxCost"]["amount"], spent)
     if limits.get("maxAgents") is not None:
         out["maxAgents"] = (limits["maxAgents"], active_agents(emu, session))
     if limits.get("maxComputeMinutes") is not None:
-        minutes = ledger.totals(emu.store, session["tenant"], session_id=session["id"]).compute_minutes
+        minutes = ledger.totals(emu.store.scoped(session["tenant"]), session_id=session["id"]).compute_minutes
         out["maxComputeMinutes"] = (limits["maxComputeMinutes"], minutes)
     return out
 

@@ -4,7 +4,7 @@ An agent reference is a definition id (`adef_...`, must exist: 404/409 from
 agent_definitions), a definition name (the newest live definition of that name), any other
 name (an ad-hoc agent whose instructions name its role, so SDK examples such as
 `agent: 'researcher'` run offline), or an inline agent config (the create-agent body).
-Agents are made and run only through resources.agents.new_agent/start_run (limits, ledger).
+Agents are made and run only through agents.new_agent/start_run (limits, ledger).
 Events go to `orch_events` with the virtual instant they happen at; `EventFollower` streams
 them (replay, Last-Event-ID, close after the terminal event). `http_call` is the one
 real-world call (workflow webhook steps): httpx.AsyncClient, never blocking the loop.
@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 from ..errors import ApiError, invalid
 from ..http import validate
 from ..models.core import CreateAgent
-from ..resources import agent_definitions
-from ..resources.agents import new_agent, start_run
+from . import definitions
+from .agents import new_agent, start_run
 from ..sse import Frame
 from . import runs
 
@@ -38,7 +38,7 @@ def agent_request(emu: "Emulator", tenant: str, ref: Any, *, timeout: Any = None
     if isinstance(ref, dict):
         fields = dict(ref)
     elif isinstance(ref, str) and ref.startswith("adef_"):
-        agent_definitions.resolve_definition(emu, tenant, ref)
+        definitions.resolve_definition(emu, tenant, ref)
         fields = {"definition": ref}
     else:
         named = emu.store.one("SELECT id FROM agent_definitions WHERE tenant = ? AND name = ? AND archived = 0 "
@@ -50,7 +50,7 @@ def agent_request(emu: "Emulator", tenant: str, ref: Any, *, timeout: Any = None
     if allow_tools is not None or deny_tools:
         tools = fields.get("tools")
         if tools is None and fields.get("definition"):
-            tools = agent_definitions.resolve_definition(emu, tenant, fields["definition"])["tools"]
+            tools = definitions.resolve_definition(emu, tenant, fields["definition"])["tools"]
         fields["tools"] = [t for t in tools or [] if (allow_tools is None or t in allow_tools)
                            and t not in (deny_tools or [])]
     return validate(CreateAgent, fields)  # type: ignore[return-value]

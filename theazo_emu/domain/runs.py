@@ -14,8 +14,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..clock import iso
-from ..errors import Conflict
+from ..errors import Conflict, NotFound
 from ..mock import RunRequest
+from ..sse import Frame
 from . import ledger, pricing
 
 if TYPE_CHECKING:
@@ -197,3 +198,71 @@ def run_to_api(run: dict, agent: dict, now_ms: int) -> dict:
     if result.get("error"):
         body["error"] = result["error"]
     return body
+
+
+class RunFollower:
+    """Chooses which run a stream shows and hands out its released events.
+
+    With `Last-Event-ID` (`<taskId>:<seq>`) it continues that run, or waits for the next
+    one if that run had ended. With `?taskId=` it shows that run. Otherwise it shows the
+    agent's latest run if it is in flight, or if it ended but was never streamed to its
+    end (run, then connect) — except for SDK clients, which always connect first and then
+    start the run they want to see, so for them an ended run is never replayed.
+    """
+
+    def __init__(self, emu: "Emulator", agent: dict, *, last_event_id: str | None, task_id: str | None,
+                 sdk: bool) -> None:
+        self.emu, self.agent_id = emu, agent["id"]
+        self.run_id: str | None = None
+        self.seq = 0
+        self.floor = ""  # wait for a run with an id greater than this
+        last, wanted = last_event_id, task_id
+        if last and ":" in last:
+            run_id, _, seq = last.rpartition(":")
+            run = self._run(run_id)
+            if run is not None and seq.isdigit():
+                self.run_id, self.seq = run["id"], int(seq)
+        elif wanted:
+            run = self._run(wanted)
+            if run is None:
+                raise NotFound("task", wanted)
+            self.run_id = run["id"]
+        else:
+            latest = self.emu.store.one("SELECT * FROM runs WHERE agent_id = ? ORDER BY id DESC LIMIT 1", [agent["id"]])
+            now = self.emu.clock.now_ms()
+            if latest is not None:
+                ended = run_status(latest, now) not in ("running", "paused")
+                if not ended or (not sdk and not latest["delivered"]):
+                    self.run_id = latest["id"]
+                else:
+                    self.floor = latest["id"]
+            if self.run_id is None and agent_status(agent, now) == "terminated":
+                raise Conflict(f"Agent {agent['id']} is terminated and has no run to stream.", {"status": "terminated"})
+
+    def _run(self, run_id: str) -> dict | None:
+        return self.emu.store.one("SELECT * FROM runs WHERE id = ? AND agent_id = ?", [run_id, self.agent_id])
+
+    def poll(self) -> tuple[list[Frame], bool, int | None]:
+        if self.run_id is None:
+            nxt = self.emu.store.one("SELECT id FROM runs WHERE agent_id = ? AND id > ? ORDER BY id LIMIT 1",
+                                     [self.agent_id, self.floor])
+            if nxt is None:
+                agent = self.emu.store.one("SELECT status FROM agents WHERE id = ?", [self.agent_id])
+                return [], agent is None or agent["status"] == "terminated", None
+            self.run_id, self.seq = nxt["id"], 0
+        events = released_events(self.emu, self.run_id, self.seq)
+        frames = [Frame(e["event"], e["data"], f"{self.run_id}:{e['seq']}") for e in events]
+        if events:
+            self.seq = events[-1]["seq"]
+        if events and events[-1]["event"] in TERMINAL_EVENTS:
+            self.emu.store.update("runs", self.run_id, {"delivered": 1})
+            return frames, True, None
+        if self.seq and not events and self._ended_at_seq():
+            self.floor, self.run_id = self.run_id, None  # Last-Event-ID pointed at the end: wait for the next run
+            return self.poll()
+        return frames, False, next_release_ms(self.emu, self.run_id)
+
+    def _ended_at_seq(self) -> bool:
+        last = self.emu.store.one("SELECT seq, event FROM run_events WHERE run_id = ? ORDER BY seq DESC LIMIT 1",
+                                  [self.run_id])
+        return last is not None and last["seq"] <= self.seq and last["event"] in TERMINAL_EVENTS

@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from starlette.middleware import Middleware
-from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..auth import authenticate, tenant_of
-from ..errors import Forbidden, Unauthorized, render
+from ..auth import tenant_of, theazo_key
+from ..errors import Forbidden, Unauthorized
+from ..surfaces import error_response
 from ..redaction import Redactor, encode_body
 from .cassette import (
     REQUEST_HEADERS,
@@ -126,7 +126,7 @@ class CassetteWriter:
         digest = tenant_of(raw)
         if digest not in self._aliases:
             try:
-                authenticate(raw)
+                theazo_key(raw)
                 kind = "key"
             except Forbidden:
                 kind = "live"
@@ -272,7 +272,7 @@ class ReplayMiddleware:
         if closest is not None:
             message += f"; the closest recorded request is {closest['method']} {closest['path']} (line {closest['line']})"
         details = {"request": shown, "closest": closest}
-        await render(Request(scope), 404, "replay_miss", message + ".", details)(scope, receive, send)
+        await error_response(scope, 404, "replay_miss", message + ".", details)(scope, receive, send)
 
     def _closest(self, request: dict) -> dict[str, Any] | None:
         target = f"{request['path']}?{match_key(request)[2]} {match_key(request)[3]}"

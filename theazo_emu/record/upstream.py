@@ -14,10 +14,9 @@ import asyncio
 from typing import TYPE_CHECKING
 
 import httpx
-from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
-from ..errors import render
+from ..surfaces import error_response
 from .cassette import is_sse
 
 if TYPE_CHECKING:
@@ -47,7 +46,7 @@ class Upstream:
             response = await self.client.send(request, stream=True)
         except httpx.HTTPError as exc:
             message = f"Cannot reach the upstream {self.base_url}: {type(exc).__name__}: {exc}"
-            await render(Request(scope), 502, "provider_error", message, {"upstream": self.base_url})(
+            await error_response(scope, 502, "provider_error", message, {"upstream": self.base_url})(
                 scope, receive, send)
             return False
         out = capture.wrap(send)

@@ -13,11 +13,14 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+from ..domain.agents import require_usable
 from ..errors import Conflict, NotFound, invalid
-from ..http import Ctx, api_route, list_answer
+from ..http import Ctx, api_route
 from ..models.files import WriteFile, normal_path
-from .agents import load, require_usable
+from ..surfaces.theazo import list_answer, one_page
+from .agents import load
 
+TABLE = "agent_files"
 MAX_FILES = 1000  # per agent
 MAX_BYTES = 16 * 1024 * 1024  # per agent, all files together (checkpoints copy them)
 DEFAULT_DIR = "/data"  # the SDK's default for list()
@@ -39,22 +42,21 @@ async def write_file(ctx: Ctx) -> dict[str, Any]:
     """Write a file into the agent's sandbox (replacing one at the same path)."""
     body: WriteFile = ctx.body
     agent = load(ctx)
-    require_usable(ctx, agent)
-    store, now = ctx.emu.store, ctx.now_iso()
+    require_usable(ctx.emu, agent)
+    store, now = ctx.store, ctx.now_iso()
     key = [agent["id"], body.path]
     content = body.content()
-    others = store.one("SELECT COUNT(*) AS files, COALESCE(SUM(size), 0) AS bytes FROM agent_files "
-                       "WHERE agent_id = ? AND path != ?", key)
+    others = store.find(TABLE, "agent_id = ? AND path != ?", key, order=None,
+                        columns="COUNT(*) AS files, COALESCE(SUM(size), 0) AS bytes")
     if others["files"] >= MAX_FILES:
         raise Conflict(f"Agent {agent['id']} already holds {MAX_FILES} files.", {"limit": MAX_FILES})
     if others["bytes"] + len(content) > MAX_BYTES:
         raise Conflict(f"Agent {agent['id']}'s files would exceed {MAX_BYTES} bytes.",
                        {"limit": MAX_BYTES, "used": others["bytes"], "requested": len(content)})
     with store.atomic():
-        store.db.execute("DELETE FROM agent_files WHERE agent_id = ? AND path = ?", key)
-        store.insert("agent_files", {"agent_id": agent["id"], "path": body.path, "tenant": ctx.tenant,
-                                     "content": content, "encoding": body.encoding, "size": len(content),
-                                     "modified_at": now})
+        store.delete(TABLE, "agent_id = ? AND path = ?", key)
+        store.insert(TABLE, {"agent_id": agent["id"], "path": body.path, "content": content,
+                             "encoding": body.encoding, "size": len(content), "modified_at": now})
     return {"path": body.path, "size": len(content), "encoding": body.encoding, "modified": now}
 
 
@@ -62,8 +64,8 @@ async def read_file(ctx: Ctx) -> dict[str, Any]:
     """Read a file: `{data, encoding}` in the encoding it was written in."""
     agent = load(ctx)
     path = _path(ctx.params["path"], "path")
-    row = ctx.emu.store.one("SELECT content, encoding FROM agent_files WHERE agent_id = ? AND path = ?",
-                            [agent["id"], path])
+    row = ctx.store.find(TABLE, "agent_id = ? AND path = ?", [agent["id"], path], order=None,
+                         columns="content, encoding")
     if row is None:
         raise NotFound("file", path)
     return {"path": path, "data": _text(row["content"], row["encoding"]), "encoding": row["encoding"]}
@@ -75,8 +77,8 @@ async def list_files(ctx: Ctx) -> Any:
     wanted = ctx.query.get("dir") or DEFAULT_DIR
     directory = "" if not wanted.strip("/") else _path(wanted, "dir")  # "" is the root
     prefix = directory + "/"
-    rows = ctx.emu.store.all("SELECT path, size, modified_at FROM agent_files WHERE agent_id = ? AND "
-                             "substr(path, 1, ?) = ? ORDER BY path", [agent["id"], len(prefix), prefix])
+    rows = ctx.store.rows(TABLE, "agent_id = ? AND substr(path, 1, ?) = ?", [agent["id"], len(prefix), prefix],
+                          order="path", columns="path, size, modified_at")
     files, subdirectories = [], {}
     for row in rows:
         name, _, deeper = row["path"][len(prefix):].partition("/")
@@ -88,8 +90,7 @@ async def list_files(ctx: Ctx) -> Any:
                           "modified": row["modified_at"]})
     folders = [{"name": name, "path": f"{directory}/{name}", "type": "directory", "size": 0, "modified": modified}
                for name, modified in sorted(subdirectories.items())]
-    entries = files + folders
-    return list_answer(ctx, {"data": entries, "nextCursor": None, "cursor": None, "hasMore": False})
+    return list_answer(ctx, one_page(files + folders))
 
 
 routes = [

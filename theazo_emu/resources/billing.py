@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from ..domain import ledger, pricing
 from ..domain.ledger import Totals
-from ..http import Ctx, api_route, query_int
+from ..http import Ctx, Cursor, PageParams, api_route
+from ..surfaces.theazo import page_body
 from .usage import THIRTY_DAYS_AGO, period_body, window
 
 MAX_LIMIT = 1000
+_RANK = Cursor("rank", numeric=True)  # a ranked list pages by position
 
 
 def _by_kind(totals: Totals) -> dict:
@@ -31,7 +33,7 @@ def _by_cost(key: str | None, totals: Totals) -> tuple:
 async def billing_usage(ctx: Ctx) -> dict:
     """Totals for the billing period: cost, compute minutes, model calls, sessions, agents."""
     since, until = window(ctx)
-    totals = ledger.totals(ctx.emu.store, ctx.tenant, since, until)
+    totals = ledger.totals(ctx.store, since, until)
     return {
         "period": period_body(since, until), "totalCost": pricing.cost(totals.total_cents),
         "computeMinutes": totals.compute_minutes, "modelCalls": totals.model_calls,
@@ -44,26 +46,31 @@ async def billing_usage(ctx: Ctx) -> dict:
 async def billing_daily(ctx: Ctx) -> dict:
     """One entry per UTC day in the range, days without charges included."""
     since, until = window(ctx, THIRTY_DAYS_AGO, daily=True)
-    days = ledger.daily(ctx.emu.store, ctx.tenant, since, until)
+    days = ledger.daily(ctx.store, since, until)
     return {"data": [{"date": day, "cost": pricing.cost(t.total_cents)} for day, t in days],
             "period": period_body(since, until)}
 
 
 async def billing_users(ctx: Ctx) -> dict:
-    """Cost per userId across all their sessions, costliest first (`limit`, default 50)."""
+    """Cost per userId across all their sessions, costliest first (`limit`, default 50; `cursor`)."""
     since, until = window(ctx)
-    limit = query_int(ctx, "limit", 50, 1, MAX_LIMIT)
-    groups = sorted(ledger.grouped(ctx.emu.store, ctx.tenant, "user", since, until), key=lambda g: _by_cost(*g))
-    data = [{"userId": user, "cost": pricing.cost(t.total_cents), "sessions": t.sessions, "agents": t.agents,
-             "computeMinutes": t.compute_minutes, "modelCalls": t.model_calls, "costByKind": _by_kind(t)}
-            for user, t in groups[:limit]]
-    return {"data": data, "hasMore": len(groups) > limit, "period": period_body(since, until)}
+    params = PageParams.from_query(ctx, _RANK, default=50, maximum=MAX_LIMIT)
+    groups = sorted(ledger.grouped(ctx.store, "user", since, until), key=lambda g: _by_cost(*g))
+    start = 0 if params.after is None else int(params.after) + 1
+    ranked = list(enumerate(groups))[start:start + params.limit + 1]
+    page = params.cut(ranked, key=lambda item: item[0])
+    return page_body(page, lambda item: _user_line(*item[1])) | {"period": period_body(since, until)}
+
+
+def _user_line(user: str | None, t: Totals) -> dict:
+    return {"userId": user, "cost": pricing.cost(t.total_cents), "sessions": t.sessions, "agents": t.agents,
+            "computeMinutes": t.compute_minutes, "modelCalls": t.model_calls, "costByKind": _by_kind(t)}
 
 
 async def billing_models(ctx: Ctx) -> dict:
     """Cost per model id (its runs' compute and tokens), costliest first."""
     since, until = window(ctx)
-    groups = sorted(ledger.grouped(ctx.emu.store, ctx.tenant, "model", since, until), key=lambda g: _by_cost(*g))
+    groups = sorted(ledger.grouped(ctx.store, "model", since, until), key=lambda g: _by_cost(*g))
     data = [{"model": model, "calls": t.model_calls, "inputTokens": t.input_tokens, "outputTokens": t.output_tokens,
              "cost": pricing.cost(t.total_cents), "computeMinutes": t.compute_minutes, "costByKind": _by_kind(t)}
             for model, t in groups]

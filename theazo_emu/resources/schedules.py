@@ -1,44 +1,25 @@
 """Schedules: cron-driven agent and workflow runs (reference "Schedules", sdk-compat "Schedules").
 
-Owns the schedules and schedule_executions tables and the /v1/schedules routes. Cron
-semantics and firing live in scheduler.py (a timers.TimerSource), never in a request.
-Invariants: `next_run_ms` is the next occurrence strictly after the moment it was computed
-(create, cron change, resume), NULL while paused, so a resumed schedule never catches up on
-the occurrences it missed. `create_schedule()` is also how workflows schedule themselves.
-Lists and history answer a bare array to the SDK and `{data, ...}` to everyone else.
+The /v1/schedules routes. Cron semantics and firing live in domain/scheduler.py (a
+timers.TimerSource), never in a request; creating one is domain/schedules.py's, since
+workflows schedule themselves too. Invariants: `next_run_ms` is the next occurrence
+strictly after the moment it was computed (create, cron change, resume), NULL while
+paused, so a resumed schedule never catches up on the occurrences it missed. Lists and
+history answer a bare array to the SDK and `{data, ...}` to everyone else.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..clock import iso
-from ..domain import actions, runs, scheduler  # modules: scheduler imports actions, which imports this
+from ..domain import actions, runs, scheduler, schedules
 from ..domain.pricing import cost
-from ..errors import Conflict, invalid
-from ..http import Ctx, PageParams, api_route, list_answer, page_body, query_choice
+from ..domain.schedules import KIND, STATUSES, TABLE, compile_checked, create_schedule, schedule_to_api
+from ..errors import Conflict
+from ..http import Ctx, PageParams, Where, api_route
 from ..models.orchestration import CreateSchedule, UpdateSchedule
-
-if TYPE_CHECKING:
-    from ..emulator import Emulator
-
-TABLE, KIND = "schedules", "schedule"
-STATUSES = ("active", "paused")
-
-
-def schedule_to_api(row: dict) -> dict[str, Any]:
-    """The union of the reference's Schedule and the SDK's (`agent`, `userId`, `input`)."""
-    action, next_ms, last_ms = row["action"], row["next_run_ms"], row["last_run_ms"]
-    config = action["config"]
-    return {
-        "id": row["id"], "name": row["name"], "cron": row["cron"], "timezone": row["timezone"],
-        "status": row["status"], "action": action,
-        "agent": config.get("definitionId") if action["type"] == "agent-run" else None,
-        "workflowId": config.get("workflowId"), "userId": actions.user_of(action, actions.SCHEDULE_USER),
-        "input": config.get("input"), "nextRunAt": iso(next_ms) if next_ms is not None else None,
-        "lastRunAt": iso(last_ms) if last_ms is not None else None, "metadata": row["metadata"] or {},
-        "createdAt": row["created_at"], "updatedAt": row["updated_at"],
-    }
+from ..surfaces.theazo import list_answer, list_page, page_body
 
 
 def execution_to_api(row: dict, now_ms: int) -> dict[str, Any]:
@@ -62,41 +43,12 @@ def execution_to_api(row: dict, now_ms: int) -> dict[str, Any]:
     return body | {"status": "started", "cost": cost(0), "completedAt": None}
 
 
-def compile_checked(cron: str, timezone: str | None) -> scheduler.Cron:
-    """The compiled cron, or a 422 naming `timezone` or `cron`."""
-    try:
-        scheduler.check_timezone(timezone)
-    except ValueError as exc:
-        raise invalid("timezone", str(exc)) from None
-    try:
-        return scheduler.compile_cron(cron, timezone)
-    except ValueError as exc:
-        raise invalid("cron", str(exc)) from None
-
-
-def create_schedule(emu: "Emulator", tenant: str, *, name: str, cron: str, action: dict[str, Any],
-                    timezone: str | None = None, metadata: dict | None = None) -> dict[str, Any]:
-    """Create an active schedule (422 bad cron/timezone, 404/409 unusable definition); the API body."""
-    compiled = compile_checked(cron, timezone)
-    actions.check(emu, tenant, action)
-    now_ms = emu.clock.now_ms()
-    now = iso(now_ms)
-    with emu.store.atomic():
-        row = emu.store.insert(TABLE, {
-            "id": emu.new_id("sched", tenant), "tenant": tenant, "name": name, "cron": compiled.expr,
-            "timezone": timezone or "UTC", "status": "active", "action": action, "metadata": metadata or {},
-            "next_run_ms": compiled.next_after(now_ms), "last_run_ms": None, "created_at": now, "updated_at": now,
-        })
-    emu.changes.notify()  # the timers loop may now have an earlier instant to wait for
-    return schedule_to_api(row)
-
-
 def _load(ctx: Ctx) -> dict:
-    return ctx.emu.store.get(TABLE, ctx.tenant, ctx.params["schedule_id"], KIND)
+    return ctx.store.get(TABLE, ctx.params["schedule_id"], KIND)
 
 
 def _reload(ctx: Ctx, schedule_id: str) -> dict[str, Any]:
-    return schedule_to_api(ctx.emu.store.get(TABLE, ctx.tenant, schedule_id, KIND))
+    return schedule_to_api(ctx.store.get(TABLE, schedule_id, KIND))
 
 
 async def add_schedule(ctx: Ctx) -> dict:
@@ -109,13 +61,7 @@ async def add_schedule(ctx: Ctx) -> dict:
 
 async def list_schedules(ctx: Ctx) -> Any:
     """List schedules, newest first (filter: status)."""
-    page = PageParams.from_query(ctx, "sched")
-    where, params = "tenant = ?", [ctx.tenant]
-    status = query_choice(ctx, "status", STATUSES)
-    if status:
-        where += " AND status = ?"
-        params.append(status)
-    body = page_body(ctx.emu.store.page(TABLE, where, params, page.limit, page.after), page, schedule_to_api)
+    body = list_page(ctx, TABLE, Where(ctx).choice("status", "status", STATUSES), "sched", schedule_to_api)
     return list_answer(ctx, body)
 
 
@@ -156,7 +102,7 @@ async def update_schedule(ctx: Ctx) -> dict:
         if row["status"] == "active":
             changes["next_run_ms"] = compiled.next_after(ctx.now_ms())
     if changes:
-        ctx.emu.store.update(TABLE, row["id"], changes | {"updated_at": ctx.now_iso()})
+        ctx.store.update(TABLE, row["id"], changes | {"updated_at": ctx.now_iso()})
         ctx.emu.changes.notify()
     return _reload(ctx, row["id"])
 
@@ -164,9 +110,9 @@ async def update_schedule(ctx: Ctx) -> dict:
 async def delete_schedule(ctx: Ctx) -> dict:
     """Delete a schedule and its history; no further firings."""
     row = _load(ctx)
-    with ctx.emu.store.atomic():
-        ctx.emu.store.db.execute("DELETE FROM schedule_executions WHERE schedule_id = ?", [row["id"]])
-        ctx.emu.store.db.execute("DELETE FROM schedules WHERE id = ?", [row["id"]])
+    with ctx.store.atomic():
+        ctx.store.delete(schedules.EXECUTIONS, "schedule_id = ?", [row["id"]])
+        ctx.store.delete(TABLE, "id = ?", [row["id"]])
     return {"ok": True, "id": row["id"], "deleted": True}
 
 
@@ -175,7 +121,7 @@ async def pause_schedule(ctx: Ctx) -> dict:
     row = _load(ctx)
     if row["status"] != "active":
         raise Conflict(f"Schedule {row['id']} is already paused.", {"status": row["status"]})
-    ctx.emu.store.update(TABLE, row["id"], {"status": "paused", "next_run_ms": None, "updated_at": ctx.now_iso()})
+    ctx.store.update(TABLE, row["id"], {"status": "paused", "next_run_ms": None, "updated_at": ctx.now_iso()})
     return _reload(ctx, row["id"])
 
 
@@ -185,26 +131,16 @@ async def resume_schedule(ctx: Ctx) -> dict:
     if row["status"] != "paused":
         raise Conflict(f"Schedule {row['id']} is not paused.", {"status": row["status"]})
     next_ms = scheduler.compile_cron(row["cron"], row["timezone"]).next_after(ctx.now_ms())
-    ctx.emu.store.update(TABLE, row["id"], {"status": "active", "next_run_ms": next_ms, "updated_at": ctx.now_iso()})
+    ctx.store.update(TABLE, row["id"], {"status": "active", "next_run_ms": next_ms, "updated_at": ctx.now_iso()})
     ctx.emu.changes.notify()
     return _reload(ctx, row["id"])
 
 
 async def schedule_history(ctx: Ctx) -> Any:
     """The schedule's firings, newest first, with each run's status and cost."""
-    row, page, now = _load(ctx), PageParams.from_query(ctx, "exec"), ctx.now_ms()
-    where, params = "e.tenant = ? AND e.schedule_id = ?", [ctx.tenant, row["id"]]
-    if page.after is not None:
-        where += " AND e.id < ?"
-        params.append(page.after)
-    rows = ctx.emu.store.all(
-        "SELECT e.*, r.status AS run_status, r.outcome AS run_outcome, r.end_ms AS run_end_ms, r.result, "
-        "w.status AS wf_status, w.total_cents AS wf_cents, w.completed_at AS wf_completed_at "
-        "FROM schedule_executions e LEFT JOIN runs r ON r.id = e.task_id "
-        f"LEFT JOIN workflow_runs w ON w.id = e.workflow_run_id WHERE {where} "
-        "ORDER BY e.id DESC LIMIT ?", [*params, page.limit + 1])
-    body = page_body(rows, page, lambda r: execution_to_api(r, now))
-    return list_answer(ctx, body)
+    row, params, now = _load(ctx), PageParams.from_query(ctx, "exec"), ctx.now_ms()
+    rows = schedules.history(ctx.emu, row, params.limit + 1, params.after)
+    return list_answer(ctx, page_body(params.cut(rows), lambda r: execution_to_api(r, now)))
 
 
 routes = [

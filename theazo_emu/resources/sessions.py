@@ -1,111 +1,57 @@
 """Sessions: per-user isolation, get-or-create by user, lifecycle, usage and limits.
 
 Reference section "Sessions", plus the SDK's GET /v1/sessions/:id, pause/resume/
-terminate, /usage and /limits (sdk-compat.md §3). Status is derived: an active session
-whose compute limit was reached reads as paused from the instant it was reached
-(`auto_pause_at_ms`). Terminating a session terminates its agents.
+terminate, /usage and /limits (sdk-compat.md §3). The table's writes and the status rules
+are domain/sessions.py's; this module checks requests and shapes answers.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..clock import iso
-from ..domain import ledger, limits, pricing, runs
+from ..domain import ledger, limits, pricing, sessions
+from ..domain.sessions import STATUSES, TABLE, require_active, session_status, session_to_api
 from ..errors import Conflict, invalid
-from ..http import Ctx, PageParams, api_route, page_body, query_choice, query_time, respond
+from ..http import Ctx, Where, api_route, query_time, respond
 from ..models import CreateSession, SessionLimits, SessionOptions, check_user_id
+from ..surfaces.theazo import list_page
 
-if TYPE_CHECKING:
-    from ..emulator import Emulator
-
-STATUSES = ("active", "paused", "terminated")
-
-
-def session_status(row: dict, now_ms: int) -> str:
-    auto = row.get("auto_pause_at_ms")
-    if row["status"] == "active" and auto is not None and auto <= now_ms:
-        return "paused"
-    return row["status"]
-
-
-def session_to_api(row: dict, now_ms: int) -> dict[str, Any]:
-    status = session_status(row, now_ms)
-    paused_at = row["paused_at"] or (iso(row["auto_pause_at_ms"]) if status == "paused" and row["auto_pause_at_ms"] else None)
-    return {
-        "id": row["id"], "userId": row["user_id"], "status": status, "environment": row["environment"],
-        "metadata": row["metadata"] or {}, "limits": row["limits"] or {}, "createdAt": row["created_at"],
-        "updatedAt": row["updated_at"], "pausedAt": paused_at, "terminatedAt": row["terminated_at"],
-    }
+# A session's status is derived from the clock; lists filter on the same rule in SQL.
+_STATUS_SQL = "(CASE WHEN status = 'active' AND auto_pause_at_ms <= ? THEN 'paused' ELSE status END)"
 
 
 def load(ctx: Ctx, session_id: str) -> dict:
-    return ctx.emu.store.get("sessions", ctx.tenant, session_id, "session")
+    return ctx.store.get(TABLE, session_id, "session")
 
 
-def require_active(session: dict, now_ms: int) -> None:
-    status = session_status(session, now_ms)
-    if status != "active":
-        raise Conflict(f"Session {session['id']} is {status}.", {"sessionId": session["id"], "status": status})
-
-
-def _create(emu: "Emulator", tenant: str, user_id: str, options: SessionOptions) -> dict:
-    now = emu.clock.now_iso()
-    with emu.store.atomic():
-        row = emu.store.insert("sessions", {
-            "id": emu.new_id("ses", tenant), "tenant": tenant, "user_id": user_id, "status": "active",
-            "environment": options.environment or "development", "metadata": options.metadata or {},
-            "limits": options.limits.model_dump(exclude_none=True) if options.limits else {},
-            "created_at": now, "updated_at": now, "paused_at": None, "terminated_at": None,
-            "auto_pause_at_ms": None,
-        })
-    return row
+def path_user_id(ctx: Ctx) -> str:
+    """The `{user_id}` path value, checked like a body's userId (422 otherwise)."""
+    try:
+        return check_user_id(ctx.params["user_id"])
+    except ValueError as exc:
+        raise invalid("userId", str(exc)) from None
 
 
 async def create_session(ctx: Ctx) -> dict:
     """Create a session."""
-    return session_to_api(_create(ctx.emu, ctx.tenant, ctx.body.userId, ctx.body), ctx.now_ms())
-
-
-def user_session(emu: "Emulator", tenant: str, user_id: str,
-                 options: SessionOptions | None = None) -> tuple[dict, bool]:
-    """The user's live (not terminated) session, created if none: (row, created)."""
-    # No await between the lookup and the insert: concurrent calls cannot both create.
-    row = emu.store.one("SELECT * FROM sessions WHERE tenant = ? AND user_id = ? AND status != 'terminated' "
-                        "ORDER BY id LIMIT 1", [tenant, user_id])
-    if row is not None:
-        return row, False
-    return _create(emu, tenant, user_id, options or SessionOptions()), True
+    return session_to_api(sessions.create(ctx.emu, ctx.tenant, ctx.body.userId, ctx.body), ctx.now_ms())
 
 
 async def session_for_user(ctx: Ctx) -> Any:
     """Get or create the session of a user (options apply only on creation)."""
-    try:
-        user_id = check_user_id(ctx.params["user_id"])
-    except ValueError as exc:
-        raise invalid("userId", str(exc)) from None
-    row, created = user_session(ctx.emu, ctx.tenant, user_id, ctx.body)
+    row, created = sessions.user_session(ctx.emu, ctx.tenant, path_user_id(ctx), ctx.body)
     return respond(session_to_api(row, ctx.now_ms()), 201 if created else 200)
 
 
 async def list_sessions(ctx: Ctx) -> dict:
     """List sessions, newest first (filters: status, createdAfter, userId)."""
-    page = PageParams.from_query(ctx, "ses")
-    where, params = "tenant = ?", [ctx.tenant]
-    status = query_choice(ctx, "status", STATUSES)
     now = ctx.now_ms()
-    if status:
-        where += (" AND (CASE WHEN status = 'active' AND auto_pause_at_ms <= ? THEN 'paused' ELSE status END) = ?")
-        params += [now, status]
+    where = Where(ctx).choice("status", "status", STATUSES, _STATUS_SQL, now).eq("user_id", "userId")
     after = query_time(ctx, "createdAfter")
     if after is not None:
-        where += " AND created_at > ?"
-        params.append(iso(after))
-    if ctx.query.get("userId"):
-        where += " AND user_id = ?"
-        params.append(ctx.query["userId"])
-    rows = ctx.emu.store.page("sessions", where, params, page.limit, page.after)
-    return page_body(rows, page, lambda r: session_to_api(r, now))
+        where.add("created_at > ?", iso(after))
+    return list_page(ctx, TABLE, where, "ses", lambda r: session_to_api(r, now))
 
 
 async def get_session(ctx: Ctx) -> dict:
@@ -115,35 +61,29 @@ async def get_session(ctx: Ctx) -> dict:
 
 async def pause_session(ctx: Ctx) -> dict:
     """Pause a session: no new agents or runs until it is resumed."""
-    session, now = load(ctx, ctx.params["session_id"]), ctx.now_iso()
+    session = load(ctx, ctx.params["session_id"])
     require_active(session, ctx.now_ms())
-    ctx.emu.store.update("sessions", session["id"], {"status": "paused", "paused_at": now, "updated_at": now})
+    sessions.pause(ctx.emu, session)
     return get_session_body(ctx, session["id"])
 
 
 async def resume_session(ctx: Ctx) -> dict:
     """Resume a paused session (402 while its compute limit is still reached)."""
-    session, now = load(ctx, ctx.params["session_id"]), ctx.now_iso()
+    session = load(ctx, ctx.params["session_id"])
     status = session_status(session, ctx.now_ms())
     if status != "paused":
         raise Conflict(f"Session {session['id']} is {status}, not paused.", {"status": status})
     limits.check(ctx.emu, session, ("maxComputeMinutes",))
-    ctx.emu.store.update("sessions", session["id"], {"status": "active", "paused_at": None, "auto_pause_at_ms": None,
-                                                     "updated_at": now})
+    sessions.resume(ctx.emu, session)
     return get_session_body(ctx, session["id"])
 
 
 async def terminate_session(ctx: Ctx) -> dict:
     """Terminate a session and every agent in it (irreversible)."""
-    session, now = load(ctx, ctx.params["session_id"]), ctx.now_iso()
+    session = load(ctx, ctx.params["session_id"])
     if session["status"] == "terminated":
         raise Conflict(f"Session {session['id']} is already terminated.", {"status": "terminated"})
-    store = ctx.emu.store
-    with store.atomic():
-        for agent in store.all("SELECT * FROM agents WHERE tenant = ? AND session_id = ? AND status != 'terminated'",
-                               [ctx.tenant, session["id"]]):
-            runs.terminate(ctx.emu, agent)
-        store.update("sessions", session["id"], {"status": "terminated", "terminated_at": now, "updated_at": now})
+    sessions.terminate(ctx.emu, session)
     return get_session_body(ctx, session["id"])
 
 
@@ -154,9 +94,8 @@ def get_session_body(ctx: Ctx, session_id: str) -> dict:
 async def session_usage(ctx: Ctx) -> dict:
     """Usage of one session, from the ledger."""
     session = load(ctx, ctx.params["session_id"])
-    totals = ledger.totals(ctx.emu.store, ctx.tenant, session_id=session["id"])
-    created = ctx.emu.store.scalar("SELECT COUNT(*) FROM agents WHERE tenant = ? AND session_id = ?",
-                                   [ctx.tenant, session["id"]])
+    totals = ledger.totals(ctx.store, session_id=session["id"])
+    created = ctx.store.count("agents", "session_id = ?", [session["id"]])
     return {
         "sessionId": session["id"], "cost": pricing.cost(totals.total_cents),
         "computeMinutes": totals.compute_minutes, "activeAgents": limits.active_agents(ctx.emu, session),
@@ -182,7 +121,7 @@ async def update_limits(ctx: Ctx) -> dict:
             merged.pop(name, None)
         else:
             merged[name] = {k: v for k, v in value.items() if v is not None} if isinstance(value, dict) else value
-    ctx.emu.store.update("sessions", session["id"], {"limits": merged, "updated_at": ctx.now_iso()})
+    sessions.set_limits(ctx.emu, session, merged)
     return limits.view(ctx.emu, load(ctx, session["id"]))
 
 

@@ -16,9 +16,10 @@ from typing import Any
 from .. import signing
 from ..crypto import associated_data
 from ..domain import actions
-from ..errors import NotFound, Unauthorized, Unprocessable
-from ..http import Ctx, PageParams, api_route, list_answer, page_body, respond
+from ..errors import Unauthorized, Unprocessable
+from ..http import Ctx, api_route, public_row, respond
 from ..models.orchestration import CreateTrigger
+from ..surfaces.theazo import list_answer, list_page
 
 TABLE, KIND = "triggers", "trigger"
 
@@ -49,12 +50,12 @@ async def create_trigger(ctx: Ctx) -> dict:
     action = actions.normalize(body.action, body.agent, body.userId)
     actions.check(emu, tenant, action)
     now = ctx.now_iso()
-    with emu.store.atomic():
+    with ctx.store.atomic():
         trigger_id = emu.new_id("trg", tenant)
         secret = signing.derive_secret(emu.settings.seed, tenant, trigger_id)
         sealed = emu.cipher.seal(secret.encode(), _aad(tenant, trigger_id))
-        row = emu.store.insert(TABLE, {
-            "id": trigger_id, "tenant": tenant, "name": body.name, "type": body.type, "action": action,
+        row = ctx.store.insert(TABLE, {
+            "id": trigger_id, "name": body.name, "type": body.type, "action": action,
             "metadata": body.metadata or {}, "secret_sealed": sealed,
             "created_at": now, "updated_at": now,
         })
@@ -63,16 +64,14 @@ async def create_trigger(ctx: Ctx) -> dict:
 
 async def list_triggers(ctx: Ctx) -> Any:
     """List triggers, newest first (secrets are never listed)."""
-    page, base = PageParams.from_query(ctx, "trg"), _base_url(ctx)
-    rows = ctx.emu.store.page(TABLE, "tenant = ?", [ctx.tenant], page.limit, page.after)
-    body = page_body(rows, page, lambda r: trigger_to_api(r, base))
-    return list_answer(ctx, body)
+    base = _base_url(ctx)
+    return list_answer(ctx, list_page(ctx, TABLE, None, "trg", lambda r: trigger_to_api(r, base)))
 
 
 async def delete_trigger(ctx: Ctx) -> dict:
     """Delete a trigger; its URL answers 404 from now on."""
-    row = ctx.emu.store.get(TABLE, ctx.tenant, ctx.params["trigger_id"], KIND)
-    ctx.emu.store.db.execute("DELETE FROM triggers WHERE id = ?", [row["id"]])
+    row = ctx.store.get(TABLE, ctx.params["trigger_id"], KIND)
+    ctx.store.delete(TABLE, "id = ?", [row["id"]])
     return {"ok": True, "id": row["id"], "deleted": True}
 
 
@@ -80,9 +79,7 @@ async def fire_trigger(ctx: Ctx) -> Any:
     """Public: verify the HMAC signature of the raw body, then run the action with it as input."""
     raw: bytes = ctx.body or b""
     emu, trigger_id = ctx.emu, ctx.params["trigger_id"]
-    row = emu.store.one("SELECT * FROM triggers WHERE id = ?", [trigger_id])
-    if row is None:
-        raise NotFound(KIND, trigger_id)
+    row = public_row(ctx, TABLE, trigger_id, KIND)
     secret = emu.cipher.open(row["secret_sealed"], _aad(row["tenant"], row["id"])).decode()
     if not signing.verify(secret, raw, signing.signature_header(ctx.request.headers)):
         raise Unauthorized("Missing or invalid signature. Send 'X-Theazo-Signature: sha256=<hex HMAC-SHA256 of the "

@@ -23,7 +23,8 @@ from ..domain import ledger, pricing
 from ..domain.limits import period_start_ms
 from ..errors import invalid
 from ..http import Ctx, api_route, query_choice, query_time
-from ..models import check_user_id
+from ..surfaces.theazo import is_sdk
+from .sessions import path_user_id
 
 DAY_MS = 86_400_000
 WEEK_MS = 7 * DAY_MS
@@ -77,13 +78,12 @@ def period_body(since: int, until: int) -> dict[str, str]:
 async def usage_summary(ctx: Ctx) -> dict:
     """Aggregated usage for a period: compute, model tokens, storage, total."""
     since, until = window(ctx)
-    store, now = ctx.emu.store, ctx.now_ms()
-    totals = ledger.totals(store, ctx.tenant, since, until)
-    top = ledger.top_user(store, ctx.tenant, since, until)
-    active = store.scalar("SELECT COUNT(*) FROM sessions WHERE tenant = ? AND status = 'active' "
-                          "AND (auto_pause_at_ms IS NULL OR auto_pause_at_ms > ?)", [ctx.tenant, now])
-    running = store.scalar("SELECT COUNT(*) FROM agents WHERE tenant = ? AND status = 'running' AND busy_until_ms > ?",
-                           [ctx.tenant, now])
+    now = ctx.now_ms()
+    totals = ledger.totals(ctx.store, since, until)
+    top = ledger.top_user(ctx.store, since, until)
+    active = ctx.store.count("sessions", "status = 'active' AND (auto_pause_at_ms IS NULL OR auto_pause_at_ms > ?)",
+                             [now])
+    running = ctx.store.count("agents", "status = 'running' AND busy_until_ms > ?", [now])
     total = pricing.cost(totals.total_cents)
     return {
         "period": period_body(since, until),
@@ -101,13 +101,10 @@ async def usage_summary(ctx: Ctx) -> dict:
 
 async def user_usage(ctx: Ctx) -> dict:
     """One user's usage for a period (SDK `period` today|week|month), with a daily breakdown."""
-    try:
-        user_id = check_user_id(ctx.params["user_id"])
-    except ValueError as exc:
-        raise invalid("userId", str(exc)) from None
+    user_id = path_user_id(ctx)
     since, until = window(ctx, daily=True)
-    totals = ledger.totals(ctx.emu.store, ctx.tenant, since, until, user_id=user_id)
-    days = ledger.daily(ctx.emu.store, ctx.tenant, since, until, user_id=user_id)
+    totals = ledger.totals(ctx.store, since, until, user_id=user_id)
+    days = ledger.daily(ctx.store, since, until, user_id=user_id)
     return {
         "userId": user_id, "period": period_body(since, until),
         "compute": {"minutes": totals.compute_minutes, "cost": pricing.cost(totals.compute_cents)},
@@ -127,15 +124,15 @@ async def usage_daily(ctx: Ctx) -> Any:
     """Daily cost series (SDK `period` last_7_days|last_30_days, default the last 30 days)."""
     since, until = window(ctx, "last_30_days", daily=True)
     data = [{"date": day, "cost": pricing.cost(t.total_cents), "computeMinutes": t.compute_minutes,
-             "modelCalls": t.model_calls} for day, t in ledger.daily(ctx.emu.store, ctx.tenant, since, until)]
-    return data if ctx.sdk else {"data": data, "period": period_body(since, until)}
+             "modelCalls": t.model_calls} for day, t in ledger.daily(ctx.store, since, until)]
+    return data if is_sdk(ctx) else {"data": data, "period": period_body(since, until)}
 
 
 async def usage_by_provider(ctx: Ctx) -> dict:
     """Cost per compute provider: `{provider: Cost}` (charges with no provider under "none")."""
     since, until = window(ctx)
     return {key or "none": pricing.cost(t.total_cents)
-            for key, t in ledger.grouped(ctx.emu.store, ctx.tenant, "provider", since, until)}
+            for key, t in ledger.grouped(ctx.store, "provider", since, until)}
 
 
 _CSV_COLUMNS = ("at", "kind", "userId", "sessionId", "agentId", "taskId", "model", "provider", "quantity",
@@ -175,7 +172,7 @@ async def usage_export(ctx: Ctx) -> Any:
     """Every ledger line of a period as JSON (`format` json|csv|stripe; see the module docstring)."""
     since, until = window(ctx)
     fmt = query_choice(ctx, "format", ("json", "csv", "stripe")) or "json"
-    lines = [_line(row) for row in ledger.entries(ctx.emu.store, ctx.tenant, since, until)]
+    lines = [_line(row) for row in ledger.entries(ctx.store, since, until)]
     if fmt == "csv" and "text/csv" in ctx.request.headers.get("accept", ""):
         return Response(_csv(lines), media_type="text/csv")
     data: Any = lines if fmt == "json" else _csv(lines) if fmt == "csv" else _stripe(lines)

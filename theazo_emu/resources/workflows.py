@@ -3,42 +3,31 @@
 Owns the `workflows` and `workflow_runs` tables and their routes: CRUD (a PATCH makes a new
 version; runs keep the version they started with), runs (idempotent on `idempotencyKey`
 per workflow), cancel, retry (from the failed step), the SSE stream of a run, estimates and
-schedules. Execution is workflow_engine.py's. `start_workflow_run()` is how every path
-starts a run (the API, schedules and triggers). Step costs are plain cents in
+schedules. Execution is workflow/engine.py's; starting a run is domain/workflows.py's, as
+schedules and triggers start them too. Step costs are plain cents in
 `stepResults` and stream events (the SDK divides `event.cost` by 100); run totals are Cost
 objects. Non-agent steps cost nothing.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..clock import iso
-from ..domain import orchestration, pricing
-from ..errors import Conflict, Unprocessable, invalid
-from ..http import Ctx, PageParams, api_route, page_body, query_choice, respond
-from ..models.workflows import (
-    CreateWorkflow,
-    EstimateWorkflow,
-    ScheduleWorkflow,
-    StartWorkflowRun,
-    UpdateWorkflow,
-    check_steps,
-)
+from ..domain import orchestration, pricing, workflows
+from ..domain.schedules import create_schedule
+from ..domain.workflows import RUNS, TABLE, load_workflow
+from ..errors import Conflict, invalid
+from ..http import Ctx, Where, api_route, respond
+from ..models.workflows import (CreateWorkflow, EstimateWorkflow, ScheduleWorkflow, StartWorkflowRun, UpdateWorkflow,
+                                check_steps)
 from ..sse import stream_response
-from ..workflow import engine as engine
+from ..surfaces.theazo import list_page
+from ..workflow import engine
 from ..workflow import estimate as workflow_estimate
-from . import schedules
-from .sessions import require_active, user_session
 
-if TYPE_CHECKING:
-    from ..emulator import Emulator
-
-TABLE, RUNS = "workflows", "workflow_runs"
 RUN_STATUSES = ("pending", "running", "completed", "partial", "failed", "paused", "cancelled")
 _SPEC_FIELDS = ("steps", "inputSchema", "outputSchema", "policy", "onFailure", "retries", "timeout")
-_JSON_TYPES = {"string": (str,), "number": (int, float), "integer": (int,), "boolean": (bool,), "object": (dict,),
-               "array": (list,), "null": (type(None),)}
 
 
 def workflow_to_api(row: dict) -> dict[str, Any]:
@@ -90,12 +79,8 @@ def _step_result(node: dict) -> dict[str, Any]:
     return result
 
 
-def load_workflow(emu: "Emulator", tenant: str, workflow_id: str) -> dict:
-    return emu.store.get(TABLE, tenant, workflow_id, "workflow")
-
-
 def _load_run(ctx: Ctx) -> dict:
-    return ctx.emu.store.get(RUNS, ctx.tenant, ctx.params["run_id"], "workflow run")
+    return ctx.store.get(RUNS, ctx.params["run_id"], "workflow run")
 
 
 def _spec(body: UpdateWorkflow, base: dict[str, Any]) -> dict[str, Any]:
@@ -119,18 +104,16 @@ async def create_workflow(ctx: Ctx) -> dict:
     spec = _spec(body, {})
     _check(ctx, spec, body)
     now = ctx.now_iso()
-    with ctx.emu.store.atomic():
-        row = ctx.emu.store.insert(TABLE, {
-            "id": ctx.emu.new_id("wf", ctx.tenant), "tenant": ctx.tenant, "name": body.name,
+    with ctx.store.atomic():
+        row = ctx.store.insert(TABLE, {
+            "id": ctx.emu.new_id("wf", ctx.tenant), "name": body.name,
             "description": body.description, "version": 1, "wf_spec": spec, "created_at": now, "updated_at": now})
     return workflow_to_api(row)
 
 
 async def list_workflows(ctx: Ctx) -> dict:
     """List workflows, newest first."""
-    page = PageParams.from_query(ctx, "wf")
-    rows = ctx.emu.store.page(TABLE, "tenant = ?", [ctx.tenant], page.limit, page.after)
-    return page_body(rows, page, workflow_to_api)
+    return list_page(ctx, TABLE, None, "wf", workflow_to_api)
 
 
 async def get_workflow(ctx: Ctx) -> dict:
@@ -148,65 +131,15 @@ async def update_workflow(ctx: Ctx) -> dict:
     for name in ("name", "description"):
         if name in body.model_fields_set and (name != "name" or body.name is not None):
             changes[name] = getattr(body, name)
-    ctx.emu.store.update(TABLE, row["id"], changes)
+    ctx.store.update(TABLE, row["id"], changes)
     return workflow_to_api(load_workflow(ctx.emu, ctx.tenant, row["id"]))
 
 
 async def delete_workflow(ctx: Ctx) -> dict:
     """Delete a workflow; its runs (and runs in flight) are kept."""
     row = load_workflow(ctx.emu, ctx.tenant, ctx.params["workflow_id"])
-    ctx.emu.store.db.execute("DELETE FROM workflows WHERE id = ?", [row["id"]])
+    ctx.store.delete(TABLE, "id = ?", [row["id"]])
     return {"ok": True, "id": row["id"], "deleted": True}
-
-
-def _check_input(schema: dict | None, input_: dict) -> None:
-    """The JSON Schema subset every client expects: `required` and top-level property types."""
-    if not isinstance(schema, dict):
-        return
-    details = [{"field": f"input.{name}", "message": "required by the workflow's inputSchema"}
-               for name in schema.get("required") or () if isinstance(name, str) and name not in input_]
-    for name, prop in (schema.get("properties") or {}).items():
-        kinds = prop.get("type") if isinstance(prop, dict) else None
-        kinds = [kinds] if isinstance(kinds, str) else kinds if isinstance(kinds, list) else []
-        allowed = tuple(t for k in kinds for t in _JSON_TYPES.get(k, ()))
-        value = input_.get(name)
-        if name in input_ and allowed and not (isinstance(value, allowed) and not (
-                isinstance(value, bool) and bool not in allowed)):
-            details.append({"field": f"input.{name}", "message": f"must be of type {' or '.join(kinds)}"})
-    if details:
-        raise Unprocessable(f"Input does not match the workflow's inputSchema: "
-                            f"{', '.join(d['field'] for d in details)}.", details)
-
-
-def start_workflow_run(emu: "Emulator", tenant: str, workflow_id: str, *, user_id: str | None,
-                       session_id: str | None = None, input: Any = None,  # noqa: A002
-                       idempotency_key: str | None = None) -> dict:
-    """Start a run of the workflow's latest version (or return the run an idempotency key
-    already made); used by the API, schedules and triggers. Returns the run row."""
-    return _start(emu, tenant, workflow_id, user_id, session_id, input, idempotency_key)[0]
-
-
-def _start(emu: "Emulator", tenant: str, workflow_id: str, user_id: str | None, session_id: str | None,
-           input: Any, idempotency_key: str | None) -> tuple[dict, bool]:  # noqa: A002
-    workflow = load_workflow(emu, tenant, workflow_id)
-    if idempotency_key is not None:
-        existing = emu.store.one(f"SELECT * FROM {RUNS} WHERE tenant = ? AND workflow_id = ? AND idempotency_key = ?",
-                                 [tenant, workflow_id, idempotency_key])
-        if existing is not None:
-            return existing, False
-    input_ = input if input is not None else {}
-    if not isinstance(input_, dict):
-        input_ = {"value": input_}  # a trigger's body may be any JSON value
-    _check_input(workflow["wf_spec"].get("inputSchema"), input_)
-    if session_id is not None:
-        session = emu.store.get("sessions", tenant, session_id, "session")
-        if user_id is not None and session["user_id"] != user_id:
-            raise invalid("sessionId", f"session {session_id} belongs to another user than '{user_id}'")
-    else:
-        assert user_id is not None
-        session, _ = user_session(emu, tenant, user_id)
-    require_active(session, emu.clock.now_ms())
-    return engine.create_run(emu, workflow, session, input_, idempotency_key), True
 
 
 async def run_workflow(ctx: Ctx) -> Any:
@@ -215,8 +148,8 @@ async def run_workflow(ctx: Ctx) -> Any:
     load_workflow(ctx.emu, ctx.tenant, ctx.params["workflow_id"])  # an unknown workflow is 404 first
     if body.userId is None and body.sessionId is None:
         raise invalid("userId", "required unless 'sessionId' is given")
-    row, created = _start(ctx.emu, ctx.tenant, ctx.params["workflow_id"], body.userId, body.sessionId, body.input,
-                          body.idempotencyKey)
+    row, created = workflows.start(ctx.emu, ctx.tenant, ctx.params["workflow_id"], body.userId, body.sessionId,
+                                   body.input, body.idempotencyKey)
     return respond(run_to_api(row), 201 if created else 200)
 
 
@@ -227,17 +160,8 @@ async def get_run(ctx: Ctx) -> dict:
 
 async def list_runs(ctx: Ctx) -> dict:
     """List workflow runs, newest first (filters: workflowId, status)."""
-    page = PageParams.from_query(ctx, "wfr")
-    where, params = "tenant = ?", [ctx.tenant]
-    if ctx.query.get("workflowId"):
-        where += " AND workflow_id = ?"
-        params.append(ctx.query["workflowId"])
-    status = query_choice(ctx, "status", RUN_STATUSES)
-    if status:
-        where += " AND status = ?"
-        params.append(status)
-    rows = ctx.emu.store.page(RUNS, where, params, page.limit, page.after)
-    return page_body(rows, page, run_to_api)
+    where = Where(ctx).eq("workflow_id", "workflowId").choice("status", "status", RUN_STATUSES)
+    return list_page(ctx, RUNS, where, "wfr", run_to_api)
 
 
 async def cancel_run(ctx: Ctx) -> dict:
@@ -273,8 +197,8 @@ async def estimate_workflow(ctx: Ctx) -> dict:
     """Estimate cost and compute minutes from the step graph, the input and past runs."""
     body: EstimateWorkflow = ctx.body
     row = load_workflow(ctx.emu, ctx.tenant, ctx.params["workflow_id"])
-    history = ctx.emu.store.all(f"SELECT wf_state FROM {RUNS} WHERE tenant = ? AND workflow_id = ? AND "
-                                "status = 'completed' ORDER BY id DESC LIMIT 20", [ctx.tenant, row["id"]])
+    history = ctx.store.rows(RUNS, "workflow_id = ? AND status = 'completed'", [row["id"]], order="id DESC",
+                             limit=20, columns="wf_state")
     return workflow_estimate.estimate(row["wf_spec"], body.input or {}, history)
 
 
@@ -285,9 +209,8 @@ async def schedule_workflow(ctx: Ctx) -> dict:
     config = {"workflowId": row["id"], "userId": body.userId}
     if body.input is not None:
         config["input"] = body.input
-    return schedules.create_schedule(ctx.emu, ctx.tenant, name=body.name or f"{row['name']} (workflow)",
-                                     cron=body.cron, action={"type": "workflow-run", "config": config},
-                                     timezone=body.timezone)
+    return create_schedule(ctx.emu, ctx.tenant, name=body.name or f"{row['name']} (workflow)", cron=body.cron,
+                           action={"type": "workflow-run", "config": config}, timezone=body.timezone)
 
 
 routes = [

@@ -6,10 +6,10 @@ is the whole engine: it harvests finished nodes (agent timelines that ended, del
 retry waits that fell due, approvals resolved, webhook answers received), moves composite
 steps on, starts every top-level step whose dependencies are done, and repeats until
 nothing changes at this instant; then it stores state, events and `wake_ms`, the next
-instant it must look again. `WorkflowTimer` wakes runs at that instant or when an agent
-step's timeline ends; only webhook answers arrive in wall time. Failure policies
+instant it must look again. `timers.WorkflowTimer` wakes runs at that instant or when an
+agent step's timeline ends; only webhook answers arrive in wall time. Failure policies
 (retry, skip, pause, abort, goto) are applied in `fail()`; per-type behaviour lives in
-workflow_steps.py. Every entry point writes inside one `store.atomic()`.
+steps.py. Every entry point writes inside one `store.atomic()`.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from ..clock import iso
 from ..domain import orchestration, pricing
 from ..errors import ApiError
 from ..models.workflows import duration_ms
+from . import approvals
 from .expressions import ExpressionError
 from .steps import COMPOSITE, StepKinds
 
@@ -92,6 +93,16 @@ def cancel(emu: "Emulator", run: dict) -> dict:
 
 def retry(emu: "Emulator", run: dict) -> dict:
     return _with_runner(emu, run, "retry").row
+
+
+def resolve_approval(emu: "Emulator", approval: dict, status: str, *, by: str, modifications: dict | None = None,
+                     reason: str | None = None) -> dict:
+    """Approve, deny or expire a pending approval (409 otherwise), then let its step go on."""
+    with emu.store.atomic():
+        approval = approvals.record(emu, approval, status, by=by, modifications=modifications, reason=reason)
+        approval_resolved(emu, approval)
+    emu.changes.notify()
+    return approval
 
 
 def approval_resolved(emu: "Emulator", approval: dict) -> None:
@@ -319,9 +330,7 @@ class Runner(StepKinds):
             self.task_done(node["taskId"])
             orchestration.release(self.emu, node.get("agentId"))
         if node.get("approvalId") and node["status"] == "waiting":
-            self.emu.store.db.execute(
-                "UPDATE approvals SET status = 'expired', resolved_at = ?, resolved_by = 'system', reason = ? "
-                "WHERE id = ? AND status = 'pending'", [iso(self.now), reason, node["approvalId"]])
+            approvals.cancel_pending(self.emu, node["approvalId"], self.now, reason)
         node.update(status="cancelled", completedMs=self.now, error=reason)
         self.emit_step("step:cancelled", "step.cancelled", key, reason=reason)
 
@@ -434,34 +443,8 @@ class Runner(StepKinds):
         self.emu.changes.notify()
 
 
-class WorkflowTimer:
-    """The timers.TimerSource of workflow runs: delays, retry waits, timeouts, agent steps."""
-
-    def next_due(self, emu: "Emulator") -> int | None:
-        wake = emu.store.scalar("SELECT MIN(wake_ms) FROM workflow_runs WHERE wake_ms IS NOT NULL")
-        task = emu.store.scalar("SELECT MIN(r.end_ms) FROM workflow_tasks t JOIN runs r ON r.id = t.task_id "
-                                "WHERE t.done = 0 AND r.end_ms IS NOT NULL")
-        return min((v for v in (wake, task) if v is not None), default=None)
-
-    def fire(self, emu: "Emulator", at_ms: int, horizon_ms: int) -> list[dict[str, Any]]:
-        ids = [r["id"] for r in emu.store.all(
-            "SELECT id FROM workflow_runs WHERE wake_ms <= ? UNION "
-            "SELECT t.run_id FROM workflow_tasks t JOIN runs r ON r.id = t.task_id "
-            "WHERE t.done = 0 AND r.end_ms <= ? ORDER BY 1", [at_ms, at_ms])]
-        fired: list[dict[str, Any]] = []
-        for run_id in ids:
-            run = load(emu, run_id)
-            if run is None:
-                continue
-            try:
-                fired += advance(emu, run)
-            except Exception:  # a bug must not stall the clock forever: fail this run, loudly
-                log.exception("workflow run %s failed inside the engine", run_id)
-                _fail_hard(emu, run_id)
-        return fired
-
-
-def _fail_hard(emu: "Emulator", run_id: str) -> None:
+def fail_hard(emu: "Emulator", run_id: str) -> None:
+    """The engine met a bug on this run: fail it so that it stops waking (timers.py logs it)."""
     with emu.store.atomic():
         emu.store.update("workflow_runs", run_id, {
             "status": "failed", "wake_ms": None, "completed_at": emu.clock.now_iso(),

@@ -18,6 +18,7 @@ from ..clock import iso
 from ..domain import orchestration
 from ..errors import ApiError
 from ..models.workflows import duration_ms
+from .approvals import open_approval
 from .expressions import evaluate, resolve, truthy
 
 if TYPE_CHECKING:
@@ -147,16 +148,8 @@ class StepKinds:
     def start_approval(self, key: str, node: dict, spec: dict) -> None:
         params = resolve(spec.get("params") or {}, self.context(key))
         expires = self.now + duration_ms(spec.get("timeout") or DEFAULT_APPROVAL_TIMEOUT)
-        tenant = self.row["tenant"]
-        approval_id = self.emu.new_id("apr", tenant)
-        self.emu.store.insert("approvals", {
-            "id": approval_id, "tenant": tenant, "session_id": self.row["session_id"], "user_id": self.row["user_id"],
-            "agent_id": None, "run_id": self.row["id"], "step_id": key, "node_key": key,
-            "action_name": spec["action"], "apr_params": params, "status": "pending",
-            "default_action": spec.get("defaultAction") or "deny", "requested_at": iso(self.now),
-            "expires_at": iso(expires), "expires_ms": expires, "resolved_at": None, "resolved_by": None,
-            "apr_modifications": None, "reason": None,
-        })
+        approval_id = open_approval(self.emu, self.row, key, spec["action"], params,
+                                    spec.get("defaultAction") or "deny", self.now, expires)
         node.update(status="waiting", approvalId=approval_id, params=params)
         self.emit_step("approval:requested", "approval.requested", key, approvalId=approval_id,
                        action=spec["action"], params=params, expiresAt=iso(expires))

@@ -1,0 +1,98 @@
+"""Agents: making them and running tasks on them, for every path that does (the API, schedules,
+triggers, workflows, fleets, channels).
+
+Reference "Agents". `new_agent()` applies a definition (definitions.py), checks the session
+is active and within `maxAgents`, that named secrets exist, and resolves the provider;
+`start_run()` checks state and limits, then hands the task to runs.submit, whose timeline
+decides the status from then on. Illegal transitions are 409 `conflict`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..clock import iso
+from ..errors import Conflict
+from ..models import CreateAgent
+from . import limits, pricing, providers, runs, secrets, sessions
+from .definitions import agent_settings
+from .sessions import require_active
+
+if TYPE_CHECKING:
+    from ..emulator import Emulator
+
+TABLE, KIND = "agents", "agent"
+
+STATUSES = ("idle", "running", "paused", "terminated")
+
+
+DEFAULT_TIMEOUT_S = 300
+
+
+def agent_to_api(row: dict, now_ms: int) -> dict[str, Any]:
+    return {
+        "id": row["id"], "sessionId": row["session_id"], "userId": row["user_id"],
+        "status": runs.agent_status(row, now_ms), "provider": row["provider"], "compute": row["compute"],
+        "model": row["model"], "browser": bool(row["browser"]), "region": row["region"],
+        "instructions": row["instructions"], "tools": row["tools"] or [], "timeout": row["timeout_s"],
+        "definitionId": row["definition_id"], "definitionVersion": row["definition_version"],
+        "secrets": row["secrets"] or [], "metadata": row["metadata"] or {},
+        "currentTaskId": row["current_task_id"], "createdAt": row["created_at"], "updatedAt": row["updated_at"],
+        "terminatedAt": row["terminated_at"],
+    }
+
+
+def new_agent(emu: "Emulator", session: dict, body: CreateAgent) -> dict:
+    """Create an agent row in an active session, within its limits (used by every path
+    that makes agents: the API, schedules, triggers, workflows, fleets)."""
+    now_ms = emu.clock.now_ms()
+    require_active(session, now_ms)
+    from_definition = agent_settings(emu, session["tenant"], body)  # 404 unknown, 409 archived
+    limits.check(emu, session, ("maxAgents",))
+    shape, now, tenant = body.normalized(), iso(now_ms), session["tenant"]
+    secrets.require_known(emu, tenant, session["id"], body.secrets)  # 422 naming unknown ones
+    with emu.store.atomic(savepoint=False):  # every refusal is above: the insert is all it does
+        return emu.store.insert("agents", {
+            "id": emu.new_id("agt", tenant), "tenant": tenant, "session_id": session["id"],
+            "user_id": session["user_id"], "status": "idle",
+            "provider": providers.resolve(emu, tenant, shape["provider"]),
+            "compute": shape["compute"], "model": shape["model"] or pricing.DEFAULT_MODEL,
+            "browser": int(body.browser), "region": body.region or "local", "instructions": body.instructions,
+            "tools": body.tools, "timeout_s": shape["timeout_s"] or DEFAULT_TIMEOUT_S,
+            "definition_id": body.definition, "definition_version": None, "secrets": body.secrets,
+            "metadata": body.metadata or {}, "config": {}, "snapshot": None, "current_task_id": None,
+            "busy_until_ms": None, "created_at": now, "updated_at": now, "terminated_at": None,
+        } | from_definition)
+
+
+def start_run(emu: "Emulator", agent: dict, task: str, session: dict | None = None) -> dict:
+    """Run a task on an idle agent of an active session, within the session's limits
+    (used by the API and by everything that runs agents on its own: schedules, triggers,
+    workflows, fleets). Returns the run row. `session` is the agent's session row when the
+    caller has just read it (it is read here otherwise)."""
+    now = emu.clock.now_ms()
+    status = runs.agent_status(agent, now)
+    if status != "idle":
+        raise Conflict(f"Agent {agent['id']} is {status}; it can run a task only when idle.", {"status": status})
+    if session is None:
+        session = sessions.load(emu, agent["tenant"], agent["session_id"])
+    require_active(session, now)
+    limits.check(emu, session, ("maxCost", "maxComputeMinutes"))
+    run = runs.submit(emu, agent, task)
+    if limits.compute_reached(emu, session):
+        sessions.auto_pause(emu, session, run["end_ms"])
+    return run
+
+
+def load(emu: "Emulator", tenant: str, agent_id: str) -> dict:
+    return emu.store.scoped(tenant).get(TABLE, agent_id, KIND)
+
+
+def require_usable(emu: "Emulator", agent: dict) -> str:
+    """The agent's status, after refusing work on a terminated agent or a stopped session."""
+    now = emu.clock.now_ms()
+    status = runs.agent_status(agent, now)
+    if status == "terminated":
+        raise Conflict(f"Agent {agent['id']} is terminated.", {"status": status})
+    require_active(sessions.load(emu, agent["tenant"], agent["session_id"]), now)
+    return status

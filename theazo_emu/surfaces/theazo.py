@@ -1,0 +1,81 @@
+"""The Theazo surface (`/v1`): th_test_ keys, the Theazo envelope, and its wire dialect.
+
+Errors render as `{"error": {code, message, details?, requestId}, "requestId"}` with the
+same id in `X-Request-Id` (the SDK reads either); codes are the reference's "Error codes".
+Lists are `{data, nextCursor, cursor, hasMore}` (the reference's and the SDK's names, one
+value) or, for the SDK where its types want one, a bare array: the dialect (DESIGN.md,
+"Dialect") is `X-SDK-Version` on the request unless `--dialect` says otherwise.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable
+
+from starlette.datastructures import Headers
+from starlette.responses import JSONResponse
+
+from .. import catalog, registry
+from ..auth import theazo_key
+from ..http import Cursor, Ctx, Page, Where, api_route, rows_page
+from ..surface import Surface
+
+if TYPE_CHECKING:
+    from ..emulator import Emulator
+
+
+def authenticate(emu: "Emulator", headers: Headers) -> tuple[str | None, str]:
+    return theazo_key(headers.get("authorization"))
+
+
+def render_error(request_id: str, status: int, code: str, message: str, details: Any,
+                 headers: dict[str, str]) -> JSONResponse:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if details is not None:
+        error["details"] = details
+    error["requestId"] = request_id
+    return JSONResponse({"error": error, "requestId": request_id}, status_code=status,
+                        headers={**headers, "X-Request-Id": request_id})
+
+
+def is_sdk(ctx: Ctx) -> bool:
+    """Whether to answer in the SDK's dialect where the two clients cannot share one body."""
+    dialect = ctx.emu.settings.dialect
+    return dialect == "sdk" or (dialect == "auto" and "x-sdk-version" in ctx.request.headers)
+
+
+def page_body(page: Page, serialize: Callable[[Any], Any]) -> dict[str, Any]:
+    """`{data, nextCursor, cursor, hasMore}`: the reference's and the SDK's names, one value."""
+    return {"data": [serialize(item) for item in page.items], "nextCursor": page.next_cursor,
+            "cursor": page.next_cursor, "hasMore": page.has_more}
+
+
+def one_page(data: list[Any]) -> dict[str, Any]:
+    """A whole list as a single page (lists the API never pages)."""
+    return {"data": data, "nextCursor": None, "cursor": None, "hasMore": False}
+
+
+def list_page(ctx: Ctx, table: str, where: Where | None, cursor: Cursor | str, serialize: Callable[[dict], Any],
+              *, default: int = 25, maximum: int = 100) -> dict[str, Any]:
+    """The caller's rows of `table`, newest first, one page, in the Theazo envelope."""
+    return page_body(rows_page(ctx, table, where, cursor, default=default, maximum=maximum), serialize)
+
+
+def list_answer(ctx: Ctx, page: dict[str, Any]) -> Any:
+    """A list in the caller's dialect: the SDK's bare array, or the reference's envelope
+    (the one place where the two cannot share a body; DESIGN.md, "Dialect")."""
+    return page["data"] if is_sdk(ctx) else page
+
+
+async def openapi_document(ctx: Ctx) -> dict:
+    """The OpenAPI 3.1 description of every Theazo route."""
+    from .. import openapi  # builds from every family's models: loaded only when asked for
+
+    return openapi.build(THEAZO)
+
+
+THEAZO = Surface(
+    name="theazo", prefix="/v1", title="Theazo API", families=registry.THEAZO,
+    authenticate=authenticate, render_error=render_error,
+    guards=("rate_limit", "scopes", "faults"), catalog=catalog.THEAZO, openapi="/v1/openapi.json",
+    core=lambda: [api_route("/v1/openapi.json", openapi_document, public=True)],
+)

@@ -1,6 +1,6 @@
-"""theazo-emu: a local, deterministic emulator of the Theazo REST API."""
+"""theazo-emu: a local, deterministic emulator of the Theazo and Theo REST APIs."""
 
-__version__ = "0.1.0"
+from .version import __version__
 
 __all__ = ["__version__", "create_app"]
 

@@ -17,13 +17,14 @@ from typing import Any, Callable
 import click
 import uvicorn
 
-from . import __version__, cli_remote
+from . import cli_remote
 from .app import create_app
 from .clock import parse_iso
 from .crypto import MasterKeyError, parse_key
 from .mock.loader import FixtureError
 from .ratelimit import parse_limit
 from .settings import Settings
+from .version import __version__
 
 
 def _env(name: str) -> str:

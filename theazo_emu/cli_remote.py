@@ -6,16 +6,13 @@ the `theazo-emu` group. httpx is imported on use, keeping it off `serve`'s start
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import click
 
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$")
-_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
-
+from . import durations
 
 url_option = click.option("--url", default="http://127.0.0.1:4010", show_default=True, envvar="THEAZO_EMU_URL",
                           help="A running emulator. [env THEAZO_EMU_URL]")
@@ -54,10 +51,11 @@ def clock_show(url: str) -> None:
 @url_option
 def clock_advance(duration: str, url: str) -> None:
     """Advance by DURATION: 90s, 15m, 1h, 2d or plain seconds."""
-    match = _DURATION.match(duration.strip())
-    if not match:
-        raise click.BadParameter("expected a duration such as 90s, 15m, 1h, 2d", param_hint="DURATION")
-    seconds = float(match.group(1)) * _UNITS[match.group(2) or "s"]
+    try:
+        seconds = durations.to_seconds(duration)
+    except ValueError:
+        raise click.BadParameter(f"{duration!r} is not a duration such as 90s, 15m, 1h, 2d",
+                                 param_hint="DURATION") from None
     click.echo(json.dumps(_admin(url, "POST", "/_emu/clock/advance", {"seconds": seconds}), indent=2))
 
 

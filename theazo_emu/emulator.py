@@ -15,9 +15,9 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Awaitable, Callable
 
+from . import faults
 from .clock import Clock
 from .crypto import open_cipher
-from . import faults
 from .faults import Faults
 from .fixtures import Fixtures
 from .ids import IdSource

@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from . import __version__, lazy
+from . import lazy
 from .http import ApiRoute
+from .version import __version__
 
 if TYPE_CHECKING:
     from .surface import Surface

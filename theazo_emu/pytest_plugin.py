@@ -22,8 +22,9 @@ from typing import Any, Iterator
 import httpx
 import pytest
 
+from . import durations
+
 DEFAULT_CLOCK = "2025-01-01T00:00:00Z"
-_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -127,15 +128,7 @@ class TheazoEmu:
 
 
 def _seconds(by: float | str | timedelta) -> float:
-    if isinstance(by, timedelta):
-        return by.total_seconds()
-    if isinstance(by, (int, float)):
-        return float(by)
-    text = by.strip()
-    for unit in ("ms", "s", "m", "h", "d"):
-        if text.endswith(unit) and text[: -len(unit)].replace(".", "", 1).isdigit():
-            return float(text[: -len(unit)]) * _UNITS[unit]
-    return float(text)
+    return by.total_seconds() if isinstance(by, timedelta) else durations.to_seconds(by)
 
 
 @pytest.fixture(scope="session")

@@ -21,10 +21,10 @@ from typing import Any
 from starlette.responses import HTMLResponse
 
 from ..clock import iso
-from ..http import Ctx, api_route, query_int
 from ..domain.agents import agent_to_api
 from ..domain.schedules import schedule_to_api
 from ..domain.sessions import session_to_api
+from ..http import Ctx, api_route, query_int
 from ..sse import Frame, stream_response
 
 ROWS = 50  # newest sessions, agents and schedules shown

@@ -4,7 +4,7 @@ DESIGN.md "Admin API and inspector". Like the rest of /_emu these take no API ke
 tenant is chosen with `?key=th_test_...` (or `?tenant=tn_...`). The journal lives in
 journal.py and the state document in snapshot.py; this module only parses queries and
 shapes answers. Journal pages run oldest first (`order=desc` for newest first) and their
-cursor is the last entry's `seq`.
+cursor is `cur_seq<n>`, n the last entry's `seq`.
 """
 
 from __future__ import annotations
@@ -15,12 +15,14 @@ from typing import Any
 from ..auth import tenant_of
 from ..clock import parse_iso
 from ..errors import invalid
-from ..http import Ctx, api_route, query_choice, query_int
+from ..http import Ctx, Cursor, PageParams, api_route, query_choice
 from ..journal import Query, counts
 from ..models.state import StateDocument
 from ..snapshot import export_state, import_state
+from ..surfaces.theazo import page_body
 
 MAX_STATE_BYTES = 256 * 1024 * 1024
+_SEQ = Cursor("seq", numeric=True)
 _STATUS = re.compile(r"^(?:[1-5]\d\d|[1-5]xx|pending)$")
 
 
@@ -57,21 +59,11 @@ def _journal_query(ctx: Ctx) -> Query:
                  since_ms=_time(ctx, "since"), until_ms=_time(ctx, "until"))
 
 
-def _cursor(ctx: Ctx) -> int | None:
-    raw = ctx.query.get("cursor") or ctx.query.get("after")
-    if not raw:
-        return None
-    if not raw.isdigit():
-        raise invalid("cursor", "must be the nextCursor of the previous page (an entry's seq)")
-    return int(raw)
-
-
 async def list_requests(ctx: Ctx) -> dict:
     """The journal: requests and server-side events, filtered, paged, with counts."""
     query = _journal_query(ctx)
     descending = query_choice(ctx, "order", ("asc", "desc")) == "desc"
-    limit = query_int(ctx, "limit", 1000, 1, 10_000)
-    after = _cursor(ctx)
+    params = PageParams.from_query(ctx, _SEQ, default=1000, maximum=10_000)
     only_count = query_choice(ctx, "count", ("true", "false", "1", "0")) in ("true", "1")
     journal = ctx.emu.journal
     matched = journal.select(query)
@@ -80,11 +72,11 @@ async def list_requests(ctx: Ctx) -> dict:
         return body
     if descending:
         matched.reverse()
+    after = params.after
     if after is not None:
         matched = [e for e in matched if (e["seq"] < after if descending else e["seq"] > after)]
-    page, has_more = matched[:limit], len(matched) > limit
-    cursor = str(page[-1]["seq"]) if has_more else None
-    return {"data": page, "nextCursor": cursor, "cursor": cursor, "hasMore": has_more, **body}
+    page = params.cut(matched[:params.limit + 1], key=lambda entry: entry["seq"])
+    return page_body(page, lambda entry: entry) | body
 
 
 async def clear_requests(ctx: Ctx) -> dict:

@@ -17,7 +17,6 @@ from typing import Any
 from ..clock import iso
 from ..store import Scoped, Store
 
-
 TABLE = "ledger"
 
 

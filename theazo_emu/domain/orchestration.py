@@ -19,10 +19,9 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 from ..errors import ApiError, invalid
 from ..http import validate
 from ..models.core import CreateAgent
-from . import definitions
-from .agents import new_agent, start_run
 from ..sse import Frame
-from . import runs
+from . import definitions, runs
+from .agents import new_agent, start_run
 
 if TYPE_CHECKING:
     from ..emulator import Emulator

@@ -12,7 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+from .. import durations
+
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 MAX_USER_ID = 256
 
@@ -23,14 +24,8 @@ class Body(BaseModel):
 
 
 def duration_seconds(value: int | float | str) -> float:
-    """'120s', '2m', '1h', '500ms' or a number of seconds, as seconds."""
-    if isinstance(value, (int, float)):
-        return float(value)
-    match = _DURATION.match(value)
-    if not match:
-        raise ValueError("expected a number of seconds or a duration such as '120s', '5m', '1h'")
-    number, unit = float(match.group(1)), match.group(2) or "s"
-    return number * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[unit]
+    """'120s', '2m', '1h', '500ms' or a number of seconds, as seconds (durations.py)."""
+    return durations.to_seconds(value)
 
 
 def check_user_id(value: str) -> str:

@@ -15,12 +15,11 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
+from .. import durations
 from ..catalog import endpoints
 from ..domain import pricing
 from ..ratelimit import parse_limit
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
-_UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000}
 _TEST_KEY = re.compile(r"^th_test_[\x21-\x7e]{1,500}$")
 _SCOPE = re.compile(r"^(\*|[a-z][a-z0-9-]*)(?::(read|write|\*))?$")
 MAX_TIMELINE_MS = 24 * 3_600_000
@@ -39,11 +38,10 @@ def to_ms(value: Any) -> Any:
         raise ValueError("expected milliseconds or a duration such as '250ms' or '2s'")
     if isinstance(value, (int, float)):
         return int(value) if float(value).is_integer() else value
-    if isinstance(value, str):
-        match = _DURATION.match(value)
-        if match:
-            return int(round(float(match.group(1)) * _UNIT_MS[match.group(2) or "ms"]))
-    raise ValueError(f"expected milliseconds or a duration such as '250ms' or '2s', got {value!r}")
+    try:
+        return int(round(durations.to_ms(value, bare="ms")))
+    except ValueError:
+        raise ValueError(f"expected milliseconds or a duration such as '250ms' or '2s', got {value!r}") from None
 
 
 Ms = Annotated[int, BeforeValidator(to_ms), Field(ge=0, le=MAX_TIMELINE_MS)]

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
+from .. import durations
 from ..errors import Unprocessable
 from ..http import validate
 from ..workflow.expressions import ExpressionError, check_value, parse
@@ -27,26 +28,12 @@ RESERVED_IDS = {"input", "trigger", "state", "sharedState", "item", "index", "st
 MAX_STEPS = 200
 MAX_NESTING = 4
 _ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,99}$")
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)")
-_UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
 MAX_DURATION_MS = 366 * 86_400_000
 
 
 def duration_ms(value: Any) -> int:
-    """'500ms', '30s', '5m', '1h30m', '2d' or a number of seconds, as milliseconds."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise ValueError("expected a duration such as '30s', '5m', '1h' or a number of seconds")
-    if isinstance(value, (int, float)):
-        ms = value * 1000
-    else:
-        text = value.strip().lower()
-        if re.fullmatch(r"\d+(?:\.\d+)?", text):
-            ms = float(text) * 1000
-        else:
-            parts = _DURATION_PART.findall(text)
-            if not parts or _DURATION_PART.sub("", text).strip():
-                raise ValueError("expected a duration such as '30s', '5m', '1h' or a number of seconds")
-            ms = sum(float(number) * _UNIT_MS[unit] for number, unit in parts)
+    """'500ms', '30s', '5m', '1h30m', '2d' or a number of seconds, as milliseconds (durations.py)."""
+    ms = durations.to_ms(value)
     if not 0 <= ms <= MAX_DURATION_MS:
         raise ValueError("must be between 0 and 366 days")
     return int(ms)

@@ -20,8 +20,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..auth import tenant_of, theazo_key
 from ..errors import Forbidden, Unauthorized
-from ..surfaces import error_response
 from ..redaction import Redactor, encode_body
+from ..surfaces import error_response
 from .cassette import (
     REQUEST_HEADERS,
     RESPONSE_HEADER_PREFIXES,

@@ -129,7 +129,7 @@ async def resume_agent(ctx: Ctx) -> dict:
     body: ResumeAgent = ctx.body
     agent = load(ctx)
     require_usable(ctx.emu, agent)
-    with ctx.emu.store.atomic():  # a refused resume restores nothing
+    with ctx.store.atomic():  # a refused resume restores nothing
         if body.checkpoint:
             checkpoints.restore(ctx.emu, agent, body.checkpoint)
         runs.resume(ctx.emu, agent)

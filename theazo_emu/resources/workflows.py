@@ -19,8 +19,14 @@ from ..domain.schedules import create_schedule
 from ..domain.workflows import RUNS, TABLE, load_workflow
 from ..errors import Conflict, invalid
 from ..http import Ctx, Where, api_route, respond
-from ..models.workflows import (CreateWorkflow, EstimateWorkflow, ScheduleWorkflow, StartWorkflowRun, UpdateWorkflow,
-                                check_steps)
+from ..models.workflows import (
+    CreateWorkflow,
+    EstimateWorkflow,
+    ScheduleWorkflow,
+    StartWorkflowRun,
+    UpdateWorkflow,
+    check_steps,
+)
 from ..sse import stream_response
 from ..surfaces.theazo import list_page
 from ..workflow import engine

@@ -4,9 +4,10 @@ Health is its one route served from the start, the probe of a cold start."""
 
 from __future__ import annotations
 
-from .. import __version__, registry
+from .. import registry
 from ..http import Ctx, api_route
 from ..surface import Surface
+from ..version import __version__
 from .theazo import authenticate, render_error
 
 

@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse
 
 from .. import catalog, registry
 from ..auth import theazo_key
-from ..http import Cursor, Ctx, Page, Where, api_route, rows_page
+from ..http import Ctx, Cursor, Page, Where, api_route, rows_page
 from ..surface import Surface
 
 if TYPE_CHECKING:

@@ -1,0 +1,163 @@
+"""The rules the package's layout promises (README, "Adding a route / a family"), checked.
+
+- Nothing outside resources/ imports resources/: endpoints are free to change; what other
+  code shares lives in domain/ (or the kernel).
+- No import cycle between the package's modules, counting imports inside functions too
+  (only `if TYPE_CHECKING:` blocks, which never run, are left out), so no cycle is dodged.
+- Raw SQL through `.db.execute` stays in the modules that own their tables; endpoint
+  modules reach the store only through the tenant-scoped view (`ctx.store`).
+- The tables holding tenant data are exactly the registry's, and schema.JSON names real
+  tables and columns.
+"""
+
+from __future__ import annotations
+
+import ast
+import sqlite3
+from pathlib import Path
+
+from theazo_emu import registry
+from theazo_emu.schema import JSON, prepare
+
+PACKAGE = Path(__file__).resolve().parent.parent / "theazo_emu"
+# Modules that own tables or the connection, and so may write SQL against the connection.
+RAW_SQL_OWNERS = {
+    "store", "schema", "migrations", "snapshot", "crypto", "emulator", "lazy",
+    "domain.runs", "domain.checkpoints", "domain.providers", "domain.channels", "domain.scheduler",
+    "workflow.approvals", "workflow.engine",
+}
+ENDPOINT_PACKAGES = ("resources",)
+
+
+def _modules() -> dict[str, Path]:
+    out = {}
+    for path in PACKAGE.rglob("*.py"):
+        parts = path.relative_to(PACKAGE).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        out[name] = path
+    return out
+
+
+MODULES = _modules()
+
+
+def _is_type_checking(node: ast.AST) -> bool:
+    return isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+
+
+def _imports(name: str, path: Path) -> set[str]:
+    """The package's modules this module imports, at any depth but under TYPE_CHECKING."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found: set[str] = set()
+
+    def visit(node: ast.AST) -> None:
+        if _is_type_checking(node):
+            return
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".") if package else []
+                base = base[: len(base) - (node.level - 1)] if node.level > 1 else base
+                target = ".".join(base + ([node.module] if node.module else []))
+            elif node.module and node.module.startswith("theazo_emu"):
+                target = node.module.removeprefix("theazo_emu").lstrip(".")
+            else:
+                target = None
+            if target is not None:
+                for alias in node.names:
+                    child = f"{target}.{alias.name}" if target else alias.name
+                    found.add(child if child in MODULES else target)
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith("theazo_emu."):
+                    found.add(alias.name.removeprefix("theazo_emu."))
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(ast.parse(path.read_text(encoding="utf-8")))
+    found.discard(name)
+    return {m for m in found if m in MODULES}
+
+
+GRAPH = {name: _imports(name, path) for name, path in MODULES.items()}
+
+
+def _in(package: str, module: str) -> bool:
+    return module == package or module.startswith(package + ".")
+
+
+def test_nothing_outside_resources_imports_resources() -> None:
+    offenders = sorted(f"{name} imports {target}" for name, targets in GRAPH.items() if not _in("resources", name)
+                       for target in targets if _in("resources", target))
+    assert offenders == []
+
+
+def test_no_import_cycle() -> None:
+    """Tarjan's strongly connected components: every one must be a single module."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    cycles: list[list[str]] = []
+
+    def connect(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for target in GRAPH[node]:
+            if target not in index:
+                connect(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                cycles.append(sorted(component))
+
+    for node in sorted(GRAPH):
+        if node not in index:
+            connect(node)
+    assert cycles == []
+
+
+def test_the_import_graph_sees_function_level_imports() -> None:
+    # The cycle test would be toothless if imports inside functions were not edges.
+    assert "openapi" in GRAPH["surfaces.theazo"]
+    assert "emulator" not in GRAPH["http"]  # only under TYPE_CHECKING there
+
+
+def test_raw_sql_stays_with_the_owners_of_tables() -> None:
+    offenders = sorted(name for name, path in MODULES.items() if name not in RAW_SQL_OWNERS
+                       and (".db.execute" in path.read_text() or ".db.executemany" in path.read_text()))
+    assert offenders == []
+
+
+def test_endpoints_reach_the_store_only_through_the_tenant_view() -> None:
+    offenders = sorted(name for name, path in MODULES.items() if name.startswith(ENDPOINT_PACKAGES)
+                       and "emu.store" in path.read_text())
+    assert offenders == []
+
+
+def _schema() -> dict[str, set[str]]:
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    prepare(conn)
+    tables = [row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    return {table: {row[1] for row in conn.execute(f"PRAGMA table_info([{table}])")} for table in tables}
+
+
+def test_the_registry_names_every_table_that_holds_tenant_data() -> None:
+    tenanted = {table for table, columns in _schema().items() if "tenant" in columns}
+    assert sorted(registry.TENANT_TABLES) == sorted(tenanted)
+    assert len(set(registry.TENANT_TABLES)) == len(registry.TENANT_TABLES)
+
+
+def test_json_columns_are_columns_of_their_tables() -> None:
+    schema = _schema()
+    for table, columns in JSON.items():
+        assert table in schema and columns <= schema[table], table

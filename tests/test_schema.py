@@ -21,7 +21,7 @@ def _objects(conn: sqlite3.Connection) -> list[tuple]:
 
 
 def test_frozen_schema_equals_the_migrations() -> None:
-    # If this fails after a new migration: python -m theazo_emu.migrations
+    # If this fails after a new migration: python -m theazo_emu.regen
     assert frozen()[0] == dump()
 
 

@@ -7,7 +7,7 @@ Every table holding tenant data has a `tenant` column and is named by its family
 its JSON columns are declared in schema.JSON.
 
 A fresh database does not replay these: it loads data/schema.sql, their frozen result
-(`python -m theazo_emu.migrations` rewrites it; a test keeps the two equal). They run
+(`python -m theazo_emu.regen` rewrites it; a test keeps the two equal). They run
 only to bring an older database file up to date, so sqlite-utils stays off the start-up
 path.
 """
@@ -269,7 +269,7 @@ def dump() -> str:
                            "ORDER BY rowid").fetchall()
     names = [row[0] for row in conn.execute("SELECT name FROM _sqlite_migrations ORDER BY id")]
     lines = ["-- The schema for a fresh database: the frozen result of the migrations in migrations.py.",
-             "-- Rewritten by `python -m theazo_emu.migrations`; tests/test_schema.py keeps it equal to them."]
+             "-- Rewritten by `python -m theazo_emu.regen`; tests/test_schema.py keeps it equal to them."]
     lines += [f"{sql};" for (sql,) in objects]
     lines += [f"INSERT INTO _sqlite_migrations (migration_set, name, applied_at) "
               f"VALUES ('{migrations.name}', '{name}', '{FROZEN}');" for name in names]
@@ -277,8 +277,3 @@ def dump() -> str:
 
 
 FROZEN = "data/schema.sql"  # the applied_at of migrations a fresh database took from the dump
-
-if __name__ == "__main__":
-    from pathlib import Path
-
-    (Path(__file__).parent / FROZEN).write_text(dump())

@@ -1,5 +1,5 @@
 -- The schema for a fresh database: the frozen result of the migrations in migrations.py.
--- Rewritten by `python -m theazo_emu.migrations`; tests/test_schema.py keeps it equal to them.
+-- Rewritten by `python -m theazo_emu.regen`; tests/test_schema.py keeps it equal to them.
 CREATE TABLE "_sqlite_migrations" (
    "id" INTEGER PRIMARY KEY,
    "migration_set" TEXT,

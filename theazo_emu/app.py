@@ -18,6 +18,7 @@ from typing import AsyncIterator
 from starlette.applications import Starlette
 from starlette.datastructures import MutableHeaders
 from starlette.middleware import Middleware
+from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import lazy, timers
@@ -27,9 +28,8 @@ from .errors import handlers
 from .http import ApiRoute
 from .journal import JournalMiddleware
 from .ratelimit import RateLimitHeaders
-from .record import recording
 from .settings import Settings
-from .surface import mount
+from .surface import Dispatcher, mount
 from .surfaces import SURFACES, THEAZO
 
 
@@ -58,7 +58,7 @@ class RequestIdMiddleware:
 def api_routes(app: Starlette | None = None) -> list[ApiRoute]:
     """Every route the emulator serves, surface by surface, in matching order."""
     app = app or create_app(Settings(db=":memory:"))
-    return [route for mounted in app.routes for route in mounted.routes if isinstance(route, ApiRoute)]
+    return [route for mounted in app.router.routes for route in mounted.routes if isinstance(route, ApiRoute)]
 
 
 @asynccontextmanager
@@ -76,20 +76,44 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
                 await background
 
 
+def _record_replay(emu: Emulator) -> list[Middleware]:
+    """The record or replay middleware, when the settings ask for one (record/ is imported only
+    then: a server that does neither does not pay for it at start-up)."""
+    settings = emu.settings
+    if settings.record is None and settings.replay is None and not settings.upstream:
+        return []
+    from .record import recording
+
+    return recording.middleware(emu)
+
+
+class _App(Starlette):
+    """Starlette, less its innermost ExceptionMiddleware: every error is rendered by the
+    surfaces' own handlers or by the Dispatcher, so that layer would only cost time. The
+    outermost ServerErrorMiddleware stays, for a failure in the app-wide middleware."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        app: ASGIApp = self.router
+        middleware = [Middleware(ServerErrorMiddleware, handler=self.exception_handlers.get(Exception)),
+                      *self.user_middleware]
+        for cls, args, kwargs in reversed(middleware):
+            app = cls(app, *args, **kwargs)
+        return app
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
     emu = Emulator(settings)
     mounts = [mount(surface, emu) for surface in SURFACES]
     emu.journal.redactor.learn(route for mounted in mounts for route in mounted.routes)  # secret fields
-    app = Starlette(
+    app = _App(
         debug=False,
-        routes=mounts,
         # Outermost first; record/replay innermost, so the journal sees replayed and proxied requests.
         middleware=[Middleware(RequestIdMiddleware, emu=emu), Middleware(JournalMiddleware, emu=emu),
-                    Middleware(RateLimitHeaders), *recording.middleware(emu)],
-        exception_handlers=handlers(THEAZO, lambda: []),  # paths under no surface's prefix
-        lifespan=lifespan,
+                    Middleware(RateLimitHeaders), *_record_replay(emu)],
+        exception_handlers={Exception: handlers(THEAZO, lambda: [])[Exception]},
     )
+    app.router = Dispatcher(mounts, THEAZO, lifespan)
     emu.timers += lazy.timers()
     app.state.emu = emu
     emu.fixtures.install(app, lambda: create_app(settings.with_(fixtures=None, db=":memory:")))  # loads, seeds

@@ -19,11 +19,12 @@ from __future__ import annotations
 import importlib
 import json
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, NamedTuple, Sequence
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Match, Route
+from starlette.types import Scope
 
 from .clock import parse_iso
 from .errors import NotFound, PayloadTooLarge, Unprocessable, invalid
@@ -79,8 +80,7 @@ class Ctx:
         return self.emu.clock.now_iso()
 
 
-@dataclass(frozen=True)
-class Declared:
+class Declared(NamedTuple):
     """A route as its family module declares it (api_route); the served route is an ApiRoute."""
 
     path: str
@@ -113,15 +113,25 @@ class ApiRoute(Route):
     def __init__(self, surface: "Surface", module: str, path: str, method: str, *, name: str, public: bool,
                  status: int, summary: str, max_body: int | None, secret_fields: tuple[str, ...],
                  guards: "Sequence[Guard]" = ()) -> None:
-        super().__init__(path.removeprefix(surface.prefix), self._handle, methods=[method], name=name)
-        # Matching (path_regex) is below the prefix; what everyone reads is the public path.
-        self.path, self.path_format = path, surface.prefix + self.path_format
+        super().__init__(path, self._handle, methods=[method], name=name)
         self.surface, self.module = surface, module
         self.public, self.success_status, self.summary = public, status, summary
         self.max_body = max_body  # None: the API's limit (settings.max_body_bytes)
         self.secret_fields = secret_fields  # known before loading: the journal redacts by them
         self.guards = tuple(guards)
         self._declared: Declared | None = None
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        """Route.matches on the whole path (a surface's routes carry its prefix): no sub-path
+        to cut out of the scope for every route tried."""
+        match = self.path_regex.match(scope["path"]) if scope["type"] == "http" else None
+        if match is None:
+            return Match.NONE, {}
+        params = match.groupdict()
+        for key, value in params.items():
+            params[key] = self.param_convertors[key].convert(value)
+        child = {"endpoint": self.endpoint, "path_params": params}
+        return (Match.FULL if scope["method"] in self.methods else Match.PARTIAL), child
 
     @classmethod
     def of(cls, surface: "Surface", declared: Declared, guards: "Sequence[Guard]" = ()) -> "ApiRoute":
@@ -295,8 +305,7 @@ class Where:
 
 # ---- paging ----
 
-@dataclass(frozen=True)
-class Cursor:
+class Cursor(NamedTuple):
     """How a list's cursor is spelled: `cur_<id>` for lists keyed by ids of `prefix`
     (`ses`, `agt`, ...), or `cur_<prefix><n>` for lists keyed by a number (`item3`, `seq12`)."""
 
@@ -317,8 +326,7 @@ class Cursor:
         return f"cur_{self.prefix}{key}" if self.numeric else f"cur_{key}"
 
 
-@dataclass(frozen=True)
-class PageParams:
+class PageParams(NamedTuple):
     """`limit` and the key after which a page starts (None: the first page)."""
 
     limit: int
@@ -340,8 +348,7 @@ class PageParams:
         return Page(items, self.cursor.spell(key(items[-1])) if has_more else None, has_more)
 
 
-@dataclass(frozen=True)
-class Page:
+class Page(NamedTuple):
     items: list[Any]
     next_cursor: str | None
     has_more: bool

@@ -13,11 +13,10 @@ while no family is loaded. Adding a family is one line here (README, "Adding a f
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class Family:
+class Family(NamedTuple):  # a NamedTuple, not a dataclass: this module is on the start-up path
     module: str
     tables: tuple[str, ...] = ()
     timers: tuple[tuple[str, str], ...] = ()

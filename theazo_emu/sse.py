@@ -28,12 +28,16 @@ SEPARATOR = "\n"  # the SDK splits on \n
 
 @dataclass(frozen=True)
 class Frame:
-    event: str
-    data: dict[str, Any]
-    id: str
+    """One event. `data` is sent as one line of JSON, or as is when it is a str (the OpenAI
+    stream's closing `[DONE]`); `event` and `id` may be None for data-only streams."""
+
+    event: str | None
+    data: Any
+    id: str | None
 
     def to_sse(self) -> ServerSentEvent:
-        text = json.dumps(self.data, separators=(",", ":"), ensure_ascii=False)
+        text = self.data if isinstance(self.data, str) else json.dumps(self.data, separators=(",", ":"),
+                                                                         ensure_ascii=False)
         return ServerSentEvent(data=text, event=self.event, id=self.id, sep=SEPARATOR)
 
 

@@ -143,6 +143,7 @@ class Store:
         prepare(self.db)
         self._depth = 0  # open atomic() blocks
         self._seqs: dict[str, int] = {}  # the open transaction's last id sequence number per tenant
+        self._shapes: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}  # per query: names, JSON columns
 
     def atomic(self, savepoint: bool = True) -> "_Atomic | _Joined":
         """Writes that belong together commit together. Nested, a block takes a savepoint, so
@@ -205,9 +206,14 @@ class Store:
         # Reads go straight to the connection: sqlite-utils' query() adds per-call work
         # (keyword sniffing, key de-duplication) that shows on the hottest path.
         cursor = self.db.execute(sql, params)
-        names = [column[0] for column in cursor.description]
+        shape = self._shapes.get(sql)
+        if shape is None:  # a query's columns never change: name them and find its JSON ones once
+            if len(self._shapes) > 4096:
+                self._shapes.clear()
+            names = tuple(column[0] for column in cursor.description)
+            shape = self._shapes[sql] = (names, tuple(_json_of(sql).intersection(names)))
+        names, json_columns = shape
         rows = [dict(zip(names, row)) for row in cursor]
-        json_columns = _json_of(sql).intersection(names)
         if json_columns:
             for row in rows:
                 for name in json_columns:

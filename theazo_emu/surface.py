@@ -12,14 +12,16 @@ The declarations are in surfaces/; the families in registry.py.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from collections import defaultdict
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Callable, Mapping, NamedTuple
 
 from starlette.datastructures import Headers
 from starlette.middleware import Middleware
 from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.responses import Response
-from starlette.routing import Mount, Router
+from starlette.routing import Match, Mount, Router
+from starlette.types import Receive, Scope, Send
 
 from . import lazy
 from .errors import handlers
@@ -35,8 +37,7 @@ Authenticate = Callable[["Emulator", Headers], tuple[str | None, str]]
 RenderError = Callable[[str, int, str, str, Any, dict[str, str]], Response]
 
 
-@dataclass(frozen=True)
-class Surface:
+class Surface(NamedTuple):  # not a dataclass: building one costs start-up time
     name: str
     prefix: str
     title: str
@@ -44,7 +45,7 @@ class Surface:
     authenticate: Authenticate
     render_error: RenderError
     # The kernel's failures by kind (errors.ApiError.kind) -> this surface's (status, code).
-    generic: Mapping[str, tuple[int, str]] = field(default_factory=dict)
+    generic: Mapping[str, tuple[int, str]] = MappingProxyType({})
     guards: tuple[str, ...] = ()  # names in emulator.GUARD_ORDER that run before its endpoints
     catalog: str | None = None  # data file of the endpoints its clients may call
     openapi: str | None = None  # where its OpenAPI document is served
@@ -57,7 +58,64 @@ def mount(surface: Surface, emu: "Emulator") -> Mount:
     """The surface as a Mount: its routes (family routes from the table, then its core ones)."""
     guards = emu.guards_for(surface)
     routes: list[ApiRoute] = [*lazy.routes(surface, guards), *lazy.declared_routes(surface, surface.core(), guards)]
-    router = Router(routes=routes)
+    router = SurfaceRouter(surface.prefix, routes)
     middleware = [*surface.middleware,
                   Middleware(ExceptionMiddleware, handlers=handlers(surface, lambda: router.routes))]
     return Mount(surface.prefix, app=router, middleware=middleware, name=surface.name)
+
+
+class SurfaceRouter(Router):
+    """A surface's router. It tries, in declaration order, only the routes whose first path
+    segment below the prefix is the request's (`/v1/fleets/...` never meets the sessions
+    routes); a request none of them takes goes through the whole table, as Starlette's
+    Router does it (for its 405s, trailing-slash redirects and 404)."""
+
+    def __init__(self, prefix: str, routes: list["ApiRoute"]) -> None:
+        super().__init__(routes=routes)
+        self._depth = prefix.count("/") + 1
+        self._by_segment: dict[str, list[ApiRoute]] = defaultdict(list)
+        for route in routes:
+            self._by_segment[route.path.split("/")[self._depth]].append(route)
+
+    async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            parts = scope["path"].split("/", self._depth + 1)
+            candidates = self._by_segment.get(parts[self._depth]) if len(parts) > self._depth else None
+            for route in candidates or ():
+                match, child = route.matches(scope)
+                if match is Match.FULL:
+                    scope.setdefault("router", self)
+                    scope["route"] = route
+                    scope.update(child)
+                    await route.handle(scope, receive, send)
+                    return
+        await super().app(scope, receive, send)
+
+
+class Dispatcher(Router):
+    """The app's top-level router: a request goes to the surface whose prefix its path is under
+    (a string test per surface, where a Mount list would match a regex and build a scope per
+    mount), and a path under no prefix answers the fallback surface's 404 itself, so the app
+    needs no exception middleware of its own on the request path."""
+
+    def __init__(self, mounts: list[Mount], fallback: Surface, lifespan: Any) -> None:
+        super().__init__(routes=mounts, lifespan=lifespan)
+        self._prefixes = [(mount.path + "/", mount) for mount in mounts]
+        self.fallback = fallback
+
+    async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().app(scope, receive, send)
+            return
+        path, root_path = scope["path"], scope.get("root_path", "")
+        for prefix, mount in self._prefixes:
+            if path.startswith(prefix, len(root_path)):
+                scope.setdefault("router", self)
+                scope.update(route=mount, endpoint=mount.app, app_root_path=scope.get("app_root_path", root_path),
+                             root_path=root_path + mount.path, path_params={})
+                await mount.handle(scope, receive, send)
+                return
+        request_id = scope.get("state", {}).get("request_id", "")
+        response = self.fallback.render_error(request_id, 404, "not_found",
+                                              f"No route for {scope['method']} {path}.", None, {})
+        await response(scope, receive, send)

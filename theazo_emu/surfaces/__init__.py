@@ -10,7 +10,7 @@ from .admin import ADMIN
 from .theazo import THEAZO
 from .theo import THEO
 
-SURFACES: tuple[Surface, ...] = (ADMIN, THEO, THEAZO)
+SURFACES: tuple[Surface, ...] = (THEAZO, ADMIN, THEO)  # the busiest first: mounts match in order
 
 
 def surface_for(path: str) -> Surface:

@@ -1,0 +1,261 @@
+"""Hand-run benchmark with wrk: per-request cost of the emulator beside the anchors, in one run.
+
+Run from the repository root (wrk must be installed: `apt-get install wrk`):
+
+    python tests/perf/bench_wrk.py                       # about two minutes
+    python tests/perf/bench_wrk.py --seconds 5 --rounds 1 --cold-runs 3   # quick look
+    python tests/perf/bench_wrk.py --other /path/to/venv/bin/python         # beside another build
+    python tests/perf/bench_wrk.py --prism "npx prism mock"                # beside Prism's mock server
+    python tests/perf/bench_wrk.py --json
+
+Servers are separate processes on 127.0.0.1; the load is `wrk -t1 -c16 -d<seconds>s
+--latency` (a C load generator: a Python one saturates before the server does). Windows of
+the different servers are interleaved, round by round, in alternating order, so machine
+noise falls on all of them alike; the best round of each is reported (noise only ever
+slows a window down). Every figure is printed as a ratio to an anchor measured in the
+same run:
+- `bare`: a Starlette JSON GET/POST on uvicorn with the same server stack as `serve`;
+- `other`: another build of the emulator (`--other PYTHON`: the interpreter of a venv it is
+  installed in, run as `PYTHON -m theazo_emu` like this checkout), e.g. the previous commit's;
+- `prism`: Prism's mock server on an OpenAPI document of the same two routes (`--prism CMD`,
+  a command that takes `-p PORT FILE`).
+The emulator runs `serve --clock 2025-05-01T00:00:00Z --pace instant` in an empty directory.
+Measured: GET /_emu/health, GET /v1/sessions/:id, POST /v1/sessions, POST /v1/agents/:id/run,
+p99 latency at 16 connections, cold start (spawn -> first 200 on /_emu/health, median of
+--cold-runs) and idle RSS. Any non-2xx answer fails the run (exit 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+HOST = "127.0.0.1"
+KEY = "th_test_bench"
+CLOCK = "2025-05-01T00:00:00Z"
+PRISM_DOC = {
+    "openapi": "3.0.3", "info": {"title": "bench", "version": "1"},
+    "paths": {"/v1/sessions/{id}": {"get": {"parameters": [{"name": "id", "in": "path", "required": True,
+                                                            "schema": {"type": "string"}}],
+                                            "responses": {"200": {"description": "ok", "content": {
+                                                "application/json": {"example": {"id": "ses_1", "status": "active"}}}}}}},
+              "/v1/sessions": {"post": {"requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}},
+                                        "responses": {"201": {"description": "ok", "content": {
+                                            "application/json": {"example": {"id": "ses_1", "status": "active"}}}}}}}},
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def get(port: int, path: str, method: str = "GET", body: dict | None = None) -> tuple[int, dict]:
+    import http.client
+
+    conn = http.client.HTTPConnection(HOST, port, timeout=5)
+    try:
+        conn.request(method, path, json.dumps(body) if body is not None else None,
+                     {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"})
+        response = conn.getresponse()
+        data = response.read()
+        return response.status, json.loads(data) if data else {}
+    finally:
+        conn.close()
+
+
+def wait_up(port: int, proc: subprocess.Popen, path: str = "/_emu/health", limit: float = 60) -> float:
+    start = time.perf_counter()
+    while True:
+        try:
+            if get(port, path)[0] < 500:
+                return time.perf_counter() - start
+        except OSError:
+            pass
+        if proc.poll() is not None or time.perf_counter() - start > limit:
+            raise RuntimeError(f"server on {port} did not come up (exit {proc.poll()})")
+        time.sleep(0.002)
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+@dataclass
+class Server:
+    name: str
+    command: list[str]
+    cwd: str
+    health: str = "/_emu/health"
+    port: int = 0
+    proc: subprocess.Popen | None = None
+    paths: dict[str, str] = field(default_factory=dict)  # measure name -> path
+
+    def start(self) -> float:
+        self.port = free_port()
+        command = [part.replace("{port}", str(self.port)) for part in self.command]
+        spawned = time.perf_counter()
+        self.proc = subprocess.Popen(command, cwd=self.cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_up(self.port, self.proc, self.health)
+        return time.perf_counter() - spawned
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def emulator(name: str, binary: list[str], cwd: str) -> Server:
+    return Server(name, [*binary, "serve", "--port", "{port}", "--clock", CLOCK, "--pace", "instant",
+                         "--log-level", "warning"], cwd)
+
+
+def prepare_emulator(server: Server) -> None:
+    status, session = get(server.port, "/v1/sessions", "POST", {"userId": "bench"})
+    assert status == 201, session
+    status, agent = get(server.port, f"/v1/sessions/{session['id']}/agents", "POST", {})
+    assert status == 201, agent
+    server.paths = {"health": "/_emu/health", "get": f"/v1/sessions/{session['id']}", "post": "/v1/sessions",
+                    "run": f"/v1/agents/{agent['id']}/run"}
+
+
+LUA = {
+    "get": 'wrk.headers["Authorization"] = "Bearer {key}"\n',
+    "health": "",
+    "post": 'wrk.method = "POST"\nwrk.body = \'{{"userId": "bench"}}\'\nwrk.headers["Content-Type"] = '
+            '"application/json"\nwrk.headers["Authorization"] = "Bearer {key}"\n',
+    "run": 'wrk.method = "POST"\nwrk.body = \'{{"task": "bench"}}\'\nwrk.headers["Content-Type"] = '
+           '"application/json"\nwrk.headers["Authorization"] = "Bearer {key}"\n',
+}
+# Counting non-2xx answers: wrk reports them on a line of their own.
+_NON2XX = re.compile(r"Non-2xx or 3xx responses: (\d+)")
+
+
+def wrk(port: int, path: str, measure: str, seconds: float, conns: int, scripts: Path) -> tuple[float, float]:
+    """(requests per second, p99 in ms) for one window."""
+    script = scripts / f"{measure}.lua"
+    script.write_text(LUA[measure].format(key=KEY))
+    done = subprocess.run(["wrk", "-t1", f"-c{conns}", f"-d{int(seconds)}s", "--latency", "-s", str(script),
+                           f"http://{HOST}:{port}{path}"], capture_output=True, text=True, check=True)
+    out = done.stdout
+    bad = _NON2XX.search(out)
+    if bad:
+        raise SystemExit(f"{bad.group(1)} non-2xx answers from {HOST}:{port}{path}:\n{out}")
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
+    scale = {"us": 0.001, "ms": 1, "s": 1000}[p99.group(2)]
+    return rate, float(p99.group(1)) * scale
+
+
+def bare_server(cwd: str) -> Server:
+    # uvicorn's defaults, as `serve` uses them (the event loop and HTTP parser it finds installed).
+    server = Server("bare", [sys.executable, "-m", "uvicorn", "--app-dir", str(HERE), "bench_bare:app", "--host", HOST,
+                             "--port", "{port}", "--log-level", "warning"], cwd)
+    server.paths = {"health": "/_emu/health", "get": "/v1/sessions/ses_1", "post": "/v1/sessions"}
+    return server
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--conns", type=int, default=16)
+    parser.add_argument("--cold-runs", type=int, default=7)
+    parser.add_argument("--other", help="the python of another venv with theazo-emu installed, to measure beside")
+    parser.add_argument("--prism", help="command that starts Prism's mock server, given '-p PORT FILE'")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: apt-get install wrk")
+    work = Path(tempfile.mkdtemp(prefix="bench-wrk-"))
+    empty = tempfile.mkdtemp(prefix="bench-empty-")
+    servers = [bare_server(empty), emulator("emulator", [sys.executable, "-m", "theazo_emu"], empty)]
+    if args.other:
+        servers.append(emulator("other", [args.other, "-m", "theazo_emu"], empty))
+    if args.prism:
+        doc = work / "prism.json"
+        doc.write_text(json.dumps(PRISM_DOC))
+        prism = Server("prism", [*args.prism.split(), "-p", "{port}", str(doc)], empty, health="/v1/sessions/ses_1")
+        prism.paths = {"get": "/v1/sessions/ses_1", "post": "/v1/sessions"}
+        servers.append(prism)
+    results: dict[str, dict[str, list[tuple[float, float]]]] = {s.name: {} for s in servers}
+    cold: dict[str, list[float]] = {s.name: [] for s in servers if s.name != "prism"}
+    rss: dict[str, float] = {}
+    try:
+        for server in servers:
+            server.start()
+            if server.name in ("emulator", "other"):
+                prepare_emulator(server)
+                rss[server.name] = rss_mib(server.proc.pid)
+        for round_ in range(args.rounds):
+            order = servers if round_ % 2 == 0 else list(reversed(servers))
+            for measure in ("health", "get", "post", "run"):
+                for server in order:
+                    if measure in server.paths:
+                        results[server.name].setdefault(measure, []).append(
+                            wrk(server.port, server.paths[measure], measure, args.seconds, args.conns, work))
+    finally:
+        for server in servers:
+            server.stop()
+    for _ in range(args.cold_runs):
+        for server in servers:
+            if server.name in cold:
+                cold[server.name].append(server.start())
+                server.stop()
+    report = {"rps": {n: {m: max(r for r, _ in w) for m, w in ms.items()} for n, ms in results.items()},
+              "p99_ms": {n: {m: min(p for _, p in w) for m, w in ms.items()} for n, ms in results.items()},
+              "cold_start_ms": {n: statistics.median(v) * 1000 for n, v in cold.items()},
+              "rss_mib": rss, "rounds": args.rounds, "seconds": args.seconds, "conns": args.conns}
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print_report(report)
+    return 0
+
+
+def print_report(report: dict) -> None:
+    rps, p99, bare = report["rps"], report["p99_ms"], report["rps"]["bare"]
+    names = list(rps)
+    print(f"wrk -t1 -c{report['conns']} -d{report['seconds']:g}s, best of {report['rounds']} interleaved rounds")
+    print(f"{'measure':<8}" + "".join(f"{n:>12}" for n in names) + "   emulator / bare" +
+          ("   emulator / other" if "other" in rps else "") + ("   emulator / prism" if "prism" in rps else ""))
+    for measure in ("health", "get", "post", "run"):
+        row = f"{measure:<8}" + "".join(f"{rps[n].get(measure, float('nan')):>12.0f}" for n in names)
+        emu = rps["emulator"].get(measure)
+        ref = bare.get(measure if measure != "run" else "post")
+        row += f"   {emu / ref:>14.2f}" if emu and ref else f"   {'':>14}"
+        for anchor in ("other", "prism"):
+            if anchor in rps:
+                other = rps[anchor].get(measure)
+                row += f"   {emu / other:>15.2f}" if emu and other else f"   {'':>15}"
+        print(row)
+    print("p99 ms  " + "".join(f"{n}: " + ", ".join(f"{m} {v:.2f}" for m, v in p99[n].items()) + "; " for n in names))
+    cold = report["cold_start_ms"]
+    print("cold start ms (spawn -> first 200): " + ", ".join(f"{n} {v:.0f}" for n, v in cold.items())
+          + f"; emulator / bare {cold['emulator'] / cold['bare']:.2f}"
+          + (f"; emulator / other {cold['emulator'] / cold['other']:.2f}" if "other" in cold else ""))
+    print("idle RSS MiB: " + ", ".join(f"{n} {v:.1f}" for n, v in report["rss_mib"].items()))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -18,6 +18,8 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+
+import orjson
 from functools import lru_cache
 from typing import Any
 
@@ -218,7 +220,7 @@ class Store:
             for row in rows:
                 for name in json_columns:
                     if row[name] is not None:
-                        row[name] = json.loads(row[name])
+                        row[name] = orjson.loads(row[name])
         return rows
 
     def scalar(self, sql: str, params: list[Any] | tuple = ()) -> Any:

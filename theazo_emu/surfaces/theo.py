@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 
 from .. import registry
@@ -34,8 +33,8 @@ GENERIC = {
 }
 
 
-def authenticate(emu: "Emulator", headers: Headers) -> tuple[str | None, str]:
-    token = bearer_token(headers.get("authorization"))
+def authenticate(emu: "Emulator", authorization: str | None) -> tuple[str | None, str]:
+    token = bearer_token(authorization)
     if token is None or not is_theo_test_key(token):
         raise Unauthorized("Invalid API key. Send 'Authorization: Bearer theo_sk_test_...'.")
     return token, tenant_of(token)

@@ -5,7 +5,7 @@ Run from the repository root (wrk must be installed: `apt-get install wrk`):
     python tests/perf/bench_wrk.py                       # about two minutes
     python tests/perf/bench_wrk.py --seconds 5 --rounds 1 --cold-runs 3   # quick look
     python tests/perf/bench_wrk.py --other /path/to/venv/bin/python         # beside another build
-    python tests/perf/bench_wrk.py --prism "npx prism mock"                # beside Prism's mock server
+    python tests/perf/bench_wrk.py --prism "npx prism mock -v silent"      # beside Prism's mock server, quiet
     python tests/perf/bench_wrk.py --json
 
 Servers are separate processes on 127.0.0.1; the load is `wrk -t1 -c16 -d<seconds>s

@@ -19,8 +19,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from . import errors
 from .auth import bearer_token, tenant_of
 from .journal import QUIET_PATHS
+from .http import PARSED_BODY
 from .ratelimit import HEADERS_STATE
-from .redaction import encode_body
+from .redaction import parse_body, redact_body
 
 if TYPE_CHECKING:
     from .emulator import Emulator
@@ -134,16 +135,18 @@ async def _journaled(app: ASGIApp, emu: "Emulator", scope: Scope, receive: Recei
         journal.current.reset(context)
         entry["durationMs"] = clock.now_ms() - start
         if size:
-            entry.update(_body_fields(b"".join(body), size, journal.redactor, scope))
+            entry.update(_body_fields(b"".join(body), size, journal.redactor, scope, state.get(PARSED_BODY)))
         if errors:
             entry.update(_error_code(b"".join(errors)))
 
 
-def _body_fields(raw: bytes, size: int, redactor: "Redactor", scope: Scope) -> dict[str, Any]:
-    """The redacted JSON body; other and oversized bodies by size only."""
+def _body_fields(raw: bytes, size: int, redactor: "Redactor", scope: Scope, parsed: Any) -> dict[str, Any]:
+    """The redacted JSON body (the route's own parse when it made one); other and oversized
+    bodies by size only."""
     if size > _MAX_BODY:
         return {"bodyBytes": size}
-    encoded = encode_body(raw, redactor, redactor.blanket(scope))
+    part = {"body": parsed} if parsed is not None else parse_body(raw)
+    encoded = redact_body(part, redactor, redactor.blanket(scope))
     return {"body": encoded["body"]} if "body" in encoded else {"bodyBytes": size}
 
 

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 Endpoint = Callable[["Ctx"], Awaitable[Any]]
 _BODYLESS = {"GET", "HEAD", "DELETE", "OPTIONS"}
 _TOO_DEEP = object()
+PARSED_BODY = "parsed_body"  # where read_json leaves the body it parsed, in the ASGI scope's state
 
 # Pydantic puts union member tags into error locations; they are not field names.
 _TYPE_TAGS = {"str", "int", "float", "bool", "dict", "list", "none", "function-after", "function-before",
@@ -227,6 +228,7 @@ async def read_json(request: Request, limit: int) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise Unprocessable("Request body must be a JSON object.",
                             [{"field": "body", "message": f"expected an object, got {type(value).__name__}"}])
+    request.scope.setdefault("state", {})[PARSED_BODY] = value  # the journal keeps it without parsing again
     return value
 
 

@@ -117,7 +117,8 @@ def test_a_port_never_exposed_is_404(client, auth, path):
     assert_error(client.get(f"/_emu/agents/{agent['id']}{path}"), 404, "not_found")
 
 
-@pytest.mark.parametrize("body", [{}, {"port": 0}, {"port": 65536}, {"port": "web"}, {"port": 80.5}])
+@pytest.mark.parametrize("body", [{}, {"port": 0}, {"port": 65536}, {"port": "web"}, {"port": 80.5}, {"port": True},
+                                  {"port": "8080"}])
 def test_bad_ports_are_422(client, auth, body):
     agent = make_agent(client, auth)
     error = assert_error(client.post(f"/v1/agents/{agent['id']}/ports", json=body, headers=auth), 422,

@@ -17,4 +17,4 @@ class SendInput(Body):
 
 
 class ExposePort(Body):
-    port: int = Field(ge=1, le=65_535)
+    port: int = Field(ge=1, le=65_535, strict=True, description="A JSON integer, 1-65535.")

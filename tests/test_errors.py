@@ -38,7 +38,10 @@ PUBLIC_ALLOWED = re.compile(r"^(/_emu/.*|/v1/openapi\.json|/v1/triggers/\{\w+\}/
 # Bodies that pass validation, for routes whose model needs more than {}.
 VALID_BODIES = {"RunAgent": {"task": "do it"}, "ExecCode": {"lang": "python", "code": "print(1)"},
                 "ClockAdvance": {"seconds": 1}, "WriteFile": {"path": "/data/a.txt", "data": "x"},
-                "CreateCheckpoint": {"phase": "p"}}
+                "CreateCheckpoint": {"phase": "p"}, "SessionRun": {"agent": "a", "task": "t"},
+                "SubmitTask": {"agent": "a", "input": {}}, "SendInput": {"type": "t", "content": "c"},
+                "ExposePort": {"port": 8080},
+                "CreateTeam": {"name": "n", "coordination": "sequential", "agents": [{"role": "r", "agent": "a"}]}}
 
 
 def _path(route: ApiRoute, values: dict[str, str] | None = None) -> str:

@@ -21,7 +21,7 @@ from .auth import tenant_of
 from .errors import Conflict, Forbidden, Unprocessable
 from .faults import SEEDING, Faults
 from .mock.loader import SUFFIXES, FixtureError, FixtureSet, Problem, Source, assemble, load_dir
-from .mock.scripts import FixtureExec, FixtureRuns
+from .mock.scripts import FixtureChat, FixtureExec, FixtureRuns
 from .seeding import run_in_thread, seed
 
 if TYPE_CHECKING:
@@ -100,6 +100,7 @@ class Fixtures:
         self._app, self._scratch = app, scratch
         emu.engine.scripts.append(FixtureRuns(self.layers))
         emu.engine.exec_scripts.append(FixtureExec(self.layers, emu.settings.seed))
+        emu.engine.chat_scripts.append(FixtureChat(self.layers))
         if self.directory is None:
             return
         fixture_set = load_dir(self.directory)

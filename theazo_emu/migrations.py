@@ -259,6 +259,114 @@ def m060_checkpoints(db: Database) -> None:
     )
 
 
+@migrations()
+def m070_session_tasks(db: Database) -> None:
+    # Session tasks and one-shot session runs: one row per task, keyed by its run's id; the
+    # status is the run's while `status` is 'open', then the final one the harvest wrote.
+    db["session_tasks"].create(
+        {"id": str, "tenant": str, "session_id": str, "agent_id": str, "kind": str, "agent_ref": str,
+         "input": str, "priority": str, "webhook": str, "status": str, "created_at": str, "completed_at": str},
+        pk="id", not_null={"tenant", "session_id", "agent_id", "kind", "priority", "status", "created_at"},
+    )
+    db["session_tasks"].create_index(["tenant", "session_id", "id"])
+    db["session_tasks"].create_index(["status"])
+
+
+@migrations()
+def m071_teams(db: Database) -> None:
+    # A team, its runs, and each run's contributions (one agent run each), in stage order.
+    db["teams"].create(
+        {"id": str, "tenant": str, "session_id": str, "name": str, "members": str, "coordination": str,
+         "shared_context": int, "max_rounds": int, "created_at": str},
+        pk="id", not_null={"tenant", "session_id", "name", "members", "coordination", "shared_context",
+                           "max_rounds", "created_at"},
+    )
+    db["team_runs"].create(
+        {"id": str, "tenant": str, "team_id": str, "session_id": str, "task": str, "status": str, "stages": str,
+         "stage": int, "total_cents": int, "output": str, "error": str, "started_at": str, "completed_at": str},
+        pk="id", not_null={"tenant", "team_id", "session_id", "task", "status", "stages", "stage", "total_cents",
+                           "started_at"},
+        defaults={"stage": 0, "total_cents": 0},
+    )
+    db["team_runs"].create_index(["team_id", "status"])
+    db["team_contributions"].create(
+        {"id": str, "tenant": str, "run_id": str, "seq": int, "stage": int, "round": int, "member": int,
+         "role": str, "phase": str, "agent_id": str, "task_id": str, "status": str, "output": str,
+         "cost_cents": int, "error": str, "started_at": str, "completed_at": str},
+        pk="id", not_null={"tenant", "run_id", "seq", "stage", "round", "member", "role", "phase", "status",
+                           "cost_cents"},
+        defaults={"cost_cents": 0},
+    )
+    db["team_contributions"].create_index(["run_id", "seq"], unique=True)
+    db["team_contributions"].create_index(["status"])
+
+
+@migrations()
+def m072_chat(db: Database) -> None:
+    # Conversations with the agent profile that answers them; messages carry their stream's
+    # frames (`events`, offsets from `stream_ms`) so a stream replays what the reply settled.
+    db["chat_conversations"].create(
+        {"id": str, "tenant": str, "session_id": str, "user_id": str, "agent_ref": str, "profile": str,
+         "title": str, "metadata": str, "context": str, "system_prompt": str, "knowledge": str, "status": str,
+         "message_count": int, "total_cents": int, "last_message_at": str, "created_at": str, "updated_at": str},
+        pk="id", not_null={"tenant", "session_id", "user_id", "profile", "status", "message_count", "total_cents",
+                           "created_at", "updated_at"},
+        defaults={"message_count": 0, "total_cents": 0},
+    )
+    db["chat_conversations"].create_index(["tenant", "session_id", "id"])
+    db["chat_messages"].create(
+        {"id": str, "tenant": str, "conversation_id": str, "thread_id": str, "role": str, "content": str,
+         "tool_calls": str, "attachments": str, "cost_cents": int, "token_count": int, "events": str,
+         "stream_ms": int, "created_at": str},
+        pk="id", not_null={"tenant", "conversation_id", "role", "attachments", "cost_cents", "created_at"},
+        defaults={"cost_cents": 0},
+    )
+    db["chat_messages"].create_index(["conversation_id", "id"])
+    db["chat_messages"].create_index(["tenant", "id"])
+    db["chat_threads"].create(
+        {"id": str, "tenant": str, "conversation_id": str, "parent_message_id": str, "title": str,
+         "created_at": str},
+        pk="id", not_null={"tenant", "conversation_id", "parent_message_id", "created_at"},
+    )
+    db["chat_threads"].create_index(["conversation_id", "id"])
+    db["chat_handoffs"].create(
+        {"id": str, "tenant": str, "conversation_id": str, "reason": str, "to_target": str, "metadata": str,
+         "status": str, "requested_at": str, "resolved_at": str},
+        pk="id", not_null={"tenant", "conversation_id", "reason", "to_target", "status", "requested_at"},
+    )
+    db["chat_handoffs"].create_index(["conversation_id", "id"])
+
+
+@migrations()
+def m073_guardrails(db: Database) -> None:
+    # One configuration per tenant; violations carry the virtual instant they happen at (a
+    # run's output-side violation happens where its timeline is cut, possibly later than now).
+    db["guardrail_configs"].create({"tenant": str, "config": str, "updated_at": str}, pk="tenant",
+                                   not_null={"config", "updated_at"})
+    db["guardrail_violations"].create(
+        {"id": str, "tenant": str, "type": str, "message": str, "source": str, "agent_id": str,
+         "session_id": str, "task_id": str, "conversation_id": str, "at_ms": int, "timestamp": str},
+        pk="id", not_null={"tenant", "type", "message", "source", "at_ms", "timestamp"},
+    )
+    db["guardrail_violations"].create_index(["tenant", "at_ms"])
+
+
+@migrations()
+def m074_agent_io(db: Database) -> None:
+    # Input sent to an agent (delivered into a run's events, or queued for its next run) and
+    # the ports it exposed.
+    db["agent_inputs"].create(
+        {"id": str, "tenant": str, "agent_id": str, "task_id": str, "type": str, "content": str, "metadata": str,
+         "status": str, "created_at": str},
+        pk="id", not_null={"tenant", "agent_id", "type", "content", "status", "created_at"},
+    )
+    db["agent_inputs"].create_index(["agent_id", "status"])
+    db["agent_ports"].create(
+        {"agent_id": str, "port": int, "tenant": str, "created_at": str},
+        pk=("agent_id", "port"), not_null={"tenant", "created_at"},
+    )
+
+
 def dump() -> str:
     """The schema these migrations build on an empty database, as data/schema.sql."""
     import sqlite3

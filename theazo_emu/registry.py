@@ -44,8 +44,15 @@ THEAZO = (
             timers=(("workflow_runs", "theazo_emu.workflow.timers:WorkflowTimer"),)),
     _theazo("approvals", "approvals", timers=(("approvals", "theazo_emu.workflow.timers:ApprovalTimer"),)),
     _theazo("fleets", "fleets", "fleet_items", timers=(("fleet_items", "theazo_emu.domain.fleets:FleetTimer"),)),
+    _theazo("tasks", "session_tasks", timers=(("session_tasks", "theazo_emu.domain.tasks:TaskTimer"),)),
+    _theazo("teams", "teams", "team_runs", "team_contributions",
+            timers=(("team_contributions", "theazo_emu.domain.teams:TeamTimer"),)),
+    _theazo("chat", "chat_conversations", "chat_messages", "chat_threads", "chat_handoffs"),
+    _theazo("chat_messages"),
+    _theazo("guardrails", "guardrail_configs", "guardrail_violations"),
+    _theazo("agent_io", "agent_inputs", "agent_ports"),
 )
-ADMIN = tuple(Family(f"theazo_emu.admin.{name}") for name in ("control", "state", "fixtures", "inspector"))
+ADMIN = tuple(Family(f"theazo_emu.admin.{name}") for name in ("control", "state", "fixtures", "inspector", "ports"))
 THEO: tuple[Family, ...] = ()
 # Tenant tables of the kernel itself (the per-tenant id counters).
 KERNEL_TABLES = ("counters",)

@@ -430,6 +430,178 @@ CREATE TABLE "checkpoint_files" (
    "modified_at" TEXT NOT NULL,
    PRIMARY KEY ("checkpoint_id", "path")
 );
+CREATE TABLE "session_tasks" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "session_id" TEXT NOT NULL,
+   "agent_id" TEXT NOT NULL,
+   "kind" TEXT NOT NULL,
+   "agent_ref" TEXT,
+   "input" TEXT,
+   "priority" TEXT NOT NULL,
+   "webhook" TEXT,
+   "status" TEXT NOT NULL,
+   "created_at" TEXT NOT NULL,
+   "completed_at" TEXT
+);
+CREATE INDEX "idx_session_tasks_tenant_session_id_id"
+    ON "session_tasks" ("tenant", "session_id", "id");
+CREATE INDEX "idx_session_tasks_status"
+    ON "session_tasks" ("status");
+CREATE TABLE "teams" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "session_id" TEXT NOT NULL,
+   "name" TEXT NOT NULL,
+   "members" TEXT NOT NULL,
+   "coordination" TEXT NOT NULL,
+   "shared_context" INTEGER NOT NULL,
+   "max_rounds" INTEGER NOT NULL,
+   "created_at" TEXT NOT NULL
+);
+CREATE TABLE "team_runs" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "team_id" TEXT NOT NULL,
+   "session_id" TEXT NOT NULL,
+   "task" TEXT NOT NULL,
+   "status" TEXT NOT NULL,
+   "stages" TEXT NOT NULL,
+   "stage" INTEGER NOT NULL DEFAULT 0,
+   "total_cents" INTEGER NOT NULL DEFAULT 0,
+   "output" TEXT,
+   "error" TEXT,
+   "started_at" TEXT NOT NULL,
+   "completed_at" TEXT
+);
+CREATE INDEX "idx_team_runs_team_id_status"
+    ON "team_runs" ("team_id", "status");
+CREATE TABLE "team_contributions" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "run_id" TEXT NOT NULL,
+   "seq" INTEGER NOT NULL,
+   "stage" INTEGER NOT NULL,
+   "round" INTEGER NOT NULL,
+   "member" INTEGER NOT NULL,
+   "role" TEXT NOT NULL,
+   "phase" TEXT NOT NULL,
+   "agent_id" TEXT,
+   "task_id" TEXT,
+   "status" TEXT NOT NULL,
+   "output" TEXT,
+   "cost_cents" INTEGER NOT NULL DEFAULT 0,
+   "error" TEXT,
+   "started_at" TEXT,
+   "completed_at" TEXT
+);
+CREATE UNIQUE INDEX "idx_team_contributions_run_id_seq"
+    ON "team_contributions" ("run_id", "seq");
+CREATE INDEX "idx_team_contributions_status"
+    ON "team_contributions" ("status");
+CREATE TABLE "chat_conversations" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "session_id" TEXT NOT NULL,
+   "user_id" TEXT NOT NULL,
+   "agent_ref" TEXT,
+   "profile" TEXT NOT NULL,
+   "title" TEXT,
+   "metadata" TEXT,
+   "context" TEXT,
+   "system_prompt" TEXT,
+   "knowledge" TEXT,
+   "status" TEXT NOT NULL,
+   "message_count" INTEGER NOT NULL DEFAULT 0,
+   "total_cents" INTEGER NOT NULL DEFAULT 0,
+   "last_message_at" TEXT,
+   "created_at" TEXT NOT NULL,
+   "updated_at" TEXT NOT NULL
+);
+CREATE INDEX "idx_chat_conversations_tenant_session_id_id"
+    ON "chat_conversations" ("tenant", "session_id", "id");
+CREATE TABLE "chat_messages" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "conversation_id" TEXT NOT NULL,
+   "thread_id" TEXT,
+   "role" TEXT NOT NULL,
+   "content" TEXT,
+   "tool_calls" TEXT,
+   "attachments" TEXT NOT NULL,
+   "cost_cents" INTEGER NOT NULL DEFAULT 0,
+   "token_count" INTEGER,
+   "events" TEXT,
+   "stream_ms" INTEGER,
+   "created_at" TEXT NOT NULL
+);
+CREATE INDEX "idx_chat_messages_conversation_id_id"
+    ON "chat_messages" ("conversation_id", "id");
+CREATE INDEX "idx_chat_messages_tenant_id"
+    ON "chat_messages" ("tenant", "id");
+CREATE TABLE "chat_threads" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "conversation_id" TEXT NOT NULL,
+   "parent_message_id" TEXT NOT NULL,
+   "title" TEXT,
+   "created_at" TEXT NOT NULL
+);
+CREATE INDEX "idx_chat_threads_conversation_id_id"
+    ON "chat_threads" ("conversation_id", "id");
+CREATE TABLE "chat_handoffs" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "conversation_id" TEXT NOT NULL,
+   "reason" TEXT NOT NULL,
+   "to_target" TEXT NOT NULL,
+   "metadata" TEXT,
+   "status" TEXT NOT NULL,
+   "requested_at" TEXT NOT NULL,
+   "resolved_at" TEXT
+);
+CREATE INDEX "idx_chat_handoffs_conversation_id_id"
+    ON "chat_handoffs" ("conversation_id", "id");
+CREATE TABLE "guardrail_configs" (
+   "tenant" TEXT PRIMARY KEY,
+   "config" TEXT NOT NULL,
+   "updated_at" TEXT NOT NULL
+);
+CREATE TABLE "guardrail_violations" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "type" TEXT NOT NULL,
+   "message" TEXT NOT NULL,
+   "source" TEXT NOT NULL,
+   "agent_id" TEXT,
+   "session_id" TEXT,
+   "task_id" TEXT,
+   "conversation_id" TEXT,
+   "at_ms" INTEGER NOT NULL,
+   "timestamp" TEXT NOT NULL
+);
+CREATE INDEX "idx_guardrail_violations_tenant_at_ms"
+    ON "guardrail_violations" ("tenant", "at_ms");
+CREATE TABLE "agent_inputs" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "agent_id" TEXT NOT NULL,
+   "task_id" TEXT,
+   "type" TEXT NOT NULL,
+   "content" TEXT NOT NULL,
+   "metadata" TEXT,
+   "status" TEXT NOT NULL,
+   "created_at" TEXT NOT NULL
+);
+CREATE INDEX "idx_agent_inputs_agent_id_status"
+    ON "agent_inputs" ("agent_id", "status");
+CREATE TABLE "agent_ports" (
+   "agent_id" TEXT,
+   "port" INTEGER,
+   "tenant" TEXT NOT NULL,
+   "created_at" TEXT NOT NULL,
+   PRIMARY KEY ("agent_id", "port")
+);
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm001_core', 'data/schema.sql');
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm002_clock', 'data/schema.sql');
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm010_secrets_providers', 'data/schema.sql');
@@ -438,3 +610,8 @@ INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm040_workflows_fleets', 'data/schema.sql');
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm050_agent_files', 'data/schema.sql');
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm060_checkpoints', 'data/schema.sql');
+INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm070_session_tasks', 'data/schema.sql');
+INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm071_teams', 'data/schema.sql');
+INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm072_chat', 'data/schema.sql');
+INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm073_guardrails', 'data/schema.sql');
+INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm074_agent_io', 'data/schema.sql');

@@ -17,7 +17,7 @@ from ..clock import iso
 from ..errors import Conflict, NotFound
 from ..mock import RunRequest
 from ..sse import Frame
-from . import ledger, pricing
+from . import guardrails, ledger, pricing
 
 if TYPE_CHECKING:
     from ..emulator import Emulator
@@ -48,6 +48,7 @@ def submit(emu: "Emulator", agent: dict, task: str) -> dict:
         task=task, instructions=agent["instructions"] or "", tools=tuple(agent["tools"] or ()),
         model=agent["model"], definition_id=agent["definition_id"], timeout_s=agent["timeout_s"],
         definition_name=definition["name"] if definition else None, tenant=tenant))
+    plan, violation = guardrails.screen_run(emu, tenant, plan)  # cut at the first output-side violation
     instant = emu.settings.pace == "instant"
     end = now if instant else now + plan.duration_ms
     minutes = pricing.compute_minutes(plan.duration_ms)
@@ -76,6 +77,9 @@ def submit(emu: "Emulator", agent: dict, task: str) -> dict:
             for seq, event in enumerate(plan.events, 1)])
         store.update("agents", agent["id"], {"status": "running", "current_task_id": run_id,
                                              "busy_until_ms": end, "updated_at": iso(now)})
+        if violation is not None:
+            guardrails.record(emu, tenant, violation.hit, end if instant else now + violation.offset_ms,
+                              source="run", agent_id=agent["id"], session_id=agent["session_id"], task_id=run_id)
         ledger.book(store,
                     ledger.charge(tenant, now, "compute", compute_cents, quantity=minutes, run_id=run_id, **who),
                     ledger.charge(tenant, now, "model", model_cents, input_tokens=plan.input_tokens,

@@ -1,7 +1,7 @@
 """The fixture-file schema and the fault-rule body, declared once as pydantic models.
 
 A file (`.json`/`.toml`) holds `keys` (seed data, scopes, rate limits per API key), `runs`,
-`exec` and `faults` (the body of POST /_emu/faults); `FixtureDocument`, the body of POST
+`exec`, `chat` (scripted chat replies) and `faults` (the body of POST /_emu/faults); `FixtureDocument`, the body of POST
 /_emu/fixtures, adds a `key`. Unlike API bodies these refuse unknown fields, naming the
 expected ones, so a typo cannot silently disable a fixture. Seed bodies are checked by
 the API itself when sent. Durations: milliseconds, or strings such as '250ms', '2s'.
@@ -205,6 +205,32 @@ class ExecSpec(Strict):
     durationMs: int | None = Field(default=None, ge=0, le=3_600_000)
 
 
+class ChatMatch(Strict):
+    message: Text | None = None
+    instructions: Text | None = Field(default=None, description="The conversation's system prompt and agent "
+                                                                 "instructions.")
+    agent: Text | None = Field(default=None, description="The conversation's agent reference (or definition name).")
+    key: str | None = Field(default=None, description="Only conversations of this API key.")
+
+
+class ChatToolCallSpec(Strict):
+    name: str = Field(min_length=1, max_length=100)
+    input: dict[str, Any] = Field(default_factory=dict)
+    output: str = ""
+
+
+class ChatSpec(Strict):
+    """A scripted chat reply: its text, the tool calls before it, its tokens, cost and duration."""
+
+    name: str | None = None
+    match: ChatMatch
+    reply: str = Field(min_length=1, max_length=100_000)
+    toolCalls: list[ChatToolCallSpec] = Field(default_factory=list, max_length=50)
+    usage: Usage | None = None
+    cost: Annotated[int | None, BeforeValidator(_cost_cents), Field(ge=0, le=10**9)] = None
+    duration: Annotated[int | None, BeforeValidator(to_ms), Field(ge=0, le=MAX_TIMELINE_MS)] = None
+
+
 class FaultMatch(Strict):
     method: str | None = Field(default=None, pattern=r"^[A-Za-z]{1,10}$")
     path: str | None = Field(default=None, min_length=1, max_length=1000,
@@ -314,6 +340,7 @@ class FixtureFile(Strict):
     keys: list[KeySpec] = Field(default_factory=list)
     runs: list[RunSpec] = Field(default_factory=list)
     exec: list[ExecSpec] = Field(default_factory=list)
+    chat: list[ChatSpec] = Field(default_factory=list)
     faults: list[FaultSpec] = Field(default_factory=list)
 
 
@@ -344,4 +371,4 @@ class FixtureDocument(FixtureFile, SeedFields):
         if self.key is not None and seed:
             keys.insert(0, KeySpec(key=self.key, **seed))
         return FixtureFile(description=self.description, keys=keys, runs=self.runs, exec=self.exec,
-                           faults=self.faults)
+                           chat=self.chat, faults=self.faults)

@@ -21,6 +21,7 @@ from . import cli_remote
 from .app import create_app
 from .clock import parse_iso
 from .crypto import MasterKeyError, parse_key
+from .domain.theo.ratelimit import parse_tier
 from .mock.loader import FixtureError
 from .ratelimit import parse_limit
 from .settings import Settings
@@ -34,6 +35,13 @@ def _env(name: str) -> str:
 def _rate_limit(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     try:
         return None if parse_limit(value) is None else value
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _theo_rate_limit(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    try:
+        return None if parse_tier(value) is None else value
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
 
@@ -67,6 +75,10 @@ def emulator_options(func: Callable) -> Callable:
         click.option("--rate-limit", "rate_limit", default=None, envvar=_env("RATE_LIMIT"), callback=_rate_limit,
                      help="Requests per minute per API key: free (60), cloud (300), team (1000), N, or off "
                           "(default). [env THEAZO_EMU_RATE_LIMIT]"),
+        click.option("--theo-rate-limit", "theo_rate_limit", default=None, envvar=_env("THEO_RATE_LIMIT"),
+                     callback=_theo_rate_limit,
+                     help="Theo (/api/v1) tier per API key: free (60 requests and 100k tokens a minute), starter, "
+                          "pro, enterprise, N requests a minute, or off (default). [env THEAZO_EMU_THEO_RATE_LIMIT]"),
     ]
     for option in reversed(options):
         func = option(func)

@@ -17,10 +17,13 @@ from typing import Any, Iterable
 from ..redaction import Redactor
 
 REQUEST_HEADERS = ("content-type", "accept", "x-sdk-version", "last-event-id", "idempotency-key",
-                   "x-theazo-signature", "x-trigger-signature", "x-theazo-emu-fault")
+                   "x-theazo-signature", "x-trigger-signature", "x-theazo-emu-fault", "theo-api-version", "origin")
 RESPONSE_HEADERS = ("content-type", "x-request-id", "retry-after", "location", "allow", "etag", "cache-control",
-                    "idempotent-replayed")
-RESPONSE_HEADER_PREFIXES = ("x-ratelimit-", "ratelimit", "x-theazo-")
+                    "idempotent-replayed", "x-idempotent-replay", "x-cache", "vary", "content-disposition")
+RESPONSE_HEADER_PREFIXES = ("x-ratelimit-", "ratelimit", "x-theazo-", "theo-", "access-control-")
+# SSE events whose named field is generated text, never a credential, though the field's name
+# would be redacted anywhere else: Theo's `token` events ({"token": "<text>"}).
+TEXT_EVENTS = {"token": "token"}
 _COMPACT = {"separators": (",", ":"), "ensure_ascii": False}
 
 
@@ -105,10 +108,20 @@ class SseParser:
         except ValueError:
             data = text
         if self._redactor is not None:
-            data = self._redactor.value(data) if not isinstance(data, str) else self._redactor.text(data)
+            data = redact_event(self._fields.get("event"), data, self._redactor)
         event = {**self._fields, "data": data}
         self._fields, self._data = {}, []
         return event
+
+
+def redact_event(name: str | None, data: Any, redactor: Redactor) -> Any:
+    """An SSE event's data with its secrets blanked (a TEXT_EVENTS field is kept as is)."""
+    if isinstance(data, str):
+        return redactor.text(data)
+    kept = TEXT_EVENTS.get(name or "")
+    if isinstance(data, dict) and kept in data:
+        return {k: v if k == kept else redactor.value({k: v})[k] for k, v in data.items()}
+    return redactor.value(data)
 
 
 def encode_event(event: dict[str, Any]) -> bytes:

@@ -15,13 +15,14 @@ from collections import defaultdict, deque
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
+from starlette.datastructures import Headers
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..auth import tenant_of, theazo_key
+from ..auth import tenant_of
 from ..errors import Forbidden, Unauthorized
 from ..redaction import Redactor, encode_body
-from ..surfaces import error_response
+from ..surfaces import error_response, surface_for
 from .cassette import (
     REQUEST_HEADERS,
     RESPONSE_HEADER_PREFIXES,
@@ -118,15 +119,16 @@ class CassetteWriter:
         self.ticks += 1
         return self.ticks
 
-    def alias(self, headers: list[tuple[bytes, bytes]]) -> str | None:
-        """`keyN` for a test key, `liveN` for a live key, `badN` for anything else sent."""
-        raw = next((v.decode("latin-1") for k, v in headers if k.lower() == b"authorization"), None)
+    def alias(self, scope: Scope, emu: "Emulator") -> str | None:
+        """`keyN` for a key the request's surface accepts, `liveN` for a live key it refuses
+        with 403, `badN` for anything else sent."""
+        raw = next((v.decode("latin-1") for k, v in scope["headers"] if k.lower() == b"authorization"), None)
         if raw is None:
             return None
         digest = tenant_of(raw)
         if digest not in self._aliases:
             try:
-                theazo_key(raw)
+                surface_for(scope["path"]).authenticate(emu, Headers(scope=scope))
                 kind = "key"
             except Forbidden:
                 kind = "live"
@@ -208,7 +210,7 @@ class RecordMiddleware:
             return
         redactor, start, at = self.emu.journal.redactor, self.writer.tick(), self.emu.clock.now_iso()
         messages, raw, cut = await read_body(receive, self.emu.settings.max_body_bytes)
-        request = request_record(scope, raw, cut, redactor, self.writer.alias(scope["headers"]))
+        request = request_record(scope, raw, cut, redactor, self.writer.alias(scope, self.emu))
         written = False
 
         def write() -> None:

@@ -22,7 +22,8 @@ from starlette.types import ASGIApp, Message
 
 from ..redaction import REDACTED, Redactor, parse_body, redact_body
 from ..signing import SIGNATURE_HEADERS, sign
-from .cassette import SseParser, decode_body, is_sse
+from ..surfaces import surface_for
+from .cassette import SseParser, decode_body, is_sse, redact_event
 
 ID = re.compile(r"(?<![A-Za-z0-9])([a-z][a-z0-9]*_[0-9A-HJKMNP-TV-Z]{26})(?![A-Za-z0-9])")
 ORIGIN = re.compile(r"https?://[^/\s\"'<>]+")  # how the client reached the server is no difference
@@ -163,8 +164,9 @@ def prepare(interaction: dict[str, Any], ids: IdMap, key_prefix: str, secrets: d
             headers["authorization"] = "Bearer not-a-theazo-key"
         elif alias.startswith("live") and status == 403:
             headers["authorization"] = f"Bearer th_live_replay_{alias}"
-        else:
-            headers["authorization"] = f"Bearer {key_prefix}{alias}"
+        else:  # the prefix given is Theazo's; another surface's keys take that surface's own
+            own = surface_for(request["path"]).replay_key_prefix
+            headers["authorization"] = f"Bearer {key_prefix if own.startswith('th_test_') else own}{alias}"
     body = decode_body(ids.rewrite(request))
     secret = next((secrets[i] for i in ID.findall(path) if i in secrets), None)
     for name in SIGNATURE_HEADERS:
@@ -190,8 +192,7 @@ def redact_answer(answer: Answer, redactor: Redactor) -> Answer:
     """The answer as a cassette would hold it, so redacted fields compare equal."""
     events = None
     if answer.events is not None:
-        events = [{**e, "data": redactor.text(e["data"]) if isinstance(e.get("data"), str)
-                   else redactor.value(e.get("data"))} for e in answer.events]
+        events = [{**e, "data": redact_event(e.get("event"), e.get("data"), redactor)} for e in answer.events]
     return Answer(answer.status, redact_body(answer.body, redactor), events, answer.timed_out)
 
 

@@ -456,7 +456,7 @@ def test_an_unknown_field_names_the_expected_ones(tmp_path):
     ('[[faults]]\nfault = "latency"\n', "faults[0]: a 'latency' fault needs 'latencyMs'"),
     ('[[faults]]\nfault = "boom"\n', "faults[0].fault: Input should be"),
     ('[[faults]]\nfault = "timeout"\nmatch = { path = "v1/x" }\n', "faults[0].match.path: must start with"),
-    ('[[run]]\nmatch = {}\n', "unknown field 'run' (expected: description, keys, runs, exec, faults)"),
+    ('[[run]]\nmatch = {}\n', "unknown field 'run' (expected: description, keys, runs, exec, faults, completions, theoKeys)"),
 ])
 def test_schema_problems_name_the_field_and_the_problem(tmp_path, text, expected):
     problems = _problems(tmp_path, {"f.toml": text})
@@ -583,7 +583,7 @@ def test_a_bad_document_is_422_and_changes_nothing(client, body, expected):
 def test_fixtures_check_prints_ok_with_counts() -> None:
     result = CliRunner().invoke(main, ["fixtures", "check", str(EXAMPLES)])
     assert result.exit_code == 0, result.output
-    assert result.output == f"OK {EXAMPLES}: 4 files, 2 keys, 2 runs, 2 exec, 2 faults\n"
+    assert result.output == f"OK {EXAMPLES}: 5 files, 2 keys, 2 runs, 2 exec, 2 faults, 5 completions, 3 theoKeys\n"
 
 
 def test_fixtures_check_prints_every_problem_and_exits_1(tmp_path) -> None:

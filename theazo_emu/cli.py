@@ -164,9 +164,10 @@ def _banner(url: str, settings: Settings) -> str:
     return (
         f"theazo-emu {__version__} listening on {url}\n"
         f"  Theazo API   {url}/v1\n"
+        f"  Theo API     {url}/api/v1 (OpenAI-compatible: {url}/api/v1/chat/completions)\n"
         f"  admin API    {url}/_emu (health, clock, reset)\n"
         f"  inspector    {url}/_emu/ui\n"
-        f"  OpenAPI      {url}/v1/openapi.json\n"
+        f"  OpenAPI      {url}/v1/openapi.json, {url}/api/v1/openapi.json\n"
         f"  db={settings.db} seed={settings.seed} clock={settings.clock} pace={settings.pace} "
         f"exec={settings.exec_mode}\n"
         + (f"  recording to {settings.record}" + (f" via {settings.upstream}" if settings.upstream else "") + "\n"
@@ -176,6 +177,8 @@ def _banner(url: str, settings: Settings) -> str:
         + "\n"
         "  import Theazo from 'theazo';\n"
         f"  const theazo = new Theazo({{ apiKey: 'th_test_local', baseUrl: '{url}' }});\n"
+        "  import { Theo } from '@hitheo/sdk';\n"
+        f"  const theo = new Theo({{ apiKey: 'theo_sk_test_local', baseUrl: '{url}' }});\n"
         "\n"
     )
 

@@ -2,8 +2,8 @@
 
 `PUT /_emu/theo/account` sets what a Theo test key's tenant is billed and allowed
 (the body of a fixture's `theoKeys` entry: `credits` and `lowCredits` in cents, `rateLimit`,
-and `scopes` / `allowedOrigins`, which register the key); what it leaves out is reset
-(no billing, the default limit, every scope). `GET /_emu/theo/account?key=` shows it.
+and `scopes` / `allowedOrigins` / `revoked`, which register the key); what it leaves out is
+reset (no billing, the default limit, every scope, not revoked). `GET /_emu/theo/account?key=` shows it.
 `PUT /_emu/theo/health` makes GET /api/v1/health degraded or down. `GET /_emu/theo/events`
 lists a key's events (credits.low, completion.created, key.created, ...), oldest first.
 """
@@ -38,7 +38,8 @@ def _account(ctx: Ctx, key: str) -> dict[str, Any]:
     return {"key": key, "tenant": tenant_of(key), **ledger.account_to_api(ledger.account(ctx.emu, tenant_of(key))),
             "rateLimit": None if tier is None else {"requests": tier.requests, "tokens": tier.tokens},
             "scopes": row["scopes"] if row else list(keys.SCOPES),
-            "allowedOrigins": row["allowed_origins"] if row else [], "registered": row is not None}
+            "allowedOrigins": row["allowed_origins"] if row else [], "registered": row is not None,
+            "revoked": bool(row and row["revoked_at"])}
 
 
 async def put_account(ctx: Ctx) -> dict:
@@ -48,8 +49,8 @@ async def put_account(ctx: Ctx) -> dict:
     with ctx.emu.store.atomic():
         ledger.set_account(ctx.emu, tenant, None if body.credits is None else units(body.credits),
                            None if body.lowCredits is None else units(body.lowCredits))
-        if body.scopes is not None or body.allowedOrigins or keys.lookup(ctx.emu, body.key):
-            keys.declare(ctx.emu, body.key, body.scopes, body.allowedOrigins)
+        if body.scopes is not None or body.allowedOrigins or body.revoked or keys.lookup(ctx.emu, body.key):
+            keys.declare(ctx.emu, body.key, body.scopes, body.allowedOrigins, body.revoked)
     limits = limiter(ctx.emu)
     if body.rateLimit is None:
         limits.per_key.pop(body.key, None)

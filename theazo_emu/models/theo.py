@@ -10,7 +10,7 @@ Every failure is 400 `validation_error` in Theo's envelope, except a blank promp
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -224,6 +224,9 @@ class CreateChatCompletion(TheoBody):
 
 class CreateKey(TheoBody):
     """POST /api/v1/keys."""
+
+    # The answer's `secret` is redacted by name everywhere; its displayed prefix is part of it.
+    SECRET_FIELDS: ClassVar[tuple[str, ...]] = ("key_prefix",)
 
     name: str | None = Field(default=None, max_length=200)
     scopes: list[Literal[SCOPES]] | None = Field(default=None, max_length=len(SCOPES))  # type: ignore[valid-type]

@@ -3,7 +3,8 @@
 A fixture file may hold `completions` (what /api/v1/completions and /chat/completions
 answer, matched on the prompt, the mode, the conversation turn, the tool results of the
 turn, an offered tool and the key; first match wins) and `theoKeys` (a test key's scopes,
-allowed origins, credit balance and rate-limit tier, applied at start and on every reset).
+allowed origins, credit balance and rate-limit tier, or that it is revoked; applied at start
+and on every reset).
 Like every fixture model these refuse unknown fields.
 """
 
@@ -120,4 +121,6 @@ class TheoKeySpec(Strict):
                                   description="Balance in cents; omit for no billing.")
     lowCredits: float | None = Field(default=None, ge=0, le=10**9, allow_inf_nan=False,
                                      description="The credits.low threshold in cents (default 500).")
-    rateLimit: Literal[tuple(TIERS)] | int | None = Field(default=None, description="A tier or requests per minute.")  # type: ignore[valid-type]
+    rateLimit: Literal[(*TIERS, "off")] | int | None = Field(  # type: ignore[valid-type]
+        default=None, description="A tier (free, starter, pro, enterprise), requests per minute, or off.")
+    revoked: bool = Field(default=False, description="Register the key as revoked: every request with it is 401.")

@@ -2,8 +2,8 @@
 
 DESIGN.md "Record and replay". One interaction a line: `request` (method, path, query,
 selected headers, `auth` alias, `body` as JSON or `text`), `response` (status, selected
-headers, `body`/`text`, or the SSE `events` [{event, id, data}]), `seq` {start, end} and
-`at` (virtual start time). Invariant: `Redactor` runs before anything is written, so an
+headers, `body`/`text`, or the SSE `events` [{event, id, data}]), `seq` {start, end},
+`at` (virtual start time) and, for an answer that issued an API key, `issued` {alias, id}. Invariant: `Redactor` runs before anything is written, so an
 Authorization value or a secret value never reaches a cassette or the journal.
 """
 
@@ -17,7 +17,8 @@ from typing import Any, Iterable
 from ..redaction import Redactor
 
 REQUEST_HEADERS = ("content-type", "accept", "x-sdk-version", "last-event-id", "idempotency-key",
-                   "x-theazo-signature", "x-trigger-signature", "x-theazo-emu-fault", "theo-api-version", "origin")
+                   "x-theazo-signature", "x-trigger-signature", "x-theazo-emu-fault", "theo-api-version", "origin",
+                   "user-agent")
 RESPONSE_HEADERS = ("content-type", "x-request-id", "retry-after", "location", "allow", "etag", "cache-control",
                     "idempotent-replayed", "x-idempotent-replay", "x-cache", "vary", "content-disposition")
 RESPONSE_HEADER_PREFIXES = ("x-ratelimit-", "ratelimit", "x-theazo-", "theo-", "access-control-")
@@ -174,6 +175,10 @@ def _problem(item: Any) -> str | None:
         return "'response' needs an integer 'status'"
     if "events" in response and not isinstance(response["events"], list):
         return "'response.events' must be a list"
+    issued = item.get("issued")
+    if issued is not None and not (isinstance(issued, dict) and isinstance(issued.get("alias"), str)
+                                   and isinstance(issued.get("id"), str)):
+        return "'issued' must be {alias, id} strings"
     seq = item.get("seq")
     if seq is not None and not (isinstance(seq, dict) and isinstance(seq.get("start"), int)
                                 and isinstance(seq.get("end"), int)):

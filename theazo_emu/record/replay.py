@@ -4,8 +4,9 @@ DESIGN.md "Record and replay". Requests go to a fresh in-process app (driven ove
 to `--against URL`, in recorded order; those that overlapped (a stream open while a run
 starts) overlap again, by the cassette's `seq`. Recorded ids are mapped to new ones as they
 first appear (IdMap) and later requests rewritten with the map. Answers are compared after
-that mapping, timestamps, epoch-ms fields and URL origins normalised, redacted values
-matching anything; each difference names the JSON path of its field.
+that mapping, timestamps, epoch-ms fields, URL origins and SHA-256 hex digests normalised,
+redacted values matching anything; a key an answer issued (`issued`) is sent for the alias
+its recorded requests carry; each difference names the JSON path of its field.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from .cassette import SseParser, decode_body, is_sse, redact_event
 
 ID = re.compile(r"(?<![A-Za-z0-9])([a-z][a-z0-9]*_[0-9A-HJKMNP-TV-Z]{26})(?![A-Za-z0-9])")
 ORIGIN = re.compile(r"https?://[^/\s\"'<>]+")  # how the client reached the server is no difference
+DIGEST = re.compile(r"(?<![0-9a-f])[0-9a-f]{64}(?![0-9a-f])")  # a SHA-256 over ids or keys that differ on replay
 TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?")
 EPOCH_FIELD = re.compile(r"(?i)(?:epochms|at_?ms)$")
 MISSING, ABSENT = "(missing)", "(absent)"
@@ -137,7 +139,7 @@ class Comparer:
 
 
 def _literal(text: str) -> str:
-    return TIME.sub("<time>", ORIGIN.sub("<origin>", text))
+    return DIGEST.sub("<digest>", TIME.sub("<time>", ORIGIN.sub("<origin>", text)))
 
 
 def _child(path: str, key: str) -> str:
@@ -148,7 +150,8 @@ def _is_epoch(path: str, value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and bool(EPOCH_FIELD.search(path.rsplit(".", 1)[-1]))
 
 
-def prepare(interaction: dict[str, Any], ids: IdMap, key_prefix: str, secrets: dict[str, str]) -> Prepared:
+def prepare(interaction: dict[str, Any], ids: IdMap, key_prefix: str, secrets: dict[str, str],
+            issued: dict[str, str] | None = None) -> Prepared:
     """The recorded request with known ids rewritten, a key standing in for its key alias,
     and a signature (whose secret the cassette could not keep) made with the new secret.
     What the recorded server refused (a live or malformed key, a bad signature) is sent
@@ -164,6 +167,8 @@ def prepare(interaction: dict[str, Any], ids: IdMap, key_prefix: str, secrets: d
             headers["authorization"] = "Bearer not-a-theazo-key"
         elif alias.startswith("live") and status == 403:
             headers["authorization"] = f"Bearer th_live_replay_{alias}"
+        elif (issued or {}).get(alias) in ids.forward and ids.forward[issued[alias]] in secrets:  # type: ignore[index]
+            headers["authorization"] = f"Bearer {secrets[ids.forward[issued[alias]]]}"  # type: ignore[index]
         else:  # the prefix given is Theazo's; another surface's keys take that surface's own
             own = surface_for(request["path"]).replay_key_prefix
             headers["authorization"] = f"Bearer {key_prefix if own.startswith('th_test_') else own}{alias}"
@@ -224,14 +229,14 @@ async def run(target: Target, interactions: list[dict[str, Any]], *, redactor: R
               key_prefix: str = "th_test_replay_", ignore_extra: bool = False,
               on_done: Callable[[Outcome], None] = lambda outcome: None) -> list[Outcome]:
     """Replay every interaction; one Outcome per interaction, in the order they completed."""
-    ids, secrets = IdMap(), {}
+    ids, secrets, issued = IdMap(), {}, {}  # issued: the alias of a key an answer issued -> its recorded id
     comparer = Comparer(ids, ignore_extra)
     pending: dict[int, tuple[Prepared, asyncio.Task]] = {}
     outcomes = []
     for kind, index in timeline(interactions):
         recorded = interactions[index]
         if kind == "start":
-            prepared = prepare(recorded, ids, key_prefix, secrets)
+            prepared = prepare(recorded, ids, key_prefix, secrets, issued)
             response = recorded["response"]
             stop_after = len(response["events"]) if response.get("ended") == "client" else None
             started = asyncio.Event()
@@ -242,6 +247,8 @@ async def run(target: Target, interactions: list[dict[str, Any]], *, redactor: R
         prepared, task = pending.pop(index)
         answer = await task
         signing_secrets(answer.body.get("body"), secrets)
+        if isinstance(recorded.get("issued"), dict):
+            issued[recorded["issued"]["alias"]] = recorded["issued"]["id"]
         answer = redact_answer(answer, redactor)
         mismatches = compare_answer(recorded["response"], answer, comparer)
         outcome = Outcome(index + 1, recorded.get("line"), recorded["request"]["method"].upper(),

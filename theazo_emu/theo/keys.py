@@ -29,7 +29,7 @@ def _audit(ctx: Ctx, action: str, row: dict[str, Any], status: int = 200) -> Non
                  request=request_facts(ctx),
                  status=status, input_summary={"name": row["name"], "scopes": row["scopes"], "scope": row["scope"],
                                                "allowedOrigins": row["allowed_origins"]},
-                 output_summary={"keyPrefix": row["key_prefix"], "status": "revoked" if row["revoked_at"] else "active"})
+                 output_summary={"status": "revoked" if row["revoked_at"] else "active"})
 
 
 async def list_keys(ctx: Ctx) -> dict:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...clock import iso
 from .engines import cents
+from .keys import user_id
 
 if TYPE_CHECKING:
     from ...emulator import Emulator
@@ -49,7 +50,7 @@ def append(emu: "Emulator", tenant: str, *, action: str, entity_type: str, entit
     last = emu.store.one("SELECT hash FROM theo_audit WHERE tenant = ? ORDER BY id DESC LIMIT 1", [tenant])
     now = emu.clock.now_ms()
     row = {"id": emu.new_id("aud", tenant), "tenant": tenant, "action": action, "entity_type": entity_type,
-           "entity_id": entity_id, "key_id": key_id, "user_id": tenant, "route": request.get("route"),
+           "entity_id": entity_id, "key_id": key_id, "user_id": user_id(tenant), "route": request.get("route"),
            "method": request.get("method"), "status": status, "mode": mode, "model": model, "cost_units": cost_units,
            "request_id": request.get("request_id"), "ip_address": request.get("ip_address"),
            "user_agent": request.get("user_agent"), "input_summary": input_summary, "output_summary": output_summary,

@@ -16,7 +16,7 @@ import hashlib
 from typing import TYPE_CHECKING, Any, Iterable
 
 from ...auth import tenant_of
-from ...clock import iso
+from ...ids import digest_id
 
 if TYPE_CHECKING:
     from ...emulator import Emulator
@@ -38,9 +38,14 @@ def lookup(emu: "Emulator", token: str) -> dict[str, Any] | None:
 
 
 def key_id(token: str, row: dict[str, Any] | None) -> str:
-    """The id the audit log and usage name a key by: a registered key's id, or for an
-    unregistered test key a digest of it (never the key)."""
-    return row["id"] if row is not None else f"key_test_{digest(token)[:16]}"
+    """The id the audit log names a key by: a registered key's id, or for an unregistered test
+    key an id-shaped digest of it (never the key)."""
+    return row["id"] if row is not None else digest_id("key", f"theo-key|{token}")
+
+
+def user_id(tenant: str) -> str:
+    """The audit log's `userId`: an id-shaped digest of the tenant."""
+    return digest_id("usr", tenant)
 
 
 def allows(granted: Iterable[str], required: tuple[str, ...]) -> bool:
@@ -74,13 +79,14 @@ def create(emu: "Emulator", store: "Scoped", *, name: str | None, scopes: list[s
     return {**row, "tenant": store.tenant}, secret
 
 
-def declare(emu: "Emulator", token: str, scopes: list[str] | None, allowed_origins: list[str]) -> dict[str, Any]:
+def declare(emu: "Emulator", token: str, scopes: list[str] | None, allowed_origins: list[str],
+            revoked: bool = False) -> dict[str, Any]:
     """Register a test key under its own tenant (fixtures, /_emu/theo/account): its scopes
-    (None: all) and allowed origins. Declaring it again replaces both."""
+    (None: all), allowed origins, and whether it is revoked. Declaring it again replaces them."""
     tenant, now = tenant_of(token), emu.clock.now_iso()
     existing = lookup(emu, token)
     changes = {"scopes": list(SCOPES) if scopes is None else scopes, "allowed_origins": allowed_origins,
-               "updated_at": now, "revoked_at": None}
+               "updated_at": now, "revoked_at": now if revoked else None}
     store = emu.store.scoped(tenant)
     with store.atomic():
         if existing is not None and existing["tenant"] == tenant:

@@ -54,7 +54,7 @@ def test_every_stream_frame_is_one_write_and_the_server_closes_after_done(server
         assert frames and all(w.endswith(b"\n\n") and w.count(b"\n\n") == 1 for w in frames), frames
         assert frames[-1].startswith(last)
     _, writes = _raw_stream(server_url, {"prompt": "hi", "stream": True})
-    assert writes[1] == b"event: thinking\ndata: \n\n"  # right after the opening comment
+    assert writes[0] == b"event: thinking\ndata: \n\n"  # the first write
 
 
 def _openai(url: str, key: str = KEY) -> openai.OpenAI:

@@ -83,12 +83,20 @@ def required_scopes(path: str) -> tuple[str, ...]:
     return next((scopes for prefix, scopes in SCOPE_RULES if path.startswith(prefix)), ())
 
 
+def caller_key(ctx: Ctx) -> dict[str, Any] | None:
+    """The caller's registered key (None for an unregistered test key), looked up once a request."""
+    state = ctx.request.scope.setdefault("state", {})
+    if "theo_key" not in state:
+        state["theo_key"] = keys.lookup(ctx.emu, ctx.key) if ctx.key else None
+    return state["theo_key"]
+
+
 async def scope_guard(ctx: Ctx, route: "ApiRoute") -> None:
     """403 `insufficient_scope` for a key whose scopes do not cover the route."""
     required = required_scopes(route.path)
     if ctx.key is None or not required:
         return
-    row = keys.lookup(ctx.emu, ctx.key)
+    row = caller_key(ctx)
     granted = row["scopes"] if row is not None else keys.SCOPES
     if not keys.allows(granted, required):
         raise Forbidden(f"This API key is missing the '{required[0]}' scope needed for {ctx.request.method} "
@@ -101,7 +109,7 @@ async def rate_limit_guard(ctx: Ctx, route: "ApiRoute") -> None:
 
 def key_facts(ctx: Ctx) -> tuple[dict[str, Any] | None, str]:
     """The caller's registered key (None for an unregistered test key) and its audit id."""
-    row = keys.lookup(ctx.emu, ctx.key) if ctx.key else None
+    row = caller_key(ctx)
     return row, keys.key_id(ctx.key or "", row)
 
 
@@ -135,12 +143,12 @@ def page_body(name: str, page: Page, serialize: Callable[[Any], Any]) -> dict[st
             "next_cursor": page.next_cursor}
 
 
-def stream(ctx: Ctx, frames: list["Frame"]):  # noqa: ANN201 (an EventSourceResponse)
+def stream(ctx: Ctx, frames: list["Frame"]):  # noqa: ANN201 (an sse.FinishedStream)
     """A finished list of frames as an SSE answer: each frame whole in one write, then close
     (a `stream_cut` fault ends it early)."""
-    from ..sse import stream_response  # sse-starlette: loaded with the first stream, not at start-up
+    from ..sse import FinishedStream  # sse-starlette: loaded with the first stream, not at start-up
 
-    return stream_response(ctx.emu, lambda: (frames, True, None))
+    return FinishedStream(ctx.emu, frames)
 
 
 async def openapi_document(ctx: Ctx) -> dict:

@@ -211,3 +211,28 @@ def test_audit_export_is_csv_with_the_documented_columns(client):
     assert len(rows) == 2 and rows[0]["route"] == "/api/v1/completions" and rows[0]["model_id"] == "theo-1-flash"
     assert rows[1]["user_agent"] == "'=HYPERLINK(1)"  # never a formula in a spreadsheet
     assert "promptSha256" in rows[0]["input_summary"]
+
+
+def test_theo_state_exports_and_imports_whole_and_a_reset_forgets_it(client):
+    key = theo_key()
+    client.put("/_emu/theo/account", json={"key": key, "credits": 50, "scopes": ["completions", "memory", "billing"]})
+    made = client.post("/api/v1/keys", headers=bearer(key), json={"name": "k", "scopes": ["completions"]}).json()
+    first = complete(client, key, "hello", metadata={"a": 1})
+    client.post("/api/v1/completions", headers={**bearer(key), "Idempotency-Key": "x"}, json={"prompt": "s", "stream": True})
+    exported = client.get("/_emu/state/export").json()
+    tables = {name for name in exported["tables"]} if isinstance(exported.get("tables"), dict) else set()
+    assert {"theo_keys", "theo_conversations", "theo_messages", "theo_ledger", "theo_credits", "theo_audit",
+            "theo_events", "theo_idempotency"} <= tables
+    with TestClient(create_app(Settings(clock=START))) as fresh:
+        assert fresh.post("/_emu/state/import", json=exported).status_code == 200
+        assert fresh.get("/_emu/state/export").json() == exported
+        assert fresh.get(f"/api/v1/conversations/{first['conversation_id']}", headers=bearer(key)).status_code == 200
+        assert fresh.get("/api/v1/models", headers=bearer(made["secret"])).status_code == 200  # the key still works
+        replay = fresh.post("/api/v1/completions", headers={**bearer(key), "Idempotency-Key": "x"},
+                            json={"prompt": "s", "stream": True})
+        assert replay.headers["x-idempotent-replay"] == "true" and "event: done" in replay.text
+    client.post("/_emu/reset", json={"tenant": key})
+    assert held(client, key)["conversations"] == [] and held(client, key)["requests"] == 0
+    # The created key went with its tenant: it is now just another unregistered test key.
+    assert client.get("/api/v1/keys", headers=bearer(key)).json()["keys"] == []
+    assert client.get("/api/v1/conversations", headers=bearer(made["secret"])).json()["conversations"] == []

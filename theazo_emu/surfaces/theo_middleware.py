@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..auth import bearer_token
 from ..domain.theo import idempotency, keys
 from ..domain.theo.engines import VERSION
 from ..errors import ApiError
@@ -98,9 +99,8 @@ class TheoHeaders:
     @staticmethod
     def _allowed(scope: Scope, headers: Headers) -> tuple[str, ...]:
         """The key's allowed origins when it has some, else the defaults."""
-        authorization = headers.get("authorization", "")
-        scheme, _, token = authorization.partition(" ")
-        row = keys.lookup(scope["app"].state.emu, token.strip()) if scheme.lower() == "bearer" and token else None
+        token = bearer_token(headers.get("authorization"))
+        row = keys.lookup(scope["app"].state.emu, token) if token else None
         return tuple(row["allowed_origins"]) if row and row["allowed_origins"] else DEFAULT_ORIGINS
 
     async def _preflight(self, scope: Scope, receive: Receive, send: Send, added: list[tuple[str, str]],

@@ -11,11 +11,11 @@ same requests give the same ids.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from . import audit, conversations, engines, events, ledger
-from .answers import Answer, Ask, Tool
+from .answers import Answer, Ask, Tool, count_tokens
 from .errors import TheoError
 from .mock import generated
 from .scripts import scripted
@@ -120,7 +120,12 @@ def run(emu: "Emulator", store: "Scoped", caller: Caller, request: Request) -> R
             conversation = conversations.start(emu, store, request.prompt)
         artifacts = [_artifact(emu, caller.tenant, draft) for draft in answer.artifacts]
         call_ids = tuple(emu.new_id("call", caller.tenant) for _ in answer.tool_calls)
-        content = "".join(answer.chunks[:failure.after_tokens]) if failure else answer.content
+        content = answer.content
+        if failure:  # a stream that fails after some tokens: only what it produced is kept and charged
+            content = "".join(answer.chunks[:failure.after_tokens])
+            produced = count_tokens(content) if not engine.cents_each else 0
+            answer = replace(answer, completion_tokens=produced,
+                             cost_units=engines.cost_units(engine, answer.prompt_tokens, produced))
         if conversation is not None:
             conversations.add_messages(emu, store, conversation, {"role": "user", "content": request.prompt}, {
                 "role": "assistant", "content": content, "mode": request.mode, "resolved_mode": answer.resolved_mode,

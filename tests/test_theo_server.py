@@ -154,6 +154,23 @@ def test_headers_on_the_wire(server_url):
     assert httpx.get(f"{server_url}/api/v1/health").headers["access-control-allow-origin"] == "*"
 
 
+def test_preflight_health_cache_openapi_and_refusals_over_the_wire(server_url):
+    preflight = httpx.options(f"{server_url}/api/v1/chat/completions", headers={
+        "Origin": "https://api.hitheo.ai", "Access-Control-Request-Method": "POST"})
+    assert preflight.status_code == 204 and preflight.headers["access-control-allow-origin"] == "https://api.hitheo.ai"
+    refused = httpx.post(f"{server_url}/api/v1/completions", json={"prompt": "x"},
+                         headers={**bearer(KEY), "Origin": "https://elsewhere.example"})
+    assert refused.status_code == 403 and "access-control-allow-origin" not in refused.headers
+    assert httpx.post(f"{server_url}/api/v1/completions", json={"prompt": "x"},
+                      headers={**bearer(KEY), "Theo-Api-Version": "soon"}).json()["error"]["code"] == "validation_error"
+    caches = [httpx.get(f"{server_url}/api/v1/health").headers["x-cache"] for _ in range(2)]
+    assert caches[1] == "HIT"
+    assert httpx.get(f"{server_url}/api/v1/openapi.json").json()["openapi"] == "3.1.0"
+    big = httpx.post(f"{server_url}/api/v1/completions", headers=bearer(KEY),
+                     content=b'{"prompt": "' + b"x" * (2 * 1024 * 1024) + b'"}')
+    assert big.status_code == 413 and big.json()["error"]["code"] == "payload_too_large"
+
+
 def test_rate_limit_headers_over_the_wire():
     with serve_process("--clock", START, "--theo-rate-limit", "free") as url:
         response = httpx.get(f"{url}/api/v1/models", headers=bearer(KEY))

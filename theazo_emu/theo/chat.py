@@ -16,10 +16,9 @@ from __future__ import annotations
 import json
 
 from ..domain.theo.answers import Tool
-from ..domain.theo.completion import Caller, Request, resolve, run
+from ..domain.theo.completion import Caller, Request, run
 from ..domain.theo.engines import model_mode
 from ..domain.theo.errors import TheoError, invalid
-from ..domain.theo.ratelimit import limiter
 from ..domain.theo.render import openai_body, openai_frames
 from ..http import Ctx, api_route
 from ..models.theo import CreateChatCompletion
@@ -57,11 +56,7 @@ async def create_chat_completion(ctx: Ctx):  # noqa: ANN201 (JSON, or an SSE str
     """An OpenAI-compatible chat completion: `chat.completion`, or `chat.completion.chunk` frames."""
     body: CreateChatCompletion = ctx.body
     request = _request(body)
-    limits = limiter(ctx.emu)
-    limits.check_mode(ctx, resolve(request)[0])
-    _, key_id = key_facts(ctx)
-    result = run(ctx.emu, ctx.store, Caller(ctx.tenant, key_id, request_facts(ctx)), request)
-    limits.book_tokens(ctx.key, result.answer.prompt_tokens + result.answer.completion_tokens, ctx.now_ms())
+    result = run(ctx.emu, ctx.store, Caller(ctx.tenant, ctx.key, key_facts(ctx)[1], request_facts(ctx)), request)
     if body.stream:
         return stream(ctx, openai_frames(result, bool(body.stream_options and body.stream_options.include_usage)))
     return openai_body(result)

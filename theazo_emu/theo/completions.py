@@ -13,8 +13,7 @@ from __future__ import annotations
 import json
 
 from ..domain.theo.answers import Tool
-from ..domain.theo.completion import Caller, Request, resolve, run
-from ..domain.theo.ratelimit import limiter
+from ..domain.theo.completion import Caller, Request, run
 from ..domain.theo.render import completion_body, native_frames, openai_body, openai_frames
 from ..http import Ctx, api_route
 from ..models.theo import CreateCompletion
@@ -37,11 +36,7 @@ async def create_completion(ctx: Ctx):  # noqa: ANN201 (JSON, or an SSE stream)
     """Run a prompt through the (mocked) orchestration: JSON, or SSE with `stream: true`."""
     body: CreateCompletion = ctx.body
     request = _request(body)
-    limits = limiter(ctx.emu)
-    limits.check_mode(ctx, resolve(request)[0])
-    _, key_id = key_facts(ctx)
-    result = run(ctx.emu, ctx.store, Caller(ctx.tenant, key_id, request_facts(ctx)), request)
-    limits.book_tokens(ctx.key, result.answer.prompt_tokens + result.answer.completion_tokens, ctx.now_ms())
+    result = run(ctx.emu, ctx.store, Caller(ctx.tenant, ctx.key, key_facts(ctx)[1], request_facts(ctx)), request)
     if body.format == "openai":
         if body.stream:
             return stream(ctx, openai_frames(result, bool(body.stream_options and body.stream_options.include_usage)))

@@ -1,12 +1,13 @@
 """The completion pipeline, shared by POST /completions and POST /chat/completions.
 
 Order of checks, so that a refused request changes nothing: the conversation (404
-`not_found`), the credits (402), then the engine's answer (mock.py, or a fixture script);
+`not_found`), the credits (402), the mode's rate limit (429), then the engine's answer
+(mock.py, or a fixture script);
 a scripted error before any output is audited and raised. Then one transaction writes
 everything a completion leaves: the conversation (started when the request has none and
 is not stateless) and its two messages, the ledger row and the balance (ledger.py), the
-audit entry, and the `completion.created` event. Ids are drawn in a fixed order, so the
-same requests give the same ids.
+audit entry, and the `completion.created` event; the tokens count against the key's
+per-minute tokens. Ids are drawn in a fixed order, so the same requests give the same ids.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from . import audit, conversations, engines, events, ledger
 from .answers import Answer, Ask, Tool, count_tokens
 from .errors import TheoError
 from .mock import generated
+from .ratelimit import limiter
 from .scripts import scripted
 
 if TYPE_CHECKING:
@@ -30,10 +32,11 @@ _URL_FIELDS = {"image": ("imageUrl", "png"), "video": ("videoUrl", "mp4"), "docu
 
 @dataclass(frozen=True)
 class Caller:
-    """Who asks: the tenant, the key's audit id, and the request's facts the audit log keeps
-    (route, method, request_id, ip_address, user_agent)."""
+    """Who asks: the tenant, the API key (for its rate limits) and its audit id, and the
+    request's facts the audit log keeps (route, method, request_id, ip_address, user_agent)."""
 
     tenant: str
+    key: str | None
     key_id: str
     request: dict[str, Any]
 
@@ -102,6 +105,8 @@ def run(emu: "Emulator", store: "Scoped", caller: Caller, request: Request) -> R
         (request.inline_history or ())
     ledger.require_credits(emu, caller.tenant)
     resolved, engine = resolve(request)
+    limits = limiter(emu)
+    limits.check_mode(caller.key, resolved, emu.clock.now_ms())
     ask = Ask(prompt=request.prompt, mode=request.mode, resolved_mode=resolved, engine=engine.id, history=history,
               persona=request.persona, branding=request.branding, skills=request.skills, tools=request.tools,
               tool_results=request.tool_results, tool_choice=request.tool_choice, client_tools=request.client_tools,
@@ -144,6 +149,7 @@ def run(emu: "Emulator", store: "Scoped", caller: Caller, request: Request) -> R
         events.emit(emu, caller.tenant, "completion.created", {
             "completion_id": ident, "conversation_id": conversation_id, "mode": request.mode,
             "resolved_mode": answer.resolved_mode, "model": engine.id, "usage": usage(answer)})
+    limits.book_tokens(caller.key, answer.prompt_tokens + answer.completion_tokens, now)
     return Result(ident, now, emu.clock.now_iso(), request.mode, engine, answer, artifacts, conversation_id,
                   caller.request_id, request.metadata, request.skills, balance, call_ids, request.component_library)
 

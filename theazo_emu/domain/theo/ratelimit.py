@@ -110,14 +110,14 @@ class TheoLimiter:
                             f"Rate limit exceeded: {tier.requests} requests a minute. Retry after {reset} seconds.",
                             {"Retry-After": str(max(1, reset))})
 
-    def check_mode(self, ctx: "Ctx", mode: str) -> None:
+    def check_mode(self, key: str | None, mode: str, now_ms: int) -> None:
         """Count a completion against its mode's cap (429 `mode_rate_limit_exceeded`)."""
-        tier = self.tier_for(ctx.key) if ctx.key is not None else None
+        tier = self.tier_for(key) if key is not None else None
         kind = _MODE_CLASS.get(mode)
         if tier is None or kind is None:
             return
         cap = max(1, tier.requests // MODE_SHARES[kind])
-        accepted, _, reset = self.modes.hit(f"{ctx.key} {kind}", cap, ctx.now_ms())
+        accepted, _, reset = self.modes.hit(f"{key} {kind}", cap, now_ms)
         if not accepted:
             raise TheoError(429, "mode_rate_limit_exceeded",
                             f"Rate limit for {kind} mode exceeded: {cap} requests a minute. Retry after {reset} "

@@ -123,7 +123,7 @@ def main() -> None:
               help="With --record: proxy every request to this server and record its answers. "
                    "[env THEAZO_EMU_UPSTREAM]")
 @click.option("--replay", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              envvar=_env("REPLAY"), help="Answer /v1 requests from this cassette. [env THEAZO_EMU_REPLAY]")
+              envvar=_env("REPLAY"), help="Answer /v1 and /api/v1 requests from this cassette. [env THEAZO_EMU_REPLAY]")
 @click.option("--replay-mode", type=click.Choice(["strict", "fallback"]), default="strict", show_default=True,
               envvar=_env("REPLAY_MODE"), help="On a request the cassette lacks: 404 replay_miss (strict) or the "
                                                "emulator's own answer (fallback). [env THEAZO_EMU_REPLAY_MODE]")

@@ -2,11 +2,12 @@
 
 RecordMiddleware (`serve --record FILE`) writes one cassette line per request just before
 its last byte goes out (health, journal and state reads excepted), so a killed process
-keeps what it answered (an answer that issues an API key also notes the alias its requests
-will carry, `issued`, so that replay can send the key it is issued in turn); with `--upstream URL` requests are proxied (upstream.py), SSE
-streamed through as it arrives. ReplayMiddleware (`serve --replay FILE`) answers /v1 from
-the cassette, matched on method, path, query and body, repeats consumed in order; a miss is
-404 `replay_miss` (strict) or the emulator's answer (fallback). /_emu stays local.
+keeps what it answered; an answer that issues an API key also notes the alias requests with
+that key will carry (`issued`), so that replay can send the key it is issued in turn. With
+`--upstream URL` requests are proxied (upstream.py), SSE streamed through as it arrives.
+ReplayMiddleware (`serve --replay FILE`) answers /v1 and /api/v1 from the cassette, matched
+on method, path, query and body, repeats consumed in order; a miss is 404 `replay_miss`
+(strict) or the emulator's answer (fallback). /_emu stays local.
 """
 
 from __future__ import annotations

@@ -51,6 +51,7 @@ def test_usage_periods_and_scope(client):
     assert client.get("/api/v1/usage?from=2025-01-01", headers=bearer(key)).json()["totals"]["requests"] == 2
     theo_error(client.get("/api/v1/usage?from=2025-06-02&to=2025-06-01", headers=bearer(key)), 400, "validation_error")
     theo_error(client.get("/api/v1/usage?from=soon", headers=bearer(key)), 400, "validation_error")
+    theo_error(client.get("/api/v1/usage?from=0001-01-01", headers=bearer(key)), 400, "validation_error")
     theo_error(client.get("/api/v1/usage?scope=team", headers=bearer(key)), 400, "validation_error")
     theo_error(client.get("/api/v1/usage?scope=org", headers=bearer(key)), 403, "insufficient_scope")
     org = client.post("/api/v1/keys", headers=bearer(key), json={"org_id": "org_1"}).json()["secret"]

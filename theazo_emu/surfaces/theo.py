@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from ..sse import Frame
 
 DAY_MS = 86_400_000
+EARLIEST, LATEST = 0, 253_402_300_799_999  # 1970-01-01 .. 9999-12-31T23:59:59.999Z
 _DATE_ONLY = re.compile(r"^\s*\d{4}-\d{2}-\d{2}\s*$")
 GENERIC = {
     "validation": (400, "validation_error"), "unauthorized": (401, "invalid_api_key"),
@@ -127,6 +128,9 @@ def period(ctx: Ctx, default_from_ms: int | None = None) -> tuple[int, int]:
     whole day), inclusive; by default the current UTC month until now (or `default_from_ms`)."""
     now = ctx.now_ms()
     start, end = query_time(ctx, "from"), query_time(ctx, "to")
+    for name, value in (("from", start), ("to", end)):
+        if value is not None and not EARLIEST <= value <= LATEST:
+            raise invalid(name, "must be between 1970-01-01 and 9999-12-31")
     if end is not None and _DATE_ONLY.match(ctx.query["to"]):
         end += DAY_MS - 1
     if start is None:

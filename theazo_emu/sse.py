@@ -109,7 +109,8 @@ class FinishedStream(Response):
 
     media_type = "text/event-stream"
 
-    def __init__(self, emu: "Emulator", frames: list[Frame]) -> None:  # noqa: super().__init__ would render a body
+    def __init__(self, emu: "Emulator", frames: list[Frame]) -> None:
+        # Not Response.__init__, which would render a body: this one writes its frames itself.
         self.emu, self.frames, self.status_code, self.background = emu, frames, 200, None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

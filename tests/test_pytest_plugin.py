@@ -71,3 +71,25 @@ def test_clock_and_pace(theazo_emu):
         assert api.get(f"/v1/agents/{agent['id']}").json()["status"] == "idle"
 ''')
     pytester.runpytest_subprocess("-q").assert_outcomes(passed=1)
+
+
+def test_plugin_gives_theo_tests_a_key_of_their_own(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_theo='''
+import openai
+
+def test_openai_client_on_the_theo_surface(theo_emu):
+    assert theo_emu.api_key.startswith("theo_sk_test_pytest_")
+    theo_emu.add_fixture({"completions": [{"match": {"prompt": "ping"}, "content": "pong"}]})
+    with openai.OpenAI(base_url=theo_emu.openai_base_url, api_key=theo_emu.api_key, max_retries=0) as client:
+        answer = client.chat.completions.create(model="theo-1-auto", messages=[{"role": "user", "content": "ping"}])
+    assert answer.choices[0].message.content == "pong"
+    assert [e["path"] for e in theo_emu.requests(kind="request")] == ["/api/v1/chat/completions"]
+
+def test_a_fresh_theo_tenant(theo_emu):
+    with theo_emu.client() as api:
+        assert api.get("/api/v1/conversations").json()["conversations"] == []
+        theo_emu.fault("provider_error", times=1, path="/api/v1/completions")
+        assert api.post("/api/v1/completions", json={"prompt": "hi"}).status_code == 502
+        assert api.post("/api/v1/completions", json={"prompt": "hi"}).status_code == 200
+''')
+    pytester.runpytest_subprocess("-q").assert_outcomes(passed=2)

@@ -178,7 +178,7 @@ def test_one_line_per_interaction_with_request_and_response(tmp_path):
     [line] = _lines(path)
     assert line["request"] == {"method": "POST", "path": "/v1/sessions", "query": {"x": "1"}, "auth": "key1",
                                "headers": {"accept": "*/*", "content-type": "application/json",
-                                           "x-sdk-version": "0.1.0"},
+                                           "x-sdk-version": "0.1.0", "user-agent": "testclient"},
                                "body": {"userId": "u1"}}
     assert line["response"]["status"] == 201 and line["response"]["headers"]["content-type"] == "application/json"
     assert line["response"]["body"]["id"].startswith("ses_")

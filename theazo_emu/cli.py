@@ -21,6 +21,7 @@ from . import cli_remote
 from .app import create_app
 from .clock import parse_iso
 from .crypto import MasterKeyError, parse_key
+from .domain.theo.ratelimit import parse_tier
 from .mock.loader import FixtureError
 from .ratelimit import parse_limit
 from .settings import Settings
@@ -34,6 +35,13 @@ def _env(name: str) -> str:
 def _rate_limit(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     try:
         return None if parse_limit(value) is None else value
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _theo_rate_limit(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    try:
+        return None if parse_tier(value) is None else value
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
 
@@ -67,6 +75,10 @@ def emulator_options(func: Callable) -> Callable:
         click.option("--rate-limit", "rate_limit", default=None, envvar=_env("RATE_LIMIT"), callback=_rate_limit,
                      help="Requests per minute per API key: free (60), cloud (300), team (1000), N, or off "
                           "(default). [env THEAZO_EMU_RATE_LIMIT]"),
+        click.option("--theo-rate-limit", "theo_rate_limit", default=None, envvar=_env("THEO_RATE_LIMIT"),
+                     callback=_theo_rate_limit,
+                     help="Theo (/api/v1) tier per API key: free (60 requests and 100k tokens a minute), starter, "
+                          "pro, enterprise, N requests a minute, or off (default). [env THEAZO_EMU_THEO_RATE_LIMIT]"),
     ]
     for option in reversed(options):
         func = option(func)
@@ -111,7 +123,7 @@ def main() -> None:
               help="With --record: proxy every request to this server and record its answers. "
                    "[env THEAZO_EMU_UPSTREAM]")
 @click.option("--replay", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              envvar=_env("REPLAY"), help="Answer /v1 requests from this cassette. [env THEAZO_EMU_REPLAY]")
+              envvar=_env("REPLAY"), help="Answer /v1 and /api/v1 requests from this cassette. [env THEAZO_EMU_REPLAY]")
 @click.option("--replay-mode", type=click.Choice(["strict", "fallback"]), default="strict", show_default=True,
               envvar=_env("REPLAY_MODE"), help="On a request the cassette lacks: 404 replay_miss (strict) or the "
                                                "emulator's own answer (fallback). [env THEAZO_EMU_REPLAY_MODE]")
@@ -152,9 +164,10 @@ def _banner(url: str, settings: Settings) -> str:
     return (
         f"theazo-emu {__version__} listening on {url}\n"
         f"  Theazo API   {url}/v1\n"
+        f"  Theo API     {url}/api/v1 (OpenAI-compatible: {url}/api/v1/chat/completions)\n"
         f"  admin API    {url}/_emu (health, clock, reset)\n"
         f"  inspector    {url}/_emu/ui\n"
-        f"  OpenAPI      {url}/v1/openapi.json\n"
+        f"  OpenAPI      {url}/v1/openapi.json, {url}/api/v1/openapi.json\n"
         f"  db={settings.db} seed={settings.seed} clock={settings.clock} pace={settings.pace} "
         f"exec={settings.exec_mode}\n"
         + (f"  recording to {settings.record}" + (f" via {settings.upstream}" if settings.upstream else "") + "\n"
@@ -164,6 +177,8 @@ def _banner(url: str, settings: Settings) -> str:
         + "\n"
         "  import Theazo from 'theazo';\n"
         f"  const theazo = new Theazo({{ apiKey: 'th_test_local', baseUrl: '{url}' }});\n"
+        "  import { Theo } from '@hitheo/sdk';\n"
+        f"  const theo = new Theo({{ apiKey: 'theo_sk_test_local', baseUrl: '{url}' }});\n"
         "\n"
     )
 

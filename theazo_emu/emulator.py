@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from . import faults
 from .clock import Clock
@@ -87,14 +87,17 @@ class Emulator:
         self.journal = Journal(settings.journal_size)  # requests and server-side events
         self.background: set[asyncio.Task] = set()  # in-flight real-world calls (workflow webhooks)
         self.rate_limiter = RateLimiter(settings.rate_limit)
+        # In-memory state a surface keeps for this emulator (its rate-limit windows, a cached
+        # answer), under names it owns; it lives and dies with the emulator, like the journal.
+        self.extras: dict[str, Any] = {}
         self.faults = Faults(settings.seed)  # fault rules: the API's, then the fixtures'
         self.fixtures = Fixtures(settings.fixtures, self.faults)  # installed (loaded, seeded) in create_app
         self.guards: dict[str, Guard] = {"rate_limit": self.rate_limiter.guard, "scopes": self.fixtures.scope_guard,
                                          "faults": faults.guard}
 
     def guards_for(self, surface: "Surface") -> list[Guard]:
-        """The guards a surface asks for, in GUARD_ORDER."""
-        return [self.guards[name] for name in GUARD_ORDER if name in surface.guards]
+        """The guards a surface asks for, in GUARD_ORDER (its own implementation where it has one)."""
+        return [surface.own_guards.get(name) or self.guards[name] for name in GUARD_ORDER if name in surface.guards]
 
     def new_id(self, prefix: str, tenant: str) -> str:
         """A fresh id for a row about to be written (call inside that write's transaction)."""

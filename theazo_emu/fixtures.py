@@ -164,7 +164,7 @@ class Fixtures:
         return []
 
     async def _dry_run(self, fixture_set: FixtureSet) -> list[Problem]:
-        if not fixture_set.keys or self._scratch is None:
+        if not (fixture_set.keys or fixture_set.theo_keys) or self._scratch is None:
             return []
         app = self._scratch()
         try:
@@ -214,7 +214,7 @@ class Fixtures:
         if problems:
             raise Unprocessable("Reset done, but seeding the fixtures failed: " + "; ".join(map(str, problems)),
                                 [p.to_api() for p in problems])
-        return sum(1 for e in self.current.keys if key is None or e.spec.key == key)
+        return sum(1 for e in (*self.current.keys, *self.current.theo_keys) if key is None or e.spec.key == key)
 
     async def scope_guard(self, ctx: "Ctx", route: "ApiRoute") -> None:
         """403 `forbidden` for a key declared with scopes that do not cover this request."""

@@ -17,7 +17,6 @@ too; choosing the rows (`PageParams`, `Cursor`, `Where`) is shared here.
 from __future__ import annotations
 
 import importlib
-import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, NamedTuple, Sequence
 
@@ -29,7 +28,7 @@ from starlette.types import Scope
 from .clock import parse_iso
 from .errors import NotFound, PayloadTooLarge, Unprocessable, invalid
 from .ids import is_id
-from .jsonio import MAX_JSON_DEPTH, json_depth
+from .jsonio import JsonRejected, loads
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -40,7 +39,6 @@ if TYPE_CHECKING:
 
 Endpoint = Callable[["Ctx"], Awaitable[Any]]
 _BODYLESS = {"GET", "HEAD", "DELETE", "OPTIONS"}
-_TOO_DEEP = object()
 
 # Pydantic puts union member tags into error locations; they are not field names.
 _TYPE_TAGS = {"str", "int", "float", "bool", "dict", "list", "none", "function-after", "function-before",
@@ -193,20 +191,18 @@ async def read_raw(request: Request, limit: int) -> bytes:
 
 
 async def read_json(request: Request, limit: int) -> dict[str, Any]:
-    """The body as a JSON object; an empty body reads as {} (the SDK sends body-less POSTs)."""
+    """The body as a JSON object; an empty body reads as {} (the SDK sends body-less POSTs).
+    Decoded strictly (jsonio): NaN, Infinity, out-of-range numbers, lone surrogates and
+    bodies nested too deep are refused here, before anything could store them."""
     raw = await read_raw(request, limit)
     if not raw.strip():
         return {}
     try:
-        value = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise Unprocessable("Malformed JSON in request body.",
-                            [{"field": "body", "message": str(exc)[:200]}]) from None
-    except RecursionError:
-        value = _TOO_DEEP  # nested past the parser's limit: refused just below, like any deep body
-    if value is _TOO_DEEP or json_depth(value) > MAX_JSON_DEPTH:
-        raise Unprocessable(f"Request body is nested more than {MAX_JSON_DEPTH} levels deep.",
-                            [{"field": "body", "message": f"at most {MAX_JSON_DEPTH} levels of nesting"}])
+        value = loads(raw)
+    except JsonRejected as exc:
+        malformed = exc.message.startswith(("Malformed", "the body is not UTF-8"))
+        message = "Malformed JSON in request body." if malformed else f"Invalid JSON in request body: {exc.message}."
+        raise Unprocessable(message, [{"field": exc.field, "message": exc.message[:200]}]) from None
     if not isinstance(value, dict):
         raise Unprocessable("Request body must be a JSON object.",
                             [{"field": "body", "message": f"expected an object, got {type(value).__name__}"}])

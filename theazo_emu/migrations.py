@@ -367,6 +367,73 @@ def m074_agent_io(db: Database) -> None:
     )
 
 
+@migrations()
+def m100_theo(db: Database) -> None:
+    # The Theo surface (/api/v1). API keys created through /api/v1/keys (or declared by fixtures),
+    # stored as a SHA-256 digest of the key, never the key.
+    db["theo_keys"].create(
+        {"id": str, "tenant": str, "name": str, "key_hash": str, "key_prefix": str, "scopes": str, "scope": str,
+         "org_id": str, "allowed_origins": str, "source": str, "created_at": str, "updated_at": str,
+         "revoked_at": str},
+        pk="id", not_null={"tenant", "key_hash", "key_prefix", "scopes", "scope", "source", "created_at"},
+    )
+    db["theo_keys"].create_index(["key_hash"], unique=True)
+    db["theo_keys"].create_index(["tenant", "id"])
+    # Conversations and their messages (completions with a conversation append to them).
+    db["theo_conversations"].create(
+        {"id": str, "tenant": str, "title": str, "message_count": int, "last_message": str, "created_at": str,
+         "updated_at": str},
+        pk="id", not_null={"tenant", "message_count", "created_at", "updated_at"}, defaults={"message_count": 0},
+    )
+    db["theo_conversations"].create_index(["tenant", "id"])
+    db["theo_messages"].create(
+        {"id": str, "tenant": str, "conversation_id": str, "role": str, "content": str, "mode": str,
+         "resolved_mode": str, "model": str, "tools": str, "artifacts": str, "follow_ups": str, "status": str,
+         "error_message": str, "cost_units": int, "created_at": str},
+        pk="id", not_null={"tenant", "conversation_id", "role", "content", "created_at"},
+    )
+    db["theo_messages"].create_index(["conversation_id", "id"])
+    # The Theo ledger: one row per completion; usage is its aggregate. Costs are integer units
+    # of 1/10,000 cent (cost_cents on the wire is units / 10,000).
+    db["theo_ledger"].create(
+        {"id": str, "tenant": str, "key_id": str, "kind": str, "route": str, "mode": str, "resolved_mode": str,
+         "model": str, "prompt_tokens": int, "completion_tokens": int, "cost_units": int, "cached": int,
+         "at_ms": int, "created_at": str},
+        pk="id", not_null={"tenant", "kind", "model", "prompt_tokens", "completion_tokens", "cost_units", "at_ms"},
+        defaults={"cached": 0},
+    )
+    db["theo_ledger"].create_index(["tenant", "at_ms"])
+    # A tenant's credit balance (absent or NULL: no billing, as Theo's test keys) and its
+    # credits.low threshold; `low_sent` remembers that credits.low fired until the balance recovers.
+    db["theo_credits"].create(
+        {"tenant": str, "balance_units": int, "low_units": int, "low_sent": int},
+        pk="tenant", not_null={"low_units", "low_sent"}, defaults={"low_sent": 0},
+    )
+    # The append-only audit log: each entry carries the SHA-256 of its content and of the one before.
+    db["theo_audit"].create(
+        {"id": str, "tenant": str, "action": str, "entity_type": str, "entity_id": str, "key_id": str,
+         "user_id": str, "route": str, "method": str, "status": int, "mode": str, "model": str, "cost_units": int,
+         "request_id": str, "ip_address": str, "user_agent": str, "input_summary": str, "output_summary": str,
+         "prev_hash": str, "hash": str, "at_ms": int, "created_at": str},
+        pk="id", not_null={"tenant", "action", "entity_type", "hash", "at_ms", "created_at"},
+    )
+    db["theo_audit"].create_index(["tenant", "id"])
+    # Events for webhooks (credits.low, completion.created, key.created, ...), oldest first.
+    db["theo_events"].create(
+        {"id": str, "tenant": str, "type": str, "data": str, "at_ms": int, "created_at": str},
+        pk="id", not_null={"tenant", "type", "data", "at_ms", "created_at"},
+    )
+    db["theo_events"].create_index(["tenant", "id"])
+    # Idempotency-Key records: per tenant, the request's fingerprint and, once answered, the
+    # answer to replay (status, headers, body; a stream's body as its raw frames).
+    db["theo_idempotency"].create(
+        {"tenant": str, "idem_key": str, "fingerprint": str, "state": str, "status": int, "headers": str,
+         "body": bytes, "stream": int, "request_id": str, "locked_until_ms": int, "expires_ms": int,
+         "created_at": str},
+        pk=("tenant", "idem_key"), not_null={"fingerprint", "state", "expires_ms", "created_at"},
+    )
+
+
 def dump() -> str:
     """The schema these migrations build on an empty database, as data/schema.sql."""
     import sqlite3

@@ -37,7 +37,7 @@ ERROR_SCHEMA = {
 
 def build(surface: "Surface") -> dict[str, Any]:
     paths: dict[str, dict] = {}
-    schemas: dict[str, Any] = {"Error": ERROR_SCHEMA}
+    schemas: dict[str, Any] = {"Error": dict(surface.error_schema or ERROR_SCHEMA)}
     for route in [*lazy.routes(surface), *lazy.declared_routes(surface, surface.core())]:
         path = _CONVERTER.sub(r"{\1}", route.path)
         for method in sorted(route.methods - {"HEAD"}):
@@ -49,7 +49,7 @@ def build(surface: "Surface") -> dict[str, Any]:
         "paths": paths,
         "components": {
             "schemas": schemas,
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "th_test_..."}},
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": surface.key_format}},
         },
     }
 

@@ -3,7 +3,8 @@
 Registered through the `pytest11` entry point, so installing theazo-emu is enough.
 One emulator runs per pytest process (per xdist worker) in a background thread on a free
 loopback port, with a frozen clock; the function-scoped `theazo_emu` fixture hands each
-test its own API key, hence its own tenant: isolation with no reset. Settings come from
+test its own API key, hence its own tenant: isolation with no reset (`theo_emu` does the
+same with a Theo key, for the /api/v1 surface). Settings come from
 ini options (`theazo_emu_seed`, `theazo_emu_clock`, `theazo_emu_pace`,
 `theazo_emu_fixtures`). Nothing is started unless a test asks for the fixture.
 """
@@ -166,3 +167,23 @@ def theazo_emu(theazo_emu_server: EmulatorServer, _theazo_emu_http: httpx.Client
     worker = getattr(request.config, "workerinput", {}).get("workerid", "main")
     key = f"th_test_pytest_{worker}_{digest}_{next(_serial)}"
     return TheazoEmu(theazo_emu_server.base_url, key, _theazo_emu_http)
+
+
+@dataclass
+class TheoEmu(TheazoEmu):
+    """The same control for the Theo API (/api/v1): a `theo_sk_test_` key of this test's own."""
+
+    @property
+    def openai_base_url(self) -> str:
+        """The base URL an OpenAI client takes (`OpenAI(base_url=..., api_key=theo_emu.api_key)`)."""
+        return f"{self.base_url}/api/v1"
+
+
+@pytest.fixture
+def theo_emu(theazo_emu_server: EmulatorServer, _theazo_emu_http: httpx.Client,
+             request: pytest.FixtureRequest) -> TheoEmu:
+    """A fresh Theo tenant on the shared emulator: its own theo_sk_test_ key."""
+    digest = hashlib.blake2b(request.node.nodeid.encode(), digest_size=6).hexdigest()
+    worker = getattr(request.config, "workerinput", {}).get("workerid", "main")
+    return TheoEmu(theazo_emu_server.base_url, f"theo_sk_test_pytest_{worker}_{digest}_{next(_serial)}",
+                   _theazo_emu_http)

@@ -52,10 +52,24 @@ THEAZO = (
     _theazo("guardrails", "guardrail_configs", "guardrail_violations"),
     _theazo("agent_io", "agent_inputs", "agent_ports"),
 )
-ADMIN = tuple(Family(f"theazo_emu.admin.{name}") for name in ("control", "state", "fixtures", "inspector", "ports"))
-THEO: tuple[Family, ...] = ()
-# Tenant tables of the kernel itself (the per-tenant id counters).
-KERNEL_TABLES = ("counters",)
+def _theo(name: str, *tables: str) -> Family:
+    return Family(f"theazo_emu.theo.{name}", tables)
+
+
+ADMIN = tuple(Family(f"theazo_emu.admin.{name}") for name in ("control", "state", "fixtures", "inspector", "ports",
+                                                               "theo"))
+THEO = (
+    _theo("discovery"),
+    _theo("keys", "theo_keys"),
+    _theo("completions", "theo_ledger", "theo_credits", "theo_events"),
+    _theo("chat"),
+    _theo("conversations", "theo_conversations", "theo_messages"),
+    _theo("audit", "theo_audit"),
+    _theo("usage"),
+)
+# Tenant tables of the kernel itself (the per-tenant id counters) and of the Theo surface's
+# own middleware (its Idempotency-Key records), which belong to no family.
+KERNEL_TABLES = ("counters", "theo_idempotency")
 
 FAMILIES = (*THEAZO, *ADMIN, *THEO)
 TIMERS = tuple(timer for family in FAMILIES for timer in family.timers)

@@ -1,6 +1,7 @@
 """Seeding: a fixture set's seed data, written through the emulator's own API.
 
-Each item is one in-process request (POST /v1/sessions, /v1/agent-definitions, ...)
+Each item is one in-process request (POST /v1/sessions, /v1/agent-definitions, ...; a
+Theo key's settings go to PUT /_emu/theo/account)
 through the app's routes, guards and error handlers, so it is validated like a client's,
 and a refusal becomes a fixture problem at the item's location. The requests skip the
 middleware (no journal, cassette or request id), carry the `faults.SEEDING` flag that
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from .models.fixtures import KeySpec
 
 log = logging.getLogger("theazo_emu")
+THEO_ACCOUNT = "/_emu/theo/account"
 
 
 async def seed(app: "Starlette", fixture_set: FixtureSet, key: str | None = None,
@@ -52,6 +54,13 @@ async def seed(app: "Starlette", fixture_set: FixtureSet, key: str | None = None
                 limiter.per_key[entry.spec.key] = limit
             else:
                 limiter.per_key.pop(entry.spec.key, None)
+    for theo in fixture_set.theo_keys:  # Theo keys: through the admin API (PUT /_emu/theo/account)
+        if (key is None or theo.spec.key == key) and not (fresh_only and _holds_state(emu, theo.spec.key)):
+            body = theo.spec.model_dump(mode="json", exclude_unset=True)
+            status, answer = await request(app, theo.spec.key, "PUT", THEO_ACCOUNT, body)
+            if not 200 <= status < 300:
+                problems.append(fixture_set.problem(theo, _field(answer),
+                                                    _refusal("PUT", THEO_ACCOUNT, status, answer)))
     return problems
 
 

@@ -38,6 +38,9 @@ class Settings:
     master_key: str | None = field(default=None, repr=False)
     # Requests per minute per API key: None (off), 'free', 'cloud', 'team' or a number (ratelimit.py).
     rate_limit: str | None = None
+    # The Theo surface's per-key tier: None (off), 'free', 'starter', 'pro', 'enterprise' or a
+    # number of requests per minute (domain/theo/ratelimit.py).
+    theo_rate_limit: str | None = None
     # Record and replay (recording.py) and the journal's size (journal.py).
     record: Path | None = None
     upstream: str | None = None

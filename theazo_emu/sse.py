@@ -1,11 +1,12 @@
 """The one SSE helper: frames, heartbeats, and following a timeline until its end.
 
-Every stream in the emulator is `follow(emu, poll)`: `poll()` returns the frames that
+Every stream that waits on the clock is `follow(emu, poll)`: `poll()` returns the frames that
 became due, whether the stream is finished, and when the next frame is due on the
 virtual clock. The helper sleeps until then (in wall time, under a flowing clock) or
 until `emu.changes` wakes it (clock advanced, run started, agent paused...). Framing and
 heartbeats are sse-starlette's; headers are flushed before the first event, since the
-SDK waits for them before it starts the run it wants to watch.
+SDK waits for them before it starts the run it wants to watch. A stream whose frames are all
+known at once (a Theo completion) is a `FinishedStream`: the frames, one write each, then the end.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, AsyncIterator, Callable
 
 from sse_starlette import EventSourceResponse, ServerSentEvent
+from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from .faults import CUT_AFTER
@@ -35,10 +37,19 @@ class Frame:
     data: Any
     id: str | None
 
+    def text(self) -> str:
+        return self.data if isinstance(self.data, str) else json.dumps(self.data, separators=(",", ":"),
+                                                                        ensure_ascii=False)
+
     def to_sse(self) -> ServerSentEvent:
-        text = self.data if isinstance(self.data, str) else json.dumps(self.data, separators=(",", ":"),
-                                                                         ensure_ascii=False)
-        return ServerSentEvent(data=text, event=self.event, id=self.id, sep=SEPARATOR)
+        return ServerSentEvent(data=self.text(), event=self.event, id=self.id, sep=SEPARATOR)
+
+    def encode(self) -> bytes:
+        """The frame's bytes, as sse-starlette writes them: `event:`, `id:`, `data:` lines, a blank line."""
+        head = (f"event: {self.event}\n" if self.event is not None else "") + \
+            (f"id: {self.id}\n" if self.id is not None else "")
+        data = "".join(f"data: {line}\n" for line in self.text().split("\n"))
+        return f"{head}{data}\n".encode()
 
 
 Poll = Callable[[], tuple[list[Frame], bool, int | None]]
@@ -89,6 +100,29 @@ async def _cut(items: Any, after: int) -> AsyncIterator[Any]:
         aclose = getattr(items, "aclose", None)
         if aclose is not None:
             await aclose()
+
+
+class FinishedStream(Response):
+    """An SSE answer whose frames are all known when it starts (a Theo completion's): each frame
+    is written whole, in one write, then the response ends: no heartbeat, nothing to wait for.
+    A `stream_cut` fault ends it after that many frames; frames are journaled as follow() does."""
+
+    media_type = "text/event-stream"
+
+    def __init__(self, emu: "Emulator", frames: list[Frame]) -> None:
+        # Not Response.__init__, which would render a body: this one writes its frames itself.
+        self.emu, self.frames, self.status_code, self.background = emu, frames, 200, None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        after = scope.get("state", {}).get(CUT_AFTER)
+        frames = self.frames if after is None else self.frames[:after]
+        await send({"type": "http.response.start", "status": 200, "headers": [
+            (b"content-type", b"text/event-stream; charset=utf-8"), (b"cache-control", b"no-cache"),
+            (b"x-accel-buffering", b"no")]})
+        for frame in frames:
+            await send({"type": "http.response.body", "body": frame.encode(), "more_body": True})
+            record_event(self.emu, "sse", event=frame.event, id=frame.id)
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 def stream_response(emu: "Emulator", poll: Poll, journal: bool = True) -> EventSourceResponse:

@@ -27,7 +27,7 @@ from . import lazy
 from .errors import handlers
 
 if TYPE_CHECKING:
-    from .emulator import Emulator
+    from .emulator import Emulator, Guard
     from .http import ApiRoute, Declared
     from .registry import Family
 
@@ -47,9 +47,15 @@ class Surface(NamedTuple):  # not a dataclass: building one costs start-up time
     # The kernel's failures by kind (errors.ApiError.kind) -> this surface's (status, code).
     generic: Mapping[str, tuple[int, str]] = MappingProxyType({})
     guards: tuple[str, ...] = ()  # names in emulator.GUARD_ORDER that run before its endpoints
+    # The surface's own implementation of a guard it names (its rate limit, its scopes), by name;
+    # a name not here runs the emulator's.
+    own_guards: Mapping[str, "Guard"] = MappingProxyType({})
     catalog: str | None = None  # data file of the endpoints its clients may call
     openapi: str | None = None  # where its OpenAPI document is served
     middleware: tuple[Middleware, ...] = ()
+    key_format: str = "th_test_..."  # how its keys look, for its OpenAPI document
+    error_schema: Mapping[str, Any] | None = None  # its error envelope's JSON Schema (None: Theazo's)
+    replay_key_prefix: str = "th_test_replay_"  # replay stands in a key of this shape for each recorded one
     # Routes every instance serves from the start (no family to load): declared in the kernel.
     core: Callable[[], list["Declared"]] = list
 

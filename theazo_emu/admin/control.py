@@ -75,6 +75,11 @@ async def reset(ctx: Ctx) -> dict:
     tenant = tenant_of(body.tenant) if body.tenant else None
     ctx.emu.store.reset(tenant)
     ctx.emu.rate_limiter.reset(body.tenant)  # the key's windows, or every key's
+    if body.tenant is None:
+        ctx.emu.extras.clear()  # the surfaces' in-memory state (Theo's limits, its health override)
+    else:
+        for extra in ctx.emu.extras.values():
+            getattr(extra, "reset", lambda key: None)(body.tenant)
     seeded = await ctx.emu.fixtures.after_reset(body.tenant)  # back to the fixtures' seeded state
     ctx.emu.changes.notify()
     answer = {"ok": True, "scope": "tenant" if tenant else "all"}

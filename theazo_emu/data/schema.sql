@@ -602,6 +602,130 @@ CREATE TABLE "agent_ports" (
    "created_at" TEXT NOT NULL,
    PRIMARY KEY ("agent_id", "port")
 );
+CREATE TABLE "theo_keys" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "name" TEXT,
+   "key_hash" TEXT NOT NULL,
+   "key_prefix" TEXT NOT NULL,
+   "scopes" TEXT NOT NULL,
+   "scope" TEXT NOT NULL,
+   "org_id" TEXT,
+   "allowed_origins" TEXT,
+   "source" TEXT NOT NULL,
+   "created_at" TEXT NOT NULL,
+   "updated_at" TEXT,
+   "revoked_at" TEXT
+);
+CREATE UNIQUE INDEX "idx_theo_keys_key_hash"
+    ON "theo_keys" ("key_hash");
+CREATE INDEX "idx_theo_keys_tenant_id"
+    ON "theo_keys" ("tenant", "id");
+CREATE TABLE "theo_conversations" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "title" TEXT,
+   "message_count" INTEGER NOT NULL DEFAULT 0,
+   "last_message" TEXT,
+   "created_at" TEXT NOT NULL,
+   "updated_at" TEXT NOT NULL
+);
+CREATE INDEX "idx_theo_conversations_tenant_id"
+    ON "theo_conversations" ("tenant", "id");
+CREATE TABLE "theo_messages" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "conversation_id" TEXT NOT NULL,
+   "role" TEXT NOT NULL,
+   "content" TEXT NOT NULL,
+   "mode" TEXT,
+   "resolved_mode" TEXT,
+   "model" TEXT,
+   "tools" TEXT,
+   "artifacts" TEXT,
+   "follow_ups" TEXT,
+   "status" TEXT,
+   "error_message" TEXT,
+   "cost_units" INTEGER,
+   "created_at" TEXT NOT NULL
+);
+CREATE INDEX "idx_theo_messages_conversation_id_id"
+    ON "theo_messages" ("conversation_id", "id");
+CREATE TABLE "theo_ledger" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "key_id" TEXT,
+   "kind" TEXT NOT NULL,
+   "route" TEXT,
+   "mode" TEXT,
+   "resolved_mode" TEXT,
+   "model" TEXT NOT NULL,
+   "prompt_tokens" INTEGER NOT NULL,
+   "completion_tokens" INTEGER NOT NULL,
+   "cost_units" INTEGER NOT NULL,
+   "cached" INTEGER DEFAULT 0,
+   "at_ms" INTEGER NOT NULL,
+   "created_at" TEXT
+);
+CREATE INDEX "idx_theo_ledger_tenant_at_ms"
+    ON "theo_ledger" ("tenant", "at_ms");
+CREATE TABLE "theo_credits" (
+   "tenant" TEXT PRIMARY KEY,
+   "balance_units" INTEGER,
+   "low_units" INTEGER NOT NULL,
+   "low_sent" INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE "theo_audit" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "action" TEXT NOT NULL,
+   "entity_type" TEXT NOT NULL,
+   "entity_id" TEXT,
+   "key_id" TEXT,
+   "user_id" TEXT,
+   "route" TEXT,
+   "method" TEXT,
+   "status" INTEGER,
+   "mode" TEXT,
+   "model" TEXT,
+   "cost_units" INTEGER,
+   "request_id" TEXT,
+   "ip_address" TEXT,
+   "user_agent" TEXT,
+   "input_summary" TEXT,
+   "output_summary" TEXT,
+   "prev_hash" TEXT,
+   "hash" TEXT NOT NULL,
+   "at_ms" INTEGER NOT NULL,
+   "created_at" TEXT NOT NULL
+);
+CREATE INDEX "idx_theo_audit_tenant_id"
+    ON "theo_audit" ("tenant", "id");
+CREATE TABLE "theo_events" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "type" TEXT NOT NULL,
+   "data" TEXT NOT NULL,
+   "at_ms" INTEGER NOT NULL,
+   "created_at" TEXT NOT NULL
+);
+CREATE INDEX "idx_theo_events_tenant_id"
+    ON "theo_events" ("tenant", "id");
+CREATE TABLE "theo_idempotency" (
+   "tenant" TEXT,
+   "idem_key" TEXT,
+   "fingerprint" TEXT NOT NULL,
+   "state" TEXT NOT NULL,
+   "status" INTEGER,
+   "headers" TEXT,
+   "body" BLOB,
+   "stream" INTEGER,
+   "request_id" TEXT,
+   "locked_until_ms" INTEGER,
+   "expires_ms" INTEGER NOT NULL,
+   "created_at" TEXT NOT NULL,
+   PRIMARY KEY ("tenant", "idem_key")
+);
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm001_core', 'data/schema.sql');
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm002_clock', 'data/schema.sql');
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm010_secrets_providers', 'data/schema.sql');
@@ -615,3 +739,4 @@ INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm072_chat', 'data/schema.sql');
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm073_guardrails', 'data/schema.sql');
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm074_agent_io', 'data/schema.sql');
+INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm100_theo', 'data/schema.sql');

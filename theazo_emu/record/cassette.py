@@ -2,8 +2,8 @@
 
 DESIGN.md "Record and replay". One interaction a line: `request` (method, path, query,
 selected headers, `auth` alias, `body` as JSON or `text`), `response` (status, selected
-headers, `body`/`text`, or the SSE `events` [{event, id, data}]), `seq` {start, end} and
-`at` (virtual start time). Invariant: `Redactor` runs before anything is written, so an
+headers, `body`/`text`, or the SSE `events` [{event, id, data}]), `seq` {start, end},
+`at` (virtual start time) and, for an answer that issued an API key, `issued` {alias, id}. Invariant: `Redactor` runs before anything is written, so an
 Authorization value or a secret value never reaches a cassette or the journal.
 """
 
@@ -17,10 +17,14 @@ from typing import Any, Iterable
 from ..redaction import Redactor
 
 REQUEST_HEADERS = ("content-type", "accept", "x-sdk-version", "last-event-id", "idempotency-key",
-                   "x-theazo-signature", "x-trigger-signature", "x-theazo-emu-fault")
+                   "x-theazo-signature", "x-trigger-signature", "x-theazo-emu-fault", "theo-api-version", "origin",
+                   "user-agent")
 RESPONSE_HEADERS = ("content-type", "x-request-id", "retry-after", "location", "allow", "etag", "cache-control",
-                    "idempotent-replayed")
-RESPONSE_HEADER_PREFIXES = ("x-ratelimit-", "ratelimit", "x-theazo-")
+                    "idempotent-replayed", "x-idempotent-replay", "x-cache", "vary", "content-disposition")
+RESPONSE_HEADER_PREFIXES = ("x-ratelimit-", "ratelimit", "x-theazo-", "theo-", "access-control-")
+# SSE events whose named field is generated text, never a credential, though the field's name
+# would be redacted anywhere else: Theo's `token` events ({"token": "<text>"}).
+TEXT_EVENTS = {"token": "token"}
 _COMPACT = {"separators": (",", ":"), "ensure_ascii": False}
 
 
@@ -105,10 +109,20 @@ class SseParser:
         except ValueError:
             data = text
         if self._redactor is not None:
-            data = self._redactor.value(data) if not isinstance(data, str) else self._redactor.text(data)
+            data = redact_event(self._fields.get("event"), data, self._redactor)
         event = {**self._fields, "data": data}
         self._fields, self._data = {}, []
         return event
+
+
+def redact_event(name: str | None, data: Any, redactor: Redactor) -> Any:
+    """An SSE event's data with its secrets blanked (a TEXT_EVENTS field is kept as is)."""
+    if isinstance(data, str):
+        return redactor.text(data)
+    kept = TEXT_EVENTS.get(name or "")
+    if isinstance(data, dict) and kept in data:
+        return {k: v if k == kept else redactor.value({k: v})[k] for k, v in data.items()}
+    return redactor.value(data)
 
 
 def encode_event(event: dict[str, Any]) -> bytes:
@@ -161,6 +175,10 @@ def _problem(item: Any) -> str | None:
         return "'response' needs an integer 'status'"
     if "events" in response and not isinstance(response["events"], list):
         return "'response.events' must be a list"
+    issued = item.get("issued")
+    if issued is not None and not (isinstance(issued, dict) and isinstance(issued.get("alias"), str)
+                                   and isinstance(issued.get("id"), str)):
+        return "'issued' must be {alias, id} strings"
     seq = item.get("seq")
     if seq is not None and not (isinstance(seq, dict) and isinstance(seq.get("start"), int)
                                 and isinstance(seq.get("end"), int)):

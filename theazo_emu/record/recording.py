@@ -2,26 +2,30 @@
 
 RecordMiddleware (`serve --record FILE`) writes one cassette line per request just before
 its last byte goes out (health, journal and state reads excepted), so a killed process
-keeps what it answered; with `--upstream URL` requests are proxied (upstream.py), SSE
-streamed through as it arrives. ReplayMiddleware (`serve --replay FILE`) answers /v1 from
-the cassette, matched on method, path, query and body, repeats consumed in order; a miss is
-404 `replay_miss` (strict) or the emulator's answer (fallback). /_emu stays local.
+keeps what it answered; an answer that issues an API key also notes the alias requests with
+that key will carry (`issued`), so that replay can send the key it is issued in turn. With
+`--upstream URL` requests are proxied (upstream.py), SSE streamed through as it arrives.
+ReplayMiddleware (`serve --replay FILE`) answers /v1 and /api/v1 from the cassette, matched
+on method, path, query and body, repeats consumed in order; a miss is 404 `replay_miss`
+(strict) or the emulator's answer (fallback). /_emu stays local.
 """
 
 from __future__ import annotations
 
 import difflib
+import json
 from collections import defaultdict, deque
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
+from starlette.datastructures import Headers
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..auth import tenant_of, theazo_key
-from ..errors import Forbidden, Unauthorized
+from ..auth import tenant_of
+from ..errors import ApiError, Forbidden, Unauthorized
 from ..redaction import Redactor, encode_body
-from ..surfaces import error_response
+from ..surfaces import error_response, surface_for
 from .cassette import (
     REQUEST_HEADERS,
     RESPONSE_HEADER_PREFIXES,
@@ -118,15 +122,35 @@ class CassetteWriter:
         self.ticks += 1
         return self.ticks
 
-    def alias(self, headers: list[tuple[bytes, bytes]]) -> str | None:
-        """`keyN` for a test key, `liveN` for a live key, `badN` for anything else sent."""
-        raw = next((v.decode("latin-1") for k, v in headers if k.lower() == b"authorization"), None)
+    def issued(self, body: bytes, scope: Scope, emu: "Emulator") -> dict[str, str] | None:
+        """When an answer issues an API key (`{"id", "secret"}` whose secret the request's surface
+        accepts as a key, as Theo's POST /api/v1/keys does), the alias requests with that key will
+        carry and the key's id: replay then sends the key it is issued in turn."""
+        try:
+            value = json.loads(body) if body[:1] == b"{" else None
+        except ValueError:
+            return None
+        if not (isinstance(value, dict) and isinstance(value.get("id"), str) and isinstance(value.get("secret"), str)):
+            return None
+        authorization = f"Bearer {value['secret']}"
+        try:
+            surface_for(scope["path"]).authenticate(emu, Headers({"authorization": authorization}))
+        except ApiError:
+            return None  # a signing secret, not a key
+        digest = tenant_of(authorization)
+        self._aliases.setdefault(digest, f"key{sum(a.startswith('key') for a in self._aliases.values()) + 1}")
+        return {"alias": self._aliases[digest], "id": value["id"]}
+
+    def alias(self, scope: Scope, emu: "Emulator") -> str | None:
+        """`keyN` for a key the request's surface accepts, `liveN` for a live key it refuses
+        with 403, `badN` for anything else sent."""
+        raw = next((v.decode("latin-1") for k, v in scope["headers"] if k.lower() == b"authorization"), None)
         if raw is None:
             return None
         digest = tenant_of(raw)
         if digest not in self._aliases:
             try:
-                theazo_key(raw)
+                surface_for(scope["path"]).authenticate(emu, Headers(scope=scope))
                 kind = "key"
             except Forbidden:
                 kind = "live"
@@ -208,15 +232,18 @@ class RecordMiddleware:
             return
         redactor, start, at = self.emu.journal.redactor, self.writer.tick(), self.emu.clock.now_iso()
         messages, raw, cut = await read_body(receive, self.emu.settings.max_body_bytes)
-        request = request_record(scope, raw, cut, redactor, self.writer.alias(scope["headers"]))
+        request = request_record(scope, raw, cut, redactor, self.writer.alias(scope, self.emu))
         written = False
 
         def write() -> None:
             nonlocal written
             if not written:
                 written = True
-                self.writer.write({"request": request, "response": capture.response(),
-                                   "seq": {"start": start, "end": self.writer.tick()}, "at": at})
+                interaction = {"request": request, "response": capture.response(),
+                               "seq": {"start": start, "end": self.writer.tick()}, "at": at}
+                issued = self.writer.issued(b"".join(capture.chunks), scope, self.emu) \
+                    if capture.status in (200, 201) else None
+                self.writer.write({**interaction, "issued": issued} if issued else interaction)
 
         capture, answered = Capture(redactor, write), True
         try:

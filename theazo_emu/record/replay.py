@@ -4,8 +4,9 @@ DESIGN.md "Record and replay". Requests go to a fresh in-process app (driven ove
 to `--against URL`, in recorded order; those that overlapped (a stream open while a run
 starts) overlap again, by the cassette's `seq`. Recorded ids are mapped to new ones as they
 first appear (IdMap) and later requests rewritten with the map. Answers are compared after
-that mapping, timestamps, epoch-ms fields and URL origins normalised, redacted values
-matching anything; each difference names the JSON path of its field.
+that mapping, timestamps, epoch-ms fields, URL origins and SHA-256 hex digests normalised,
+redacted values matching anything; a key an answer issued (`issued`) is sent for the alias
+its recorded requests carry; each difference names the JSON path of its field.
 """
 
 from __future__ import annotations
@@ -22,10 +23,12 @@ from starlette.types import ASGIApp, Message
 
 from ..redaction import REDACTED, Redactor, parse_body, redact_body
 from ..signing import SIGNATURE_HEADERS, sign
-from .cassette import SseParser, decode_body, is_sse
+from ..surfaces import surface_for
+from .cassette import SseParser, decode_body, is_sse, redact_event
 
 ID = re.compile(r"(?<![A-Za-z0-9])([a-z][a-z0-9]*_[0-9A-HJKMNP-TV-Z]{26})(?![A-Za-z0-9])")
 ORIGIN = re.compile(r"https?://[^/\s\"'<>]+")  # how the client reached the server is no difference
+DIGEST = re.compile(r"(?<![0-9a-f])[0-9a-f]{64}(?![0-9a-f])")  # a SHA-256 over ids or keys that differ on replay
 TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?")
 EPOCH_FIELD = re.compile(r"(?i)(?:epochms|at_?ms)$")
 MISSING, ABSENT = "(missing)", "(absent)"
@@ -136,7 +139,7 @@ class Comparer:
 
 
 def _literal(text: str) -> str:
-    return TIME.sub("<time>", ORIGIN.sub("<origin>", text))
+    return DIGEST.sub("<digest>", TIME.sub("<time>", ORIGIN.sub("<origin>", text)))
 
 
 def _child(path: str, key: str) -> str:
@@ -147,7 +150,8 @@ def _is_epoch(path: str, value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and bool(EPOCH_FIELD.search(path.rsplit(".", 1)[-1]))
 
 
-def prepare(interaction: dict[str, Any], ids: IdMap, key_prefix: str, secrets: dict[str, str]) -> Prepared:
+def prepare(interaction: dict[str, Any], ids: IdMap, key_prefix: str, secrets: dict[str, str],
+            issued: dict[str, str] | None = None) -> Prepared:
     """The recorded request with known ids rewritten, a key standing in for its key alias,
     and a signature (whose secret the cassette could not keep) made with the new secret.
     What the recorded server refused (a live or malformed key, a bad signature) is sent
@@ -163,8 +167,11 @@ def prepare(interaction: dict[str, Any], ids: IdMap, key_prefix: str, secrets: d
             headers["authorization"] = "Bearer not-a-theazo-key"
         elif alias.startswith("live") and status == 403:
             headers["authorization"] = f"Bearer th_live_replay_{alias}"
-        else:
-            headers["authorization"] = f"Bearer {key_prefix}{alias}"
+        elif (issued or {}).get(alias) in ids.forward and ids.forward[issued[alias]] in secrets:  # type: ignore[index]
+            headers["authorization"] = f"Bearer {secrets[ids.forward[issued[alias]]]}"  # type: ignore[index]
+        else:  # the prefix given is Theazo's; another surface's keys take that surface's own
+            own = surface_for(request["path"]).replay_key_prefix
+            headers["authorization"] = f"Bearer {key_prefix if own.startswith('th_test_') else own}{alias}"
     body = decode_body(ids.rewrite(request))
     secret = next((secrets[i] for i in ID.findall(path) if i in secrets), None)
     for name in SIGNATURE_HEADERS:
@@ -190,8 +197,7 @@ def redact_answer(answer: Answer, redactor: Redactor) -> Answer:
     """The answer as a cassette would hold it, so redacted fields compare equal."""
     events = None
     if answer.events is not None:
-        events = [{**e, "data": redactor.text(e["data"]) if isinstance(e.get("data"), str)
-                   else redactor.value(e.get("data"))} for e in answer.events]
+        events = [{**e, "data": redact_event(e.get("event"), e.get("data"), redactor)} for e in answer.events]
     return Answer(answer.status, redact_body(answer.body, redactor), events, answer.timed_out)
 
 
@@ -223,14 +229,14 @@ async def run(target: Target, interactions: list[dict[str, Any]], *, redactor: R
               key_prefix: str = "th_test_replay_", ignore_extra: bool = False,
               on_done: Callable[[Outcome], None] = lambda outcome: None) -> list[Outcome]:
     """Replay every interaction; one Outcome per interaction, in the order they completed."""
-    ids, secrets = IdMap(), {}
+    ids, secrets, issued = IdMap(), {}, {}  # issued: the alias of a key an answer issued -> its recorded id
     comparer = Comparer(ids, ignore_extra)
     pending: dict[int, tuple[Prepared, asyncio.Task]] = {}
     outcomes = []
     for kind, index in timeline(interactions):
         recorded = interactions[index]
         if kind == "start":
-            prepared = prepare(recorded, ids, key_prefix, secrets)
+            prepared = prepare(recorded, ids, key_prefix, secrets, issued)
             response = recorded["response"]
             stop_after = len(response["events"]) if response.get("ended") == "client" else None
             started = asyncio.Event()
@@ -241,6 +247,8 @@ async def run(target: Target, interactions: list[dict[str, Any]], *, redactor: R
         prepared, task = pending.pop(index)
         answer = await task
         signing_secrets(answer.body.get("body"), secrets)
+        if isinstance(recorded.get("issued"), dict):
+            issued[recorded["issued"]["alias"]] = recorded["issued"]["id"]
         answer = redact_answer(answer, redactor)
         mismatches = compare_answer(recorded["response"], answer, comparer)
         outcome = Outcome(index + 1, recorded.get("line"), recorded["request"]["method"].upper(),

@@ -44,6 +44,14 @@ THEAZO = (
             timers=(("workflow_runs", "theazo_emu.workflow.timers:WorkflowTimer"),)),
     _theazo("approvals", "approvals", timers=(("approvals", "theazo_emu.workflow.timers:ApprovalTimer"),)),
     _theazo("fleets", "fleets", "fleet_items", timers=(("fleet_items", "theazo_emu.domain.fleets:FleetTimer"),)),
+    _theazo("knowledge", "knowledge_sources", "knowledge_chunks"),
+    _theazo("files", "files"),
+    _theazo("tools", "tools"),
+    _theazo("mcp", "mcp_connections", "mcp_credentials", "mcp_server_configs"),
+    _theazo("webhooks", "webhooks", "webhook_deliveries",
+            timers=(("webhook_deliveries", "theazo_emu.domain.webhooks:DeliveryTimer"),)),
+    _theazo("observability"),
+    _theazo("billing_account", "billing_accounts", "billing_checkouts"),
 )
 ADMIN = tuple(Family(f"theazo_emu.admin.{name}") for name in ("control", "state", "fixtures", "inspector"))
 THEO: tuple[Family, ...] = ()

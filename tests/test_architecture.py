@@ -24,6 +24,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "theazo_emu"
 RAW_SQL_OWNERS = {
     "store", "schema", "migrations", "snapshot", "crypto", "emulator", "lazy",
     "domain.runs", "domain.checkpoints", "domain.providers", "domain.channels", "domain.scheduler",
+    "domain.webhooks",
     "workflow.approvals", "workflow.engine",
 }
 ENDPOINT_PACKAGES = ("resources",)

@@ -107,11 +107,12 @@ def test_per_user_credentials_are_sealed_and_never_answered(client, auth, emu):
     assert_error(client.delete(path, headers=auth), 404, "not_found")
 
 
-def test_platform_connections_take_no_user_credentials(client, auth):
+def test_platform_connections_take_user_credentials_too(client, auth):
     github = connect(client, auth)
     response = client.put(f"/v1/mcp/connections/{github['id']}/users/u1/credentials",
                           json={"headers": {"X-Token": "t"}}, headers=auth)
-    assert_error(response, 409, "conflict")
+    assert response.status_code == 200
+    assert client.get(f"/v1/mcp/connections/{github['id']}", headers=auth).json()["usersWithCredentials"] == 1
 
 
 def test_disconnect_forgets_the_connection_and_its_credentials(client, auth, emu):

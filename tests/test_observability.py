@@ -177,6 +177,10 @@ def test_metrics_are_percentiles_per_interval(client, auth):
     first = sorted(durations[:2])
     assert points[0]["p50"] == first[0] and points[0]["p95"] == points[0]["p99"] == first[1]
     assert points[2] == {"timestamp": "2025-05-01T02:00:00.000Z", "p50": 0, "p95": 0, "p99": 0, "count": 0}
+    same = client.get("/v1/metrics", params={"metric": "agent.duration", "since": "2025-05-01T00:00:00Z",
+                                             "until": "2025-05-01T03:00:00Z", "interval": "1h"},
+                      headers={**auth, **SDK}).json()
+    assert same == points
     cost = client.get("/v1/metrics", params={"metric": "cost", "since": "2025-05-01T00:00:00Z",
                                              "until": "2025-05-01T03:00:00Z", "interval": "3h"}, headers=auth).json()
     assert cost["data"][0]["count"] == 4

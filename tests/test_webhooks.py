@@ -45,6 +45,25 @@ def test_create_answers_the_secret_and_normalises_event_names(client, auth):
     assert client.get("/v1/webhooks", headers=auth).json()["data"] == [body]
 
 
+def test_actions_of_the_platforms_families_are_accepted_even_those_never_sent(client, auth):
+    body = create(client, auth, "https://example.com/hook", ["approval.requested", "workflow.completed", "agent.failed"])
+    assert body["events"] == ["approval.requested", "workflow.completed", "run.failed"]
+
+
+def test_approval_events_are_delivered(client, auth):
+    with receiver() as hook:
+        create(client, auth, hook.url, ["approval.requested", "approval.resolved"])
+        workflow = client.post("/v1/workflows", headers=auth, json={
+            "name": "gate", "steps": [{"id": "ok", "type": "approval", "action": "deploy"}]}).json()
+        run = client.post(f"/v1/workflows/{workflow['id']}/runs", json={"userId": "u1"}, headers=auth).json()
+        (requested,) = hook.wait_for(1)
+        approval_id = requested.json()["data"]["approvalId"]
+        client.post(f"/v1/approvals/{approval_id}/approve", headers=auth)
+        resolved = hook.wait_for(2)[1]
+    assert requested.json()["data"]["workflowRunId"] == run["id"] and requested.json()["data"]["action"] == "deploy"
+    assert resolved.json()["type"] == "approval.resolved" and resolved.json()["data"]["status"] == "approved"
+
+
 def test_the_secret_is_sealed_at_rest(client, auth, emu):
     body = create(client, auth, "https://example.com/hook")
     assert body["secret"] not in str(emu.store.all("SELECT * FROM webhooks"))
@@ -227,7 +246,8 @@ def test_without_endpoints_events_spend_no_ids(client, auth):
 
 @pytest.mark.parametrize(("body", "field"), [
     ({"events": ["*"]}, "url"), ({"url": "https://e.com"}, "events"), ({"url": "https://e.com", "events": []}, "events"),
-    ({"url": "ftp://e.com", "events": ["*"]}, "url"), ({"url": "https://e.com", "events": ["run.exploded"]}, "events"),
+    ({"url": "ftp://e.com", "events": ["*"]}, "url"), ({"url": "https://e.com", "events": ["lunch.ordered"]}, "events"),
+    ({"url": "https://e.com", "events": ["run.Completed"]}, "events"),
     ({"url": "https://e.com", "events": "run.started"}, "events"), ({"url": 5, "events": ["*"]}, "url"),
 ])
 def test_bad_bodies_are_422_and_store_nothing(client, auth, body, field):

@@ -2,7 +2,7 @@
 
 Domain code calls `publish(emu, tenant, Event(...), ...)` where something happens (a
 session is created, paused, resumed or terminated; a run starts; a run's timeline ends;
-a run's charges cross a budget alert's threshold).
+a run's charges cross a budget alert's threshold; a workflow approval opens or is decided).
 An event may be due later on the virtual clock (`run.completed` at the run's end), and
 runs.py tells webhooks when that instant moves (pause, resume) or goes (terminate).
 Webhooks are the one subscriber (domain/webhooks.py); a tenant without webhook endpoints
@@ -20,7 +20,10 @@ if TYPE_CHECKING:
     from ..emulator import Emulator
 
 TYPES = ("session.created", "session.paused", "session.resumed", "session.terminated",
-         "run.started", "run.completed", "run.failed", "budget.alert")
+         "run.started", "run.completed", "run.failed", "approval.requested", "approval.resolved", "budget.alert")
+# Endpoints may subscribe to any `<family>.<action>` of the platform's families; the emulator
+# emits TYPES (and webhook.test), so other names of these families are accepted and never sent.
+FAMILIES = ("session", "run", "agent", "approval", "workflow", "fleet", "budget", "schedule", "trigger", "channel")
 # The SDK's examples subscribe with agent.* names: they stand for the run events.
 ALIASES = {"agent.started": "run.started", "agent.completed": "run.completed", "agent.failed": "run.failed"}
 TEST = "webhook.test"

@@ -185,12 +185,11 @@ def delete_source(emu: "Emulator", tenant: str, user_id: str, source_id: str) ->
 
 
 def delete_collection(emu: "Emulator", tenant: str, user_id: str, collection: str) -> int:
-    """Forget a collection's sources and chunks; returns how many sources went (404 for none)."""
+    """Forget a collection's sources and chunks; returns how many sources went. A collection
+    exists only through its sources, so deleting one that has none is not an error."""
     view = emu.store.scoped(tenant)
     with view.atomic():
         deleted = view.delete(SOURCES, "user_id = ? AND collection = ?", [user_id, collection])
-        if not deleted:
-            raise NotFound("knowledge collection", collection)
         view.delete(CHUNKS, "user_id = ? AND collection = ?", [user_id, collection])
     return deleted
 

@@ -219,7 +219,8 @@ def trace_detail(emu: "Emulator", run: dict, agent: dict | None) -> dict[str, An
 
 METRICS = {"run.duration": "durationMs", "run.cost": "cost", "run.tokens": "tokens", "run.tool_calls": "toolCalls"}
 METRIC_ALIASES = {"latency": "run.duration", "duration": "run.duration", "cost": "run.cost", "tokens": "run.tokens",
-                  "tool_calls": "run.tool_calls"}
+                  "tool_calls": "run.tool_calls", "agent.duration": "run.duration", "agent.latency": "run.duration",
+                  "agent.cost": "run.cost", "agent.tokens": "run.tokens", "agent.tool_calls": "run.tool_calls"}
 
 
 def run_figure(run: dict, metric: str) -> float:

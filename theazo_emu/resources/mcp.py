@@ -6,7 +6,7 @@ offers is decided offline by domain/mcp.py; the answer's `discoveredTools` is al
 array. Connection `headers` and users' credential headers are sealed with emu.cipher
 (tenant, connection and user bound as associated data) and never answered: a connection
 says only `hasHeaders` and `usersWithCredentials`. Names are unique per tenant (409
-`mcp_name_conflict`). Credentials are for `per_user` connections (409 otherwise).
+`mcp_name_conflict`). Users' credentials may be set on any connection.
 """
 
 from __future__ import annotations
@@ -150,12 +150,10 @@ def _user(ctx: Ctx) -> str:
 
 
 async def set_mcp_user_credentials(ctx: Ctx) -> dict:
-    """Store a user's headers for a per_user connection (sealed; never answered)."""
+    """Store a user's headers for a connection (sealed; never answered; on a platform connection
+    they stand in for its headers in that user's runs)."""
     body: UserCredentials = ctx.body
     row, user_id = _load(ctx), _user(ctx)
-    if row["credentials_type"] != "per_user":
-        raise Conflict(f"MCP connection {row['id']} uses platform credentials; per-user credentials apply only to "
-                       "connections made with credentialsType 'per_user'.", {"credentialsType": "platform"})
     aad = associated_data("mcp-credentials", ctx.tenant, row["id"], user_id)
     sealed, now = ctx.emu.cipher.seal(json.dumps(body.headers, sort_keys=True).encode(), aad), ctx.now_iso()
     with ctx.store.atomic():

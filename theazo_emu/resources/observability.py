@@ -23,7 +23,7 @@ from ..sse import stream_response
 from ..surfaces.theazo import list_answer, one_page, page_body
 
 DAY_MS = 86_400_000
-MAX_POINTS = 1000
+MAX_POINTS = 10_000  # a year of hourly points
 _TRACES = Cursor("task")
 
 

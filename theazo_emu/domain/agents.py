@@ -68,8 +68,8 @@ def new_agent(emu: "Emulator", session: dict, body: CreateAgent) -> dict:
 def start_run(emu: "Emulator", agent: dict, task: str, session: dict | None = None) -> dict:
     """Run a task on an idle agent of an active session, within the session's limits and the
     billing account's budgets (used by the API and by everything that runs agents on its own:
-    schedules, triggers, workflows, fleets). Returns the run row. `session` is the agent's session row when the
-    caller has just read it (it is read here otherwise)."""
+    schedules, triggers, workflows, fleets). Returns the run row. `session` is the agent's
+    session row when the caller has just read it (it is read here otherwise)."""
     now = emu.clock.now_ms()
     status = runs.agent_status(agent, now)
     if status != "idle":

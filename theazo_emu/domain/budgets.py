@@ -59,8 +59,8 @@ def status(budget: dict | None, spent: int) -> dict[str, Any]:
     amount = budget["monthly"]["amount"] if budget else 0
     alerts = [{**alert, "fired": amount > 0 and spent >= alert["threshold"] * amount}
               for alert in (budget or {}).get("alerts") or []]
-    return {"budget": pricing.cost(amount), "spent": pricing.cost(spent), "remaining": pricing.cost(max(0, amount - spent)),
-            "percentage": round(100 * spent / amount, 2) if amount else 0, "alerts": alerts,
+    return {"budget": pricing.cost(amount), "spent": pricing.cost(spent),
+            "remaining": pricing.cost(max(0, amount - spent)), "percentage": round(100 * spent / amount, 2) if amount else 0, "alerts": alerts,
             "configured": budget is not None}
 
 
@@ -85,8 +85,9 @@ def check(emu: "Emulator", session: dict) -> dict[str, Any]:
         if any(used >= threshold * limit for threshold in stops):
             raise SessionLimitExceeded(
                 f"The monthly budget's pause_all alert is reached ({used} of {limit} cents spent): runs are paused "
-                "until next month or a higher budget.", {"limit": "monthlyBudget", "max": limit, "used": used,
-                                                          "remaining": max(0, limit - used), "sessionId": session["id"]})
+                "until next month or a higher budget.",
+                {"limit": "monthlyBudget", "max": limit, "used": used, "remaining": max(0, limit - used),
+                 "sessionId": session["id"]})
     return acct
 
 

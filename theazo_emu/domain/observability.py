@@ -148,9 +148,10 @@ class LogTail:
         body, _, seq = (last_event_id or "").removeprefix("log_").rpartition("-")
         if not body or not seq.isdigit():
             return None
+        run_id = f"task_{body}"
         row = self.emu.store.one("SELECT e.at_ms FROM run_events e JOIN runs r ON r.id = e.run_id "
-                                 "WHERE e.run_id = ? AND e.seq = ? AND r.tenant = ?", [f"task_{body}", int(seq), self.tenant])
-        return Key(row["at_ms"], f"task_{body}", int(seq)) if row and row["at_ms"] is not None else None
+                                 "WHERE e.run_id = ? AND e.seq = ? AND r.tenant = ?", [run_id, int(seq), self.tenant])
+        return Key(row["at_ms"], run_id, int(seq)) if row and row["at_ms"] is not None else None
 
     def _newest(self) -> Key:
         rows = _lines(self.emu, self.tenant, LogFilter(), newest_first=True, after=None,
@@ -245,15 +246,15 @@ def percentile(values: list[float], p: float) -> float:
 def series(emu: "Emulator", tenant: str, metric: str, since_ms: int, until_ms: int,
            interval_ms: int) -> list[dict[str, Any]]:
     """One point per interval from since (runs by creation instant): p50, p95, p99 and count."""
-    rows = emu.store.all("SELECT created_at, result FROM runs WHERE tenant = ? AND created_at >= ? "
-                         "AND created_at < ?", [tenant, iso(since_ms), iso(since_ms + _buckets(since_ms, until_ms,
-                                                                                               interval_ms) * interval_ms)])
+    count = _buckets(since_ms, until_ms, interval_ms)
+    rows = emu.store.all("SELECT created_at, result FROM runs WHERE tenant = ? AND created_at >= ? AND created_at < ?",
+                         [tenant, iso(since_ms), iso(since_ms + count * interval_ms)])
     buckets: dict[int, list[float]] = {}
     for row in rows:
         index = (parse_iso(row["created_at"]) - since_ms) // interval_ms
         buckets.setdefault(index, []).append(run_figure(row, metric))
     points = []
-    for index in range(_buckets(since_ms, until_ms, interval_ms)):
+    for index in range(count):
         values = sorted(buckets.get(index, []))
         points.append({"timestamp": iso(since_ms + index * interval_ms), "p50": percentile(values, 50),
                        "p95": percentile(values, 95), "p99": percentile(values, 99), "count": len(values)})

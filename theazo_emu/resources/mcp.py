@@ -70,7 +70,8 @@ async def connect_mcp(ctx: Ctx) -> dict:
         connection_id = emu.new_id("mcp", ctx.tenant)
         row = ctx.store.insert(TABLE, {
             "id": connection_id, "name": body.name, "transport": body.transport, "url": body.url,
-            "command": body.command, "args": body.args, "headers_sealed": _seal_headers(ctx, connection_id, body.headers),
+            "command": body.command, "args": body.args,
+            "headers_sealed": _seal_headers(ctx, connection_id, body.headers),
             "credentials_type": body.credentialsType, "tool_filter": body.toolFilter,
             "requires_approval": body.requiresApproval, "catalogue": catalogue,
             "discovered": mcp.discover(connection_id, body.name, catalogue, body.toolFilter, body.requiresApproval),

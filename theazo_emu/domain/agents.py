@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from ..clock import iso
 from ..errors import Conflict
 from ..models import CreateAgent
-from . import budgets, limits, pricing, providers, runs, secrets, sessions
+from . import budgets, extras, limits, pricing, providers, runs, secrets, sessions
 from .definitions import agent_settings
 from .sessions import require_active
 
@@ -78,9 +78,11 @@ def start_run(emu: "Emulator", agent: dict, task: str, session: dict | None = No
         session = sessions.load(emu, agent["tenant"], agent["session_id"])
     require_active(session, now)
     limits.check(emu, session, ("maxCost", "maxComputeMinutes"))
-    account = budgets.check(emu, session)
-    run = runs.submit(emu, agent, task)
-    budgets.after_run(emu, account, run)
+    configured = extras.configured(emu, agent["tenant"])  # webhooks, budgets, MCP: one lookup for none
+    account = budgets.check(emu, session) if configured else None
+    run = runs.submit(emu, agent, task, configured)
+    if account is not None:
+        budgets.after_run(emu, account, run)
     if limits.compute_reached(emu, session):
         sessions.auto_pause(emu, session, run["end_ms"])
     return run

@@ -33,7 +33,7 @@ CHECKOUT_TTL_MS = 86_400_000
 
 def account(emu: "Emulator", tenant: str) -> dict[str, Any]:
     """The tenant's account row, or an empty one (nothing configured)."""
-    row = emu.store.one("SELECT * FROM billing_accounts WHERE tenant = ?", [tenant])  # on every run's path
+    row = emu.store.one("SELECT * FROM billing_accounts WHERE tenant = ?", [tenant])  # on configured runs
     return row or {"tenant": tenant, "subscription": None, "budget": None, "user_budget": None, "updated_at": None}
 
 

@@ -92,5 +92,5 @@ def latency_ms(seed: int, connection_id: str, at_ms: int) -> int:
 
 def tools_for_runs(emu: "Emulator", tenant: str) -> tuple[str, ...]:
     """The names of the tools a tenant's connections expose to its agents' runs, sorted."""
-    rows = emu.store.all("SELECT discovered FROM mcp_connections WHERE tenant = ?", [tenant])  # every run asks
+    rows = emu.store.all("SELECT discovered FROM mcp_connections WHERE tenant = ?", [tenant])  # on configured runs
     return tuple(sorted({tool["name"] for row in rows for tool in row["discovered"]}))

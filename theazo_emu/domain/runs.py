@@ -39,13 +39,14 @@ def run_status(run: dict, now_ms: int) -> str:
     return run["status"]
 
 
-def submit(emu: "Emulator", agent: dict, task: str) -> dict:
-    """Settle a run's outcome, schedule its events, book its cost; returns the run row."""
+def submit(emu: "Emulator", agent: dict, task: str, configured: bool = True) -> dict:
+    """Settle a run's outcome, schedule its events, book its cost; returns the run row.
+    `configured`: whether the tenant may have MCP tools or webhook endpoints (extras.py)."""
     store, tenant, now = emu.store, agent["tenant"], emu.clock.now_ms()
     definition = store.one("SELECT name FROM agent_definitions WHERE id = ?", [agent["definition_id"]]) \
         if agent["definition_id"] else None  # fixtures may match a run on its definition's name
     plan = emu.engine.plan_run(RunRequest(
-        task=task, instructions=agent["instructions"] or "", tools=_tools(emu, agent),
+        task=task, instructions=agent["instructions"] or "", tools=_tools(emu, agent, configured),
         model=agent["model"], definition_id=agent["definition_id"], timeout_s=agent["timeout_s"],
         definition_name=definition["name"] if definition else None, tenant=tenant))
     instant = emu.settings.pace == "instant"
@@ -80,15 +81,16 @@ def submit(emu: "Emulator", agent: dict, task: str) -> dict:
                     ledger.charge(tenant, now, "compute", compute_cents, quantity=minutes, run_id=run_id, **who),
                     ledger.charge(tenant, now, "model", model_cents, input_tokens=plan.input_tokens,
                                   output_tokens=plan.output_tokens, calls=1, run_id=run_id, **who))
-        events.publish_run(emu, run)
+        if configured:
+            events.publish_run(emu, run)
     emu.changes.notify()
     return run
 
 
-def _tools(emu: "Emulator", agent: dict) -> tuple[str, ...]:
+def _tools(emu: "Emulator", agent: dict, configured: bool) -> tuple[str, ...]:
     """What the run may call: the agent's tools, then its tenant's connected MCP servers' tools."""
     own = tuple(agent["tools"] or ())
-    connected = mcp.tools_for_runs(emu, agent["tenant"])
+    connected = mcp.tools_for_runs(emu, agent["tenant"]) if configured else ()
     return tuple(dict.fromkeys(own + connected)) if connected else own
 
 

@@ -283,3 +283,12 @@ def test_the_same_requests_give_the_same_bytes(app, client, auth):
     first = scenario(client)
     with TestClient(create_app(Settings(clock="2025-05-01T00:00:00Z", seed=0, heartbeat_s=0.5))) as again:
         assert scenario(again) == first
+
+
+@pytest.mark.parametrize("raw", [b'{"userId": "u\\ud800", "files": [{"filename": "a", "text": "x"}]}',
+                                 b'{"userId": "u1", "files": [{"filename": "a", "text": "x\\ud800"}]}',
+                                 b'{"userId": "u1", "files": [{"filename": "a\\udc00", "text": "x"}]}'])
+def test_lone_surrogates_are_422_not_500(client, auth, raw):
+    response = client.post("/v1/knowledge/upload", content=raw, headers={**auth, "Content-Type": "application/json"})
+    assert_error(response, 422, "unprocessable_entity")
+    assert stats(client, auth)["sources"] == 0

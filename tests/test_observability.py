@@ -190,6 +190,9 @@ def test_metrics_are_percentiles_per_interval(client, auth):
     ({}, "metric"), ({"metric": "vibes"}, "metric"), ({"metric": "run.cost", "interval": "fast"}, "interval"),
     ({"metric": "run.cost", "interval": "10ms"}, "interval"), ({"metric": "run.cost", "interval": "1s"}, "interval"),
     ({"metric": "run.cost", "since": "2025-05-02T00:00:00Z", "until": "2025-05-01T00:00:00Z"}, "since"),
+    ({"metric": "run.cost", "interval": "99999999999999999999w"}, "interval"), ({"metric": "run.cost", "interval": "400d"},
+                                                                                 "interval"),
+    ({"metric": "run.cost", "since": "0001-01-01T00:00:00Z"}, "since"),
 ])
 def test_bad_metric_queries_are_422(client, auth, params, field):
     error = assert_error(client.get("/v1/metrics", params=params, headers=auth), 422, "unprocessable_entity")["error"]

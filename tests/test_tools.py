@@ -152,3 +152,14 @@ def test_agents_may_name_custom_tools_and_runs_call_them(client, auth):
     agent = make_agent(client, auth, tools=["lookup_order"])
     result = client.post(f"/v1/agents/{agent['id']}/run", json={"task": "Where is order 42?"}, headers=auth).json()
     assert [call["tool"] for call in result["toolCalls"]] == ["lookup_order"]
+
+
+@pytest.mark.parametrize("raw", [b'{"query": "\\ud800"}', b'{"query": "x", "n": 1e999}', b'{"query": "x", "n": NaN}'])
+def test_an_input_json_cannot_carry_is_422(client, auth, raw):
+    response = client.post("/v1/tools/web_search/test", content=raw, headers={**auth, "Content-Type": "application/json"})
+    assert_error(response, 422, "unprocessable_entity")
+
+
+def test_a_malformed_handler_url_is_422(client, auth):
+    body = {"name": "t", "description": "d", "parameters": {}, "handler": {"type": "webhook", "url": "http://[::1"}}
+    assert_error(client.post("/v1/tools", json=body, headers=auth), 422, "unprocessable_entity")

@@ -249,6 +249,7 @@ def test_without_endpoints_events_spend_no_ids(client, auth):
     ({"url": "ftp://e.com", "events": ["*"]}, "url"), ({"url": "https://e.com", "events": ["lunch.ordered"]}, "events"),
     ({"url": "https://e.com", "events": ["run.Completed"]}, "events"),
     ({"url": "https://e.com", "events": "run.started"}, "events"), ({"url": 5, "events": ["*"]}, "url"),
+    ({"url": "http://[::1", "events": ["*"]}, "url"), ({"url": "https://h:99999/", "events": ["*"]}, "url"),
 ])
 def test_bad_bodies_are_422_and_store_nothing(client, auth, body, field):
     error = assert_error(client.post("/v1/webhooks", json=body, headers=auth), 422, "unprocessable_entity")["error"]

@@ -12,9 +12,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from .core import Body, Cost
-
-URL = r"^https?://[^\s]+$"
+from .core import Body, Cost, HttpUrl
 
 
 class BudgetAlert(Body):
@@ -30,5 +28,5 @@ class BudgetConfig(Body):
 
 class CreateCheckout(Body):
     plan: Literal["free", "pro", "enterprise"]
-    successUrl: str = Field(pattern=URL, max_length=2000)
-    cancelUrl: str = Field(pattern=URL, max_length=2000)
+    successUrl: HttpUrl
+    cancelUrl: HttpUrl

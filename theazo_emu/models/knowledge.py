@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from .core import Body, check_user_id
+from .core import Body, check_text, check_user_id
 
 _NAME = r"^[^\x00-\x1f\x7f/]{1,128}$"
 _FILENAME = r"^[^\x00-\x1f\x7f]{1,255}$"
@@ -64,6 +64,11 @@ class KnowledgeFile(Body):
         if value is not None:
             text_of(value)
         return value
+
+    @field_validator("text")
+    @classmethod
+    def _text(cls, value: str | None) -> str | None:
+        return check_text(value) if value is not None else None
 
     @model_validator(mode="after")
     def _one(self) -> "KnowledgeFile":

@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from .core import Body
+from .core import Body, HttpUrl, check_text
 
 NAME = r"^[A-Za-z0-9_-]{1,64}$"
 TOOL = r"^[A-Za-z0-9_.:-]{1,100}$"
@@ -34,6 +34,7 @@ def check_headers(headers: dict[str, str] | None) -> dict[str, str] | None:
             raise ValueError(f"header name {name[:40]!r} is not a valid HTTP header name")
         if len(value) > MAX_HEADER_VALUE or "\r" in value or "\n" in value or "\x00" in value:
             raise ValueError(f"the value of header {name!r} must be one line of at most {MAX_HEADER_VALUE} characters")
+        check_text(value)
     return headers
 
 
@@ -56,7 +57,7 @@ class ConnectMcp(Body):
 
     name: str = Field(pattern=NAME)
     transport: Literal["sse", "streamable-http", "stdio"]
-    url: str | None = Field(default=None, pattern=r"^https?://[^\s]+$", max_length=2000)
+    url: HttpUrl | None = None
     headers: dict[str, str] | None = None
     command: str | None = Field(default=None, min_length=1, max_length=1000)
     args: list[str] | None = Field(default=None, max_length=100)

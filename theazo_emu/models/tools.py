@@ -11,15 +11,14 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from .core import Body
+from .core import Body, HttpUrl
 
 TOOL_NAME = r"^[A-Za-z0-9_-]{1,64}$"
-URL = r"^https?://[^\s/?#]+[^\s]*$"
 
 
 class ToolHandler(Body):
     type: Literal["webhook"]
-    url: str = Field(pattern=URL, max_length=2000, description="Called with POST {tool, input}.")
+    url: HttpUrl = Field(description="Called with POST {tool, input}.")
 
 
 class RegisterTool(Body):

@@ -14,14 +14,13 @@ import re
 from pydantic import Field, field_validator
 
 from ..domain.events import ALIASES, FAMILIES, TYPES
-from .core import Body
+from .core import Body, HttpUrl
 
 _NAME = re.compile(rf"^(?:{'|'.join(FAMILIES)})\.[a-z_]{{1,60}}$")
 
 
 class CreateWebhook(Body):
-    url: str = Field(pattern=r"^https?://[^\s/?#]+[^\s]*$", max_length=2000,
-                     description="Where deliveries are POSTed.")
+    url: HttpUrl = Field(description="Where deliveries are POSTed.")
     events: list[str] = Field(min_length=1, max_length=50)
 
     @field_validator("events")

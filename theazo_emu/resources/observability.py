@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import durations
-from ..clock import iso
+from ..clock import iso, parse_iso
 from ..domain import ledger, observability, pricing, runs
 from ..domain.limits import period_start_ms
 from ..domain.observability import LEVELS, LogFilter
@@ -23,6 +23,8 @@ from ..sse import stream_response
 from ..surfaces.theazo import list_answer, one_page, page_body
 
 DAY_MS = 86_400_000
+YEAR_MS = 366 * DAY_MS
+EARLIEST, LATEST = 0, parse_iso("9999-12-31T23:59:59.999Z")
 MAX_POINTS = 10_000  # a year of hourly points
 _TRACES = Cursor("task")
 
@@ -87,12 +89,15 @@ async def query_metrics(ctx: Ctx) -> Any:
     until = query_time(ctx, "until") or now
     since = query_time(ctx, "since")
     since = until - DAY_MS if since is None else since
+    for name, value in (("since", since), ("until", until)):
+        if not EARLIEST <= value <= LATEST:
+            raise invalid(name, "must be between 1970-01-01 and 9999-12-31")
     try:
         interval = int(durations.to_ms(ctx.query.get("interval") or "1h"))
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:
         raise invalid("interval", str(exc)) from None
-    if interval < 1000:
-        raise invalid("interval", "must be at least 1 second")
+    if not 1000 <= interval <= YEAR_MS:
+        raise invalid("interval", "must be between 1 second and 366 days")
     if since >= until:
         raise invalid("since", "must be before 'until'")
     if (until - since) / interval > MAX_POINTS:

@@ -12,9 +12,10 @@ be reached is 502 `tool_handler_unreachable`. Each test is journaled (`kind=tool
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from .. import outbound
+from .. import jsonio, outbound
 from ..domain.tools import BUILTINS, input_problems
 from ..errors import ApiError, Conflict, NotFound, Unprocessable
 from ..http import Ctx, api_route, json_object
@@ -76,6 +77,15 @@ async def run_tool_test(ctx: Ctx) -> dict:
     if name not in BUILTINS and row is None:
         raise NotFound(KIND, name)
     tool_input = json_object(ctx.body or b"")
+    try:
+        jsonio.check(tool_input)  # it is hashed and sent on: no lone surrogates...
+        json.dumps(tool_input, allow_nan=False)  # ...nor numbers JSON cannot carry
+    except jsonio.JsonRejected as exc:
+        raise Unprocessable(f"The input is not acceptable JSON: {exc.message}.",
+                            [{"field": exc.field, "message": exc.message}]) from None
+    except ValueError:
+        raise Unprocessable("The input is not acceptable JSON: a number is out of range.",
+                            [{"field": "body", "message": "NaN and infinite numbers are not JSON"}]) from None
     schema = BUILTINS[name]["parameters"] if row is None else row["parameters"]
     problems = input_problems(schema, tool_input)
     if problems:

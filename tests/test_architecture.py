@@ -24,7 +24,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "theazo_emu"
 RAW_SQL_OWNERS = {
     "store", "schema", "migrations", "snapshot", "crypto", "emulator", "lazy",
     "domain.runs", "domain.checkpoints", "domain.providers", "domain.channels", "domain.scheduler",
-    "domain.agent_io", "domain.chat", "domain.guardrails",
+    "domain.agent_io", "domain.chat", "domain.guardrails", "domain.webhooks",
     "workflow.approvals", "workflow.engine", "domain.theo.ledger", "domain.theo.idempotency",
 }
 ENDPOINT_PACKAGES = ("resources", "theo")

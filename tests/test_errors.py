@@ -34,7 +34,10 @@ DUMMY = {"session_id": "ses_01JT4J97000000012Y7ZM38QJT", "agent_id": "agt_01JT4J
 TWO_MIB = b"{" + b" " * (2 * 1024 * 1024) + b"}"
 JSON = {"Content-Type": "application/json"}
 # Public routes the design allows (DESIGN.md, "API keys and tenants"); everything else needs a key.
-PUBLIC_ALLOWED = re.compile(r"^(/_emu/.*|/v1/openapi\.json|/v1/triggers/\{\w+\}/fire|/v1/channels/\{\w+\}/(messages|stream))$")
+# Signed or capability URLs (file downloads, hosted billing pages) are public too: the id or
+# signature in the URL is their credential.
+PUBLIC_ALLOWED = re.compile(r"^(/_emu/.*|/v1/openapi\.json|/v1/triggers/\{\w+\}/fire|/v1/channels/\{\w+\}/(messages|stream)"
+                            r"|/v1/files/\{\w+\}/content|/v1/billing/(checkout|portal)/\{\w+\})$")
 # Bodies that pass validation, for routes whose model needs more than {}.
 VALID_BODIES = {"RunAgent": {"task": "do it"}, "ExecCode": {"lang": "python", "code": "print(1)"},
                 "ClockAdvance": {"seconds": 1}, "WriteFile": {"path": "/data/a.txt", "data": "x"},

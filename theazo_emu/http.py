@@ -194,7 +194,12 @@ async def read_json(request: Request, limit: int) -> dict[str, Any]:
     """The body as a JSON object; an empty body reads as {} (the SDK sends body-less POSTs).
     Decoded strictly (jsonio): NaN, Infinity, out-of-range numbers, lone surrogates and
     bodies nested too deep are refused here, before anything could store them."""
-    raw = await read_raw(request, limit)
+    return json_object(await read_raw(request, limit))
+
+
+def json_object(raw: bytes) -> dict[str, Any]:
+    """Raw body bytes as a JSON object, refused as read_json refuses them (for model-less
+    routes whose body is an object of the caller's own shape)."""
     if not raw.strip():
         return {}
     try:
@@ -364,8 +369,13 @@ def public_row(ctx: Ctx, table: str, ident: str, kind: str) -> dict:
     row = ctx.emu.store.by_id(table, ident)
     if row is None:
         raise NotFound(kind, ident)
-    ctx.tenant, ctx._store = row["tenant"], None
+    act_for(ctx, row["tenant"])
     return row
+
+
+def act_for(ctx: Ctx, tenant: str) -> None:
+    """From here on a public route's request acts for `tenant` (whose credential it proved)."""
+    ctx.tenant, ctx._store = tenant, None
 
 
 def respond(body: Any, status: int = 200) -> JSONResponse:

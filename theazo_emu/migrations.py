@@ -368,6 +368,104 @@ def m074_agent_io(db: Database) -> None:
 
 
 @migrations()
+def m080_knowledge(db: Database) -> None:
+    # A user's knowledge base: each source (an upload or a sync) and the chunks retrieval
+    # scores (`terms`: the chunk's term counts, so a query never re-tokenizes the corpus).
+    db["knowledge_sources"].create(
+        {"id": str, "tenant": str, "user_id": str, "collection": str, "origin": str, "name": str,
+         "mime_type": str, "config": str, "sync_schedule": str, "file_id": str, "chunk_count": int,
+         "token_count": int, "bytes": int, "ready_ms": int, "created_at": str, "updated_at": str},
+        pk="id", not_null={"tenant", "user_id", "collection", "origin", "name", "chunk_count", "token_count",
+                           "bytes", "ready_ms", "created_at", "updated_at"},
+    )
+    db["knowledge_sources"].create_index(["tenant", "user_id", "collection"])
+    db["knowledge_chunks"].create(
+        {"source_id": str, "chunk": int, "tenant": str, "user_id": str, "collection": str, "content": str,
+         "terms": str, "length": int, "tokens": int},
+        pk=("source_id", "chunk"), not_null={"tenant", "user_id", "collection", "content", "terms", "length",
+                                             "tokens"},
+    )
+    db["knowledge_chunks"].create_index(["tenant", "user_id", "collection"])
+
+
+@migrations()
+def m081_files(db: Database) -> None:
+    # Files uploaded through /v1/files, bytes as sent; signed URLs are computed, not stored.
+    db["files"].create(
+        {"id": str, "tenant": str, "user_id": str, "filename": str, "mime_type": str, "size": int,
+         "purpose": str, "agent_id": str, "session_id": str, "content": bytes, "collection": str,
+         "knowledge_source_id": str, "created_at": str},
+        pk="id", not_null={"tenant", "user_id", "filename", "size", "purpose", "content", "created_at"},
+    )
+    db["files"].create_index(["tenant", "id"])
+
+
+@migrations()
+def m082_tools_mcp(db: Database) -> None:
+    # Custom tools, MCP connections (headers sealed), per-user MCP credentials (sealed) and
+    # the tenant's own MCP server configuration.
+    db["tools"].create(
+        {"name": str, "tenant": str, "description": str, "parameters": str, "handler": str,
+         "requires_approval": int, "created_at": str, "updated_at": str},
+        pk=("tenant", "name"), not_null={"description", "parameters", "handler", "requires_approval",
+                                         "created_at", "updated_at"},
+    )
+    db["mcp_connections"].create(
+        {"id": str, "tenant": str, "name": str, "transport": str, "url": str, "command": str, "args": str,
+         "headers_sealed": str, "credentials_type": str, "tool_filter": str, "requires_approval": str,
+         "catalogue": str, "discovered": str, "last_health_check": str, "created_at": str, "updated_at": str},
+        pk="id", not_null={"tenant", "name", "transport", "credentials_type", "requires_approval", "catalogue",
+                           "discovered", "created_at", "updated_at"},
+    )
+    db["mcp_connections"].create_index(["tenant", "name"], unique=True)
+    db["mcp_credentials"].create(
+        {"connection_id": str, "user_id": str, "tenant": str, "sealed": str, "created_at": str,
+         "updated_at": str},
+        pk=("connection_id", "user_id"), not_null={"tenant", "sealed", "created_at", "updated_at"},
+    )
+    db["mcp_server_configs"].create(
+        {"tenant": str, "expose": str, "auth": str, "updated_at": str},
+        pk="tenant", not_null={"expose", "auth", "updated_at"},
+    )
+
+
+@migrations()
+def m083_webhooks(db: Database) -> None:
+    # Webhook endpoints (signing secret sealed) and their deliveries: one row per event and
+    # endpoint, `due_ms` set while an attempt waits on the virtual clock.
+    db["webhooks"].create(
+        {"id": str, "tenant": str, "url": str, "events": str, "secret_sealed": str, "created_at": str,
+         "updated_at": str},
+        pk="id", not_null={"tenant", "url", "events", "secret_sealed", "created_at", "updated_at"},
+    )
+    db["webhooks"].create_index(["tenant", "id"])
+    db["webhook_deliveries"].create(
+        {"id": str, "tenant": str, "webhook_id": str, "event_id": str, "event": str, "run_id": str,
+         "payload": str, "status": str, "attempts": int, "due_ms": int, "response_status": int,
+         "error": str, "created_at": str, "updated_at": str},
+        pk="id", not_null={"tenant", "webhook_id", "event_id", "event", "payload", "status", "attempts",
+                           "created_at", "updated_at"},
+        defaults={"attempts": 0},
+    )
+    db["webhook_deliveries"].create_index(["status", "due_ms"])
+    db["webhook_deliveries"].create_index(["run_id"])
+
+
+@migrations()
+def m084_billing_accounts(db: Database) -> None:
+    # The tenant's billing account (subscription, budgets) and its checkout sessions.
+    db["billing_accounts"].create(
+        {"tenant": str, "subscription": str, "budget": str, "user_budget": str, "updated_at": str},
+        pk="tenant", not_null={"updated_at"},
+    )
+    db["billing_checkouts"].create(
+        {"id": str, "tenant": str, "plan": str, "success_url": str, "cancel_url": str, "status": str,
+         "created_at": str, "expires_ms": int, "completed_at": str},
+        pk="id", not_null={"tenant", "plan", "success_url", "cancel_url", "status", "created_at", "expires_ms"},
+    )
+
+
+@migrations()
 def m100_theo(db: Database) -> None:
     # The Theo surface (/api/v1). API keys created through /api/v1/keys (or declared by fixtures),
     # stored as a SHA-256 digest of the key, never the key.

@@ -51,6 +51,14 @@ THEAZO = (
     _theazo("chat_messages"),
     _theazo("guardrails", "guardrail_configs", "guardrail_violations"),
     _theazo("agent_io", "agent_inputs", "agent_ports"),
+    _theazo("knowledge", "knowledge_sources", "knowledge_chunks"),
+    _theazo("files", "files"),
+    _theazo("tools", "tools"),
+    _theazo("mcp", "mcp_connections", "mcp_credentials", "mcp_server_configs"),
+    _theazo("webhooks", "webhooks", "webhook_deliveries",
+            timers=(("webhook_deliveries", "theazo_emu.domain.webhooks:DeliveryTimer"),)),
+    _theazo("observability"),
+    _theazo("billing_account", "billing_accounts", "billing_checkouts"),
 )
 def _theo(name: str, *tables: str) -> Family:
     return Family(f"theazo_emu.theo.{name}", tables)

@@ -602,6 +602,152 @@ CREATE TABLE "agent_ports" (
    "created_at" TEXT NOT NULL,
    PRIMARY KEY ("agent_id", "port")
 );
+CREATE TABLE "knowledge_sources" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "user_id" TEXT NOT NULL,
+   "collection" TEXT NOT NULL,
+   "origin" TEXT NOT NULL,
+   "name" TEXT NOT NULL,
+   "mime_type" TEXT,
+   "config" TEXT,
+   "sync_schedule" TEXT,
+   "file_id" TEXT,
+   "chunk_count" INTEGER NOT NULL,
+   "token_count" INTEGER NOT NULL,
+   "bytes" INTEGER NOT NULL,
+   "ready_ms" INTEGER NOT NULL,
+   "created_at" TEXT NOT NULL,
+   "updated_at" TEXT NOT NULL
+);
+CREATE INDEX "idx_knowledge_sources_tenant_user_id_collection"
+    ON "knowledge_sources" ("tenant", "user_id", "collection");
+CREATE TABLE "knowledge_chunks" (
+   "source_id" TEXT,
+   "chunk" INTEGER,
+   "tenant" TEXT NOT NULL,
+   "user_id" TEXT NOT NULL,
+   "collection" TEXT NOT NULL,
+   "content" TEXT NOT NULL,
+   "terms" TEXT NOT NULL,
+   "length" INTEGER NOT NULL,
+   "tokens" INTEGER NOT NULL,
+   PRIMARY KEY ("source_id", "chunk")
+);
+CREATE INDEX "idx_knowledge_chunks_tenant_user_id_collection"
+    ON "knowledge_chunks" ("tenant", "user_id", "collection");
+CREATE TABLE "files" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "user_id" TEXT NOT NULL,
+   "filename" TEXT NOT NULL,
+   "mime_type" TEXT,
+   "size" INTEGER NOT NULL,
+   "purpose" TEXT NOT NULL,
+   "agent_id" TEXT,
+   "session_id" TEXT,
+   "content" BLOB NOT NULL,
+   "collection" TEXT,
+   "knowledge_source_id" TEXT,
+   "created_at" TEXT NOT NULL
+);
+CREATE INDEX "idx_files_tenant_id"
+    ON "files" ("tenant", "id");
+CREATE TABLE "tools" (
+   "name" TEXT,
+   "tenant" TEXT,
+   "description" TEXT NOT NULL,
+   "parameters" TEXT NOT NULL,
+   "handler" TEXT NOT NULL,
+   "requires_approval" INTEGER NOT NULL,
+   "created_at" TEXT NOT NULL,
+   "updated_at" TEXT NOT NULL,
+   PRIMARY KEY ("tenant", "name")
+);
+CREATE TABLE "mcp_connections" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "name" TEXT NOT NULL,
+   "transport" TEXT NOT NULL,
+   "url" TEXT,
+   "command" TEXT,
+   "args" TEXT,
+   "headers_sealed" TEXT,
+   "credentials_type" TEXT NOT NULL,
+   "tool_filter" TEXT,
+   "requires_approval" TEXT NOT NULL,
+   "catalogue" TEXT NOT NULL,
+   "discovered" TEXT NOT NULL,
+   "last_health_check" TEXT,
+   "created_at" TEXT NOT NULL,
+   "updated_at" TEXT NOT NULL
+);
+CREATE UNIQUE INDEX "idx_mcp_connections_tenant_name"
+    ON "mcp_connections" ("tenant", "name");
+CREATE TABLE "mcp_credentials" (
+   "connection_id" TEXT,
+   "user_id" TEXT,
+   "tenant" TEXT NOT NULL,
+   "sealed" TEXT NOT NULL,
+   "created_at" TEXT NOT NULL,
+   "updated_at" TEXT NOT NULL,
+   PRIMARY KEY ("connection_id", "user_id")
+);
+CREATE TABLE "mcp_server_configs" (
+   "tenant" TEXT PRIMARY KEY,
+   "expose" TEXT NOT NULL,
+   "auth" TEXT NOT NULL,
+   "updated_at" TEXT NOT NULL
+);
+CREATE TABLE "webhooks" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "url" TEXT NOT NULL,
+   "events" TEXT NOT NULL,
+   "secret_sealed" TEXT NOT NULL,
+   "created_at" TEXT NOT NULL,
+   "updated_at" TEXT NOT NULL
+);
+CREATE INDEX "idx_webhooks_tenant_id"
+    ON "webhooks" ("tenant", "id");
+CREATE TABLE "webhook_deliveries" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "webhook_id" TEXT NOT NULL,
+   "event_id" TEXT NOT NULL,
+   "event" TEXT NOT NULL,
+   "run_id" TEXT,
+   "payload" TEXT NOT NULL,
+   "status" TEXT NOT NULL,
+   "attempts" INTEGER NOT NULL DEFAULT 0,
+   "due_ms" INTEGER,
+   "response_status" INTEGER,
+   "error" TEXT,
+   "created_at" TEXT NOT NULL,
+   "updated_at" TEXT NOT NULL
+);
+CREATE INDEX "idx_webhook_deliveries_status_due_ms"
+    ON "webhook_deliveries" ("status", "due_ms");
+CREATE INDEX "idx_webhook_deliveries_run_id"
+    ON "webhook_deliveries" ("run_id");
+CREATE TABLE "billing_accounts" (
+   "tenant" TEXT PRIMARY KEY,
+   "subscription" TEXT,
+   "budget" TEXT,
+   "user_budget" TEXT,
+   "updated_at" TEXT NOT NULL
+);
+CREATE TABLE "billing_checkouts" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "plan" TEXT NOT NULL,
+   "success_url" TEXT NOT NULL,
+   "cancel_url" TEXT NOT NULL,
+   "status" TEXT NOT NULL,
+   "created_at" TEXT NOT NULL,
+   "expires_ms" INTEGER NOT NULL,
+   "completed_at" TEXT
+);
 CREATE TABLE "theo_keys" (
    "id" TEXT PRIMARY KEY,
    "tenant" TEXT NOT NULL,
@@ -739,4 +885,9 @@ INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm072_chat', 'data/schema.sql');
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm073_guardrails', 'data/schema.sql');
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm074_agent_io', 'data/schema.sql');
+INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm080_knowledge', 'data/schema.sql');
+INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm081_files', 'data/schema.sql');
+INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm082_tools_mcp', 'data/schema.sql');
+INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm083_webhooks', 'data/schema.sql');
+INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm084_billing_accounts', 'data/schema.sql');
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm100_theo', 'data/schema.sql');

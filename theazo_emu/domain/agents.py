@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from ..clock import iso
 from ..errors import Conflict
 from ..models import CreateAgent
-from . import agent_io, guardrails, limits, pricing, providers, runs, secrets, sessions
+from . import agent_io, budgets, extras, guardrails, limits, pricing, providers, runs, secrets, sessions
 from .definitions import agent_settings
 from .sessions import require_active
 
@@ -66,10 +66,10 @@ def new_agent(emu: "Emulator", session: dict, body: CreateAgent) -> dict:
 
 
 def start_run(emu: "Emulator", agent: dict, task: str, session: dict | None = None) -> dict:
-    """Run a task on an idle agent of an active session, within the session's limits
-    (used by the API and by everything that runs agents on its own: schedules, triggers,
-    workflows, fleets). Returns the run row. `session` is the agent's session row when the
-    caller has just read it (it is read here otherwise)."""
+    """Run a task on an idle agent of an active session, within the session's limits and the
+    billing account's budgets (used by the API and by everything that runs agents on its own:
+    schedules, triggers, workflows, fleets). Returns the run row. `session` is the agent's
+    session row when the caller has just read it (it is read here otherwise)."""
     now = emu.clock.now_ms()
     status = runs.agent_status(agent, now)
     if status != "idle":
@@ -80,7 +80,11 @@ def start_run(emu: "Emulator", agent: dict, task: str, session: dict | None = No
     limits.check(emu, session, ("maxCost", "maxComputeMinutes"))
     guardrails.check_input(emu, agent["tenant"], task, field="task", source="run", agent_id=agent["id"],
                            session_id=session["id"])
-    run = runs.submit(emu, agent, task)
+    configured = extras.configured(emu, agent["tenant"])  # webhooks, budgets, MCP: one lookup for none
+    account = budgets.check(emu, session) if configured else None
+    run = runs.submit(emu, agent, task, configured)
+    if account is not None:
+        budgets.after_run(emu, account, run)
     agent_io.deliver_queued(emu, agent, run)
     if limits.compute_reached(emu, session):
         sessions.auto_pause(emu, session, run["end_ms"])

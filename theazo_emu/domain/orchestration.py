@@ -6,15 +6,14 @@ name (an ad-hoc agent whose instructions name its role, so SDK examples such as
 `agent: 'researcher'` run offline), or an inline agent config (the create-agent body).
 Agents are made and run only through agents.new_agent/start_run (limits, ledger).
 Events go to `orch_events` with the virtual instant they happen at; `EventFollower` streams
-them (replay, Last-Event-ID, close after the terminal event). `http_call` is the one
-real-world call (workflow webhook steps): httpx.AsyncClient, never blocking the loop.
+them (replay, Last-Event-ID, close after the terminal event). Workflow webhook steps call
+out through outbound.py.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from ..errors import ApiError, invalid
 from ..http import validate
@@ -25,9 +24,6 @@ from .agents import new_agent, start_run
 
 if TYPE_CHECKING:
     from ..emulator import Emulator
-
-MAX_RESPONSE_CHARS = 65_536
-
 
 # ---- agents ----
 
@@ -153,51 +149,3 @@ class EventFollower:
         last = self.emu.store.one("SELECT event FROM orch_events WHERE owner_id = ? AND seq <= ? "
                                   "ORDER BY seq DESC LIMIT 1", [self.owner_id, self.seq])
         return frames, last is not None and last["event"] in self.terminal, None
-
-
-# ---- webhooks ----
-
-async def http_call(request: dict[str, Any]) -> dict[str, Any]:
-    """Send one webhook request; the outcome is data, never an exception."""
-    import httpx  # imported on first use: most runs never call a webhook, and it costs start-up time
-
-    kwargs: dict[str, Any] = {"headers": request.get("headers") or {}}
-    if request.get("body") is not None and request["method"] not in ("GET", "DELETE"):
-        kwargs["json"] = request["body"]
-    try:
-        async with httpx.AsyncClient(timeout=request["timeoutS"], follow_redirects=False) as client:
-            response = await client.request(request["method"], request["url"], **kwargs)
-    except httpx.TimeoutException:
-        return {"ok": False, "code": "timeout", "message": f"No response from {request['url']} within "
-                f"{request['timeoutS']:g}s."}
-    except (httpx.HTTPError, ValueError, OSError) as exc:
-        return {"ok": False, "code": "webhook_unreachable", "message": f"{type(exc).__name__}: {str(exc)[:300]}"}
-    text = response.text[:MAX_RESPONSE_CHARS]
-    try:
-        body: Any = json.loads(text) if text.strip() else None
-    except ValueError:
-        body = text
-    result = {"status": response.status_code, "body": body,
-              "headers": {"content-type": response.headers.get("content-type", "")}}
-    if response.is_success:
-        return {"ok": True, "output": result}
-    return {"ok": False, "code": "webhook_failed", "message": f"{request['method']} {request['url']} answered "
-            f"{response.status_code}.", "output": result}
-
-
-def launch(emu: "Emulator", request: dict[str, Any], done: Callable[[dict[str, Any]], None]) -> dict | None:
-    """Run `http_call` in the background and hand its outcome to `done` (in the loop thread).
-    Without a running loop (a synchronous caller) the call is made in place and its outcome
-    returned instead."""
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(http_call(request))
-
-    async def call() -> None:
-        done(await http_call(request))
-
-    task = loop.create_task(call())
-    emu.background.add(task)
-    task.add_done_callback(emu.background.discard)
-    return None

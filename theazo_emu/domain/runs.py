@@ -17,7 +17,7 @@ from ..clock import iso
 from ..errors import Conflict, NotFound
 from ..mock import RunRequest
 from ..sse import Frame
-from . import guardrails, ledger, pricing
+from . import events, guardrails, ledger, mcp, pricing
 
 if TYPE_CHECKING:
     from ..emulator import Emulator
@@ -39,13 +39,14 @@ def run_status(run: dict, now_ms: int) -> str:
     return run["status"]
 
 
-def submit(emu: "Emulator", agent: dict, task: str) -> dict:
-    """Settle a run's outcome, schedule its events, book its cost; returns the run row."""
+def submit(emu: "Emulator", agent: dict, task: str, configured: bool = True) -> dict:
+    """Settle a run's outcome, schedule its events, book its cost; returns the run row.
+    `configured`: whether the tenant may have MCP tools or webhook endpoints (extras.py)."""
     store, tenant, now = emu.store, agent["tenant"], emu.clock.now_ms()
     definition = store.one("SELECT name FROM agent_definitions WHERE id = ?", [agent["definition_id"]]) \
         if agent["definition_id"] else None  # fixtures may match a run on its definition's name
     plan = emu.engine.plan_run(RunRequest(
-        task=task, instructions=agent["instructions"] or "", tools=tuple(agent["tools"] or ()),
+        task=task, instructions=agent["instructions"] or "", tools=_tools(emu, agent, configured),
         model=agent["model"], definition_id=agent["definition_id"], timeout_s=agent["timeout_s"],
         definition_name=definition["name"] if definition else None, tenant=tenant))
     plan, violation = guardrails.screen_run(emu, tenant, plan)  # cut at the first output-side violation
@@ -84,8 +85,17 @@ def submit(emu: "Emulator", agent: dict, task: str) -> dict:
                     ledger.charge(tenant, now, "compute", compute_cents, quantity=minutes, run_id=run_id, **who),
                     ledger.charge(tenant, now, "model", model_cents, input_tokens=plan.input_tokens,
                                   output_tokens=plan.output_tokens, calls=1, run_id=run_id, **who))
+        if configured:
+            events.publish_run(emu, run)
     emu.changes.notify()
     return run
+
+
+def _tools(emu: "Emulator", agent: dict, configured: bool) -> tuple[str, ...]:
+    """What the run may call: the agent's tools, then its tenant's connected MCP servers' tools."""
+    own = tuple(agent["tools"] or ())
+    connected = mcp.tools_for_runs(emu, agent["tenant"]) if configured else ()
+    return tuple(dict.fromkeys(own + connected)) if connected else own
 
 
 def pause(emu: "Emulator", agent: dict) -> dict:
@@ -105,6 +115,7 @@ def pause(emu: "Emulator", agent: dict) -> dict:
             store.db.execute("UPDATE run_events SET at_ms = NULL WHERE run_id = ? AND at_ms > ?", [run["id"], now])
             store.update("runs", run["id"], {"status": "paused", "paused_offset_ms": now - run["start_ms"],
                                              "end_ms": None})
+            events.run_paused(emu, run["id"])
         released = store.scalar("SELECT COUNT(*) FROM run_events WHERE run_id = ? AND at_ms IS NOT NULL",
                                 [run["id"]]) if run else 0
         snapshot = {
@@ -136,6 +147,7 @@ def resume(emu: "Emulator", agent: dict) -> None:
             end = store.scalar("SELECT MAX(at_ms) FROM run_events WHERE run_id = ?", [run["id"]])
             store.update("runs", run["id"], {"status": "running", "start_ms": now - offset, "end_ms": end,
                                              "paused_offset_ms": None})
+            events.run_resumed(emu, run["id"], end)
             store.update("agents", agent["id"], {"status": "running", "busy_until_ms": end, "updated_at": iso(now)})
         else:
             store.update("agents", agent["id"], {"status": "idle", "updated_at": iso(now)})
@@ -157,6 +169,7 @@ def terminate(emu: "Emulator", agent: dict) -> None:
             store.insert("run_events", {"run_id": run["id"], "seq": last + 1, "event": "error", "data": data,
                                         "offset_ms": now - run["start_ms"], "at_ms": now})
             store.update("runs", run["id"], {"status": "terminated", "end_ms": now})
+            events.run_terminated(emu, run, now)
         store.update("agents", agent["id"], {"status": "terminated", "terminated_at": iso(now), "snapshot": None,
                                              "busy_until_ms": None, "updated_at": iso(now)})
     emu.changes.notify()

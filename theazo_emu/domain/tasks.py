@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..clock import iso
 from ..errors import Conflict, NotFound
+from .. import outbound
 from ..journal import record_event
 from . import guardrails, orchestration, pricing, runs
 from .agents import new_agent, start_run
@@ -164,7 +165,7 @@ def _notify(emu: "Emulator", row: dict, run: dict) -> None:
         status = (outcome.get("output") or {}).get("status")
         record_event(emu, "webhook", **entry, ok=outcome["ok"], status=status, error=outcome.get("message"))
 
-    outcome = orchestration.launch(emu, request, done)
+    outcome = outbound.launch(emu, request, done)
     if outcome is not None:
         done(outcome)
 

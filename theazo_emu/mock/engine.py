@@ -10,6 +10,7 @@ bytes. Scripts are the extension point for fixtures: anything with
 
 from __future__ import annotations
 
+import json
 import random
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
@@ -102,6 +103,14 @@ class Engine:
             if result is not None:
                 return result
         return mock_exec(self.seed, language, code)
+
+    def tool_output(self, tool: str, tool_input: Any) -> str:
+        """What a built-in tool answers to `tool_input` (a pure function of seed, tool and input),
+        as in runs: the `test` route of a tool answers this."""
+        text = json.dumps(tool_input, sort_keys=True, ensure_ascii=False)
+        topic = tool_input.get("query") if isinstance(tool_input, dict) else None
+        return tool_output(tool, topic if isinstance(topic, str) else text,
+                           random.Random(digest(self.seed, "tool", tool, text)))
 
     def _default_plan(self, req: RunRequest) -> RunPlan:
         return _generated_plan(self.seed, req.model, req.instructions, req.tools, req.task)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..clock import iso
+from ..domain import events
 from ..errors import Conflict
 
 if TYPE_CHECKING:
@@ -44,6 +45,9 @@ def open_approval(emu: "Emulator", run: dict, key: str, action: str, params: Any
         "expires_at": iso(expires_ms), "expires_ms": expires_ms, "resolved_at": None, "resolved_by": None,
         "apr_modifications": None, "reason": None,
     })
+    events.publish(emu, tenant, events.Event("approval.requested", {
+        "approvalId": approval_id, "workflowRunId": run["id"], "stepId": key, "action": action,
+        "sessionId": run["session_id"], "userId": run["user_id"], "expiresAt": iso(expires_ms)}, now_ms))
     return approval_id
 
 
@@ -62,6 +66,9 @@ def record(emu: "Emulator", approval: dict, status: str, *, by: str, modificatio
     changes = {"status": status, "resolved_at": emu.clock.now_iso(), "resolved_by": by,
                "apr_modifications": modifications, "reason": reason}
     emu.store.update(TABLE, approval["id"], changes)
+    events.publish(emu, approval["tenant"], events.Event("approval.resolved", {
+        "approvalId": approval["id"], "workflowRunId": approval["run_id"], "stepId": approval["step_id"],
+        "status": status, "resolvedBy": by, "reason": reason}, emu.clock.now_ms()))
     return {**approval, **changes}
 
 

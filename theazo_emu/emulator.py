@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Awaitable, Callable
 
 from . import faults
+from .auth import KeyAliases
 from .clock import Clock
 from .crypto import open_cipher
 from .faults import Faults
@@ -26,6 +27,7 @@ from .mock import Engine
 from .ratelimit import RateLimiter
 from .settings import Settings
 from .store import Store
+from .tape import Tape
 from .timers import TimerSource
 
 if TYPE_CHECKING:
@@ -89,6 +91,8 @@ class Emulator:
         self.rate_limiter = RateLimiter(settings.rate_limit)
         self.faults = Faults(settings.seed)  # fault rules: the API's, then the fixtures'
         self.fixtures = Fixtures(settings.fixtures, self.faults)  # installed (loaded, seeded) in create_app
+        self.aliases = KeyAliases()  # readable names of the keys seen (the inspector shows them)
+        self.tape = Tape(self)  # what is recorded or replayed (tape.py); started in create_app
         self.guards: dict[str, Guard] = {"rate_limit": self.rate_limiter.guard, "scopes": self.fixtures.scope_guard,
                                          "faults": faults.guard}
 

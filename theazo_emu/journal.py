@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from .emulator import Emulator
 
 DEFAULT_SIZE = 10_000
-QUIET_PATHS = ("/_emu/requests", "/_emu/health", "/_emu/ui")
+QUIET_PATHS = ("/_emu/requests", "/_emu/health", "/_emu/ui", "/favicon.ico")
 _MAX_BODY = 16 * 1024  # larger request bodies are journaled by size only (10,000 entries must stay small)
 _MAX_ERROR_BODY = 16 * 1024
 
@@ -153,6 +153,8 @@ class JournalMiddleware:
         start = clock.now_ms()
         key = bearer_token(_header_of(scope["headers"], b"authorization"))
         tenant = tenant_of(key) if key else None
+        if key:
+            self.emu.aliases.note(key)  # the inspector names tenants by their key's alias
         request_id = scope.get("state", {}).get("request_id")
         query = journal.redactor.query(scope["query_string"]) if scope["query_string"] else {}
         entry = journal.add({"kind": "request", "at": iso(start), "atMs": start, "method": scope["method"],

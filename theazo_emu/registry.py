@@ -45,7 +45,7 @@ THEAZO = (
     _theazo("approvals", "approvals", timers=(("approvals", "theazo_emu.workflow.timers:ApprovalTimer"),)),
     _theazo("fleets", "fleets", "fleet_items", timers=(("fleet_items", "theazo_emu.domain.fleets:FleetTimer"),)),
 )
-ADMIN = tuple(Family(f"theazo_emu.admin.{name}") for name in ("control", "state", "fixtures", "inspector"))
+ADMIN = tuple(Family(f"theazo_emu.admin.{name}") for name in ("control", "state", "fixtures", "record", "inspector"))
 THEO: tuple[Family, ...] = ()
 # Tenant tables of the kernel itself (the per-tenant id counters).
 KERNEL_TABLES = ("counters",)

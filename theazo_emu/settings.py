@@ -48,3 +48,8 @@ class Settings:
 
     def with_(self, **changes) -> "Settings":
         return replace(self, **changes)
+
+    def dry_run(self) -> "Settings":
+        """These settings for a scratch emulator (fixture dry runs): in memory, no fixtures,
+        and never recording or replaying (a dry run must not touch a cassette)."""
+        return replace(self, fixtures=None, db=":memory:", record=None, upstream=None, replay=None)

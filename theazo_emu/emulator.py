@@ -4,7 +4,8 @@
 module-level state, so several emulators can run in one process (the tests do).
 It owns the store, the virtual clock, the id source, the mock engine, a `Changes`
 notifier that wakes streams when the clock moves or a run starts, the timer sources
-(things due at virtual instants, timers.py) and the guards: the checks that run before an
+(things due at virtual instants, timers.py), the record/replay switch (tape.py), the keys'
+readable aliases, and the guards: the checks that run before an
 endpoint, in the one order GUARD_ORDER declares, on the surfaces that ask for them.
 """
 
@@ -56,9 +57,9 @@ class Changes:
         entry = (loop, loop.create_future())
         self._waiters.add(entry)
         try:
-            await asyncio.wait_for(entry[1], timeout)
-        except asyncio.TimeoutError:
-            pass
+            # asyncio.wait, not wait_for: Python 3.11's wait_for swallows a cancellation that
+            # arrives as the future resolves, and a cancelled stream or timer loop would go on.
+            await asyncio.wait((entry[1],), timeout=timeout)
         finally:
             self._waiters.discard(entry)
 

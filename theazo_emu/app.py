@@ -65,12 +65,17 @@ def api_routes(app: Starlette | None = None) -> list[ApiRoute]:
 
 @asynccontextmanager
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
-    """Background work only: firing timers as a flowing clock passes them."""
+    """Background work only: firing timers as a flowing clock passes them, the fixture
+    watcher; at shutdown, `--export-on-exit`."""
     task = asyncio.create_task(timers.run_loop(app.state.emu))
     watcher = asyncio.create_task(app.state.emu.fixtures.watch())  # fixture hot reload, if --fixtures
     try:
         yield
     finally:
+        if app.state.emu.settings.export_on_exit is not None:
+            from .snapshot import write_export  # only a server asked to export pays for it
+
+            write_export(app.state.emu, app.state.emu.settings.export_on_exit)
         await app.state.emu.tape.aclose()
         app.state.emu.fixtures.stop_watching()
         for background in (task, watcher):

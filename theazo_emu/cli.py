@@ -10,7 +10,6 @@ never tracebacks.
 from __future__ import annotations
 
 import json
-import os
 import socket
 import sys
 from pathlib import Path
@@ -78,7 +77,7 @@ def serve(ctx: click.Context, host: str, port: int, log_level: str, import_file:
     default_fixtures(options)  # DESIGN.md: ./fixtures when present
     if export_file is not None:
         _check_writable(export_file, "--export-on-exit")
-    settings = build_settings(host=host, port=port, **options)
+    settings = build_settings(host=host, port=port, export_on_exit=export_file, **options)
     try:
         app = create_app(settings)
     except Exception as exc:  # a bad --db path, an unreadable file: say so, no traceback
@@ -100,9 +99,7 @@ def serve(ctx: click.Context, host: str, port: int, log_level: str, import_file:
     click.echo(_banner(url, settings), nl=False)
     sys.stdout.flush()
     config = uvicorn.Config(app, log_level=log_level, lifespan="on", timeout_graceful_shutdown=1)
-    uvicorn.Server(config).run(sockets=[sock])
-    if export_file is not None:
-        _export_state(app, export_file)
+    uvicorn.Server(config).run(sockets=[sock])  # its shutdown writes --export-on-exit (app.lifespan)
 
 
 def _replay_settings(ctx: click.Context, options: dict[str, Any]) -> list[str]:
@@ -143,20 +140,6 @@ def _import_state(app: Any, path: Path) -> None:
         raise click.ClickException(f"cannot import {path}: not a state document ({reason})") from None
     except ApiError as exc:
         raise click.ClickException(f"cannot import {path}: {exc.message}") from None
-
-
-def _export_state(app: Any, path: Path) -> None:
-    """Write the whole state when the server stops (Firebase's --export-on-exit), atomically."""
-    from .snapshot import export_state
-
-    text = json.dumps(export_state(app.state.emu), indent=2, ensure_ascii=False) + "\n"
-    partial = path.with_name(f".{path.name}.partial")
-    try:
-        partial.write_text(text, encoding="utf-8")
-        os.replace(partial, path)
-    except OSError as exc:
-        raise click.ClickException(f"cannot write {path}: {exc.strerror}") from None
-    click.echo(f"state written to {path}", err=True)
 
 
 def _banner(url: str, settings: Settings) -> str:

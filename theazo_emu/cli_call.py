@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -66,7 +67,7 @@ def call(ctx: click.Context, method: str, path: str, data: str | None, header: t
         raise click.BadParameter(f"{path!r} must start with '/', such as /v1/sessions", param_hint="PATH")
     if data is not None and data.startswith("@"):
         try:
-            data = open(data[1:], encoding="utf-8").read()
+            data = Path(data[1:]).read_text(encoding="utf-8")
         except OSError as exc:
             raise click.BadParameter(f"cannot read {data[1:]}: {exc.strerror}", param_hint="--data") from None
     headers = _headers(header, key, path, data)

@@ -62,7 +62,7 @@ def routes() -> list[Route]:
             continue
         served = [(e.method, e.path) for e in lazy.entries() if e.surface == surface.name]
         catalogued = [(m, p) for m, p, _ in catalog.endpoints(surface.catalog)] if surface.catalog else []
-        served_shapes = {(m, _shape(p)) for m, p in served}
+        served_paths = {(m, _shape(p)): p for m, p in served}  # their patterns are the routers' own
         seen: set[tuple[str, str]] = set()
         for method, path in [*catalogued, *served]:
             key = (method, _shape(path))
@@ -70,7 +70,8 @@ def routes() -> list[Route]:
                 continue
             seen.add(key)
             family = path.removeprefix(surface.prefix).strip("/").split("/")[0]
-            out.append(Route(surface.name, method, _spelled(path), family, key in served_shapes, _pattern(path)))
+            out.append(Route(surface.name, method, _spelled(path), family, key in served_paths,
+                             _pattern(served_paths.get(key, path))))
     # Static segments win over parameters (/v1/sessions/by-user/:id before /v1/sessions/:id).
     out.sort(key=lambda r: [(s.startswith(":"), s) for s in r.path.split("/")])
     return out

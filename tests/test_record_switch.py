@@ -7,10 +7,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import httpx
+import pytest
 from click.testing import CliRunner
 from starlette.testclient import TestClient
 
-from conftest import START, advance
+from conftest import START, advance, serve_process
 from theazo_emu import create_app
 from theazo_emu.cli import main
 from theazo_emu.record.replay import stand_in
@@ -195,3 +197,19 @@ def test_a_replay_under_another_version_is_warned_about(tmp_path: Path) -> None:
     path.write_text("\n".join([json.dumps(header), *lines[1:]]) + "\n")
     result = _replay(str(path), "--verify")
     assert result.exit_code == 0 and "warning: recorded with theazo-emu 0.0.1, replayed with 0.1.0" in result.stderr
+
+
+@pytest.mark.server
+def test_serve_replay_takes_the_headers_settings(tmp_path: Path) -> None:
+    path = tmp_path / "c.jsonl"
+    with TestClient(create_app(Settings(clock="2031-02-03T04:05:06Z", seed=5, pace="instant", dialect="sdk",
+                                        record=path))) as client:
+        client.get("/v1/sessions", headers=AUTH)
+    with serve_process("--replay", str(path)) as url:
+        health = httpx.get(f"{url}/_emu/health").json()
+        listed = httpx.get(f"{url}/v1/sessions", headers={"Authorization": "Bearer th_test_whoever"})
+    assert (health["clock"]["now"], health["clock"]["frozen"]) == ("2031-02-03T04:05:06.000Z", True)
+    assert (health["pace"], health["dialect"]) == ("instant", "sdk")
+    assert listed.status_code == 200
+    with serve_process("--replay", str(path), "--pace", "realtime") as url:
+        assert httpx.get(f"{url}/_emu/health").json()["pace"] == "realtime"  # an option given wins

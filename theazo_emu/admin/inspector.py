@@ -137,11 +137,12 @@ async def inspector_run(ctx: Ctx) -> dict[str, Any]:
 async def inspector_request(ctx: Ctx) -> dict[str, Any]:
     """One journaled request, opened: what was sent and answered, secrets redacted."""
     journal = ctx.emu.journal
-    seq = ctx.params["seq"]
+    raw = ctx.params["seq"]
+    seq = int(raw) if raw.isdigit() and len(raw) < 19 else -1
     entry = next((e for e in journal.entries if e["seq"] == seq and e["kind"] == "request"), None)
     detail = journal.details.get(seq)
     if entry is None or detail is None:
-        raise NotFound("journal entry (the inspector keeps the newest 200 exchanges)", str(seq))
+        raise NotFound("journal entry (the inspector keeps the newest 200 exchanges)", raw)
     redactor, alias = journal.redactor, _namer(ctx)(entry["tenant"]) if entry.get("tenant") else None
     request_headers = _headers(detail["requestHeaders"])
     if alias:
@@ -219,5 +220,5 @@ routes = [
     api_route("/_emu/ui/state", inspector_state, public=True),
     api_route("/_emu/ui/stream", inspector_stream, public=True),
     api_route("/_emu/ui/runs/{run_id}", inspector_run, public=True),
-    api_route("/_emu/ui/requests/{seq:int}", inspector_request, public=True),
+    api_route("/_emu/ui/requests/{seq}", inspector_request, public=True),
 ]

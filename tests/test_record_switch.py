@@ -213,3 +213,20 @@ def test_serve_replay_takes_the_headers_settings(tmp_path: Path) -> None:
     assert listed.status_code == 200
     with serve_process("--replay", str(path), "--pace", "realtime") as url:
         assert httpx.get(f"{url}/_emu/health").json()["pace"] == "realtime"  # an option given wins
+
+
+def test_keys_named_in_admin_calls_become_alias_marks_and_replay_sends_the_stand_ins(tmp_path: Path) -> None:
+    path = tmp_path / "c.jsonl"
+    with TestClient(create_app(Settings(clock=START, record=path))) as client:
+        client.post("/_emu/reset", json={"tenant": "th_test_admin_named"})  # before the key is ever used
+        client.post("/v1/sessions", json={"userId": "u"}, headers={"Authorization": "Bearer th_test_admin_named"})
+        client.post("/_emu/settle", json={"key": "th_test_admin_named"})
+        client.delete("/_emu/fixtures", params={"key": "th_test_admin_named"})
+    text = path.read_text()
+    assert "th_test_admin_named" not in text
+    items = _items(path)[1:]
+    assert items[0]["request"]["body"] == {"tenant": "<key:key1>"} and items[1]["request"]["auth"] == "key1"
+    assert items[3]["request"]["query"] == {"key": "<key:key1>"}
+    assert items[1]["readAt"] == "2025-05-01T00:00:00.000Z"  # when the session's endpoint read the clock
+    result = _replay(str(path), "--verify")
+    assert result.exit_code == 0, result.output

@@ -116,7 +116,9 @@ def settings_from_cassette(ctx: click.Context, options: dict[str, Any], header: 
     for name, value in settings_of(header).items():
         if not given(ctx, name):
             options[name] = value
-    if not given(ctx, "fixtures"):
+    if not given(ctx, "fixtures") and header.get("fixtures") is not None:
+        # The recorded directory, else ./fixtures when present (as serve loads it); a recording
+        # made with no fixtures replays with none.
         options["fixtures"] = recorded_fixtures(header)
         default_fixtures(options)
     warnings = fixture_warnings(header, options.get("fixtures"))

@@ -4,7 +4,7 @@ DESIGN.md "Record and replay". The first line is the header (header.py); then on
 interaction a line: `request` (method, path, query, selected headers, `auth` alias, `body`
 as JSON or `text`), `response` (status, selected headers, `body`/`text`, or the SSE
 `events` [{event, id, data}]), `seq` {start, end}, and the virtual instants it began
-(`at`) and ended (`endAt`). Invariant: `Redactor` runs before anything is written, so an
+(`at`), its handling first read the clock (`readAt`) and it ended (`endAt`). Invariant: `Redactor` runs before anything is written, so an
 Authorization value or a secret value never reaches a cassette or the journal.
 """
 
@@ -189,7 +189,7 @@ def _problem(item: Any) -> str | None:
         return "'response' needs an integer 'status'"
     if "events" in response and not isinstance(response["events"], list):
         return "'response.events' must be a list"
-    for instant in ("at", "endAt"):
+    for instant in ("at", "readAt", "endAt"):
         if instant in item and not isinstance(item[instant], str):
             return f"'{instant}' must be an ISO 8601 instant"
     seq = item.get("seq")

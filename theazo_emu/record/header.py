@@ -3,9 +3,10 @@
 DESIGN.md "Record and replay". A cassette's first line is `{"cassette": "theazo-emu",
 "format", "version", "seed", "clock": {"mode": "frozen"|"flowing", "start"}, "pace",
 "dialect", "exec", "fixtures": {"directory", "digest", "files": {name: digest}} | null}`.
-`replay` and `serve --replay` take their settings from it unless an option overrides one;
-the clock always starts frozen at `clock.start` (replay then drives it to each recorded
-instant). Fixture files are compared by digest, so a changed one is named in a warning.
+`replay` and `serve --replay` take their settings from it unless an option overrides one
+(fixtures: the recorded directory, else ./fixtures when present; none if the recording had
+none); the clock always starts frozen at `clock.start` (replay then drives it to each
+recorded instant). Fixture files are compared by digest, so a changed one is named in a warning.
 """
 
 from __future__ import annotations

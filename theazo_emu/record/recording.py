@@ -4,19 +4,25 @@ A `Recorder` (`serve --record FILE`, or `POST /_emu/record` on a running server;
 tape.py) writes one cassette line per request just before its last byte goes out (health,
 journal, state and inspector reads, and the record switch itself, excepted), so a killed
 process keeps what it answered; with `--upstream URL` requests are proxied (upstream.py),
-SSE streamed through as it arrives. Keys become aliases (key1, theo1, live1, bad1) here.
-Serving from a cassette is replaying.py's.
+SSE streamed through as it arrives. Keys become aliases (key1, theo1, live1, bad1) here,
+in the Authorization header and wherever an admin call names a key (`{"tenant":
+"th_test_..."}` becomes `"<key:key1>"`), so no key reaches a cassette. Each line also holds
+the instant its handling first read the virtual clock (`readAt`: under a flowing clock it
+is later than `at` by whatever came first, a family's first import say), so a replay can
+set the clock to exactly what the endpoint saw. Serving from a cassette is replaying.py's.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..auth import KeyAliases
+from ..auth import KeyAliases, key_kind
+from ..clock import iso
 from ..redaction import Redactor, encode_body
 from .cassette import (
     REQUEST_HEADERS,
@@ -73,6 +79,23 @@ def request_record(scope: Scope, raw: bytes, cut: bool, redactor: Redactor, alia
         record["auth"] = alias
     record.update({"truncated": True} if cut else encode_body(raw, redactor, redactor.blanket(scope)))
     return record
+
+
+KEY_MARK = "<key:{}>"
+_KEY_PREFIXES = ("th_test_", "th_live_", "theo_sk_")
+
+
+def alias_keys(value: Any, aliases: KeyAliases) -> Any:
+    """JSON with every API key replaced by its alias mark (`<key:key1>`)."""
+    if isinstance(value, str):
+        if value.startswith(_KEY_PREFIXES) and key_kind(value) != "bad":
+            return KEY_MARK.format(aliases.note(value))
+        return value
+    if isinstance(value, dict):
+        return {k: alias_keys(v, aliases) for k, v in value.items()}
+    if isinstance(value, list):
+        return [alias_keys(v, aliases) for v in value]
+    return value
 
 
 class CassetteWriter:
@@ -164,6 +187,9 @@ class Recorder:
     def __init__(self, emu: "Emulator", path: Path, upstream_url: str | None = None) -> None:
         self.emu = emu
         self.writer = CassetteWriter(path, make_header(emu))  # a bad path fails here, at start
+        # The clock readings of the request being handled, per asyncio context (see readAt).
+        self._reads: ContextVar[list[int] | None] = ContextVar(f"theazo_emu_reads_{id(self)}", default=None)
+        emu.clock.on_read = self._note
         self.upstream = None
         if upstream_url:
             # Imported only in proxy mode: httpx costs ~0.2 s of start-up that `serve` must not pay.
@@ -177,7 +203,14 @@ class Recorder:
     def rewind(self) -> None:
         """A reset does not touch a recording: the reset itself is recorded."""
 
+    def _note(self, ms: int) -> None:
+        reads = self._reads.get()
+        if reads is not None and not reads:
+            reads.append(ms)
+
     async def aclose(self) -> None:
+        if self.emu.clock.on_read == self._note:
+            self.emu.clock.on_read = None
         if self.upstream is not None:
             await self.upstream.aclose()
 
@@ -189,14 +222,18 @@ class Recorder:
         redactor, start, at = self.emu.journal.redactor, writer.tick(), clock.now_iso()
         messages, raw, cut = await read_body(receive, self.emu.settings.max_body_bytes)
         request = request_record(scope, raw, cut, redactor, writer.alias(scope["headers"]))
-        written = False
+        if scope["path"].startswith("/_emu"):  # admin calls may name keys: {"tenant": "th_test_..."}
+            request = alias_keys(request, writer.aliases)
+        written, reads = False, []
+        reading = self._reads.set(reads)
 
         def write() -> None:
             nonlocal written
             if not written:
                 written = True
-                writer.write({"request": request, "response": capture.response(),
-                              "seq": {"start": start, "end": writer.tick()}, "at": at, "endAt": clock.now_iso()})
+                line = {"request": request, "response": capture.response(),
+                        "seq": {"start": start, "end": writer.tick()}, "at": at}
+                writer.write(line | ({"readAt": iso(reads[0])} if reads else {}) | {"endAt": clock.now_iso()})
 
         capture, answered = Capture(redactor, write), True
         try:
@@ -206,5 +243,6 @@ class Recorder:
             else:
                 await app(scope, buffered(messages, receive), capture.wrap(send))
         finally:
+            self._reads.reset(reading)
             if answered:
                 write()  # a stream the client left, or an app that raised

@@ -157,19 +157,34 @@ def prepare(interaction: dict[str, Any], ids: IdMap, key_prefix: str, secrets: d
     What the recorded server refused (a live or malformed key, a bad signature) is sent
     in a form it refuses again."""
     request, status = interaction["request"], interaction["response"]["status"]
-    query = ids.rewrite(request.get("query") or {})
+    query = keys_back(ids.rewrite(request.get("query") or {}), key_prefix)
     pairs = [(k, v) for k, values in query.items() for v in (values if isinstance(values, list) else [values])]
     path = ids.rewrite(request["path"]) + (f"?{urlencode(pairs)}" if pairs else "")
     headers = {k: ids.rewrite(v) for k, v in (request.get("headers") or {}).items() if k.lower() not in _SKIP_HEADERS}
     alias = request.get("auth")
     if alias:
         headers["authorization"] = f"Bearer {stand_in(alias, status, key_prefix)}"
-    body = decode_body(ids.rewrite(request))
+    body = decode_body(keys_back(ids.rewrite(request), key_prefix))
     secret = next((secrets[i] for i in ID.findall(path) if i in secrets), None)
     for name in SIGNATURE_HEADERS:
         if name in headers and secret is not None and status < 400:
             headers[name] = sign(secret, body)
     return Prepared(request["method"].upper(), path, headers, body)
+
+
+_KEY_MARK = re.compile(r"^<key:((?:key|theo|live)\d+)>$")
+
+
+def keys_back(value: Any, key_prefix: str) -> Any:
+    """JSON with each alias mark (`<key:key1>`, an admin call naming a key) made the stand-in key."""
+    if isinstance(value, str):
+        mark = _KEY_MARK.match(value)
+        return stand_in(mark.group(1), 200, key_prefix) if mark else value
+    if isinstance(value, dict):
+        return {k: keys_back(v, key_prefix) for k, v in value.items()}
+    if isinstance(value, list):
+        return [keys_back(v, key_prefix) for v in value]
+    return value
 
 
 def stand_in(alias: str, status: int, key_prefix: str) -> str:
@@ -230,7 +245,17 @@ def timeline(interactions: list[dict[str, Any]]) -> list[tuple[str, int, int | N
         order = [(kind, n) for _, kind, n in sorted(marks)]
     else:
         order = [step for index in range(len(interactions)) for step in (("start", index), ("end", index))]
-    return [(kind, n, _instant(interactions[n].get("at" if kind == "start" else "endAt"))) for kind, n in order]
+    return [(kind, n, _instant(_started(interactions[n]) if kind == "start" else interactions[n].get("endAt")))
+            for kind, n in order]
+
+
+def _started(interaction: dict[str, Any]) -> Any:
+    """The instant the recorded request's handling first read the clock (`readAt`), else the
+    instant it began (`at`). An admin call may itself move the clock (advance, settle), so
+    it starts where it began."""
+    if interaction["request"]["path"].startswith("/_emu"):
+        return interaction.get("at")
+    return interaction.get("readAt") or interaction.get("at")
 
 
 def _instant(text: Any) -> int | None:

@@ -33,7 +33,7 @@ QUIET_PATHS = ("/_emu/requests", "/_emu/health", "/_emu/ui", "/favicon.ico")
 _MAX_BODY = 16 * 1024  # larger request bodies are journaled by size only (10,000 entries must stay small)
 _MAX_ERROR_BODY = 16 * 1024
 DETAILS = 200  # newest requests whose full exchange is kept for the inspector
-_MAX_DETAIL_BODY = 64 * 1024
+MAX_DETAIL_BODY = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -175,9 +175,10 @@ class JournalMiddleware:
         body: list[bytes] = []
         size = 0
         errors: list[bytes] = []
-        detail: dict[str, Any] = {"requestHeaders": scope["headers"], "responseHeaders": [], "chunks": [],
-                                  "size": 0, "stream": False}
+        chunks: list[bytes] = []  # the response body, for the inspector (the first MAX_DETAIL_BODY bytes)
+        detail: dict[str, Any] = {"requestHeaders": scope["headers"], "responseHeaders": (), "chunks": chunks}
         journal.keep_detail(entry["seq"], detail)
+        kept = 0
 
         async def receive_logged() -> Message:
             nonlocal size
@@ -190,21 +191,20 @@ class JournalMiddleware:
             return message
 
         async def send_logged(message: Message) -> None:
+            nonlocal kept
             if message["type"] == "http.response.start":
                 entry["status"] = message["status"]
-                headers = message.get("headers", ())
+                detail["responseHeaders"] = headers = message.get("headers", ())
                 upstream_id = _header_of(headers, b"x-request-id")
                 if upstream_id:
                     entry["requestId"] = upstream_id
-                detail["responseHeaders"] = list(headers)
-                detail["stream"] = (_header_of(headers, b"content-type") or "").startswith("text/event-stream")
             elif message["type"] == "http.response.body":
                 chunk = message.get("body", b"")
                 if entry["status"] >= 400 and sum(map(len, errors)) < _MAX_ERROR_BODY:
                     errors.append(chunk)
-                if not detail["stream"] and detail["size"] + len(chunk) <= _MAX_DETAIL_BODY:
-                    detail["chunks"].append(chunk)
-                detail["size"] += len(chunk)
+                if kept <= MAX_DETAIL_BODY:  # past it, the inspector says the body was not kept
+                    chunks.append(chunk)
+                    kept += len(chunk)
             await send(message)
 
         context = journal.current.set({"requestId": request_id, "tenant": tenant, "path": scope["path"]})

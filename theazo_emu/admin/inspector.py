@@ -31,6 +31,7 @@ from ..domain.schedules import schedule_to_api
 from ..domain.sessions import session_to_api
 from ..errors import NotFound
 from ..http import Ctx, api_route, query_int
+from ..journal import MAX_DETAIL_BODY
 from ..sse import Frame, stream_response
 
 ROWS = 50  # newest sessions, agents and schedules shown
@@ -147,12 +148,15 @@ async def inspector_request(ctx: Ctx) -> dict[str, Any]:
     request_headers = _headers(detail["requestHeaders"])
     if alias:
         request_headers["authorization"] = f"Bearer <{alias}>"
-    response: dict[str, Any] = {"status": entry["status"], "headers": _headers(detail["responseHeaders"])}
-    if detail["stream"]:
+    headers = _headers(detail["responseHeaders"])
+    response: dict[str, Any] = {"status": entry["status"], "headers": headers}
+    raw = b"".join(detail["chunks"])
+    if headers.get("content-type", "").startswith("text/event-stream"):
         response["stream"] = "an event stream: its events are the journal's kind=sse entries of this requestId"
+    elif len(raw) > MAX_DETAIL_BODY:
+        response["body"] = f"(over {MAX_DETAIL_BODY} bytes, not kept)"
     else:
-        raw = b"".join(detail["chunks"])
-        response["body"] = _body(raw, redactor) if detail["size"] <= len(raw) else f"({detail['size']} bytes, not kept)"
+        response["body"] = _body(raw, redactor)
     request = {k: entry.get(k) for k in ("method", "path", "query", "body", "bodyBytes") if entry.get(k) is not None}
     return {"seq": seq, "at": entry["at"], "tenant": alias, "requestId": entry.get("requestId"),
             "durationMs": entry.get("durationMs"), "errorCode": entry.get("errorCode"),

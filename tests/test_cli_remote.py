@@ -45,6 +45,15 @@ def test_call_talks_to_the_running_server(tmp_path: Path) -> None:
         assert missing.exit_code == 1 and json.loads(missing.output)["error"]["code"] == "not_found"
         journal = httpx.get(f"{url}/_emu/requests", params={"key": KEY, "kind": "request"}).json()["data"]
         assert [e["method"] for e in journal] == ["POST", "GET", "GET", "POST", "GET"]
+        session = json.loads(created.output)
+        agent = httpx.post(f"{url}/v1/sessions/{session['id']}/agents", json={}, headers={"Authorization": f"Bearer {KEY}"})
+        run = httpx.post(f"{url}/v1/agents/{agent.json()['id']}/run", json={"task": "t"},
+                         headers={"Authorization": f"Bearer {KEY}"}).json()
+        httpx.post(f"{url}/_emu/clock/advance", json={"seconds": 600})
+        stream = _cli("call", "GET", f"/v1/agents/{run['agentId']}/stream?taskId={run['taskId']}", "--key", KEY,
+                      "--url", url)
+        assert stream.exit_code == 0 and "event: output" in stream.output  # a stream printed until it ends
+        assert stream.output.count("event: ") >= 2
 
 
 def test_call_without_a_server_says_how_to_get_one() -> None:

@@ -509,7 +509,7 @@ def test_a_corrupt_key_file_is_a_clear_error(tmp_path):
 
 
 def test_cli_refuses_a_malformed_master_key_without_echoing_it():
-    result = CliRunner().invoke(main, ["call", "GET", "/v1/secrets", "--master-key", "hunter2-is-my-key"])
+    result = CliRunner().invoke(main, ["call", "--in-process", "GET", "/v1/secrets", "--master-key", "hunter2-is-my-key"])
     assert result.exit_code == 2
     assert "--master-key" in result.output and "64 hex characters" in result.output
     assert "hunter2-is-my-key" not in result.output
@@ -517,9 +517,9 @@ def test_cli_refuses_a_malformed_master_key_without_echoing_it():
 
 def test_cli_refuses_the_wrong_master_key_with_a_message(tmp_path):
     db = str(tmp_path / "emu.db")
-    assert CliRunner().invoke(main, ["call", "GET", "/v1/secrets", "--db", db, "--master-key", KEY_HEX]).exit_code == 0
+    assert CliRunner().invoke(main, ["call", "--in-process", "GET", "/v1/secrets", "--db", db, "--master-key", KEY_HEX]).exit_code == 0
     runner = CliRunner(env={"THEAZO_EMU_MASTER_KEY": "2d" * 32})
-    result = runner.invoke(main, ["call", "GET", "/v1/secrets", "--db", db])
+    result = runner.invoke(main, ["call", "--in-process", "GET", "/v1/secrets", "--db", db])
     assert result.exit_code == 1
     assert "wrong master key" in result.output and "Traceback" not in result.output
     assert "2d" * 32 not in result.output and KEY_HEX not in result.output

@@ -4,7 +4,8 @@ Each surface (surfaces/: /_emu admin, /api/v1 Theo, /v1 Theazo) is a Starlette `
 its own routes, exception handlers and middleware (surface.py). App-wide, outermost first:
 the request id (plain ASGI, no BaseHTTPMiddleware: it numbers every request with a
 deterministic `req_` id, puts it in the scope for the renderers and echoes it as
-`X-Request-Id`), the journal, the rate-limit headers, then record or replay. A path under
+`X-Request-Id`), the journal, the rate-limit headers, then the record/replay switch
+(tape.py: free while off, and record/ is imported only once something records). A path under
 no prefix answers in Theazo's envelope. Starlette's debug mode stays off so an unexpected
 exception is rendered as an error envelope, never a traceback. No endpoint logic lives here.
 """
@@ -31,6 +32,7 @@ from .ratelimit import RateLimitHeaders
 from .settings import Settings
 from .surface import Dispatcher, mount
 from .surfaces import SURFACES, THEAZO
+from .tape import TapeMiddleware
 
 
 class RequestIdMiddleware:
@@ -63,28 +65,23 @@ def api_routes(app: Starlette | None = None) -> list[ApiRoute]:
 
 @asynccontextmanager
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
-    """Background work only: firing timers as a flowing clock passes them."""
+    """Background work only: firing timers as a flowing clock passes them, the fixture
+    watcher; at shutdown, `--export-on-exit`."""
     task = asyncio.create_task(timers.run_loop(app.state.emu))
     watcher = asyncio.create_task(app.state.emu.fixtures.watch())  # fixture hot reload, if --fixtures
     try:
         yield
     finally:
+        if app.state.emu.settings.export_on_exit is not None:
+            from .snapshot import write_export  # only a server asked to export pays for it
+
+            write_export(app.state.emu, app.state.emu.settings.export_on_exit)
+        await app.state.emu.tape.aclose()
         app.state.emu.fixtures.stop_watching()
         for background in (task, watcher):
             background.cancel()
             with suppress(asyncio.CancelledError):
                 await background
-
-
-def _record_replay(emu: Emulator) -> list[Middleware]:
-    """The record or replay middleware, when the settings ask for one (record/ is imported only
-    then: a server that does neither does not pay for it at start-up)."""
-    settings = emu.settings
-    if settings.record is None and settings.replay is None and not settings.upstream:
-        return []
-    from .record import recording
-
-    return recording.middleware(emu)
 
 
 class _App(Starlette):
@@ -110,11 +107,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
         debug=False,
         # Outermost first; record/replay innermost, so the journal sees replayed and proxied requests.
         middleware=[Middleware(RequestIdMiddleware, emu=emu), Middleware(JournalMiddleware, emu=emu),
-                    Middleware(RateLimitHeaders), *_record_replay(emu)],
+                    Middleware(RateLimitHeaders), Middleware(TapeMiddleware, emu=emu)],
         exception_handlers={Exception: handlers(THEAZO, lambda: [])[Exception]},
     )
     app.router = Dispatcher(mounts, THEAZO, lifespan)
     emu.timers += lazy.timers()
     app.state.emu = emu
-    emu.fixtures.install(app, lambda: create_app(settings.with_(fixtures=None, db=":memory:")))  # loads, seeds
+    emu.fixtures.install(app, lambda: create_app(settings.dry_run()))  # loads, seeds
+    emu.tape.start_from_settings()  # after the fixtures: the header names them
     return app

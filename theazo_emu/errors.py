@@ -85,6 +85,14 @@ class Timeout(ApiError):
     status, code, kind = 504, "timeout", "timeout"
 
 
+class RestartRequired(ApiError):
+    status, code = 503, "restart_required"
+
+    def __init__(self) -> None:
+        super().__init__("theazo-emu's files changed on disk since this server started (a reinstall or an "
+                         "upgrade?); restart `theazo-emu serve` to load them.")
+
+
 class InternalError(ApiError):
     status, code, kind = 500, "internal_error", "internal"
 

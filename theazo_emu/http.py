@@ -25,8 +25,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Match, Route
 from starlette.types import Scope
 
+from . import installed
 from .clock import parse_iso
-from .errors import NotFound, PayloadTooLarge, Unprocessable, invalid
+from .errors import NotFound, PayloadTooLarge, RestartRequired, Unprocessable, invalid
 from .ids import is_id
 from .jsonio import JsonRejected, loads
 
@@ -144,9 +145,16 @@ class ApiRoute(Route):
     def declared(self) -> Declared:
         """The family's own declaration of this route (imports the family on first use)."""
         if self._declared is None:
-            family = importlib.import_module(self.module)
+            if installed.changed():  # a reinstall under a running server: never mix two versions
+                raise RestartRequired()
             (method,) = self.methods - {"HEAD"}
-            self._declared = next(r for r in family.routes if r.path == self.path and r.method == method)
+            try:
+                family = importlib.import_module(self.module)
+                self._declared = next(r for r in family.routes if r.path == self.path and r.method == method)
+            except (ImportError, SyntaxError, StopIteration, AttributeError):
+                if installed.changed():
+                    raise RestartRequired() from None
+                raise
         return self._declared
 
     @property

@@ -43,6 +43,7 @@ async def seed(app: "Starlette", fixture_set: FixtureSet, key: str | None = None
     for entry in fixture_set.keys:
         if key is not None and entry.spec.key != key:
             continue
+        emu.aliases.note(entry.spec.key)  # seeded tenants are named in the inspector too
         if fresh_only and _holds_state(emu, entry.spec.key):
             continue
         had, limit = entry.spec.key in limiter.per_key, limiter.per_key.get(entry.spec.key)

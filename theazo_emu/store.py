@@ -130,17 +130,24 @@ class _Joined:
 _SAVE_SEQ = "INSERT INTO counters (tenant, seq) VALUES (?, ?) ON CONFLICT(tenant) DO UPDATE SET seq = excluded.seq"
 
 
+class StoreError(Exception):
+    """The database cannot be opened; the message names its path."""
+
+
 class Store:
     """The database behind one emulator."""
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self.db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        if path != ":memory:":
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=FULL")
-        self.db.execute("PRAGMA foreign_keys=ON")
-        prepare(self.db)
+        try:
+            self.db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            if path != ":memory:":
+                self.db.execute("PRAGMA journal_mode=WAL")
+                self.db.execute("PRAGMA synchronous=FULL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            prepare(self.db)
+        except sqlite3.DatabaseError as exc:  # a missing directory, a file that is not a database...
+            raise StoreError(f"cannot open the database {path}: {exc}") from None
         self._depth = 0  # open atomic() blocks
         self._seqs: dict[str, int] = {}  # the open transaction's last id sequence number per tenant
         self._shapes: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}  # per query: names, JSON columns

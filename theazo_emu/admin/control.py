@@ -70,19 +70,25 @@ async def resume_clock(ctx: Ctx) -> dict:
 
 
 async def reset(ctx: Ctx) -> dict:
-    """Forget every tenant's state and rate-limit windows, or one tenant's (`{"tenant": "th_test_..."}`)."""
+    """Forget every tenant's state and rate-limit windows, or one tenant's (`{"tenant": "th_test_..."}`);
+    a full reset also rewinds a replayed cassette."""
     body: ResetBody = ctx.body
     tenant = tenant_of(body.tenant) if body.tenant else None
+    known = tenant is None or ctx.emu.aliases.of_tenant(tenant) is not None or \
+        ctx.emu.store.scalar("SELECT EXISTS (SELECT 1 FROM counters WHERE tenant = ?)", [tenant])
     ctx.emu.store.reset(tenant)
     ctx.emu.rate_limiter.reset(body.tenant)  # the key's windows, or every key's
     if body.tenant is None:
         ctx.emu.extras.clear()  # the surfaces' in-memory state (Theo's limits, its health override)
+        ctx.emu.tape.rewind()  # a replayed cassette can be consumed again from its start
     else:
         for extra in ctx.emu.extras.values():
             getattr(extra, "reset", lambda key: None)(body.tenant)
     seeded = await ctx.emu.fixtures.after_reset(body.tenant)  # back to the fixtures' seeded state
     ctx.emu.changes.notify()
     answer = {"ok": True, "scope": "tenant" if tenant else "all"}
+    if tenant is not None:
+        answer["known"] = bool(known)  # whether the emulator had seen this key (state or requests)
     return answer | {"seededKeys": seeded} if seeded else answer
 
 

@@ -222,5 +222,12 @@ class ResetBody(Body):
     tenant: str | None = Field(default=None, description="An API key; omit to reset every tenant.")
 
 
+class RecordStart(Body):
+    file: str = Field(min_length=1, max_length=4096, description="Cassette to write (truncated), relative to the "
+                                                                   "server's working directory.")
+    upstream: str | None = Field(default=None, max_length=2048, description="Proxy every request to this URL and "
+                                                                            "record its answers.")
+
+
 class SettleBody(Body):
     key: str | None = Field(default=None, description="An API key; omit to settle every tenant's runs.")

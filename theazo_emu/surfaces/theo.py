@@ -177,6 +177,6 @@ THEO = Surface(
     catalog=catalog.THEO, openapi="/api/v1/openapi.json",
     middleware=(Middleware(TheoHeaders, render=render_error),
                 Middleware(Idempotency, authenticate=authenticate, render=render_error)),
-    key_format="theo_sk_test_...", error_schema=ERROR_SCHEMA, replay_key_prefix="theo_sk_test_replay_",
+    key_format="theo_sk_test_...", error_schema=ERROR_SCHEMA,
     core=lambda: [api_route("/api/v1/openapi.json", openapi_document, public=True)],
 )

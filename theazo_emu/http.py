@@ -17,7 +17,6 @@ too; choosing the rows (`PageParams`, `Cursor`, `Where`) is shared here.
 from __future__ import annotations
 
 import importlib
-import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, NamedTuple, Sequence
 
@@ -29,7 +28,7 @@ from starlette.types import Scope
 from .clock import parse_iso
 from .errors import NotFound, PayloadTooLarge, Unprocessable, invalid
 from .ids import is_id
-from .jsonio import MAX_JSON_DEPTH, json_depth
+from . import jsonio
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -40,7 +39,6 @@ if TYPE_CHECKING:
 
 Endpoint = Callable[["Ctx"], Awaitable[Any]]
 _BODYLESS = {"GET", "HEAD", "DELETE", "OPTIONS"}
-_TOO_DEEP = object()
 
 # Pydantic puts union member tags into error locations; they are not field names.
 _TYPE_TAGS = {"str", "int", "float", "bool", "dict", "list", "none", "function-after", "function-before",
@@ -175,7 +173,7 @@ class ApiRoute(Route):
         result = await declared.endpoint(ctx)
         if isinstance(result, Response):
             return result
-        return JSONResponse(result, status_code=self.success_status)
+        return Json(result, status_code=self.success_status)
 
 
 async def read_raw(request: Request, limit: int) -> bytes:
@@ -193,23 +191,24 @@ async def read_raw(request: Request, limit: int) -> bytes:
 
 
 async def read_json(request: Request, limit: int) -> dict[str, Any]:
-    """The body as a JSON object; an empty body reads as {} (the SDK sends body-less POSTs)."""
+    """The body as a JSON object; an empty body reads as {} (the SDK sends body-less POSTs).
+    The one strict decode at the door (jsonio.loads): NaN, infinities, out-of-range numbers,
+    lone surrogates and over-deep nesting are the surface's validation error, never stored."""
     raw = await read_raw(request, limit)
     if not raw.strip():
         return {}
     try:
-        value = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise Unprocessable("Malformed JSON in request body.",
-                            [{"field": "body", "message": str(exc)[:200]}]) from None
-    except RecursionError:
-        value = _TOO_DEEP  # nested past the parser's limit: refused just below, like any deep body
-    if value is _TOO_DEEP or json_depth(value) > MAX_JSON_DEPTH:
-        raise Unprocessable(f"Request body is nested more than {MAX_JSON_DEPTH} levels deep.",
-                            [{"field": "body", "message": f"at most {MAX_JSON_DEPTH} levels of nesting"}])
+        value = jsonio.loads(raw)
+    except jsonio.JsonRejected as exc:
+        message = exc.message.rstrip(".")
+        message = f"{message[0].upper()}{message[1:]}" if exc.field == "body" else \
+            f"Invalid value for '{exc.field}': {message}"
+        raise Unprocessable(f"{message}.", [{"field": exc.field, "message": exc.reason, "type": "json_invalid"}]) \
+            from None
     if not isinstance(value, dict):
         raise Unprocessable("Request body must be a JSON object.",
-                            [{"field": "body", "message": f"expected an object, got {type(value).__name__}"}])
+                            [{"field": "body", "message": f"expected an object, got {type(value).__name__}",
+                              "type": "model_type"}])
     return value
 
 
@@ -372,6 +371,13 @@ def public_row(ctx: Ctx, table: str, ident: str, kind: str) -> dict:
     return row
 
 
-def respond(body: Any, status: int = 200) -> JSONResponse:
+class Json(JSONResponse):
+    """A JSON answer, encoded by the one encoder of answers (jsonio.dumps)."""
+
+    def render(self, content: Any) -> bytes:
+        return jsonio.dumps(content)
+
+
+def respond(body: Any, status: int = 200) -> Json:
     """A JSON answer with a status chosen at run time (most routes declare theirs)."""
-    return JSONResponse(body, status_code=status)
+    return Json(body, status_code=status)

@@ -10,14 +10,13 @@ parses, else text (blanked by pattern) or base64.
 from __future__ import annotations
 
 import base64
-import json
 import re
 from typing import Any, Iterable
 from urllib.parse import parse_qsl
 
 from starlette.routing import compile_path
 
-from .jsonio import MAX_JSON_DEPTH, json_depth
+from . import jsonio
 
 REDACTED = "[REDACTED]"
 # Field names (compared case-insensitively) whose values are secrets wherever they appear;
@@ -106,11 +105,11 @@ def parse_body(raw: bytes) -> dict[str, Any]:
     except UnicodeDecodeError:
         return {"base64": base64.b64encode(raw).decode("ascii")}
     try:
-        value = json.loads(text)
-    except (ValueError, RecursionError):
+        # The door's decoder: a body the API refuses (hostile values, too deep for the
+        # recursive redaction) stays text, and nothing kept can fail to encode later.
+        return {"body": jsonio.loads(text)}
+    except jsonio.JsonRejected:
         return {"text": text}
-    # Redaction walks the value recursively: a body the API refuses as too deep stays text.
-    return {"body": value} if json_depth(value) <= MAX_JSON_DEPTH else {"text": text}
 
 
 def redact_body(part: dict[str, Any], redactor: Redactor, blanket: bool = False) -> dict[str, Any]:

@@ -10,7 +10,6 @@ SDK waits for them before it starts the run it wants to watch.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, AsyncIterator, Callable
 
@@ -19,6 +18,7 @@ from starlette.types import Receive, Scope, Send
 
 from .faults import CUT_AFTER
 from .journal import record_event
+from .jsonio import dumps_text
 
 if TYPE_CHECKING:
     from .emulator import Emulator
@@ -36,8 +36,7 @@ class Frame:
     id: str | None
 
     def to_sse(self) -> ServerSentEvent:
-        text = self.data if isinstance(self.data, str) else json.dumps(self.data, separators=(",", ":"),
-                                                                         ensure_ascii=False)
+        text = self.data if isinstance(self.data, str) else dumps_text(self.data)
         return ServerSentEvent(data=text, event=self.event, id=self.id, sep=SEPARATOR)
 
 

@@ -75,6 +75,16 @@ def _json_of(sql: str) -> frozenset[str]:
     return frozenset().union(*(JSON.get(table, ()) for table in _TABLES.findall(sql)))
 
 
+def _decode(text: str) -> Any:
+    """A JSON column's value. Text that is not JSON (a row written by hand, a file from
+    elsewhere) reads as None rather than failing every read of its table; values strict
+    JSON cannot carry are cleaned when answers are encoded (jsonio.dumps)."""
+    try:
+        return json.loads(text)
+    except (ValueError, TypeError, RecursionError):
+        return None
+
+
 class _Atomic:
     """A `with store.atomic():` block: BEGIN ... COMMIT, or a savepoint when nested; ROLLBACK
     on an error. A class rather than a generator: an agent run enters three of them.
@@ -218,7 +228,7 @@ class Store:
             for row in rows:
                 for name in json_columns:
                     if row[name] is not None:
-                        row[name] = json.loads(row[name])
+                        row[name] = _decode(row[name])
         return rows
 
     def scalar(self, sql: str, params: list[Any] | tuple = ()) -> Any:

@@ -16,6 +16,7 @@ import asyncio
 import json
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
+from .. import jsonio
 from ..errors import ApiError, invalid
 from ..http import validate
 from ..models.core import CreateAgent
@@ -107,8 +108,8 @@ def parse_output(text: str) -> Any:
     stripped = text.strip() if isinstance(text, str) else ""
     if stripped[:1] in ("{", "["):
         try:
-            return json.loads(stripped)
-        except ValueError:
+            return jsonio.loads(stripped)
+        except jsonio.JsonRejected:
             pass
     return text
 
@@ -173,9 +174,9 @@ async def http_call(request: dict[str, Any]) -> dict[str, Any]:
     except (httpx.HTTPError, ValueError, OSError) as exc:
         return {"ok": False, "code": "webhook_unreachable", "message": f"{type(exc).__name__}: {str(exc)[:300]}"}
     text = response.text[:MAX_RESPONSE_CHARS]
-    try:
-        body: Any = json.loads(text) if text.strip() else None
-    except ValueError:
+    try:  # what a server answers is stored as the step's output: the door's decoder applies
+        body: Any = jsonio.loads(text) if text.strip() else None
+    except jsonio.JsonRejected:
         body = text
     result = {"status": response.status_code, "body": body,
               "headers": {"content-type": response.headers.get("content-type", "")}}

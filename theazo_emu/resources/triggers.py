@@ -10,10 +10,9 @@ action run (actions.py), with the parsed body as its input. Deleted triggers are
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from .. import signing
+from .. import jsonio, signing
 from ..crypto import associated_data
 from ..domain import actions
 from ..errors import Unauthorized, Unprocessable
@@ -90,18 +89,14 @@ async def fire_trigger(ctx: Ctx) -> Any:
     return respond(started.to_api() | {"triggerId": row["id"]}, 202)
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
 def _parse(raw: bytes) -> Any:
-    """Any JSON value; anything else (including an empty body) is 422."""
+    """Any JSON value, by the door's strict decoder; anything else (an empty body too) is 422."""
     try:
-        return json.loads(raw, parse_constant=_reject_constant)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        message = "empty body" if not raw.strip() else str(exc)[:200]
+        return jsonio.loads(raw)
+    except jsonio.JsonRejected as exc:
+        message = "empty body" if not raw.strip() else exc.reason
         raise Unprocessable("The trigger body must be JSON (it becomes the action's input).",
-                            [{"field": "body", "message": message}]) from None
+                            [{"field": exc.field, "message": message, "type": "json_invalid"}]) from None
 
 
 routes = [

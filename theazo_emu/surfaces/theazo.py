@@ -12,11 +12,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable
 
 from starlette.datastructures import Headers
-from starlette.responses import JSONResponse
 
 from .. import catalog, registry
 from ..auth import theazo_key
-from ..http import Ctx, Cursor, Page, Where, api_route, rows_page
+from ..http import Ctx, Cursor, Json, Page, Where, api_route, rows_page
 from ..surface import Surface
 
 if TYPE_CHECKING:
@@ -28,12 +27,12 @@ def authenticate(emu: "Emulator", headers: Headers) -> tuple[str | None, str]:
 
 
 def render_error(request_id: str, status: int, code: str, message: str, details: Any,
-                 headers: dict[str, str]) -> JSONResponse:
+                 headers: dict[str, str]) -> Json:
     error: dict[str, Any] = {"code": code, "message": message}
     if details is not None:
         error["details"] = details
     error["requestId"] = request_id
-    return JSONResponse({"error": error, "requestId": request_id}, status_code=status,
+    return Json({"error": error, "requestId": request_id}, status_code=status,
                         headers={**headers, "X-Request-Id": request_id})
 
 

@@ -11,12 +11,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from starlette.datastructures import Headers
-from starlette.responses import JSONResponse
 
 from .. import registry
 from ..auth import bearer_token, is_theo_test_key, tenant_of
 from ..errors import Unauthorized
-from ..http import Ctx, api_route
+from ..http import Ctx, Json, api_route
 from ..surface import Surface
 
 if TYPE_CHECKING:
@@ -42,10 +41,10 @@ def authenticate(emu: "Emulator", headers: Headers) -> tuple[str | None, str]:
 
 
 def render_error(request_id: str, status: int, code: str, message: str, details: Any,
-                 headers: dict[str, str]) -> JSONResponse:
+                 headers: dict[str, str]) -> Json:
     kind = _TYPES.get(status, "api_error" if status >= 500 else "invalid_request_error")
     error = {"message": message, "type": kind, "code": code, "request_id": request_id}
-    return JSONResponse({"error": error}, status_code=status, headers={**headers, "X-Request-Id": request_id})
+    return Json({"error": error}, status_code=status, headers={**headers, "X-Request-Id": request_id})
 
 
 async def openapi_document(ctx: Ctx) -> dict:

@@ -112,7 +112,7 @@ def test_create_agent_rejects_invalid_fields(client, auth, body, field):
     response = client.post(f"/v1/sessions/{session['id']}/agents", json=body, headers=auth)
     error = assert_error(response, 422, "unprocessable_entity")["error"]
     assert field in error["message"]
-    assert field in {d["field"] for d in error["details"]}
+    assert field in {d["field"] for d in error["details"]["fields"]}
     assert client.get(f"/v1/sessions/{session['id']}/agents", headers=auth).json()["data"] == []
 
 
@@ -166,7 +166,7 @@ def test_list_agents_filters_by_effective_status(client, auth):
 
 def test_list_agents_rejects_an_unknown_status(client, auth):
     body = assert_error(client.get("/v1/agents?status=booting", headers=auth), 422, "unprocessable_entity")
-    assert body["error"]["details"][0]["field"] == "status"
+    assert body["error"]["details"]["fields"][0]["field"] == "status"
 
 
 def test_list_agents_pages_with_cursor(client, auth):
@@ -184,7 +184,7 @@ def test_list_agents_pages_with_cursor(client, auth):
 def test_list_agents_rejects_a_session_cursor(client, auth):
     body = assert_error(client.get("/v1/agents?cursor=cur_ses_01JT4J97000000012Y7ZM38QJT", headers=auth),
                         422, "unprocessable_entity")
-    assert body["error"]["details"][0]["field"] == "cursor"
+    assert body["error"]["details"]["fields"][0]["field"] == "cursor"
 
 
 def test_list_session_agents_shows_only_that_sessions_agents(client, auth):
@@ -299,7 +299,7 @@ def test_run_rejects_a_missing_or_invalid_task(client, auth, body, field):
     agent = make_agent(client, auth)
     response = client.post(f"/v1/agents/{agent['id']}/run", json=body, headers=auth)
     error = assert_error(response, 422, "unprocessable_entity")["error"]
-    assert [d["field"] for d in error["details"]] == [field]
+    assert [d["field"] for d in error["details"]["fields"]] == [field]
     assert _agent(client, auth, agent["id"])["status"] == "idle"
 
 
@@ -335,19 +335,19 @@ def test_exec_bash_echo(client, auth):
 def test_exec_without_language_is_422(client, auth):
     response = _exec(client, auth, make_agent(client, auth)["id"], code="print(1)")
     error = assert_error(response, 422, "unprocessable_entity")["error"]
-    assert "'lang' or 'language' is required" in error["details"][0]["message"]
+    assert "'lang' or 'language' is required" in error["details"]["fields"][0]["message"]
 
 
 def test_exec_with_unknown_language_is_422(client, auth):
     response = _exec(client, auth, make_agent(client, auth)["id"], lang="cobol", code="DISPLAY 'HI'.")
     error = assert_error(response, 422, "unprocessable_entity")["error"]
-    assert [d["field"] for d in error["details"]] == ["lang"]
+    assert [d["field"] for d in error["details"]["fields"]] == ["lang"]
 
 
 def test_exec_without_code_is_422(client, auth):
     response = _exec(client, auth, make_agent(client, auth)["id"], lang="python")
     error = assert_error(response, 422, "unprocessable_entity")["error"]
-    assert [d["field"] for d in error["details"]] == ["code"]
+    assert [d["field"] for d in error["details"]["fields"]] == ["code"]
 
 
 def test_exec_on_terminated_agent_is_409(client, auth):
@@ -607,7 +607,7 @@ def test_usage_summary_from_after_until_is_422(client, auth):
 @pytest.mark.parametrize("query", [{"from": "May 1st"}, {"until": "2025-13-01"}, {"period": "year"}])
 def test_usage_summary_rejects_malformed_values(client, auth, query):
     body = assert_error(client.get("/v1/usage/summary", params=query, headers=auth), 422, "unprocessable_entity")
-    assert [d["field"] for d in body["error"]["details"]] == list(query)
+    assert [d["field"] for d in body["error"]["details"]["fields"]] == list(query)
 
 
 def test_retry_runs_the_last_task_again_once_it_failed(client, auth) -> None:

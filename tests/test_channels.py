@@ -77,7 +77,7 @@ def test_create_chat_embed_keeps_the_theme_in_config(client, auth):
 ])
 def test_bad_create_bodies_are_422_and_store_nothing(client, auth, body, field):
     response = client.post("/v1/channels", json=body, headers=auth)
-    assert field in {d["field"] for d in assert_error(response, 422, "unprocessable_entity")["error"]["details"]}
+    assert field in {d["field"] for d in assert_error(response, 422, "unprocessable_entity")["error"]["details"]["fields"]}
     assert client.get("/v1/channels", headers=auth).json()["data"] == []
 
 
@@ -160,7 +160,7 @@ def test_replies_are_deterministic_and_booked(client, auth):
 def test_an_empty_message_is_422_and_stores_nothing(client, auth, body):
     channel = _create(client, auth)
     error = assert_error(_post(client, channel["id"], **body), 422, "unprocessable_entity")["error"]
-    assert error["details"][0]["field"] == "content"
+    assert error["details"]["fields"][0]["field"] == "content"
     assert _messages(client, channel["id"])["data"] == []
 
 

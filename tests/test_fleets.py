@@ -227,8 +227,8 @@ def test_unknown_definition_message_names_it(client, auth):
     session = make_session(client, auth)
     response = client.post(f"/v1/sessions/{session['id']}/fleets", headers=auth,
                            json={"agent": "adef_01JT4J97000000012Y7ZM38QJT", "inputs": [{}]})
-    assert assert_error(response, 422, "unprocessable_entity")["error"]["details"] == [
-        {"field": "agent", "message": "unknown agent definition 'adef_01JT4J97000000012Y7ZM38QJT'"}]
+    assert assert_error(response, 422, "unprocessable_entity")["error"]["details"]["fields"] == [
+        {"field": "agent", "message": "unknown agent definition 'adef_01JT4J97000000012Y7ZM38QJT'", "type": "value_error"}]
 
 
 def test_a_fleet_in_an_unknown_session_is_404(client, auth):

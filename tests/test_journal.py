@@ -184,7 +184,7 @@ def test_the_ring_keeps_the_newest_entries_and_counts_the_dropped():
                                                ({"order": "random"}, "order")])
 def test_bad_filters_are_422(client, params, field):
     body = assert_error(client.get("/_emu/requests", params=params), 422, "unprocessable_entity")
-    assert body["error"]["details"][0]["field"] == field
+    assert body["error"]["details"]["fields"][0]["field"] == field
 
 
 @pytest.mark.server

@@ -98,8 +98,8 @@ def test_a_macro_is_accepted(client, auth):
 def test_an_invalid_cron_is_422_and_stores_nothing(client, auth, cron, message):
     response = client.post("/v1/schedules", json={"name": "x", "cron": cron, "action": REPORT}, headers=auth)
     error = assert_error(response, 422, "unprocessable_entity")["error"]
-    assert error["details"][0]["field"] == "cron"
-    assert message in error["details"][0]["message"]
+    assert error["details"]["fields"][0]["field"] == "cron"
+    assert message in error["details"]["fields"][0]["message"]
     assert _schedules(client, auth)["data"] == []
 
 
@@ -108,15 +108,15 @@ def test_an_unknown_timezone_is_422(client, auth, zone):
     response = client.post("/v1/schedules", json={"name": "x", "cron": "0 * * * *", "action": REPORT,
                                                   "timezone": zone}, headers=auth)
     error = assert_error(response, 422, "unprocessable_entity")["error"]
-    assert error["details"][0]["field"] == "timezone"
+    assert error["details"]["fields"][0]["field"] == "timezone"
     assert _schedules(client, auth)["data"] == []
 
 
 def test_neither_action_nor_agent_is_422_naming_action(client, auth):
     response = client.post("/v1/schedules", json={"name": "x", "cron": "0 * * * *"}, headers=auth)
     error = assert_error(response, 422, "unprocessable_entity")["error"]
-    assert error["details"] == [{"field": "action", "message": "either 'action' or 'agent' (an agent definition id) "
-                                                             "is required"}]
+    assert error["details"]["fields"] == [{"field": "action", "message": "either 'action' or 'agent' (an agent definition id) "
+                                                             "is required", "type": "value_error"}]
 
 
 @pytest.mark.parametrize(("action", "field"), [
@@ -130,7 +130,7 @@ def test_neither_action_nor_agent_is_422_naming_action(client, auth):
 def test_a_malformed_action_is_422_naming_the_field(client, auth, action, field):
     response = client.post("/v1/schedules", json={"name": "x", "cron": "0 * * * *", "action": action}, headers=auth)
     error = assert_error(response, 422, "unprocessable_entity")["error"]
-    assert field in {d["field"] for d in error["details"]}
+    assert field in {d["field"] for d in error["details"]["fields"]}
     assert _schedules(client, auth)["data"] == []
 
 
@@ -377,7 +377,7 @@ def test_patch_of_a_paused_schedule_keeps_it_paused(client, auth):
 def test_a_bad_patch_is_422_and_changes_nothing(client, auth, body, field):
     schedule = _create(client, auth)
     response = client.patch(f"/v1/schedules/{schedule['id']}", json=body, headers=auth)
-    assert field in {d["field"] for d in assert_error(response, 422, "unprocessable_entity")["error"]["details"]}
+    assert field in {d["field"] for d in assert_error(response, 422, "unprocessable_entity")["error"]["details"]["fields"]}
     assert _schedules(client, auth)["data"] == [schedule]
 
 

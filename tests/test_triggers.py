@@ -78,7 +78,7 @@ def test_each_trigger_has_its_own_secret(client, auth):
 ])
 def test_bad_create_bodies_are_422_and_store_nothing(client, auth, body, field):
     response = client.post("/v1/triggers", json=body, headers=auth)
-    assert field in {d["field"] for d in assert_error(response, 422, "unprocessable_entity")["error"]["details"]}
+    assert field in {d["field"] for d in assert_error(response, 422, "unprocessable_entity")["error"]["details"]["fields"]}
     assert client.get("/v1/triggers", headers=auth).json()["data"] == []
 
 
@@ -205,7 +205,7 @@ def test_another_triggers_signature_is_401(client, auth):
 def test_a_signed_body_that_is_not_json_is_422_and_runs_nothing(client, auth, body):
     trigger = _create(client, auth)
     error = assert_error(_fire(client, trigger, body), 422, "unprocessable_entity")["error"]
-    assert error["details"][0]["field"] == "body"
+    assert error["details"]["fields"][0]["field"] == "body"
     assert _agents(client, auth) == []
 
 

@@ -5,7 +5,9 @@ Failures are raised, never returned: an endpoint (or the kernel: bad JSON, valid
 kernel error carries a `kind` ("validation", "not_found", ...) that each surface maps to its
 own status and code (`Surface.generic`): the same malformed body is Theazo's 422
 `unprocessable_entity` and Theo's 400 `validation_error`. Errors without a kind (Theazo's
-`SessionLimitExceeded`, say) render with their own status and code. Router 404/405 and
+`SessionLimitExceeded`, say) render with their own status and code. `details` is raised
+as a list of field problems or as an object; `details_object` is how a surface that
+promises an object (Theazo) spells both. Router 404/405 and
 unexpected exceptions go through the same renderer, so no plain-text body or traceback
 ever reaches a client; a catalogued endpoint that is not served answers 501.
 """
@@ -91,7 +93,20 @@ class InternalError(ApiError):
 
 def invalid(field: str, message: str) -> Unprocessable:
     """A validation error for one field, in the same `details` shape as model validation."""
-    return Unprocessable(f"Invalid value for '{field}': {message}", [{"field": field, "message": message}])
+    return Unprocessable(f"Invalid value for '{field}': {message}",
+                         [{"field": field, "message": message, "type": "value_error"}])
+
+
+def details_object(details: Any) -> dict[str, Any] | None:
+    """`details` as the JSON object the envelope promises (the SDK types it
+    `Record<string, unknown>`): field-level problems, raised as a list, go under `fields`,
+    each with its `field`, `message` and `type`; any other value under `value`."""
+    if details is None or isinstance(details, dict):
+        return details
+    if isinstance(details, list):
+        return {"fields": [{"type": "value_error", **item} if isinstance(item, dict) else
+                           {"field": "body", "message": str(item), "type": "value_error"} for item in details]}
+    return {"value": details}
 
 
 def request_id_of(request: Request) -> str:

@@ -2,6 +2,7 @@
 
 Errors render as `{"error": {code, message, details?, requestId}, "requestId"}` with the
 same id in `X-Request-Id` (the SDK reads either); codes are the reference's "Error codes".
+`details` is always an object: field-level problems are `{"fields": [{field, message, type}]}`.
 Lists are `{data, nextCursor, cursor, hasMore}` (the reference's and the SDK's names, one
 value) or, for the SDK where its types want one, a bare array: the dialect (DESIGN.md,
 "Dialect") is `X-SDK-Version` on the request unless `--dialect` says otherwise.
@@ -15,6 +16,7 @@ from starlette.datastructures import Headers
 
 from .. import catalog, registry
 from ..auth import theazo_key
+from ..errors import details_object
 from ..http import Ctx, Cursor, Json, Page, Where, api_route, rows_page
 from ..surface import Surface
 
@@ -30,7 +32,7 @@ def render_error(request_id: str, status: int, code: str, message: str, details:
                  headers: dict[str, str]) -> Json:
     error: dict[str, Any] = {"code": code, "message": message}
     if details is not None:
-        error["details"] = details
+        error["details"] = details_object(details)
     error["requestId"] = request_id
     return Json({"error": error, "requestId": request_id}, status_code=status,
                         headers={**headers, "X-Request-Id": request_id})

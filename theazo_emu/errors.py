@@ -15,6 +15,7 @@ ever reaches a client; a catalogued endpoint that is not served answers 501.
 from __future__ import annotations
 
 import logging
+import re
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from starlette.exceptions import HTTPException
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
     from .surface import Surface
 
 log = logging.getLogger("theazo_emu")
+_PARAM = re.compile(r":\w+")  # a catalogue's path parameter
+_TEMPLATE = re.compile(r"\{[^}]+\}")  # a route's
 
 
 class ApiError(Exception):
@@ -131,7 +134,7 @@ def handlers(surface: "Surface", routes: Callable[[], Sequence[BaseRoute]]) -> d
         path = request.scope["path"]
         if exc.status_code in (404, 405) and surface.catalog:
             endpoint = known(surface.catalog, request.method, path)
-            if endpoint:
+            if endpoint and not _serves(routes(), request.method, endpoint):
                 return render(request, "not_implemented", 501, "not_implemented",
                               f"theazo-emu does not emulate {request.method} {endpoint} yet; see the README's "
                               "'Not emulated (yet)' list.", {"endpoint": f"{request.method} {endpoint}"})
@@ -149,6 +152,14 @@ def handlers(surface: "Surface", routes: Callable[[], Sequence[BaseRoute]]) -> d
                       "Unexpected server error. The requestId helps with support.")
 
     return {ApiError: api_error, HTTPException: http_exception, Exception: unexpected}
+
+
+def _serves(routes: Sequence[BaseRoute], method: str, endpoint: str) -> bool:
+    """Whether a route serves the catalogue's `METHOD /path/:param` (a request for it that no
+    route matched had an id no route takes, a CR or LF say: that is a 404, not a 501)."""
+    wanted = _PARAM.sub(":", endpoint)
+    return any(method in (getattr(route, "methods", None) or ())
+               and _TEMPLATE.sub(":", getattr(route, "path", "")) == wanted for route in routes)
 
 
 def _allow(request: Request, routes: Sequence[BaseRoute], headers: dict[str, str]) -> dict[str, str]:

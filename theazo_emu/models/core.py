@@ -20,7 +20,7 @@ MAX_USER_ID = 256
 
 class Body(BaseModel):
     # defer_build: schemas are built on first use, which keeps them off the start-up path.
-    model_config = ConfigDict(extra="ignore", populate_by_name=True, defer_build=True)
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, defer_build=True, strict=True)
 
 
 def duration_seconds(value: int | float | str) -> float:

@@ -235,3 +235,37 @@ def test_a_paused_visitor_session_refuses_the_message(client, auth):
     channel = _create(client, auth)
     assert_error(_post(client, channel["id"], content="hi", visitorId="v_paused"), 409, "conflict")
     assert _messages(client, channel["id"])["data"] == []
+
+
+# ---- agents by name ----
+
+@pytest.mark.parametrize(("kind", "extra"), [
+    ("chat_embed", {}), ("slack", {"workspace": "acme", "channels": ["#help"], "botName": "Bot"}),
+    ("email", {"address": "help@acme.test"}), ("phone", {"phoneNumber": "+14155550123"})])
+def test_an_agent_name_no_definition_has_is_accepted_and_answers_as_a_default_agent(client, auth, kind, extra):
+    channel = _create(client, auth, type=kind, agent="support_agent", **extra)
+    assert (channel["agent"], channel["definitionId"], channel["agentDefinitionId"]) == ("support_agent", None, None)
+    reply = _say(client, channel["id"], content="My order is late")
+    conversation = client.get(f"/v1/channels/{channel['id']}/conversations", headers=auth).json()["data"][0]
+    assert conversation["id"] == reply["threadId"]
+    agent = client.get(f"/v1/agents/{conversation['agentId']}", headers=auth).json()
+    assert agent["definitionId"] is None and "'support_agent' agent" in agent["instructions"]
+
+
+def test_a_definition_name_resolves_when_a_conversation_starts(client, auth):
+    channel = _create(client, auth, type="chat_embed", agent="helper")
+    definition = client.post("/v1/agent-definitions", json={"name": "helper", "instructions": "Help."},
+                             headers=auth).json()
+    reply = _say(client, channel["id"], content="hi")
+    conversation = client.get(f"/v1/channels/{channel['id']}/conversations", headers=auth).json()["data"][0]
+    assert conversation["id"] == reply["threadId"]
+    agent = client.get(f"/v1/agents/{conversation['agentId']}", headers=auth).json()
+    assert (agent["definitionId"], agent["instructions"]) == (definition["id"], "Help.")
+
+
+def test_putting_a_name_replaces_the_definition_id(client, auth):
+    definition = client.post("/v1/agent-definitions", json={"name": "Helper"}, headers=auth).json()
+    channel = _create(client, auth, type="chat_embed", agent=definition["id"])
+    response = client.put(f"/v1/channels/{channel['id']}", json={"agent": "concierge"}, headers=auth)
+    assert response.status_code == 200, response.text
+    assert (response.json()["agent"], response.json()["definitionId"]) == ("concierge", None)

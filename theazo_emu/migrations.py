@@ -259,6 +259,16 @@ def m060_checkpoints(db: Database) -> None:
     )
 
 
+@migrations()
+def m090_agent_references(db: Database) -> None:
+    # Schedules, triggers and channels name their agent by definition id or name, resolved when
+    # they run: a channel keeps the SDK's reference as given, and a firing records what it ran
+    # and how it was resolved ("definition", or "default" for a name no definition has).
+    db["channels"].add_column("agent", str)
+    db["schedule_executions"].add_column("agent", str)
+    db["schedule_executions"].add_column("agent_config", str)
+
+
 def dump() -> str:
     """The schema these migrations build on an empty database, as data/schema.sql."""
     import sqlite3

@@ -31,7 +31,8 @@ def channel_to_api(ctx: Ctx, row: dict, base_url: str) -> dict[str, Any]:
     count = ctx.store.count(THREADS, "channel_id = ?", [row["id"]])
     body = {
         "id": row["id"], "name": row["name"], "type": row["type"], "definitionId": row["definition_id"],
-        "agentDefinitionId": row["definition_id"], "agent": row["definition_id"], "instructions": row["instructions"],
+        "agentDefinitionId": row["definition_id"], "agent": row["agent"] or row["definition_id"],
+        "instructions": row["instructions"],
         "metadata": row["metadata"] or {}, "config": row["config"] or {}, "enabled": bool(row["enabled"]),
         "conversationCount": count, "createdAt": row["created_at"], "updatedAt": row["updated_at"],
     }
@@ -76,18 +77,30 @@ def _config(body: CreateChannel, kind: str) -> dict[str, Any]:
     return config
 
 
+def _agent_columns(ctx: Ctx, body: CreateChannel | UpdateChannel) -> dict[str, Any]:
+    """The agent the body names: the reference's `definitionId` (a definition id) or the
+    SDK's `agent` (an id or a name, resolved when a thread starts: domain/channels.py).
+    An id must exist (404) and be live (409); a name is accepted whether or not a
+    definition has it. {} when the body names none."""
+    ref = body.agent or body.definitionId
+    if not ref:
+        return {}
+    if body.agent is None or ref.startswith("adef_"):
+        resolve_definition(ctx.emu, ctx.tenant, ref)  # 404 unknown, 409 archived
+        return {"definition_id": ref, "agent": body.agent}
+    return {"definition_id": None, "agent": ref}
+
+
 async def create_channel(ctx: Ctx) -> dict:
     """Create a channel (reference `{name, definitionId, instructions}` or SDK `{type, agent, ...}`)."""
     body: CreateChannel = ctx.body
     kind = body.type or "chat_embed"
-    definition = body.definitionId or body.agent
-    if definition:
-        resolve_definition(ctx.emu, ctx.tenant, definition)  # 404 unknown, 409 archived
+    agent = _agent_columns(ctx, body) or {"definition_id": None, "agent": None}
     config, now = _config(body, kind), ctx.now_iso()
     with ctx.store.atomic():
         row = ctx.store.insert(TABLE, {
             "id": ctx.emu.new_id("ch", ctx.tenant), "name": body.name or f"{kind} channel",
-            "type": kind, "definition_id": definition, "instructions": body.instructions,
+            "type": kind, **agent, "instructions": body.instructions,
             "metadata": body.metadata or {}, "config": config, "enabled": int(body.enabled),
             "created_at": now, "updated_at": now,
         })
@@ -109,11 +122,7 @@ async def update_channel(ctx: Ctx) -> dict:
     """Replace `config`, enable or disable, or change name, definition, instructions, metadata."""
     body: UpdateChannel = ctx.body
     row = _load(ctx)
-    changes: dict[str, Any] = {}
-    definition = body.definitionId or body.agent
-    if definition:
-        resolve_definition(ctx.emu, ctx.tenant, definition)
-        changes["definition_id"] = definition
+    changes: dict[str, Any] = _agent_columns(ctx, body)
     for field, column in (("config", "config"), ("name", "name"), ("instructions", "instructions"),
                           ("metadata", "metadata")):
         if getattr(body, field) is not None:

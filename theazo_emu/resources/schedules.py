@@ -28,7 +28,7 @@ def execution_to_api(row: dict, now_ms: int) -> dict[str, Any]:
         "executionId": row["id"], "id": row["id"], "scheduleId": row["schedule_id"], "agentId": row["agent_id"],
         "sessionId": row["session_id"], "taskId": row["task_id"], "workflowRunId": row["workflow_run_id"],
         "scheduledAt": iso(row["scheduled_ms"]), "startedAt": iso(row["started_ms"]),
-    }
+    } | actions.agent_resolution(row["agent"], row["agent_config"])
     if row["status"] == "failed":
         return body | {"status": "failed", "cost": cost(0), "completedAt": iso(row["started_ms"]),
                        "error": row["failure"]}
@@ -76,7 +76,9 @@ def _updated_action(current: dict[str, Any], body: UpdateSchedule) -> dict[str, 
     if body.agent is not None:
         if kind != "agent-run":
             kind, config = "agent-run", {}
-        config["definitionId"] = body.agent
+        config.pop("definitionId", None)
+        config.pop("agent", None)
+        config |= actions.agent_config(body.agent)
     for name in sorted(given - {"agent"}):
         config[name] = getattr(body, name)
     return {"type": kind, "config": {k: v for k, v in config.items() if v is not None}}

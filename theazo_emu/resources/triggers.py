@@ -28,7 +28,7 @@ def trigger_to_api(row: dict, base_url: str) -> dict[str, Any]:
     action, config = row["action"], row["action"]["config"]
     return {
         "id": row["id"], "name": row["name"], "type": row["type"], "url": f"{base_url}/v1/triggers/{row['id']}/fire",
-        "action": action, "agent": config.get("definitionId") if action["type"] == "agent-run" else None,
+        "action": action, "agent": actions.agent_ref(action) or config.get("workflowId"),
         "workflowId": config.get("workflowId"), "userId": actions.user_of(action, actions.TRIGGER_USER),
         "metadata": row["metadata"] or {}, "createdAt": row["created_at"], "updatedAt": row["updated_at"],
     }

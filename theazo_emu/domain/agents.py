@@ -66,14 +66,16 @@ def new_agent(emu: "Emulator", session: dict, body: CreateAgent) -> dict:
 
 
 def start_run(emu: "Emulator", agent: dict, task: str, session: dict | None = None) -> dict:
-    """Run a task on an idle agent of an active session, within the session's limits
-    (used by the API and by everything that runs agents on its own: schedules, triggers,
-    workflows, fleets). Returns the run row. `session` is the agent's session row when the
-    caller has just read it (it is read here otherwise)."""
+    """Run a task on an idle or running agent of an active session, within the session's
+    limits (used by the API and by everything that runs agents on its own: schedules,
+    triggers, workflows, fleets); on a running agent it queues behind the run in flight
+    (runs.submit). Paused and terminated agents are 409. Returns the run row. `session` is
+    the agent's session row when the caller has just read it (it is read here otherwise)."""
     now = emu.clock.now_ms()
     status = runs.agent_status(agent, now)
-    if status != "idle":
-        raise Conflict(f"Agent {agent['id']} is {status}; it can run a task only when idle.", {"status": status})
+    if status not in ("idle", "running"):
+        raise Conflict(f"Agent {agent['id']} is {status}; resume it before running a task."
+                       if status == "paused" else f"Agent {agent['id']} is {status}.", {"status": status})
     if session is None:
         session = sessions.load(emu, agent["tenant"], agent["session_id"])
     require_active(session, now)

@@ -182,7 +182,8 @@ class ResumeAgent(Body):
 
 
 class ClockAdvance(Body):
-    seconds: float | None = Field(default=None, ge=0, le=100 * 365 * 86_400)
+    seconds: float | None = Field(default=None, ge=0, le=10 * 365 * 86_400,
+                                  description="At most 10 years (timers.MAX_ADVANCE_MS).")
     to: str | None = None
 
     @model_validator(mode="after")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import socket
 import sys
 from pathlib import Path
@@ -23,6 +24,7 @@ from .clock import parse_iso
 from .crypto import MasterKeyError, parse_key
 from .mock.loader import FixtureError
 from .ratelimit import parse_limit
+from .redaction import LogFilter
 from .settings import Settings
 from .version import __version__
 
@@ -145,6 +147,7 @@ def serve(host: str, port: int, log_level: str, **options: Any) -> None:
     click.echo(_banner(url, settings), nl=False)
     sys.stdout.flush()
     config = uvicorn.Config(app, log_level=log_level, lifespan="on", timeout_graceful_shutdown=1)
+    logging.getLogger("uvicorn.access").addFilter(LogFilter(app.state.emu.journal.redactor))  # secret query values
     uvicorn.Server(config).run(sockets=[sock])
 
 

@@ -241,7 +241,7 @@ def test_versions_is_a_bare_array_for_the_sdk_newest_first(client, auth):
     created = _create(client, auth, SDK_BODY, SDK)
     _put(client, auth, created["id"], {"instructions": "v2", "changelog": "second"}, SDK)
     versions = _versions(client, auth, created["id"], SDK)
-    assert [(v["version"], v["changelog"]) for v in versions] == [(2, "second"), (1, None)]
+    assert [(v["version"], v["changelog"]) for v in versions] == [(2, "second"), (1, "Initial version")]
     assert all(v["createdAt"] == "2025-05-01T00:00:00.000Z" for v in versions)
     assert [v["instructions"] for v in versions] == ["v2", "Be kind."]
 

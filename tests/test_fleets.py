@@ -97,7 +97,7 @@ def test_results_are_in_item_order_paged_and_filtered(client, auth):
     assert [i["status"] for i in page["data"]] == ["running", "running", "pending", "pending"]
     assert page["hasMore"] is True and page["cursor"] == page["nextCursor"] == "cur_item3"
     rest = client.get(f"/v1/fleets/{fleet['id']}/results", params={"cursor": page["cursor"]}, headers=auth).json()
-    assert ([i["itemIndex"] for i in rest["data"]], rest["hasMore"], rest["cursor"]) == ([4, 5], False, None)
+    assert ([i["itemIndex"] for i in rest["data"]], rest["hasMore"], rest["cursor"]) == ([4, 5], False, "")
     running = client.get(f"/v1/fleets/{fleet['id']}/results?status=running", headers=auth).json()["data"]
     assert [i["itemIndex"] for i in running] == [0, 1]
     item = page["data"][0]

@@ -33,7 +33,7 @@ def _terminate(client, auth, agent_id: str) -> None:
 # ---- GET and POST /v1/providers ----
 
 def test_no_providers_at_first(client, auth):
-    assert client.get("/v1/providers", headers=auth).json() == {"data": [], "nextCursor": None, "cursor": None,
+    assert client.get("/v1/providers", headers=auth).json() == {"data": [], "nextCursor": None, "cursor": "",
                                                                 "hasMore": False}
 
 

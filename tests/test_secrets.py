@@ -164,7 +164,7 @@ def test_list_without_session_id_shows_every_scope_newest_first(client, auth):
             {"name": "A", "scope": "org", "createdAt": START.replace("Z", ".000Z"),
              "updatedAt": START.replace("Z", ".000Z")},
         ],
-        "nextCursor": None, "cursor": None, "hasMore": False}
+        "nextCursor": None, "cursor": "", "hasMore": False}
 
 
 def test_list_with_session_id_shows_only_that_session(client, auth):

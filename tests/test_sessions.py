@@ -185,7 +185,7 @@ def test_by_user_rejects_invalid_options(client, auth):
 # ---- GET /v1/sessions ----
 
 def test_list_sessions_is_empty_for_a_new_tenant(client, auth):
-    assert _list(client, auth) == {"data": [], "nextCursor": None, "cursor": None, "hasMore": False}
+    assert _list(client, auth) == {"data": [], "nextCursor": None, "cursor": "", "hasMore": False}
 
 
 def test_list_sessions_pages_through_everything_without_duplicates_or_gaps(client, auth):
@@ -195,7 +195,7 @@ def test_list_sessions_pages_through_everything_without_duplicates_or_gaps(clien
         page = _list(client, auth, limit=3, **({"cursor": cursor} if cursor else {}))
         pages += 1
         seen += [s["id"] for s in page["data"]]
-        assert page["nextCursor"] == page["cursor"]
+        assert (page["nextCursor"] or "") == page["cursor"]
         assert page["hasMore"] is (page["nextCursor"] is not None)
         if not page["hasMore"]:
             break
@@ -211,7 +211,7 @@ def test_list_sessions_last_full_page_has_no_more(client, auth):
     second = _list(client, auth, limit=2, cursor=first["nextCursor"])
     assert first["hasMore"] is True and len(first["data"]) == 2
     assert second["hasMore"] is False and len(second["data"]) == 2
-    assert second["nextCursor"] is None and second["cursor"] is None
+    assert second["nextCursor"] is None and second["cursor"] == ""
 
 
 def test_list_sessions_filters_by_status(client, auth):

@@ -24,15 +24,22 @@ if TYPE_CHECKING:
 TABLE, KIND = "agents", "agent"
 
 STATUSES = ("idle", "running", "paused", "terminated")
+SDK_STATUS = {"idle": "ready"}  # the SDK's AgentStatus has no `idle`: its word is `ready`
 
 
 DEFAULT_TIMEOUT_S = 300
 
 
-def agent_to_api(row: dict, now_ms: int) -> dict[str, Any]:
+def status_to_api(status: str, sdk: bool) -> str:
+    """The agent status in the caller's dialect: the reference's `idle` is the SDK's `ready`."""
+    return SDK_STATUS.get(status, status) if sdk else status
+
+
+def agent_to_api(row: dict, now_ms: int, sdk: bool = False) -> dict[str, Any]:
     return {
         "id": row["id"], "sessionId": row["session_id"], "userId": row["user_id"],
-        "status": runs.agent_status(row, now_ms), "provider": row["provider"], "compute": row["compute"],
+        "status": status_to_api(runs.agent_status(row, now_ms), sdk), "provider": row["provider"],
+        "compute": row["compute"],
         "model": row["model"], "browser": bool(row["browser"]), "region": row["region"],
         "instructions": row["instructions"], "tools": row["tools"] or [], "timeout": row["timeout_s"],
         "definitionId": row["definition_id"], "definitionVersion": row["definition_version"],

@@ -16,9 +16,15 @@ from typing import Any
 from ..errors import Conflict, NotFound
 from ..http import Ctx, Where, api_route
 from ..models.workflows import ApproveBody, BulkIds, DenyBody
-from ..surfaces.theazo import list_answer, list_page
-from ..workflow.approvals import KIND, STATUSES, TABLE, approval_to_api
+from ..surfaces.theazo import list_answer, list_page, omit_null
+from ..workflow.approvals import KIND, STATUSES, TABLE
+from ..workflow.approvals import approval_to_api as _approval
 from ..workflow.engine import resolve_approval
+
+
+def approval_to_api(row: dict) -> dict[str, Any]:
+    """The SDK's Approval (the reference has none): `resolvedAt`/`resolvedBy` once decided."""
+    return omit_null(_approval(row), "resolvedAt", "resolvedBy")
 
 
 def _load(ctx: Ctx) -> dict:

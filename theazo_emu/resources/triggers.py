@@ -23,14 +23,19 @@ from ..surfaces.theazo import list_answer, list_page
 TABLE, KIND = "triggers", "trigger"
 
 
+# Lists never show the signing secret; the SDK types Trigger.secret as a string, so it is masked.
+MASKED_SECRET = "whsec_********"
+
+
 def trigger_to_api(row: dict, base_url: str) -> dict[str, Any]:
-    """The union of the reference's Trigger and the SDK's (`agent`, `userId`); no secret."""
+    """The union of the reference's Trigger and the SDK's (`agent`, `userId`, a masked `secret`)."""
     action, config = row["action"], row["action"]["config"]
     return {
         "id": row["id"], "name": row["name"], "type": row["type"], "url": f"{base_url}/v1/triggers/{row['id']}/fire",
         "action": action, "agent": actions.agent_ref(action) or config.get("workflowId"),
         "workflowId": config.get("workflowId"), "userId": actions.user_of(action, actions.TRIGGER_USER),
-        "metadata": row["metadata"] or {}, "createdAt": row["created_at"], "updatedAt": row["updated_at"],
+        "secret": MASKED_SECRET, "metadata": row["metadata"] or {}, "createdAt": row["created_at"],
+        "updatedAt": row["updated_at"],
     }
 
 

@@ -28,22 +28,29 @@ from ..models.workflows import (
     check_steps,
 )
 from ..sse import stream_response
-from ..surfaces.theazo import list_page
+from ..surfaces.theazo import list_page, omit_null
 from ..workflow import engine
 from ..workflow import estimate as workflow_estimate
 
 RUN_STATUSES = ("pending", "running", "completed", "partial", "failed", "paused", "cancelled")
 _SPEC_FIELDS = ("steps", "inputSchema", "outputSchema", "policy", "onFailure", "retries", "timeout")
+# Fields the SDK's Workflow and WorkflowRun types mark optional: absent, not null, when unset.
+_OPTIONAL = ("description", "inputSchema", "outputSchema", "policy", "retries", "timeout")
+_RUN_OPTIONAL = ("workflowVersion", "currentStepId", "canRetryFrom", "idempotencyKey", "startedAt", "completedAt")
 
 
 def workflow_to_api(row: dict) -> dict[str, Any]:
+    """The SDK's Workflow (the reference defers to it): optional fields absent when unset,
+    `timeout` a duration text."""
     spec = row["wf_spec"]
-    return {
+    timeout = spec.get("timeout")
+    return omit_null({
         "id": row["id"], "name": row["name"], "description": row["description"], "version": row["version"],
         "steps": spec["steps"], "inputSchema": spec.get("inputSchema"), "outputSchema": spec.get("outputSchema"),
         "policy": spec.get("policy"), "onFailure": spec.get("onFailure") or "abort", "retries": spec.get("retries"),
-        "timeout": spec.get("timeout"), "createdAt": row["created_at"], "updatedAt": row["updated_at"],
-    }
+        "timeout": timeout if timeout is None or isinstance(timeout, str) else f"{timeout:g}s",
+        "createdAt": row["created_at"], "updatedAt": row["updated_at"],
+    }, *_OPTIONAL)
 
 
 def run_to_api(row: dict) -> dict[str, Any]:
@@ -66,7 +73,7 @@ def run_to_api(row: dict) -> dict[str, Any]:
     }
     if row["wf_error"]:
         body["error"] = row["wf_error"]
-    return body
+    return omit_null(body, *_RUN_OPTIONAL)
 
 
 def _step_result(node: dict) -> dict[str, Any]:

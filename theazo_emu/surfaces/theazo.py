@@ -45,14 +45,22 @@ def is_sdk(ctx: Ctx) -> bool:
 
 
 def page_body(page: Page, serialize: Callable[[Any], Any]) -> dict[str, Any]:
-    """`{data, nextCursor, cursor, hasMore}`: the reference's and the SDK's names, one value."""
+    """`{data, nextCursor, cursor, hasMore}`: the reference's and the SDK's names for one value;
+    on the last page the reference's `nextCursor` is null and the SDK's `cursor` (typed
+    `string`) is empty."""
     return {"data": [serialize(item) for item in page.items], "nextCursor": page.next_cursor,
-            "cursor": page.next_cursor, "hasMore": page.has_more}
+            "cursor": page.next_cursor or "", "hasMore": page.has_more}
 
 
 def one_page(data: list[Any]) -> dict[str, Any]:
     """A whole list as a single page (lists the API never pages)."""
-    return {"data": data, "nextCursor": None, "cursor": None, "hasMore": False}
+    return {"data": data, "nextCursor": None, "cursor": "", "hasMore": False}
+
+
+def omit_null(body: dict[str, Any], *names: str) -> dict[str, Any]:
+    """`body` without those of `names` that are null: fields the SDK's types mark optional
+    (`field?: string`) are absent rather than null, in the families only the SDK documents."""
+    return {k: v for k, v in body.items() if v is not None or k not in names}
 
 
 def list_page(ctx: Ctx, table: str, where: Where | None, cursor: Cursor | str, serialize: Callable[[dict], Any],

@@ -91,6 +91,8 @@ class Declared(NamedTuple):
     status: int
     summary: str
     max_body: int | None
+    query: tuple[str, ...] = ()  # the query parameters it reads (the OpenAPI document lists them)
+    also: tuple[int, ...] = ()  # success statuses besides `status` it may answer (200 for an upsert)
 
     @property
     def secret_fields(self) -> tuple[str, ...]:
@@ -99,10 +101,17 @@ class Declared(NamedTuple):
 
 
 def api_route(path: str, endpoint: Endpoint, method: str = "GET", *, body: "type[BaseModel] | None" = None,
-              public: bool = False, status: int = 200, max_body: int | None = None) -> Declared:
-    """Declare a route; its name is the endpoint's name, its summary the docstring's first line."""
+              public: bool = False, status: int = 200, max_body: int | None = None, query: Sequence[str] = (),
+              also: Sequence[int] = ()) -> Declared:
+    """Declare a route; its name is the endpoint's name, its summary the docstring's first line.
+    `query` names every query parameter it reads, `also` its other success statuses."""
     summary = (endpoint.__doc__ or "").strip().splitlines()[0] if endpoint.__doc__ else endpoint.__name__
-    return Declared(path, endpoint, method, endpoint.__name__, body, public, status, summary, max_body)
+    return Declared(path, endpoint, method, endpoint.__name__, body, public, status, summary, max_body,
+                    tuple(query), tuple(also))
+
+
+PAGE = ("limit", "cursor")  # the query of every paged list
+LAST_EVENT = ("lastEventId",)  # a stream's resume point, for clients that cannot send Last-Event-ID
 
 
 class ApiRoute(Route):

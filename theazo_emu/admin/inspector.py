@@ -110,5 +110,5 @@ async def inspector_stream(ctx: Ctx) -> Any:
 routes = [
     api_route("/_emu/ui", inspector_page, public=True),
     api_route("/_emu/ui/state", inspector_state, public=True),
-    api_route("/_emu/ui/stream", inspector_stream, public=True),
+    api_route("/_emu/ui/stream", inspector_stream, public=True, query=("agentId", "replay")),
 ]

@@ -13,7 +13,7 @@ from typing import Any
 from ..domain import checkpoints, pricing, runs, secrets
 from ..domain.agents import STATUSES, TABLE, agent_to_api, new_agent, require_usable, start_run, status_to_api
 from ..errors import Conflict, Timeout
-from ..http import Ctx, Where, api_route, query_choice
+from ..http import Ctx, LAST_EVENT, PAGE, Where, api_route, query_choice
 from ..mock.execution import local_exec
 from ..models import CreateAgent, ExecCode, ResumeAgent, RunAgent
 from ..sse import stream_response
@@ -154,14 +154,14 @@ async def terminate_agent(ctx: Ctx) -> dict:
 
 routes = [
     api_route("/v1/sessions/{session_id}/agents", create_agent, "POST", body=CreateAgent, status=201),
-    api_route("/v1/sessions/{session_id}/agents", list_session_agents),
-    api_route("/v1/agents", list_agents),
+    api_route("/v1/sessions/{session_id}/agents", list_session_agents, query=("status", "provider", "compute", *PAGE)),
+    api_route("/v1/agents", list_agents, query=("sessionId", "status", "provider", "compute", *PAGE)),
     api_route("/v1/agents/{agent_id}", get_agent),
     api_route("/v1/agents/{agent_id}/status", agent_status),
     api_route("/v1/agents/{agent_id}/run", run_agent, "POST", body=RunAgent, status=202),
     api_route("/v1/agents/{agent_id}/retry", retry_agent, "POST", status=202),
     api_route("/v1/agents/{agent_id}/exec", exec_code, "POST", body=ExecCode),
-    api_route("/v1/agents/{agent_id}/stream", stream_agent),
+    api_route("/v1/agents/{agent_id}/stream", stream_agent, query=("taskId", *LAST_EVENT)),
     api_route("/v1/agents/{agent_id}/pause", pause_agent, "POST"),
     api_route("/v1/agents/{agent_id}/resume", resume_agent, "POST", body=ResumeAgent),
     api_route("/v1/agents/{agent_id}/terminate", terminate_agent, "POST"),

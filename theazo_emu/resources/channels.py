@@ -16,7 +16,7 @@ from ..domain import channels
 from ..domain.channels import KIND, TABLE, THREADS, MessageFollower, message_to_api
 from ..domain.definitions import resolve_definition
 from ..errors import Forbidden, invalid
-from ..http import Ctx, PageParams, Where, api_route, public_row
+from ..http import Ctx, LAST_EVENT, PAGE, PageParams, Where, api_route, public_row
 from ..models.orchestration import ChannelMessage, CreateChannel, UpdateChannel
 from ..sse import stream_response
 from ..surfaces.theazo import list_page, page_body
@@ -193,13 +193,14 @@ async def stream_channel(ctx: Ctx) -> Any:
 
 routes = [
     api_route("/v1/channels", create_channel, "POST", body=CreateChannel, status=201),
-    api_route("/v1/channels", list_channels),
+    api_route("/v1/channels", list_channels, query=PAGE),
     api_route("/v1/channels/{channel_id}", get_channel),
     api_route("/v1/channels/{channel_id}", update_channel, "PUT", body=UpdateChannel),
     api_route("/v1/channels/{channel_id}", delete_channel, "DELETE"),
-    api_route("/v1/channels/{channel_id}/conversations", list_conversations),
+    api_route("/v1/channels/{channel_id}/conversations", list_conversations, query=PAGE),
     api_route("/v1/channels/{channel_id}/test", test_channel, "POST"),
     api_route("/v1/channels/{channel_id}/messages", post_message, "POST", body=ChannelMessage, public=True),
-    api_route("/v1/channels/{channel_id}/messages", list_messages, public=True),
-    api_route("/v1/channels/{channel_id}/stream", stream_channel, public=True),
+    api_route("/v1/channels/{channel_id}/messages", list_messages, public=True, query=("threadId", *PAGE)),
+    api_route("/v1/channels/{channel_id}/stream", stream_channel, public=True,
+              query=("threadId", *LAST_EVENT)),
 ]

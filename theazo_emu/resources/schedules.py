@@ -17,7 +17,7 @@ from ..domain import actions, runs, scheduler, schedules
 from ..domain.pricing import cost
 from ..domain.schedules import KIND, STATUSES, TABLE, compile_checked, create_schedule, schedule_to_api
 from ..errors import Conflict
-from ..http import Ctx, PageParams, Where, api_route
+from ..http import Ctx, PAGE, PageParams, Where, api_route
 from ..models.orchestration import CreateSchedule, UpdateSchedule
 from ..surfaces.theazo import list_answer, list_page, page_body
 
@@ -147,10 +147,10 @@ async def schedule_history(ctx: Ctx) -> Any:
 
 routes = [
     api_route("/v1/schedules", add_schedule, "POST", body=CreateSchedule, status=201),
-    api_route("/v1/schedules", list_schedules),
+    api_route("/v1/schedules", list_schedules, query=("status", *PAGE)),
     api_route("/v1/schedules/{schedule_id}", update_schedule, "PATCH", body=UpdateSchedule),
     api_route("/v1/schedules/{schedule_id}", delete_schedule, "DELETE"),
     api_route("/v1/schedules/{schedule_id}/pause", pause_schedule, "POST"),
     api_route("/v1/schedules/{schedule_id}/resume", resume_schedule, "POST"),
-    api_route("/v1/schedules/{schedule_id}/history", schedule_history),
+    api_route("/v1/schedules/{schedule_id}/history", schedule_history, query=PAGE),
 ]

@@ -16,7 +16,7 @@ from .. import jsonio, signing
 from ..crypto import associated_data
 from ..domain import actions
 from ..errors import Unauthorized, Unprocessable
-from ..http import Ctx, api_route, public_row, respond
+from ..http import Ctx, PAGE, api_route, public_row, respond
 from ..models.orchestration import CreateTrigger
 from ..surfaces.theazo import list_answer, list_page
 
@@ -106,7 +106,7 @@ def _parse(raw: bytes) -> Any:
 
 routes = [
     api_route("/v1/triggers", create_trigger, "POST", body=CreateTrigger, status=201),
-    api_route("/v1/triggers", list_triggers),
+    api_route("/v1/triggers", list_triggers, query=PAGE),
     api_route("/v1/triggers/{trigger_id}", delete_trigger, "DELETE"),
     api_route("/v1/triggers/{trigger_id}/fire", fire_trigger, "POST", public=True, status=202),
 ]

@@ -18,7 +18,7 @@ from ..domain import orchestration, pricing, workflows
 from ..domain.schedules import create_schedule
 from ..domain.workflows import RUNS, TABLE, load_workflow
 from ..errors import Conflict, invalid
-from ..http import Ctx, Where, api_route, respond
+from ..http import Ctx, LAST_EVENT, PAGE, Where, api_route, respond
 from ..models.workflows import (
     CreateWorkflow,
     EstimateWorkflow,
@@ -228,16 +228,17 @@ async def schedule_workflow(ctx: Ctx) -> dict:
 
 routes = [
     api_route("/v1/workflows", create_workflow, "POST", body=CreateWorkflow, status=201),
-    api_route("/v1/workflows", list_workflows),
+    api_route("/v1/workflows", list_workflows, query=PAGE),
     api_route("/v1/workflows/{workflow_id}", get_workflow),
     api_route("/v1/workflows/{workflow_id}", update_workflow, "PATCH", body=UpdateWorkflow),
     api_route("/v1/workflows/{workflow_id}", delete_workflow, "DELETE"),
-    api_route("/v1/workflows/{workflow_id}/runs", run_workflow, "POST", body=StartWorkflowRun, status=201),
+    api_route("/v1/workflows/{workflow_id}/runs", run_workflow, "POST", body=StartWorkflowRun, status=201,
+              also=(200,)),
     api_route("/v1/workflows/{workflow_id}/estimate", estimate_workflow, "POST", body=EstimateWorkflow),
     api_route("/v1/workflows/{workflow_id}/schedule", schedule_workflow, "POST", body=ScheduleWorkflow, status=201),
-    api_route("/v1/workflow-runs", list_runs),
+    api_route("/v1/workflow-runs", list_runs, query=("workflowId", "status", *PAGE)),
     api_route("/v1/workflow-runs/{run_id}", get_run),
     api_route("/v1/workflow-runs/{run_id}/cancel", cancel_run, "POST"),
     api_route("/v1/workflow-runs/{run_id}/retry", retry_run, "POST"),
-    api_route("/v1/workflow-runs/{run_id}/stream", stream_run),
+    api_route("/v1/workflow-runs/{run_id}/stream", stream_run, query=LAST_EVENT),
 ]

@@ -244,7 +244,8 @@ def test_a_paused_visitor_session_refuses_the_message(client, auth):
     ("email", {"address": "help@acme.test"}), ("phone", {"phoneNumber": "+14155550123"})])
 def test_an_agent_name_no_definition_has_is_accepted_and_answers_as_a_default_agent(client, auth, kind, extra):
     channel = _create(client, auth, type=kind, agent="support_agent", **extra)
-    assert (channel["agent"], channel["definitionId"], channel["agentDefinitionId"]) == ("support_agent", None, None)
+    assert (channel["agent"], channel["definitionId"], channel["agentDefinitionId"]) == (
+        "support_agent", None, "support_agent")
     reply = _say(client, channel["id"], content="My order is late")
     conversation = client.get(f"/v1/channels/{channel['id']}/conversations", headers=auth).json()["data"][0]
     assert conversation["id"] == reply["threadId"]

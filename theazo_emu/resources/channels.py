@@ -31,7 +31,8 @@ def channel_to_api(ctx: Ctx, row: dict, base_url: str) -> dict[str, Any]:
     count = ctx.store.count(THREADS, "channel_id = ?", [row["id"]])
     body = {
         "id": row["id"], "name": row["name"], "type": row["type"], "definitionId": row["definition_id"],
-        "agentDefinitionId": row["definition_id"], "agent": row["agent"] or row["definition_id"],
+        # The SDK types agentDefinitionId a string: the agent as named (an id or a name), or "".
+        "agentDefinitionId": row["definition_id"] or row["agent"] or "", "agent": row["agent"] or row["definition_id"],
         "instructions": row["instructions"],
         "metadata": row["metadata"] or {}, "config": row["config"] or {}, "enabled": bool(row["enabled"]),
         "conversationCount": count, "createdAt": row["created_at"], "updatedAt": row["updated_at"],

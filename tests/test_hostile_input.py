@@ -3,7 +3,7 @@
 Every bad value is refused at the door (jsonio.loads, in http.read_json) with the surface's
 validation error naming the field, and nothing is stored. A row stored before the door
 refused such values (an older database) never makes a read fail: answers are encoded
-with jsonio.dumps. A request whose endpoint raises commits nothing (http.atomic_call), and
+with jsonio.dumps. A request whose endpoint raises commits nothing (store.atomic_call), and
 a failure in the app-wide middleware is a 500 that keeps the connection open (app.ServerErrors).
 """
 
@@ -31,9 +31,9 @@ from theazo_emu import app as app_module
 from theazo_emu import create_app, journal
 from theazo_emu.auth import tenant_of
 from theazo_emu.domain import ledger
-from theazo_emu.http import Ctx, api_route, atomic_call
+from theazo_emu.http import Ctx, api_route
 from theazo_emu.settings import Settings
-from theazo_emu.store import Store
+from theazo_emu.store import Store, atomic_call
 from theazo_emu.surfaces import ADMIN, THEAZO, THEO
 
 # The values, as raw JSON text: none is acceptable JSON for the API.

@@ -2,7 +2,8 @@
 
 `api_route()` declares a route; the emulator serves an `ApiRoute` per declaration, which
 does the common work once for every route of every surface: authentication (the surface's),
-the guards (rate limit, scopes, faults), the body limit, JSON parsing and model validation.
+the guards (rate limit, scopes, faults), the body limit, JSON parsing and model validation,
+then the endpoint inside a transaction that its error rolls back (store.atomic_call).
 The endpoint receives a `Ctx` and returns a dict (sent as JSON) or a Response.
 
 An ApiRoute knows everything about itself before its family is imported (data/routes.txt
@@ -17,9 +18,8 @@ too; choosing the rows (`PageParams`, `Cursor`, `Where`) is shared here.
 from __future__ import annotations
 
 import importlib
-import types
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Coroutine, Generator, NamedTuple, Sequence
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, NamedTuple, Sequence
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -29,13 +29,14 @@ from starlette.types import Scope
 from .clock import parse_iso
 from .errors import NotFound, PayloadTooLarge, Unprocessable, invalid
 from .ids import is_id
+from .store import atomic_call
 from . import jsonio
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from .emulator import Emulator, Guard
-    from .store import Scoped, Store
+    from .store import Scoped
     from .surface import Surface
 
 Endpoint = Callable[["Ctx"], Awaitable[Any]]
@@ -184,49 +185,6 @@ class ApiRoute(Route):
         if isinstance(result, Response):
             return result
         return Json(result, status_code=self.success_status)
-
-
-async def atomic_call(store: "Store", call: Coroutine[Any, Any, Any]) -> Any:
-    """Run an endpoint so that what it writes commits only if it returns: an error, expected
-    or not (so every 4xx and 5xx), rolls its writes back. The transaction lasts until the
-    endpoint first waits on something (the connection is shared: another request must never
-    write inside this one's transaction); what it wrote by then commits there, and the rest
-    of it runs as any code does, each write block committing on its own. Nearly every
-    endpoint never waits (a run, a firing, a reset); those that do wait first and write after
-    (local exec, the clock advance)."""
-    block = store.atomic()
-    block.__enter__()
-    try:
-        signal = call.send(None)
-    except StopIteration as done:
-        block.__exit__(None, None, None)
-        return done.value
-    except BaseException as exc:
-        block.__exit__(type(exc), exc, exc.__traceback__)
-        raise
-    block.__exit__(None, None, None)
-    return await _resumed(call, signal)
-
-
-@types.coroutine
-def _resumed(call: Coroutine[Any, Any, Any], signal: Any) -> Generator[Any, Any, Any]:
-    """Go on driving `call` from where it first waited, as `await call` would have."""
-    while True:
-        try:
-            sent = yield signal
-        except GeneratorExit:
-            call.close()
-            raise
-        except BaseException as exc:  # thrown into the awaiting task (cancellation): hand it on
-            try:
-                signal = call.throw(exc)
-            except StopIteration as done:
-                return done.value
-        else:
-            try:
-                signal = call.send(sent)
-            except StopIteration as done:
-                return done.value
 
 
 async def read_raw(request: Request, limit: int) -> bytes:

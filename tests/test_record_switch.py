@@ -90,7 +90,7 @@ def test_record_refuses_a_directory_a_missing_directory_and_a_bad_upstream(tmp_p
                         ({"file": str(tmp_path / "c.jsonl"), "upstream": "ftp://x"}, "upstream"), ({}, "file")):
         response = client.post("/_emu/record", json=body)
         assert response.status_code == 422, response.text
-        assert response.json()["error"]["details"][0]["field"] == field
+        assert response.json()["error"]["details"]["fields"][0]["field"] == field
     assert client.get("/_emu/record").json() == {"mode": "off"}
 
 

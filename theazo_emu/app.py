@@ -19,19 +19,18 @@ from typing import AsyncIterator
 from starlette.applications import Starlette
 from starlette.datastructures import MutableHeaders
 from starlette.middleware import Middleware
-from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import lazy, timers
 from .auth import tenant_hint
 from .emulator import Emulator
-from .errors import handlers
+from .errors import log
 from .http import ApiRoute
 from .journal import JournalMiddleware
 from .ratelimit import RateLimitHeaders
 from .settings import Settings
 from .surface import Dispatcher, mount
-from .surfaces import SURFACES, THEAZO
+from .surfaces import SURFACES, THEAZO, error_response, surface_for
 from .tape import TapeMiddleware
 
 
@@ -84,15 +83,51 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
                 await background
 
 
+class ServerErrors:
+    """The outermost layer, for a failure no surface rendered (one in the app-wide middleware).
+    Nothing sent yet: the 500 in the envelope of the surface the path is on. Either way the
+    exception is logged here and not raised on: Starlette's ServerErrorMiddleware re-raises,
+    and the server then closes the client's keep-alive connection. Only an answer cut off
+    mid-body must end its connection, so that exception goes on to the server."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = complete = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started, complete
+            if message["type"] == "http.response.start":
+                started = True
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                complete = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except Exception:
+            if started and not complete:
+                raise
+            log.exception("unexpected error on %s %s (%s)", scope["method"], scope["path"],
+                          scope.get("state", {}).get("request_id", ""))
+            if not started:
+                status, code = surface_for(scope["path"]).generic.get("internal", (500, "internal_error"))
+                await error_response(scope, status, code, "Unexpected server error. The requestId helps with "
+                                     "support.")(scope, receive, send)
+
+
 class _App(Starlette):
     """Starlette, less its innermost ExceptionMiddleware: every error is rendered by the
     surfaces' own handlers or by the Dispatcher, so that layer would only cost time. The
-    outermost ServerErrorMiddleware stays, for a failure in the app-wide middleware."""
+    outermost layer is ServerErrors, for a failure in the app-wide middleware."""
 
     def build_middleware_stack(self) -> ASGIApp:
         app: ASGIApp = self.router
-        middleware = [Middleware(ServerErrorMiddleware, handler=self.exception_handlers.get(Exception)),
-                      *self.user_middleware]
+        middleware = [Middleware(ServerErrors), *self.user_middleware]
         for cls, args, kwargs in reversed(middleware):
             app = cls(app, *args, **kwargs)
         return app
@@ -108,7 +143,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
         # Outermost first; record/replay innermost, so the journal sees replayed and proxied requests.
         middleware=[Middleware(RequestIdMiddleware, emu=emu), Middleware(JournalMiddleware, emu=emu),
                     Middleware(RateLimitHeaders), Middleware(TapeMiddleware, emu=emu)],
-        exception_handlers={Exception: handlers(THEAZO, lambda: [])[Exception]},
     )
     app.router = Dispatcher(mounts, THEAZO, lifespan)
     emu.timers += lazy.timers()

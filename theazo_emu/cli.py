@@ -10,6 +10,7 @@ never tracebacks.
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import sys
 from pathlib import Path
@@ -24,6 +25,7 @@ from .cli_call import call
 from .cli_options import build_settings, default_fixtures, emulator_options, env, settings_from_cassette
 from .cli_replay import replay
 from .mock.loader import FixtureError
+from .redaction import LogFilter
 from .settings import Settings
 from .version import __version__
 
@@ -99,6 +101,7 @@ def serve(ctx: click.Context, host: str, port: int, log_level: str, import_file:
     click.echo(_banner(url, settings), nl=False)
     sys.stdout.flush()
     config = uvicorn.Config(app, log_level=log_level, lifespan="on", timeout_graceful_shutdown=1)
+    logging.getLogger("uvicorn.access").addFilter(LogFilter(app.state.emu.journal.redactor))  # secret query values
     uvicorn.Server(config).run(sockets=[sock])  # its shutdown writes --export-on-exit (app.lifespan)
 
 

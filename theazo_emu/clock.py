@@ -92,3 +92,9 @@ class Clock:
 
 def _wall_ms() -> int:
     return int(time.time() * _MS_PER_S)
+
+
+def stopwatch() -> float:
+    """Seconds on a monotonic wall clock, for pacing work (how long a batch of firings took);
+    never for anything a response carries."""
+    return time.perf_counter()

@@ -234,7 +234,7 @@ def _body_fields(raw: bytes, size: int, redactor: Redactor, scope: Scope) -> dic
     """The redacted JSON body; other and oversized bodies by size only."""
     if size > _MAX_BODY:
         return {"bodyBytes": size}
-    encoded = encode_body(raw, redactor, redactor.blanket(scope))
+    encoded = encode_body(raw, redactor, scope)
     return {"body": encoded["body"]} if "body" in encoded else {"bodyBytes": size}
 
 

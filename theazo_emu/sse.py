@@ -13,7 +13,6 @@ frames, one write each, then the end.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, AsyncIterator, Callable
 
@@ -23,6 +22,7 @@ from starlette.types import Receive, Scope, Send
 
 from .faults import CUT_AFTER
 from .journal import record_event
+from .jsonio import dumps_text
 
 if TYPE_CHECKING:
     from .emulator import Emulator
@@ -40,8 +40,7 @@ class Frame:
     id: str | None
 
     def text(self) -> str:
-        return self.data if isinstance(self.data, str) else json.dumps(self.data, separators=(",", ":"),
-                                                                        ensure_ascii=False)
+        return self.data if isinstance(self.data, str) else dumps_text(self.data)
 
     def to_sse(self) -> ServerSentEvent:
         return ServerSentEvent(data=self.text(), event=self.event, id=self.id, sep=SEPARATOR)

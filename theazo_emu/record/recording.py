@@ -79,7 +79,7 @@ def request_record(scope: Scope, raw: bytes, cut: bool, redactor: Redactor, alia
                               "headers": pick_headers(scope["headers"], REQUEST_HEADERS)}
     if alias:
         record["auth"] = alias
-    record.update({"truncated": True} if cut else encode_body(raw, redactor, redactor.blanket(scope)))
+    record.update({"truncated": True} if cut else encode_body(raw, redactor, scope))
     return record
 
 

@@ -70,14 +70,14 @@ class Replayer:
         if queue:
             interaction = queue.popleft()
             self.answered += 1
-            self._move_clock(interaction.get("at"))
+            await self._move_clock(interaction.get("at"))
             await _answer(interaction["response"], send)
         elif not self.strict:
             await app(scope, buffered(messages, receive), send)
         else:
             await self._miss(scope, request, key in self.queues, receive, send)
 
-    def _move_clock(self, at: str | None) -> None:
+    async def _move_clock(self, at: str | None) -> None:
         """To the recorded instant, firing what falls due on the way (never backwards)."""
         if not at:
             return
@@ -86,7 +86,7 @@ class Replayer:
         except ValueError:
             return
         if target > self.emu.clock.now_ms():
-            timers.advance_to(self.emu, target)
+            await timers.advance(self.emu, target)
 
     async def _miss(self, scope: Scope, request: dict, used_up: bool, receive: Receive, send: Send) -> None:
         shown = _describe(request)

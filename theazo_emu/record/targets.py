@@ -29,7 +29,7 @@ class AppTarget:
     async def move_clock(self, at_ms: int) -> None:
         emu = self.app.state.emu  # type: ignore[attr-defined]
         if at_ms > emu.clock.now_ms():
-            timers.advance_to(emu, at_ms)
+            await timers.advance(emu, at_ms)
 
     async def send(self, request: Prepared, stop_after: int | None, started: asyncio.Event) -> Answer:
         path, _, query = request.path.partition("?")

@@ -1,7 +1,7 @@
 """The rules the package's layout promises (README, "Adding a route / a family"), checked.
 
-- Nothing outside resources/ imports resources/: endpoints are free to change; what other
-  code shares lives in domain/ (or the kernel).
+- Nothing outside resources/ imports resources/, nor outside theo/ theo/ (Theo's endpoints):
+  endpoints are free to change; what other code shares lives in domain/ (or the kernel).
 - No import cycle between the package's modules, counting imports inside functions too
   (only `if TYPE_CHECKING:` blocks, which never run, are left out), so no cycle is dodged.
 - Raw SQL through `.db.execute` stays in the modules that own their tables; endpoint
@@ -24,9 +24,10 @@ PACKAGE = Path(__file__).resolve().parent.parent / "theazo_emu"
 RAW_SQL_OWNERS = {
     "store", "schema", "migrations", "snapshot", "crypto", "emulator", "lazy",
     "domain.runs", "domain.checkpoints", "domain.providers", "domain.channels", "domain.scheduler",
-    "workflow.approvals", "workflow.engine",
+    "domain.agent_io", "domain.chat", "domain.guardrails", "domain.webhooks",
+    "workflow.approvals", "workflow.engine", "domain.theo.ledger", "domain.theo.idempotency",
 }
-ENDPOINT_PACKAGES = ("resources",)
+ENDPOINT_PACKAGES = ("resources", "theo")
 
 
 def _modules() -> dict[str, Path]:
@@ -85,9 +86,9 @@ def _in(package: str, module: str) -> bool:
     return module == package or module.startswith(package + ".")
 
 
-def test_nothing_outside_resources_imports_resources() -> None:
-    offenders = sorted(f"{name} imports {target}" for name, targets in GRAPH.items() if not _in("resources", name)
-                       for target in targets if _in("resources", target))
+def test_nothing_outside_an_endpoint_package_imports_it() -> None:
+    offenders = sorted(f"{name} imports {target}" for package in ENDPOINT_PACKAGES for name, targets in GRAPH.items()
+                       if not _in(package, name) for target in targets if _in(package, target))
     assert offenders == []
 
 

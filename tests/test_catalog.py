@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 from conftest import assert_error
+from theazo_emu import errors
 from theazo_emu.app import api_routes
 from theazo_emu.catalog import endpoints
 
@@ -42,10 +43,14 @@ def test_every_reference_endpoint_of_the_foundation_is_served(app) -> None:
     assert _normal("GET", "/v1/agents/:id/stream") in served
 
 
-def test_a_catalogued_endpoint_not_emulated_answers_501(client, auth) -> None:
-    body = assert_error(client.post("/v1/chat/cnv_1/messages", json={"content": "hi"}, headers=auth),
-                        501, "not_implemented")
-    assert body["error"]["details"] == {"endpoint": "POST /v1/chat/:cid/messages"}
+def test_a_catalogued_endpoint_not_emulated_answers_501(client, auth, monkeypatch) -> None:
+    # Whatever the catalogue still lacks: an endpoint it names that no route serves.
+    original = errors.known
+    monkeypatch.setattr(errors, "known", lambda name, method, path: "/v1/widgets/:wid" if method == "POST"
+                        and re.fullmatch(r"/v1/widgets/[^/]+", path) else original(name, method, path))
+    body = assert_error(client.post("/v1/widgets/w_1", json={"content": "hi"}, headers=auth), 501, "not_implemented")
+    assert body["error"]["details"] == {"endpoint": "POST /v1/widgets/:wid"}
+    assert "README" in body["error"]["message"]
 
 
 def test_an_unknown_path_is_still_404(client, auth) -> None:

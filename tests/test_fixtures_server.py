@@ -78,7 +78,8 @@ def test_serve_loads_dot_fixtures_when_present(tmp_path: Path) -> None:
     with serve_process("--clock", START, cwd=str(tmp_path)) as url:
         summary = httpx.get(f"{url}/_emu/fixtures").json()
         assert summary["directory"] == "fixtures"
-        assert summary["files"] == ["10-keys.toml", "20-runs.toml", "30-exec.json", "40-faults.toml"]
+        assert summary["files"] == ["10-keys.toml", "20-runs.toml", "25-chat.toml", "30-exec.json", "40-faults.toml",
+                                    "50-theo.toml"]
         seeded = httpx.get(f"{url}/v1/sessions", headers={"Authorization": "Bearer th_test_seeded"}).json()
         assert [s["userId"] for s in seeded["data"]] == ["user_123"]
 

@@ -1,11 +1,12 @@
 """create_app(): one Emulator, its surfaces mounted on their prefixes, the app-wide middleware.
 
-Each surface (surfaces/: /v1 Theazo, /_emu admin, /api/v1 Theo) is a Starlette `Mount` whose
-router renders that surface's errors (surface.py), with the surface's own middleware if it
-has any. App-wide, outermost first: front.py (request id, journal, response headers), then
-record or replay when asked for. A path under no prefix answers in Theazo's envelope.
-Starlette's debug mode stays off and its ServerErrorMiddleware renders a failure of the
-app-wide layers as an error envelope, never a traceback. No endpoint logic lives here.
+Each surface (surfaces/: /_emu admin, /api/v1 Theo, /v1 Theazo) is a Starlette `Mount`
+whose router renders that surface's errors (surface.py), with the surface's own middleware
+if it has any. App-wide, outermost first: front.py (request id, journal, response headers,
+and the catch of last resort), then the record/replay switch (tape.py: free while off, and
+record/ is imported only once something records). A path under no prefix answers in
+Theazo's envelope. Starlette's debug mode stays off, and its own error layers are left
+out: every error is rendered as an envelope, never a traceback. No endpoint logic lives here.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from .http import ApiRoute
 from .settings import Settings
 from .surface import Dispatcher, mount
 from .surfaces import SURFACES, THEAZO
+from .tape import TapeMiddleware
 
 
 def api_routes(app: Starlette | None = None) -> list[ApiRoute]:
@@ -35,28 +37,23 @@ def api_routes(app: Starlette | None = None) -> list[ApiRoute]:
 
 @asynccontextmanager
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
-    """Background work only: firing timers as a flowing clock passes them."""
+    """Background work only: firing timers as a flowing clock passes them, the fixture
+    watcher; at shutdown, `--export-on-exit`."""
     task = asyncio.create_task(timers.run_loop(app.state.emu))
     watcher = asyncio.create_task(app.state.emu.fixtures.watch())  # fixture hot reload, if --fixtures
     try:
         yield
     finally:
+        if app.state.emu.settings.export_on_exit is not None:
+            from .snapshot import write_export  # only a server asked to export pays for it
+
+            write_export(app.state.emu, app.state.emu.settings.export_on_exit)
+        await app.state.emu.tape.aclose()
         app.state.emu.fixtures.stop_watching()
         for background in (task, watcher):
             background.cancel()
             with suppress(asyncio.CancelledError):
                 await background
-
-
-def _record_replay(emu: Emulator) -> list[Middleware]:
-    """The record or replay middleware, when the settings ask for one (record/ is imported only
-    then: a server that does neither does not pay for it at start-up)."""
-    settings = emu.settings
-    if settings.record is None and settings.replay is None and not settings.upstream:
-        return []
-    from .record import recording
-
-    return recording.middleware(emu)
 
 
 class _App(Starlette):
@@ -79,10 +76,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app = _App(
         debug=False,
         # Outermost first; record/replay innermost, so the journal sees replayed and proxied requests.
-        middleware=[Middleware(Front, emu=emu, fallback=THEAZO), *_record_replay(emu)],
+        middleware=[Middleware(Front, emu=emu), Middleware(TapeMiddleware, emu=emu)],
     )
     app.router = Dispatcher(mounts, THEAZO, lifespan)
     emu.timers += lazy.timers()
     app.state.emu = emu
-    emu.fixtures.install(app, lambda: create_app(settings.with_(fixtures=None, db=":memory:")))  # loads, seeds
+    emu.fixtures.install(app, lambda: create_app(settings.dry_run()))  # loads, seeds
+    emu.tape.start_from_settings()  # after the fixtures: the header names them
     return app

@@ -1,7 +1,8 @@
 """The catalogues of endpoints a client may call: per surface, the reference's and its SDK's.
 
-`data/endpoints.txt` lists Theazo's (its reference and the official SDK); a surface names its
-catalogue file. A request for a catalogued endpoint the emulator does not serve yet answers
+`data/endpoints.txt` lists Theazo's (its reference and the official SDK), and
+`data/theo_endpoints.txt` Theo's (its summary, docs and SDK, theo-api.md §1); a surface names
+its catalogue file. A request for a catalogued endpoint the emulator does not serve yet answers
 501 `not_implemented` naming it, rather than a puzzling 404; the README's "Not emulated
 (yet)" list is the catalogue minus the routes, and a test keeps the two in step.
 """
@@ -14,6 +15,7 @@ from importlib import resources
 
 _PARAM = re.compile(r":\w+")
 THEAZO = "data/endpoints.txt"
+THEO = "data/theo_endpoints.txt"
 
 
 @cache

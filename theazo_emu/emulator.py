@@ -4,7 +4,8 @@
 module-level state, so several emulators can run in one process (the tests do).
 It owns the store, the virtual clock, the id source, the mock engine, a `Changes`
 notifier that wakes streams when the clock moves or a run starts, the timer sources
-(things due at virtual instants, timers.py) and the guards: the checks that run before an
+(things due at virtual instants, timers.py), the record/replay switch (tape.py), the keys'
+readable aliases, and the guards: the checks that run before an
 endpoint, in the one order GUARD_ORDER declares, on the surfaces that ask for them.
 """
 
@@ -13,9 +14,10 @@ from __future__ import annotations
 import asyncio
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from . import faults
+from .auth import KeyAliases
 from .clock import Clock
 from .crypto import open_cipher
 from .faults import Faults
@@ -26,6 +28,7 @@ from .mock import Engine
 from .ratelimit import RateLimiter
 from .settings import Settings
 from .store import Store
+from .tape import Tape
 from .timers import TimerSource
 
 if TYPE_CHECKING:
@@ -54,9 +57,9 @@ class Changes:
         entry = (loop, loop.create_future())
         self._waiters.add(entry)
         try:
-            await asyncio.wait_for(entry[1], timeout)
-        except asyncio.TimeoutError:
-            pass
+            # asyncio.wait, not wait_for: Python 3.11's wait_for swallows a cancellation that
+            # arrives as the future resolves, and a cancelled stream or timer loop would go on.
+            await asyncio.wait((entry[1],), timeout=timeout)
         finally:
             self._waiters.discard(entry)
 
@@ -87,14 +90,19 @@ class Emulator:
         self.journal = Journal(settings.journal_size)  # requests and server-side events
         self.background: set[asyncio.Task] = set()  # in-flight real-world calls (workflow webhooks)
         self.rate_limiter = RateLimiter(settings.rate_limit)
+        # In-memory state a surface keeps for this emulator (its rate-limit windows, a cached
+        # answer), under names it owns; it lives and dies with the emulator, like the journal.
+        self.extras: dict[str, Any] = {}
         self.faults = Faults(settings.seed)  # fault rules: the API's, then the fixtures'
         self.fixtures = Fixtures(settings.fixtures, self.faults)  # installed (loaded, seeded) in create_app
+        self.aliases = KeyAliases()  # readable names of the keys seen (the inspector shows them)
+        self.tape = Tape(self)  # what is recorded or replayed (tape.py); started in create_app
         self.guards: dict[str, Guard] = {"rate_limit": self.rate_limiter.guard, "scopes": self.fixtures.scope_guard,
                                          "faults": faults.guard}
 
     def guards_for(self, surface: "Surface") -> list[Guard]:
-        """The guards a surface asks for, in GUARD_ORDER."""
-        return [self.guards[name] for name in GUARD_ORDER if name in surface.guards]
+        """The guards a surface asks for, in GUARD_ORDER (its own implementation where it has one)."""
+        return [surface.own_guards.get(name) or self.guards[name] for name in GUARD_ORDER if name in surface.guards]
 
     def new_id(self, prefix: str, tenant: str) -> str:
         """A fresh id for a row about to be written (call inside that write's transaction)."""

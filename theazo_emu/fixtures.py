@@ -21,7 +21,7 @@ from .auth import tenant_of
 from .errors import Conflict, Forbidden, Unprocessable
 from .faults import SEEDING, Faults
 from .mock.loader import SUFFIXES, FixtureError, FixtureSet, Problem, Source, assemble, load_dir
-from .mock.scripts import FixtureExec, FixtureRuns
+from .mock.scripts import FixtureChat, FixtureExec, FixtureRuns
 from .seeding import run_in_thread, seed
 
 if TYPE_CHECKING:
@@ -100,6 +100,7 @@ class Fixtures:
         self._app, self._scratch = app, scratch
         emu.engine.scripts.append(FixtureRuns(self.layers))
         emu.engine.exec_scripts.append(FixtureExec(self.layers, emu.settings.seed))
+        emu.engine.chat_scripts.append(FixtureChat(self.layers))
         if self.directory is None:
             return
         fixture_set = load_dir(self.directory)
@@ -163,7 +164,7 @@ class Fixtures:
         return []
 
     async def _dry_run(self, fixture_set: FixtureSet) -> list[Problem]:
-        if not fixture_set.keys or self._scratch is None:
+        if not (fixture_set.keys or fixture_set.theo_keys) or self._scratch is None:
             return []
         app = self._scratch()
         try:
@@ -213,7 +214,7 @@ class Fixtures:
         if problems:
             raise Unprocessable("Reset done, but seeding the fixtures failed: " + "; ".join(map(str, problems)),
                                 [p.to_api() for p in problems])
-        return sum(1 for e in self.current.keys if key is None or e.spec.key == key)
+        return sum(1 for e in (*self.current.keys, *self.current.theo_keys) if key is None or e.spec.key == key)
 
     async def scope_guard(self, ctx: "Ctx", route: "ApiRoute") -> None:
         """403 `forbidden` for a key declared with scopes that do not cover this request."""

@@ -2,7 +2,8 @@
 
 `api_route()` declares a route; the emulator serves an `ApiRoute` per declaration, which
 does the common work once for every route of every surface: authentication (the surface's),
-the guards (rate limit, scopes, faults), the body limit, JSON parsing and model validation.
+the guards (rate limit, scopes, faults), the body limit, JSON parsing and model validation,
+then the endpoint inside a transaction that its error rolls back (store.atomic_call).
 The endpoint receives a `Ctx` and returns a dict (sent as JSON) or a Response.
 
 An ApiRoute knows everything about itself before its family is imported (data/routes.txt
@@ -17,9 +18,6 @@ too; choosing the rows (`PageParams`, `Cursor`, `Where`) is shared here.
 from __future__ import annotations
 
 import importlib
-import json
-
-import orjson
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, NamedTuple, Sequence
 
@@ -28,11 +26,11 @@ from starlette.responses import Response
 from starlette.routing import Match, Route
 from starlette.types import Receive, Scope, Send
 
+from . import errors, installed, jsonio
 from .clock import parse_iso
-from . import errors
-from .errors import ApiError, NotFound, PayloadTooLarge, Unprocessable, invalid
+from .errors import ApiError, NotFound, PayloadTooLarge, RestartRequired, Unprocessable, invalid
 from .ids import is_id
-from .jsonio import MAX_JSON_DEPTH, json_depth
+from .store import atomic_call
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -43,7 +41,6 @@ if TYPE_CHECKING:
 
 Endpoint = Callable[["Ctx"], Awaitable[Any]]
 _BODYLESS = {"GET", "HEAD", "DELETE", "OPTIONS"}
-_TOO_DEEP = object()
 PARSED_BODY = "parsed_body"  # where read_json leaves the body it parsed, in the ASGI scope's state
 
 # Pydantic puts union member tags into error locations; they are not field names.
@@ -96,6 +93,8 @@ class Declared(NamedTuple):
     status: int
     summary: str
     max_body: int | None
+    query: tuple[str, ...] = ()  # the query parameters it reads (the OpenAPI document lists them)
+    also: tuple[int, ...] = ()  # success statuses besides `status` it may answer (200 for an upsert)
 
     @property
     def secret_fields(self) -> tuple[str, ...]:
@@ -104,10 +103,17 @@ class Declared(NamedTuple):
 
 
 def api_route(path: str, endpoint: Endpoint, method: str = "GET", *, body: "type[BaseModel] | None" = None,
-              public: bool = False, status: int = 200, max_body: int | None = None) -> Declared:
-    """Declare a route; its name is the endpoint's name, its summary the docstring's first line."""
+              public: bool = False, status: int = 200, max_body: int | None = None, query: Sequence[str] = (),
+              also: Sequence[int] = ()) -> Declared:
+    """Declare a route; its name is the endpoint's name, its summary the docstring's first line.
+    `query` names every query parameter it reads, `also` its other success statuses."""
     summary = (endpoint.__doc__ or "").strip().splitlines()[0] if endpoint.__doc__ else endpoint.__name__
-    return Declared(path, endpoint, method, endpoint.__name__, body, public, status, summary, max_body)
+    return Declared(path, endpoint, method, endpoint.__name__, body, public, status, summary, max_body,
+                    tuple(query), tuple(also))
+
+
+PAGE = ("limit", "cursor")  # the query of every paged list
+LAST_EVENT = ("lastEventId",)  # a stream's resume point, for clients that cannot send Last-Event-ID
 
 
 class ApiRoute(Route):
@@ -150,9 +156,16 @@ class ApiRoute(Route):
     def declared(self) -> Declared:
         """The family's own declaration of this route (imports the family on first use)."""
         if self._declared is None:
-            family = importlib.import_module(self.module)
+            if installed.changed():  # a reinstall under a running server: never mix two versions
+                raise RestartRequired()
             (method,) = self.methods - {"HEAD"}
-            self._declared = next(r for r in family.routes if r.path == self.path and r.method == method)
+            try:
+                family = importlib.import_module(self.module)
+                self._declared = next(r for r in family.routes if r.path == self.path and r.method == method)
+            except (ImportError, SyntaxError, StopIteration, AttributeError):
+                if installed.changed():
+                    raise RestartRequired() from None
+                raise
         return self._declared
 
     @property
@@ -190,10 +203,10 @@ class ApiRoute(Route):
         elif request.method not in _BODYLESS:
             # Still refuse an oversized body; the raw bytes are the body of a model-less route.
             ctx.body = await read_raw(request, limit)
-        result = await declared.endpoint(ctx)
+        result = await atomic_call(emu.store, declared.endpoint(ctx))
         if isinstance(result, Response):
             return result
-        return JsonAnswer(result, self.success_status)
+        return Json(result, self.success_status)
 
 
 async def read_raw(request: Request, limit: int) -> bytes:
@@ -211,24 +224,31 @@ async def read_raw(request: Request, limit: int) -> bytes:
 
 
 async def read_json(request: Request, limit: int) -> dict[str, Any]:
-    """The body as a JSON object; an empty body reads as {} (the SDK sends body-less POSTs)."""
-    raw = await read_raw(request, limit)
+    """The body as a JSON object; an empty body reads as {} (the SDK sends body-less POSTs).
+    The one strict decode at the door (jsonio.loads): NaN, infinities, out-of-range numbers,
+    lone surrogates and over-deep nesting are the surface's validation error, never stored."""
+    value = json_object(await read_raw(request, limit))
+    request.scope.setdefault("state", {})[PARSED_BODY] = value  # the journal keeps it without parsing again
+    return value
+
+
+def json_object(raw: bytes) -> dict[str, Any]:
+    """Raw body bytes as a JSON object, refused as read_json refuses them (for model-less
+    routes whose body is an object of the caller's own shape)."""
     if not raw.strip():
         return {}
     try:
-        value = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise Unprocessable("Malformed JSON in request body.",
-                            [{"field": "body", "message": str(exc)[:200]}]) from None
-    except RecursionError:
-        value = _TOO_DEEP  # nested past the parser's limit: refused just below, like any deep body
-    if value is _TOO_DEEP or json_depth(value) > MAX_JSON_DEPTH:
-        raise Unprocessable(f"Request body is nested more than {MAX_JSON_DEPTH} levels deep.",
-                            [{"field": "body", "message": f"at most {MAX_JSON_DEPTH} levels of nesting"}])
+        value = jsonio.loads(raw)
+    except jsonio.JsonRejected as exc:
+        message = exc.message.rstrip(".")
+        message = f"{message[0].upper()}{message[1:]}" if exc.field == "body" else \
+            f"Invalid value for '{exc.field}': {message}"
+        raise Unprocessable(f"{message}.", [{"field": exc.field, "message": exc.reason, "type": "json_invalid"}]) \
+            from None
     if not isinstance(value, dict):
         raise Unprocessable("Request body must be a JSON object.",
-                            [{"field": "body", "message": f"expected an object, got {type(value).__name__}"}])
-    request.scope.setdefault("state", {})[PARSED_BODY] = value  # the journal keeps it without parsing again
+                            [{"field": "body", "message": f"expected an object, got {type(value).__name__}",
+                              "type": "model_type"}])
     return value
 
 
@@ -406,26 +426,31 @@ def public_row(ctx: Ctx, table: str, ident: str, kind: str) -> dict:
     row = ctx.emu.store.by_id(table, ident)
     if row is None:
         raise NotFound(kind, ident)
-    ctx.tenant, ctx._store = row["tenant"], None
+    act_for(ctx, row["tenant"])
     return row
 
 
-class JsonAnswer(Response):
-    """A JSON response, encoded compactly by orjson, without Starlette's generic header
-    machinery: this is every answer of every route, so both costs show."""
+def act_for(ctx: Ctx, tenant: str) -> None:
+    """From here on a public route's request acts for `tenant` (whose credential it proved)."""
+    ctx.tenant, ctx._store = tenant, None
+
+
+class Json(Response):
+    """A JSON answer, encoded by the one encoder of answers (jsonio.dumps), without
+    Starlette's generic header machinery: this is every answer of every route, so both
+    costs show."""
 
     media_type = "application/json"
 
     def __init__(self, content: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> None:
         self.status_code, self.background = status_code, None
-        self.body = orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
+        self.body = jsonio.dumps(content)
         self.raw_headers = [(b"content-length", str(len(self.body)).encode()),
                             (b"content-type", b"application/json")]
         if headers:
             self.raw_headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
 
 
-
-def respond(body: Any, status: int = 200) -> JsonAnswer:
+def respond(body: Any, status: int = 200) -> Json:
     """A JSON answer with a status chosen at run time (most routes declare theirs)."""
-    return JsonAnswer(body, status)
+    return Json(body, status)

@@ -52,6 +52,13 @@ class IdSource:
         self._request_seq.clear()
 
 
+def digest_id(prefix: str, text: str) -> str:
+    """An id-shaped name for something that has no row (a tenant, an unregistered key): a
+    digest of `text`, stable and not reversible, spelled like an id so replay maps it as one."""
+    number = int.from_bytes(hashlib.blake2b(text.encode(), digest_size=17).digest(), "big") >> 6
+    return f"{prefix}_" + "".join(_ALPHABET[(number >> (5 * i)) & 31] for i in reversed(range(26)))
+
+
 def is_id(value: str, prefix: str) -> bool:
     """True when `value` has the shape of an id with this prefix."""
     head, _, body = value.partition("_")

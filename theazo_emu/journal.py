@@ -6,6 +6,9 @@ written by front.py). A bounded ring in memory
 tenant id (a digest), never the key, and bodies only after `Redactor` blanked their secrets.
 Other families add events with `record_event(emu, kind, **fields)` ("sse", "fault",
 "schedule", "webhook"...); during a request they also get its requestId and tenant.
+For the newest DETAILS requests the journal also keeps what the inspector shows when a row
+is opened (`details`): the request's headers and the response's status, headers and body
+(up to 64 KiB, not streams), held as received and redacted only when shown (inspector.py).
 """
 
 from __future__ import annotations
@@ -23,7 +26,9 @@ if TYPE_CHECKING:
     from .emulator import Emulator
 
 DEFAULT_SIZE = 10_000
-QUIET_PATHS = ("/_emu/requests", "/_emu/health", "/_emu/ui")  # admin reads: never journaled
+QUIET_PATHS = ("/_emu/requests", "/_emu/health", "/_emu/ui", "/favicon.ico")  # admin reads: never journaled
+DETAILS = 200  # newest requests whose full exchange is kept for the inspector
+MAX_DETAIL_BODY = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,7 @@ class Journal:
         self.seq = 0
         self.dropped = 0
         self.redactor = Redactor()
+        self.details: dict[int, dict[str, Any]] = {}  # seq -> the exchange, newest DETAILS only
         # The request being handled, per asyncio context (one ContextVar per journal, so two
         # emulators in one process never see each other's requests).
         self.current: ContextVar[dict[str, Any] | None] = ContextVar(f"theazo_emu_journal_{id(self)}", default=None)
@@ -92,6 +98,11 @@ class Journal:
         self.entries.append(entry)
         return entry
 
+    def keep_detail(self, seq: int, detail: dict[str, Any]) -> None:
+        self.details[seq] = detail
+        if len(self.details) > DETAILS:
+            del self.details[next(iter(self.details))]  # dicts keep insertion order: the oldest
+
     def select(self, query: Query) -> list[dict[str, Any]]:
         """The matching entries as the journal shows them (`at` rendered from `atMs` here, not
         on the request path)."""
@@ -102,6 +113,7 @@ class Journal:
         before = len(self.entries)
         if tenant is None:
             self.entries.clear()
+            self.details.clear()
         else:
             kept = [e for e in self.entries if e.get("tenant") != tenant]
             self.entries.clear()

@@ -259,6 +259,289 @@ def m060_checkpoints(db: Database) -> None:
     )
 
 
+@migrations()
+def m070_session_tasks(db: Database) -> None:
+    # Session tasks and one-shot session runs: one row per task, keyed by its run's id; the
+    # status is the run's while `status` is 'open', then the final one the harvest wrote.
+    db["session_tasks"].create(
+        {"id": str, "tenant": str, "session_id": str, "agent_id": str, "kind": str, "agent_ref": str,
+         "input": str, "priority": str, "webhook": str, "status": str, "created_at": str, "completed_at": str},
+        pk="id", not_null={"tenant", "session_id", "agent_id", "kind", "priority", "status", "created_at"},
+    )
+    db["session_tasks"].create_index(["tenant", "session_id", "id"])
+    db["session_tasks"].create_index(["status"])
+
+
+@migrations()
+def m071_teams(db: Database) -> None:
+    # A team, its runs, and each run's contributions (one agent run each), in stage order.
+    db["teams"].create(
+        {"id": str, "tenant": str, "session_id": str, "name": str, "members": str, "coordination": str,
+         "shared_context": int, "max_rounds": int, "created_at": str},
+        pk="id", not_null={"tenant", "session_id", "name", "members", "coordination", "shared_context",
+                           "max_rounds", "created_at"},
+    )
+    db["team_runs"].create(
+        {"id": str, "tenant": str, "team_id": str, "session_id": str, "task": str, "status": str, "stages": str,
+         "stage": int, "total_cents": int, "output": str, "error": str, "started_at": str, "completed_at": str},
+        pk="id", not_null={"tenant", "team_id", "session_id", "task", "status", "stages", "stage", "total_cents",
+                           "started_at"},
+        defaults={"stage": 0, "total_cents": 0},
+    )
+    db["team_runs"].create_index(["team_id", "status"])
+    db["team_contributions"].create(
+        {"id": str, "tenant": str, "run_id": str, "seq": int, "stage": int, "round": int, "member": int,
+         "role": str, "phase": str, "agent_id": str, "task_id": str, "status": str, "output": str,
+         "cost_cents": int, "error": str, "started_at": str, "completed_at": str},
+        pk="id", not_null={"tenant", "run_id", "seq", "stage", "round", "member", "role", "phase", "status",
+                           "cost_cents"},
+        defaults={"cost_cents": 0},
+    )
+    db["team_contributions"].create_index(["run_id", "seq"], unique=True)
+    db["team_contributions"].create_index(["status"])
+
+
+@migrations()
+def m072_chat(db: Database) -> None:
+    # Conversations with the agent profile that answers them; messages carry their stream's
+    # frames (`events`, offsets from `stream_ms`) so a stream replays what the reply settled.
+    db["chat_conversations"].create(
+        {"id": str, "tenant": str, "session_id": str, "user_id": str, "agent_ref": str, "profile": str,
+         "title": str, "metadata": str, "context": str, "system_prompt": str, "knowledge": str, "status": str,
+         "message_count": int, "total_cents": int, "last_message_at": str, "created_at": str, "updated_at": str},
+        pk="id", not_null={"tenant", "session_id", "user_id", "profile", "status", "message_count", "total_cents",
+                           "created_at", "updated_at"},
+        defaults={"message_count": 0, "total_cents": 0},
+    )
+    db["chat_conversations"].create_index(["tenant", "session_id", "id"])
+    db["chat_messages"].create(
+        {"id": str, "tenant": str, "conversation_id": str, "thread_id": str, "role": str, "content": str,
+         "tool_calls": str, "attachments": str, "cost_cents": int, "token_count": int, "events": str,
+         "stream_ms": int, "created_at": str},
+        pk="id", not_null={"tenant", "conversation_id", "role", "attachments", "cost_cents", "created_at"},
+        defaults={"cost_cents": 0},
+    )
+    db["chat_messages"].create_index(["conversation_id", "id"])
+    db["chat_messages"].create_index(["tenant", "id"])
+    db["chat_threads"].create(
+        {"id": str, "tenant": str, "conversation_id": str, "parent_message_id": str, "title": str,
+         "created_at": str},
+        pk="id", not_null={"tenant", "conversation_id", "parent_message_id", "created_at"},
+    )
+    db["chat_threads"].create_index(["conversation_id", "id"])
+    db["chat_handoffs"].create(
+        {"id": str, "tenant": str, "conversation_id": str, "reason": str, "to_target": str, "metadata": str,
+         "status": str, "requested_at": str, "resolved_at": str},
+        pk="id", not_null={"tenant", "conversation_id", "reason", "to_target", "status", "requested_at"},
+    )
+    db["chat_handoffs"].create_index(["conversation_id", "id"])
+
+
+@migrations()
+def m073_guardrails(db: Database) -> None:
+    # One configuration per tenant; violations carry the virtual instant they happen at (a
+    # run's output-side violation happens where its timeline is cut, possibly later than now).
+    db["guardrail_configs"].create({"tenant": str, "config": str, "updated_at": str}, pk="tenant",
+                                   not_null={"config", "updated_at"})
+    db["guardrail_violations"].create(
+        {"id": str, "tenant": str, "type": str, "message": str, "source": str, "agent_id": str,
+         "session_id": str, "task_id": str, "conversation_id": str, "at_ms": int, "timestamp": str},
+        pk="id", not_null={"tenant", "type", "message", "source", "at_ms", "timestamp"},
+    )
+    db["guardrail_violations"].create_index(["tenant", "at_ms"])
+
+
+@migrations()
+def m074_agent_io(db: Database) -> None:
+    # Input sent to an agent (delivered into a run's events, or queued for its next run) and
+    # the ports it exposed.
+    db["agent_inputs"].create(
+        {"id": str, "tenant": str, "agent_id": str, "task_id": str, "type": str, "content": str, "metadata": str,
+         "status": str, "created_at": str},
+        pk="id", not_null={"tenant", "agent_id", "type", "content", "status", "created_at"},
+    )
+    db["agent_inputs"].create_index(["agent_id", "status"])
+    db["agent_ports"].create(
+        {"agent_id": str, "port": int, "tenant": str, "created_at": str},
+        pk=("agent_id", "port"), not_null={"tenant", "created_at"},
+    )
+
+
+@migrations()
+def m080_knowledge(db: Database) -> None:
+    # A user's knowledge base: each source (an upload or a sync) and the chunks retrieval
+    # scores (`terms`: the chunk's term counts, so a query never re-tokenizes the corpus).
+    db["knowledge_sources"].create(
+        {"id": str, "tenant": str, "user_id": str, "collection": str, "origin": str, "name": str,
+         "mime_type": str, "config": str, "sync_schedule": str, "file_id": str, "chunk_count": int,
+         "token_count": int, "bytes": int, "ready_ms": int, "created_at": str, "updated_at": str},
+        pk="id", not_null={"tenant", "user_id", "collection", "origin", "name", "chunk_count", "token_count",
+                           "bytes", "ready_ms", "created_at", "updated_at"},
+    )
+    db["knowledge_sources"].create_index(["tenant", "user_id", "collection"])
+    db["knowledge_chunks"].create(
+        {"source_id": str, "chunk": int, "tenant": str, "user_id": str, "collection": str, "content": str,
+         "terms": str, "length": int, "tokens": int},
+        pk=("source_id", "chunk"), not_null={"tenant", "user_id", "collection", "content", "terms", "length",
+                                             "tokens"},
+    )
+    db["knowledge_chunks"].create_index(["tenant", "user_id", "collection"])
+
+
+@migrations()
+def m081_files(db: Database) -> None:
+    # Files uploaded through /v1/files, bytes as sent; signed URLs are computed, not stored.
+    db["files"].create(
+        {"id": str, "tenant": str, "user_id": str, "filename": str, "mime_type": str, "size": int,
+         "purpose": str, "agent_id": str, "session_id": str, "content": bytes, "collection": str,
+         "knowledge_source_id": str, "created_at": str},
+        pk="id", not_null={"tenant", "user_id", "filename", "size", "purpose", "content", "created_at"},
+    )
+    db["files"].create_index(["tenant", "id"])
+
+
+@migrations()
+def m082_tools_mcp(db: Database) -> None:
+    # Custom tools, MCP connections (headers sealed), per-user MCP credentials (sealed) and
+    # the tenant's own MCP server configuration.
+    db["tools"].create(
+        {"name": str, "tenant": str, "description": str, "parameters": str, "handler": str,
+         "requires_approval": int, "created_at": str, "updated_at": str},
+        pk=("tenant", "name"), not_null={"description", "parameters", "handler", "requires_approval",
+                                         "created_at", "updated_at"},
+    )
+    db["mcp_connections"].create(
+        {"id": str, "tenant": str, "name": str, "transport": str, "url": str, "command": str, "args": str,
+         "headers_sealed": str, "credentials_type": str, "tool_filter": str, "requires_approval": str,
+         "catalogue": str, "discovered": str, "last_health_check": str, "created_at": str, "updated_at": str},
+        pk="id", not_null={"tenant", "name", "transport", "credentials_type", "requires_approval", "catalogue",
+                           "discovered", "created_at", "updated_at"},
+    )
+    db["mcp_connections"].create_index(["tenant", "name"], unique=True)
+    db["mcp_credentials"].create(
+        {"connection_id": str, "user_id": str, "tenant": str, "sealed": str, "created_at": str,
+         "updated_at": str},
+        pk=("connection_id", "user_id"), not_null={"tenant", "sealed", "created_at", "updated_at"},
+    )
+    db["mcp_server_configs"].create(
+        {"tenant": str, "expose": str, "auth": str, "updated_at": str},
+        pk="tenant", not_null={"expose", "auth", "updated_at"},
+    )
+
+
+@migrations()
+def m083_webhooks(db: Database) -> None:
+    # Webhook endpoints (signing secret sealed) and their deliveries: one row per event and
+    # endpoint, `due_ms` set while an attempt waits on the virtual clock.
+    db["webhooks"].create(
+        {"id": str, "tenant": str, "url": str, "events": str, "secret_sealed": str, "created_at": str,
+         "updated_at": str},
+        pk="id", not_null={"tenant", "url", "events", "secret_sealed", "created_at", "updated_at"},
+    )
+    db["webhooks"].create_index(["tenant", "id"])
+    db["webhook_deliveries"].create(
+        {"id": str, "tenant": str, "webhook_id": str, "event_id": str, "event": str, "run_id": str,
+         "payload": str, "status": str, "attempts": int, "due_ms": int, "response_status": int,
+         "error": str, "created_at": str, "updated_at": str},
+        pk="id", not_null={"tenant", "webhook_id", "event_id", "event", "payload", "status", "attempts",
+                           "created_at", "updated_at"},
+        defaults={"attempts": 0},
+    )
+    db["webhook_deliveries"].create_index(["status", "due_ms"])
+    db["webhook_deliveries"].create_index(["run_id"])
+
+
+@migrations()
+def m084_billing_accounts(db: Database) -> None:
+    # The tenant's billing account (subscription, budgets) and its checkout sessions.
+    db["billing_accounts"].create(
+        {"tenant": str, "subscription": str, "budget": str, "user_budget": str, "updated_at": str},
+        pk="tenant", not_null={"updated_at"},
+    )
+    db["billing_checkouts"].create(
+        {"id": str, "tenant": str, "plan": str, "success_url": str, "cancel_url": str, "status": str,
+         "created_at": str, "expires_ms": int, "completed_at": str},
+        pk="id", not_null={"tenant", "plan", "success_url", "cancel_url", "status", "created_at", "expires_ms"},
+    )
+
+
+@migrations()
+def m090_agent_references(db: Database) -> None:
+    # Schedules, triggers and channels name their agent by definition id or name, resolved when
+    # they run: a channel keeps the SDK's reference as given, and a firing records what it ran
+    # and how it was resolved ("definition", or "default" for a name no definition has).
+    db["channels"].add_column("agent", str)
+    db["schedule_executions"].add_column("agent", str)
+    db["schedule_executions"].add_column("agent_config", str)
+
+
+@migrations()
+def m100_theo(db: Database) -> None:
+    # The Theo surface (/api/v1). API keys created through /api/v1/keys (or declared by fixtures),
+    # stored as a SHA-256 digest of the key, never the key.
+    db["theo_keys"].create(
+        {"id": str, "tenant": str, "name": str, "key_hash": str, "key_prefix": str, "scopes": str, "scope": str,
+         "org_id": str, "allowed_origins": str, "source": str, "created_at": str, "updated_at": str,
+         "revoked_at": str},
+        pk="id", not_null={"tenant", "key_hash", "key_prefix", "scopes", "scope", "source", "created_at"},
+    )
+    db["theo_keys"].create_index(["key_hash"], unique=True)
+    db["theo_keys"].create_index(["tenant", "id"])
+    # Conversations and their messages (completions with a conversation append to them).
+    db["theo_conversations"].create(
+        {"id": str, "tenant": str, "title": str, "message_count": int, "last_message": str, "created_at": str,
+         "updated_at": str},
+        pk="id", not_null={"tenant", "message_count", "created_at", "updated_at"}, defaults={"message_count": 0},
+    )
+    db["theo_conversations"].create_index(["tenant", "id"])
+    db["theo_messages"].create(
+        {"id": str, "tenant": str, "conversation_id": str, "role": str, "content": str, "mode": str,
+         "resolved_mode": str, "model": str, "tools": str, "artifacts": str, "follow_ups": str, "status": str,
+         "error_message": str, "cost_units": int, "created_at": str},
+        pk="id", not_null={"tenant", "conversation_id", "role", "content", "created_at"},
+    )
+    db["theo_messages"].create_index(["conversation_id", "id"])
+    # The Theo ledger: one row per completion; usage is its aggregate. Costs are integer units
+    # of 1/10,000 cent (cost_cents on the wire is units / 10,000).
+    db["theo_ledger"].create(
+        {"id": str, "tenant": str, "key_id": str, "kind": str, "route": str, "mode": str, "resolved_mode": str,
+         "model": str, "prompt_tokens": int, "completion_tokens": int, "cost_units": int, "cached": int,
+         "at_ms": int, "created_at": str},
+        pk="id", not_null={"tenant", "kind", "model", "prompt_tokens", "completion_tokens", "cost_units", "at_ms"},
+        defaults={"cached": 0},
+    )
+    db["theo_ledger"].create_index(["tenant", "at_ms"])
+    # A tenant's credit balance (absent or NULL: no billing, as Theo's test keys) and its
+    # credits.low threshold; `low_sent` remembers that credits.low fired until the balance recovers.
+    db["theo_credits"].create(
+        {"tenant": str, "balance_units": int, "low_units": int, "low_sent": int},
+        pk="tenant", not_null={"low_units", "low_sent"}, defaults={"low_sent": 0},
+    )
+    # The append-only audit log: each entry carries the SHA-256 of its content and of the one before.
+    db["theo_audit"].create(
+        {"id": str, "tenant": str, "action": str, "entity_type": str, "entity_id": str, "key_id": str,
+         "user_id": str, "route": str, "method": str, "status": int, "mode": str, "model": str, "cost_units": int,
+         "request_id": str, "ip_address": str, "user_agent": str, "input_summary": str, "output_summary": str,
+         "prev_hash": str, "hash": str, "at_ms": int, "created_at": str},
+        pk="id", not_null={"tenant", "action", "entity_type", "hash", "at_ms", "created_at"},
+    )
+    db["theo_audit"].create_index(["tenant", "id"])
+    # Events for webhooks (credits.low, completion.created, key.created, ...), oldest first.
+    db["theo_events"].create(
+        {"id": str, "tenant": str, "type": str, "data": str, "at_ms": int, "created_at": str},
+        pk="id", not_null={"tenant", "type", "data", "at_ms", "created_at"},
+    )
+    db["theo_events"].create_index(["tenant", "id"])
+    # Idempotency-Key records: per tenant, the request's fingerprint and, once answered, the
+    # answer to replay (status, headers, body; a stream's body as its raw frames).
+    db["theo_idempotency"].create(
+        {"tenant": str, "idem_key": str, "fingerprint": str, "state": str, "status": int, "headers": str,
+         "body": bytes, "stream": int, "request_id": str, "locked_until_ms": int, "expires_ms": int,
+         "created_at": str},
+        pk=("tenant", "idem_key"), not_null={"fingerprint", "state", "expires_ms", "created_at"},
+    )
+
+
 def dump() -> str:
     """The schema these migrations build on an empty database, as data/schema.sql."""
     import sqlite3

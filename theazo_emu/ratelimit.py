@@ -67,16 +67,17 @@ class RateLimiter:
         else:
             self._hits.pop(key, None)
 
-    def hit(self, key: str, limit: int, now_ms: int) -> tuple[bool, int, int]:
-        """Count a request if there is room: (accepted, remaining, seconds until a slot frees)."""
+    def hit(self, key: str, limit: int, now_ms: int, count: bool = True) -> tuple[bool, int, int]:
+        """Count a request if there is room: (accepted, remaining, seconds until a slot frees).
+        With `count=False` only look: whether there is room, counting nothing."""
         hits = self._hits.setdefault(key, deque())
         while hits and hits[0] <= now_ms - WINDOW_MS:
             hits.popleft()
-        accepted = len(hits) < limit
-        if accepted:
+        room = len(hits) < limit
+        if room and count:
             hits.append(now_ms)
         reset = math.ceil((hits[0] + WINDOW_MS - now_ms) / 1000) if hits else 0
-        return accepted, max(0, limit - len(hits)), reset
+        return room, max(0, limit - len(hits)), reset
 
     async def guard(self, ctx: "Ctx", route: "ApiRoute") -> None:
         """Refuse a request over its key's limit; leave the header values for the middleware."""

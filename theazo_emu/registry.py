@@ -44,11 +44,40 @@ THEAZO = (
             timers=(("workflow_runs", "theazo_emu.workflow.timers:WorkflowTimer"),)),
     _theazo("approvals", "approvals", timers=(("approvals", "theazo_emu.workflow.timers:ApprovalTimer"),)),
     _theazo("fleets", "fleets", "fleet_items", timers=(("fleet_items", "theazo_emu.domain.fleets:FleetTimer"),)),
+    _theazo("tasks", "session_tasks", timers=(("session_tasks", "theazo_emu.domain.tasks:TaskTimer"),)),
+    _theazo("teams", "teams", "team_runs", "team_contributions",
+            timers=(("team_contributions", "theazo_emu.domain.teams:TeamTimer"),)),
+    _theazo("chat", "chat_conversations", "chat_messages", "chat_threads", "chat_handoffs"),
+    _theazo("chat_messages"),
+    _theazo("guardrails", "guardrail_configs", "guardrail_violations"),
+    _theazo("agent_io", "agent_inputs", "agent_ports"),
+    _theazo("knowledge", "knowledge_sources", "knowledge_chunks"),
+    _theazo("files", "files"),
+    _theazo("tools", "tools"),
+    _theazo("mcp", "mcp_connections", "mcp_credentials", "mcp_server_configs"),
+    _theazo("webhooks", "webhooks", "webhook_deliveries",
+            timers=(("webhook_deliveries", "theazo_emu.domain.webhooks:DeliveryTimer"),)),
+    _theazo("observability"),
+    _theazo("billing_account", "billing_accounts", "billing_checkouts"),
 )
-ADMIN = tuple(Family(f"theazo_emu.admin.{name}") for name in ("control", "state", "fixtures", "inspector"))
-THEO: tuple[Family, ...] = ()
-# Tenant tables of the kernel itself (the per-tenant id counters).
-KERNEL_TABLES = ("counters",)
+def _theo(name: str, *tables: str) -> Family:
+    return Family(f"theazo_emu.theo.{name}", tables)
+
+
+ADMIN = tuple(Family(f"theazo_emu.admin.{name}")
+              for name in ("control", "state", "fixtures", "record", "inspector", "ports", "theo"))
+THEO = (
+    _theo("discovery"),
+    _theo("keys", "theo_keys"),
+    _theo("completions", "theo_ledger", "theo_credits", "theo_events"),
+    _theo("chat"),
+    _theo("conversations", "theo_conversations", "theo_messages"),
+    _theo("audit", "theo_audit"),
+    _theo("usage"),
+)
+# Tenant tables of the kernel itself (the per-tenant id counters) and of the Theo surface's
+# own middleware (its Idempotency-Key records), which belong to no family.
+KERNEL_TABLES = ("counters", "theo_idempotency")
 
 FAMILIES = (*THEAZO, *ADMIN, *THEO)
 TIMERS = tuple(timer for family in FAMILIES for timer in family.timers)

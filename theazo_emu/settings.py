@@ -38,13 +38,24 @@ class Settings:
     master_key: str | None = field(default=None, repr=False)
     # Requests per minute per API key: None (off), 'free', 'cloud', 'team' or a number (ratelimit.py).
     rate_limit: str | None = None
+    # The Theo surface's per-key tier: None (off), 'free', 'starter', 'pro', 'enterprise' or a
+    # number of requests per minute (domain/theo/ratelimit.py).
+    theo_rate_limit: str | None = None
     # Record and replay (recording.py) and the journal's size (journal.py).
     record: Path | None = None
     upstream: str | None = None
     replay: Path | None = None
     replay_mode: ReplayMode = "strict"
     journal_size: int = 10_000
+    # `serve --export-on-exit FILE`: the whole state is written there when the app shuts down.
+    export_on_exit: Path | None = None
     extra: dict = field(default_factory=dict)
 
     def with_(self, **changes) -> "Settings":
         return replace(self, **changes)
+
+    def dry_run(self) -> "Settings":
+        """These settings for a scratch emulator (fixture dry runs): in memory, no fixtures,
+        and never recording or replaying (a dry run must not touch a cassette)."""
+        return replace(self, fixtures=None, db=":memory:", record=None, upstream=None, replay=None,
+                       export_on_exit=None)

@@ -1,8 +1,11 @@
-"""HMAC-SHA256 signatures of trigger bodies (reference "Triggers"; DESIGN "Persistence and safety").
+"""HMAC-SHA256 signatures: trigger and webhook bodies, and signed file URLs (reference
+"Triggers"; DESIGN "Persistence and safety").
 
-A trigger's signing secret is `whsec_` + 48 hex characters derived by HMAC from the seed,
-the tenant and the trigger id (so the same requests give the same bytes), then sealed by
-emu.cipher in the store. A fire carries `X-Theazo-Signature: sha256=<hex>` (or the SDK
+A trigger's (or a webhook endpoint's) signing secret is `whsec_` + 48 hex characters
+derived by HMAC from the seed, the tenant and its id (so the same requests give the same
+bytes), then sealed by emu.cipher in the store. A webhook delivery is signed the same way
+a trigger fire is (`sign`). A signed file URL carries `url_signature`, an HMAC of the file
+id and the expiry instant under a key derived from the seed and the tenant. A fire carries `X-Theazo-Signature: sha256=<hex>` (or the SDK
 example's `X-Trigger-Signature`, with or without `sha256=`): the hex HMAC-SHA256 of the raw
 body keyed with the whole secret string. Comparison is constant time (hmac.compare_digest);
 anything but exactly 64 hex digits fails before it. Secrets are never logged or echoed.
@@ -20,11 +23,25 @@ _PREFIX = "sha256="
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}")
 
 
-def derive_secret(seed: int, tenant: str, trigger_id: str) -> str:
-    """The trigger's signing secret: deterministic for a seed, unguessable without the id and tenant."""
-    key = f"theazo-emu|trigger-secret|{seed}".encode()
-    mac = hmac.new(key, f"{tenant}|{trigger_id}".encode(), hashlib.sha256)
+def derive_secret(seed: int, tenant: str, ident: str, kind: str = "trigger") -> str:
+    """The signing secret of a trigger or webhook endpoint (`kind`): deterministic for a seed,
+    unguessable without the id and tenant."""
+    key = f"theazo-emu|{kind}-secret|{seed}".encode()
+    mac = hmac.new(key, f"{tenant}|{ident}".encode(), hashlib.sha256)
     return SECRET_PREFIX + mac.hexdigest()[:48]
+
+
+def url_signature(seed: int, tenant: str, ident: str, expires_ms: int) -> str:
+    """The `signature` of a signed URL for `ident` valid until `expires_ms` (hex HMAC-SHA256)."""
+    key = hmac.new(f"theazo-emu|url-key|{seed}".encode(), tenant.encode(), hashlib.sha256).digest()
+    return hmac.new(key, f"{ident}|{expires_ms}".encode(), hashlib.sha256).hexdigest()
+
+
+def url_signature_ok(seed: int, tenant: str, ident: str, expires_ms: int, signature: str) -> bool:
+    """Whether `signature` is the one url_signature makes (constant-time comparison)."""
+    if not _HEX64.fullmatch(signature):
+        return False
+    return hmac.compare_digest(url_signature(seed, tenant, ident, expires_ms), signature.lower())
 
 
 def sign(secret: str, body: bytes) -> str:

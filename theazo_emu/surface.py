@@ -25,7 +25,7 @@ from starlette.types import Receive, Scope, Send
 from . import errors, lazy
 
 if TYPE_CHECKING:
-    from .emulator import Emulator
+    from .emulator import Emulator, Guard
     from .http import ApiRoute, Declared
     from .registry import Family
 
@@ -45,9 +45,14 @@ class Surface(NamedTuple):  # not a dataclass: building one costs start-up time
     # The kernel's failures by kind (errors.ApiError.kind) -> this surface's (status, code).
     generic: Mapping[str, tuple[int, str]] = MappingProxyType({})
     guards: tuple[str, ...] = ()  # names in emulator.GUARD_ORDER that run before its endpoints
+    # The surface's own implementation of a guard it names (its rate limit, its scopes), by name;
+    # a name not here runs the emulator's.
+    own_guards: Mapping[str, "Guard"] = MappingProxyType({})
     catalog: str | None = None  # data file of the endpoints its clients may call
     openapi: str | None = None  # where its OpenAPI document is served
     middleware: tuple[Middleware, ...] = ()
+    key_format: str = "th_test_..."  # how its keys look, for its OpenAPI document
+    error_schema: Mapping[str, Any] | None = None  # its error envelope's JSON Schema (None: Theazo's)
     # Routes every instance serves from the start (no family to load): declared in the kernel.
     core: Callable[[], list["Declared"]] = list
 
@@ -100,7 +105,8 @@ class SurfaceRouter(Router):
             if any(route.matches({**scope, "path": target})[0] is not Match.NONE for route in self.routes):
                 await RedirectResponse(str(URL(scope={**scope, "path": target})))(scope, receive, send)
                 return
-        await errors.render(self.surface, scope, errors.no_route(self.surface, scope, allowed))(scope, receive, send)
+        error = errors.no_route(self.surface, scope, allowed, self.routes)
+        await errors.render(self.surface, scope, error)(scope, receive, send)
 
 
 class Dispatcher(Router):

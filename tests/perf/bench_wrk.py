@@ -151,10 +151,11 @@ LUA = {
 _NON2XX = re.compile(r"Non-2xx or 3xx responses: (\d+)")
 
 
-def wrk(port: int, path: str, measure: str, seconds: float, conns: int, scripts: Path) -> tuple[float, float]:
-    """(requests per second, p99 in ms) for one window."""
+def wrk(port: int, path: str, measure: str, seconds: float, conns: int, scripts: Path,
+        lua: str | None = None) -> tuple[float, float]:
+    """(requests per second, p99 in ms) for one window; `lua`: a script other than LUA[measure]'s."""
     script = scripts / f"{measure}.lua"
-    script.write_text(LUA[measure].format(key=KEY))
+    script.write_text(LUA[measure].format(key=KEY) if lua is None else lua)
     done = subprocess.run(["wrk", "-t1", f"-c{conns}", f"-d{int(seconds)}s", "--latency", "-s", str(script),
                            f"http://{HOST}:{port}{path}"], capture_output=True, text=True, check=True)
     out = done.stdout

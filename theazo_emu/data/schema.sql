@@ -213,7 +213,7 @@ CREATE TABLE "schedule_executions" (
    "session_id" TEXT,
    "workflow_run_id" TEXT,
    "failure" TEXT
-);
+, "agent" TEXT, "agent_config" TEXT);
 CREATE INDEX "idx_schedule_executions_schedule_id_id"
     ON "schedule_executions" ("schedule_id", "id");
 CREATE TABLE "triggers" (
@@ -241,7 +241,7 @@ CREATE TABLE "channels" (
    "enabled" INTEGER NOT NULL DEFAULT 1,
    "created_at" TEXT NOT NULL,
    "updated_at" TEXT NOT NULL
-);
+, "agent" TEXT);
 CREATE INDEX "idx_channels_tenant_id"
     ON "channels" ("tenant", "id");
 CREATE TABLE "channel_threads" (
@@ -430,6 +430,448 @@ CREATE TABLE "checkpoint_files" (
    "modified_at" TEXT NOT NULL,
    PRIMARY KEY ("checkpoint_id", "path")
 );
+CREATE TABLE "session_tasks" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "session_id" TEXT NOT NULL,
+   "agent_id" TEXT NOT NULL,
+   "kind" TEXT NOT NULL,
+   "agent_ref" TEXT,
+   "input" TEXT,
+   "priority" TEXT NOT NULL,
+   "webhook" TEXT,
+   "status" TEXT NOT NULL,
+   "created_at" TEXT NOT NULL,
+   "completed_at" TEXT
+);
+CREATE INDEX "idx_session_tasks_tenant_session_id_id"
+    ON "session_tasks" ("tenant", "session_id", "id");
+CREATE INDEX "idx_session_tasks_status"
+    ON "session_tasks" ("status");
+CREATE TABLE "teams" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "session_id" TEXT NOT NULL,
+   "name" TEXT NOT NULL,
+   "members" TEXT NOT NULL,
+   "coordination" TEXT NOT NULL,
+   "shared_context" INTEGER NOT NULL,
+   "max_rounds" INTEGER NOT NULL,
+   "created_at" TEXT NOT NULL
+);
+CREATE TABLE "team_runs" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "team_id" TEXT NOT NULL,
+   "session_id" TEXT NOT NULL,
+   "task" TEXT NOT NULL,
+   "status" TEXT NOT NULL,
+   "stages" TEXT NOT NULL,
+   "stage" INTEGER NOT NULL DEFAULT 0,
+   "total_cents" INTEGER NOT NULL DEFAULT 0,
+   "output" TEXT,
+   "error" TEXT,
+   "started_at" TEXT NOT NULL,
+   "completed_at" TEXT
+);
+CREATE INDEX "idx_team_runs_team_id_status"
+    ON "team_runs" ("team_id", "status");
+CREATE TABLE "team_contributions" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "run_id" TEXT NOT NULL,
+   "seq" INTEGER NOT NULL,
+   "stage" INTEGER NOT NULL,
+   "round" INTEGER NOT NULL,
+   "member" INTEGER NOT NULL,
+   "role" TEXT NOT NULL,
+   "phase" TEXT NOT NULL,
+   "agent_id" TEXT,
+   "task_id" TEXT,
+   "status" TEXT NOT NULL,
+   "output" TEXT,
+   "cost_cents" INTEGER NOT NULL DEFAULT 0,
+   "error" TEXT,
+   "started_at" TEXT,
+   "completed_at" TEXT
+);
+CREATE UNIQUE INDEX "idx_team_contributions_run_id_seq"
+    ON "team_contributions" ("run_id", "seq");
+CREATE INDEX "idx_team_contributions_status"
+    ON "team_contributions" ("status");
+CREATE TABLE "chat_conversations" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "session_id" TEXT NOT NULL,
+   "user_id" TEXT NOT NULL,
+   "agent_ref" TEXT,
+   "profile" TEXT NOT NULL,
+   "title" TEXT,
+   "metadata" TEXT,
+   "context" TEXT,
+   "system_prompt" TEXT,
+   "knowledge" TEXT,
+   "status" TEXT NOT NULL,
+   "message_count" INTEGER NOT NULL DEFAULT 0,
+   "total_cents" INTEGER NOT NULL DEFAULT 0,
+   "last_message_at" TEXT,
+   "created_at" TEXT NOT NULL,
+   "updated_at" TEXT NOT NULL
+);
+CREATE INDEX "idx_chat_conversations_tenant_session_id_id"
+    ON "chat_conversations" ("tenant", "session_id", "id");
+CREATE TABLE "chat_messages" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "conversation_id" TEXT NOT NULL,
+   "thread_id" TEXT,
+   "role" TEXT NOT NULL,
+   "content" TEXT,
+   "tool_calls" TEXT,
+   "attachments" TEXT NOT NULL,
+   "cost_cents" INTEGER NOT NULL DEFAULT 0,
+   "token_count" INTEGER,
+   "events" TEXT,
+   "stream_ms" INTEGER,
+   "created_at" TEXT NOT NULL
+);
+CREATE INDEX "idx_chat_messages_conversation_id_id"
+    ON "chat_messages" ("conversation_id", "id");
+CREATE INDEX "idx_chat_messages_tenant_id"
+    ON "chat_messages" ("tenant", "id");
+CREATE TABLE "chat_threads" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "conversation_id" TEXT NOT NULL,
+   "parent_message_id" TEXT NOT NULL,
+   "title" TEXT,
+   "created_at" TEXT NOT NULL
+);
+CREATE INDEX "idx_chat_threads_conversation_id_id"
+    ON "chat_threads" ("conversation_id", "id");
+CREATE TABLE "chat_handoffs" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "conversation_id" TEXT NOT NULL,
+   "reason" TEXT NOT NULL,
+   "to_target" TEXT NOT NULL,
+   "metadata" TEXT,
+   "status" TEXT NOT NULL,
+   "requested_at" TEXT NOT NULL,
+   "resolved_at" TEXT
+);
+CREATE INDEX "idx_chat_handoffs_conversation_id_id"
+    ON "chat_handoffs" ("conversation_id", "id");
+CREATE TABLE "guardrail_configs" (
+   "tenant" TEXT PRIMARY KEY,
+   "config" TEXT NOT NULL,
+   "updated_at" TEXT NOT NULL
+);
+CREATE TABLE "guardrail_violations" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "type" TEXT NOT NULL,
+   "message" TEXT NOT NULL,
+   "source" TEXT NOT NULL,
+   "agent_id" TEXT,
+   "session_id" TEXT,
+   "task_id" TEXT,
+   "conversation_id" TEXT,
+   "at_ms" INTEGER NOT NULL,
+   "timestamp" TEXT NOT NULL
+);
+CREATE INDEX "idx_guardrail_violations_tenant_at_ms"
+    ON "guardrail_violations" ("tenant", "at_ms");
+CREATE TABLE "agent_inputs" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "agent_id" TEXT NOT NULL,
+   "task_id" TEXT,
+   "type" TEXT NOT NULL,
+   "content" TEXT NOT NULL,
+   "metadata" TEXT,
+   "status" TEXT NOT NULL,
+   "created_at" TEXT NOT NULL
+);
+CREATE INDEX "idx_agent_inputs_agent_id_status"
+    ON "agent_inputs" ("agent_id", "status");
+CREATE TABLE "agent_ports" (
+   "agent_id" TEXT,
+   "port" INTEGER,
+   "tenant" TEXT NOT NULL,
+   "created_at" TEXT NOT NULL,
+   PRIMARY KEY ("agent_id", "port")
+);
+CREATE TABLE "knowledge_sources" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "user_id" TEXT NOT NULL,
+   "collection" TEXT NOT NULL,
+   "origin" TEXT NOT NULL,
+   "name" TEXT NOT NULL,
+   "mime_type" TEXT,
+   "config" TEXT,
+   "sync_schedule" TEXT,
+   "file_id" TEXT,
+   "chunk_count" INTEGER NOT NULL,
+   "token_count" INTEGER NOT NULL,
+   "bytes" INTEGER NOT NULL,
+   "ready_ms" INTEGER NOT NULL,
+   "created_at" TEXT NOT NULL,
+   "updated_at" TEXT NOT NULL
+);
+CREATE INDEX "idx_knowledge_sources_tenant_user_id_collection"
+    ON "knowledge_sources" ("tenant", "user_id", "collection");
+CREATE TABLE "knowledge_chunks" (
+   "source_id" TEXT,
+   "chunk" INTEGER,
+   "tenant" TEXT NOT NULL,
+   "user_id" TEXT NOT NULL,
+   "collection" TEXT NOT NULL,
+   "content" TEXT NOT NULL,
+   "terms" TEXT NOT NULL,
+   "length" INTEGER NOT NULL,
+   "tokens" INTEGER NOT NULL,
+   PRIMARY KEY ("source_id", "chunk")
+);
+CREATE INDEX "idx_knowledge_chunks_tenant_user_id_collection"
+    ON "knowledge_chunks" ("tenant", "user_id", "collection");
+CREATE TABLE "files" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "user_id" TEXT NOT NULL,
+   "filename" TEXT NOT NULL,
+   "mime_type" TEXT,
+   "size" INTEGER NOT NULL,
+   "purpose" TEXT NOT NULL,
+   "agent_id" TEXT,
+   "session_id" TEXT,
+   "content" BLOB NOT NULL,
+   "collection" TEXT,
+   "knowledge_source_id" TEXT,
+   "created_at" TEXT NOT NULL
+);
+CREATE INDEX "idx_files_tenant_id"
+    ON "files" ("tenant", "id");
+CREATE TABLE "tools" (
+   "name" TEXT,
+   "tenant" TEXT,
+   "description" TEXT NOT NULL,
+   "parameters" TEXT NOT NULL,
+   "handler" TEXT NOT NULL,
+   "requires_approval" INTEGER NOT NULL,
+   "created_at" TEXT NOT NULL,
+   "updated_at" TEXT NOT NULL,
+   PRIMARY KEY ("tenant", "name")
+);
+CREATE TABLE "mcp_connections" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "name" TEXT NOT NULL,
+   "transport" TEXT NOT NULL,
+   "url" TEXT,
+   "command" TEXT,
+   "args" TEXT,
+   "headers_sealed" TEXT,
+   "credentials_type" TEXT NOT NULL,
+   "tool_filter" TEXT,
+   "requires_approval" TEXT NOT NULL,
+   "catalogue" TEXT NOT NULL,
+   "discovered" TEXT NOT NULL,
+   "last_health_check" TEXT,
+   "created_at" TEXT NOT NULL,
+   "updated_at" TEXT NOT NULL
+);
+CREATE UNIQUE INDEX "idx_mcp_connections_tenant_name"
+    ON "mcp_connections" ("tenant", "name");
+CREATE TABLE "mcp_credentials" (
+   "connection_id" TEXT,
+   "user_id" TEXT,
+   "tenant" TEXT NOT NULL,
+   "sealed" TEXT NOT NULL,
+   "created_at" TEXT NOT NULL,
+   "updated_at" TEXT NOT NULL,
+   PRIMARY KEY ("connection_id", "user_id")
+);
+CREATE TABLE "mcp_server_configs" (
+   "tenant" TEXT PRIMARY KEY,
+   "expose" TEXT NOT NULL,
+   "auth" TEXT NOT NULL,
+   "updated_at" TEXT NOT NULL
+);
+CREATE TABLE "webhooks" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "url" TEXT NOT NULL,
+   "events" TEXT NOT NULL,
+   "secret_sealed" TEXT NOT NULL,
+   "created_at" TEXT NOT NULL,
+   "updated_at" TEXT NOT NULL
+);
+CREATE INDEX "idx_webhooks_tenant_id"
+    ON "webhooks" ("tenant", "id");
+CREATE TABLE "webhook_deliveries" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "webhook_id" TEXT NOT NULL,
+   "event_id" TEXT NOT NULL,
+   "event" TEXT NOT NULL,
+   "run_id" TEXT,
+   "payload" TEXT NOT NULL,
+   "status" TEXT NOT NULL,
+   "attempts" INTEGER NOT NULL DEFAULT 0,
+   "due_ms" INTEGER,
+   "response_status" INTEGER,
+   "error" TEXT,
+   "created_at" TEXT NOT NULL,
+   "updated_at" TEXT NOT NULL
+);
+CREATE INDEX "idx_webhook_deliveries_status_due_ms"
+    ON "webhook_deliveries" ("status", "due_ms");
+CREATE INDEX "idx_webhook_deliveries_run_id"
+    ON "webhook_deliveries" ("run_id");
+CREATE TABLE "billing_accounts" (
+   "tenant" TEXT PRIMARY KEY,
+   "subscription" TEXT,
+   "budget" TEXT,
+   "user_budget" TEXT,
+   "updated_at" TEXT NOT NULL
+);
+CREATE TABLE "billing_checkouts" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "plan" TEXT NOT NULL,
+   "success_url" TEXT NOT NULL,
+   "cancel_url" TEXT NOT NULL,
+   "status" TEXT NOT NULL,
+   "created_at" TEXT NOT NULL,
+   "expires_ms" INTEGER NOT NULL,
+   "completed_at" TEXT
+);
+CREATE TABLE "theo_keys" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "name" TEXT,
+   "key_hash" TEXT NOT NULL,
+   "key_prefix" TEXT NOT NULL,
+   "scopes" TEXT NOT NULL,
+   "scope" TEXT NOT NULL,
+   "org_id" TEXT,
+   "allowed_origins" TEXT,
+   "source" TEXT NOT NULL,
+   "created_at" TEXT NOT NULL,
+   "updated_at" TEXT,
+   "revoked_at" TEXT
+);
+CREATE UNIQUE INDEX "idx_theo_keys_key_hash"
+    ON "theo_keys" ("key_hash");
+CREATE INDEX "idx_theo_keys_tenant_id"
+    ON "theo_keys" ("tenant", "id");
+CREATE TABLE "theo_conversations" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "title" TEXT,
+   "message_count" INTEGER NOT NULL DEFAULT 0,
+   "last_message" TEXT,
+   "created_at" TEXT NOT NULL,
+   "updated_at" TEXT NOT NULL
+);
+CREATE INDEX "idx_theo_conversations_tenant_id"
+    ON "theo_conversations" ("tenant", "id");
+CREATE TABLE "theo_messages" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "conversation_id" TEXT NOT NULL,
+   "role" TEXT NOT NULL,
+   "content" TEXT NOT NULL,
+   "mode" TEXT,
+   "resolved_mode" TEXT,
+   "model" TEXT,
+   "tools" TEXT,
+   "artifacts" TEXT,
+   "follow_ups" TEXT,
+   "status" TEXT,
+   "error_message" TEXT,
+   "cost_units" INTEGER,
+   "created_at" TEXT NOT NULL
+);
+CREATE INDEX "idx_theo_messages_conversation_id_id"
+    ON "theo_messages" ("conversation_id", "id");
+CREATE TABLE "theo_ledger" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "key_id" TEXT,
+   "kind" TEXT NOT NULL,
+   "route" TEXT,
+   "mode" TEXT,
+   "resolved_mode" TEXT,
+   "model" TEXT NOT NULL,
+   "prompt_tokens" INTEGER NOT NULL,
+   "completion_tokens" INTEGER NOT NULL,
+   "cost_units" INTEGER NOT NULL,
+   "cached" INTEGER DEFAULT 0,
+   "at_ms" INTEGER NOT NULL,
+   "created_at" TEXT
+);
+CREATE INDEX "idx_theo_ledger_tenant_at_ms"
+    ON "theo_ledger" ("tenant", "at_ms");
+CREATE TABLE "theo_credits" (
+   "tenant" TEXT PRIMARY KEY,
+   "balance_units" INTEGER,
+   "low_units" INTEGER NOT NULL,
+   "low_sent" INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE "theo_audit" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "action" TEXT NOT NULL,
+   "entity_type" TEXT NOT NULL,
+   "entity_id" TEXT,
+   "key_id" TEXT,
+   "user_id" TEXT,
+   "route" TEXT,
+   "method" TEXT,
+   "status" INTEGER,
+   "mode" TEXT,
+   "model" TEXT,
+   "cost_units" INTEGER,
+   "request_id" TEXT,
+   "ip_address" TEXT,
+   "user_agent" TEXT,
+   "input_summary" TEXT,
+   "output_summary" TEXT,
+   "prev_hash" TEXT,
+   "hash" TEXT NOT NULL,
+   "at_ms" INTEGER NOT NULL,
+   "created_at" TEXT NOT NULL
+);
+CREATE INDEX "idx_theo_audit_tenant_id"
+    ON "theo_audit" ("tenant", "id");
+CREATE TABLE "theo_events" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "type" TEXT NOT NULL,
+   "data" TEXT NOT NULL,
+   "at_ms" INTEGER NOT NULL,
+   "created_at" TEXT NOT NULL
+);
+CREATE INDEX "idx_theo_events_tenant_id"
+    ON "theo_events" ("tenant", "id");
+CREATE TABLE "theo_idempotency" (
+   "tenant" TEXT,
+   "idem_key" TEXT,
+   "fingerprint" TEXT NOT NULL,
+   "state" TEXT NOT NULL,
+   "status" INTEGER,
+   "headers" TEXT,
+   "body" BLOB,
+   "stream" INTEGER,
+   "request_id" TEXT,
+   "locked_until_ms" INTEGER,
+   "expires_ms" INTEGER NOT NULL,
+   "created_at" TEXT NOT NULL,
+   PRIMARY KEY ("tenant", "idem_key")
+);
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm001_core', 'data/schema.sql');
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm002_clock', 'data/schema.sql');
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm010_secrets_providers', 'data/schema.sql');
@@ -438,3 +880,15 @@ INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm040_workflows_fleets', 'data/schema.sql');
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm050_agent_files', 'data/schema.sql');
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm060_checkpoints', 'data/schema.sql');
+INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm070_session_tasks', 'data/schema.sql');
+INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm071_teams', 'data/schema.sql');
+INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm072_chat', 'data/schema.sql');
+INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm073_guardrails', 'data/schema.sql');
+INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm074_agent_io', 'data/schema.sql');
+INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm080_knowledge', 'data/schema.sql');
+INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm081_files', 'data/schema.sql');
+INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm082_tools_mcp', 'data/schema.sql');
+INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm083_webhooks', 'data/schema.sql');
+INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm084_billing_accounts', 'data/schema.sql');
+INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm090_agent_references', 'data/schema.sql');
+INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm100_theo', 'data/schema.sql');

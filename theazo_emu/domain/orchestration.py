@@ -2,20 +2,21 @@
 
 An agent reference is a definition id (`adef_...`, must exist: 404/409 from
 agent_definitions), a definition name (the newest live definition of that name), any other
-name (an ad-hoc agent whose instructions name its role, so SDK examples such as
+name (a default agent whose instructions name its role, so SDK examples such as
 `agent: 'researcher'` run offline), or an inline agent config (the create-agent body).
+`resolve_agent` is the one resolver: schedules, triggers and channels use it too.
 Agents are made and run only through agents.new_agent/start_run (limits, ledger).
 Events go to `orch_events` with the virtual instant they happen at; `EventFollower` streams
-them (replay, Last-Event-ID, close after the terminal event). `http_call` is the one
-real-world call (workflow webhook steps): httpx.AsyncClient, never blocking the loop.
+them (replay, Last-Event-ID, close after the terminal event). Workflow webhook steps call
+out through outbound.py.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Iterable, NamedTuple
 
+from .. import jsonio
 from ..errors import ApiError, invalid
 from ..http import validate
 from ..models.core import CreateAgent
@@ -26,24 +27,43 @@ from .agents import new_agent, start_run
 if TYPE_CHECKING:
     from ..emulator import Emulator
 
-MAX_RESPONSE_CHARS = 65_536
-
-
 # ---- agents ----
+
+class Resolved(NamedTuple):
+    """An agent reference resolved now: the create-agent fields, and how (`definition`: a
+    definition by id or name; `default`: no definition has that name, so a default agent
+    configuration runs under it; `inline`: the reference was a config)."""
+
+    fields: dict[str, Any]
+    how: str
+
+
+def default_note(name: str) -> str:
+    """What a run of an unresolved name says about itself (history entries, fire answers)."""
+    return f"No agent definition is named '{name}': a default agent configuration ran under that name."
+
+
+def resolve_agent(emu: "Emulator", tenant: str, ref: Any) -> Resolved:
+    """The one resolver of agent references (workflow steps, fleets, schedules, triggers,
+    channels): a definition id (404 unknown, 409 archived), a definition name (its newest live
+    definition), any other name (a default agent whose instructions name its role, so SDK
+    examples such as `agent: 'researcher'` run offline), or an inline agent config."""
+    if isinstance(ref, dict):
+        return Resolved(dict(ref), "inline")
+    if isinstance(ref, str) and ref.startswith("adef_"):
+        definitions.resolve_definition(emu, tenant, ref)
+        return Resolved({"definition": ref}, "definition")
+    named = emu.store.one("SELECT id FROM agent_definitions WHERE tenant = ? AND name = ? AND archived = 0 "
+                          "ORDER BY id DESC LIMIT 1", [tenant, ref])
+    if named:
+        return Resolved({"definition": named["id"]}, "definition")
+    return Resolved({"instructions": f"You are the '{ref}' agent. Complete the task you are given."}, "default")
+
 
 def agent_request(emu: "Emulator", tenant: str, ref: Any, *, timeout: Any = None,
                   allow_tools: list[str] | None = None, deny_tools: list[str] | None = None) -> CreateAgent:
     """The create-agent body for a reference (raises 404/409/422 as the API would)."""
-    if isinstance(ref, dict):
-        fields = dict(ref)
-    elif isinstance(ref, str) and ref.startswith("adef_"):
-        definitions.resolve_definition(emu, tenant, ref)
-        fields = {"definition": ref}
-    else:
-        named = emu.store.one("SELECT id FROM agent_definitions WHERE tenant = ? AND name = ? AND archived = 0 "
-                              "ORDER BY id DESC LIMIT 1", [tenant, ref])
-        fields = {"definition": named["id"]} if named else {
-            "instructions": f"You are the '{ref}' agent. Complete the task you are given."}
+    fields = resolve_agent(emu, tenant, ref).fields
     if timeout is not None:
         fields["timeout"] = timeout
     if allow_tools is not None or deny_tools:
@@ -107,8 +127,8 @@ def parse_output(text: str) -> Any:
     stripped = text.strip() if isinstance(text, str) else ""
     if stripped[:1] in ("{", "["):
         try:
-            return json.loads(stripped)
-        except ValueError:
+            return jsonio.loads(stripped)
+        except jsonio.JsonRejected:
             pass
     return text
 
@@ -153,51 +173,3 @@ class EventFollower:
         last = self.emu.store.one("SELECT event FROM orch_events WHERE owner_id = ? AND seq <= ? "
                                   "ORDER BY seq DESC LIMIT 1", [self.owner_id, self.seq])
         return frames, last is not None and last["event"] in self.terminal, None
-
-
-# ---- webhooks ----
-
-async def http_call(request: dict[str, Any]) -> dict[str, Any]:
-    """Send one webhook request; the outcome is data, never an exception."""
-    import httpx  # imported on first use: most runs never call a webhook, and it costs start-up time
-
-    kwargs: dict[str, Any] = {"headers": request.get("headers") or {}}
-    if request.get("body") is not None and request["method"] not in ("GET", "DELETE"):
-        kwargs["json"] = request["body"]
-    try:
-        async with httpx.AsyncClient(timeout=request["timeoutS"], follow_redirects=False) as client:
-            response = await client.request(request["method"], request["url"], **kwargs)
-    except httpx.TimeoutException:
-        return {"ok": False, "code": "timeout", "message": f"No response from {request['url']} within "
-                f"{request['timeoutS']:g}s."}
-    except (httpx.HTTPError, ValueError, OSError) as exc:
-        return {"ok": False, "code": "webhook_unreachable", "message": f"{type(exc).__name__}: {str(exc)[:300]}"}
-    text = response.text[:MAX_RESPONSE_CHARS]
-    try:
-        body: Any = json.loads(text) if text.strip() else None
-    except ValueError:
-        body = text
-    result = {"status": response.status_code, "body": body,
-              "headers": {"content-type": response.headers.get("content-type", "")}}
-    if response.is_success:
-        return {"ok": True, "output": result}
-    return {"ok": False, "code": "webhook_failed", "message": f"{request['method']} {request['url']} answered "
-            f"{response.status_code}.", "output": result}
-
-
-def launch(emu: "Emulator", request: dict[str, Any], done: Callable[[dict[str, Any]], None]) -> dict | None:
-    """Run `http_call` in the background and hand its outcome to `done` (in the loop thread).
-    Without a running loop (a synchronous caller) the call is made in place and its outcome
-    returned instead."""
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(http_call(request))
-
-    async def call() -> None:
-        done(await http_call(request))
-
-    task = loop.create_task(call())
-    emu.background.add(task)
-    task.add_done_callback(emu.background.discard)
-    return None

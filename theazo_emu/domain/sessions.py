@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from ..clock import iso
 from ..errors import Conflict
 from ..models import SessionOptions
-from . import runs
+from . import events, runs
 
 if TYPE_CHECKING:
     from ..emulator import Emulator
@@ -54,13 +54,15 @@ def require_active(session: dict, now_ms: int) -> None:
 def create(emu: "Emulator", tenant: str, user_id: str, options: SessionOptions) -> dict:
     now = emu.clock.now_iso()
     with emu.store.atomic():
-        return emu.store.scoped(tenant).insert(TABLE, {
+        row = emu.store.scoped(tenant).insert(TABLE, {
             "id": emu.new_id("ses", tenant), "user_id": user_id, "status": "active",
             "environment": options.environment or "development", "metadata": options.metadata or {},
             "limits": options.limits.model_dump(exclude_none=True) if options.limits else {},
             "created_at": now, "updated_at": now, "paused_at": None, "terminated_at": None,
             "auto_pause_at_ms": None,
         })
+        events.publish(emu, tenant, events.session_event("created", row, emu.clock.now_ms()))
+    return row
 
 
 def user_session(emu: "Emulator", tenant: str, user_id: str,
@@ -75,13 +77,17 @@ def user_session(emu: "Emulator", tenant: str, user_id: str,
 
 def pause(emu: "Emulator", session: dict) -> None:
     now = emu.clock.now_iso()
-    emu.store.scoped(session["tenant"]).update(TABLE, session["id"], {
-        "status": "paused", "paused_at": now, "updated_at": now})
+    with emu.store.atomic():
+        emu.store.scoped(session["tenant"]).update(TABLE, session["id"], {
+            "status": "paused", "paused_at": now, "updated_at": now})
+        events.publish(emu, session["tenant"], events.session_event("paused", session, emu.clock.now_ms()))
 
 
 def resume(emu: "Emulator", session: dict) -> None:
-    emu.store.scoped(session["tenant"]).update(TABLE, session["id"], {
-        "status": "active", "paused_at": None, "auto_pause_at_ms": None, "updated_at": emu.clock.now_iso()})
+    with emu.store.atomic():
+        emu.store.scoped(session["tenant"]).update(TABLE, session["id"], {
+            "status": "active", "paused_at": None, "auto_pause_at_ms": None, "updated_at": emu.clock.now_iso()})
+        events.publish(emu, session["tenant"], events.session_event("resumed", session, emu.clock.now_ms()))
 
 
 def auto_pause(emu: "Emulator", session: dict, at_ms: int) -> None:
@@ -96,6 +102,7 @@ def terminate(emu: "Emulator", session: dict) -> None:
         for agent in scoped.rows("agents", "session_id = ? AND status != 'terminated'", [session["id"]]):
             runs.terminate(emu, agent)
         scoped.update(TABLE, session["id"], {"status": "terminated", "terminated_at": now, "updated_at": now})
+        events.publish(emu, session["tenant"], events.session_event("terminated", session, emu.clock.now_ms()))
 
 
 def set_limits(emu: "Emulator", session: dict, limits: dict[str, Any]) -> None:

@@ -10,7 +10,7 @@ bytes. Scripts are the extension point for fixtures: anything with
 
 from __future__ import annotations
 
-import hashlib
+import json
 import random
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
@@ -18,6 +18,8 @@ from typing import Any, Protocol, Sequence
 
 from ..domain import pricing
 from ..store import Encoded, encoded
+from .chat import ChatPlan, ChatRequest, ChatScript, default_chat_plan
+from .content import digest, shorten, tool_input, tool_output
 from .execution import ExecResult, mock_exec
 
 
@@ -78,6 +80,7 @@ class Engine:
         self.seed = seed
         self.scripts = list(scripts)
         self.exec_scripts: list[ExecScript] = []  # consulted before the default mock, in order
+        self.chat_scripts: list[ChatScript] = []  # consulted before the default chat reply, in order
 
     def plan_run(self, request: RunRequest) -> RunPlan:
         for script in self.scripts:
@@ -86,12 +89,28 @@ class Engine:
                 return _enforce_timeout(plan, request.timeout_s)
         return _enforce_timeout(self._default_plan(request), request.timeout_s)
 
+    def plan_chat(self, request: ChatRequest) -> ChatPlan:
+        """A chat reply, settled now: the first matching chat script's, else the default one's."""
+        for script in self.chat_scripts:
+            plan = script.match(request)
+            if plan is not None:
+                return plan
+        return default_chat_plan(self.seed, request)
+
     def exec(self, language: str, code: str, tenant: str | None = None) -> ExecResult:
         for script in self.exec_scripts:
             result = script.match(language, code, tenant)
             if result is not None:
                 return result
         return mock_exec(self.seed, language, code)
+
+    def tool_output(self, tool: str, tool_input: Any) -> str:
+        """What a built-in tool answers to `tool_input` (a pure function of seed, tool and input),
+        as in runs: the `test` route of a tool answers this."""
+        text = json.dumps(tool_input, sort_keys=True, ensure_ascii=False)
+        topic = tool_input.get("query") if isinstance(tool_input, dict) else None
+        return tool_output(tool, topic if isinstance(topic, str) else text,
+                           random.Random(digest(self.seed, "tool", tool, text)))
 
     def _default_plan(self, req: RunRequest) -> RunPlan:
         return _generated_plan(self.seed, req.model, req.instructions, req.tools, req.task)
@@ -101,8 +120,8 @@ class Engine:
 def _generated_plan(seed: int, model: str, instructions: str, tools: tuple[str, ...], task: str) -> RunPlan:
     """The default generator. A pure function of its arguments, so it is memoised: a schedule
     asks for the same plan at every firing. Callers share the plan and never change it."""
-    rng = random.Random(_digest(seed, model, instructions, ",".join(tools), task))
-    short = _shorten(task, 80)
+    rng = random.Random(digest(seed, model, instructions, ",".join(tools), task))
+    short = shorten(task, 80)
     events: list[PlannedEvent] = []
     calls: list[dict[str, Any]] = []
     t = 0
@@ -110,12 +129,12 @@ def _generated_plan(seed: int, model: str, instructions: str, tools: tuple[str, 
     chosen = sorted(rng.sample(list(tools), k=min(len(tools), rng.randint(1, 2)))) if tools else []
     for tool in chosen:
         t += rng.randint(300, 1500)
-        tool_input = _tool_input(tool, task)
-        output = _tool_output(tool, task, rng)
-        events.append(PlannedEvent(t, "tool_call", {"type": "tool_call", "tool": tool, "input": tool_input}))
+        call_input = tool_input(tool, task)
+        output = tool_output(tool, task, rng)
+        events.append(PlannedEvent(t, "tool_call", {"type": "tool_call", "tool": tool, "input": call_input}))
         t += rng.randint(800, 4000)
         events.append(PlannedEvent(t, "tool_result", {"type": "tool_result", "tool": tool, "output": output}))
-        calls.append({"tool": tool, "input": tool_input, "output": output})
+        calls.append({"tool": tool, "input": call_input, "output": output})
         t += rng.randint(200, 900)
         events.append(_thinking(t, f"Got results from {tool}; composing the answer."))
     used = f" using {', '.join(chosen)}" if chosen else ""
@@ -151,45 +170,22 @@ def _enforce_timeout(plan: RunPlan, timeout_s: int) -> RunPlan:
     limit = timeout_s * 1000
     if plan.duration_ms <= limit:
         return plan
-    kept = [e for e in plan.events if e.offset_ms < limit and e.event != "output"]
     message = f"Run exceeded the agent's {timeout_s}s timeout and was terminated."
-    error = {"code": "timeout", "message": message}
-    kept.append(PlannedEvent(limit, "error", {"type": "error", **error}))
-    calls = [c for c in plan.tool_calls if any(e.data.get("output") == c["output"] for e in kept)]
-    return RunPlan(kept, "", calls, plan.input_tokens, 0, limit, error=error)
+    return cut_plan(plan, limit, {"code": "timeout", "message": message}, keep_at_cut=False)
+
+
+def cut_plan(plan: RunPlan, at_ms: int, error: dict[str, Any], *, keep_at_cut: bool = True) -> RunPlan:
+    """The plan failing at `at_ms` with `error`: the events before it (and those at it, unless
+    `keep_at_cut` is false), then an `error` event; no output, and only the tool calls whose
+    results were released. Used for timeouts and for guardrails."""
+    kept = [e for e in plan.events if e.event not in ("output", "error")
+            and (e.offset_ms < at_ms or (keep_at_cut and e.offset_ms == at_ms and e.event != "tool_call"))]
+    kept.append(PlannedEvent(at_ms, "error", {"type": "error", **error}))
+    calls = [c for c in plan.tool_calls if any(e.event == "tool_result" and e.data.get("tool") == c["tool"]
+                                               and e.data.get("output") == c["output"] for e in kept)]
+    return RunPlan(kept, "", calls, plan.input_tokens, 0, at_ms, error=error, artifacts=[])
 
 
 def _thinking(offset: int, text: str) -> PlannedEvent:
     # The reference's `thinking` event; the SDK has no such type, `progress` is its nearest.
     return PlannedEvent(offset, "thinking", {"type": "progress", "text": text, "message": text})
-
-
-def _tool_input(tool: str, task: str) -> dict[str, Any]:
-    topic = _shorten(task, 60)
-    return {
-        "web_search": {"query": topic},
-        "http_request": {"method": "GET", "url": "https://example.com/api"},
-        "write_file": {"path": "/data/output.md", "content": f"# {topic}\n"},
-        "read_file": {"path": "/data/input.txt"},
-    }.get(tool, {"input": topic})
-
-
-def _tool_output(tool: str, task: str, rng: random.Random) -> str:
-    topic = _shorten(task, 60)
-    if tool == "web_search":
-        return f"{rng.randint(3, 9)} results for '{topic}'"
-    if tool == "http_request":
-        return '{"status":200,"body":"ok"}'
-    if tool == "write_file":
-        return "wrote /data/output.md"
-    return f"{tool} finished"
-
-
-def _shorten(text: str, limit: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _digest(*parts: Any) -> int:
-    joined = "\x1f".join(str(p) for p in parts).encode()
-    return int.from_bytes(hashlib.blake2b(joined, digest_size=8).digest(), "big")

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:  # the models (and pydantic) load with the first fixture file, not at start-up
-    from ..models.fixtures import ExecSpec, FaultSpec, FixtureFile, KeySpec, RunSpec
+    from ..models.fixtures import ChatSpec, ExecSpec, FaultSpec, FixtureFile, KeySpec, RunSpec
+    from ..models.theo_fixtures import CompletionSpec, TheoKeySpec
 
 T = TypeVar("T")
 SUFFIXES = (".json", ".toml")
@@ -77,10 +78,14 @@ class FixtureSet:
     execs: tuple[Entry[ExecSpec], ...] = ()
     faults: tuple[Entry[FaultSpec], ...] = ()
     scopes: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    chats: tuple[Entry[ChatSpec], ...] = ()
+    completions: tuple[Entry[CompletionSpec], ...] = ()  # Theo's scripted completions
+    theo_keys: tuple[Entry[TheoKeySpec], ...] = ()
 
     def counts(self) -> dict[str, int]:
         return {"files": len(self.sources), "keys": len(self.keys), "runs": len(self.runs),
-                "exec": len(self.execs), "faults": len(self.faults)}
+                "exec": len(self.execs), "chat": len(self.chats), "faults": len(self.faults),
+                "completions": len(self.completions), "theoKeys": len(self.theo_keys)}
 
     def summary(self) -> dict[str, Any]:
         return {"directory": str(self.directory) if self.directory else None,
@@ -115,15 +120,18 @@ def load_dir(directory: Path) -> FixtureSet:
 def assemble(directory: Path | None, parsed: list[tuple[Source, FixtureFile]]) -> FixtureSet:
     """One set from validated files, in order; FixtureError if a key is declared twice."""
     problems: list[Problem] = []
-    sources, keys, runs, execs, faults = [], [], [], [], []
+    sources, keys, runs, execs, chats, faults, completions, theo_keys = [], [], [], [], [], [], [], []
     for source, model in parsed:
         sources.append(source)
         keys += [Entry(source.name, f"keys[{i}]", s) for i, s in enumerate(model.keys)]
         runs += [Entry(source.name, f"runs[{i}]", s) for i, s in enumerate(model.runs)]
         execs += [Entry(source.name, f"exec[{i}]", s) for i, s in enumerate(model.exec)]
+        chats += [Entry(source.name, f"chat[{i}]", s) for i, s in enumerate(model.chat)]
         faults += [Entry(source.name, f"faults[{i}]", s) for i, s in enumerate(model.faults)]
+        completions += [Entry(source.name, f"completions[{i}]", s) for i, s in enumerate(model.completions)]
+        theo_keys += [Entry(source.name, f"theoKeys[{i}]", s) for i, s in enumerate(model.theoKeys)]
     seen: dict[str, Entry] = {}
-    for entry in keys:
+    for entry in (*keys, *theo_keys):
         first = seen.setdefault(entry.spec.key, entry)
         if first is not entry:
             source = next(s for s in sources if s.name == entry.file)
@@ -132,7 +140,8 @@ def assemble(directory: Path | None, parsed: list[tuple[Source, FixtureFile]]) -
     if problems:
         raise FixtureError(problems)
     scopes = {e.spec.key: tuple(e.spec.scopes) for e in keys if e.spec.scopes is not None}
-    return FixtureSet(directory, tuple(sources), tuple(keys), tuple(runs), tuple(execs), tuple(faults), scopes)
+    return FixtureSet(directory, tuple(sources), tuple(keys), tuple(runs), tuple(execs), tuple(faults), scopes,
+                      tuple(chats), tuple(completions), tuple(theo_keys))
 
 
 def _parse(path: Path, problems: list[Problem]) -> tuple[Source, FixtureFile] | None:
@@ -161,7 +170,8 @@ def _parse(path: Path, problems: list[Problem]) -> tuple[Source, FixtureFile] | 
         return None
     source = Source(name, text, shown)
     if not isinstance(data, dict):
-        problems.append(Problem(shown, 1, "", "the file must hold an object with keys, runs, exec or faults"))
+        problems.append(Problem(shown, 1, "", "the file must hold an object with keys, runs, exec, chat, faults, "
+                                              "completions or theoKeys"))
         return None
     try:
         return source, FixtureFile.model_validate(data)

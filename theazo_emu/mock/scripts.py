@@ -1,6 +1,6 @@
-"""Fixture-backed run scripts and exec results, plugged into the mock `Engine`.
+"""Fixture-backed run scripts, exec results and chat replies, plugged into the mock `Engine`.
 
-`FixtureRuns` (a RunScript) and `FixtureExec` (an ExecScript) ask for the fixture layers
+`FixtureRuns` (a RunScript), `FixtureExec` (an ExecScript) and `FixtureChat` (a ChatScript) ask for the fixture layers
 in force at each request (API documents, then the files: a reload applies from the next
 request) and answer with the first matching entry, or None for the default generator.
 A layer or entry limited to one key matches only that key's tenant. A scripted run ends
@@ -12,12 +12,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from ..auth import tenant_of
+from .chat import ChatPlan, ChatRequest, scripted_chat_plan
 from .engine import PlannedEvent, RunPlan, RunRequest, finish_plan, run_cents
 from .execution import ExecResult, mock_exec
 from .loader import FixtureSet
 
 if TYPE_CHECKING:
-    from ..models.fixtures import ExecSpec, RunSpec
+    from ..models.fixtures import ChatSpec, ExecSpec, RunSpec
 
 # The layers in force, first tried first: (the tenant a layer is limited to or None, its set).
 Layers = Callable[[], Iterable[tuple[str | None, FixtureSet]]]
@@ -127,3 +128,27 @@ class FixtureExec:
                     return exec_result(entry.spec, self.seed, language, code)
         return None
 
+
+
+def chat_matches(spec: ChatSpec, req: ChatRequest) -> bool:
+    match = spec.match
+    return ((match.key is None or tenant_of(match.key) == req.tenant)
+            and (match.message is None or match.message.test(req.message))
+            and (match.instructions is None or match.instructions.test(req.system))
+            and (match.agent is None or match.agent.test(req.agent)))
+
+
+class FixtureChat:
+    """A ChatScript answering from the fixture layers in force."""
+
+    def __init__(self, layers: Layers) -> None:
+        self.layers = layers
+
+    def match(self, request: ChatRequest) -> ChatPlan | None:
+        for tenant, layer in self.layers():
+            if tenant is not None and tenant != request.tenant:
+                continue
+            for entry in layer.chats:
+                if chat_matches(entry.spec, request):
+                    return scripted_chat_plan(entry.spec, request)
+        return None

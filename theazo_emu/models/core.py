@@ -8,9 +8,10 @@ method folds them into one.
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .. import durations
 
@@ -20,7 +21,7 @@ MAX_USER_ID = 256
 
 class Body(BaseModel):
     # defer_build: schemas are built on first use, which keeps them off the start-up path.
-    model_config = ConfigDict(extra="ignore", populate_by_name=True, defer_build=True)
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, defer_build=True, strict=True)
 
 
 def duration_seconds(value: int | float | str) -> float:
@@ -33,6 +34,31 @@ def check_user_id(value: str) -> str:
         raise ValueError(f"must be 1 to {MAX_USER_ID} characters")
     if _CONTROL.search(value):
         raise ValueError("must not contain control characters")
+    return check_text(value)
+
+
+def check_http_url(value: str) -> str:
+    """An absolute http(s) URL with a host, and nothing a request could not be sent to."""
+    try:
+        parts = urlsplit(value)
+        host, _ = parts.hostname, parts.port  # both raise ValueError on a malformed authority
+    except ValueError:
+        raise ValueError("must be an absolute http(s) URL") from None
+    if parts.scheme not in ("http", "https") or not host or re.search(r"[\s\x00-\x1f\x7f]", value):
+        raise ValueError("must be an absolute http(s) URL")
+    return value
+
+
+# A URL the emulator sends requests to, or redirects to (webhooks, tool handlers, checkout).
+HttpUrl = Annotated[str, Field(max_length=2000), AfterValidator(check_http_url)]
+
+
+def check_text(value: str) -> str:
+    """Text that can be stored and sent: no lone UTF-16 surrogates (JSON escapes can make them)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode (no lone surrogates)") from None
     return value
 
 
@@ -182,7 +208,8 @@ class ResumeAgent(Body):
 
 
 class ClockAdvance(Body):
-    seconds: float | None = Field(default=None, ge=0, le=100 * 365 * 86_400)
+    seconds: float | None = Field(default=None, ge=0, le=10 * 365 * 86_400,
+                                  description="At most 10 years (timers.MAX_ADVANCE_MS).")
     to: str | None = None
 
     @model_validator(mode="after")
@@ -194,6 +221,13 @@ class ClockAdvance(Body):
 
 class ResetBody(Body):
     tenant: str | None = Field(default=None, description="An API key; omit to reset every tenant.")
+
+
+class RecordStart(Body):
+    file: str = Field(min_length=1, max_length=4096, description="Cassette to write (truncated), relative to the "
+                                                                   "server's working directory.")
+    upstream: str | None = Field(default=None, max_length=2048, description="Proxy every request to this URL and "
+                                                                            "record its answers.")
 
 
 class SettleBody(Body):

@@ -1,7 +1,7 @@
 """The fixture-file schema and the fault-rule body, declared once as pydantic models.
 
 A file (`.json`/`.toml`) holds `keys` (seed data, scopes, rate limits per API key), `runs`,
-`exec` and `faults` (the body of POST /_emu/faults); `FixtureDocument`, the body of POST
+`exec`, `chat` (scripted chat replies) and `faults` (the body of POST /_emu/faults); `FixtureDocument`, the body of POST
 /_emu/fixtures, adds a `key`. Unlike API bodies these refuse unknown fields, naming the
 expected ones, so a typo cannot silently disable a fixture. Seed bodies are checked by
 the API itself when sent. Durations: milliseconds, or strings such as '250ms', '2s'.
@@ -19,6 +19,8 @@ from .. import durations
 from ..catalog import endpoints
 from ..domain import pricing
 from ..ratelimit import parse_limit
+from .fixture_parts import Strict, Text, TextMatch  # noqa: F401 (TextMatch: part of this module's API)
+from .theo_fixtures import CompletionSpec, TheoKeySpec, check_theo_key
 
 _TEST_KEY = re.compile(r"^th_test_[\x21-\x7e]{1,500}$")
 _SCOPE = re.compile(r"^(\*|[a-z][a-z0-9-]*)(?::(read|write|\*))?$")
@@ -51,55 +53,6 @@ Ms = Annotated[int, BeforeValidator(to_ms), Field(ge=0, le=MAX_TIMELINE_MS)]
 def families() -> frozenset[str]:
     """API families, named as in the README: the path segment after /v1/."""
     return frozenset(path.split("/")[2] for _, path, _ in endpoints() if path.startswith("/v1/"))
-
-
-class Strict(BaseModel):
-    """Refuses unknown fields, naming the ones it expected."""
-
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True, frozen=True)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _known_fields(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            unknown = [k for k in data if k not in cls.model_fields]
-            if unknown:
-                raise ValueError(f"unknown field {unknown[0]!r} (expected: {', '.join(cls.model_fields)})")
-        return data
-
-
-class TextMatch(Strict):
-    """A string is a substring test; or exactly one of contains/exact/regex (re.search)."""
-
-    contains: str | None = None
-    exact: str | None = None
-    regex: str | None = None
-    ignoreCase: bool = False
-
-    @model_validator(mode="after")
-    def _one(self) -> "TextMatch":
-        given = [v for v in (self.contains, self.exact, self.regex) if v is not None]
-        if len(given) != 1:
-            raise ValueError("give exactly one of 'contains', 'exact' or 'regex'")
-        if self.regex is not None:
-            try:
-                re.compile(self.regex)
-            except re.error as exc:
-                raise ValueError(f"invalid regular expression: {exc}") from None
-        return self
-
-    def test(self, text: str) -> bool:
-        flags = re.IGNORECASE if self.ignoreCase else 0
-        if self.regex is not None:
-            return re.search(self.regex, text, flags) is not None
-        if self.exact is not None:
-            return (text.strip().casefold() == self.exact.strip().casefold() if self.ignoreCase
-                    else text.strip() == self.exact.strip())
-        assert self.contains is not None
-        return self.contains.casefold() in text.casefold() if self.ignoreCase else self.contains in text
-
-
-Text = Annotated[TextMatch, BeforeValidator(lambda v: {"contains": v} if isinstance(v, str) else v)]
 
 
 class RunMatch(Strict):
@@ -203,6 +156,32 @@ class ExecSpec(Strict):
     stderr: str = ""
     exitCode: int = Field(default=0, ge=0, le=255)
     durationMs: int | None = Field(default=None, ge=0, le=3_600_000)
+
+
+class ChatMatch(Strict):
+    message: Text | None = None
+    instructions: Text | None = Field(default=None, description="The conversation's system prompt and agent "
+                                                                 "instructions.")
+    agent: Text | None = Field(default=None, description="The conversation's agent reference (or definition name).")
+    key: str | None = Field(default=None, description="Only conversations of this API key.")
+
+
+class ChatToolCallSpec(Strict):
+    name: str = Field(min_length=1, max_length=100)
+    input: dict[str, Any] = Field(default_factory=dict)
+    output: str = ""
+
+
+class ChatSpec(Strict):
+    """A scripted chat reply: its text, the tool calls before it, its tokens, cost and duration."""
+
+    name: str | None = None
+    match: ChatMatch
+    reply: str = Field(min_length=1, max_length=100_000)
+    toolCalls: list[ChatToolCallSpec] = Field(default_factory=list, max_length=50)
+    usage: Usage | None = None
+    cost: Annotated[int | None, BeforeValidator(_cost_cents), Field(ge=0, le=10**9)] = None
+    duration: Annotated[int | None, BeforeValidator(to_ms), Field(ge=0, le=MAX_TIMELINE_MS)] = None
 
 
 class FaultMatch(Strict):
@@ -314,7 +293,10 @@ class FixtureFile(Strict):
     keys: list[KeySpec] = Field(default_factory=list)
     runs: list[RunSpec] = Field(default_factory=list)
     exec: list[ExecSpec] = Field(default_factory=list)
+    chat: list[ChatSpec] = Field(default_factory=list)
     faults: list[FaultSpec] = Field(default_factory=list)
+    completions: list[CompletionSpec] = Field(default_factory=list)  # Theo: models/theo_fixtures.py
+    theoKeys: list[TheoKeySpec] = Field(default_factory=list)
 
 
 class FixtureDocument(FixtureFile, SeedFields):
@@ -328,7 +310,8 @@ class FixtureDocument(FixtureFile, SeedFields):
     @field_validator("key")
     @classmethod
     def _key(cls, key: str | None) -> str | None:
-        return check_key(key)
+        # A Theo key may limit a document's completions and faults to itself (it seeds nothing).
+        return check_theo_key(key) if key is not None and key.startswith("theo_sk_") else check_key(key)
 
     @model_validator(mode="after")
     def _seed_needs_key(self) -> "FixtureDocument":
@@ -344,4 +327,4 @@ class FixtureDocument(FixtureFile, SeedFields):
         if self.key is not None and seed:
             keys.insert(0, KeySpec(key=self.key, **seed))
         return FixtureFile(description=self.description, keys=keys, runs=self.runs, exec=self.exec,
-                           faults=self.faults)
+                           chat=self.chat, faults=self.faults, completions=self.completions, theoKeys=self.theoKeys)

@@ -1,29 +1,43 @@
-"""The Theo surface (`/api/v1`): theo_sk_test_ keys and Theo's own envelope and codes.
+"""The Theo surface (`/api/v1`): its keys, envelope, codes, scopes, paging and streams.
 
 theo-api.md §3.5: errors are `{"error": {message, type, code, request_id}}` with
 `X-Request-Id`; the kernel's failures take Theo's codes (a malformed or invalid body is
-400 `validation_error`, a bad key 401 `invalid_api_key`, an unexpected failure 500
-`server_error`). A Theazo key here is a 401 in this envelope, as a Theo key is on /v1.
+400 `validation_error`, a bad key 401 `invalid_api_key`, a missing scope 403
+`insufficient_scope`, an unexpected failure 500 `server_error`). Keys: any `theo_sk_test_`
+key is its own tenant; keys created through /api/v1/keys are looked up by their SHA-256
+(domain/theo/keys.py), and a revoked one is 401. A Theazo key here is a 401 in this
+envelope, as a Theo key is on /v1. Lists are `{<name>: [...], has_more, next_cursor}`.
+Streams are sse.Frame lists sent whole, frame by frame, closing after the last.
+Guards: Theo's own rate limit (X-Ratelimit-*-Requests/-Tokens) and scopes, then faults.
+Middleware (theo_middleware.py): version headers and CORS, then Idempotency-Key replay.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import re
+from typing import TYPE_CHECKING, Any, Callable
 
-from starlette.responses import JSONResponse
+from starlette.middleware import Middleware
 
-from .. import registry
+from .. import catalog, registry
 from ..auth import bearer_token, is_theo_test_key, tenant_of
-from ..errors import Unauthorized
-from ..http import Ctx, api_route
+from ..domain.limits import period_start_ms
+from ..domain.theo import keys
+from ..domain.theo.errors import error_body
+from ..domain.theo.ratelimit import limiter
+from ..errors import Forbidden, Unauthorized, invalid
+from ..http import Ctx, Json, Page, api_route, query_time
 from ..surface import Surface
+from .theo_middleware import Idempotency, TheoHeaders
 
 if TYPE_CHECKING:
     from ..emulator import Emulator
+    from ..http import ApiRoute
+    from ..sse import Frame
 
-_TYPES = {400: "invalid_request_error", 401: "authentication_error", 402: "invalid_request_error",
-          403: "permission_error", 404: "not_found_error", 409: "invalid_request_error", 413: "invalid_request_error",
-          422: "invalid_request_error", 429: "rate_limit_error"}
+DAY_MS = 86_400_000
+EARLIEST, LATEST = 0, 253_402_300_799_999  # 1970-01-01 .. 9999-12-31T23:59:59.999Z
+_DATE_ONLY = re.compile(r"^\s*\d{4}-\d{2}-\d{2}\s*$")
 GENERIC = {
     "validation": (400, "validation_error"), "unauthorized": (401, "invalid_api_key"),
     "forbidden": (403, "insufficient_scope"), "not_found": (404, "not_found"), "conflict": (409, "conflict"),
@@ -31,20 +45,112 @@ GENERIC = {
     "rate_limited": (429, "rate_limit_exceeded"), "internal": (500, "server_error"),
     "upstream": (502, "server_error"), "timeout": (504, "server_error"), "not_implemented": (501, "not_implemented"),
 }
+# The scopes a route needs (any one of them), by path prefix, first match wins; a route not
+# listed needs none (any valid key). /health is public.
+SCOPE_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("/api/v1/completions", ("completions",)),
+    ("/api/v1/chat/", ("completions",)),
+    ("/api/v1/models", ("completions",)),
+    ("/api/v1/conversations", ("completions", "memory")),
+    ("/api/v1/usage", ("billing",)),
+    ("/api/v1/audit/export", ("billing",)),
+)
 
 
 def authenticate(emu: "Emulator", authorization: str | None) -> tuple[str | None, str]:
     token = bearer_token(authorization)
-    if token is None or not is_theo_test_key(token):
-        raise Unauthorized("Invalid API key. Send 'Authorization: Bearer theo_sk_test_...'.")
+    if token is None:
+        raise Unauthorized("Missing API key. Send 'Authorization: Bearer theo_sk_test_...'.")
+    row = keys.lookup(emu, token) if token.startswith("theo_sk_") else None
+    if row is not None:
+        if row["revoked_at"]:
+            raise Unauthorized("This API key has been revoked.")
+        return token, row["tenant"]
+    if not is_theo_test_key(token):
+        raise Unauthorized("Invalid API key: the emulator takes Theo test keys, 'theo_sk_test_<anything>' "
+                           "(or keys created with POST /api/v1/keys).")
     return token, tenant_of(token)
 
 
 def render_error(request_id: str, status: int, code: str, message: str, details: Any,
-                 headers: dict[str, str]) -> JSONResponse:
-    kind = _TYPES.get(status, "api_error" if status >= 500 else "invalid_request_error")
-    error = {"message": message, "type": kind, "code": code, "request_id": request_id}
-    return JSONResponse({"error": error}, status_code=status, headers={**headers, "X-Request-Id": request_id})
+                 headers: dict[str, str]) -> Json:
+    return Json(error_body(status, code, message, request_id), status_code=status,
+                headers={**headers, "X-Request-Id": request_id})
+
+
+def required_scopes(path: str) -> tuple[str, ...]:
+    return next((scopes for prefix, scopes in SCOPE_RULES if path.startswith(prefix)), ())
+
+
+def caller_key(ctx: Ctx) -> dict[str, Any] | None:
+    """The caller's registered key (None for an unregistered test key), looked up once a request."""
+    state = ctx.request.scope.setdefault("state", {})
+    if "theo_key" not in state:
+        state["theo_key"] = keys.lookup(ctx.emu, ctx.key) if ctx.key else None
+    return state["theo_key"]
+
+
+async def scope_guard(ctx: Ctx, route: "ApiRoute") -> None:
+    """403 `insufficient_scope` for a key whose scopes do not cover the route."""
+    required = required_scopes(route.path)
+    if ctx.key is None or not required:
+        return
+    row = caller_key(ctx)
+    granted = row["scopes"] if row is not None else keys.SCOPES
+    if not keys.allows(granted, required):
+        raise Forbidden(f"This API key is missing the '{required[0]}' scope needed for {ctx.request.method} "
+                        f"{ctx.request.url.path} (it has: {', '.join(granted) or 'no scopes'}).")
+
+
+async def rate_limit_guard(ctx: Ctx, route: "ApiRoute") -> None:
+    await limiter(ctx.emu).guard(ctx, route)
+
+
+def key_facts(ctx: Ctx) -> tuple[dict[str, Any] | None, str]:
+    """The caller's registered key (None for an unregistered test key) and its audit id."""
+    row = caller_key(ctx)
+    return row, keys.key_id(ctx.key or "", row)
+
+
+def request_facts(ctx: Ctx) -> dict[str, Any]:
+    """What the audit log keeps of a request: route, method, request id, client address, agent."""
+    request = ctx.request
+    return {"route": request.scope["path"], "method": request.method,
+            "request_id": request.scope.get("state", {}).get("request_id"),
+            "ip_address": request.client.host if request.client else None,
+            "user_agent": request.headers.get("user-agent")}
+
+
+def period(ctx: Ctx, default_from_ms: int | None = None) -> tuple[int, int]:
+    """[from, to] in ms from the `from` and `to` query values (ISO; a plain date as `to` is that
+    whole day), inclusive; by default the current UTC month until now (or `default_from_ms`)."""
+    now = ctx.now_ms()
+    start, end = query_time(ctx, "from"), query_time(ctx, "to")
+    for name, value in (("from", start), ("to", end)):
+        if value is not None and not EARLIEST <= value <= LATEST:
+            raise invalid(name, "must be between 1970-01-01 and 9999-12-31")
+    if end is not None and _DATE_ONLY.match(ctx.query["to"]):
+        end += DAY_MS - 1
+    if start is None:
+        start = default_from_ms if default_from_ms is not None else period_start_ms("month", now) or 0
+    end = now if end is None else end
+    if start > end:
+        raise invalid("from", "must not be after 'to'")
+    return start, end
+
+
+def page_body(name: str, page: Page, serialize: Callable[[Any], Any]) -> dict[str, Any]:
+    """`{<name>: [...], has_more, next_cursor}` (the SDK's ConversationListResponse shape)."""
+    return {name: [serialize(item) for item in page.items], "has_more": page.has_more,
+            "next_cursor": page.next_cursor}
+
+
+def stream(ctx: Ctx, frames: list["Frame"]):  # noqa: ANN201 (an sse.FinishedStream)
+    """A finished list of frames as an SSE answer: each frame whole in one write, then close
+    (a `stream_cut` fault ends it early)."""
+    from ..sse import FinishedStream  # sse-starlette: loaded with the first stream, not at start-up
+
+    return FinishedStream(ctx.emu, frames)
 
 
 async def openapi_document(ctx: Ctx) -> dict:
@@ -54,9 +160,21 @@ async def openapi_document(ctx: Ctx) -> dict:
     return openapi.build(THEO)
 
 
+ERROR_SCHEMA = {
+    "type": "object", "required": ["error"],
+    "properties": {"error": {
+        "type": "object", "required": ["message", "type", "code", "request_id"],
+        "properties": {"message": {"type": "string"}, "type": {"type": "string"}, "code": {"type": "string"},
+                       "request_id": {"type": ["string", "null"]}}}},
+}
+
 THEO = Surface(
     name="theo", prefix="/api/v1", title="Theo API", families=registry.THEO,
     authenticate=authenticate, render_error=render_error, generic=GENERIC,
-    guards=("rate_limit", "faults"), openapi="/api/v1/openapi.json",
+    guards=("rate_limit", "scopes", "faults"), own_guards={"rate_limit": rate_limit_guard, "scopes": scope_guard},
+    catalog=catalog.THEO, openapi="/api/v1/openapi.json",
+    middleware=(Middleware(TheoHeaders, render=render_error),
+                Middleware(Idempotency, authenticate=authenticate, render=render_error)),
+    key_format="theo_sk_test_...", error_schema=ERROR_SCHEMA,
     core=lambda: [api_route("/api/v1/openapi.json", openapi_document, public=True)],
 )

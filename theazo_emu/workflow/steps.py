@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable
 
+from .. import outbound
 from ..clock import iso
 from ..domain import orchestration
 from ..errors import ApiError
@@ -184,7 +185,7 @@ class StepKinds:
                    "body": resolve(spec["body"], context) if "body" in spec else None,
                    "timeoutS": duration_ms(spec.get("timeout") or DEFAULT_WEBHOOK_TIMEOUT) / 1000}
         node["request"] = {"url": url, "method": request["method"]}
-        answered = orchestration.launch(self.emu, request, self.on_webhook(key, node["attempt"]))
+        answered = outbound.launch(self.emu, request, self.on_webhook(key, node["attempt"]))
         if answered is not None:
             node["response"] = answered
 

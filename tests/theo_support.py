@@ -1,0 +1,69 @@
+"""Helpers for the Theo surface's tests: its envelope, its streams, and what a tenant holds."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from typing import Any
+
+_keys = itertools.count(1)
+
+
+def theo_key(name: str = "key") -> str:
+    return f"theo_sk_test_{name}{next(_keys)}"
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def theo_error(response: Any, status: int, code: str) -> dict:
+    """Theo's envelope: {"error": {message, type, code, request_id}} with X-Request-Id, nothing else."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"error"}, body
+    error = body["error"]
+    assert set(error) == {"message", "type", "code", "request_id"}, error
+    assert error["code"] == code and error["message"], error
+    assert error["request_id"] == response.headers["x-request-id"] and error["request_id"].startswith("req_")
+    assert error["type"] == {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
+                             404: "not_found_error", 429: "rate_limit_error"}.get(status, error["type"])
+    return error
+
+
+def sse(text: str) -> list[dict[str, Any]]:
+    """The frames of an SSE body: {"event": name or None, "data": JSON, or the raw text}."""
+    out = []
+    for block in text.split("\n\n"):
+        lines = [line for line in block.split("\n") if line and not line.startswith(":")]
+        if not lines:
+            continue
+        frame: dict[str, Any] = {"event": None}
+        for line in lines:
+            name, _, value = line.partition(": ")
+            if name == "data":
+                try:
+                    frame["data"] = json.loads(value)
+                except ValueError:
+                    frame["data"] = value
+            else:
+                frame[name] = value
+        out.append(frame)
+    return out
+
+
+def held(client: Any, key: str) -> dict[str, Any]:
+    """What a tenant holds, to show a refused request changed nothing."""
+    auth = bearer(key)
+    usage = client.get("/api/v1/usage?from=1970-01-01", headers=auth).json()
+    return {"conversations": client.get("/api/v1/conversations?limit=100", headers=auth).json()["conversations"],
+            "requests": usage["totals"]["requests"],
+            "audit": len(client.get("/api/v1/audit?limit=100", headers=auth).json()["events"]),
+            "keys": len(client.get("/api/v1/keys?limit=100", headers=auth).json()["keys"]),
+            "events": client.get("/_emu/theo/events", params={"key": key}).json()["data"]}
+
+
+def complete(client: Any, key: str, prompt: str = "Say hello", **body: Any) -> dict:
+    response = client.post("/api/v1/completions", json={"prompt": prompt, **body}, headers=bearer(key))
+    assert response.status_code == 200, response.text
+    return response.json()

@@ -1,0 +1,6 @@
+"""Theo's operations (the /api/v1 surface), shared by its endpoints (theo/), its middleware
+(surfaces/theo*.py) and the admin surface: keys and scopes, the engine catalogue and price
+table, the mock engine, the completion pipeline, the ledger and credits, conversations, the
+audit log, events for webhooks, Idempotency-Key records and the per-key rate limits.
+Each module owns its tables; endpoints reach them only through these functions.
+"""

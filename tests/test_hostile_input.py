@@ -4,7 +4,7 @@ Every bad value is refused at the door (jsonio.loads, in http.read_json) with th
 validation error naming the field, and nothing is stored. A row stored before the door
 refused such values (an older database) never makes a read fail: answers are encoded
 with jsonio.dumps. A request whose endpoint raises commits nothing (store.atomic_call), and
-a failure in the app-wide middleware is a 500 that keeps the connection open (app.ServerErrors).
+a failure in the app-wide middleware is a 500 that keeps the connection open (front.Front).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from starlette.testclient import TestClient
 
 from conftest import START, assert_error, make_agent, make_session, serve_process, stop_process
 from theazo_emu import app as app_module
-from theazo_emu import create_app, errors, journal
+from theazo_emu import create_app, errors, front, tape
 from theazo_emu.auth import tenant_of
 from theazo_emu.domain import ledger
 from theazo_emu.http import Ctx, api_route
@@ -363,7 +363,7 @@ def test_atomic_call_hands_a_cancellation_to_the_endpoint():
 # ---- a failure outside every surface keeps the connection ----
 
 def test_a_failure_in_app_wide_middleware_is_a_500_envelope(monkeypatch, settings):
-    monkeypatch.setattr(app_module.RequestIdMiddleware, "__call__", _failing_request_id)
+    monkeypatch.setattr(tape.TapeMiddleware, "__call__", _failing_layer)
     with TestClient(create_app(settings)) as client:  # re-raises anything that reached the server
         response = client.get("/v1/sessions", headers={"Authorization": "Bearer th_test_x"})
         assert_error(response, 500, "internal_error")
@@ -371,16 +371,15 @@ def test_a_failure_in_app_wide_middleware_is_a_500_envelope(monkeypatch, setting
         assert theo.status_code == 500 and theo.json()["error"]["code"] == "server_error"
 
 
-async def _failing_request_id(self, scope, receive, send):
+async def _failing_layer(self, scope, receive, send):
     if scope["type"] != "http":
         await self.app(scope, receive, send)
         return
-    scope.setdefault("state", {})["request_id"] = "req_failing"
-    raise RuntimeError("request id middleware broke")
+    raise RuntimeError("the record/replay layer broke")
 
 
 def test_a_failure_after_the_answer_is_logged_not_raised(monkeypatch, settings, caplog):
-    monkeypatch.setattr(journal, "_error_code", lambda raw: 1 / 0)
+    monkeypatch.setattr(front, "_error_code", lambda raw: 1 / 0)
     with TestClient(create_app(settings)) as client:
         response = client.get("/v1/sessions/ses_x", headers={"Authorization": "Bearer th_test_x"})
         assert_error(response, 404, "not_found")
@@ -389,16 +388,16 @@ def test_a_failure_after_the_answer_is_logged_not_raised(monkeypatch, settings, 
 
 _BROKEN_SERVE = """
 import sys
-from theazo_emu import app, journal
+from theazo_emu import front, tape
 async def broken(self, scope, receive, send):
     if scope["type"] == "http" and scope["path"] == "/v1/boom":
         raise RuntimeError("middleware broke before answering")
     await original(self, scope, receive, send)
-original = app.RequestIdMiddleware.__call__
-app.RequestIdMiddleware.__call__ = broken
+original = tape.TapeMiddleware.__call__
+tape.TapeMiddleware.__call__ = broken
 def after(raw):
     raise RuntimeError("middleware broke after answering")
-journal._error_code = after
+front._error_code = after
 from theazo_emu.cli import main
 sys.argv = ["theazo-emu", *sys.argv[1:]]
 main()

@@ -1,13 +1,12 @@
 """create_app(): one Emulator, its surfaces mounted on their prefixes, the app-wide middleware.
 
-Each surface (surfaces/: /_emu admin, /api/v1 Theo, /v1 Theazo) is a Starlette `Mount` with
-its own routes, exception handlers and middleware (surface.py). App-wide, outermost first:
-the request id (plain ASGI, no BaseHTTPMiddleware: it numbers every request with a
-deterministic `req_` id, puts it in the scope for the renderers and echoes it as
-`X-Request-Id`), the journal, the rate-limit headers, then the record/replay switch
-(tape.py: free while off, and record/ is imported only once something records). A path under
-no prefix answers in Theazo's envelope. Starlette's debug mode stays off so an unexpected
-exception is rendered as an error envelope, never a traceback. No endpoint logic lives here.
+Each surface (surfaces/: /_emu admin, /api/v1 Theo, /v1 Theazo) is a Starlette `Mount`
+whose router renders that surface's errors (surface.py), with the surface's own middleware
+if it has any. App-wide, outermost first: front.py (request id, journal, response headers,
+and the catch of last resort), then the record/replay switch (tape.py: free while off, and
+record/ is imported only once something records). A path under no prefix answers in
+Theazo's envelope. Starlette's debug mode stays off, and its own error layers are left
+out: every error is rendered as an envelope, never a traceback. No endpoint logic lives here.
 """
 
 from __future__ import annotations
@@ -17,43 +16,17 @@ from contextlib import asynccontextmanager, suppress
 from typing import AsyncIterator
 
 from starlette.applications import Starlette
-from starlette.datastructures import MutableHeaders
 from starlette.middleware import Middleware
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp
 
 from . import lazy, timers
-from .auth import tenant_hint
 from .emulator import Emulator
-from .errors import log
+from .front import Front
 from .http import ApiRoute
-from .journal import JournalMiddleware
-from .ratelimit import RateLimitHeaders
 from .settings import Settings
 from .surface import Dispatcher, mount
-from .surfaces import SURFACES, THEAZO, error_response, surface_for
+from .surfaces import SURFACES, THEAZO
 from .tape import TapeMiddleware
-
-
-class RequestIdMiddleware:
-    def __init__(self, app: ASGIApp, emu: Emulator) -> None:
-        self.app, self.emu = app, emu
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        auth = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"authorization"), None)
-        request_id = self.emu.ids.request_id(tenant_hint(auth), self.emu.clock.now_ms())
-        scope.setdefault("state", {})["request_id"] = request_id
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                if "x-request-id" not in headers:
-                    headers["X-Request-Id"] = request_id
-            await send(message)
-
-        await self.app(scope, receive, send_with_id)
 
 
 def api_routes(app: Starlette | None = None) -> list[ApiRoute]:
@@ -83,52 +56,14 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
                 await background
 
 
-class ServerErrors:
-    """The outermost layer, for a failure no surface rendered (one in the app-wide middleware).
-    Nothing sent yet: the 500 in the envelope of the surface the path is on. Either way the
-    exception is logged here and not raised on: Starlette's ServerErrorMiddleware re-raises,
-    and the server then closes the client's keep-alive connection. Only an answer cut off
-    mid-body must end its connection, so that exception goes on to the server."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = complete = False
-
-        async def watched(message: Message) -> None:
-            nonlocal started, complete
-            if message["type"] == "http.response.start":
-                started = True
-            elif message["type"] == "http.response.body" and not message.get("more_body", False):
-                complete = True
-            await send(message)
-
-        try:
-            await self.app(scope, receive, watched)
-        except Exception:
-            if started and not complete:
-                raise
-            log.exception("unexpected error on %s %s (%s)", scope["method"], scope["path"],
-                          scope.get("state", {}).get("request_id", ""))
-            if not started:
-                status, code = surface_for(scope["path"]).generic.get("internal", (500, "internal_error"))
-                await error_response(scope, status, code, "Unexpected server error. The requestId helps with "
-                                     "support.")(scope, receive, send)
-
-
 class _App(Starlette):
-    """Starlette, less its innermost ExceptionMiddleware: every error is rendered by the
-    surfaces' own handlers or by the Dispatcher, so that layer would only cost time. The
-    outermost layer is ServerErrors, for a failure in the app-wide middleware."""
+    """Starlette, less its own error middleware: every error is rendered by the surfaces'
+    routers and routes, or by front.py for a failure outside them, so those two layers would
+    only cost time on every request."""
 
     def build_middleware_stack(self) -> ASGIApp:
         app: ASGIApp = self.router
-        middleware = [Middleware(ServerErrors), *self.user_middleware]
-        for cls, args, kwargs in reversed(middleware):
+        for cls, args, kwargs in reversed(self.user_middleware):
             app = cls(app, *args, **kwargs)
         return app
 
@@ -141,8 +76,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app = _App(
         debug=False,
         # Outermost first; record/replay innermost, so the journal sees replayed and proxied requests.
-        middleware=[Middleware(RequestIdMiddleware, emu=emu), Middleware(JournalMiddleware, emu=emu),
-                    Middleware(RateLimitHeaders), Middleware(TapeMiddleware, emu=emu)],
+        middleware=[Middleware(Front, emu=emu), Middleware(TapeMiddleware, emu=emu)],
     )
     app.router = Dispatcher(mounts, THEAZO, lifespan)
     emu.timers += lazy.timers()

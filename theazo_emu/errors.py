@@ -1,15 +1,15 @@
 """The errors every surface shares, and the handlers that render them in a surface's envelope.
 
 Failures are raised, never returned: an endpoint (or the kernel: bad JSON, validation, 413,
-429) raises an `ApiError`, and the handlers of the surface the request is on render it. A
-kernel error carries a `kind` ("validation", "not_found", ...) that each surface maps to its
-own status and code (`Surface.generic`): the same malformed body is Theazo's 422
+429) raises an `ApiError`, and `render()` puts it in the envelope of the surface the request
+is on. A kernel error carries a `kind` ("validation", "not_found", ...) that each surface maps
+to its own status and code (`Surface.generic`): the same malformed body is Theazo's 422
 `unprocessable_entity` and Theo's 400 `validation_error`. Errors without a kind (Theazo's
 `SessionLimitExceeded`, say) render with their own status and code. `details` is raised
 as a list of field problems or as an object; `details_object` is how a surface that
-promises an object (Theazo) spells both. Router 404/405 and
-unexpected exceptions go through the same renderer, so no plain-text body or traceback
-ever reaches a client; a catalogued endpoint that is not served answers 501.
+promises an object (Theazo) spells both. A request no route takes (`no_route`: 404, 405,
+or 501 for a catalogued endpoint not served yet) and an unexpected exception (`unexpected`)
+go through the same renderer, so no plain-text body or traceback ever reaches a client.
 """
 
 from __future__ import annotations
@@ -18,10 +18,8 @@ import logging
 import re
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from starlette.exceptions import HTTPException
-from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Match
+from starlette.types import Scope
 
 from .catalog import known
 
@@ -128,60 +126,54 @@ def details_object(details: Any) -> dict[str, Any] | None:
     return {"value": details}
 
 
-def request_id_of(request: Request) -> str:
-    return request.scope.get("state", {}).get("request_id", "")
+class RouteNotFound(ApiError):
+    status, code, kind = 404, "not_found", "not_found"
 
 
-def handlers(surface: "Surface", routes: Callable[[], Sequence[BaseRoute]]) -> dict[Any, Callable]:
-    """The exception handlers of one surface's Mount; `routes` lists its routes (for `Allow`)."""
-
-    def render(request: Request, kind: str | None, status: int, code: str, message: str, details: Any = None,
-               headers: dict[str, str] | None = None) -> Response:
-        if kind is not None and kind in surface.generic:
-            status, code = surface.generic[kind]
-        return surface.render_error(request_id_of(request), status, code, message, details, headers or {})
-
-    async def api_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, ApiError)
-        return render(request, exc.kind, exc.status, exc.code, exc.message, exc.details, exc.headers)
-
-    async def http_exception(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, HTTPException)
-        path = request.scope["path"]
-        if exc.status_code in (404, 405) and surface.catalog:
-            endpoint = known(surface.catalog, request.method, path)
-            if endpoint and not _serves(routes(), request.method, endpoint):
-                return render(request, "not_implemented", 501, "not_implemented",
-                              f"theazo-emu does not emulate {request.method} {endpoint} yet; see the README's "
-                              "'Not emulated (yet)' list.", {"endpoint": f"{request.method} {endpoint}"})
-        if exc.status_code == 405:
-            return render(request, "method_not_allowed", 405, "method_not_allowed",
-                          f"Method {request.method} is not allowed on {path}.",
-                          headers=_allow(request, routes(), dict(exc.headers or {})))
-        if exc.status_code == 404:
-            return render(request, "not_found", 404, "not_found", f"No route for {request.method} {path}.")
-        return render(request, None, exc.status_code, "http_error", str(exc.detail))
-
-    async def unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("unexpected error on %s %s (%s)", request.method, request.scope["path"], request_id_of(request))
-        return render(request, "internal", 500, "internal_error",
-                      "Unexpected server error. The requestId helps with support.")
-
-    return {ApiError: api_error, HTTPException: http_exception, Exception: unexpected}
+class MethodNotAllowed(ApiError):
+    status, code, kind = 405, "method_not_allowed", "method_not_allowed"
 
 
-def _serves(routes: Sequence[BaseRoute], method: str, endpoint: str) -> bool:
+class NotImplementedYet(ApiError):
+    status, code, kind = 501, "not_implemented", "not_implemented"
+
+
+def request_id_of(scope: Scope) -> str:
+    return scope.get("state", {}).get("request_id", "")
+
+
+def render(surface: "Surface", scope: Scope, exc: ApiError) -> Response:
+    """The error in the surface's envelope; a kernel error's kind takes the surface's code."""
+    status, code = exc.status, exc.code
+    if exc.kind is not None and exc.kind in surface.generic:
+        status, code = surface.generic[exc.kind]
+    return surface.render_error(request_id_of(scope), status, code, exc.message, exc.details, exc.headers)
+
+
+def unexpected(surface: "Surface", scope: Scope, exc: BaseException) -> Response:
+    """A bug: logged with its traceback, answered as the surface's 500 (never a traceback)."""
+    log.error("unexpected error on %s %s (%s)", scope.get("method"), scope.get("path"), request_id_of(scope),
+              exc_info=exc)
+    return render(surface, scope, InternalError("Unexpected server error. The requestId helps with support."))
+
+
+def no_route(surface: "Surface", scope: Scope, allowed: set[str], routes: Sequence[Any] = ()) -> ApiError:
+    """Why nothing answers this request: a catalogued endpoint not emulated yet (501), a wrong
+    method (405 naming every method served on the path), or no such route (404)."""
+    method, path = scope["method"], scope["path"]
+    endpoint = known(surface.catalog, method, path) if surface.catalog else None
+    if endpoint and not _serves(routes, method, endpoint):
+        return NotImplementedYet(f"theazo-emu does not emulate {method} {endpoint} yet; see the README's "
+                                 "'Not emulated (yet)' list.", {"endpoint": f"{method} {endpoint}"})
+    if allowed:
+        return MethodNotAllowed(f"Method {method} is not allowed on {path}.",
+                                headers={"Allow": ", ".join(sorted(allowed))})
+    return RouteNotFound(f"No route for {method} {path}.")
+
+
+def _serves(routes: Sequence[Any], method: str, endpoint: str) -> bool:
     """Whether a route serves the catalogue's `METHOD /path/:param` (a request for it that no
     route matched had an id no route takes, a CR or LF say: that is a 404, not a 501)."""
     wanted = _PARAM.sub(":", endpoint)
     return any(method in (getattr(route, "methods", None) or ())
                and _TEMPLATE.sub(":", getattr(route, "path", "")) == wanted for route in routes)
-
-
-def _allow(request: Request, routes: Sequence[BaseRoute], headers: dict[str, str]) -> dict[str, str]:
-    """`Allow` naming every method served on the path (Starlette names only the first route's)."""
-    methods: set[str] = set()
-    for route in routes:
-        if route.matches(request.scope)[0] is not Match.NONE:
-            methods |= set(getattr(route, "methods", None) or ())
-    return {**headers, "Allow": ", ".join(sorted(methods))} if methods else headers

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable
 
 from .errors import ApiError, InternalError, ProviderError, RateLimited, Timeout, Unprocessable
+from .http import header
 from .journal import record_event
 
 if TYPE_CHECKING:
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from .models.fixtures import FaultSpec
 
 HEADER = "x-theazo-emu-fault"
+_HEADER_BYTES = HEADER.encode()
 CUT_AFTER = "sse_cut_after"  # request-state key set by a stream_cut fault: the stream ends after N events
 SEEDING = "theazo_emu.seeding"  # ASGI scope flag on requests the emulator makes to itself
 DEFAULT_RETRY_AFTER = 2  # the reference's own example
@@ -195,8 +197,8 @@ async def guard(ctx: "Ctx", route: "ApiRoute") -> None:
     request = ctx.request
     if request.scope.get(SEEDING):
         return
-    header = request.headers.get(HEADER)
-    effects = parse_header(header) if header else []
+    value = header(request.scope, _HEADER_BYTES)
+    effects = parse_header(value) if value else []
     path = request.scope["path"]  # not request.url: building a URL costs more than the rest of this guard
     rule = ctx.emu.faults.pick(request.method, path, ctx.key)
     if rule is not None:

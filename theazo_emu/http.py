@@ -22,15 +22,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, NamedTuple, Sequence
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Match, Route
-from starlette.types import Scope
+from starlette.types import Receive, Scope, Send
 
-from . import installed
+from . import errors, installed, jsonio
 from .clock import parse_iso
-from .errors import NotFound, PayloadTooLarge, RestartRequired, Unprocessable, invalid
+from .errors import ApiError, NotFound, PayloadTooLarge, RestartRequired, Unprocessable, invalid
 from .ids import is_id
-from . import jsonio
 from .store import atomic_call
 
 if TYPE_CHECKING:
@@ -42,6 +41,7 @@ if TYPE_CHECKING:
 
 Endpoint = Callable[["Ctx"], Awaitable[Any]]
 _BODYLESS = {"GET", "HEAD", "DELETE", "OPTIONS"}
+PARSED_BODY = "parsed_body"  # where read_json leaves the body it parsed, in the ASGI scope's state
 
 # Pydantic puts union member tags into error locations; they are not field names.
 _TYPE_TAGS = {"str", "int", "float", "bool", "dict", "list", "none", "function-after", "function-before",
@@ -123,7 +123,7 @@ class ApiRoute(Route):
     def __init__(self, surface: "Surface", module: str, path: str, method: str, *, name: str, public: bool,
                  status: int, summary: str, max_body: int | None, secret_fields: tuple[str, ...],
                  guards: "Sequence[Guard]" = ()) -> None:
-        super().__init__(path, self._handle, methods=[method], name=name)
+        super().__init__(path, self._respond, methods=[method], name=name)
         self.surface, self.module = surface, module
         self.public, self.success_status, self.summary = public, status, summary
         self.max_body = max_body  # None: the API's limit (settings.max_body_bytes)
@@ -176,9 +176,23 @@ class ApiRoute(Route):
     def api_endpoint(self) -> Endpoint:
         return self.declared.endpoint
 
-    async def _handle(self, request: Request) -> Response:
-        emu = request.app.state.emu
-        key, tenant = (None, "public") if self.public else self.surface.authenticate(emu, request.headers)
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer the request; any failure in the surface's envelope. Starlette's per-route
+        wrapper (a Request, an exception-handling layer) is not needed: this is the only
+        handler, and it renders its own errors (an unexpected one is logged and answered 500,
+        keeping the connection)."""
+        try:
+            response = await self._respond(Request(scope, receive, send))
+        except ApiError as exc:
+            response = errors.render(self.surface, scope, exc)
+        except Exception as exc:  # a bug: logged with its traceback, never sent
+            response = errors.unexpected(self.surface, scope, exc)
+        await response(scope, receive, send)
+
+    async def _respond(self, request: Request) -> Response:
+        scope = request.scope
+        emu = scope["app"].state.emu
+        key, tenant = (None, "public") if self.public else self.surface.authenticate(emu, authorization(scope))
         ctx = Ctx(request, emu, key, tenant, None)
         for guard in self.guards:
             await guard(ctx, self)
@@ -192,7 +206,7 @@ class ApiRoute(Route):
         result = await atomic_call(emu.store, declared.endpoint(ctx))
         if isinstance(result, Response):
             return result
-        return Json(result, status_code=self.success_status)
+        return Json(result, self.success_status)
 
 
 async def read_raw(request: Request, limit: int) -> bytes:
@@ -213,7 +227,9 @@ async def read_json(request: Request, limit: int) -> dict[str, Any]:
     """The body as a JSON object; an empty body reads as {} (the SDK sends body-less POSTs).
     The one strict decode at the door (jsonio.loads): NaN, infinities, out-of-range numbers,
     lone surrogates and over-deep nesting are the surface's validation error, never stored."""
-    return json_object(await read_raw(request, limit))
+    value = json_object(await read_raw(request, limit))
+    request.scope.setdefault("state", {})[PARSED_BODY] = value  # the journal keeps it without parsing again
+    return value
 
 
 def json_object(raw: bytes) -> dict[str, Any]:
@@ -385,6 +401,25 @@ def rows_page(ctx: Ctx, table: str, where: Where | None, cursor: Cursor | str, *
     return params.cut(ctx.store.page(table, where.sql, where.params, params.limit, params.after))
 
 
+def authorization(scope: Scope) -> str | None:
+    """The Authorization header's value (front.py has already found it for most requests)."""
+    state = scope.get("state")
+    if state is not None and "authorization" in state:
+        return state["authorization"]
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            return value.decode("latin-1")
+    return None
+
+
+def header(scope: Scope, name: bytes) -> str | None:
+    """One request header's value (`name` in lower case), without building a Headers object."""
+    for key, value in scope["headers"]:
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
 def public_row(ctx: Ctx, table: str, ident: str, kind: str) -> dict:
     """The row a public route names by id, whoever's it is (404 otherwise); from here on the
     request acts for the row's tenant, since on a public route the id is the credential."""
@@ -400,13 +435,22 @@ def act_for(ctx: Ctx, tenant: str) -> None:
     ctx.tenant, ctx._store = tenant, None
 
 
-class Json(JSONResponse):
-    """A JSON answer, encoded by the one encoder of answers (jsonio.dumps)."""
+class Json(Response):
+    """A JSON answer, encoded by the one encoder of answers (jsonio.dumps), without
+    Starlette's generic header machinery: this is every answer of every route, so both
+    costs show."""
 
-    def render(self, content: Any) -> bytes:
-        return jsonio.dumps(content)
+    media_type = "application/json"
+
+    def __init__(self, content: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> None:
+        self.status_code, self.background = status_code, None
+        self.body = jsonio.dumps(content)
+        self.raw_headers = [(b"content-length", str(len(self.body)).encode()),
+                            (b"content-type", b"application/json")]
+        if headers:
+            self.raw_headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
 
 
 def respond(body: Any, status: int = 200) -> Json:
     """A JSON answer with a status chosen at run time (most routes declare theirs)."""
-    return Json(body, status_code=status)
+    return Json(body, status)

@@ -1,6 +1,7 @@
 """The journal: every request answered and every server-side event, for assertions.
 
-DESIGN.md "Admin API" (`/_emu/requests`, served by admin_state.py). A bounded ring in memory
+DESIGN.md "Admin API" (`/_emu/requests`, served by admin/state.py; entries for requests are
+written by front.py). A bounded ring in memory
 (`--journal-size`, default 10,000, oldest dropped first), in virtual time. Entries hold the
 tenant id (a digest), never the key, and bodies only after `Redactor` blanked their secrets.
 Other families add events with `record_event(emu, kind, **fields)` ("sse", "fault",
@@ -12,26 +13,20 @@ is opened (`details`): the request's headers and the response's status, headers 
 
 from __future__ import annotations
 
-import json
 from collections import Counter, deque
 from contextvars import ContextVar
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any, Iterable
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from .auth import bearer_token, tenant_of
 from .clock import iso
-from .redaction import Redactor, encode_body
+from .redaction import Redactor
 
 if TYPE_CHECKING:
     from .emulator import Emulator
 
 DEFAULT_SIZE = 10_000
-QUIET_PATHS = ("/_emu/requests", "/_emu/health", "/_emu/ui", "/favicon.ico")
-_MAX_BODY = 16 * 1024  # larger request bodies are journaled by size only (10,000 entries must stay small)
-_MAX_ERROR_BODY = 16 * 1024
+QUIET_PATHS = ("/_emu/requests", "/_emu/health", "/_emu/ui", "/favicon.ico")  # admin reads: never journaled
 DETAILS = 200  # newest requests whose full exchange is kept for the inspector
 MAX_DETAIL_BODY = 64 * 1024
 
@@ -109,7 +104,9 @@ class Journal:
             del self.details[next(iter(self.details))]  # dicts keep insertion order: the oldest
 
     def select(self, query: Query) -> list[dict[str, Any]]:
-        return [e for e in self.entries if query.matches(e)]
+        """The matching entries as the journal shows them (`at` rendered from `atMs` here, not
+        on the request path)."""
+        return [{"seq": e["seq"], "kind": e["kind"], "at": iso(e["atMs"]), **e} for e in self.entries if query.matches(e)]
 
     def clear(self, tenant: str | None = None) -> int:
         """Forget every entry, or one tenant's; returns how many went."""
@@ -129,7 +126,7 @@ def record_event(emu: "Emulator", kind: str, **fields: Any) -> dict[str, Any]:
     call, a fault fired...). `fields` must be JSON values; secret fields are redacted.
     Inside a request the entry also gets that request's requestId and tenant (unless given)."""
     journal, now = emu.journal, emu.clock.now_ms()
-    entry: dict[str, Any] = {"kind": kind, "at": iso(now), "atMs": now}
+    entry: dict[str, Any] = {"kind": kind, "atMs": now}
     current = journal.current.get()
     if current is not None:
         entry.update(current)
@@ -149,98 +146,3 @@ def counts(entries: Iterable[dict[str, Any]]) -> dict[str, Any]:
             methods[e["method"]] += 1
     return {"total": total, "byKind": dict(sorted(kinds.items())), "byStatus": dict(sorted(statuses.items())),
             "byMethod": dict(sorted(methods.items()))}
-
-
-class JournalMiddleware:
-    """Plain ASGI: one journal entry per request, filled in as the answer goes out."""
-
-    def __init__(self, app: ASGIApp, emu: "Emulator") -> None:
-        self.app, self.emu = app, emu
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith(QUIET_PATHS):
-            await self.app(scope, receive, send)
-            return
-        journal, clock = self.emu.journal, self.emu.clock
-        start = clock.now_ms()
-        key = bearer_token(_header_of(scope["headers"], b"authorization"))
-        tenant = tenant_of(key) if key else None
-        if key:
-            self.emu.aliases.note(key)  # the inspector names tenants by their key's alias
-        request_id = scope.get("state", {}).get("request_id")
-        query = journal.redactor.query(scope["query_string"]) if scope["query_string"] else {}
-        entry = journal.add({"kind": "request", "at": iso(start), "atMs": start, "method": scope["method"],
-                             "path": scope["path"], "query": query, "tenant": tenant, "requestId": request_id,
-                             "status": None, "durationMs": None})
-        body: list[bytes] = []
-        size = 0
-        errors: list[bytes] = []
-        chunks: list[bytes] = []  # the response body, for the inspector (the first MAX_DETAIL_BODY bytes)
-        detail: dict[str, Any] = {"requestHeaders": scope["headers"], "responseHeaders": (), "chunks": chunks}
-        journal.keep_detail(entry["seq"], detail)
-        kept = 0
-
-        async def receive_logged() -> Message:
-            nonlocal size
-            message = await receive()
-            chunk = message.get("body", b"")
-            if chunk and message["type"] == "http.request":
-                size += len(chunk)
-                if size <= _MAX_BODY:
-                    body.append(chunk)
-            return message
-
-        async def send_logged(message: Message) -> None:
-            nonlocal kept
-            if message["type"] == "http.response.start":
-                entry["status"] = message["status"]
-                detail["responseHeaders"] = headers = message.get("headers", ())
-                upstream_id = _header_of(headers, b"x-request-id")
-                if upstream_id:
-                    entry["requestId"] = upstream_id
-            elif message["type"] == "http.response.body":
-                chunk = message.get("body", b"")
-                if entry["status"] >= 400 and sum(map(len, errors)) < _MAX_ERROR_BODY:
-                    errors.append(chunk)
-                if kept <= MAX_DETAIL_BODY:  # past it, the inspector says the body was not kept
-                    chunks.append(chunk)
-                    kept += len(chunk)
-            await send(message)
-
-        context = journal.current.set({"requestId": request_id, "tenant": tenant, "path": scope["path"]})
-        try:
-            await self.app(scope, receive_logged, send_logged)
-        except BaseException:
-            if entry["status"] is None:
-                entry["status"] = 500
-            raise
-        finally:
-            journal.current.reset(context)
-            entry["durationMs"] = clock.now_ms() - start
-            if size:
-                entry.update(_body_fields(b"".join(body), size, journal.redactor, scope))
-            if errors:
-                entry.update(_error_code(b"".join(errors)))
-
-
-def _header_of(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> str | None:
-    for key, value in headers:
-        if key.lower() == name:
-            return value.decode("latin-1")
-    return None
-
-
-def _body_fields(raw: bytes, size: int, redactor: Redactor, scope: Scope) -> dict[str, Any]:
-    """The redacted JSON body; other and oversized bodies by size only."""
-    if size > _MAX_BODY:
-        return {"bodyBytes": size}
-    encoded = encode_body(raw, redactor, scope)
-    return {"body": encoded["body"]} if "body" in encoded else {"bodyBytes": size}
-
-
-def _error_code(raw: bytes) -> dict[str, Any]:
-    try:
-        error = json.loads(raw).get("error")
-    except (ValueError, AttributeError):
-        return {}
-    return {"errorCode": error["code"]} if isinstance(error, dict) and isinstance(error.get("code"), str) else {}

@@ -7,8 +7,8 @@ read that encodes the row. `loads()` refuses them all, and bodies nested deeper 
 MAX_JSON_DEPTH, with a `JsonRejected` that says what and where; the surface turns it into
 its own validation error. Nothing here knows about HTTP.
 
-Going out, `dumps()` is the one encoder of answers (JSON bodies, SSE data): strict JSON,
-except that a value strict JSON cannot carry, which only a row stored before the door
+Going out, `dumps()` is the one encoder of answers (JSON bodies, SSE data): orjson, which
+is several times faster than the json module on the request path; strict JSON, except that a value strict JSON cannot carry, which only a row stored before the door
 refused such values can hold, goes out cleaned (`null` for a non-finite number, U+FFFD for
 a lone surrogate) instead of failing the whole answer. So a poisoned row never makes a
 list, an export, the journal or the inspector fail.
@@ -20,6 +20,8 @@ import json
 import math
 import re
 from typing import Any, Callable
+
+import orjson
 
 # Deeper bodies are refused: nothing in the APIs needs them, and recursive code downstream
 # (validation, JSON encoding, redaction) must never meet one.
@@ -166,19 +168,16 @@ def _too_deep() -> JsonRejected:
 
 def dumps_text(value: Any) -> str:
     """Compact JSON text of `value` for the wire (see the module docstring)."""
-    try:
-        text = _ENCODE(value)
-        text.encode("utf-8")  # a lone surrogate passes the encoder and fails here
-        return text
-    except (ValueError, UnicodeEncodeError):
-        return _ENCODE(clean(value))
+    return dumps(value).decode("utf-8")
 
 
 def dumps(value: Any) -> bytes:
-    """Compact UTF-8 JSON of `value` for the wire (see the module docstring)."""
+    """Compact UTF-8 JSON of `value` for the wire (see the module docstring). orjson writes a
+    non-finite float as null itself; a lone surrogate or an integer past 64 bits, which it
+    refuses, goes through the json module, cleaned."""
     try:
-        return _ENCODE(value).encode("utf-8")
-    except (ValueError, UnicodeEncodeError):
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
+    except orjson.JSONEncodeError:
         return _ENCODE(clean(value)).encode("utf-8")
 
 

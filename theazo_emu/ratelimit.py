@@ -17,9 +17,6 @@ import math
 from collections import deque
 from typing import TYPE_CHECKING
 
-from starlette.datastructures import MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
 from .errors import RateLimited
 
 if TYPE_CHECKING:
@@ -28,7 +25,7 @@ if TYPE_CHECKING:
 WINDOW_MS = 60_000
 PLANS = {"free": 60, "cloud": 300, "team": 1000}
 MAX_PER_MINUTE = 10**9
-_STATE = "rate_limit"  # where the guard leaves the header values, in the ASGI scope's state
+HEADERS_STATE = "rate_limit"  # where the guard leaves the header values, in the ASGI scope's state (front.py sends them)
 
 
 def parse_limit(value: str | int | None) -> int | None:
@@ -90,31 +87,9 @@ class RateLimiter:
         if limit is None:
             return
         accepted, remaining, reset = self.hit(ctx.key, limit, ctx.now_ms())
-        ctx.request.scope.setdefault("state", {})[_STATE] = {
+        ctx.request.scope.setdefault("state", {})[HEADERS_STATE] = {
             "X-RateLimit-Limit": str(limit), "X-RateLimit-Remaining": str(remaining), "X-RateLimit-Reset": str(reset)}
         if not accepted:
             raise RateLimited(f"Too many requests. Retry after {reset} seconds.",
                               {"retryAfter": reset, "limit": limit, "windowSeconds": WINDOW_MS // 1000},
                               headers={"Retry-After": str(reset)})
-
-
-class RateLimitHeaders:
-    """ASGI middleware: copies the guard's X-RateLimit-* values onto the response."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        state = scope.setdefault("state", {})
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start" and _STATE in state:
-                headers = MutableHeaders(scope=message)
-                for name, value in state[_STATE].items():
-                    headers[name] = value
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)

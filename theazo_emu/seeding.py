@@ -17,7 +17,6 @@ import threading
 from typing import TYPE_CHECKING, Any, Callable, Coroutine
 from urllib.parse import quote
 
-from starlette.middleware.exceptions import ExceptionMiddleware
 
 from .auth import tenant_of
 from .faults import SEEDING
@@ -127,8 +126,6 @@ async def request(app: "Starlette", key: str, method: str, path: str, body: Any)
     its middleware: seeding is neither journaled, recorded, replayed nor given a request id."""
     raw = json.dumps(body).encode() if body is not None else b""
     path_only, _, query = path.partition("?")
-    handlers = {k: v for k, v in app.exception_handlers.items() if k not in (500, Exception)}
-    inner = ExceptionMiddleware(app.router, handlers=handlers)
     scope = {
         "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http",
         "app": app,
@@ -155,7 +152,7 @@ async def request(app: "Starlette", key: str, method: str, path: str, body: Any)
             chunks.append(message.get("body", b""))
 
     try:
-        await inner(scope, receive, send)
+        await app.router(scope, receive, send)  # the surfaces render their own errors
     except Exception as exc:  # a bug met while seeding: report it as the API would, with the cause
         log.exception("seeding %s %s failed", method, path)
         return 500, {"error": {"code": "internal_error", "message": f"{type(exc).__name__}: {exc}"}}

@@ -5,8 +5,8 @@ authenticates to a tenant, how an error renders (envelope and codes, and how the
 own failures map to them), which guards run before its endpoints, its catalogue of
 endpoints (what answers 501), its OpenAPI document, its families and its middleware.
 `mount()` turns one into a Starlette `Mount` whose router holds that surface's routes and
-whose exception handlers render that surface's envelope, so an unknown path under
-`/api/v1` gets Theo's 404 and one under `/v1` gets Theazo's, with no path tests anywhere.
+renders every failure in that surface's envelope, so an unknown path under `/api/v1` gets
+Theo's 404 and one under `/v1` gets Theazo's, with no path tests anywhere.
 The declarations are in surfaces/; the families in registry.py.
 """
 
@@ -16,23 +16,21 @@ from collections import defaultdict
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Callable, Mapping, NamedTuple
 
-from starlette.datastructures import Headers
+from starlette.datastructures import URL
 from starlette.middleware import Middleware
-from starlette.middleware.exceptions import ExceptionMiddleware
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Match, Mount, Router
 from starlette.types import Receive, Scope, Send
 
-from . import lazy
-from .errors import handlers
+from . import errors, lazy
 
 if TYPE_CHECKING:
     from .emulator import Emulator, Guard
     from .http import ApiRoute, Declared
     from .registry import Family
 
-# (emulator, request headers) -> (API key, tenant); raises the surface's 401/403.
-Authenticate = Callable[["Emulator", Headers], tuple[str | None, str]]
+# (emulator, the Authorization header's value) -> (API key, tenant); raises the surface's 401/403.
+Authenticate = Callable[["Emulator", str | None], tuple[str | None, str]]
 # (request id, status, code, message, details, headers) -> the error response.
 RenderError = Callable[[str, int, str, str, Any, dict[str, str]], Response]
 
@@ -63,45 +61,58 @@ def mount(surface: Surface, emu: "Emulator") -> Mount:
     """The surface as a Mount: its routes (family routes from the table, then its core ones)."""
     guards = emu.guards_for(surface)
     routes: list[ApiRoute] = [*lazy.routes(surface, guards), *lazy.declared_routes(surface, surface.core(), guards)]
-    router = SurfaceRouter(surface.prefix, routes)
-    middleware = [*surface.middleware,
-                  Middleware(ExceptionMiddleware, handlers=handlers(surface, lambda: router.routes))]
-    return Mount(surface.prefix, app=router, middleware=middleware, name=surface.name)
+    return Mount(surface.prefix, app=SurfaceRouter(surface, routes), middleware=list(surface.middleware),
+                 name=surface.name)
 
 
 class SurfaceRouter(Router):
-    """A surface's router. It tries, in declaration order, only the routes whose first path
-    segment below the prefix is the request's (`/v1/fleets/...` never meets the sessions
-    routes); a request none of them takes goes through the whole table, as Starlette's
-    Router does it (for its 405s, trailing-slash redirects and 404)."""
+    """A surface's router. It tries, in declaration order, only the routes of the request's
+    method whose first path segment below the prefix is the request's (`GET /v1/fleets/...`
+    never meets the sessions routes, nor the fleets' POSTs); a request none of them takes goes through the whole table, as Starlette's Router
+    would, and what nothing takes is answered here in the surface's envelope (errors.no_route:
+    404, 405 with `Allow`, or 501), with no exception middleware in between."""
 
-    def __init__(self, prefix: str, routes: list["ApiRoute"]) -> None:
+    def __init__(self, surface: Surface, routes: list["ApiRoute"]) -> None:
         super().__init__(routes=routes)
-        self._depth = prefix.count("/") + 1
-        self._by_segment: dict[str, list[ApiRoute]] = defaultdict(list)
+        self.surface = surface
+        self._depth = surface.prefix.count("/") + 1
+        self._by_segment: dict[tuple[str, str], list[ApiRoute]] = defaultdict(list)
         for route in routes:
-            self._by_segment[route.path.split("/")[self._depth]].append(route)
+            for method in route.methods:
+                self._by_segment[route.path.split("/")[self._depth], method].append(route)
 
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            parts = scope["path"].split("/", self._depth + 1)
-            candidates = self._by_segment.get(parts[self._depth]) if len(parts) > self._depth else None
-            for route in candidates or ():
-                match, child = route.matches(scope)
-                if match is Match.FULL:
-                    scope.setdefault("router", self)
-                    scope["route"] = route
-                    scope.update(child)
-                    await route.handle(scope, receive, send)
-                    return
-        await super().app(scope, receive, send)
+        if scope["type"] != "http":
+            await super().app(scope, receive, send)
+            return
+        parts = scope["path"].split("/", self._depth + 1)
+        key = (parts[self._depth], scope["method"]) if len(parts) > self._depth else None
+        candidates = self._by_segment.get(key, ())
+        for route in candidates:
+            match, child = route.matches(scope)
+            if match is Match.FULL:
+                scope["route"] = route
+                scope.update(child)
+                await route.handle(scope, receive, send)
+                return
+        allowed: set[str] = set()
+        for route in self.routes:
+            match, _ = route.matches(scope)
+            if match is not Match.NONE:
+                allowed |= route.methods or set()
+        if not allowed and scope["path"] != self.surface.prefix + "/":
+            target = scope["path"].rstrip("/") if scope["path"].endswith("/") else scope["path"] + "/"
+            if any(route.matches({**scope, "path": target})[0] is not Match.NONE for route in self.routes):
+                await RedirectResponse(str(URL(scope={**scope, "path": target})))(scope, receive, send)
+                return
+        error = errors.no_route(self.surface, scope, allowed, self.routes)
+        await errors.render(self.surface, scope, error)(scope, receive, send)
 
 
 class Dispatcher(Router):
     """The app's top-level router: a request goes to the surface whose prefix its path is under
     (a string test per surface, where a Mount list would match a regex and build a scope per
-    mount), and a path under no prefix answers the fallback surface's 404 itself, so the app
-    needs no exception middleware of its own on the request path."""
+    mount), and a path under no prefix answers the fallback surface's 404 itself."""
 
     def __init__(self, mounts: list[Mount], fallback: Surface, lifespan: Any) -> None:
         super().__init__(routes=mounts, lifespan=lifespan)
@@ -115,12 +126,9 @@ class Dispatcher(Router):
         path, root_path = scope["path"], scope.get("root_path", "")
         for prefix, mount in self._prefixes:
             if path.startswith(prefix, len(root_path)):
-                scope.setdefault("router", self)
-                scope.update(route=mount, endpoint=mount.app, app_root_path=scope.get("app_root_path", root_path),
-                             root_path=root_path + mount.path, path_params={})
-                await mount.handle(scope, receive, send)
+                scope.update(app_root_path=scope.get("app_root_path", root_path), root_path=root_path + mount.path,
+                             path_params={})
+                await mount.app(scope, receive, send)
                 return
-        request_id = scope.get("state", {}).get("request_id", "")
-        response = self.fallback.render_error(request_id, 404, "not_found",
-                                              f"No route for {scope['method']} {path}.", None, {})
-        await response(scope, receive, send)
+        error = errors.no_route(self.fallback, scope, set())
+        await errors.render(self.fallback, scope, error)(scope, receive, send)

@@ -5,10 +5,12 @@ Run from the repository root (wrk must be installed: `apt-get install wrk`):
     python tests/perf/bench_wrk.py                       # about two minutes
     python tests/perf/bench_wrk.py --seconds 5 --rounds 1 --cold-runs 3   # quick look
     python tests/perf/bench_wrk.py --other /path/to/venv/bin/python         # beside another build
-    python tests/perf/bench_wrk.py --prism "npx prism mock"                # beside Prism's mock server
+    python tests/perf/bench_wrk.py --prism "npx prism mock -v silent"      # beside Prism's mock server, quiet
     python tests/perf/bench_wrk.py --json
 
-Servers are separate processes on 127.0.0.1; the load is `wrk -t1 -c16 -d<seconds>s
+Run it with the python of a venv holding a regular install (`pip install .`, as the README's
+set-up does): an editable install's import hook adds about 100 ms to every start. Servers
+are separate processes on 127.0.0.1; the load is `wrk -t1 -c16 -d<seconds>s
 --latency` (a C load generator: a Python one saturates before the server does). Windows of
 the different servers are interleaved, round by round, in alternating order, so machine
 noise falls on all of them alike; the best round of each is reported (noise only ever
@@ -21,7 +23,8 @@ same run:
   a command that takes `-p PORT FILE`).
 The emulator runs `serve --clock 2025-05-01T00:00:00Z --pace instant` in an empty directory.
 Measured: GET /_emu/health, GET /v1/sessions/:id, POST /v1/sessions, POST /v1/agents/:id/run,
-p99 latency at 16 connections, cold start (spawn -> first 200 on /_emu/health, median of
+a non-streamed Theo completion (POST /api/v1/completions: the mock engine's answer, a
+conversation and its messages, a ledger row, an audit entry and an event), p99 latency at 16 connections, cold start (spawn -> first 200 on /_emu/health, median of
 --cold-runs) and idle RSS. Any non-2xx answer fails the run (exit 1).
 """
 
@@ -44,6 +47,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 HOST = "127.0.0.1"
 KEY = "th_test_bench"
+THEO_KEY = "theo_sk_test_bench"
 CLOCK = "2025-05-01T00:00:00Z"
 PRISM_DOC = {
     "openapi": "3.0.3", "info": {"title": "bench", "version": "1"},
@@ -136,7 +140,7 @@ def prepare_emulator(server: Server) -> None:
     status, agent = get(server.port, f"/v1/sessions/{session['id']}/agents", "POST", {})
     assert status == 201, agent
     server.paths = {"health": "/_emu/health", "get": f"/v1/sessions/{session['id']}", "post": "/v1/sessions",
-                    "run": f"/v1/agents/{agent['id']}/run"}
+                    "run": f"/v1/agents/{agent['id']}/run", "theo": "/api/v1/completions"}
 
 
 LUA = {
@@ -146,6 +150,8 @@ LUA = {
             '"application/json"\nwrk.headers["Authorization"] = "Bearer {key}"\n',
     "run": 'wrk.method = "POST"\nwrk.body = \'{{"task": "bench"}}\'\nwrk.headers["Content-Type"] = '
            '"application/json"\nwrk.headers["Authorization"] = "Bearer {key}"\n',
+    "theo": 'wrk.method = "POST"\nwrk.body = \'{{"prompt": "Explain a hash map"}}\'\nwrk.headers["Content-Type"] = '
+            '"application/json"\nwrk.headers["Authorization"] = "Bearer ' + THEO_KEY + '"\n',
 }
 # Counting non-2xx answers: wrk reports them on a line of their own.
 _NON2XX = re.compile(r"Non-2xx or 3xx responses: (\d+)")
@@ -210,7 +216,7 @@ def main() -> int:
                 rss[server.name] = rss_mib(server.proc.pid)
         for round_ in range(args.rounds):
             order = servers if round_ % 2 == 0 else list(reversed(servers))
-            for measure in ("health", "get", "post", "run"):
+            for measure in ("health", "get", "post", "run", "theo"):
                 for server in order:
                     if measure in server.paths:
                         results[server.name].setdefault(measure, []).append(
@@ -240,10 +246,10 @@ def print_report(report: dict) -> None:
     print(f"wrk -t1 -c{report['conns']} -d{report['seconds']:g}s, best of {report['rounds']} interleaved rounds")
     print(f"{'measure':<8}" + "".join(f"{n:>12}" for n in names) + "   emulator / bare" +
           ("   emulator / other" if "other" in rps else "") + ("   emulator / prism" if "prism" in rps else ""))
-    for measure in ("health", "get", "post", "run"):
+    for measure in ("health", "get", "post", "run", "theo"):
         row = f"{measure:<8}" + "".join(f"{rps[n].get(measure, float('nan')):>12.0f}" for n in names)
         emu = rps["emulator"].get(measure)
-        ref = bare.get(measure if measure != "run" else "post")
+        ref = bare.get(measure if measure not in ("run", "theo") else "post")  # the bare POST anchors all writes
         row += f"   {emu / ref:>14.2f}" if emu and ref else f"   {'':>14}"
         for anchor in ("other", "prism"):
             if anchor in rps:

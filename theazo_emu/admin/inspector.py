@@ -158,7 +158,7 @@ async def inspector_request(ctx: Ctx) -> dict[str, Any]:
     else:
         response["body"] = _body(raw, redactor)
     request = {k: entry.get(k) for k in ("method", "path", "query", "body", "bodyBytes") if entry.get(k) is not None}
-    return {"seq": seq, "at": entry["at"], "tenant": alias, "requestId": entry.get("requestId"),
+    return {"seq": seq, "at": iso(entry["atMs"]), "tenant": alias, "requestId": entry.get("requestId"),
             "durationMs": entry.get("durationMs"), "errorCode": entry.get("errorCode"),
             "request": request | {"headers": request_headers}, "response": response}
 

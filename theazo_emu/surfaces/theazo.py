@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable
 
-from starlette.datastructures import Headers
-
 from .. import catalog, registry
 from ..auth import theazo_key
 from ..errors import details_object
@@ -24,8 +22,8 @@ if TYPE_CHECKING:
     from ..emulator import Emulator
 
 
-def authenticate(emu: "Emulator", headers: Headers) -> tuple[str | None, str]:
-    return theazo_key(headers.get("authorization"))
+def authenticate(emu: "Emulator", authorization: str | None) -> tuple[str | None, str]:
+    return theazo_key(authorization)
 
 
 def render_error(request_id: str, status: int, code: str, message: str, details: Any,

@@ -17,7 +17,6 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any, Callable
 
-from starlette.datastructures import Headers
 from starlette.middleware import Middleware
 
 from .. import catalog, registry
@@ -58,8 +57,8 @@ SCOPE_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
-def authenticate(emu: "Emulator", headers: Headers) -> tuple[str | None, str]:
-    token = bearer_token(headers.get("authorization"))
+def authenticate(emu: "Emulator", authorization: str | None) -> tuple[str | None, str]:
+    token = bearer_token(authorization)
     if token is None:
         raise Unauthorized("Missing API key. Send 'Authorization: Bearer theo_sk_test_...'.")
     row = keys.lookup(emu, token) if token.startswith("theo_sk_") else None

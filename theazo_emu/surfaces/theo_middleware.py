@@ -35,6 +35,7 @@ from ..domain.theo import idempotency, keys
 from ..domain.theo.engines import VERSION
 from ..errors import ApiError
 from ..faults import CUT_AFTER
+from ..http import authorization
 
 if TYPE_CHECKING:
     from ..surface import Authenticate, RenderError
@@ -139,7 +140,7 @@ class Idempotency:
                               {})(scope, receive, send)
             return
         try:
-            _, tenant = self.authenticate(emu, Headers(scope=scope))
+            _, tenant = self.authenticate(emu, authorization(scope))
         except ApiError:
             await self.app(scope, receive, send)  # the route answers the 401 itself
             return

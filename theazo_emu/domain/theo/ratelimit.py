@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from ...emulator import Emulator
     from ...http import ApiRoute, Ctx
 
-STATE = "rate_limit"  # the scope-state key ratelimit.RateLimitHeaders copies headers from
+STATE = "rate_limit"  # the scope-state key front.py sends rate-limit headers from (ratelimit.HEADERS_STATE)
 
 
 class Tier(NamedTuple):

@@ -16,7 +16,6 @@ set the clock to exactly what the endpoint saw. Serving from a cassette is repla
 from __future__ import annotations
 
 import json
-from collections import deque
 from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
@@ -25,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..auth import KeyAliases, key_kind
 from ..clock import iso
+from ..readahead import buffered, read_body
 from ..redaction import Redactor, encode_body
 from .cassette import (
     REQUEST_HEADERS,
@@ -43,34 +43,6 @@ if TYPE_CHECKING:
 
 NOT_RECORDED = ("/_emu/health", "/_emu/requests", "/_emu/state", "/_emu/ui", "/_emu/record")
 _MAX_RESPONSE = 64 * 1024 * 1024
-
-
-async def read_body(receive: Receive, limit: int) -> tuple[list[Message], bytes, bool]:
-    """Read the request body ahead of the app (up to `limit` bytes): the messages to hand
-    on, the bytes, and whether it was cut short."""
-    messages, chunks, size = [], [], 0
-    while True:
-        message = await receive()
-        messages.append(message)
-        if message["type"] != "http.request":
-            return messages, b"".join(chunks), False
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        chunks.append(chunk)
-        if not message.get("more_body"):
-            return messages, b"".join(chunks), False
-        if size > limit:
-            return messages, b"", True
-
-
-def buffered(messages: list[Message], receive: Receive) -> Receive:
-    """A receive that hands out the pre-read messages first, then the real ones."""
-    pending = deque(messages)
-
-    async def replay_receive() -> Message:
-        return pending.popleft() if pending else await receive()
-
-    return replay_receive
 
 
 def request_record(scope: Scope, raw: bytes, cut: bool, redactor: Redactor, alias: str | None) -> dict[str, Any]:

@@ -22,9 +22,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from .. import timers
 from ..auth import KeyAliases
 from ..clock import parse_iso
+from ..readahead import buffered, read_body
 from ..surfaces import error_response
 from .cassette import decode_body, encode_event, match_key, read_cassette
-from .recording import buffered, read_body, request_record
+from .recording import request_record
 
 if TYPE_CHECKING:
     from ..emulator import Emulator

@@ -36,6 +36,7 @@ from ..domain.theo.engines import VERSION
 from ..errors import ApiError
 from ..faults import CUT_AFTER
 from ..http import authorization
+from ..readahead import buffered, read_body
 
 if TYPE_CHECKING:
     from ..surface import Authenticate, RenderError
@@ -144,9 +145,9 @@ class Idempotency:
         except ApiError:
             await self.app(scope, receive, send)  # the route answers the 401 itself
             return
-        messages, raw, whole = await _read(receive, emu.settings.max_body_bytes)
-        if not whole:
-            await self.app(scope, _replaying(messages, receive), send)  # over the limit: the route's 413
+        messages, raw, cut = await read_body(receive, emu.settings.max_body_bytes)
+        if cut:
+            await self.app(scope, buffered(messages, receive), send)  # over the limit: the route's 413
             return
         claim = idempotency.claim(emu, tenant, key, idempotency.fingerprint(
             scope["method"], scope["path"], scope["query_string"].decode("latin-1"), raw))
@@ -162,7 +163,7 @@ class Idempotency:
                               "conflict" if busy else "idempotency_key_reused", message, None,
                               {"Retry-After": "1"} if busy else {})(scope, receive, send)
             return
-        await self._run(scope, _replaying(messages, receive), send, emu, tenant, key)
+        await self._run(scope, buffered(messages, receive), send, emu, tenant, key)
 
     async def _run(self, scope: Scope, receive: Receive, send: Send, emu: Any, tenant: str, key: str) -> None:
         status, headers, body, done, stream = 500, {}, [], False, False
@@ -188,32 +189,6 @@ class Idempotency:
         finally:
             if not stored:
                 idempotency.release(emu, tenant, key)
-
-
-async def _read(receive: Receive, limit: int) -> tuple[list[Message], bytes, bool]:
-    """The request body read ahead (up to `limit` bytes): its messages, its bytes, whether whole."""
-    messages, size, chunks = [], 0, []
-    while True:
-        message = await receive()
-        messages.append(message)
-        if message["type"] != "http.request":
-            return messages, b"".join(chunks), True
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        chunks.append(chunk)
-        if size > limit:
-            return messages, b"", False
-        if not message.get("more_body"):
-            return messages, b"".join(chunks), True
-
-
-def _replaying(messages: list[Message], receive: Receive) -> Receive:
-    pending = list(messages)
-
-    async def receive_again() -> Message:
-        return pending.pop(0) if pending else await receive()
-
-    return receive_again
 
 
 async def _replay(record: dict[str, Any], send: Send) -> None:

@@ -84,6 +84,12 @@ THEO = (
     _theo("hooks", "theo_hooks", "theo_hook_executions"),
     _theo("workflows", "theo_workflows", "theo_workflow_runs",
           timers=(("theo_workflows", "theazo_emu.domain.theo.workflows:TheoWorkflowTimer"),)),
+    _theo("skills", "theo_skills", "theo_skill_installs", "theo_skill_submissions", "theo_skill_versions",
+          "theo_skill_reviews"),
+    _theo("orgs", "theo_orgs"),
+    _theo("account", "theo_settings", "theo_rate_requests", "theo_billing_sessions"),
+    _theo("browser", "theo_browser_sessions"),
+    _theo("evi", "theo_canvases"),
 )
 # Tenant tables of the kernel itself (the per-tenant id counters) and of the Theo surface's
 # own middleware (its Idempotency-Key records), which belong to no family.

@@ -169,3 +169,12 @@ class Portal(TheoBody):
     """POST /api/v1/billing/portal."""
 
     scope: Literal["user", "org"] | None = None
+
+
+class CreateBrowserSession(TheoBody):
+    """POST /api/v1/browser/sessions."""
+
+    url: HttpUrl | None = None
+    keep_alive: bool = False
+    proxies: bool = False
+    region: Literal["us-west-2", "us-east-1", "eu-central-1", "ap-southeast-1"] = "us-west-2"

@@ -2,7 +2,8 @@
 
 theo-api.md §1.3. Owns theo_hooks and theo_hook_executions. A hook is made from one of the
 five presets or from its own `event_pattern`: an exact name (`order.created`), a `*` glob
-within one segment (`order.*.completed`), a bare prefix (`share` matches `share.accepted`),
+within one segment (`order.*.completed`), a bare prefix (a pattern of one segment: `share`
+matches `share` and `share.accepted`),
 or `*` for everything. `fire` (called by events.publish for every event) runs each enabled
 matching hook: an execution row `completed` (the skill's run is mocked), or `skipped` while
 the hook's cooldown since its last firing has not passed (virtual time). Only hooks that ran
@@ -42,11 +43,11 @@ def _regex(pattern: str) -> re.Pattern:
     if pattern == "*":
         return re.compile(r".*")
     body = r"\.".join("[^.]+" if part == "*" else re.escape(part) for part in pattern.split("."))
-    return re.compile(rf"^{body}(\..+)?$" if "*" not in pattern else rf"^{body}$")
+    return re.compile(rf"^{body}(\..+)?$" if "." not in pattern and "*" not in pattern else rf"^{body}$")
 
 
 def matches(pattern: str, event_type: str) -> bool:
-    """Exact, a segment glob, a bare prefix (whole segments), or `*`."""
+    """Exact, a segment glob, a bare prefix (one segment: `share` matches `share.accepted`), or `*`."""
     return bool(_regex(pattern).match(event_type))
 
 

@@ -106,7 +106,7 @@ def test_create_with_only_a_name_uses_the_defaults(client, auth):
 ])
 def test_create_rejects_invalid_fields_and_stores_nothing(client, auth, body, field):
     body = assert_error(client.post("/v1/agent-definitions", json=body, headers=auth), 422, "unprocessable_entity")
-    assert field in {d["field"] for d in body["error"]["details"]}
+    assert field in {d["field"] for d in body["error"]["details"]["fields"]}
     assert _list(client, auth, includeArchived="true")["data"] == []
 
 
@@ -146,13 +146,13 @@ def test_list_leaves_out_archived_unless_asked(client, auth):
 def test_list_rejects_a_bad_include_archived(client, auth):
     body = assert_error(client.get("/v1/agent-definitions?includeArchived=maybe", headers=auth),
                         422, "unprocessable_entity")
-    assert body["error"]["details"][0]["field"] == "includeArchived"
+    assert body["error"]["details"]["fields"][0]["field"] == "includeArchived"
 
 
 @pytest.mark.parametrize("limit", ["-1", "0", "1000000000000", "ten"])
 def test_list_rejects_a_bad_limit(client, auth, limit):
     body = assert_error(client.get(f"/v1/agent-definitions?limit={limit}", headers=auth), 422, "unprocessable_entity")
-    assert body["error"]["details"][0]["field"] == "limit"
+    assert body["error"]["details"]["fields"][0]["field"] == "limit"
 
 
 def test_get_returns_what_create_returned(client, auth):
@@ -211,7 +211,7 @@ def test_put_rejects_invalid_fields_and_makes_no_version(client, auth, body, fie
     created = _create(client, auth)
     error = assert_error(client.put(f"/v1/agent-definitions/{created['id']}", json=body, headers=auth),
                          422, "unprocessable_entity")
-    assert field in {d["field"] for d in error["error"]["details"]}
+    assert field in {d["field"] for d in error["error"]["details"]["fields"]}
     assert _get(client, auth, created["id"]) == created
 
 
@@ -241,7 +241,7 @@ def test_versions_is_a_bare_array_for_the_sdk_newest_first(client, auth):
     created = _create(client, auth, SDK_BODY, SDK)
     _put(client, auth, created["id"], {"instructions": "v2", "changelog": "second"}, SDK)
     versions = _versions(client, auth, created["id"], SDK)
-    assert [(v["version"], v["changelog"]) for v in versions] == [(2, "second"), (1, None)]
+    assert [(v["version"], v["changelog"]) for v in versions] == [(2, "second"), (1, "Initial version")]
     assert all(v["createdAt"] == "2025-05-01T00:00:00.000Z" for v in versions)
     assert [v["instructions"] for v in versions] == ["v2", "Be kind."]
 
@@ -274,7 +274,7 @@ def test_rollback_to_a_bad_version_is_422_and_adds_no_version(client, auth, vers
     created = _create(client, auth)
     response = client.post(f"/v1/agent-definitions/{created['id']}/rollback", json={"version": version}, headers=auth)
     body = assert_error(response, 422, "unprocessable_entity")
-    assert body["error"]["details"][0]["field"] == "version"
+    assert body["error"]["details"]["fields"][0]["field"] == "version"
     assert [v["version"] for v in _versions(client, auth, created["id"])["data"]] == [1]
 
 

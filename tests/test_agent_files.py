@@ -78,7 +78,7 @@ def test_bad_writes_are_422_and_write_nothing(client, auth, path, encoding, data
     body = {"path": path, "data": data, **({"encoding": encoding} if encoding else {})}
     response = client.post(f"/v1/agents/{agent}/files", json=body, headers=auth)
     error = assert_error(response, 422, "unprocessable_entity")
-    assert field in {d["field"] for d in error["error"]["details"]}
+    assert field in {d["field"] for d in error["error"]["details"]["fields"]}
     assert client.get(f"/v1/agents/{agent}/files?dir=/", headers=auth).json()["data"] == []
 
 

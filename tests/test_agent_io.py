@@ -91,7 +91,7 @@ def test_bad_input_bodies_are_422_and_nothing_reaches_the_agent(client, auth, bo
     agent = make_agent(client, auth)
     error = assert_error(client.post(f"/v1/agents/{agent['id']}/send", json=body, headers=auth), 422,
                          "unprocessable_entity")["error"]
-    assert field in {d["field"] for d in error["details"]}
+    assert field in {d["field"] for d in error["details"]["fields"]}
     run = client.post(f"/v1/agents/{agent['id']}/run", json={"task": "work"}, headers=auth).json()
     assert "input" not in [f["event"] for f in _stream(client, auth, agent["id"], run["taskId"])]
 
@@ -123,7 +123,7 @@ def test_bad_ports_are_422(client, auth, body):
     agent = make_agent(client, auth)
     error = assert_error(client.post(f"/v1/agents/{agent['id']}/ports", json=body, headers=auth), 422,
                          "unprocessable_entity")["error"]
-    assert error["details"][0]["field"] == "port"
+    assert error["details"]["fields"][0]["field"] == "port"
     assert_error(client.get(f"/_emu/agents/{agent['id']}/ports/0"), 404, "not_found")
 
 

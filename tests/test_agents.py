@@ -112,7 +112,7 @@ def test_create_agent_rejects_invalid_fields(client, auth, body, field):
     response = client.post(f"/v1/sessions/{session['id']}/agents", json=body, headers=auth)
     error = assert_error(response, 422, "unprocessable_entity")["error"]
     assert field in error["message"]
-    assert field in {d["field"] for d in error["details"]}
+    assert field in {d["field"] for d in error["details"]["fields"]}
     assert client.get(f"/v1/sessions/{session['id']}/agents", headers=auth).json()["data"] == []
 
 
@@ -166,7 +166,7 @@ def test_list_agents_filters_by_effective_status(client, auth):
 
 def test_list_agents_rejects_an_unknown_status(client, auth):
     body = assert_error(client.get("/v1/agents?status=booting", headers=auth), 422, "unprocessable_entity")
-    assert body["error"]["details"][0]["field"] == "status"
+    assert body["error"]["details"]["fields"][0]["field"] == "status"
 
 
 def test_list_agents_pages_with_cursor(client, auth):
@@ -184,7 +184,7 @@ def test_list_agents_pages_with_cursor(client, auth):
 def test_list_agents_rejects_a_session_cursor(client, auth):
     body = assert_error(client.get("/v1/agents?cursor=cur_ses_01JT4J97000000012Y7ZM38QJT", headers=auth),
                         422, "unprocessable_entity")
-    assert body["error"]["details"][0]["field"] == "cursor"
+    assert body["error"]["details"]["fields"][0]["field"] == "cursor"
 
 
 def test_list_session_agents_shows_only_that_sessions_agents(client, auth):
@@ -256,12 +256,63 @@ def test_agent_runs_until_the_clock_passes_the_runs_duration(client, auth):
     assert _agent(client, auth, agent["id"])["status"] == "idle"
 
 
-def test_second_run_while_running_is_409(client, auth):
+def _timeline(emu, task_id: str) -> list[int | None]:
+    return [row["at_ms"] for row in emu.store.all("SELECT at_ms FROM run_events WHERE run_id = ? ORDER BY seq",
+                                                  [task_id])]
+
+
+def test_a_second_run_while_running_queues_behind_the_first_and_answers_202(client, auth, emu):
     agent = make_agent(client, auth)
-    _run(client, auth, agent["id"])
-    response = client.post(f"/v1/agents/{agent['id']}/run", json={"task": "another"}, headers=auth)
-    body = assert_error(response, 409, "conflict")
-    assert "running" in body["error"]["message"]
+    first = _run(client, auth, agent["id"])
+    second = _run(client, auth, agent["id"], "another")  # the SDK's run() resolved: it runs the next at once
+    third = _run(client, auth, agent["id"], "a third")
+    start = emu.clock.now_ms()
+    first_end, second_end = start + first["durationMs"], start + first["durationMs"] + second["durationMs"]
+    assert _timeline(emu, first["taskId"])[-1] == first_end
+    assert min(_timeline(emu, second["taskId"])) >= first_end and _timeline(emu, second["taskId"])[-1] == second_end
+    assert min(_timeline(emu, third["taskId"])) >= second_end
+    assert second["status"] == "running" and _agent(client, auth, agent["id"])["currentTaskId"] == third["taskId"]
+    status = client.get(f"/v1/agents/{agent['id']}/status", headers=auth).json()
+    assert (status["status"], status["taskId"]) == ("running", first["taskId"])  # the one on the timeline now
+    advance(client, first["durationMs"] / 1000)
+    status = client.get(f"/v1/agents/{agent['id']}/status", headers=auth).json()
+    assert (status["status"], status["taskId"], status["durationMs"]) == ("running", second["taskId"], 0)
+    advance(client, (second["durationMs"] + third["durationMs"]) / 1000)
+    assert _agent(client, auth, agent["id"])["status"] == "idle"
+    costs = client.get("/v1/usage/summary", headers=auth).json()
+    assert costs["totalCost"]["amount"] == sum(r["cost"]["amount"] for r in (first, second, third))
+
+
+def test_pausing_holds_the_queued_runs_and_resuming_keeps_their_order(client, auth, emu):
+    agent = make_agent(client, auth)
+    first = _run(client, auth, agent["id"])
+    second = _run(client, auth, agent["id"], "another")
+    advance(client, 1)
+    assert client.post(f"/v1/agents/{agent['id']}/pause", headers=auth).status_code == 200
+    assert all(at is None or at <= emu.clock.now_ms() for at in _timeline(emu, second["taskId"]))
+    advance(client, 3600)
+    assert _agent(client, auth, agent["id"])["status"] == "paused"
+    assert_error(client.post(f"/v1/agents/{agent['id']}/run", json={"task": "x"}, headers=auth), 409, "conflict")
+    assert client.post(f"/v1/agents/{agent['id']}/resume", headers=auth).status_code == 200
+    now = emu.clock.now_ms()
+    first_end = _timeline(emu, first["taskId"])[-1]
+    assert first_end == now + first["durationMs"] - 1000
+    assert min(_timeline(emu, second["taskId"])) >= first_end
+    assert _timeline(emu, second["taskId"])[-1] == first_end + second["durationMs"]
+    advance(client, (first["durationMs"] + second["durationMs"]) / 1000)
+    assert _agent(client, auth, agent["id"])["status"] == "idle"
+
+
+def test_terminating_ends_the_queued_runs_too(client, auth, emu):
+    agent = make_agent(client, auth)
+    first = _run(client, auth, agent["id"])
+    second = _run(client, auth, agent["id"], "another")
+    assert client.post(f"/v1/agents/{agent['id']}/terminate", headers=auth).status_code == 200
+    for run in (first, second):
+        last = emu.store.one("SELECT event, data FROM run_events WHERE run_id = ? ORDER BY seq DESC LIMIT 1",
+                             [run["taskId"]])
+        assert (last["event"], last["data"]["code"]) == ("error", "terminated")
+    assert_error(client.post(f"/v1/agents/{agent['id']}/run", json={"task": "x"}, headers=auth), 409, "conflict")
 
 
 def test_run_again_after_the_first_run_ended(client, auth):
@@ -299,7 +350,7 @@ def test_run_rejects_a_missing_or_invalid_task(client, auth, body, field):
     agent = make_agent(client, auth)
     response = client.post(f"/v1/agents/{agent['id']}/run", json=body, headers=auth)
     error = assert_error(response, 422, "unprocessable_entity")["error"]
-    assert [d["field"] for d in error["details"]] == [field]
+    assert [d["field"] for d in error["details"]["fields"]] == [field]
     assert _agent(client, auth, agent["id"])["status"] == "idle"
 
 
@@ -335,19 +386,19 @@ def test_exec_bash_echo(client, auth):
 def test_exec_without_language_is_422(client, auth):
     response = _exec(client, auth, make_agent(client, auth)["id"], code="print(1)")
     error = assert_error(response, 422, "unprocessable_entity")["error"]
-    assert "'lang' or 'language' is required" in error["details"][0]["message"]
+    assert "'lang' or 'language' is required" in error["details"]["fields"][0]["message"]
 
 
 def test_exec_with_unknown_language_is_422(client, auth):
     response = _exec(client, auth, make_agent(client, auth)["id"], lang="cobol", code="DISPLAY 'HI'.")
     error = assert_error(response, 422, "unprocessable_entity")["error"]
-    assert [d["field"] for d in error["details"]] == ["lang"]
+    assert [d["field"] for d in error["details"]["fields"]] == ["lang"]
 
 
 def test_exec_without_code_is_422(client, auth):
     response = _exec(client, auth, make_agent(client, auth)["id"], lang="python")
     error = assert_error(response, 422, "unprocessable_entity")["error"]
-    assert [d["field"] for d in error["details"]] == ["code"]
+    assert [d["field"] for d in error["details"]["fields"]] == ["code"]
 
 
 def test_exec_on_terminated_agent_is_409(client, auth):
@@ -607,7 +658,7 @@ def test_usage_summary_from_after_until_is_422(client, auth):
 @pytest.mark.parametrize("query", [{"from": "May 1st"}, {"until": "2025-13-01"}, {"period": "year"}])
 def test_usage_summary_rejects_malformed_values(client, auth, query):
     body = assert_error(client.get("/v1/usage/summary", params=query, headers=auth), 422, "unprocessable_entity")
-    assert [d["field"] for d in body["error"]["details"]] == list(query)
+    assert [d["field"] for d in body["error"]["details"]["fields"]] == list(query)
 
 
 def test_retry_runs_the_last_task_again_once_it_failed(client, auth) -> None:

@@ -41,10 +41,21 @@ def test_an_approval_step_opens_a_pending_approval_and_pauses_the_run(client, au
     (approval,) = _pending(client, auth)
     assert approval["id"].startswith("apr_")
     assert {k: approval[k] for k in ("agentId", "runId", "stepId", "action", "params", "status", "defaultAction")} == {
-        "agentId": None, "runId": run["id"], "stepId": "gate", "action": "deploy", "params": {"env": "prod"},
+        "agentId": "", "runId": run["id"], "stepId": "gate", "action": "deploy", "params": {"env": "prod"},
         "status": "pending", "defaultAction": "deny"}
     assert (approval["requestedAt"], approval["expiresAt"]) == ("2025-05-01T00:00:00.000Z", "2025-05-01T02:00:00.000Z")
-    assert approval["resolvedAt"] is None and approval["resolvedBy"] is None
+    assert "resolvedAt" not in approval and "resolvedBy" not in approval  # the SDK types them optional
+
+
+def test_an_approval_after_an_agent_step_names_that_agent(client, auth, key):
+    steps = [{"id": "draft", "type": "agent", "agent": "writer"},
+             {"id": "gate", "type": "approval", "action": "publish", "dependsOn": ["draft"]}]
+    workflow = client.post("/v1/workflows", json={"name": "publish", "steps": steps}, headers=auth).json()
+    run = client.post(f"/v1/workflows/{workflow['id']}/runs", json={"userId": "u"}, headers=auth).json()
+    client.post("/_emu/settle", json={"key": key})
+    (approval,) = _pending(client, auth)
+    assert approval["agentId"] == _run(client, auth, run["id"])["stepResults"]["draft"]["agentId"]
+    assert approval["agentId"].startswith("agt_")
 
 
 def test_the_list_is_an_envelope_for_the_reference_and_a_bare_array_for_the_sdk(client, auth):

@@ -275,7 +275,7 @@ def test_user_usage_of_an_unknown_user_is_zero(client, auth):
 
 def test_user_usage_rejects_an_invalid_user_id(client, auth):
     body = assert_error(client.get("/v1/usage/users/bad%09id", headers=auth), 422, "unprocessable_entity")
-    assert body["error"]["details"][0]["field"] == "userId"
+    assert body["error"]["details"]["fields"][0]["field"] == "userId"
 
 
 @pytest.mark.parametrize(("period", "days"), [("last_7_days", 7), ("last_30_days", 30)])
@@ -348,16 +348,16 @@ def test_from_after_until_is_422(client, auth, path):
                                    {"period": "year"}])
 def test_malformed_windows_are_422(client, auth, path, query):
     body = assert_error(client.get(path, params=query, headers=auth), 422, "unprocessable_entity")
-    assert [d["field"] for d in body["error"]["details"]] == list(query)
+    assert [d["field"] for d in body["error"]["details"]["fields"]] == list(query)
 
 
 @pytest.mark.parametrize("limit", ["-1", "0", str(10**12), "lots"])
 def test_users_rejects_a_bad_limit(client, auth, limit):
     body = assert_error(client.get("/v1/billing/usage/users", params={"limit": limit}, headers=auth),
                         422, "unprocessable_entity")
-    assert body["error"]["details"][0]["field"] == "limit"
+    assert body["error"]["details"]["fields"][0]["field"] == "limit"
 
 
 def test_export_rejects_an_unknown_format(client, auth):
     body = assert_error(client.get("/v1/usage/export?format=xml", headers=auth), 422, "unprocessable_entity")
-    assert body["error"]["details"][0]["field"] == "format"
+    assert body["error"]["details"]["fields"][0]["field"] == "format"

@@ -198,7 +198,7 @@ def test_tenants_have_their_own_accounts(client, auth):
 ])
 def test_bad_bodies_are_422_and_change_nothing(client, auth, path, body, field):
     error = assert_error(client.post(path, json=body, headers=auth), 422, "unprocessable_entity")["error"]
-    assert field in {d["field"] for d in error["details"]}
+    assert field in {d["field"] for d in error["details"]["fields"]}
     assert client.get("/v1/billing/budget", headers=auth).json()["configured"] is False
     assert client.get("/v1/billing/subscription", headers=auth).json() is None
 

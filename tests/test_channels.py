@@ -77,7 +77,7 @@ def test_create_chat_embed_keeps_the_theme_in_config(client, auth):
 ])
 def test_bad_create_bodies_are_422_and_store_nothing(client, auth, body, field):
     response = client.post("/v1/channels", json=body, headers=auth)
-    assert field in {d["field"] for d in assert_error(response, 422, "unprocessable_entity")["error"]["details"]}
+    assert field in {d["field"] for d in assert_error(response, 422, "unprocessable_entity")["error"]["details"]["fields"]}
     assert client.get("/v1/channels", headers=auth).json()["data"] == []
 
 
@@ -160,7 +160,7 @@ def test_replies_are_deterministic_and_booked(client, auth):
 def test_an_empty_message_is_422_and_stores_nothing(client, auth, body):
     channel = _create(client, auth)
     error = assert_error(_post(client, channel["id"], **body), 422, "unprocessable_entity")["error"]
-    assert error["details"][0]["field"] == "content"
+    assert error["details"]["fields"][0]["field"] == "content"
     assert _messages(client, channel["id"])["data"] == []
 
 
@@ -235,3 +235,38 @@ def test_a_paused_visitor_session_refuses_the_message(client, auth):
     channel = _create(client, auth)
     assert_error(_post(client, channel["id"], content="hi", visitorId="v_paused"), 409, "conflict")
     assert _messages(client, channel["id"])["data"] == []
+
+
+# ---- agents by name ----
+
+@pytest.mark.parametrize(("kind", "extra"), [
+    ("chat_embed", {}), ("slack", {"workspace": "acme", "channels": ["#help"], "botName": "Bot"}),
+    ("email", {"address": "help@acme.test"}), ("phone", {"phoneNumber": "+14155550123"})])
+def test_an_agent_name_no_definition_has_is_accepted_and_answers_as_a_default_agent(client, auth, kind, extra):
+    channel = _create(client, auth, type=kind, agent="support_agent", **extra)
+    assert (channel["agent"], channel["definitionId"], channel["agentDefinitionId"]) == (
+        "support_agent", None, "support_agent")
+    reply = _say(client, channel["id"], content="My order is late")
+    conversation = client.get(f"/v1/channels/{channel['id']}/conversations", headers=auth).json()["data"][0]
+    assert conversation["id"] == reply["threadId"]
+    agent = client.get(f"/v1/agents/{conversation['agentId']}", headers=auth).json()
+    assert agent["definitionId"] is None and "'support_agent' agent" in agent["instructions"]
+
+
+def test_a_definition_name_resolves_when_a_conversation_starts(client, auth):
+    channel = _create(client, auth, type="chat_embed", agent="helper")
+    definition = client.post("/v1/agent-definitions", json={"name": "helper", "instructions": "Help."},
+                             headers=auth).json()
+    reply = _say(client, channel["id"], content="hi")
+    conversation = client.get(f"/v1/channels/{channel['id']}/conversations", headers=auth).json()["data"][0]
+    assert conversation["id"] == reply["threadId"]
+    agent = client.get(f"/v1/agents/{conversation['agentId']}", headers=auth).json()
+    assert (agent["definitionId"], agent["instructions"]) == (definition["id"], "Help.")
+
+
+def test_putting_a_name_replaces_the_definition_id(client, auth):
+    definition = client.post("/v1/agent-definitions", json={"name": "Helper"}, headers=auth).json()
+    channel = _create(client, auth, type="chat_embed", agent=definition["id"])
+    response = client.put(f"/v1/channels/{channel['id']}", json={"agent": "concierge"}, headers=auth)
+    assert response.status_code == 200, response.text
+    assert (response.json()["agent"], response.json()["definitionId"]) == ("concierge", None)

@@ -341,7 +341,7 @@ def test_bad_conversation_bodies_are_422_and_store_nothing(client, auth, body, f
     session = make_session(client, auth)
     error = assert_error(client.post(f"/v1/sessions/{session['id']}/chat", json=body, headers=auth), 422,
                          "unprocessable_entity")["error"]
-    assert field in {d["field"] for d in error["details"]}
+    assert field in {d["field"] for d in error["details"]["fields"]}
     assert client.get(f"/v1/sessions/{session['id']}/chat", headers=auth).json()["data"] == []
 
 
@@ -354,7 +354,7 @@ def test_bad_message_bodies_are_422_and_store_nothing(client, auth, body, field)
     for suffix in ("", "/stream"):
         error = assert_error(client.post(f"/v1/chat/{conversation['id']}/messages{suffix}", json=body, headers=auth),
                              422, "unprocessable_entity")["error"]
-        assert field in {d["field"] for d in error["details"]}
+        assert field in {d["field"] for d in error["details"]["fields"]}
     assert _messages(client, auth, conversation["id"]) == []
     assert client.put(f"/v1/chat/{conversation['id']}", json={"title": 5}, headers=auth).status_code == 422
 

@@ -102,7 +102,7 @@ def test_a_refused_resume_restores_nothing(client, auth) -> None:
 def test_bad_checkpoints_are_422_and_make_nothing(client, auth, body, field) -> None:
     agent = make_agent(client, auth)["id"]
     error = assert_error(_checkpoint(client, auth, agent, **body), 422, "unprocessable_entity")
-    assert field in {d["field"] for d in error["error"]["details"]}
+    assert field in {d["field"] for d in error["error"]["details"]["fields"]}
     assert client.get(f"/v1/agents/{agent}/checkpoints", headers=auth).json()["data"] == []
 
 

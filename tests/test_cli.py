@@ -40,7 +40,7 @@ def test_readme_names_every_command() -> None:
 
 
 def test_call_prints_the_answer_and_exits_zero_on_2xx() -> None:
-    result = CliRunner().invoke(main, ["call", "POST", "/v1/sessions", "--data", '{"userId": "cli"}',
+    result = CliRunner().invoke(main, ["call", "--in-process", "POST", "/v1/sessions", "--data", '{"userId": "cli"}',
                                        "--clock", START])
     assert result.exit_code == 0, result.output
     body = json.loads(result.output)
@@ -48,21 +48,22 @@ def test_call_prints_the_answer_and_exits_zero_on_2xx() -> None:
 
 
 def test_call_exits_one_on_an_error_and_prints_the_envelope() -> None:
-    result = CliRunner().invoke(main, ["call", "GET", "/v1/sessions/ses_missing"])
+    result = CliRunner().invoke(main, ["call", "--in-process", "GET", "/v1/sessions/ses_missing"])
     assert result.exit_code == 1
     assert json.loads(result.output)["error"]["code"] == "not_found"
 
 
 def test_options_come_from_environment_variables() -> None:
     runner = CliRunner(env={"THEAZO_EMU_SEED": "5", "THEAZO_EMU_CLOCK": START})
-    five = runner.invoke(main, ["call", "POST", "/v1/sessions", "--data", '{"userId": "u"}'])
-    zero = CliRunner().invoke(main, ["call", "POST", "/v1/sessions", "--data", '{"userId": "u"}', "--clock", START])
+    five = runner.invoke(main, ["call", "--in-process", "POST", "/v1/sessions", "--data", '{"userId": "u"}'])
+    zero = CliRunner().invoke(main, ["call", "--in-process", "POST", "/v1/sessions", "--data", '{"userId": "u"}',
+                                     "--clock", START])
     assert json.loads(five.output)["createdAt"] == json.loads(zero.output)["createdAt"]
     assert json.loads(five.output)["id"] != json.loads(zero.output)["id"]
 
 
 def test_bad_clock_option_is_a_clear_error() -> None:
-    result = CliRunner().invoke(main, ["call", "GET", "/_emu/health", "--clock", "yesterday"])
+    result = CliRunner().invoke(main, ["call", "--in-process", "GET", "/_emu/health", "--clock", "yesterday"])
     assert result.exit_code == 2 and "--clock" in result.output
 
 
@@ -88,7 +89,7 @@ def test_clock_and_reset_commands_drive_a_running_server() -> None:
         jumped = runner.invoke(main, ["clock", "set", "2025-06-01T00:00:00Z", "--url", url])
         assert json.loads(jumped.output)["clock"]["now"] == "2025-06-01T00:00:00.000Z"
         back = runner.invoke(main, ["clock", "set", "2025-01-01T00:00:00Z", "--url", url])
-        assert back.exit_code == 1 and "before the current virtual time" in back.output
+        assert back.exit_code == 1 and "2025-01-01T00:00:00Z is before the emulator's current time" in back.output
         assert runner.invoke(main, ["clock", "advance", "soon", "--url", url]).exit_code == 2
         assert json.loads(runner.invoke(main, ["reset", "--url", url]).output) == {"ok": True, "scope": "all"}
 

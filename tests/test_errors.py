@@ -231,7 +231,7 @@ def test_malformed_json_is_422_and_changes_nothing(client, auth, world, route, m
     response = client.request(method, _path(route, world), content=raw, headers={**auth, **JSON})
     body = assert_error(response, 422, "unprocessable_entity")
     assert body["error"]["message"] == "Malformed JSON in request body."
-    assert body["error"]["details"][0]["field"] == "body"
+    assert body["error"]["details"]["fields"][0]["field"] == "body"
     assert _state(client, auth) == before
 
 
@@ -243,7 +243,7 @@ def test_a_json_body_that_is_not_an_object_is_422(client, auth, world, route, me
                               headers={**auth, **JSON})
     body = assert_error(response, 422, "unprocessable_entity")
     assert body["error"]["message"] == "Request body must be a JSON object."
-    assert body["error"]["details"][0]["field"] == "body"
+    assert body["error"]["details"]["fields"][0]["field"] == "body"
     assert _state(client, auth) == before
 
 
@@ -257,9 +257,9 @@ def test_missing_required_fields_are_named_in_details(client, auth, world, route
     before = _state(client, auth)
     response = client.request(method, _path(route, world), json={}, headers=auth)
     body = assert_error(response, 422, "unprocessable_entity")
-    fields = {d["field"] for d in body["error"]["details"]}
+    fields = {d["field"] for d in body["error"]["details"]["fields"]}
     assert set(_required(route)) <= fields
-    assert all(d["message"] for d in body["error"]["details"])
+    assert all(d["message"] for d in body["error"]["details"]["fields"])
     for name in _required(route):
         assert name in body["error"]["message"]
     assert _state(client, auth) == before
@@ -295,7 +295,7 @@ def test_wrong_types_are_422_naming_the_field_and_change_nothing(client, auth, w
     before = _state(client, auth)
     response = client.request(method, path.format(**world), json=body, headers=auth)
     error = assert_error(response, 422, "unprocessable_entity")["error"]
-    assert field in {d["field"] for d in error["details"]}
+    assert field in {d["field"] for d in error["details"]["fields"]}
     assert field in error["message"]
     assert _state(client, auth) == before
 

@@ -88,7 +88,7 @@ def test_a_faulted_write_stores_nothing(client, auth):
 def test_a_bad_header_is_422_naming_it(client, auth, value):
     body = assert_error(_fault(client, auth, value), 422, "unprocessable_entity")
     assert body["error"]["message"].startswith("Invalid X-Theazo-Emu-Fault value")
-    assert body["error"]["details"][0]["field"] == "X-Theazo-Emu-Fault"
+    assert body["error"]["details"]["fields"][0]["field"] == "X-Theazo-Emu-Fault"
 
 
 def test_admin_routes_are_never_faulted(client):
@@ -219,7 +219,7 @@ def test_reset_clears_the_rules_added_by_api(client, auth):
 ])
 def test_an_invalid_rule_is_422_and_adds_nothing(client, rule, field):
     body = assert_error(client.post("/_emu/faults", json=rule), 422, "unprocessable_entity")
-    assert field in {d["field"] for d in body["error"]["details"]}
+    assert field in {d["field"] for d in body["error"]["details"]["fields"]}
     assert client.get("/_emu/faults").json()["data"] == []
 
 

@@ -56,7 +56,7 @@ def test_a_file_of_another_users_session_or_another_tenants_agent_is_refused(cli
     session = make_session(client, auth)  # user_1
     response = client.post("/v1/files", headers=auth, json={"userId": "u1", "filename": "a", "purpose": "agent_input",
                                                              "data": b64("x"), "sessionId": session["id"]})
-    assert assert_error(response, 422, "unprocessable_entity")["error"]["details"][0]["field"] == "userId"
+    assert assert_error(response, 422, "unprocessable_entity")["error"]["details"]["fields"][0]["field"] == "userId"
     agent = make_agent(client, auth)
     response = client.post("/v1/files", headers=OTHER, json={"userId": "u1", "filename": "a", "purpose": "agent_input",
                                                               "data": b64("x"), "agentId": agent["id"]})
@@ -160,7 +160,7 @@ def test_non_ascii_names_download_with_an_ascii_fallback(client, auth):
 def test_bad_expiry_is_422(client, auth, expires_in):
     body = upload(client, auth)
     response = client.get(f"/v1/files/{body['id']}/url", params={"expiresIn": expires_in}, headers=auth)
-    assert assert_error(response, 422, "unprocessable_entity")["error"]["details"][0]["field"] == "expiresIn"
+    assert assert_error(response, 422, "unprocessable_entity")["error"]["details"]["fields"][0]["field"] == "expiresIn"
 
 
 def test_auto_ingest_puts_a_knowledge_file_into_the_users_knowledge(client, auth):
@@ -176,7 +176,7 @@ def test_auto_ingest_puts_a_knowledge_file_into_the_users_knowledge(client, auth
 def test_auto_ingest_of_binary_data_is_422_and_stores_nothing(client, auth):
     response = client.post("/v1/files", headers=auth, json={"userId": "u1", "filename": "x.pdf", "purpose": "knowledge",
                                                              "data": b64(b"\xff\xfe\xfd"), "autoIngest": True})
-    assert assert_error(response, 422, "unprocessable_entity")["error"]["details"][0]["field"] == "data"
+    assert assert_error(response, 422, "unprocessable_entity")["error"]["details"]["fields"][0]["field"] == "data"
     assert client.get("/v1/files", headers=auth).json()["data"] == []
     assert client.get("/v1/knowledge/stats", params={"userId": "u1"}, headers=auth).json()["sources"] == 0
 
@@ -198,7 +198,7 @@ BAD = [
 @pytest.mark.parametrize(("body", "field"), BAD, ids=[f"{f}-{i}" for i, (_, f) in enumerate(BAD)])
 def test_bad_uploads_are_422_and_store_nothing(client, auth, body, field):
     error = assert_error(client.post("/v1/files", json=body, headers=auth), 422, "unprocessable_entity")["error"]
-    assert field in {d["field"] for d in error["details"]}
+    assert field in {d["field"] for d in error["details"]["fields"]}
     assert client.get("/v1/files", headers=auth).json()["data"] == []
 
 

@@ -457,7 +457,7 @@ def test_an_unknown_field_names_the_expected_ones(tmp_path):
     ('[[faults]]\nfault = "boom"\n', "faults[0].fault: Input should be"),
     ('[[faults]]\nfault = "timeout"\nmatch = { path = "v1/x" }\n', "faults[0].match.path: must start with"),
     ('[[run]]\nmatch = {}\n', "unknown field 'run' (expected: description, keys, runs, exec, chat, faults, "
-                               "completions, theoKeys)"),
+                               "completions, theoKeys, jobs, transcripts)"),
     ('[[chat]]\nmatch = {}\n', "chat[0].reply: Field required"),
     ('[[chat]]\nmatch = { text = "hi" }\nreply = "x"\n', "chat[0].match: unknown field 'text'"),
 ])
@@ -499,8 +499,8 @@ def test_a_broken_reload_is_422_and_keeps_the_last_good_set(fixture_client, auth
     agent = make_agent(client, auth)
     (tmp_path / "fx" / "runs.toml").write_text('[[runs]]\nmatch = {}\noutput = \n')
     body = assert_error(client.post("/_emu/fixtures/reload"), 422, "unprocessable_entity")
-    assert body["error"]["details"] == [{"file": str(tmp_path / "fx" / "runs.toml"), "line": 3, "field": "",
-                                         "message": "invalid TOML: Invalid value (column 10)"}]
+    assert body["error"]["details"]["fields"] == [{"file": str(tmp_path / "fx" / "runs.toml"), "line": 3, "field": "",
+                                         "message": "invalid TOML: Invalid value (column 10)", "type": "value_error"}]
     assert "the last good set stays in force" in body["error"]["message"]
     assert _run(client, auth, agent["id"], "go")["output"] == "good"
     assert client.get("/_emu/fixtures").json()["problems"][0]["line"] == 3
@@ -510,7 +510,7 @@ def test_a_reload_whose_seeds_the_api_refuses_changes_nothing(fixture_client, tm
     client = fixture_client({"keys.toml": SEEDS})
     (tmp_path / "fx" / "keys.toml").write_text('[[keys]]\nkey = "th_test_seeded"\n[[keys.secrets]]\nname = "A"\n')
     body = assert_error(client.post("/_emu/fixtures/reload"), 422, "unprocessable_entity")
-    assert body["error"]["details"][0]["field"].startswith("keys[0].secrets[0]")
+    assert body["error"]["details"]["fields"][0]["field"].startswith("keys[0].secrets[0]")
     assert client.get("/_emu/fixtures").json()["version"] == 1
 
 
@@ -587,7 +587,7 @@ def test_fixtures_check_prints_ok_with_counts() -> None:
     result = CliRunner().invoke(main, ["fixtures", "check", str(EXAMPLES)])
     assert result.exit_code == 0, result.output
     assert result.output == (f"OK {EXAMPLES}: 6 files, 2 keys, 2 runs, 2 exec, 1 chat, 2 faults, 5 completions, "
-                             "3 theoKeys\n")
+                             "3 theoKeys, 0 jobs, 0 transcripts\n")
 
 
 def test_fixtures_check_prints_every_problem_and_exits_1(tmp_path) -> None:

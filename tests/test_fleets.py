@@ -97,7 +97,7 @@ def test_results_are_in_item_order_paged_and_filtered(client, auth):
     assert [i["status"] for i in page["data"]] == ["running", "running", "pending", "pending"]
     assert page["hasMore"] is True and page["cursor"] == page["nextCursor"] == "cur_item3"
     rest = client.get(f"/v1/fleets/{fleet['id']}/results", params={"cursor": page["cursor"]}, headers=auth).json()
-    assert ([i["itemIndex"] for i in rest["data"]], rest["hasMore"], rest["cursor"]) == ([4, 5], False, None)
+    assert ([i["itemIndex"] for i in rest["data"]], rest["hasMore"], rest["cursor"]) == ([4, 5], False, "")
     running = client.get(f"/v1/fleets/{fleet['id']}/results?status=running", headers=auth).json()["data"]
     assert [i["itemIndex"] for i in running] == [0, 1]
     item = page["data"][0]
@@ -227,8 +227,8 @@ def test_unknown_definition_message_names_it(client, auth):
     session = make_session(client, auth)
     response = client.post(f"/v1/sessions/{session['id']}/fleets", headers=auth,
                            json={"agent": "adef_01JT4J97000000012Y7ZM38QJT", "inputs": [{}]})
-    assert assert_error(response, 422, "unprocessable_entity")["error"]["details"] == [
-        {"field": "agent", "message": "unknown agent definition 'adef_01JT4J97000000012Y7ZM38QJT'"}]
+    assert assert_error(response, 422, "unprocessable_entity")["error"]["details"]["fields"] == [
+        {"field": "agent", "message": "unknown agent definition 'adef_01JT4J97000000012Y7ZM38QJT'", "type": "value_error"}]
 
 
 def test_a_fleet_in_an_unknown_session_is_404(client, auth):

@@ -48,7 +48,7 @@ def test_the_sdks_null_allowed_domains_is_accepted(client, auth):
 def test_bad_configurations_are_422_and_change_nothing(client, auth, body, field):
     _configure(client, auth, blockPII=True)
     error = assert_error(client.put("/v1/guardrails", json=body, headers=auth), 422, "unprocessable_entity")["error"]
-    assert field in {d["field"] for d in error["details"]}
+    assert field in {d["field"] for d in error["details"]["fields"]}
     assert client.get("/v1/guardrails", headers=auth).json() == {**DEFAULTS, "blockPII": True}
 
 

@@ -7,6 +7,7 @@ agent's own stream still replays a run that only the inspector has seen.
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 
@@ -43,14 +44,49 @@ def test_state_shows_every_tenant_with_derived_statuses(client, auth) -> None:
 
     state = client.get("/_emu/ui/state").json()
     assert state["clock"] == client.get("/_emu/clock").json()
-    assert [(t["sessions"], t["agents"], t["runs"], t["schedules"]) for t in state["tenants"]] in (
-        [(1, 1, 1, 1), (1, 0, 0, 0)], [(1, 0, 0, 0), (1, 1, 1, 1)])
-    assert {s["userId"] for s in state["sessions"]} == {session["userId"], "<b>other</b>"}
-    assert [(a["id"], a["status"]) for a in state["agents"]] == [(agent["id"], "running")]
-    assert state["schedules"][0]["nextRunAt"] == "2025-05-01T01:00:00.000Z"
+    tenants = {t["tenant"]: t for t in state["tenants"]}  # by the key's alias, never the key or its digest
+    mine, theirs = tenants["key1"], tenants["key2"]
+    assert mine["counts"] == {"theazo.sessions": 1, "theazo.agents": 1, "theazo.runs": 1, "theazo.schedules": 1}
+    assert theirs["counts"] == {"theazo.sessions": 1}
+    assert auth["Authorization"].split()[1] not in json.dumps(state)
+    theazo = state["surfaces"]["theazo"]
+    assert {s["userId"] for s in theazo["sessions"]} == {session["userId"], "<b>other</b>"}
+    assert {s["tenant"] for s in theazo["sessions"]} == {"key1", "key2"}
+    assert [(a["id"], a["status"]) for a in theazo["agents"]] == [(agent["id"], "running")]
+    assert [(r["taskId"], r["status"]) for r in theazo["runs"]] == [(run["taskId"], "running")]
+    assert theazo["schedules"][0]["nextRunAt"] == "2025-05-01T01:00:00.000Z"
+    assert state["record"] == {"mode": "off"} and state["faults"] == [] and state["fixtures"]["directory"] is None
+    timeline = client.get(f"/_emu/ui/runs/{run['taskId']}").json()
+    assert timeline["events"][0]["released"] is True and timeline["events"][-1]["released"] is False
+    assert timeline["events"][-1]["event"] == "output" and timeline["tenant"] == "key1"
+    assert state["nextDue"] == next(e["at"] for e in timeline["events"] if not e["released"])
     advance(client, run["durationMs"] / 1000)
     state = client.get("/_emu/ui/state").json()
-    assert state["agents"][0]["status"] == "idle"  # derived from the clock, as the API shows it
+    assert state["surfaces"]["theazo"]["agents"][0]["status"] == "idle"  # derived from the clock, as the API shows it
+    assert all(e["released"] for e in client.get(f"/_emu/ui/runs/{run['taskId']}").json()["events"])
+    assert client.get("/_emu/ui/runs/task_nope").status_code == 404
+
+
+def test_a_journal_row_opens_the_whole_exchange_with_secrets_redacted(client, auth) -> None:
+    secret = "sk-inspector-canary-1234"
+    created = client.post("/v1/secrets", json={"name": "TOKEN", "value": secret}, headers=auth)
+    missing = client.get("/v1/agents/agt_nope", headers=auth)
+    entries = client.get("/_emu/requests?kind=request").json()["data"]
+    opened = client.get(f"/_emu/ui/requests/{entries[0]['seq']}").json()
+    assert opened["request"]["body"] == {"name": "TOKEN", "value": "[REDACTED]"}
+    assert opened["request"]["headers"]["authorization"] == "Bearer <key1>" and opened["tenant"] == "key1"
+    assert opened["response"]["status"] == created.status_code and secret not in json.dumps(opened)
+    error = client.get(f"/_emu/ui/requests/{entries[1]['seq']}").json()
+    assert error["errorCode"] == "not_found" and error["response"]["body"]["error"]["code"] == "not_found"
+    assert error["response"]["headers"]["x-request-id"] == missing.headers["x-request-id"]
+    assert client.get("/_emu/ui/requests/999999").status_code == 404
+
+
+def test_favicon_requests_stay_out_of_the_journal(client) -> None:
+    client.delete("/_emu/requests")
+    assert client.get("/favicon.ico").status_code == 404
+    assert client.get("/_emu/requests").json()["counts"]["total"] == 0
+    assert '<link rel="icon" href="data:,">' in client.get("/_emu/ui").text  # browsers need not ask at all
 
 
 def test_the_inspector_leaves_no_trace_in_the_journal(client, auth) -> None:

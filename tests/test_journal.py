@@ -184,7 +184,7 @@ def test_the_ring_keeps_the_newest_entries_and_counts_the_dropped():
                                                ({"order": "random"}, "order")])
 def test_bad_filters_are_422(client, params, field):
     body = assert_error(client.get("/_emu/requests", params=params), 422, "unprocessable_entity")
-    assert body["error"]["details"][0]["field"] == field
+    assert body["error"]["details"]["fields"][0]["field"] == field
 
 
 @pytest.mark.server
@@ -199,3 +199,42 @@ def test_requests_command_lists_a_running_servers_journal():
     assert "POST   /v1/sessions -> 201 req_" in listed.output
     assert "GET    /v1/sessions/ses_missing -> 404 not_found" in listed.output
     assert [e["status"] for e in json.loads(as_json.stdout)["data"]] == [404]
+
+
+# ---- secrets in bodies the API refuses, in nested requests, in query strings ----
+
+def test_a_fixture_documents_nested_secret_map_is_blanked(client):
+    document = {"key": "th_test_nested", "requests": [
+        {"path": "/v1/sessions/ses_01JT4J97000000012Y7ZM38QJT/secrets", "body": {"NESTED_NAME": "nested-plain"}},
+        {"method": "POST", "path": "/v1/sessions", "body": {"userId": "kept-visible"}}]}
+    client.post("/_emu/fixtures", json=document)
+    [entry] = _journal(client, path="/_emu/fixtures")["data"]
+    assert entry["body"]["requests"][0]["body"] == {"NESTED_NAME": "[REDACTED]"}
+    assert entry["body"]["requests"][1]["body"] == {"userId": "kept-visible"}
+
+
+def test_a_redactor_keeps_an_unparseable_body_of_a_secret_route_only_as_redacted(app):
+    from theazo_emu.redaction import encode_body
+
+    redactor = app.state.emu.journal.redactor
+    secret_route = {"method": "POST", "path": "/v1/providers"}
+    plain_route = {"method": "POST", "path": "/v1/sessions"}
+    for raw in (b'{"credentials": {"k": "plain', b'{"credentials": "x\xff"}', b'{"a": NaN, "credentials": 1}'):
+        assert encode_body(raw, redactor, secret_route) == {"text": "[REDACTED]"}
+    assert encode_body(b'{"userId": "u", "password": "p",', redactor, plain_route) == {
+        "text": '{"userId": "u", "password": "[REDACTED]",'}
+    assert encode_body(b'{"credentials": {"k": "v"}}', redactor, secret_route) == {
+        "body": {"credentials": {"k": "[REDACTED]"}}}
+
+
+def test_secret_query_values_are_blanked_in_log_lines(app):
+    import logging
+
+    from theazo_emu.redaction import LogFilter
+
+    record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+                               ("127.0.0.1:5", "GET", "/v1/secrets?sessionId=ses_1&value=s3cret&Token=t0k", "1.1", 200),
+                               None)
+    assert LogFilter(app.state.emu.journal.redactor).filter(record)
+    assert record.getMessage() == ('127.0.0.1:5 - "GET /v1/secrets?sessionId=ses_1&value=[REDACTED]&Token=[REDACTED] '
+                                   'HTTP/1.1" 200')

@@ -217,7 +217,7 @@ BAD_UPLOADS = [
 def test_bad_uploads_are_422_naming_the_field_and_store_nothing(client, auth, body, field):
     response = client.post("/v1/knowledge/upload", json=body, headers=auth)
     error = assert_error(response, 422, "unprocessable_entity")["error"]
-    assert field in {d["field"] for d in error["details"]}
+    assert field in {d["field"] for d in error["details"]["fields"]}
     assert stats(client, auth)["sources"] == 0
 
 
@@ -234,7 +234,7 @@ def test_a_bad_file_among_good_ones_stores_none_of_them(client, auth):
 ])
 def test_bad_queries_are_422(client, auth, body, field):
     error = assert_error(client.post("/v1/knowledge/query", json=body, headers=auth), 422, "unprocessable_entity")
-    assert field in {d["field"] for d in error["error"]["details"]}
+    assert field in {d["field"] for d in error["error"]["details"]["fields"]}
 
 
 @pytest.mark.parametrize(("body", "field"), [
@@ -246,14 +246,14 @@ def test_bad_queries_are_422(client, auth, body, field):
 ])
 def test_bad_syncs_are_422_and_store_nothing(client, auth, body, field):
     error = assert_error(client.post("/v1/knowledge/sync", json=body, headers=auth), 422, "unprocessable_entity")
-    assert field in {d["field"] for d in error["error"]["details"]}
+    assert field in {d["field"] for d in error["error"]["details"]["fields"]}
     assert stats(client, auth)["sources"] == 0
 
 
 @pytest.mark.parametrize("path", ["/v1/knowledge/stats", "/v1/knowledge/sources"])
 def test_reads_need_a_user_id(client, auth, path):
     error = assert_error(client.get(path, headers=auth), 422, "unprocessable_entity")["error"]
-    assert error["details"][0]["field"] == "userId"
+    assert error["details"]["fields"][0]["field"] == "userId"
     assert_error(client.get(path, params={"userId": "a\x01b"}, headers=auth), 422, "unprocessable_entity")
 
 

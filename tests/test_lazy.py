@@ -37,7 +37,8 @@ def _in_fresh_process(body: str) -> dict:
         def loaded():
             return sorted({m for m in sys.modules if m.split(".")[0] in HEAVY or
                            m.startswith(("theazo_emu.resources.", "theazo_emu.models", "theazo_emu.admin.",
-                                         "theazo_emu.domain.scheduler", "theazo_emu.workflow"))})
+                                         "theazo_emu.domain.scheduler", "theazo_emu.workflow",
+                                         "theazo_emu.record"))})
         app = create_app(Settings(clock="2025-05-01T00:00:00Z"))
         client = TestClient(app)
         out = {}
@@ -125,3 +126,18 @@ def test_the_first_request_to_each_family_answers_like_any_other() -> None:
     assert families == {family.module for family in FAMILIES}
     for module, status, code in out["answers"]:
         assert 200 <= status < 500 and (status < 400 or code), (module, status, code)
+
+
+def test_recording_is_imported_only_once_it_starts(tmp_path) -> None:
+    cassette = tmp_path / "c.jsonl"
+    out = _in_fresh_process(f"""
+        auth = {{"Authorization": "Bearer th_test_lazy_record"}}
+        client.post("/v1/sessions", json={{"userId": "u1"}}, headers=auth)
+        out["before"] = [m for m in loaded() if m.startswith("theazo_emu.record")]
+        out["start"] = client.post("/_emu/record", json={{"file": {str(cassette)!r}}}).status_code
+        out["after"] = [m for m in loaded() if m.startswith("theazo_emu.record")]
+        client.post("/v1/sessions", json={{"userId": "u2"}}, headers=auth)
+    """)
+    assert out["before"] == [] and out["start"] == 201
+    assert "theazo_emu.record.recording" in out["after"] and "theazo_emu.record.replay" not in out["after"]
+    assert len(cassette.read_text().splitlines()) == 2  # the header and the second session

@@ -179,7 +179,7 @@ BAD = [
 def test_bad_connections_are_422_and_store_nothing(client, auth, body, field):
     error = assert_error(client.post("/v1/mcp/connections", json=body, headers=auth), 422,
                          "unprocessable_entity")["error"]
-    assert field in {d["field"] for d in error["details"]}
+    assert field in {d["field"] for d in error["details"]["fields"]}
     assert client.get("/v1/mcp/connections", headers=auth).json()["data"] == []
 
 
@@ -196,6 +196,6 @@ def test_bad_updates_are_422_and_change_nothing(client, auth, path, body, field)
     before = client.get(f"/v1/mcp/connections/{slack['id']}", headers=auth).json()
     response = client.put(path.format(id=slack["id"]), json=body, headers=auth)
     error = assert_error(response, 422, "unprocessable_entity")["error"]
-    assert field in {d["field"] for d in error["details"]}
+    assert field in {d["field"] for d in error["details"]["fields"]}
     assert client.get(f"/v1/mcp/connections/{slack['id']}", headers=auth).json() == before
     assert client.get("/v1/mcp/server/config", headers=auth).json()["expose"] == []

@@ -80,7 +80,7 @@ def test_a_failed_run_logs_an_error(client, auth, emu):
                                                ({"search": "x" * 201}, "search")])
 def test_bad_log_queries_are_422(client, auth, params, field):
     error = assert_error(client.get("/v1/logs", params=params, headers=auth), 422, "unprocessable_entity")["error"]
-    assert error["details"][0]["field"] == field
+    assert error["details"]["fields"][0]["field"] == field
 
 
 def test_tenants_see_only_their_logs_and_traces(client, auth):
@@ -196,4 +196,4 @@ def test_metrics_are_percentiles_per_interval(client, auth):
 ])
 def test_bad_metric_queries_are_422(client, auth, params, field):
     error = assert_error(client.get("/v1/metrics", params=params, headers=auth), 422, "unprocessable_entity")["error"]
-    assert error["details"][0]["field"] == field
+    assert error["details"]["fields"][0]["field"] == field

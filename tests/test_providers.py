@@ -33,7 +33,7 @@ def _terminate(client, auth, agent_id: str) -> None:
 # ---- GET and POST /v1/providers ----
 
 def test_no_providers_at_first(client, auth):
-    assert client.get("/v1/providers", headers=auth).json() == {"data": [], "nextCursor": None, "cursor": None,
+    assert client.get("/v1/providers", headers=auth).json() == {"data": [], "nextCursor": None, "cursor": "",
                                                                 "hasMore": False}
 
 
@@ -85,8 +85,8 @@ def test_reconfiguring_without_is_default_keeps_the_default(client, auth):
 @pytest.mark.parametrize("provider", ["docker", "mock", "heroku", "", "E2B"])
 def test_unknown_or_unconfigurable_provider_is_422(client, auth, provider):
     error = assert_error(_configure(client, auth, provider), 422, "unprocessable_entity")["error"]
-    assert error["details"][0]["field"] == "provider"
-    assert "'e2b', 'fly' or 'webhook'" in error["details"][0]["message"]
+    assert error["details"]["fields"][0]["field"] == "provider"
+    assert "'e2b', 'fly' or 'webhook'" in error["details"]["fields"][0]["message"]
     assert _listed(client, auth) == []
 
 
@@ -95,7 +95,7 @@ def test_unknown_or_unconfigurable_provider_is_422(client, auth, provider):
 def test_credentials_must_be_a_non_empty_object(client, auth, credentials, message):
     response = client.post("/v1/providers", json={"provider": "fly", "credentials": credentials}, headers=auth)
     error = assert_error(response, 422, "unprocessable_entity")["error"]
-    assert error["details"][0]["field"] == "credentials" and message in error["details"][0]["message"]
+    assert error["details"]["fields"][0]["field"] == "credentials" and message in error["details"]["fields"][0]["message"]
     assert _listed(client, auth) == []
 
 
@@ -139,7 +139,7 @@ def test_put_configures_with_a_credential_ref_to_an_org_secret(client, auth):
 def test_put_with_an_unknown_credential_ref_is_422(client, auth):
     response = client.put("/v1/providers/e2b", json={"credentialRef": "nope"}, headers=auth)
     error = assert_error(response, 422, "unprocessable_entity")["error"]
-    assert error["details"][0]["field"] == "credentialRef" and "no org-wide secret named 'nope'" in error["message"]
+    assert error["details"]["fields"][0]["field"] == "credentialRef" and "no org-wide secret named 'nope'" in error["message"]
     assert _listed(client, auth) == []
 
 
@@ -179,7 +179,7 @@ def test_unsetting_the_default_is_409(client, auth):
 
 def test_put_with_an_empty_body_is_422(client, auth):
     error = assert_error(client.put("/v1/providers/e2b", json={}, headers=auth), 422, "unprocessable_entity")["error"]
-    assert "give at least one of" in error["details"][0]["message"]
+    assert "give at least one of" in error["details"]["fields"][0]["message"]
 
 
 def test_put_on_an_unknown_provider_is_422(client, auth):

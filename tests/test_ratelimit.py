@@ -141,7 +141,7 @@ def test_bad_settings_are_refused(value):
 
 @pytest.mark.parametrize("args,env", [(["--rate-limit", "lots"], {}), ([], {"THEAZO_EMU_RATE_LIMIT": "0"})])
 def test_the_cli_refuses_a_bad_rate_limit(args, env):
-    result = CliRunner(env=env).invoke(main, ["call", "GET", "/v1/sessions", *args])
+    result = CliRunner(env=env).invoke(main, ["call", "--in-process", "GET", "/v1/sessions", *args])
     assert result.exit_code == 2
     assert "Invalid value for '--rate-limit'" in result.output
 

@@ -36,7 +36,17 @@ CREDENTIAL = "e2b-cassette-canary-77ab"
 
 
 def _lines(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines()]
+    """The interactions of a cassette (its first line is the header)."""
+    return [item for item in map(json.loads, path.read_text().splitlines()) if "request" in item]
+
+
+def _header(path: Path) -> dict:
+    return json.loads(path.read_text().splitlines()[0])
+
+
+def _rewrite(path: Path, header: dict, lines: list[dict]) -> None:
+    path.write_text("".join(json.dumps({k: v for k, v in item.items() if k != "line"}) + "\n"
+                            for item in [header, *lines]))
 
 
 def _recorder(path: Path, **settings) -> TestClient:
@@ -182,7 +192,8 @@ def test_one_line_per_interaction_with_request_and_response(tmp_path):
                                "body": {"userId": "u1"}}
     assert line["response"]["status"] == 201 and line["response"]["headers"]["content-type"] == "application/json"
     assert line["response"]["body"]["id"].startswith("ses_")
-    assert (line["seq"], line["at"]) == ({"start": 1, "end": 2}, "2025-05-01T00:00:00.000Z")
+    assert (line["seq"], line["at"], line["endAt"]) == ({"start": 1, "end": 2}, START.replace("Z", ".000Z"),
+                                                        START.replace("Z", ".000Z"))
 
 
 def test_keys_become_aliases_and_secret_values_never_reach_the_cassette(scenario_cassette):
@@ -207,6 +218,7 @@ def test_health_journal_and_state_reads_are_not_recorded(tmp_path):
             client.get(admin)
         advance(client, 1)
     assert [line["request"]["path"] for line in _lines(path)] == ["/_emu/clock/advance"]
+    assert "/_emu/health" not in path.read_text()
 
 
 def test_the_sse_parser_reads_multiline_data_crlf_and_comments():
@@ -331,10 +343,10 @@ def test_replay_verify_is_red_naming_the_request_and_the_field_of_an_altered_ans
     index = next(n for n, line in enumerate(lines) if line["request"]["path"].endswith("/exec"))
     lines[index]["response"]["body"]["stdout"] = "41\n"
     altered = tmp_path / "altered.jsonl"
-    altered.write_text("".join(json.dumps({k: v for k, v in line.items() if k != "line"}) + "\n" for line in lines))
+    _rewrite(altered, _header(scenario_cassette), lines)
     result = _replay(str(altered), "--verify")
     assert result.exit_code == 1
-    assert f"#{index + 1} (line {index + 1}) POST {lines[index]['request']['path']}" in result.stdout
+    assert f"#{index + 1} (line {index + 2}) POST {lines[index]['request']['path']}" in result.stdout
     assert '$.stdout: expected "41\\n", got "42\\n"' in result.stdout
     assert "1 differ from the recording" in result.stdout
 
@@ -345,7 +357,7 @@ def test_replay_without_verify_reports_differences_but_exits_zero(tmp_path):
         client.post("/v1/sessions", json={"userId": "u1"}, headers=AUTH)
     line = _lines(path)[0]
     line["response"]["status"] = 200
-    path.write_text(json.dumps(line) + "\n")
+    _rewrite(path, _header(path), [line])
     result = _replay(str(path))
     assert result.exit_code == 0 and "1 answers differ" in result.stdout
     verified = _replay(str(path), "--verify")
@@ -360,7 +372,7 @@ def test_replay_rewrites_recorded_ids_and_maps_them_one_to_one(tmp_path):
         client.get(f"/v1/sessions/{first['id']}", headers=AUTH)
     lines = _lines(path)
     lines[2]["response"]["body"]["id"] = second["id"]  # now claims the second session's id
-    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    _rewrite(path, _header(path), lines)
     result = _replay(str(path), "--verify", "--seed", "3")
     assert result.exit_code == 1
     assert f'$.id: expected "{second["id"]}"' in result.stdout and result.stdout.count("$.") == 1
@@ -385,7 +397,7 @@ def test_an_unreachable_upstream_is_502_and_not_recorded(tmp_path):
     with _recorder(path, upstream="http://127.0.0.1:9") as client:
         body = assert_error(client.post("/v1/sessions", json={"userId": "u"}, headers=AUTH), 502, "provider_error")
     assert "http://127.0.0.1:9" in body["error"]["message"]
-    assert path.read_text() == ""
+    assert _lines(path) == [] and _header(path)["cassette"] == "theazo-emu"
 
 
 @pytest.mark.server

@@ -98,8 +98,8 @@ def test_a_macro_is_accepted(client, auth):
 def test_an_invalid_cron_is_422_and_stores_nothing(client, auth, cron, message):
     response = client.post("/v1/schedules", json={"name": "x", "cron": cron, "action": REPORT}, headers=auth)
     error = assert_error(response, 422, "unprocessable_entity")["error"]
-    assert error["details"][0]["field"] == "cron"
-    assert message in error["details"][0]["message"]
+    assert error["details"]["fields"][0]["field"] == "cron"
+    assert message in error["details"]["fields"][0]["message"]
     assert _schedules(client, auth)["data"] == []
 
 
@@ -108,15 +108,15 @@ def test_an_unknown_timezone_is_422(client, auth, zone):
     response = client.post("/v1/schedules", json={"name": "x", "cron": "0 * * * *", "action": REPORT,
                                                   "timezone": zone}, headers=auth)
     error = assert_error(response, 422, "unprocessable_entity")["error"]
-    assert error["details"][0]["field"] == "timezone"
+    assert error["details"]["fields"][0]["field"] == "timezone"
     assert _schedules(client, auth)["data"] == []
 
 
 def test_neither_action_nor_agent_is_422_naming_action(client, auth):
     response = client.post("/v1/schedules", json={"name": "x", "cron": "0 * * * *"}, headers=auth)
     error = assert_error(response, 422, "unprocessable_entity")["error"]
-    assert error["details"] == [{"field": "action", "message": "either 'action' or 'agent' (an agent definition id) "
-                                                             "is required"}]
+    assert error["details"]["fields"] == [{"field": "action", "message": "either 'action' or 'agent' (an agent definition id or name) "
+                                                             "is required", "type": "value_error"}]
 
 
 @pytest.mark.parametrize(("action", "field"), [
@@ -130,7 +130,7 @@ def test_neither_action_nor_agent_is_422_naming_action(client, auth):
 def test_a_malformed_action_is_422_naming_the_field(client, auth, action, field):
     response = client.post("/v1/schedules", json={"name": "x", "cron": "0 * * * *", "action": action}, headers=auth)
     error = assert_error(response, 422, "unprocessable_entity")["error"]
-    assert field in {d["field"] for d in error["details"]}
+    assert field in {d["field"] for d in error["details"]["fields"]}
     assert _schedules(client, auth)["data"] == []
 
 
@@ -377,7 +377,7 @@ def test_patch_of_a_paused_schedule_keeps_it_paused(client, auth):
 def test_a_bad_patch_is_422_and_changes_nothing(client, auth, body, field):
     schedule = _create(client, auth)
     response = client.patch(f"/v1/schedules/{schedule['id']}", json=body, headers=auth)
-    assert field in {d["field"] for d in assert_error(response, 422, "unprocessable_entity")["error"]["details"]}
+    assert field in {d["field"] for d in assert_error(response, 422, "unprocessable_entity")["error"]["details"]["fields"]}
     assert _schedules(client, auth)["data"] == [schedule]
 
 
@@ -432,7 +432,9 @@ def test_a_workflow_run_action_starts_the_workflow_with_its_input(client, auth):
     workflow = _workflow(client, auth)
     action = {"type": "workflow-run", "config": {"workflowId": workflow["id"], "input": {"topic": "cron"}}}
     schedule = _create(client, auth, action=action)
-    assert (schedule["workflowId"], schedule["agent"], schedule["userId"]) == (workflow["id"], None, "scheduler")
+    # The SDK types `agent` as a string: a workflow schedule's is the workflow it runs.
+    assert (schedule["workflowId"], schedule["agent"], schedule["userId"]) == (workflow["id"], workflow["id"],
+                                                                                "scheduler")
     [fired] = advance(client, HOUR)["fired"]
     assert fired["taskId"].startswith("wfr_")
     [entry] = _history(client, auth, schedule["id"])["data"]
@@ -552,3 +554,46 @@ def test_each_schedule_makes_agents_with_its_own_instructions_and_tools(client, 
         for entry in _history(client, auth, schedule["id"])["data"]:
             agent = client.get(f"/v1/agents/{entry['agentId']}", headers=auth).json()
             assert (agent["tools"], agent["instructions"]) == (config["tools"], config.get("instructions"))
+
+
+# ---- agents by name ----
+
+def test_an_agent_name_no_definition_has_is_accepted_and_runs_a_default_agent_the_history_says_so(client, auth):
+    response = client.post("/v1/schedules", headers={**auth, **SDK}, json={
+        "name": "Daily report", "agent": "daily_reporter", "userId": "user_123", "cron": "0 9 * * *",
+        "input": {"report": "sales"}})
+    assert response.status_code == 201, response.text
+    schedule = response.json()
+    assert (schedule["agent"], schedule["action"]["config"]["agent"]) == ("daily_reporter", "daily_reporter")
+    fired = advance(client, 10 * HOUR)["fired"]
+    assert [(f["agent"], f["agentConfig"]) for f in fired] == [("daily_reporter", "default")]
+    (entry,) = _history(client, auth, schedule["id"], SDK)
+    assert (entry["agent"], entry["agentConfig"]) == ("daily_reporter", "default")
+    assert entry["note"] == ("No agent definition is named 'daily_reporter': a default agent configuration ran "
+                             "under that name.")
+    agent = client.get(f"/v1/agents/{entry['agentId']}", headers=auth).json()
+    assert agent["definitionId"] is None and "'daily_reporter' agent" in agent["instructions"]
+    assert agent["userId"] == "user_123"
+
+
+def test_a_definition_name_runs_the_newest_definition_of_that_name_when_it_fires(client, auth):
+    schedule = _create(client, auth, action=None, agent="Reporter", userId="u1")
+    advance(client, HOUR)  # no definition yet: a default agent
+    definition = _definition(client, auth)  # named "Reporter"
+    advance(client, HOUR)
+    newest, oldest = _history(client, auth, schedule["id"])["data"]
+    assert (oldest["agentConfig"], newest["agentConfig"]) == ("default", "definition")
+    assert "note" in oldest and "note" not in newest
+    agent = client.get(f"/v1/agents/{newest['agentId']}", headers=auth).json()
+    assert (agent["definitionId"], agent["instructions"], agent["tools"]) == (
+        definition["id"], "Write reports.", ["web_search"])
+
+
+def test_patching_the_agent_to_a_name_replaces_the_definition(client, auth):
+    definition = _definition(client, auth)
+    schedule = _create(client, auth, action=None, agent=definition["id"], userId="u1")
+    assert schedule["action"]["config"]["definitionId"] == definition["id"]
+    response = client.patch(f"/v1/schedules/{schedule['id']}", json={"agent": "triager"}, headers=auth)
+    assert response.status_code == 200, response.text
+    assert response.json()["action"]["config"] == {"agent": "triager", "userId": "u1"}
+    assert response.json()["agent"] == "triager"

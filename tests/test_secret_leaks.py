@@ -12,7 +12,9 @@ a file we own, which `conftest.serve_process` does not offer, hence `_serve` her
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 import os
 import re
 import subprocess
@@ -46,8 +48,23 @@ REJECTED_VALUE = "leak-canary-rejected-c6f2e8"
 CRED_FIRST = "leak-canary-cred-e2b-71aa0d"
 CRED_ROTATED = "leak-canary-cred-rotated-4e19c2"
 CRED_FLY = "leak-canary-cred-fly-0b5d93"
+# Secrets in requests the API refuses before it can read them, or reads only in part.
+UNTERMINATED = "leak-canary-unterminated-3c9d51"
+TRAILING_COMMA = "leak-canary-trailing-comma-8e2f07"
+BAD_UTF8 = "leak-canary-bad-utf8-5a61b2"
+TOO_DEEP = "leak-canary-too-deep-d0417e"
+DEEP_CREDENTIAL = "leak-canary-deep-credential-26fa9c"
+OVER_LONG = "leak-canary-over-long-f18b33"
+MAP_OVER_LONG = "leak-canary-map-over-long-9b0c4d"
+HOSTILE_NUMBER = "leak-canary-with-nan-61e0aa"
+FIXTURE_MAP = "leak-canary-fixture-map-7c2e95"
+QUERY_VALUE = "leak-canary-query-value-0f3a8d"
+QUERY_TOKEN = "leak-canary-query-token-b45e12"
+REFUSED = [UNTERMINATED, TRAILING_COMMA, BAD_UTF8, TOO_DEEP, DEEP_CREDENTIAL, OVER_LONG, MAP_OVER_LONG,
+           HOSTILE_NUMBER, FIXTURE_MAP, QUERY_VALUE, QUERY_TOKEN]
 EVERY_VALUE = [ORG_FIRST, ORG_VALUE, SESSION_VALUE, MAP_VALUE, MAP_REJECTED, REF_VALUE, REJECTED_VALUE, CRED_FIRST,
-               CRED_ROTATED, CRED_FLY]
+               CRED_ROTATED, CRED_FLY, *REFUSED]
+DEEP = "[" * 70 + "]" * 70
 # Exec compares digests, so that not even the exec request carries a plaintext value.
 DIGESTS = ("import hashlib, os; "
            "print(*(hashlib.sha256(os.environ.get(n, '').encode()).hexdigest()[:12] for n in {names}))")
@@ -98,14 +115,21 @@ def _db_files(db: Path) -> bytes:
 
 def _scenario(url: str, evidence: Evidence) -> None:
     def call(method: str, path: str, body: dict | None = None, headers: dict | None = None,
-             status: int | None = None) -> httpx.Response:
-        response = httpx.request(method, url + path, json=body, headers=headers or AUTH, timeout=30)
+             status: int | None = None, raw: bytes | None = None) -> httpx.Response:
+        if raw is not None:
+            headers = {**(headers or AUTH), "Content-Type": "application/json"}
+        response = httpx.request(method, url + path, json=body, content=raw, headers=headers or AUTH, timeout=30)
         evidence.answers.append(b"%d %s\n%s" % (response.status_code, str(response.headers).encode(),
                                                 response.content))
         if status is not None:
             assert response.status_code == status, (method, path, response.text)
         return response
 
+    # A fixture document seeding a secret in the SDK's {NAME: value} form; the dry run has no
+    # such session, so it is refused, and must not leak either.
+    call("POST", "/_emu/fixtures", {"key": AUTH["Authorization"].removeprefix("Bearer "), "requests": [
+        {"method": "POST", "path": "/v1/sessions/ses_01JT4J97000000012Y7ZM38QJT/secrets",
+         "body": {"FIXTURE_MAP": FIXTURE_MAP}}]}, headers={}, status=422)
     session = call("POST", "/v1/sessions", {"userId": USER}, status=201).json()
     sid = session["id"]
     call("POST", "/v1/secrets", {"name": "ORG_TOKEN", "value": ORG_FIRST}, status=201)
@@ -144,10 +168,27 @@ def _scenario(url: str, evidence: Evidence) -> None:
     call("DELETE", f"/v1/sessions/{sid}/secrets/MAP_SECRET", status=200)
     call("POST", "/v1/secrets", {"name": "TEMP", "value": ORG_FIRST}, status=201)
     call("DELETE", "/v1/secrets/TEMP", status=200)
+    _refused(call, sid)
     evidence.db_bytes_live = _db_files(evidence.db)
     export = httpx.get(f"{url}/_emu/state/export", timeout=30)
     evidence.export_status, evidence.export = export.status_code, export.content
     evidence.journal = httpx.get(f"{url}/_emu/requests?limit=10000", timeout=30).content
+
+
+def _refused(call, sid: str) -> None:
+    """Secret-carrying requests that cannot be read whole: each is refused, and its secret
+    must still reach no answer, journal, cassette or log line."""
+    call("POST", "/v1/secrets", raw=f'{{"name": "U1", "value": "{UNTERMINATED}'.encode(), status=422)
+    call("POST", "/v1/secrets", raw=f'{{"name": "U2", "value": "{TRAILING_COMMA}",}}'.encode(), status=422)
+    call("POST", "/v1/secrets", raw=b'{"name": "U3", "value": "' + BAD_UTF8.encode() + b'\xff"}', status=422)
+    call("POST", "/v1/secrets", raw=f'{{"name": "U4", "value": "{TOO_DEEP}", "x": {DEEP}}}'.encode(), status=422)
+    call("POST", "/v1/providers", status=422, raw=f'{{"provider": "fly", "credentials": {{"region_key": '
+                                                   f'"{DEEP_CREDENTIAL}"}}, "x": {DEEP}}}'.encode())
+    call("POST", "/v1/secrets", {"name": "U5", "value": OVER_LONG + "x" * 70_000}, status=422)
+    call("POST", f"/v1/sessions/{sid}/secrets", {"BIG": MAP_OVER_LONG + "x" * 70_000}, headers=SDK, status=422)
+    call("POST", "/v1/providers", status=422,
+         raw=f'{{"provider": "fly", "credentials": {{"token": "{HOSTILE_NUMBER}", "n": NaN}}}}'.encode())
+    call("GET", f"/v1/secrets?value={QUERY_VALUE}&token={QUERY_TOKEN}&sessionId={sid}", status=200)
 
 
 @pytest.fixture(scope="module")
@@ -155,7 +196,7 @@ def evidence(tmp_path_factory: pytest.TempPathFactory) -> Evidence:
     root = tmp_path_factory.mktemp("leaks")
     found = Evidence(db=root / "emu.db")
     log, cassette = root / "server.log", root / "cassette.jsonl"
-    with _serve(log, "--db", str(found.db), "--log-level", "info", "--exec", "local", "--clock", START,
+    with _serve(log, "--db", str(found.db), "--log-level", "debug", "--exec", "local", "--clock", START,
                 "--master-key", KEY, "--record", str(cassette)) as url:
         _scenario(url, found)
     found.db_bytes_after = _db_files(found.db)
@@ -165,8 +206,18 @@ def evidence(tmp_path_factory: pytest.TempPathFactory) -> Evidence:
 
 
 def _assert_absent(haystack: bytes, values: list[str], where: str) -> None:
-    hits = [value for value in values if value.encode() in haystack]
+    hits = [value for value in values if value.encode() in _unpacked(haystack)]
     assert hits == [], f"{where} contains secret values: {hits}"
+
+
+def _unpacked(haystack: bytes) -> bytes:
+    """The haystack plus what its base64 fields and JSON escapes hold (a body kept as base64
+    or as an escaped string still carries its secret)."""
+    extra = [base64.b64decode(m) for m in re.findall(rb'"base64":\s*"([A-Za-z0-9+/=]+)"', haystack)]
+    text = haystack.decode("utf-8", "replace")
+    extra += [json.loads(f'"{m}"').encode("utf-8", "replace") for m in re.findall(r'"((?:[^"\\]|\\.)*)"', text)
+              if "\\u" in m]
+    return b"\n".join([haystack, *extra])
 
 
 def test_no_answer_contains_a_secret_value(evidence):
@@ -183,6 +234,7 @@ def test_the_database_files_hold_no_secret_value(evidence):
 
 def test_the_server_log_holds_no_secret_value(evidence):
     assert b"POST /v1/secrets" in evidence.log and b"/v1/providers" in evidence.log  # info logs each request
+    assert b"/v1/secrets?value=" in evidence.log and b"sessionId=ses_" in evidence.log  # with its query
     _assert_absent(evidence.log, EVERY_VALUE, "the server's stdout/stderr")
 
 

@@ -83,8 +83,8 @@ def test_same_name_in_org_and_session_scope_are_two_secrets(client, auth):
                          ids=["space-bang", "dotdot", "empty", "300-chars", "slash", "non-ascii", "dot", "lead-space"])
 def test_invalid_names_are_422_and_store_nothing(client, auth, emu, name):
     error = assert_error(_set(client, auth, name), 422, "unprocessable_entity")["error"]
-    assert error["details"][0]["field"] == "name"
-    assert "letters, digits, '_' or '-'" in error["details"][0]["message"]
+    assert error["details"]["fields"][0]["field"] == "name"
+    assert "letters, digits, '_' or '-'" in error["details"]["fields"][0]["message"]
     assert VALUE not in json.dumps(error)
     assert _stored(emu) == []
 
@@ -102,8 +102,8 @@ def test_name_of_128_characters_is_accepted(client, auth):
 ], ids=["empty", "number", "null", "nul-char", "over-64KiB"])
 def test_invalid_values_are_422_and_store_nothing(client, auth, emu, value, message):
     error = assert_error(_set(client, auth, value=value), 422, "unprocessable_entity")["error"]
-    assert [d["field"] for d in error["details"]] == ["value"]
-    assert message in error["details"][0]["message"]
+    assert [d["field"] for d in error["details"]["fields"]] == ["value"]
+    assert message in error["details"]["fields"][0]["message"]
     assert _stored(emu) == []
 
 
@@ -111,7 +111,8 @@ def test_a_lone_surrogate_in_the_value_is_422(client, auth, emu):
     raw = b'{"name": "K", "value": "abc\\ud800"}'
     response = client.post("/v1/secrets", content=raw, headers={**auth, "Content-Type": "application/json"})
     error = assert_error(response, 422, "unprocessable_entity")["error"]
-    assert "lone UTF-16 surrogate" in error["details"][0]["message"]  # refused by the strict decoder at the door
+    assert error["details"]["fields"][0] == {"field": "value", "type": "json_invalid",
+                                             "message": "the string holds a lone UTF-16 surrogate (not encodable as UTF-8)"}
     assert _stored(emu) == []
 
 
@@ -128,7 +129,7 @@ def test_a_one_mib_value_is_413_before_the_body_is_read(client, auth, emu):
 
 def test_missing_name_and_value_are_named(client, auth):
     error = assert_error(client.post("/v1/secrets", json={}, headers=auth), 422, "unprocessable_entity")["error"]
-    assert {d["field"] for d in error["details"]} == {"name", "value"}
+    assert {d["field"] for d in error["details"]["fields"]} == {"name", "value"}
     assert error["message"] == "Request body failed validation: name, value."
 
 
@@ -146,7 +147,7 @@ def test_another_tenants_session_is_404(client, auth, emu):
 
 def test_empty_session_id_is_422(client, auth):
     error = assert_error(_set(client, auth, sessionId=""), 422, "unprocessable_entity")["error"]
-    assert error["details"][0]["field"] == "sessionId"
+    assert error["details"]["fields"][0]["field"] == "sessionId"
 
 
 # ---- GET /v1/secrets ----
@@ -163,7 +164,7 @@ def test_list_without_session_id_shows_every_scope_newest_first(client, auth):
             {"name": "A", "scope": "org", "createdAt": START.replace("Z", ".000Z"),
              "updatedAt": START.replace("Z", ".000Z")},
         ],
-        "nextCursor": None, "cursor": None, "hasMore": False}
+        "nextCursor": None, "cursor": "", "hasMore": False}
 
 
 def test_list_with_session_id_shows_only_that_session(client, auth):
@@ -219,7 +220,7 @@ def test_delete_session_secret_needs_its_session_id(client, auth):
 
 def test_delete_with_an_invalid_name_is_422(client, auth):
     error = assert_error(client.delete("/v1/secrets/bad%20name!", headers=auth), 422, "unprocessable_entity")
-    assert error["error"]["details"][0]["field"] == "name"
+    assert error["error"]["details"]["fields"][0]["field"] == "name"
 
 
 def test_another_tenant_cannot_delete_your_secret(client, auth):
@@ -263,7 +264,7 @@ def test_sdk_set_with_bad_entries_names_each_and_stores_none(client, auth, emu):
                            json={"GOOD": "fine", "bad name!": VALUE, "EMPTY": "", "NUM": 5}, headers=auth)
     error = assert_error(response, 422, "unprocessable_entity")["error"]
     assert error["message"] == "Request body failed validation: EMPTY, NUM, bad name!."
-    assert {(d["field"], d["message"]) for d in error["details"]} == {
+    assert {(d["field"], d["message"]) for d in error["details"]["fields"]} == {
         ("bad name!", "secret name must be 1 to 128 letters, digits, '_' or '-'"),
         ("EMPTY", "value must not be empty"), ("NUM", "value must be a string")}
     assert VALUE not in response.text
@@ -337,7 +338,7 @@ def test_agent_with_an_unknown_secret_is_422_naming_it(client, auth):
                            headers=auth)
     error = assert_error(response, 422, "unprocessable_entity")["error"]
     assert "Unknown secret 'MISSING'" in error["message"]
-    assert error["details"] == [{"field": "secrets", "message": "unknown secret 'MISSING'"}]
+    assert error["details"]["fields"] == [{"field": "secrets", "message": "unknown secret 'MISSING'", "type": "value_error"}]
     assert client.get(f"/v1/sessions/{session['id']}/agents", headers=auth).json()["data"] == []
 
 
@@ -509,7 +510,7 @@ def test_a_corrupt_key_file_is_a_clear_error(tmp_path):
 
 
 def test_cli_refuses_a_malformed_master_key_without_echoing_it():
-    result = CliRunner().invoke(main, ["call", "GET", "/v1/secrets", "--master-key", "hunter2-is-my-key"])
+    result = CliRunner().invoke(main, ["call", "--in-process", "GET", "/v1/secrets", "--master-key", "hunter2-is-my-key"])
     assert result.exit_code == 2
     assert "--master-key" in result.output and "64 hex characters" in result.output
     assert "hunter2-is-my-key" not in result.output
@@ -517,9 +518,9 @@ def test_cli_refuses_a_malformed_master_key_without_echoing_it():
 
 def test_cli_refuses_the_wrong_master_key_with_a_message(tmp_path):
     db = str(tmp_path / "emu.db")
-    assert CliRunner().invoke(main, ["call", "GET", "/v1/secrets", "--db", db, "--master-key", KEY_HEX]).exit_code == 0
+    assert CliRunner().invoke(main, ["call", "--in-process", "GET", "/v1/secrets", "--db", db, "--master-key", KEY_HEX]).exit_code == 0
     runner = CliRunner(env={"THEAZO_EMU_MASTER_KEY": "2d" * 32})
-    result = runner.invoke(main, ["call", "GET", "/v1/secrets", "--db", db])
+    result = runner.invoke(main, ["call", "--in-process", "GET", "/v1/secrets", "--db", db])
     assert result.exit_code == 1
     assert "wrong master key" in result.output and "Traceback" not in result.output
     assert "2d" * 32 not in result.output and KEY_HEX not in result.output

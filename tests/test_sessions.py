@@ -78,27 +78,27 @@ def test_create_session_rejects_unknown_environment(client, auth):
     response = client.post("/v1/sessions", json={"userId": "u", "environment": "prod"}, headers=auth)
     body = assert_error(response, 422, "unprocessable_entity")
     assert "environment" in body["error"]["message"]
-    assert [d["field"] for d in body["error"]["details"]] == ["environment"]
+    assert [d["field"] for d in body["error"]["details"]["fields"]] == ["environment"]
 
 
 def test_create_session_rejects_unknown_max_cost_period(client, auth):
     response = client.post("/v1/sessions", json={"userId": "u", "limits": {"maxCost": {"amount": 5, "period": "year"}}},
                            headers=auth)
     body = assert_error(response, 422, "unprocessable_entity")
-    assert body["error"]["details"][0]["field"] == "limits.maxCost.period"
+    assert body["error"]["details"]["fields"][0]["field"] == "limits.maxCost.period"
 
 
 def test_create_session_rejects_negative_max_agents(client, auth):
     response = client.post("/v1/sessions", json={"userId": "u", "limits": {"maxAgents": -1}}, headers=auth)
     body = assert_error(response, 422, "unprocessable_entity")
-    assert body["error"]["details"][0]["field"] == "limits.maxAgents"
+    assert body["error"]["details"]["fields"][0]["field"] == "limits.maxAgents"
 
 
 def test_create_session_rejects_empty_user_id(client, auth):
     response = client.post("/v1/sessions", json={"userId": ""}, headers=auth)
     body = assert_error(response, 422, "unprocessable_entity")
-    assert body["error"]["details"][0]["field"] == "userId"
-    assert "characters" in body["error"]["details"][0]["message"]
+    assert body["error"]["details"]["fields"][0]["field"] == "userId"
+    assert "characters" in body["error"]["details"]["fields"][0]["message"]
 
 
 # ---- POST /v1/sessions/by-user/:userId ----
@@ -166,26 +166,26 @@ def test_by_user_creates_a_new_session_after_the_old_one_was_terminated(client, 
 def test_by_user_rejects_a_user_id_with_control_characters(client, auth):
     response = client.post("/v1/sessions/by-user/bad%09id", headers=auth)
     body = assert_error(response, 422, "unprocessable_entity")
-    assert body["error"]["details"] == [{"field": "userId", "message": "must not contain control characters"}]
+    assert body["error"]["details"]["fields"] == [{"field": "userId", "message": "must not contain control characters", "type": "value_error"}]
 
 
 def test_by_user_rejects_a_user_id_longer_than_256_characters(client, auth):
     body = assert_error(_by_user(client, auth, "x" * 257), 422, "unprocessable_entity")
-    assert body["error"]["details"] == [{"field": "userId", "message": "must be 1 to 256 characters"}]
+    assert body["error"]["details"]["fields"] == [{"field": "userId", "message": "must be 1 to 256 characters", "type": "value_error"}]
     assert _by_user(client, auth, "x" * 256).status_code == 201
 
 
 def test_by_user_rejects_invalid_options(client, auth):
     response = _by_user(client, auth, "user_1", limits={"maxAgents": "many"})
     body = assert_error(response, 422, "unprocessable_entity")
-    assert body["error"]["details"][0]["field"] == "limits.maxAgents"
+    assert body["error"]["details"]["fields"][0]["field"] == "limits.maxAgents"
     assert _list(client, auth)["data"] == []
 
 
 # ---- GET /v1/sessions ----
 
 def test_list_sessions_is_empty_for_a_new_tenant(client, auth):
-    assert _list(client, auth) == {"data": [], "nextCursor": None, "cursor": None, "hasMore": False}
+    assert _list(client, auth) == {"data": [], "nextCursor": None, "cursor": "", "hasMore": False}
 
 
 def test_list_sessions_pages_through_everything_without_duplicates_or_gaps(client, auth):
@@ -195,7 +195,7 @@ def test_list_sessions_pages_through_everything_without_duplicates_or_gaps(clien
         page = _list(client, auth, limit=3, **({"cursor": cursor} if cursor else {}))
         pages += 1
         seen += [s["id"] for s in page["data"]]
-        assert page["nextCursor"] == page["cursor"]
+        assert (page["nextCursor"] or "") == page["cursor"]
         assert page["hasMore"] is (page["nextCursor"] is not None)
         if not page["hasMore"]:
             break
@@ -211,7 +211,7 @@ def test_list_sessions_last_full_page_has_no_more(client, auth):
     second = _list(client, auth, limit=2, cursor=first["nextCursor"])
     assert first["hasMore"] is True and len(first["data"]) == 2
     assert second["hasMore"] is False and len(second["data"]) == 2
-    assert second["nextCursor"] is None and second["cursor"] is None
+    assert second["nextCursor"] is None and second["cursor"] == ""
 
 
 def test_list_sessions_filters_by_status(client, auth):
@@ -240,14 +240,14 @@ def test_list_sessions_does_not_show_other_tenants(client, auth):
 def test_list_sessions_rejects_a_bad_cursor(client, auth, cursor):
     body = assert_error(client.get("/v1/sessions", params={"cursor": cursor}, headers=auth), 422, "unprocessable_entity")
     assert "cursor" in body["error"]["message"]
-    assert body["error"]["details"][0]["field"] == "cursor"
+    assert body["error"]["details"]["fields"][0]["field"] == "cursor"
 
 
 @pytest.mark.parametrize("limit", ["0", "-1", "101", str(10**12), "abc", "1.5"])
 def test_list_sessions_rejects_a_bad_limit(client, auth, limit):
     body = assert_error(client.get("/v1/sessions", params={"limit": limit}, headers=auth), 422, "unprocessable_entity")
     assert "limit" in body["error"]["message"]
-    assert body["error"]["details"][0]["field"] == "limit"
+    assert body["error"]["details"]["fields"][0]["field"] == "limit"
 
 
 def test_list_sessions_accepts_the_limit_bounds(client, auth):
@@ -263,7 +263,7 @@ def test_list_sessions_rejects_an_unknown_status(client, auth):
 
 def test_list_sessions_rejects_a_malformed_created_after(client, auth):
     body = assert_error(client.get("/v1/sessions?createdAfter=yesterday", headers=auth), 422, "unprocessable_entity")
-    assert body["error"]["details"][0]["field"] == "createdAfter"
+    assert body["error"]["details"]["fields"][0]["field"] == "createdAfter"
 
 
 # ---- GET /v1/sessions/:id ----
@@ -452,7 +452,7 @@ def test_patch_limits_rejects_invalid_values_and_keeps_the_old_ones(client, auth
     session = make_session(client, auth, limits={"maxAgents": 1})
     response = client.patch(f"/v1/sessions/{session['id']}/limits", json={"maxAgents": -3}, headers=auth)
     body = assert_error(response, 422, "unprocessable_entity")
-    assert body["error"]["details"][0]["field"] == "maxAgents"
+    assert body["error"]["details"]["fields"][0]["field"] == "maxAgents"
     assert client.get(f"/v1/sessions/{session['id']}", headers=auth).json()["limits"] == {"maxAgents": 1}
 
 

@@ -180,7 +180,7 @@ def test_a_bad_document_is_422_and_changes_nothing(client, auth, change, field):
     document, before = _export(client), _export(client)
     change(document)
     body = assert_error(_import(client, document), 422, "unprocessable_entity")
-    assert any(d["field"] == field for d in body["error"]["details"]), body
+    assert any(d["field"] == field for d in body["error"]["details"]["fields"]), body
     assert _export(client) == before
 
 
@@ -199,7 +199,7 @@ def test_a_one_tenant_document_cannot_carry_another_tenants_rows(client, auth, k
     document = _export(client, key=key)
     document["tables"]["sessions"][0]["tenant"] = tenant_of("th_test_intruder")
     body = assert_error(_import(client, document), 422, "unprocessable_entity")
-    assert body["error"]["details"][0]["field"] == "tables.sessions[0].tenant"
+    assert body["error"]["details"]["fields"][0]["field"] == "tables.sessions[0].tenant"
 
 
 @pytest.mark.server

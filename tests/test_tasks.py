@@ -122,7 +122,7 @@ def test_bad_session_run_bodies_are_422_and_store_nothing(client, auth, body, fi
     before = _state(client, auth, session["id"])
     error = assert_error(client.post(f"/v1/sessions/{session['id']}/run", json=body, headers=auth),
                          422, "unprocessable_entity")["error"]
-    assert field in {d["field"] for d in error["details"]}
+    assert field in {d["field"] for d in error["details"]["fields"]}
     assert _state(client, auth, session["id"]) == before
 
 
@@ -266,7 +266,7 @@ def test_a_bad_wait_timeout_is_422(client, auth, timeout):
     task = _submit(client, auth, session["id"])
     error = assert_error(client.get(f"/v1/sessions/{session['id']}/tasks/{task['taskId']}/wait?timeout={timeout}",
                                     headers=auth), 422, "unprocessable_entity")["error"]
-    assert error["details"][0]["field"] == "timeout"
+    assert error["details"]["fields"][0]["field"] == "timeout"
 
 
 @pytest.mark.parametrize(("body", "field"), [
@@ -280,7 +280,7 @@ def test_bad_task_bodies_are_422_and_store_nothing(client, auth, body, field):
     before = _state(client, auth, session["id"])
     error = assert_error(client.post(f"/v1/sessions/{session['id']}/tasks", json=body, headers=auth),
                          422, "unprocessable_entity")["error"]
-    assert field in {d["field"] for d in error["details"]}
+    assert field in {d["field"] for d in error["details"]["fields"]}
     assert _state(client, auth, session["id"]) == before
 
 

@@ -185,7 +185,7 @@ def test_bad_team_bodies_are_422_and_store_nothing(client, auth, body, field):
     session = make_session(client, auth)
     error = assert_error(client.post(f"/v1/sessions/{session['id']}/teams", json=body, headers=auth), 422,
                          "unprocessable_entity")["error"]
-    assert field in {d["field"] for d in error["details"]}
+    assert field in {d["field"] for d in error["details"]["fields"]}
     assert client.get("/_emu/state/export", params={"key": auth["Authorization"][7:]}).json()["tables"]["teams"] == []
 
 

@@ -89,7 +89,7 @@ def test_an_input_that_does_not_fit_the_schema_is_422_and_calls_nothing(client, 
         register(client, auth, url=hook.url)
         response = client.post("/v1/tools/lookup_order/test", json=tool_input, headers=auth)
         error = assert_error(response, 422, "unprocessable_entity")["error"]
-        assert field in {d["field"] for d in error["details"]}
+        assert field in {d["field"] for d in error["details"]["fields"]}
         assert hook.requests == []
 
 
@@ -143,7 +143,7 @@ BAD = [
 @pytest.mark.parametrize(("body", "field"), BAD, ids=[f"{f}-{i}" for i, (_, f) in enumerate(BAD)])
 def test_bad_registrations_are_422_and_store_nothing(client, auth, body, field):
     error = assert_error(client.post("/v1/tools", json=body, headers=auth), 422, "unprocessable_entity")["error"]
-    assert field in {d["field"] for d in error["details"]}
+    assert field in {d["field"] for d in error["details"]["fields"]}
     assert len(client.get("/v1/tools", headers=auth).json()["data"]) == 4
 
 

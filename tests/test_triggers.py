@@ -78,7 +78,7 @@ def test_each_trigger_has_its_own_secret(client, auth):
 ])
 def test_bad_create_bodies_are_422_and_store_nothing(client, auth, body, field):
     response = client.post("/v1/triggers", json=body, headers=auth)
-    assert field in {d["field"] for d in assert_error(response, 422, "unprocessable_entity")["error"]["details"]}
+    assert field in {d["field"] for d in assert_error(response, 422, "unprocessable_entity")["error"]["details"]["fields"]}
     assert client.get("/v1/triggers", headers=auth).json()["data"] == []
 
 
@@ -205,7 +205,7 @@ def test_another_triggers_signature_is_401(client, auth):
 def test_a_signed_body_that_is_not_json_is_422_and_runs_nothing(client, auth, body):
     trigger = _create(client, auth)
     error = assert_error(_fire(client, trigger, body), 422, "unprocessable_entity")["error"]
-    assert error["details"][0]["field"] == "body"
+    assert error["details"]["fields"][0]["field"] == "body"
     assert _agents(client, auth) == []
 
 
@@ -247,3 +247,24 @@ def test_a_workflow_trigger_starts_a_run_with_the_body_as_input(client, auth):
     run = client.get(f"/v1/workflow-runs/{body['workflowRunId']}", headers=auth).json()
     assert (run["workflowId"], run["userId"]) == (workflow["id"], "ci")
     assert run["input"] == json.loads(BODY)
+
+
+# ---- agents by name ----
+
+def test_an_agent_name_is_accepted_and_a_fire_says_how_it_resolved(client, auth):
+    response = client.post("/v1/triggers", headers={**auth, **SDK}, json={
+        "name": "Payments", "agent": "payment_classifier", "userId": "finance", "type": "webhook"})
+    assert response.status_code == 201, response.text
+    trigger = response.json()
+    assert trigger["agent"] == "payment_classifier"
+    fired = _fire(client, trigger)
+    assert fired.status_code == 202, fired.text
+    answer = fired.json()
+    assert (answer["agent"], answer["agentConfig"]) == ("payment_classifier", "default")
+    assert "default agent configuration" in answer["note"]
+    client.post("/v1/agent-definitions", json={"name": "payment_classifier", "instructions": "Classify."},
+                headers=auth)
+    again = _fire(client, trigger).json()
+    assert (again["agentConfig"], "note" in again) == ("definition", False)
+    agent = client.get(f"/v1/agents/{again['agentId']}", headers=auth).json()
+    assert agent["instructions"] == "Classify." and agent["userId"] == "finance"

@@ -253,5 +253,5 @@ def test_without_endpoints_events_spend_no_ids(client, auth):
 ])
 def test_bad_bodies_are_422_and_store_nothing(client, auth, body, field):
     error = assert_error(client.post("/v1/webhooks", json=body, headers=auth), 422, "unprocessable_entity")["error"]
-    assert field in {d["field"] for d in error["details"]}
+    assert field in {d["field"] for d in error["details"]["fields"]}
     assert client.get("/v1/webhooks", headers=auth).json()["data"] == []

@@ -142,8 +142,8 @@ def test_a_dependency_cycle_is_422_naming_the_cycle_and_nothing_is_stored(client
     body = assert_error(client.post("/v1/workflows", json={"name": "w", "steps": steps}, headers=auth),
                         422, "unprocessable_entity")
     assert body["error"]["message"] == "Workflow steps form a dependency cycle: a -> b -> c -> a."
-    assert body["error"]["details"][0]["code"] == "workflow_circular_dependency"
-    assert body["error"]["details"][0]["cycle"] == ["a", "b", "c", "a"]
+    assert body["error"]["details"]["fields"][0]["code"] == "workflow_circular_dependency"
+    assert body["error"]["details"]["fields"][0]["cycle"] == ["a", "b", "c", "a"]
     assert client.get("/v1/workflows", headers=auth).json()["data"] == []
 
 
@@ -152,7 +152,7 @@ def test_a_condition_target_that_the_condition_depends_on_is_a_cycle(client, aut
              {"id": "c", "type": "condition", "if": "true", "then": "x", "dependsOn": ["x"]}]
     body = assert_error(client.post("/v1/workflows", json={"name": "w", "steps": steps}, headers=auth),
                         422, "unprocessable_entity")
-    assert body["error"]["details"][0]["code"] == "workflow_circular_dependency"
+    assert body["error"]["details"]["fields"][0]["code"] == "workflow_circular_dependency"
 
 
 BAD_STEPS = [
@@ -192,7 +192,7 @@ BAD_STEPS = [
 def test_bad_steps_are_422_naming_the_field_and_nothing_is_stored(client, auth, steps, field, message):
     body = assert_error(client.post("/v1/workflows", json={"name": "w", "steps": steps}, headers=auth),
                         422, "unprocessable_entity")
-    detail = next(d for d in body["error"]["details"] if d["field"] == field)
+    detail = next(d for d in body["error"]["details"]["fields"] if d["field"] == field)
     assert message in detail["message"]
     assert field in body["error"]["message"]
     assert client.get("/v1/workflows", headers=auth).json()["data"] == []
@@ -205,15 +205,15 @@ def test_bad_steps_are_422_naming_the_field_and_nothing_is_stored(client, auth, 
                                              ({"name": "w", "steps": [GATE], "timeout": "whenever"}, "timeout")])
 def test_bad_workflow_fields_are_422(client, auth, body, field):
     error = assert_error(client.post("/v1/workflows", json=body, headers=auth), 422, "unprocessable_entity")["error"]
-    assert field in {d["field"] for d in error["details"]}
+    assert field in {d["field"] for d in error["details"]["fields"]}
 
 
 def test_an_unknown_agent_definition_is_422_and_nothing_runs(client, auth):
     steps = [{"id": "a", "type": "agent", "agent": "adef_01JT4J97000000012Y7ZM38QJT"}]
     body = assert_error(client.post("/v1/workflows", json={"name": "w", "steps": steps}, headers=auth),
                         422, "unprocessable_entity")
-    assert body["error"]["details"] == [{"field": "steps.0.agent",
-                                         "message": "unknown agent definition 'adef_01JT4J97000000012Y7ZM38QJT'"}]
+    assert body["error"]["details"]["fields"] == [{"field": "steps.0.agent",
+                                         "message": "unknown agent definition 'adef_01JT4J97000000012Y7ZM38QJT'", "type": "value_error"}]
     assert client.get("/v1/agents", headers=auth).json()["data"] == []
 
 
@@ -223,8 +223,8 @@ def test_an_archived_agent_definition_is_422(client, auth):
     steps = [{"id": "a", "type": "agent", "agent": definition["id"]}]
     body = assert_error(client.post("/v1/workflows", json={"name": "w", "steps": steps}, headers=auth),
                         422, "unprocessable_entity")
-    assert body["error"]["details"] == [{"field": "steps.0.agent",
-                                         "message": f"agent definition '{definition['id']}' is archived"}]
+    assert body["error"]["details"]["fields"] == [{"field": "steps.0.agent",
+                                         "message": f"agent definition '{definition['id']}' is archived", "type": "value_error"}]
 
 
 def test_an_agent_definition_id_runs_that_definition(client, auth):
@@ -461,7 +461,7 @@ def test_input_is_checked_against_the_input_schema(client, auth):
     response = client.post(f"/v1/workflows/{workflow['id']}/runs", json={"userId": "u", "input": {"n": True}},
                            headers=auth)
     body = assert_error(response, 422, "unprocessable_entity")
-    assert {d["field"] for d in body["error"]["details"]} == {"input.url", "input.n"}
+    assert {d["field"] for d in body["error"]["details"]["fields"]} == {"input.url", "input.n"}
     assert _start(client, auth, workflow["id"], input={"url": "https://x", "n": 2})["status"] == "paused"
 
 

@@ -1,6 +1,8 @@
-"""The commands that talk to a running emulator over HTTP: clock, reset, state, requests,
-and `fixtures reload`. Each takes `--url` (env THEAZO_EMU_URL); cli.py attaches them to
-the `theazo-emu` group. httpx is imported on use, keeping it off `serve`'s start-up path.
+"""The commands that talk to a running emulator over HTTP: call, clock, reset, state,
+requests, coverage and `fixtures reload`. Each takes `--url` (env THEAZO_EMU_URL, default
+http://127.0.0.1:4010); cli.py attaches them to the `theazo-emu` group. `call --in-process`
+answers from a fresh emulator in this process instead (cli_call.py). httpx is imported on
+use, keeping it off `serve`'s start-up path.
 """
 
 from __future__ import annotations
@@ -13,9 +15,9 @@ from urllib.parse import urlencode
 import click
 
 from . import durations
-
-url_option = click.option("--url", default="http://127.0.0.1:4010", show_default=True, envvar="THEAZO_EMU_URL",
-                          help="A running emulator. [env THEAZO_EMU_URL]")
+from .cli_call import unreachable
+from .clock import iso, parse_iso
+from .cli_options import url_option
 
 
 def _admin(url: str, method: str, path: str, body: dict | None = None) -> dict:
@@ -24,10 +26,14 @@ def _admin(url: str, method: str, path: str, body: dict | None = None) -> dict:
     try:
         response = httpx.request(method, url.rstrip("/") + path, json=body, timeout=10)
     except httpx.HTTPError as exc:
-        raise click.ClickException(f"cannot reach the emulator at {url}: {exc}") from None
-    payload = response.json()
+        raise unreachable(url, exc) from None
+    try:
+        payload = response.json()
+    except ValueError:
+        raise click.ClickException(f"{url} answered {response.status_code} without JSON: is it theazo-emu?") from None
     if response.status_code >= 400:
-        raise click.ClickException(payload.get("error", {}).get("message", response.text))
+        error = payload.get("error", {}) if isinstance(payload, dict) else {}
+        raise click.ClickException(error.get("message", response.text) if isinstance(error, dict) else response.text)
     return payload
 
 
@@ -63,8 +69,31 @@ def clock_advance(duration: str, url: str) -> None:
 @click.argument("instant")
 @url_option
 def clock_set(instant: str, url: str) -> None:
-    """Move the clock forward to an ISO 8601 INSTANT."""
-    click.echo(json.dumps(_admin(url, "POST", "/_emu/clock/advance", {"to": instant}), indent=2))
+    """Move the clock forward to an ISO 8601 INSTANT (such as 2025-06-01T00:00:00Z)."""
+    try:
+        target = parse_iso(instant)
+    except (ValueError, OverflowError):
+        raise click.BadParameter(f"{instant!r} is not an ISO 8601 instant such as 2025-06-01T00:00:00Z",
+                                 param_hint="INSTANT") from None
+    now = _admin(url, "GET", "/_emu/clock")
+    if target < now["epochMs"]:
+        raise click.ClickException(f"{instant} is before the emulator's current time {now['now']}; the virtual "
+                                   "clock only moves forward")
+    click.echo(json.dumps(_admin(url, "POST", "/_emu/clock/advance", {"to": iso(target)}), indent=2))
+
+
+@clock.command("freeze")
+@url_option
+def clock_freeze(url: str) -> None:
+    """Stop the clock where it is; it then moves only when advanced."""
+    click.echo(json.dumps(_admin(url, "POST", "/_emu/clock/freeze"), indent=2))
+
+
+@clock.command("resume")
+@url_option
+def clock_resume(url: str) -> None:
+    """Let the clock flow with wall time again, from where it stands."""
+    click.echo(json.dumps(_admin(url, "POST", "/_emu/clock/resume"), indent=2))
 
 
 @click.command()
@@ -75,7 +104,11 @@ def reset(key: str | None, url: str) -> None:
 
     Example: theazo-emu reset --key th_test_ci_worker_3
     """
-    click.echo(json.dumps(_admin(url, "POST", "/_emu/reset", {"tenant": key} if key else {}), indent=2))
+    answer = _admin(url, "POST", "/_emu/reset", {"tenant": key} if key else {})
+    if key and not answer.get("known", True):
+        raise click.ClickException(f"the emulator at {url} has never seen the key {key} (no state, no request): "
+                                   "nothing to reset; check the key")
+    click.echo(json.dumps(answer, indent=2))
 
 
 @click.group()
@@ -100,7 +133,10 @@ def state_export(file: Path | None, key: str | None, url: str) -> None:
     if file is None:
         click.echo(text, nl=False)
         return
-    file.write_text(text, encoding="utf-8")
+    try:
+        file.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {file}: {exc.strerror}") from None
     rows = sum(len(r) for r in document["tables"].values())
     click.echo(f"wrote {file}: {rows} rows in {len(document['tables'])} tables, clock {document['clock']['now']}",
                err=True)
@@ -170,3 +206,43 @@ def fixtures_reload(url: str) -> None:
     Example: theazo-emu fixtures reload --url http://127.0.0.1:4010
     """
     click.echo(json.dumps(_admin(url, "POST", "/_emu/fixtures/reload"), indent=2))
+
+
+@click.command()
+@click.argument("cassette", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--key", default=None, help="Count only this key's requests (journal only).")
+@click.option("--json", "as_json", is_flag=True, help="Print the whole report as JSON.")
+@url_option
+def coverage(cassette: Path | None, key: str | None, as_json: bool, url: str) -> None:
+    """Which catalogued routes a run exercised, per family, and the ones never called: from a
+    running server's journal, or from a CASSETTE file.
+
+    Example: theazo-emu coverage --url http://127.0.0.1:4010
+    """
+    from . import coverage as routes_coverage
+
+    if cassette is not None:
+        from .record.cassette import CassetteError, read_cassette
+
+        try:
+            interactions = read_cassette(cassette).interactions
+        except CassetteError as exc:
+            raise click.ClickException(str(exc)) from None
+        requests = [(i["request"]["method"], i["request"]["path"], i["response"]["status"]) for i in interactions]
+    else:
+        requests = [(e["method"], e["path"], e["status"]) for e in _journal(url, key)]
+    document = routes_coverage.report(routes_coverage.tally(requests))
+    click.echo(json.dumps(document, indent=2) if as_json else routes_coverage.text(document))
+
+
+def _journal(url: str, key: str | None) -> list[dict[str, Any]]:
+    """Every request in the journal, page by page."""
+    entries, cursor = [], None
+    while True:
+        query = {"kind": "request", "limit": 10_000, **({"key": key} if key else {}),
+                 **({"cursor": cursor} if cursor else {})}
+        page = _admin(url, "GET", "/_emu/requests?" + urlencode(query))
+        entries += page["data"]
+        cursor = page.get("nextCursor")
+        if not cursor:
+            return entries

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from datetime import datetime, timezone
 from functools import lru_cache
+from typing import Callable
 
 _MS_PER_S = 1000
 _MS_PER_DAY = 86_400_000
@@ -45,6 +46,8 @@ class Clock:
         self._base_ms = _wall_ms() if start_ms is None else start_ms
         self._anchor = time.monotonic()
         self.frozen = frozen
+        # Told every reading while set: a recorder notes when each request read the clock.
+        self.on_read: Callable[[int], None] | None = None
 
     @classmethod
     def from_setting(cls, setting: str) -> "Clock":
@@ -54,9 +57,10 @@ class Clock:
         return cls(parse_iso(setting), frozen=True)
 
     def now_ms(self) -> int:
-        if self.frozen:
-            return self._base_ms
-        return self._base_ms + int((time.monotonic() - self._anchor) * _MS_PER_S)
+        ms = self._base_ms if self.frozen else self._base_ms + int((time.monotonic() - self._anchor) * _MS_PER_S)
+        if self.on_read is not None:
+            self.on_read(ms)
+        return ms
 
     def now_iso(self) -> str:
         return iso(self.now_ms())
@@ -88,3 +92,9 @@ class Clock:
 
 def _wall_ms() -> int:
     return int(time.time() * _MS_PER_S)
+
+
+def stopwatch() -> float:
+    """Seconds on a monotonic wall clock, for pacing work (how long a batch of firings took);
+    never for anything a response carries."""
+    return time.perf_counter()

@@ -4,7 +4,8 @@
 module-level state, so several emulators can run in one process (the tests do).
 It owns the store, the virtual clock, the id source, the mock engine, a `Changes`
 notifier that wakes streams when the clock moves or a run starts, the timer sources
-(things due at virtual instants, timers.py) and the guards: the checks that run before an
+(things due at virtual instants, timers.py), the record/replay switch (tape.py), the keys'
+readable aliases, and the guards: the checks that run before an
 endpoint, in the one order GUARD_ORDER declares, on the surfaces that ask for them.
 """
 
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from . import faults
+from .auth import KeyAliases
 from .clock import Clock
 from .crypto import open_cipher
 from .faults import Faults
@@ -26,6 +28,7 @@ from .mock import Engine
 from .ratelimit import RateLimiter
 from .settings import Settings
 from .store import Store
+from .tape import Tape
 from .timers import TimerSource
 
 if TYPE_CHECKING:
@@ -54,9 +57,9 @@ class Changes:
         entry = (loop, loop.create_future())
         self._waiters.add(entry)
         try:
-            await asyncio.wait_for(entry[1], timeout)
-        except asyncio.TimeoutError:
-            pass
+            # asyncio.wait, not wait_for: Python 3.11's wait_for swallows a cancellation that
+            # arrives as the future resolves, and a cancelled stream or timer loop would go on.
+            await asyncio.wait((entry[1],), timeout=timeout)
         finally:
             self._waiters.discard(entry)
 
@@ -92,6 +95,8 @@ class Emulator:
         self.extras: dict[str, Any] = {}
         self.faults = Faults(settings.seed)  # fault rules: the API's, then the fixtures'
         self.fixtures = Fixtures(settings.fixtures, self.faults)  # installed (loaded, seeded) in create_app
+        self.aliases = KeyAliases()  # readable names of the keys seen (the inspector shows them)
+        self.tape = Tape(self)  # what is recorded or replayed (tape.py); started in create_app
         self.guards: dict[str, Guard] = {"rate_limit": self.rate_limiter.guard, "scopes": self.fixtures.scope_guard,
                                          "faults": faults.guard}
 

@@ -5,7 +5,9 @@ Failures are raised, never returned: an endpoint (or the kernel: bad JSON, valid
 kernel error carries a `kind` ("validation", "not_found", ...) that each surface maps to its
 own status and code (`Surface.generic`): the same malformed body is Theazo's 422
 `unprocessable_entity` and Theo's 400 `validation_error`. Errors without a kind (Theazo's
-`SessionLimitExceeded`, say) render with their own status and code. Router 404/405 and
+`SessionLimitExceeded`, say) render with their own status and code. `details` is raised
+as a list of field problems or as an object; `details_object` is how a surface that
+promises an object (Theazo) spells both. Router 404/405 and
 unexpected exceptions go through the same renderer, so no plain-text body or traceback
 ever reaches a client; a catalogued endpoint that is not served answers 501.
 """
@@ -13,6 +15,7 @@ ever reaches a client; a catalogued endpoint that is not served answers 501.
 from __future__ import annotations
 
 import logging
+import re
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from starlette.exceptions import HTTPException
@@ -26,6 +29,8 @@ if TYPE_CHECKING:
     from .surface import Surface
 
 log = logging.getLogger("theazo_emu")
+_PARAM = re.compile(r":\w+")  # a catalogue's path parameter
+_TEMPLATE = re.compile(r"\{[^}]+\}")  # a route's
 
 
 class ApiError(Exception):
@@ -40,6 +45,14 @@ class ApiError(Exception):
         self.message = message
         self.details = details
         self.headers = headers or {}
+
+    after: Callable[[], Any] | None = None  # see settle
+
+    def settle(self) -> None:
+        """What the refusal itself records, written after the request's own writes roll back
+        (an audit entry, a guardrail's violation): `after`, when one is set."""
+        if self.after is not None:
+            self.after()
 
 
 class Unauthorized(ApiError):
@@ -85,13 +98,34 @@ class Timeout(ApiError):
     status, code, kind = 504, "timeout", "timeout"
 
 
+class RestartRequired(ApiError):
+    status, code = 503, "restart_required"
+
+    def __init__(self) -> None:
+        super().__init__("theazo-emu's files changed on disk since this server started (a reinstall or an "
+                         "upgrade?); restart `theazo-emu serve` to load them.")
+
+
 class InternalError(ApiError):
     status, code, kind = 500, "internal_error", "internal"
 
 
 def invalid(field: str, message: str) -> Unprocessable:
     """A validation error for one field, in the same `details` shape as model validation."""
-    return Unprocessable(f"Invalid value for '{field}': {message}", [{"field": field, "message": message}])
+    return Unprocessable(f"Invalid value for '{field}': {message}",
+                         [{"field": field, "message": message, "type": "value_error"}])
+
+
+def details_object(details: Any) -> dict[str, Any] | None:
+    """`details` as the JSON object the envelope promises (the SDK types it
+    `Record<string, unknown>`): field-level problems, raised as a list, go under `fields`,
+    each with its `field`, `message` and `type`; any other value under `value`."""
+    if details is None or isinstance(details, dict):
+        return details
+    if isinstance(details, list):
+        return {"fields": [{"type": "value_error", **item} if isinstance(item, dict) else
+                           {"field": "body", "message": str(item), "type": "value_error"} for item in details]}
+    return {"value": details}
 
 
 def request_id_of(request: Request) -> str:
@@ -116,7 +150,7 @@ def handlers(surface: "Surface", routes: Callable[[], Sequence[BaseRoute]]) -> d
         path = request.scope["path"]
         if exc.status_code in (404, 405) and surface.catalog:
             endpoint = known(surface.catalog, request.method, path)
-            if endpoint:
+            if endpoint and not _serves(routes(), request.method, endpoint):
                 return render(request, "not_implemented", 501, "not_implemented",
                               f"theazo-emu does not emulate {request.method} {endpoint} yet; see the README's "
                               "'Not emulated (yet)' list.", {"endpoint": f"{request.method} {endpoint}"})
@@ -134,6 +168,14 @@ def handlers(surface: "Surface", routes: Callable[[], Sequence[BaseRoute]]) -> d
                       "Unexpected server error. The requestId helps with support.")
 
     return {ApiError: api_error, HTTPException: http_exception, Exception: unexpected}
+
+
+def _serves(routes: Sequence[BaseRoute], method: str, endpoint: str) -> bool:
+    """Whether a route serves the catalogue's `METHOD /path/:param` (a request for it that no
+    route matched had an id no route takes, a CR or LF say: that is a 404, not a 501)."""
+    wanted = _PARAM.sub(":", endpoint)
+    return any(method in (getattr(route, "methods", None) or ())
+               and _TEMPLATE.sub(":", getattr(route, "path", "")) == wanted for route in routes)
 
 
 def _allow(request: Request, routes: Sequence[BaseRoute], headers: dict[str, str]) -> dict[str, str]:

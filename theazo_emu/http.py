@@ -2,7 +2,8 @@
 
 `api_route()` declares a route; the emulator serves an `ApiRoute` per declaration, which
 does the common work once for every route of every surface: authentication (the surface's),
-the guards (rate limit, scopes, faults), the body limit, JSON parsing and model validation.
+the guards (rate limit, scopes, faults), the body limit, JSON parsing and model validation,
+then the endpoint inside a transaction that its error rolls back (store.atomic_call).
 The endpoint receives a `Ctx` and returns a dict (sent as JSON) or a Response.
 
 An ApiRoute knows everything about itself before its family is imported (data/routes.txt
@@ -25,10 +26,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Match, Route
 from starlette.types import Scope
 
+from . import installed
 from .clock import parse_iso
-from .errors import NotFound, PayloadTooLarge, Unprocessable, invalid
+from .errors import NotFound, PayloadTooLarge, RestartRequired, Unprocessable, invalid
 from .ids import is_id
-from .jsonio import JsonRejected, loads
+from . import jsonio
+from .store import atomic_call
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -90,6 +93,8 @@ class Declared(NamedTuple):
     status: int
     summary: str
     max_body: int | None
+    query: tuple[str, ...] = ()  # the query parameters it reads (the OpenAPI document lists them)
+    also: tuple[int, ...] = ()  # success statuses besides `status` it may answer (200 for an upsert)
 
     @property
     def secret_fields(self) -> tuple[str, ...]:
@@ -98,10 +103,17 @@ class Declared(NamedTuple):
 
 
 def api_route(path: str, endpoint: Endpoint, method: str = "GET", *, body: "type[BaseModel] | None" = None,
-              public: bool = False, status: int = 200, max_body: int | None = None) -> Declared:
-    """Declare a route; its name is the endpoint's name, its summary the docstring's first line."""
+              public: bool = False, status: int = 200, max_body: int | None = None, query: Sequence[str] = (),
+              also: Sequence[int] = ()) -> Declared:
+    """Declare a route; its name is the endpoint's name, its summary the docstring's first line.
+    `query` names every query parameter it reads, `also` its other success statuses."""
     summary = (endpoint.__doc__ or "").strip().splitlines()[0] if endpoint.__doc__ else endpoint.__name__
-    return Declared(path, endpoint, method, endpoint.__name__, body, public, status, summary, max_body)
+    return Declared(path, endpoint, method, endpoint.__name__, body, public, status, summary, max_body,
+                    tuple(query), tuple(also))
+
+
+PAGE = ("limit", "cursor")  # the query of every paged list
+LAST_EVENT = ("lastEventId",)  # a stream's resume point, for clients that cannot send Last-Event-ID
 
 
 class ApiRoute(Route):
@@ -144,9 +156,16 @@ class ApiRoute(Route):
     def declared(self) -> Declared:
         """The family's own declaration of this route (imports the family on first use)."""
         if self._declared is None:
-            family = importlib.import_module(self.module)
+            if installed.changed():  # a reinstall under a running server: never mix two versions
+                raise RestartRequired()
             (method,) = self.methods - {"HEAD"}
-            self._declared = next(r for r in family.routes if r.path == self.path and r.method == method)
+            try:
+                family = importlib.import_module(self.module)
+                self._declared = next(r for r in family.routes if r.path == self.path and r.method == method)
+            except (ImportError, SyntaxError, StopIteration, AttributeError):
+                if installed.changed():
+                    raise RestartRequired() from None
+                raise
         return self._declared
 
     @property
@@ -170,10 +189,10 @@ class ApiRoute(Route):
         elif request.method not in _BODYLESS:
             # Still refuse an oversized body; the raw bytes are the body of a model-less route.
             ctx.body = await read_raw(request, limit)
-        result = await declared.endpoint(ctx)
+        result = await atomic_call(emu.store, declared.endpoint(ctx))
         if isinstance(result, Response):
             return result
-        return JSONResponse(result, status_code=self.success_status)
+        return Json(result, status_code=self.success_status)
 
 
 async def read_raw(request: Request, limit: int) -> bytes:
@@ -192,8 +211,8 @@ async def read_raw(request: Request, limit: int) -> bytes:
 
 async def read_json(request: Request, limit: int) -> dict[str, Any]:
     """The body as a JSON object; an empty body reads as {} (the SDK sends body-less POSTs).
-    Decoded strictly (jsonio): NaN, Infinity, out-of-range numbers, lone surrogates and
-    bodies nested too deep are refused here, before anything could store them."""
+    The one strict decode at the door (jsonio.loads): NaN, infinities, out-of-range numbers,
+    lone surrogates and over-deep nesting are the surface's validation error, never stored."""
     return json_object(await read_raw(request, limit))
 
 
@@ -203,14 +222,17 @@ def json_object(raw: bytes) -> dict[str, Any]:
     if not raw.strip():
         return {}
     try:
-        value = loads(raw)
-    except JsonRejected as exc:
-        malformed = exc.message.startswith(("Malformed", "the body is not UTF-8"))
-        message = "Malformed JSON in request body." if malformed else f"Invalid JSON in request body: {exc.message}."
-        raise Unprocessable(message, [{"field": exc.field, "message": exc.message[:200]}]) from None
+        value = jsonio.loads(raw)
+    except jsonio.JsonRejected as exc:
+        message = exc.message.rstrip(".")
+        message = f"{message[0].upper()}{message[1:]}" if exc.field == "body" else \
+            f"Invalid value for '{exc.field}': {message}"
+        raise Unprocessable(f"{message}.", [{"field": exc.field, "message": exc.reason, "type": "json_invalid"}]) \
+            from None
     if not isinstance(value, dict):
         raise Unprocessable("Request body must be a JSON object.",
-                            [{"field": "body", "message": f"expected an object, got {type(value).__name__}"}])
+                            [{"field": "body", "message": f"expected an object, got {type(value).__name__}",
+                              "type": "model_type"}])
     return value
 
 
@@ -378,6 +400,13 @@ def act_for(ctx: Ctx, tenant: str) -> None:
     ctx.tenant, ctx._store = tenant, None
 
 
-def respond(body: Any, status: int = 200) -> JSONResponse:
+class Json(JSONResponse):
+    """A JSON answer, encoded by the one encoder of answers (jsonio.dumps)."""
+
+    def render(self, content: Any) -> bytes:
+        return jsonio.dumps(content)
+
+
+def respond(body: Any, status: int = 200) -> Json:
     """A JSON answer with a status chosen at run time (most routes declare theirs)."""
-    return JSONResponse(body, status_code=status)
+    return Json(body, status_code=status)

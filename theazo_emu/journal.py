@@ -5,6 +5,9 @@ DESIGN.md "Admin API" (`/_emu/requests`, served by admin_state.py). A bounded ri
 tenant id (a digest), never the key, and bodies only after `Redactor` blanked their secrets.
 Other families add events with `record_event(emu, kind, **fields)` ("sse", "fault",
 "schedule", "webhook"...); during a request they also get its requestId and tenant.
+For the newest DETAILS requests the journal also keeps what the inspector shows when a row
+is opened (`details`): the request's headers and the response's status, headers and body
+(up to 64 KiB, not streams), held as received and redacted only when shown (inspector.py).
 """
 
 from __future__ import annotations
@@ -26,9 +29,11 @@ if TYPE_CHECKING:
     from .emulator import Emulator
 
 DEFAULT_SIZE = 10_000
-QUIET_PATHS = ("/_emu/requests", "/_emu/health", "/_emu/ui")
+QUIET_PATHS = ("/_emu/requests", "/_emu/health", "/_emu/ui", "/favicon.ico")
 _MAX_BODY = 16 * 1024  # larger request bodies are journaled by size only (10,000 entries must stay small)
 _MAX_ERROR_BODY = 16 * 1024
+DETAILS = 200  # newest requests whose full exchange is kept for the inspector
+MAX_DETAIL_BODY = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,7 @@ class Journal:
         self.seq = 0
         self.dropped = 0
         self.redactor = Redactor()
+        self.details: dict[int, dict[str, Any]] = {}  # seq -> the exchange, newest DETAILS only
         # The request being handled, per asyncio context (one ContextVar per journal, so two
         # emulators in one process never see each other's requests).
         self.current: ContextVar[dict[str, Any] | None] = ContextVar(f"theazo_emu_journal_{id(self)}", default=None)
@@ -97,6 +103,11 @@ class Journal:
         self.entries.append(entry)
         return entry
 
+    def keep_detail(self, seq: int, detail: dict[str, Any]) -> None:
+        self.details[seq] = detail
+        if len(self.details) > DETAILS:
+            del self.details[next(iter(self.details))]  # dicts keep insertion order: the oldest
+
     def select(self, query: Query) -> list[dict[str, Any]]:
         return [e for e in self.entries if query.matches(e)]
 
@@ -105,6 +116,7 @@ class Journal:
         before = len(self.entries)
         if tenant is None:
             self.entries.clear()
+            self.details.clear()
         else:
             kept = [e for e in self.entries if e.get("tenant") != tenant]
             self.entries.clear()
@@ -153,6 +165,8 @@ class JournalMiddleware:
         start = clock.now_ms()
         key = bearer_token(_header_of(scope["headers"], b"authorization"))
         tenant = tenant_of(key) if key else None
+        if key:
+            self.emu.aliases.note(key)  # the inspector names tenants by their key's alias
         request_id = scope.get("state", {}).get("request_id")
         query = journal.redactor.query(scope["query_string"]) if scope["query_string"] else {}
         entry = journal.add({"kind": "request", "at": iso(start), "atMs": start, "method": scope["method"],
@@ -161,6 +175,10 @@ class JournalMiddleware:
         body: list[bytes] = []
         size = 0
         errors: list[bytes] = []
+        chunks: list[bytes] = []  # the response body, for the inspector (the first MAX_DETAIL_BODY bytes)
+        detail: dict[str, Any] = {"requestHeaders": scope["headers"], "responseHeaders": (), "chunks": chunks}
+        journal.keep_detail(entry["seq"], detail)
+        kept = 0
 
         async def receive_logged() -> Message:
             nonlocal size
@@ -173,14 +191,20 @@ class JournalMiddleware:
             return message
 
         async def send_logged(message: Message) -> None:
+            nonlocal kept
             if message["type"] == "http.response.start":
                 entry["status"] = message["status"]
-                upstream_id = _header_of(message.get("headers", ()), b"x-request-id")
+                detail["responseHeaders"] = headers = message.get("headers", ())
+                upstream_id = _header_of(headers, b"x-request-id")
                 if upstream_id:
                     entry["requestId"] = upstream_id
-            elif message["type"] == "http.response.body" and entry["status"] >= 400:
-                if sum(map(len, errors)) < _MAX_ERROR_BODY:
-                    errors.append(message.get("body", b""))
+            elif message["type"] == "http.response.body":
+                chunk = message.get("body", b"")
+                if entry["status"] >= 400 and sum(map(len, errors)) < _MAX_ERROR_BODY:
+                    errors.append(chunk)
+                if kept <= MAX_DETAIL_BODY:  # past it, the inspector says the body was not kept
+                    chunks.append(chunk)
+                    kept += len(chunk)
             await send(message)
 
         context = journal.current.set({"requestId": request_id, "tenant": tenant, "path": scope["path"]})
@@ -210,7 +234,7 @@ def _body_fields(raw: bytes, size: int, redactor: Redactor, scope: Scope) -> dic
     """The redacted JSON body; other and oversized bodies by size only."""
     if size > _MAX_BODY:
         return {"bodyBytes": size}
-    encoded = encode_body(raw, redactor, redactor.blanket(scope))
+    encoded = encode_body(raw, redactor, scope)
     return {"body": encoded["body"]} if "body" in encoded else {"bodyBytes": size}
 
 

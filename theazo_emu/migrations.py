@@ -466,6 +466,16 @@ def m084_billing_accounts(db: Database) -> None:
 
 
 @migrations()
+def m090_agent_references(db: Database) -> None:
+    # Schedules, triggers and channels name their agent by definition id or name, resolved when
+    # they run: a channel keeps the SDK's reference as given, and a firing records what it ran
+    # and how it was resolved ("definition", or "default" for a name no definition has).
+    db["channels"].add_column("agent", str)
+    db["schedule_executions"].add_column("agent", str)
+    db["schedule_executions"].add_column("agent_config", str)
+
+
+@migrations()
 def m100_theo(db: Database) -> None:
     # The Theo surface (/api/v1). API keys created through /api/v1/keys (or declared by fixtures),
     # stored as a SHA-256 digest of the key, never the key.

@@ -1,7 +1,9 @@
 """The OpenAPI 3.1 document of a surface, built from its route table and the body models.
 
 Nothing here is written by hand per route: every `ApiRoute` contributes its path,
-method, summary, public flag and body model, whose JSON Schema pydantic produces. So
+method, summary, public flag, success statuses, query parameters (declared with the
+route: `api_route(..., query=..., also=...)`) and body model, whose JSON Schema pydantic
+produces. So
 the document cannot drift from what the server validates. Building it imports every
 family of the surface.
 """
@@ -54,16 +56,19 @@ def build(surface: "Surface") -> dict[str, Any]:
     }
 
 
+_ERROR = {"description": "Error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
 def _operation(route: ApiRoute, path: str, schemas: dict[str, Any]) -> dict[str, Any]:
+    declared = route.declared
+    successes = sorted({route.success_status, *declared.also})
     op: dict[str, Any] = {
         "operationId": route.name,
         "summary": route.summary,
         "parameters": [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-                       for name in _CONVERTER.findall(path)],
-        "responses": {
-            str(route.success_status): {"description": "Success"},
-            "default": {"description": "Error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-        },
+                       for name in _CONVERTER.findall(path)]
+        + [{"name": name, "in": "query", "required": False, "schema": {"type": "string"}} for name in declared.query],
+        "responses": {**{str(status): {"description": "Success"} for status in successes}, "default": _ERROR},
     }
     op["security"] = [] if route.public else [{"bearer": []}]
     if route.body_model is not None:
@@ -71,5 +76,6 @@ def _operation(route: ApiRoute, path: str, schemas: dict[str, Any]) -> dict[str,
         schemas.update(schema.pop("$defs", {}))
         name = route.body_model.__name__
         schemas[name] = schema
-        op["requestBody"] = {"required": False, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}}}
+        op["requestBody"] = {"required": False,
+                             "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}}}
     return op

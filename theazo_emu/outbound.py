@@ -15,6 +15,8 @@ import asyncio
 import json
 from typing import TYPE_CHECKING, Any, Callable
 
+from . import jsonio
+
 if TYPE_CHECKING:
     from .emulator import Emulator
 
@@ -40,9 +42,9 @@ async def http_call(request: dict[str, Any]) -> dict[str, Any]:
     except (httpx.HTTPError, ValueError, OSError) as exc:
         return {"ok": False, "code": "webhook_unreachable", "message": f"{type(exc).__name__}: {str(exc)[:300]}"}
     text = response.text[:MAX_RESPONSE_CHARS]
-    try:
-        body: Any = json.loads(text) if text.strip() else None
-    except ValueError:
+    try:  # what a server answers may be stored (a workflow step's output): the door's decoder applies
+        body: Any = jsonio.loads(text) if text.strip() else None
+    except jsonio.JsonRejected:
         body = text
     result = {"status": response.status_code, "body": body,
               "headers": {"content-type": response.headers.get("content-type", "")}}

@@ -3,10 +3,14 @@
 Registered through the `pytest11` entry point, so installing theazo-emu is enough.
 One emulator runs per pytest process (per xdist worker) in a background thread on a free
 loopback port, with a frozen clock; the function-scoped `theazo_emu` fixture hands each
-test its own API key, hence its own tenant: isolation with no reset (`theo_emu` does the
-same with a Theo key, for the /api/v1 surface). Settings come from
-ini options (`theazo_emu_seed`, `theazo_emu_clock`, `theazo_emu_pace`,
-`theazo_emu_fixtures`). Nothing is started unless a test asks for the fixture.
+test its own API key, hence its own tenant: isolation with no reset (`theazo_emu_other`
+is a second tenant for the same test; `theo_emu` does the same with a Theo key, for the
+/api/v1 surface). Settings come from ini options (`theazo_emu_seed`, `theazo_emu_clock`,
+`theazo_emu_pace`, `theazo_emu_fixtures`); a test marked
+`@pytest.mark.theazo_emu(pace=, clock=, seed=, fixtures=, key=)` gets a server with those
+settings, shared by every test of this process that asks for the same ones (`key=` only
+picks the test's key). The marker is registered, so `--strict-markers` accepts it.
+Nothing is started unless a test asks for the fixture.
 """
 
 from __future__ import annotations
@@ -26,6 +30,15 @@ import pytest
 from . import durations
 
 DEFAULT_CLOCK = "2025-01-01T00:00:00Z"
+
+
+MARKER_ARGS = ("pace", "clock", "seed", "fixtures", "key")
+MARKER = ("theazo_emu(pace=None, clock=None, seed=None, fixtures=None, key=None): run this test against an "
+          "emulator with these settings (shared by the tests that ask for the same ones), as this key")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", MARKER)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -82,9 +95,18 @@ class TheazoEmu:
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.api_key}"}
 
+    @property
+    def theo_key(self) -> str:
+        """This test's key on the Theo surface (/api/v1): its own tenant there."""
+        return "theo_sk_test_" + self.api_key.removeprefix("th_test_")
+
     def client(self, **kwargs: Any) -> httpx.Client:
         """An httpx client for this test's tenant (close it, or use it in a `with`)."""
         return httpx.Client(base_url=self.base_url, headers=self.headers, **kwargs)
+
+    def theo_client(self, **kwargs: Any) -> httpx.Client:
+        """An httpx client for this test's Theo tenant."""
+        return httpx.Client(base_url=self.base_url, headers={"Authorization": f"Bearer {self.theo_key}"}, **kwargs)
 
     def _admin(self, verb: str, path: str, body: dict | None = None, params: dict | None = None) -> Any:
         query = {k: v for k, v in (params or {}).items() if v is not None}
@@ -132,41 +154,91 @@ def _seconds(by: float | str | timedelta) -> float:
     return by.total_seconds() if isinstance(by, timedelta) else durations.to_seconds(by)
 
 
-@pytest.fixture(scope="session")
-def theazo_emu_server(pytestconfig: pytest.Config) -> Iterator[EmulatorServer]:
-    """The emulator shared by this pytest process's tests."""
-    from .settings import Settings  # see EmulatorServer.__init__
+class Servers:
+    """This pytest process's emulators, one per distinct settings, started on first use."""
 
-    fixtures = pytestconfig.getini("theazo_emu_fixtures")
-    settings = Settings(
-        port=0, seed=int(pytestconfig.getini("theazo_emu_seed")), clock=pytestconfig.getini("theazo_emu_clock"),
-        pace=pytestconfig.getini("theazo_emu_pace"),
-        fixtures=pytestconfig.rootpath / fixtures if fixtures else None,
-    )
-    server = EmulatorServer(settings).start()
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self._servers: dict[tuple, tuple[EmulatorServer, httpx.Client]] = {}
+
+    def settings(self, overrides: dict[str, Any]) -> tuple:
+        """(seed, clock, pace, fixtures): the ini options, then the marker's."""
+        ini = self.config.getini
+        fixtures = overrides.get("fixtures", ini("theazo_emu_fixtures") or None)
+        return (int(overrides.get("seed", ini("theazo_emu_seed"))), str(overrides.get("clock", ini("theazo_emu_clock"))),
+                str(overrides.get("pace", ini("theazo_emu_pace"))),
+                str(self.config.rootpath / fixtures) if fixtures else None)
+
+    def get(self, overrides: dict[str, Any] | None = None) -> tuple[EmulatorServer, httpx.Client]:
+        chosen = self.settings(overrides or {})
+        if chosen not in self._servers:
+            from pathlib import Path
+
+            from .settings import Settings  # see EmulatorServer.__init__
+
+            seed, clock, pace, fixtures = chosen
+            server = EmulatorServer(Settings(port=0, seed=seed, clock=clock, pace=pace,  # type: ignore[arg-type]
+                                             fixtures=Path(fixtures) if fixtures else None)).start()
+            self._servers[chosen] = (server, httpx.Client(base_url=server.base_url, timeout=30))
+        return self._servers[chosen]
+
+    def stop(self) -> None:
+        for server, http in self._servers.values():
+            http.close()
+            server.stop()
+        self._servers.clear()
+
+
+@pytest.fixture(scope="session")
+def theazo_emu_servers(pytestconfig: pytest.Config) -> Iterator[Servers]:
+    """The emulators of this pytest process (per xdist worker), stopped at its end."""
+    servers = Servers(pytestconfig)
     try:
-        yield server
+        yield servers
     finally:
-        server.stop()
+        servers.stop()
 
 
 @pytest.fixture(scope="session")
-def _theazo_emu_http(theazo_emu_server: EmulatorServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=theazo_emu_server.base_url, timeout=30) as client:
-        yield client
+def theazo_emu_server(theazo_emu_servers: Servers) -> EmulatorServer:
+    """The emulator with the ini options' settings, shared by this pytest process's tests."""
+    return theazo_emu_servers.get()[0]
 
 
 _serial = itertools.count(1)
 
 
+def _marker_args(request: pytest.FixtureRequest) -> dict[str, Any]:
+    marker = request.node.get_closest_marker("theazo_emu")
+    if marker is None:
+        return {}
+    unknown = sorted(set(marker.kwargs) - set(MARKER_ARGS))
+    if marker.args or unknown:
+        raise pytest.UsageError(f"@pytest.mark.theazo_emu takes only the keywords {', '.join(MARKER_ARGS)}"
+                                + (f"; got {', '.join(unknown)}" if unknown else "; got positional arguments"))
+    return dict(marker.kwargs)
+
+
 @pytest.fixture
-def theazo_emu(theazo_emu_server: EmulatorServer, _theazo_emu_http: httpx.Client,
-               request: pytest.FixtureRequest) -> TheazoEmu:
+def theazo_emu(theazo_emu_servers: Servers, request: pytest.FixtureRequest) -> TheazoEmu:
     """A fresh tenant on the shared emulator: its own key, so no other test's state."""
+    args = _marker_args(request)
+    key = args.pop("key", None)
+    server, http = theazo_emu_servers.get(args)
+    return TheazoEmu(server.base_url, key or _test_key("th_test_pytest", request), http)
+
+
+def _test_key(prefix: str, request: pytest.FixtureRequest) -> str:
+    """A key of this test's own (so a tenant of its own), stable across runs of the same test."""
     digest = hashlib.blake2b(request.node.nodeid.encode(), digest_size=6).hexdigest()
     worker = getattr(request.config, "workerinput", {}).get("workerid", "main")
-    key = f"th_test_pytest_{worker}_{digest}_{next(_serial)}"
-    return TheazoEmu(theazo_emu_server.base_url, key, _theazo_emu_http)
+    return f"{prefix}_{worker}_{digest}_{next(_serial)}"
+
+
+@pytest.fixture
+def theazo_emu_other(theazo_emu: TheazoEmu) -> TheazoEmu:
+    """A second tenant on the same emulator as `theazo_emu`, for testing isolation."""
+    return TheazoEmu(theazo_emu.base_url, f"{theazo_emu.api_key}_other", theazo_emu.http)
 
 
 @dataclass
@@ -180,10 +252,9 @@ class TheoEmu(TheazoEmu):
 
 
 @pytest.fixture
-def theo_emu(theazo_emu_server: EmulatorServer, _theazo_emu_http: httpx.Client,
-             request: pytest.FixtureRequest) -> TheoEmu:
-    """A fresh Theo tenant on the shared emulator: its own theo_sk_test_ key."""
-    digest = hashlib.blake2b(request.node.nodeid.encode(), digest_size=6).hexdigest()
-    worker = getattr(request.config, "workerinput", {}).get("workerid", "main")
-    return TheoEmu(theazo_emu_server.base_url, f"theo_sk_test_pytest_{worker}_{digest}_{next(_serial)}",
-                   _theazo_emu_http)
+def theo_emu(theazo_emu_servers: Servers, request: pytest.FixtureRequest) -> TheoEmu:
+    """A fresh Theo tenant on the emulator its marker's settings ask for: its own theo_sk_test_ key."""
+    args = _marker_args(request)
+    key = args.pop("key", None)
+    server, http = theazo_emu_servers.get(args)
+    return TheoEmu(server.base_url, key or _test_key("theo_sk_test_pytest", request), http)

@@ -3,21 +3,25 @@
 A `Redactor` knows the field names whose values are secrets: a fixed list, plus the
 `SECRET_FIELDS` the body models of the routes declare (data/routes.txt carries them, so
 a family's first request is redacted before the family loads). Values are replaced by
-REDACTED keeping their shape. Bodies are parsed for keeping with `parse_body`: JSON when it
-parses, else text (blanked by pattern) or base64.
+REDACTED keeping their shape. Bodies are parsed for keeping with `parse_body`: JSON when the
+door's decoder (jsonio) takes it, else text (blanked by pattern) or base64. A body of a
+route that carries secrets which does not parse (malformed, not UTF-8, too deep, a hostile
+value) is kept as REDACTED whole: no pattern can be trusted to find a secret in it. A
+request written inside a body (a fixture document's `requests[]`: method, path, body) is
+redacted as that route's own body would be.
 """
 
 from __future__ import annotations
 
 import base64
-import json
+import logging
 import re
 from typing import Any, Iterable
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote_plus
 
 from starlette.routing import compile_path
 
-from .jsonio import MAX_JSON_DEPTH, json_depth
+from . import jsonio
 
 REDACTED = "[REDACTED]"
 # Field names (compared case-insensitively) whose values are secrets wherever they appear;
@@ -35,6 +39,8 @@ class Redactor:
         self.keys = {k.lower() for k in keys}
         # (method, public path pattern) of routes whose whole body is secret (SECRET_FIELDS = ("*",))
         self.blanket_routes: list[tuple[str, re.Pattern]] = []
+        # ... and of every route whose body carries a secret (any SECRET_FIELDS)
+        self.secret_routes: list[tuple[str, re.Pattern]] = []
         self._text = self._pattern()
 
     def learn(self, routes: Iterable[Any]) -> None:
@@ -42,25 +48,35 @@ class Redactor:
         every value of the body is a secret (a {NAME: value} map)."""
         for route in routes:
             fields = getattr(route, "secret_fields", ())
+            if not fields:
+                continue
+            patterns = [(method, compile_path(route.path)[0]) for method in route.methods]
+            self.secret_routes += patterns
             if "*" in fields:
-                self.blanket_routes += [(method, compile_path(route.path)[0]) for method in route.methods]
+                self.blanket_routes += patterns
             self.keys.update(f.lower() for f in fields if f != "*")
         self._text = self._pattern()
 
     def blanket(self, scope: Any) -> bool:
         """Whether the request in this ASGI scope goes to a route whose whole body is secret."""
-        method, path = scope["method"], scope["path"]
-        return any(method == m and pattern.match(path) for m, pattern in self.blanket_routes)
+        return _routed(self.blanket_routes, scope["method"], scope["path"])
+
+    def carries_secrets(self, scope: Any) -> bool:
+        """Whether the request in this ASGI scope goes to a route whose body holds a secret."""
+        return _routed(self.secret_routes, scope["method"], scope["path"])
 
     def _pattern(self) -> re.Pattern:
         names = "|".join(sorted(re.escape(k) for k in self.keys))
         return re.compile(rf'("(?i:{names})"\s*:\s*)"(?:[^"\\]|\\.)*"')
 
     def value(self, data: Any) -> Any:
-        """A copy of JSON data with every secret field's leaves redacted."""
+        """A copy of JSON data with every secret field's leaves redacted; a request written
+        inside it (`{method?, path, body}`) has its body redacted as that route's would be."""
         if isinstance(data, dict):
-            return {k: _blank(v) if isinstance(k, str) and k.lower() in self.keys else self.value(v)
-                    for k, v in data.items()}
+            nested = (isinstance(data.get("path"), str) and "body" in data
+                      and _routed(self.blanket_routes, str(data.get("method") or "POST").upper(), data["path"]))
+            return {k: _blank(v) if (isinstance(k, str) and k.lower() in self.keys) or (nested and k == "body")
+                    else self.value(v) for k, v in data.items()}
         if isinstance(data, list):
             return [self.value(v) for v in data]
         return data
@@ -68,6 +84,14 @@ class Redactor:
     def text(self, text: str) -> str:
         """Best effort for bodies that are not valid JSON: `"secret": "..."` pairs are blanked."""
         return self._text.sub(rf'\1"{REDACTED}"', text)
+
+    def url(self, target: str) -> str:
+        """A request target (`/path?query`) with the values of secret query names blanked."""
+        path, mark, query = target.partition("?")
+        if not mark:
+            return target
+        return f"{path}?" + _QUERY_PAIR.sub(lambda m: m[0] if unquote_plus(m[1]).lower() not in self.keys
+                                            else f"{m[1]}={REDACTED}", query)
 
     def query(self, query_string: bytes | str) -> dict[str, Any]:
         """The query as {name: value} ({name: [values]} when repeated), secrets redacted."""
@@ -81,6 +105,27 @@ class Redactor:
             else:
                 out[name] = value
         return out
+
+
+_QUERY_PAIR = re.compile(r"([^&=]+)=([^&]*)")
+
+
+class LogFilter(logging.Filter):
+    """Blanks secret query values in the server's request log lines (uvicorn's access log
+    names each request target, query included)."""
+
+    def __init__(self, redactor: Redactor) -> None:
+        super().__init__()
+        self.redactor = redactor
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(self.redactor.url(a) if isinstance(a, str) and "?" in a else a for a in record.args)
+        return True
+
+
+def _routed(patterns: list[tuple[str, re.Pattern]], method: str, path: str) -> bool:
+    return any(method == m and pattern.match(path) for m, pattern in patterns)
 
 
 def _blank(data: Any) -> Any:
@@ -106,22 +151,28 @@ def parse_body(raw: bytes) -> dict[str, Any]:
     except UnicodeDecodeError:
         return {"base64": base64.b64encode(raw).decode("ascii")}
     try:
-        value = json.loads(text)
-    except (ValueError, RecursionError):
+        # The door's decoder: a body the API refuses (hostile values, too deep for the
+        # recursive redaction) stays text, and nothing kept can fail to encode later.
+        return {"body": jsonio.loads(text)}
+    except jsonio.JsonRejected:
         return {"text": text}
-    # Redaction walks the value recursively: a body the API refuses as too deep stays text.
-    return {"body": value} if json_depth(value) <= MAX_JSON_DEPTH else {"text": text}
 
 
-def redact_body(part: dict[str, Any], redactor: Redactor, blanket: bool = False) -> dict[str, Any]:
-    """A parsed body with its secrets blanked; `blanket`: every value is one (Redactor.blanket)."""
+def redact_body(part: dict[str, Any], redactor: Redactor, scope: Any = None) -> dict[str, Any]:
+    """A parsed body with its secrets blanked. With the request's ASGI `scope`: every value
+    when its route's whole body is secret (Redactor.blanket), and the whole body when its
+    route carries a secret and the body did not parse (Redactor.carries_secrets)."""
+    blanket = scope is not None and redactor.blanket(scope)
     if "body" in part:
         return {"body": _blank(part["body"]) if blanket else redactor.value(part["body"])}
-    if "text" in part or ("base64" in part and blanket):
-        return {"text": REDACTED if blanket else redactor.text(part["text"])}
+    if part and scope is not None and redactor.carries_secrets(scope):
+        return {"text": REDACTED}
+    if "text" in part:
+        return {"text": redactor.text(part["text"])}
     return dict(part)
 
 
-def encode_body(raw: bytes, redactor: Redactor, blanket: bool = False) -> dict[str, Any]:
-    """What a cassette or the journal keeps of a body: parsed, then redacted."""
-    return redact_body(parse_body(raw), redactor, blanket)
+def encode_body(raw: bytes, redactor: Redactor, scope: Any = None) -> dict[str, Any]:
+    """What a cassette or the journal keeps of a request body (`scope` given) or a response
+    body: parsed, then redacted (redact_body)."""
+    return redact_body(parse_body(raw), redactor, scope)

@@ -66,8 +66,8 @@ def _theo(name: str, *tables: str, timers: tuple[tuple[str, str], ...] = ()) -> 
     return Family(f"theazo_emu.theo.{name}", tables, timers)
 
 
-ADMIN = tuple(Family(f"theazo_emu.admin.{name}") for name in ("control", "state", "fixtures", "inspector", "ports",
-                                                               "theo"))
+ADMIN = tuple(Family(f"theazo_emu.admin.{name}")
+              for name in ("control", "state", "fixtures", "record", "inspector", "ports", "theo"))
 THEO = (
     _theo("discovery"),
     _theo("keys", "theo_keys"),

@@ -43,6 +43,7 @@ async def seed(app: "Starlette", fixture_set: FixtureSet, key: str | None = None
     for entry in fixture_set.keys:
         if key is not None and entry.spec.key != key:
             continue
+        emu.aliases.note(entry.spec.key)  # seeded tenants are named in the inspector too
         if fresh_only and _holds_state(emu, entry.spec.key):
             continue
         had, limit = entry.spec.key in limiter.per_key, limiter.per_key.get(entry.spec.key)
@@ -99,20 +100,23 @@ async def _seed_key(app: "Starlette", fixture_set: FixtureSet, entry: Entry[KeyS
     return problems
 
 
+def _first_field(answer: Any) -> dict:
+    """The first field problem of a refusal (`error.details.fields[0]`), or {}."""
+    error = answer.get("error") if isinstance(answer, dict) else None
+    details = error.get("details") if isinstance(error, dict) else None
+    fields = details.get("fields") if isinstance(details, dict) else None
+    return fields[0] if isinstance(fields, list) and fields and isinstance(fields[0], dict) else {}
+
+
 def _field(answer: Any) -> tuple:
     """The first field a 422 names, as path parts (so the problem points at it)."""
-    details = answer.get("error", {}).get("details") if isinstance(answer, dict) else None
-    if isinstance(details, list) and details and isinstance(details[0], dict) and details[0].get("field") not in (
-            None, "body"):
-        return parse_path(str(details[0]["field"]))
-    return ()
+    field = _first_field(answer).get("field")
+    return parse_path(str(field)) if field not in (None, "body") else ()
 
 
 def _refusal(method: str, path: str, status: int, answer: Any) -> str:
     error = answer.get("error", {}) if isinstance(answer, dict) else {}
-    details = error.get("details")
-    detail = details[0].get("message") if isinstance(details, list) and details and isinstance(details[0], dict) \
-        else None
+    detail = _first_field(answer).get("message")
     text = f"the API refused this seed: {method} {path} answered {status} {error.get('code', '')}: " \
            f"{error.get('message', '')}".rstrip(": ")
     return f"{text} ({detail})" if detail else text

@@ -49,7 +49,15 @@ class Settings:
     replay: Path | None = None
     replay_mode: ReplayMode = "strict"
     journal_size: int = 10_000
+    # `serve --export-on-exit FILE`: the whole state is written there when the app shuts down.
+    export_on_exit: Path | None = None
     extra: dict = field(default_factory=dict)
 
     def with_(self, **changes) -> "Settings":
         return replace(self, **changes)
+
+    def dry_run(self) -> "Settings":
+        """These settings for a scratch emulator (fixture dry runs): in memory, no fixtures,
+        and never recording or replaying (a dry run must not touch a cassette)."""
+        return replace(self, fixtures=None, db=":memory:", record=None, upstream=None, replay=None,
+                       export_on_exit=None)

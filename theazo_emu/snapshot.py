@@ -12,14 +12,19 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 import math
+import os
 import sqlite3
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .clock import iso
 from .errors import Unprocessable
 from .schema import JSON
+
+log = logging.getLogger("theazo_emu")
 
 if TYPE_CHECKING:
     from .emulator import Emulator
@@ -95,6 +100,19 @@ def _export_row(table: str, columns: tuple[str, ...], row: tuple) -> dict[str, A
                 pass  # written by hand as plain text; imported back the same way
         out[column] = value
     return out
+
+
+def write_export(emu: "Emulator", path: Path) -> None:
+    """The whole state written to `path` (through a temporary file, so a half-written
+    document never replaces a good one); logged, and an unwritable path logged, not raised."""
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        partial.write_text(json.dumps(export_state(emu), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        os.replace(partial, path)
+    except OSError as exc:
+        log.error("cannot write the state to %s: %s", path, exc.strerror)
+        return
+    log.warning("state written to %s", path)
 
 
 def import_state(emu: "Emulator", document: dict[str, Any]) -> dict[str, Any]:

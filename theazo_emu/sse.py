@@ -5,13 +5,14 @@ became due, whether the stream is finished, and when the next frame is due on th
 virtual clock. The helper sleeps until then (in wall time, under a flowing clock) or
 until `emu.changes` wakes it (clock advanced, run started, agent paused...). Framing and
 heartbeats are sse-starlette's; headers are flushed before the first event, since the
-SDK waits for them before it starts the run it wants to watch. A stream whose frames are all
-known at once (a Theo completion) is a `FinishedStream`: the frames, one write each, then the end.
+SDK waits for them before it starts the run it wants to watch. While a stream waits on a
+frozen clock for its next frame, its heartbeat comment says so and how to move the clock. A
+stream whose frames are all known at once (a Theo completion) is a `FinishedStream`: the
+frames, one write each, then the end.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, AsyncIterator, Callable
 
@@ -21,6 +22,7 @@ from starlette.types import Receive, Scope, Send
 
 from .faults import CUT_AFTER
 from .journal import record_event
+from .jsonio import dumps_text
 
 if TYPE_CHECKING:
     from .emulator import Emulator
@@ -38,8 +40,7 @@ class Frame:
     id: str | None
 
     def text(self) -> str:
-        return self.data if isinstance(self.data, str) else json.dumps(self.data, separators=(",", ":"),
-                                                                        ensure_ascii=False)
+        return self.data if isinstance(self.data, str) else dumps_text(self.data)
 
     def to_sse(self) -> ServerSentEvent:
         return ServerSentEvent(data=self.text(), event=self.event, id=self.id, sep=SEPARATOR)
@@ -55,12 +56,32 @@ class Frame:
 Poll = Callable[[], tuple[list[Frame], bool, int | None]]
 
 
-async def follow(emu: "Emulator", poll: Poll, journal: bool = True) -> AsyncIterator[ServerSentEvent]:
+class Waiting:
+    """What a stream waits for now: the instant of its next frame (None: an outside event)."""
+
+    __slots__ = ("next_ms",)
+
+    def __init__(self) -> None:
+        self.next_ms: int | None = None
+
+
+def heartbeat(emu: "Emulator", waiting: Waiting) -> ServerSentEvent:
+    """The idle comment: plain, or saying that the stream waits on a frozen clock."""
+    if waiting.next_ms is not None and emu.clock.frozen:
+        return ServerSentEvent(comment=f"clock frozen at {emu.clock.now_iso()}; POST /_emu/clock/advance to move it",
+                               sep=SEPARATOR)
+    return ServerSentEvent(comment="heartbeat", sep=SEPARATOR)
+
+
+async def follow(emu: "Emulator", poll: Poll, journal: bool = True,
+                 waiting: Waiting | None = None) -> AsyncIterator[ServerSentEvent]:
     """Yield frames as the virtual clock releases them; stop after the final one.
     `journal=False` keeps the frames out of the journal (the inspector's own feed)."""
+    waiting = waiting or Waiting()
     yield ServerSentEvent(comment="stream open", sep=SEPARATOR)
     while True:
         frames, finished, next_ms = poll()
+        waiting.next_ms = next_ms
         for frame in frames:
             yield frame.to_sse()
             if journal:
@@ -126,7 +147,7 @@ class FinishedStream(Response):
 
 
 def stream_response(emu: "Emulator", poll: Poll, journal: bool = True) -> EventSourceResponse:
+    waiting = Waiting()
     return _Stream(
-        follow(emu, poll, journal), sep=SEPARATOR, ping=emu.settings.heartbeat_s,
-        ping_message_factory=lambda: ServerSentEvent(comment="heartbeat", sep=SEPARATOR),
-        headers={"Cache-Control": "no-cache"})
+        follow(emu, poll, journal, waiting), sep=SEPARATOR, ping=emu.settings.heartbeat_s,
+        ping_message_factory=lambda: heartbeat(emu, waiting), headers={"Cache-Control": "no-cache"})

@@ -11,6 +11,9 @@ Tenant isolation holds by construction, not by care: endpoints get `store.scoped
 (`ctx.store`), a view whose every statement filters on, or writes, the tenant itself.
 Statements written out in SQL stay in the modules that own their tables (a test lists
 them); everywhere else reads and writes go through the view.
+
+Every endpoint runs under `atomic_call`: its writes commit only if it returns, so a
+request answered with an error (a 5xx above all) stores nothing.
 """
 
 from __future__ import annotations
@@ -18,8 +21,9 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import types
 from functools import lru_cache
-from typing import Any
+from typing import Any, Coroutine, Generator
 
 from .errors import NotFound
 from .registry import TENANT_TABLES
@@ -73,6 +77,16 @@ _TABLES = re.compile(r"\b(?:FROM|JOIN)\s+\[?(\w+)", re.IGNORECASE)
 def _json_of(sql: str) -> frozenset[str]:
     """The JSON columns of the tables a query reads (its FROM and JOIN clauses)."""
     return frozenset().union(*(JSON.get(table, ()) for table in _TABLES.findall(sql)))
+
+
+def _decode(text: str) -> Any:
+    """A JSON column's value. Text that is not JSON (a row written by hand, a file from
+    elsewhere) reads as None rather than failing every read of its table; values strict
+    JSON cannot carry are cleaned when answers are encoded (jsonio.dumps)."""
+    try:
+        return json.loads(text)
+    except (ValueError, TypeError, RecursionError):
+        return None
 
 
 class _Atomic:
@@ -130,17 +144,24 @@ class _Joined:
 _SAVE_SEQ = "INSERT INTO counters (tenant, seq) VALUES (?, ?) ON CONFLICT(tenant) DO UPDATE SET seq = excluded.seq"
 
 
+class StoreError(Exception):
+    """The database cannot be opened; the message names its path."""
+
+
 class Store:
     """The database behind one emulator."""
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self.db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        if path != ":memory:":
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=FULL")
-        self.db.execute("PRAGMA foreign_keys=ON")
-        prepare(self.db)
+        try:
+            self.db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            if path != ":memory:":
+                self.db.execute("PRAGMA journal_mode=WAL")
+                self.db.execute("PRAGMA synchronous=FULL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            prepare(self.db)
+        except sqlite3.DatabaseError as exc:  # a missing directory, a file that is not a database...
+            raise StoreError(f"cannot open the database {path}: {exc}") from None
         self._depth = 0  # open atomic() blocks
         self._seqs: dict[str, int] = {}  # the open transaction's last id sequence number per tenant
         self._shapes: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}  # per query: names, JSON columns
@@ -218,7 +239,7 @@ class Store:
             for row in rows:
                 for name in json_columns:
                     if row[name] is not None:
-                        row[name] = json.loads(row[name])
+                        row[name] = _decode(row[name])
         return rows
 
     def scalar(self, sql: str, params: list[Any] | tuple = ()) -> Any:
@@ -306,3 +327,57 @@ class Scoped:
 
     def atomic(self, savepoint: bool = True) -> "_Atomic | _Joined":
         return self.store.atomic(savepoint)
+
+
+async def atomic_call(store: Store, call: Coroutine[Any, Any, Any]) -> Any:
+    """Run an endpoint so that what it writes commits only if it returns: an error, expected
+    or not (so every 4xx and 5xx), rolls its writes back. The transaction lasts until the
+    endpoint first waits on something (the connection is shared: another request must never
+    write inside this one's transaction); what it wrote by then commits there, and the rest
+    of it runs as any code does, each write block committing on its own. Nearly every
+    endpoint never waits (a run, a firing, a reset); those that do wait first and write after
+    (local exec, the clock advance)."""
+    block = store.atomic()
+    block.__enter__()
+    try:
+        signal = call.send(None)
+    except StopIteration as done:
+        block.__exit__(None, None, None)
+        return done.value
+    except BaseException as exc:
+        block.__exit__(type(exc), exc, exc.__traceback__)
+        _settle(store, exc)
+        raise
+    block.__exit__(None, None, None)
+    return await _resumed(store, call, signal)
+
+
+def _settle(store: Store, exc: BaseException) -> None:
+    """Write what a refusal records of itself (ApiError.settle), in a block of its own."""
+    settle = getattr(exc, "settle", None)
+    if settle is not None:
+        with store.atomic():
+            settle()
+
+
+@types.coroutine
+def _resumed(store: Store, call: Coroutine[Any, Any, Any], signal: Any) -> Generator[Any, Any, Any]:
+    """Go on driving `call` from where it first waited, as `await call` would have."""
+    while True:
+        try:
+            sent = yield signal
+        except GeneratorExit:
+            call.close()
+            raise
+        except BaseException as exc:  # thrown into the awaiting task (cancellation): hand it on
+            thrown, sent = exc, None
+        else:
+            thrown = None
+        try:
+            signal = call.send(sent) if thrown is None else call.throw(thrown)
+        except StopIteration as done:
+            return done.value
+        except BaseException as exc:
+            if exc is not thrown:
+                _settle(store, exc)
+            raise

@@ -55,7 +55,6 @@ class Surface(NamedTuple):  # not a dataclass: building one costs start-up time
     middleware: tuple[Middleware, ...] = ()
     key_format: str = "th_test_..."  # how its keys look, for its OpenAPI document
     error_schema: Mapping[str, Any] | None = None  # its error envelope's JSON Schema (None: Theazo's)
-    replay_key_prefix: str = "th_test_replay_"  # replay stands in a key of this shape for each recorded one
     # Routes every instance serves from the start (no family to load): declared in the kernel.
     core: Callable[[], list["Declared"]] = list
 

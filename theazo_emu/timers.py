@@ -2,18 +2,29 @@
 
 A `TimerSource` (schedules, workflow delays, approval timeouts, ...) tells the earliest
 instant it has something due (`next_due`) and does everything due up to an instant
-(`fire`). `advance_to()` walks the clock through every due instant in order, setting the
+(`fire`). `fire_until()` walks the clock through every due instant in order, setting the
 clock to each before firing it, so a firing sees the time it was due at; the clock then
 lands on the target. Asking every source after every firing is what a year of an hourly
 schedule would mostly spend its time on, so `fire` is also told the horizon before which
 no other source has anything due: a source may fire its own later instants up to it.
 Under a flowing clock `run_loop()` (started by the app's lifespan) does the same as wall
 time passes. Runs need no timer: their status derives from the clock.
+
+`advance()`, behind `POST /_emu/clock/advance`, never blocks the server: it fires in
+batches of virtual time sized to take about BATCH_S of wall time each, moves the clock to
+the end of each batch and lets the event loop turn between them, so health checks,
+streams and API calls are answered meanwhile. What fired is summarised (`Fired`:
+counts per source, the first and last FIRED_SHOWN firings), since a week of an
+every-minute schedule is 10,080 of them. Batching changes nothing that fires or when.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections import Counter, deque
 from typing import TYPE_CHECKING, Any, Protocol
+
+from .clock import stopwatch
 
 if TYPE_CHECKING:
     from .emulator import Emulator
@@ -56,11 +67,58 @@ def fire_until(emu: "Emulator", target_ms: int) -> list[dict[str, Any]]:
     return fired
 
 
-def advance_to(emu: "Emulator", target_ms: int) -> list[dict[str, Any]]:
-    """Advance the clock to `target_ms`, firing what falls in between; wakes the streams."""
-    fired = fire_until(emu, target_ms)
-    if target_ms > emu.clock.now_ms():
-        emu.clock.set(target_ms)
+MAX_ADVANCE_MS = 10 * 365 * 86_400_000  # the longest advance one request may ask for (10 years)
+BATCH_S = 0.005  # wall time a batch aims at before the advance lets other requests in
+# A real wait between batches, not a bare yield: the loop then runs every request that
+# arrived during the batch to its end, and the process leaves the CPU to its clients.
+PAUSE_S = 0.001
+FIRED_SHOWN = 50  # firings an answer lists at each end of the interval
+
+
+class Fired:
+    """What an advance fired: a count per source, and the first and last FIRED_SHOWN firings."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.by_source: Counter[str] = Counter()
+        self.first: list[dict[str, Any]] = []
+        self.last: deque[dict[str, Any]] = deque(maxlen=FIRED_SHOWN)
+
+    def add(self, fired: list[dict[str, Any]]) -> None:
+        for item in fired:
+            self.count += 1
+            self.by_source[item.get("type", "other")] += 1
+            (self.first if len(self.first) < FIRED_SHOWN else self.last).append(item)
+
+    def to_api(self) -> dict[str, Any]:
+        """`fired` (every firing when there are at most 2 x FIRED_SHOWN, else the first and the
+        last FIRED_SHOWN, with `omitted` saying how many in between are not listed),
+        `firedCount` and `firedBySource`."""
+        omitted = self.count - len(self.first) - len(self.last)
+        body = {"fired": [*self.first, *self.last], "firedCount": self.count,
+                "firedBySource": dict(sorted(self.by_source.items()))}
+        return body | {"omitted": omitted} if omitted else body
+
+
+async def advance(emu: "Emulator", target_ms: int, fired: Fired | None = None) -> Fired:
+    """Advance the clock to `target_ms`, firing what falls in between, in batches that let
+    the event loop answer other requests meanwhile (see the module docstring)."""
+    fired = fired if fired is not None else Fired()
+    span = 60_000  # virtual ms in the next batch: doubled or halved to keep a batch near BATCH_S
+    reached = emu.clock.now_ms()
+    while True:
+        step = min(target_ms, reached + span)
+        began = stopwatch()
+        fired.add(fire_until(emu, step))
+        took = stopwatch() - began
+        reached = step
+        if reached > emu.clock.now_ms():
+            emu.clock.set(reached)
+        if reached >= target_ms:
+            break
+        span = span * 2 if took < BATCH_S / 2 else max(1, span // 2) if took > BATCH_S else span
+        emu.changes.notify()  # streams release what the clock has passed so far
+        await asyncio.sleep(PAUSE_S)
     emu.save_clock()
     emu.changes.notify()
     return fired

@@ -23,7 +23,8 @@ async def get_clock(ctx: Ctx) -> dict:
 
 
 async def advance_clock(ctx: Ctx) -> dict:
-    """Move the clock forward by `seconds` or to an instant `to`."""
+    """Move the clock forward by `seconds` or to an instant `to` (at most 10 years at once),
+    firing what falls due; answers the clock and a summary of what fired."""
     body: ClockAdvance = ctx.body
     clock = ctx.emu.clock
     if body.to is not None:
@@ -33,10 +34,12 @@ async def advance_clock(ctx: Ctx) -> dict:
             raise invalid("to", "must be an ISO 8601 date-time") from None
         if target < clock.now_ms():
             raise invalid("to", "must not be before the current virtual time")
+        if target - clock.now_ms() > timers.MAX_ADVANCE_MS:
+            raise invalid("to", f"must be at most {timers.MAX_ADVANCE_MS // 1000} seconds (10 years) ahead")
     else:
         target = clock.now_ms() + int(round((body.seconds or 0) * 1000))
-    fired = timers.advance_to(ctx.emu, target)
-    return {"clock": clock.describe(), "fired": fired}
+    fired = await timers.advance(ctx.emu, target)
+    return {"clock": clock.describe(), **fired.to_api()}
 
 
 async def settle(ctx: Ctx) -> dict:
@@ -46,13 +49,13 @@ async def settle(ctx: Ctx) -> dict:
     if body.key:
         where += " AND tenant = ?"
         params.append(tenant_of(body.key))
-    fired: list[dict] = []
+    fired = timers.Fired()
     for _ in range(SETTLE_ROUNDS):  # a firing may start new runs: settle those too
         end = ctx.emu.store.scalar(f"SELECT MAX(end_ms) FROM runs WHERE {where}", [ctx.emu.clock.now_ms(), *params])
         if end is None:
             break
-        fired += timers.advance_to(ctx.emu, end)
-    return {"clock": ctx.emu.clock.describe(), "fired": fired}
+        await timers.advance(ctx.emu, end, fired)
+    return {"clock": ctx.emu.clock.describe(), **fired.to_api()}
 
 
 async def freeze_clock(ctx: Ctx) -> dict:
@@ -70,19 +73,25 @@ async def resume_clock(ctx: Ctx) -> dict:
 
 
 async def reset(ctx: Ctx) -> dict:
-    """Forget every tenant's state and rate-limit windows, or one tenant's (`{"tenant": "th_test_..."}`)."""
+    """Forget every tenant's state and rate-limit windows, or one tenant's (`{"tenant": "th_test_..."}`);
+    a full reset also rewinds a replayed cassette."""
     body: ResetBody = ctx.body
     tenant = tenant_of(body.tenant) if body.tenant else None
+    known = tenant is None or ctx.emu.aliases.of_tenant(tenant) is not None or \
+        ctx.emu.store.scalar("SELECT EXISTS (SELECT 1 FROM counters WHERE tenant = ?)", [tenant])
     ctx.emu.store.reset(tenant)
     ctx.emu.rate_limiter.reset(body.tenant)  # the key's windows, or every key's
     if body.tenant is None:
         ctx.emu.extras.clear()  # the surfaces' in-memory state (Theo's limits, its health override)
+        ctx.emu.tape.rewind()  # a replayed cassette can be consumed again from its start
     else:
         for extra in ctx.emu.extras.values():
             getattr(extra, "reset", lambda key: None)(body.tenant)
     seeded = await ctx.emu.fixtures.after_reset(body.tenant)  # back to the fixtures' seeded state
     ctx.emu.changes.notify()
     answer = {"ok": True, "scope": "tenant" if tenant else "all"}
+    if tenant is not None:
+        answer["known"] = bool(known)  # whether the emulator had seen this key (state or requests)
     return answer | {"seededKeys": seeded} if seeded else answer
 
 

@@ -64,7 +64,7 @@ async def delete_fault(ctx: Ctx) -> dict:
 routes = [
     api_route("/_emu/fixtures", get_fixtures, public=True),
     api_route("/_emu/fixtures", add_fixtures, "POST", body=FixtureDocument, public=True, status=201),
-    api_route("/_emu/fixtures", remove_fixtures, "DELETE", public=True),
+    api_route("/_emu/fixtures", remove_fixtures, "DELETE", public=True, query=("key",)),
     api_route("/_emu/fixtures/reload", reload_fixtures, "POST", public=True),
     api_route("/_emu/faults", list_faults, public=True),
     api_route("/_emu/faults", add_fault, "POST", body=FaultSpec, public=True, status=201),

@@ -1,36 +1,43 @@
-"""/_emu/ui: the inspector page, and the two admin endpoints it reads.
+"""/_emu/ui: the inspector page, and the admin endpoints it reads.
 
-DESIGN.md "Admin API and inspector": one page with the tenants, sessions, agents with their
-live events, schedules with their next fire times, the clock with advance buttons, and the
-request journal. The page is static (data/inspector.html: no build, no external assets,
-data written with textContent only). It polls `GET /_emu/ui/state` and the journal
-(`/_emu/requests`), moves the clock through `/_emu/clock/...`, and follows
-`GET /_emu/ui/stream`, an SSE feed of run events as the virtual clock releases them.
+DESIGN.md "Admin API and inspector": one page with the tenants (by their key's alias, never
+the key), sessions, agents with their live events, runs with their event timelines,
+schedules with their next fire times, the clock with advance buttons and a scrubber, the
+request journal (a row opens the whole exchange, secrets redacted), and reset, fault and
+fixture controls. The page is static (data/inspector.html: no build, no external assets,
+data written with textContent only). It polls `GET /_emu/ui/state` and the journal, opens
+`/_emu/ui/runs/{id}` and `/_emu/ui/requests/{seq}`, acts through the admin API, and
+follows `GET /_emu/ui/stream`, an SSE feed of run events as the virtual clock releases them.
 
-Like the rest of /_emu it takes no key and shows every tenant (the emulator binds
-loopback). It only watches: the feed marks no run as streamed (an agent's own stream still
-replays a run nobody streamed), and its requests and frames stay out of the journal.
+`state` is per surface: SECTIONS maps a surface to the tables its tenants are counted by and
+the lists it shows, so another product adds one entry. Like the rest of /_emu it takes no
+key and shows every tenant (the emulator binds loopback). It only watches: the feed marks
+no run as streamed, and its requests and frames stay out of the journal.
 """
 
 from __future__ import annotations
 
+import json
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, Callable, NamedTuple
 
 from starlette.responses import HTMLResponse
 
 from ..clock import iso
 from ..domain.agents import agent_to_api
+from ..domain.runs import run_status
 from ..domain.schedules import schedule_to_api
 from ..domain.sessions import session_to_api
+from ..errors import NotFound
 from ..http import Ctx, api_route, query_int
+from ..journal import MAX_DETAIL_BODY
 from ..sse import Frame, stream_response
 
 ROWS = 50  # newest sessions, agents and schedules shown
 REPLAY = 50  # released events a new feed starts with
 _BATCH = 500  # events per poll at most: a year of firings releases many at once
-_TENANT_TABLES = ("sessions", "agents", "runs", "schedules")
+_HIDDEN_HEADERS = {b"authorization", b"cookie", b"proxy-authorization"}
 
 
 @cache
@@ -43,24 +50,129 @@ async def inspector_page(ctx: Ctx) -> HTMLResponse:
     return HTMLResponse(_page(), headers={"Cache-Control": "no-cache"})
 
 
+class Section(NamedTuple):
+    """What the inspector shows of one surface: the tables each tenant is counted by, and
+    the lists (newest first) for the page."""
+
+    counted: tuple[str, ...]
+    lists: Callable[[Ctx, Callable[[str], str]], dict[str, list[dict]]]
+
+
 def _newest(ctx: Ctx, table: str) -> list[dict]:
     return ctx.emu.store.all(f"SELECT * FROM [{table}] ORDER BY id DESC LIMIT ?", [ROWS])
 
 
-async def inspector_state(ctx: Ctx) -> dict[str, Any]:
-    """Every tenant's counts, and the newest sessions, agents and schedules, for the page."""
-    store, now = ctx.emu.store, ctx.now_ms()
-    tenants: dict[str, dict[str, int]] = {}
-    for table in _TENANT_TABLES:
-        for row in store.all(f"SELECT tenant, COUNT(*) AS n FROM [{table}] GROUP BY tenant"):
-            tenants.setdefault(row["tenant"], dict.fromkeys(_TENANT_TABLES, 0))[table] = row["n"]
+def _theazo(ctx: Ctx, name: Callable[[str], str]) -> dict[str, list[dict]]:
+    now = ctx.now_ms()
     return {
-        "clock": ctx.emu.clock.describe(),
-        "tenants": [{"tenant": tenant, **counts} for tenant, counts in sorted(tenants.items())],
-        "sessions": [session_to_api(r, now) | {"tenant": r["tenant"]} for r in _newest(ctx, "sessions")],
-        "agents": [agent_to_api(r, now) | {"tenant": r["tenant"]} for r in _newest(ctx, "agents")],
-        "schedules": [schedule_to_api(r) | {"tenant": r["tenant"]} for r in _newest(ctx, "schedules")],
+        "sessions": [session_to_api(r, now) | {"tenant": name(r["tenant"])} for r in _newest(ctx, "sessions")],
+        "agents": [agent_to_api(r, now) | {"tenant": name(r["tenant"])} for r in _newest(ctx, "agents")],
+        "runs": [{"taskId": r["id"], "agentId": r["agent_id"], "tenant": name(r["tenant"]), "task": r["task"],
+                  "status": run_status(r, now), "createdAt": r["created_at"],
+                  "startAt": iso(r["start_ms"]) if r["start_ms"] is not None else None,
+                  "endAt": iso(r["end_ms"]) if r["end_ms"] is not None else None} for r in _newest(ctx, "runs")],
+        "schedules": [schedule_to_api(r) | {"tenant": name(r["tenant"])} for r in _newest(ctx, "schedules")],
     }
+
+
+SECTIONS: dict[str, Section] = {"theazo": Section(("sessions", "agents", "runs", "schedules"), _theazo)}
+
+
+def _namer(ctx: Ctx) -> Callable[[str], str]:
+    """A tenant's readable name: its key's alias (key1), never the key nor the digest."""
+    def name(tenant: str) -> str:
+        known = ctx.emu.aliases.of_tenant(tenant)
+        return known[0] if known else "unseen key"
+    return name
+
+
+def _next_due(ctx: Ctx) -> str | None:
+    """The next instant something happens on the clock: a timer, or a run event."""
+    emu, now = ctx.emu, ctx.now_ms()
+    dues = [due for due in (timer.next_due(emu) for timer in emu.timers) if due is not None and due > now]
+    event = emu.store.scalar("SELECT MIN(at_ms) FROM run_events WHERE at_ms > ?", [now])
+    dues += [event] if event is not None else []
+    return iso(min(dues)) if dues else None
+
+
+async def inspector_state(ctx: Ctx) -> dict[str, Any]:
+    """Every tenant (by alias) with its counts, each surface's newest rows, and the controls' state."""
+    store, name = ctx.emu.store, _namer(ctx)
+    tenants: dict[str, dict[str, int]] = {}
+    for surface, section in SECTIONS.items():
+        for table in section.counted:
+            for row in store.all(f"SELECT tenant, COUNT(*) AS n FROM [{table}] GROUP BY tenant"):
+                tenants.setdefault(row["tenant"], {})[f"{surface}.{table}"] = row["n"]
+    rows = []
+    for tenant, counts in tenants.items():
+        known = ctx.emu.aliases.of_tenant(tenant)
+        rows.append({"tenant": known[0] if known else "unseen key", "hint": known[1] if known else "",
+                     "id": tenant, "counts": counts})
+    rows.sort(key=lambda t: (t["tenant"] == "unseen key", len(t["tenant"]), t["tenant"]))
+    return {
+        "clock": ctx.emu.clock.describe(), "nextDue": _next_due(ctx), "tenants": rows,
+        "surfaces": {surface: section.lists(ctx, name) for surface, section in SECTIONS.items()},
+        "fixtures": ctx.emu.fixtures.summary(), "faults": [rule.to_api() for rule in ctx.emu.faults.rules()],
+        "record": {k: v for k, v in ctx.emu.tape.describe().items() if k != "header"},
+    }
+
+
+async def inspector_run(ctx: Ctx) -> dict[str, Any]:
+    """One run's events on the virtual clock: released ones, and those still to come."""
+    store, now = ctx.emu.store, ctx.now_ms()
+    run = store.by_id("runs", ctx.params["run_id"])
+    if run is None:
+        raise NotFound("run", ctx.params["run_id"])
+    events = store.all("SELECT seq, event, data, offset_ms, at_ms FROM run_events WHERE run_id = ? ORDER BY seq",
+                       [run["id"]])
+    return {"taskId": run["id"], "agentId": run["agent_id"], "tenant": _namer(ctx)(run["tenant"]),
+            "task": run["task"], "status": run_status(run, now), "now": iso(now),
+            "startAt": iso(run["start_ms"]) if run["start_ms"] is not None else None,
+            "endAt": iso(run["end_ms"]) if run["end_ms"] is not None else None,
+            "events": [{"seq": e["seq"], "event": e["event"], "offsetMs": e["offset_ms"],
+                        "at": iso(e["at_ms"]) if e["at_ms"] is not None else None,
+                        "released": e["at_ms"] is not None and e["at_ms"] <= now,
+                        "data": e["data"]} for e in events]}
+
+
+async def inspector_request(ctx: Ctx) -> dict[str, Any]:
+    """One journaled request, opened: what was sent and answered, secrets redacted."""
+    journal = ctx.emu.journal
+    raw = ctx.params["seq"]
+    seq = int(raw) if raw.isdigit() and len(raw) < 19 else -1
+    entry = next((e for e in journal.entries if e["seq"] == seq and e["kind"] == "request"), None)
+    detail = journal.details.get(seq)
+    if entry is None or detail is None:
+        raise NotFound("journal entry (the inspector keeps the newest 200 exchanges)", raw)
+    redactor, alias = journal.redactor, _namer(ctx)(entry["tenant"]) if entry.get("tenant") else None
+    request_headers = _headers(detail["requestHeaders"])
+    if alias:
+        request_headers["authorization"] = f"Bearer <{alias}>"
+    headers = _headers(detail["responseHeaders"])
+    response: dict[str, Any] = {"status": entry["status"], "headers": headers}
+    raw = b"".join(detail["chunks"])
+    if headers.get("content-type", "").startswith("text/event-stream"):
+        response["stream"] = "an event stream: its events are the journal's kind=sse entries of this requestId"
+    elif len(raw) > MAX_DETAIL_BODY:
+        response["body"] = f"(over {MAX_DETAIL_BODY} bytes, not kept)"
+    else:
+        response["body"] = _body(raw, redactor)
+    request = {k: entry.get(k) for k in ("method", "path", "query", "body", "bodyBytes") if entry.get(k) is not None}
+    return {"seq": seq, "at": entry["at"], "tenant": alias, "requestId": entry.get("requestId"),
+            "durationMs": entry.get("durationMs"), "errorCode": entry.get("errorCode"),
+            "request": request | {"headers": request_headers}, "response": response}
+
+
+def _headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
+    return {k.decode("latin-1"): v.decode("latin-1") for k, v in raw if k.lower() not in _HIDDEN_HEADERS}
+
+
+def _body(raw: bytes, redactor: Any) -> Any:
+    text = raw.decode("utf-8", errors="replace")
+    try:
+        return redactor.value(json.loads(text))
+    except ValueError:
+        return redactor.text(text)
 
 
 class _Feed:
@@ -110,5 +222,7 @@ async def inspector_stream(ctx: Ctx) -> Any:
 routes = [
     api_route("/_emu/ui", inspector_page, public=True),
     api_route("/_emu/ui/state", inspector_state, public=True),
-    api_route("/_emu/ui/stream", inspector_stream, public=True),
+    api_route("/_emu/ui/stream", inspector_stream, public=True, query=("agentId", "replay")),
+    api_route("/_emu/ui/runs/{run_id}", inspector_run, public=True),
+    api_route("/_emu/ui/requests/{seq}", inspector_request, public=True),
 ]

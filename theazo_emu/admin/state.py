@@ -15,7 +15,7 @@ from typing import Any
 from ..auth import tenant_of
 from ..clock import parse_iso
 from ..errors import invalid
-from ..http import Ctx, Cursor, PageParams, api_route, query_choice
+from ..http import Ctx, Cursor, PAGE, PageParams, api_route, query_choice
 from ..journal import Query, counts
 from ..models.state import StateDocument
 from ..snapshot import export_state, import_state
@@ -96,9 +96,10 @@ async def import_state_document(ctx: Ctx) -> dict:
 
 
 routes = [
-    api_route("/_emu/requests", list_requests, public=True),
-    api_route("/_emu/requests", clear_requests, "DELETE", public=True),
-    api_route("/_emu/state/export", export_state_document, public=True),
+    api_route("/_emu/requests", list_requests, public=True, query=(
+        "kind", "method", "path", "key", "tenant", "status", "requestId", "since", "until", "order", "count", *PAGE)),
+    api_route("/_emu/requests", clear_requests, "DELETE", public=True, query=("key", "tenant")),
+    api_route("/_emu/state/export", export_state_document, public=True, query=("key", "tenant")),
     api_route("/_emu/state/import", import_state_document, "POST", body=StateDocument, public=True,
               max_body=MAX_STATE_BYTES),
 ]

@@ -213,7 +213,7 @@ CREATE TABLE "schedule_executions" (
    "session_id" TEXT,
    "workflow_run_id" TEXT,
    "failure" TEXT
-);
+, "agent" TEXT, "agent_config" TEXT);
 CREATE INDEX "idx_schedule_executions_schedule_id_id"
     ON "schedule_executions" ("schedule_id", "id");
 CREATE TABLE "triggers" (
@@ -241,7 +241,7 @@ CREATE TABLE "channels" (
    "enabled" INTEGER NOT NULL DEFAULT 1,
    "created_at" TEXT NOT NULL,
    "updated_at" TEXT NOT NULL
-);
+, "agent" TEXT);
 CREATE INDEX "idx_channels_tenant_id"
     ON "channels" ("tenant", "id");
 CREATE TABLE "channel_threads" (
@@ -1155,6 +1155,7 @@ INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm082_tools_mcp', 'data/schema.sql');
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm083_webhooks', 'data/schema.sql');
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm084_billing_accounts', 'data/schema.sql');
+INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm090_agent_references', 'data/schema.sql');
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm100_theo', 'data/schema.sql');
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm120_theo_media_jobs', 'data/schema.sql');
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm121_theo_webhooks_hooks', 'data/schema.sql');

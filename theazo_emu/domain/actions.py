@@ -2,9 +2,11 @@
 
 Reference "Schedules" and "Triggers": an action is `{type, config}`. An agent-run takes the
 session of `config.userId` (get-or-create; default `scheduler` for schedules, `trigger` for
-triggers), makes a fresh agent there (from `config.definitionId` if given, whose settings
-agents.new_agent applies) and runs one task on it through start_run, so limits,
-costs and timelines are exactly those of an API run. The task is `config.task`, followed by
+triggers), makes a fresh agent there and runs one task on it through start_run, so limits,
+costs and timelines are exactly those of an API run. The agent is the reference's
+`config.definitionId` or the SDK's `config.agent` (a definition id or name), resolved when
+the action runs by orchestration.resolve_agent: a name no definition has runs a default
+agent configuration under that name, and what the action started says so. The task is `config.task`, followed by
 the input rendered as JSON when there is one. A workflow-run starts the workflow through
 workflows.start_workflow_run. Refusals are ApiErrors; callers decide whether to record or answer them.
 """
@@ -19,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import invalid
 from ..models.core import CreateAgent
 from ..models.orchestration import AgentRunAction, WorkflowRunAction
-from . import definitions, workflows
+from . import definitions, orchestration, workflows
 from .agents import new_agent, start_run
 from .sessions import user_session
 
@@ -40,6 +42,8 @@ class Started:
     agent_id: str | None = None
     session_id: str | None = None
     workflow_run_id: str | None = None
+    agent: str | None = None  # the reference it ran (an id or a name)
+    resolved: str | None = None  # orchestration.Resolved.how
 
     def to_api(self) -> dict[str, Any]:
         body: dict[str, Any] = {"taskId": self.task_id, "type": self.kind}
@@ -48,7 +52,16 @@ class Started:
         body["sessionId"] = self.session_id
         if self.workflow_run_id:
             body["workflowRunId"] = self.workflow_run_id
-        return body
+        return body | agent_resolution(self.agent, self.resolved)
+
+
+def agent_resolution(agent: str | None, resolved: str | None) -> dict[str, Any]:
+    """How an agent-run's reference was resolved, for its answer or history entry:
+    `{agent, agentConfig: "definition"|"default", note?}` (none when it named no agent)."""
+    if agent is None or resolved is None:
+        return {}
+    body: dict[str, Any] = {"agent": agent, "agentConfig": resolved}
+    return body | {"note": orchestration.default_note(agent)} if resolved == "default" else body
 
 
 def normalize(action: AgentRunAction | WorkflowRunAction | None, agent: str | None, user_id: str | None,
@@ -59,19 +72,33 @@ def normalize(action: AgentRunAction | WorkflowRunAction | None, agent: str | No
         config = action.config.model_dump(exclude_none=True)
         return {"type": action.type, "config": config}
     if agent is None:
-        raise invalid("action", "either 'action' or 'agent' (an agent definition id) is required")
-    config = {"definitionId": agent, "userId": user_id, "input": input_}
+        raise invalid("action", "either 'action' or 'agent' (an agent definition id or name) is required")
+    config = {**agent_config(agent), "userId": user_id, "input": input_}
     return {"type": "agent-run", "config": {k: v for k, v in config.items() if v is not None}}
+
+
+def agent_config(agent: str) -> dict[str, str]:
+    """The SDK's `agent` in an agent-run's config: a definition id is the reference's
+    `definitionId`; a name is kept as `agent` (resolved when the action runs)."""
+    return {"definitionId": agent} if agent.startswith("adef_") else {"agent": agent}
+
+
+def agent_ref(action: dict[str, Any]) -> str | None:
+    """The agent an agent-run names: the SDK's `agent` or the reference's `definitionId`."""
+    config = action["config"]
+    return config.get("agent") or config.get("definitionId") if action["type"] == "agent-run" else None
 
 
 def check(emu: "Emulator", tenant: str, action: dict[str, Any]) -> None:
     """Refuse at creation what could never run: an unknown workflow (404), an unknown (404) or
-    archived (409) definition."""
+    archived (409) definition id. A name is accepted whether or not a definition has it yet."""
     config = action["config"]
     if action["type"] == "workflow-run":
         workflows.load_workflow(emu, tenant, config["workflowId"])
     elif config.get("definitionId"):
         definitions.resolve_definition(emu, tenant, config["definitionId"])
+    elif str(config.get("agent", "")).startswith("adef_"):
+        definitions.resolve_definition(emu, tenant, config["agent"])
 
 
 def user_of(action: dict[str, Any], default_user: str) -> str:
@@ -92,14 +119,21 @@ def run(emu: "Emulator", tenant: str, action: dict[str, Any], *, default_user: s
                                     input=given, idempotency_key=None)
         return Started("workflow-run", wf_run["id"], session_id=wf_run["session_id"], workflow_run_id=wf_run["id"])
     session = (sessions or {}).get((tenant, user_id)) or user_session(emu, tenant, user_id)[0]
+    ref, resolved = agent_ref(action), None
+    fields = {}
+    if ref is not None:
+        resolved = orchestration.resolve_agent(emu, tenant, ref)
+        fields = resolved.fields
     tools = config.get("tools")
-    body = _agent_body(config.get("definitionId"), config.get("instructions"), None if tools is None else tuple(tools))
+    body = _agent_body(fields.get("definition"), config.get("instructions") or fields.get("instructions"),
+                       None if tools is None else tuple(tools))
     agent = new_agent(emu, session, body)
     task = task_text(config.get("task"), given, fallback_task)
     run_row = start_run(emu, agent, task, session)  # new_agent does not change the session
     if sessions is not None and not session["limits"]:
         sessions[(tenant, user_id)] = session
-    return Started("agent-run", run_row["id"], agent_id=agent["id"], session_id=session["id"])
+    return Started("agent-run", run_row["id"], agent_id=agent["id"], session_id=session["id"], agent=ref,
+                   resolved=resolved.how if resolved else None)
 
 
 @lru_cache(maxsize=256)

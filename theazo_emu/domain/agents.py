@@ -24,15 +24,22 @@ if TYPE_CHECKING:
 TABLE, KIND = "agents", "agent"
 
 STATUSES = ("idle", "running", "paused", "terminated")
+SDK_STATUS = {"idle": "ready"}  # the SDK's AgentStatus has no `idle`: its word is `ready`
 
 
 DEFAULT_TIMEOUT_S = 300
 
 
-def agent_to_api(row: dict, now_ms: int) -> dict[str, Any]:
+def status_to_api(status: str, sdk: bool) -> str:
+    """The agent status in the caller's dialect: the reference's `idle` is the SDK's `ready`."""
+    return SDK_STATUS.get(status, status) if sdk else status
+
+
+def agent_to_api(row: dict, now_ms: int, sdk: bool = False) -> dict[str, Any]:
     return {
         "id": row["id"], "sessionId": row["session_id"], "userId": row["user_id"],
-        "status": runs.agent_status(row, now_ms), "provider": row["provider"], "compute": row["compute"],
+        "status": status_to_api(runs.agent_status(row, now_ms), sdk), "provider": row["provider"],
+        "compute": row["compute"],
         "model": row["model"], "browser": bool(row["browser"]), "region": row["region"],
         "instructions": row["instructions"], "tools": row["tools"] or [], "timeout": row["timeout_s"],
         "definitionId": row["definition_id"], "definitionVersion": row["definition_version"],
@@ -66,14 +73,17 @@ def new_agent(emu: "Emulator", session: dict, body: CreateAgent) -> dict:
 
 
 def start_run(emu: "Emulator", agent: dict, task: str, session: dict | None = None) -> dict:
-    """Run a task on an idle agent of an active session, within the session's limits and the
-    billing account's budgets (used by the API and by everything that runs agents on its own:
-    schedules, triggers, workflows, fleets). Returns the run row. `session` is the agent's
-    session row when the caller has just read it (it is read here otherwise)."""
+    """Run a task on an idle or running agent of an active session, within the session's
+    limits and the billing account's budgets (used by the API and by everything that runs
+    agents on its own: schedules, triggers, workflows, fleets); on a running agent it queues
+    behind the run in flight (runs.submit). Paused and terminated agents are 409. Returns the
+    run row. `session` is the agent's session row when the caller has just read it (it is
+    read here otherwise)."""
     now = emu.clock.now_ms()
     status = runs.agent_status(agent, now)
-    if status != "idle":
-        raise Conflict(f"Agent {agent['id']} is {status}; it can run a task only when idle.", {"status": status})
+    if status not in ("idle", "running"):
+        raise Conflict(f"Agent {agent['id']} is {status}; resume it before running a task."
+                       if status == "paused" else f"Agent {agent['id']} is {status}.", {"status": status})
     if session is None:
         session = sessions.load(emu, agent["tenant"], agent["session_id"])
     require_active(session, now)

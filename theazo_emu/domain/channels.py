@@ -3,7 +3,7 @@
 Reference "Channels". The one writer of `channel_threads` and `channel_messages` (the
 channel rows and routes are resources/channels.py). A thread (`thr_`) belongs to a visitor
 (`visitorId`, default `visitor`): its first message creates an agent in that visitor's
-session; each message is answered at once by the mock engine (so fixtures apply) and its
+session, from the channel's agent reference as it resolves then (orchestration.resolve_agent); each message is answered at once by the mock engine (so fixtures apply) and its
 model tokens are booked to the ledger. `MessageFollower` streams messages posted after it
 opened (or after `Last-Event-ID`) until the channel is deleted or disabled.
 """
@@ -20,6 +20,7 @@ from ..models.core import CreateAgent
 from ..sse import Frame
 from . import ledger, limits, pricing
 from .agents import new_agent
+from .orchestration import resolve_agent
 from .sessions import require_active, user_session
 
 if TYPE_CHECKING:
@@ -84,8 +85,11 @@ def _new_thread(emu: "Emulator", channel: dict, visitor: str | None) -> dict:
     """A thread for the visitor, with the agent that answers it."""
     tenant, user_id = channel["tenant"], visitor or DEFAULT_VISITOR
     session, _ = user_session(emu, tenant, user_id)
-    fields = {"definition": channel["definition_id"], "instructions": channel["instructions"]}
-    agent = new_agent(emu, session, CreateAgent(**{k: v for k, v in fields.items() if v is not None}))
+    ref = channel["agent"] or channel["definition_id"]
+    fields = resolve_agent(emu, tenant, ref).fields if ref else {}
+    if channel["instructions"]:
+        fields["instructions"] = channel["instructions"]
+    agent = new_agent(emu, session, CreateAgent(**fields))
     return emu.store.insert(THREADS, {
         "id": emu.new_id("thr", tenant), "tenant": tenant, "channel_id": channel["id"], "user_id": user_id,
         "agent_id": agent["id"], "session_id": session["id"], "message_count": 0, "started_at": emu.clock.now_iso(),

@@ -48,7 +48,10 @@ def definition_to_api(row: dict) -> dict[str, Any]:
 def version_to_api(head: dict, version: dict) -> dict[str, Any]:
     """The SDK's `{version, createdAt, changelog}` plus that version's full settings."""
     body = definition_to_api({**head, **{k: version[k] for k in SETTINGS}, "version": version["version"]})
-    return body | {"createdAt": version["created_at"], "changelog": version["changelog"]}
+    changelog = version["changelog"]
+    if changelog is None:  # the SDK types it `string`
+        changelog = "Initial version" if version["version"] == 1 else ""
+    return body | {"createdAt": version["created_at"], "changelog": changelog}
 
 
 def resolve_definition(emu: "Emulator", tenant: str, definition_id: str) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..clock import iso
+from ..clock import iso, parse_iso
 from ..errors import ApiError, SessionLimitExceeded
 from . import orchestration, pricing
 
@@ -62,8 +62,10 @@ def item_to_api(item: dict) -> dict[str, Any]:
 
 
 def _item_event(item: dict, **extra: Any) -> dict[str, Any]:
-    """Both shapes: the reference's {agentId, index, task|output, cost} and the SDK's item."""
-    return {**item_to_api(item), "task": orchestration.task_text(item["flt_input"]), **extra}
+    """Both shapes: the reference's {agentId, index, task|output, cost} and the SDK's
+    FleetItemResult (`output` a string: empty until the item has one)."""
+    body = {**item_to_api(item), "task": orchestration.task_text(item["flt_input"]), **extra}
+    return body | {"output": ""} if body["output"] is None else body
 
 
 class _Fleet:
@@ -168,10 +170,14 @@ class _Fleet:
             self.row["status"] = "completed"
         self.row["completed_at"] = iso(self.now)
         total = pricing.cost(self.row["total_cents"])
+        took = self.now - parse_iso(self.row["created_at"])
+        # Not an item, but the SDK reads every frame of fleet.stream() as a FleetItemResult:
+        # itemIndex -1, an empty input and output, the fleet's cost and duration.
         self.events.append(("fleet:complete", {
             "status": self.row["status"], "completed": tally["completed"], "failed": tally["failed"],
             "cancelled": tally["cancelled"], "total": self.row["total"], "totalCost": total, "cost": total,
-            "fleetId": self.row["id"], "itemIndex": None, "input": {}}))
+            "fleetId": self.row["id"], "itemIndex": -1, "input": {}, "output": "",
+            "duration": pricing.duration_text(took), "durationMs": took}))
 
     def save(self) -> None:
         self.row["updated_at"] = iso(self.now)

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import json
 import re
-from typing import TYPE_CHECKING, Any, Iterable, NamedTuple
+from functools import partial
+from typing import TYPE_CHECKING, Any, Callable, Iterable, NamedTuple
 
 from ..clock import iso
 from ..errors import ApiError
@@ -55,7 +56,14 @@ _URL = re.compile(r"\bhttps?://([A-Za-z0-9.-]+)", re.IGNORECASE)
 
 
 class GuardrailBlocked(ApiError):
+    """422 `guardrail_blocked`; the violation is written once the request's writes roll back,
+    so a refused chat message is gone and its violation stays."""
+
     status, code = 422, "guardrail_blocked"
+
+    def __init__(self, message: str, details: dict[str, Any], violation: Callable[[], str]) -> None:
+        super().__init__(message, details | {"violationId": None})
+        self.after = lambda: self.details.update(violationId=violation())
 
 
 class Hit(NamedTuple):
@@ -185,9 +193,8 @@ def check_input(emu: "Emulator", tenant: str, text: str, *, field: str, source: 
         return
     hit = _text_hit(settings, text, prompt=True)
     if hit is not None:
-        violation = record(emu, tenant, hit, emu.clock.now_ms(), source=source, **who)
-        raise GuardrailBlocked(f"Blocked by guardrails: {hit.message}.",
-                               {"field": field, "guardrail": hit.type, "violationId": violation})
+        raise GuardrailBlocked(f"Blocked by guardrails: {hit.message}.", {"field": field, "guardrail": hit.type},
+                               partial(record, emu, tenant, hit, emu.clock.now_ms(), source=source, **who))
 
 
 class Step(NamedTuple):
@@ -244,9 +251,9 @@ def screen_chat(emu: "Emulator", tenant: str, steps: list[Step], output_tokens: 
         return
     found = first_hit(settings, steps, output_tokens)
     if found is not None:
-        violation = record(emu, tenant, found.hit, emu.clock.now_ms(), source="chat", **who)
         raise GuardrailBlocked(f"Blocked by guardrails: the reply was refused ({found.hit.message}).",
-                               {"field": "reply", "guardrail": found.hit.type, "violationId": violation})
+                               {"field": "reply", "guardrail": found.hit.type},
+                               partial(record, emu, tenant, found.hit, emu.clock.now_ms(), source="chat", **who))
 
 
 # ---- violations ----

@@ -2,8 +2,9 @@
 
 An agent reference is a definition id (`adef_...`, must exist: 404/409 from
 agent_definitions), a definition name (the newest live definition of that name), any other
-name (an ad-hoc agent whose instructions name its role, so SDK examples such as
+name (a default agent whose instructions name its role, so SDK examples such as
 `agent: 'researcher'` run offline), or an inline agent config (the create-agent body).
+`resolve_agent` is the one resolver: schedules, triggers and channels use it too.
 Agents are made and run only through agents.new_agent/start_run (limits, ledger).
 Events go to `orch_events` with the virtual instant they happen at; `EventFollower` streams
 them (replay, Last-Event-ID, close after the terminal event). Workflow webhook steps call
@@ -13,8 +14,9 @@ out through outbound.py.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable, NamedTuple
 
+from .. import jsonio
 from ..errors import ApiError, invalid
 from ..http import validate
 from ..models.core import CreateAgent
@@ -27,19 +29,41 @@ if TYPE_CHECKING:
 
 # ---- agents ----
 
+class Resolved(NamedTuple):
+    """An agent reference resolved now: the create-agent fields, and how (`definition`: a
+    definition by id or name; `default`: no definition has that name, so a default agent
+    configuration runs under it; `inline`: the reference was a config)."""
+
+    fields: dict[str, Any]
+    how: str
+
+
+def default_note(name: str) -> str:
+    """What a run of an unresolved name says about itself (history entries, fire answers)."""
+    return f"No agent definition is named '{name}': a default agent configuration ran under that name."
+
+
+def resolve_agent(emu: "Emulator", tenant: str, ref: Any) -> Resolved:
+    """The one resolver of agent references (workflow steps, fleets, schedules, triggers,
+    channels): a definition id (404 unknown, 409 archived), a definition name (its newest live
+    definition), any other name (a default agent whose instructions name its role, so SDK
+    examples such as `agent: 'researcher'` run offline), or an inline agent config."""
+    if isinstance(ref, dict):
+        return Resolved(dict(ref), "inline")
+    if isinstance(ref, str) and ref.startswith("adef_"):
+        definitions.resolve_definition(emu, tenant, ref)
+        return Resolved({"definition": ref}, "definition")
+    named = emu.store.one("SELECT id FROM agent_definitions WHERE tenant = ? AND name = ? AND archived = 0 "
+                          "ORDER BY id DESC LIMIT 1", [tenant, ref])
+    if named:
+        return Resolved({"definition": named["id"]}, "definition")
+    return Resolved({"instructions": f"You are the '{ref}' agent. Complete the task you are given."}, "default")
+
+
 def agent_request(emu: "Emulator", tenant: str, ref: Any, *, timeout: Any = None,
                   allow_tools: list[str] | None = None, deny_tools: list[str] | None = None) -> CreateAgent:
     """The create-agent body for a reference (raises 404/409/422 as the API would)."""
-    if isinstance(ref, dict):
-        fields = dict(ref)
-    elif isinstance(ref, str) and ref.startswith("adef_"):
-        definitions.resolve_definition(emu, tenant, ref)
-        fields = {"definition": ref}
-    else:
-        named = emu.store.one("SELECT id FROM agent_definitions WHERE tenant = ? AND name = ? AND archived = 0 "
-                              "ORDER BY id DESC LIMIT 1", [tenant, ref])
-        fields = {"definition": named["id"]} if named else {
-            "instructions": f"You are the '{ref}' agent. Complete the task you are given."}
+    fields = resolve_agent(emu, tenant, ref).fields
     if timeout is not None:
         fields["timeout"] = timeout
     if allow_tools is not None or deny_tools:
@@ -103,8 +127,8 @@ def parse_output(text: str) -> Any:
     stripped = text.strip() if isinstance(text, str) else ""
     if stripped[:1] in ("{", "["):
         try:
-            return json.loads(stripped)
-        except ValueError:
+            return jsonio.loads(stripped)
+        except jsonio.JsonRejected:
             pass
     return text
 

@@ -58,6 +58,16 @@ def cost(amount: int) -> dict:
     return {"amount": int(amount), "currency": CURRENCY}
 
 
+def size_text(size: int) -> str:
+    """The SDK's human size: '512 B', '4.0 KB', '1.0 MB', '2.5 GB' (binary multiples)."""
+    value, unit = float(size), "B"
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if value < 1024 or unit == "TB":
+            break
+        value /= 1024
+    return f"{size} B" if unit == "B" else f"{value:.1f} {unit}"
+
+
 def duration_text(ms: int) -> str:
     """The SDK's human duration: '42s', '3m 5s', '1h 2m'."""
     seconds = ms // 1000

@@ -4,8 +4,11 @@ A run's outcome is settled at submission by the mock engine; its events are then
 with the virtual instant each is released (`at_ms`). Nothing runs in the background:
 status is derived from the clock (a run is running until its last event's instant), so
 a frozen clock holds a run mid-flight until it is advanced, and `--pace instant` simply
-releases everything at submission. Pausing stops the clock of one run: the in-flight tool
-call completes, later events lose their instants; resuming gives them new ones.
+releases everything at submission. A run submitted while the agent's previous one is still
+on its timeline queues behind it: its timeline starts where the previous one ends (the
+SDK's `run()` resolves with the settled result, so back-to-back runs are normal). Pausing
+stops the agent's clock: the in-flight tool call completes, later events (of the queued
+runs too) lose their instants; resuming gives them new ones, in the same order.
 Invariant: every write here happens inside one `store.atomic()`, then `changes.notify()`.
 """
 
@@ -51,7 +54,8 @@ def submit(emu: "Emulator", agent: dict, task: str, configured: bool = True) -> 
         definition_name=definition["name"] if definition else None, tenant=tenant))
     plan, violation = guardrails.screen_run(emu, tenant, plan)  # cut at the first output-side violation
     instant = emu.settings.pace == "instant"
-    end = now if instant else now + plan.duration_ms
+    start = max(now, agent["busy_until_ms"] or now) if agent_status(agent, now) == "running" else now
+    end = start if instant else start + plan.duration_ms
     minutes = pricing.compute_minutes(plan.duration_ms)
     compute_cents = pricing.compute_cents(minutes)
     model_cents = (pricing.model_cents(agent["model"], plan.input_tokens, plan.output_tokens)
@@ -69,12 +73,12 @@ def submit(emu: "Emulator", agent: dict, task: str, configured: bool = True) -> 
         run = store.insert("runs", {
             "id": run_id, "tenant": tenant, "agent_id": agent["id"], "session_id": agent["session_id"],
             "user_id": agent["user_id"], "task": task, "status": "running", "outcome": plan.outcome,
-            "result": result, "created_at": iso(now), "start_ms": now, "end_ms": end,
+            "result": result, "created_at": iso(now), "start_ms": start, "end_ms": end,
             "paused_offset_ms": None, "delivered": 0,
         })
         store.insert_many("run_events", [
             {"run_id": run_id, "seq": seq, "event": event.event, "data": event.stored_data,
-             "offset_ms": event.offset_ms, "at_ms": now if instant else now + event.offset_ms}
+             "offset_ms": event.offset_ms, "at_ms": start if instant else start + event.offset_ms}
             for seq, event in enumerate(plan.events, 1)])
         store.update("agents", agent["id"], {"status": "running", "current_task_id": run_id,
                                              "busy_until_ms": end, "updated_at": iso(now)})
@@ -104,24 +108,25 @@ def pause(emu: "Emulator", agent: dict) -> dict:
     status = agent_status(agent, now)
     if status in ("paused", "terminated"):
         raise Conflict(f"Agent {agent['id']} is {status} and cannot be paused.", {"status": status})
-    run = current_run(emu, agent) if status == "running" else None
+    pending_runs = unfinished_runs(emu, agent) if status == "running" else []
+    run = pending_runs[0] if pending_runs else None  # the one on the timeline now; the rest are queued
     with store.atomic():
-        if run is not None:
+        for each in pending_runs:
             pending = store.all("SELECT seq, event FROM run_events WHERE run_id = ? AND at_ms > ? ORDER BY seq",
-                                [run["id"], now])
-            if pending and pending[0]["event"] == "tool_result":  # the in-flight call completes now
+                                [each["id"], now])
+            if each is run and pending and pending[0]["event"] == "tool_result":  # the in-flight call completes now
                 store.db.execute("UPDATE run_events SET at_ms = ? WHERE run_id = ? AND seq = ?",
-                                 [now, run["id"], pending[0]["seq"]])
-            store.db.execute("UPDATE run_events SET at_ms = NULL WHERE run_id = ? AND at_ms > ?", [run["id"], now])
-            store.update("runs", run["id"], {"status": "paused", "paused_offset_ms": now - run["start_ms"],
-                                             "end_ms": None})
-            events.run_paused(emu, run["id"])
+                                 [now, each["id"], pending[0]["seq"]])
+            store.db.execute("UPDATE run_events SET at_ms = NULL WHERE run_id = ? AND at_ms > ?", [each["id"], now])
+            store.update("runs", each["id"], {"status": "paused", "paused_offset_ms": max(0, now - each["start_ms"]),
+                                              "end_ms": None})
+            events.run_paused(emu, each["id"])
         released = store.scalar("SELECT COUNT(*) FROM run_events WHERE run_id = ? AND at_ms IS NOT NULL",
                                 [run["id"]]) if run else 0
         snapshot = {
             "id": emu.new_id("snap", agent["tenant"]), "size": 1_048_576 + 4096 * released,
             "provider": agent["provider"], "taskId": run["id"] if run else None,
-            "offsetMs": now - run["start_ms"] if run else 0, "createdAt": iso(now),
+            "offsetMs": max(0, now - run["start_ms"]) if run else 0, "createdAt": iso(now),
         }
         store.update("agents", agent["id"], {"status": "paused", "snapshot": snapshot, "busy_until_ms": None,
                                              "updated_at": iso(now)})
@@ -130,44 +135,47 @@ def pause(emu: "Emulator", agent: dict) -> dict:
 
 
 def resume(emu: "Emulator", agent: dict) -> None:
-    """Continue from the snapshot: the paused run's remaining events get new instants."""
+    """Continue from the snapshot: the paused runs' remaining events get new instants, the
+    first run's from now, each queued run's from where the one before it now ends."""
     store, now = emu.store, emu.clock.now_ms()
     status = agent_status(agent, now)
     if status != "paused":
         raise Conflict(f"Agent {agent['id']} is {status}, not paused; only a paused agent can be resumed.",
                        {"status": status})
-    run = current_run(emu, agent)
+    paused = store.all("SELECT * FROM runs WHERE agent_id = ? AND status = 'paused' ORDER BY id", [agent["id"]])
+    instant = emu.settings.pace == "instant"
     with store.atomic():
-        if run is not None and run["status"] == "paused":
-            offset = run["paused_offset_ms"]
-            instant = emu.settings.pace == "instant"
+        cursor = now  # where the next run's remaining timeline starts
+        for run in paused:
+            offset = run["paused_offset_ms"] or 0
             store.db.execute(
                 "UPDATE run_events SET at_ms = CASE WHEN ? THEN ? ELSE MAX(?, ? + offset_ms - ?) END "
-                "WHERE run_id = ? AND at_ms IS NULL", [instant, now, now, now, offset, run["id"]])
+                "WHERE run_id = ? AND at_ms IS NULL", [instant, cursor, cursor, cursor, offset, run["id"]])
             end = store.scalar("SELECT MAX(at_ms) FROM run_events WHERE run_id = ?", [run["id"]])
-            store.update("runs", run["id"], {"status": "running", "start_ms": now - offset, "end_ms": end,
+            store.update("runs", run["id"], {"status": "running", "start_ms": cursor - offset, "end_ms": end,
                                              "paused_offset_ms": None})
             events.run_resumed(emu, run["id"], end)
-            store.update("agents", agent["id"], {"status": "running", "busy_until_ms": end, "updated_at": iso(now)})
+            cursor = max(cursor, end or cursor)
+        if paused:
+            store.update("agents", agent["id"], {"status": "running", "busy_until_ms": cursor, "updated_at": iso(now)})
         else:
             store.update("agents", agent["id"], {"status": "idle", "updated_at": iso(now)})
     emu.changes.notify()
 
 
 def terminate(emu: "Emulator", agent: dict) -> None:
-    """Final: unreleased events are dropped and an `error` event ends the current run."""
+    """Final: unreleased events are dropped and an `error` event ends each unfinished run."""
     store, now = emu.store, emu.clock.now_ms()
     if agent["status"] == "terminated":
         raise Conflict(f"Agent {agent['id']} is already terminated.", {"status": "terminated"})
-    run = current_run(emu, agent)
     with store.atomic():
-        if run is not None and run_status(run, now) in ("running", "paused"):
+        for run in unfinished_runs(emu, agent):
             store.db.execute("DELETE FROM run_events WHERE run_id = ? AND (at_ms IS NULL OR at_ms > ?)",
                              [run["id"], now])
             last = store.scalar("SELECT COALESCE(MAX(seq), 0) FROM run_events WHERE run_id = ?", [run["id"]])
             data = {"type": "error", "code": "terminated", "message": "The agent was terminated."}
             store.insert("run_events", {"run_id": run["id"], "seq": last + 1, "event": "error", "data": data,
-                                        "offset_ms": now - run["start_ms"], "at_ms": now})
+                                        "offset_ms": max(0, now - run["start_ms"]), "at_ms": now})
             store.update("runs", run["id"], {"status": "terminated", "end_ms": now})
             events.run_terminated(emu, run, now)
         store.update("agents", agent["id"], {"status": "terminated", "terminated_at": iso(now), "snapshot": None,
@@ -175,10 +183,20 @@ def terminate(emu: "Emulator", agent: dict) -> None:
     emu.changes.notify()
 
 
+def unfinished_runs(emu: "Emulator", agent: dict) -> list[dict]:
+    """The agent's runs still on (or queued on) its timeline, or paused, oldest first."""
+    return emu.store.all("SELECT * FROM runs WHERE agent_id = ? AND (status = 'paused' OR (status = 'running' "
+                         "AND end_ms > ?)) ORDER BY id", [agent["id"], emu.clock.now_ms()])
+
+
 def current_run(emu: "Emulator", agent: dict) -> dict | None:
+    """The run the agent is on now (the oldest unfinished one, the rest being queued behind
+    it), else its latest."""
     if not agent.get("current_task_id"):
         return None
-    return emu.store.one("SELECT * FROM runs WHERE id = ?", [agent["current_task_id"]])
+    unfinished = unfinished_runs(emu, agent)
+    return unfinished[0] if unfinished else emu.store.one("SELECT * FROM runs WHERE id = ?",
+                                                          [agent["current_task_id"]])
 
 
 def released_events(emu: "Emulator", run_id: str, after_seq: int) -> list[dict[str, Any]]:
@@ -245,7 +263,7 @@ class RunFollower:
                 raise NotFound("task", wanted)
             self.run_id = run["id"]
         else:
-            latest = self.emu.store.one("SELECT * FROM runs WHERE agent_id = ? ORDER BY id DESC LIMIT 1", [agent["id"]])
+            latest = current_run(self.emu, agent)
             now = self.emu.clock.now_ms()
             if latest is not None:
                 ended = run_status(latest, now) not in ("running", "paused")

@@ -207,7 +207,8 @@ def fire_one(emu: "Emulator", schedule: dict, following: int | None,
         with emu.store.atomic():
             exec_id = _record(emu, schedule, following, None, failure)
         return fired | {"executionId": exec_id, "status": "failed", "error": failure}
-    return fired | {"executionId": exec_id, "status": "started", "taskId": started.task_id}
+    return fired | {"executionId": exec_id, "status": "started", "taskId": started.task_id} \
+        | actions.agent_resolution(started.agent, started.resolved)
 
 
 def _record(emu: "Emulator", schedule: dict, following: int | None, started: actions.Started | None,
@@ -220,6 +221,7 @@ def _record(emu: "Emulator", schedule: dict, following: int | None, started: act
         "status": "failed" if failure else "started", "task_id": started.task_id if started else None,
         "agent_id": started.agent_id if started else None, "session_id": started.session_id if started else None,
         "workflow_run_id": started.workflow_run_id if started else None, "failure": failure,
+        "agent": actions.agent_ref(schedule["action"]), "agent_config": started.resolved if started else None,
     })
     emu.store.db.execute("UPDATE schedules SET next_run_ms = ?, last_run_ms = ? WHERE id = ?",
                          [following, schedule["next_run_ms"], schedule["id"]])

@@ -24,13 +24,14 @@ STATUSES = ("active", "paused")
 
 
 def schedule_to_api(row: dict) -> dict[str, Any]:
-    """The union of the reference's Schedule and the SDK's (`agent`, `userId`, `input`)."""
+    """The union of the reference's Schedule and the SDK's (`agent`, `userId`, `input`); the SDK
+    types `agent` as a string, so a workflow schedule's is the workflow id it runs."""
     action, next_ms, last_ms = row["action"], row["next_run_ms"], row["last_run_ms"]
     config = action["config"]
     return {
         "id": row["id"], "name": row["name"], "cron": row["cron"], "timezone": row["timezone"],
         "status": row["status"], "action": action,
-        "agent": config.get("definitionId") if action["type"] == "agent-run" else None,
+        "agent": actions.agent_ref(action) or config.get("workflowId"),
         "workflowId": config.get("workflowId"), "userId": actions.user_of(action, actions.SCHEDULE_USER),
         "input": config.get("input"), "nextRunAt": iso(next_ms) if next_ms is not None else None,
         "lastRunAt": iso(last_ms) if last_ms is not None else None, "metadata": row["metadata"] or {},

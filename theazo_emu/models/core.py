@@ -21,7 +21,7 @@ MAX_USER_ID = 256
 
 class Body(BaseModel):
     # defer_build: schemas are built on first use, which keeps them off the start-up path.
-    model_config = ConfigDict(extra="ignore", populate_by_name=True, defer_build=True)
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, defer_build=True, strict=True)
 
 
 def duration_seconds(value: int | float | str) -> float:
@@ -208,7 +208,8 @@ class ResumeAgent(Body):
 
 
 class ClockAdvance(Body):
-    seconds: float | None = Field(default=None, ge=0, le=100 * 365 * 86_400)
+    seconds: float | None = Field(default=None, ge=0, le=10 * 365 * 86_400,
+                                  description="At most 10 years (timers.MAX_ADVANCE_MS).")
     to: str | None = None
 
     @model_validator(mode="after")
@@ -220,6 +221,13 @@ class ClockAdvance(Body):
 
 class ResetBody(Body):
     tenant: str | None = Field(default=None, description="An API key; omit to reset every tenant.")
+
+
+class RecordStart(Body):
+    file: str = Field(min_length=1, max_length=4096, description="Cassette to write (truncated), relative to the "
+                                                                   "server's working directory.")
+    upstream: str | None = Field(default=None, max_length=2048, description="Proxy every request to this URL and "
+                                                                            "record its answers.")
 
 
 class SettleBody(Body):

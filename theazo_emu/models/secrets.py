@@ -34,10 +34,6 @@ def value_problem(value: Any) -> str | None:
         return "must be a string"
     if not value:
         return "must not be empty"
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return "must be valid Unicode (no lone surrogates)"
     if "\x00" in value:
         return "must not contain NUL characters (agents receive secrets as environment variables)"
     if len(value.encode("utf-8")) > MAX_VALUE_BYTES:

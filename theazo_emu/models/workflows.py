@@ -87,6 +87,14 @@ class UpdateWorkflow(Body):
     def _timeout(cls, value: str | int | float | None) -> str | int | float | None:
         return _check_duration(value)
 
+    @field_validator("name", "steps")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        # Absent means "keep"; an explicit null would leave a workflow without a name or steps.
+        if value is None:
+            raise ValueError("must not be null (leave it out to keep the current value)")
+        return value
+
 
 class CreateWorkflow(UpdateWorkflow):
     name: str = Field(min_length=1, max_length=200)

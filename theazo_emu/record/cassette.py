@@ -1,9 +1,11 @@
 """Cassettes: the JSON Lines format of recorded interactions, and SSE parsing.
 
-DESIGN.md "Record and replay". One interaction a line: `request` (method, path, query,
-selected headers, `auth` alias, `body` as JSON or `text`), `response` (status, selected
-headers, `body`/`text`, or the SSE `events` [{event, id, data}]), `seq` {start, end},
-`at` (virtual start time) and, for an answer that issued an API key, `issued` {alias, id}. Invariant: `Redactor` runs before anything is written, so an
+DESIGN.md "Record and replay". The first line is the header (header.py); then one
+interaction a line: `request` (method, path, query, selected headers, `auth` alias, `body`
+as JSON or `text`), `response` (status, selected headers, `body`/`text`, or the SSE
+`events` [{event, id, data}]), `seq` {start, end}, and the virtual instants it began
+(`at`), its handling first read the clock (`readAt`) and it ended (`endAt`); for an answer
+that issued an API key, `issued` {alias, id}. Invariant: `Redactor` runs before anything is written, so an
 Authorization value or a secret value never reaches a cassette or the journal.
 """
 
@@ -12,9 +14,10 @@ from __future__ import annotations
 import base64
 import json
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, NamedTuple
 
 from ..redaction import Redactor
+from .header import header_problem, is_header
 
 REQUEST_HEADERS = ("content-type", "accept", "x-sdk-version", "last-event-id", "idempotency-key",
                    "x-theazo-signature", "x-trigger-signature", "x-theazo-emu-fault", "theo-api-version", "origin",
@@ -54,10 +57,10 @@ def canonical_query(query: dict[str, Any]) -> str:
     return "&".join(f"{k}={v}" for k, v in sorted(pairs))
 
 
-def match_key(request: dict[str, Any]) -> tuple[str, str, str, str]:
-    """What replay matches on: method, path, query and body (after redaction)."""
-    return (request["method"].upper(), request["path"], canonical_query(request.get("query") or {}),
-            canonical_body(request))
+def match_key(request: dict[str, Any]) -> tuple[str, str, str, str, str]:
+    """What replay matches on: the key's alias, method, path, query and body (after redaction)."""
+    return (request.get("auth") or "", request["method"].upper(), request["path"],
+            canonical_query(request.get("query") or {}), canonical_body(request))
 
 
 def pick_headers(headers: Iterable[tuple[bytes, bytes]], names: tuple[str, ...],
@@ -140,26 +143,52 @@ def dump_line(interaction: dict[str, Any]) -> str:
     return json.dumps(interaction, **_COMPACT) + "\n"
 
 
-def read_cassette(path: Path) -> list[dict[str, Any]]:
-    """Every interaction of a cassette file, checked; blank lines are skipped."""
+class Cassette(NamedTuple):
+    header: dict[str, Any] | None  # None for a cassette written before headers existed
+    interactions: list[dict[str, Any]]
+
+
+_EXPECTED = ("a cassette is JSON Lines: one JSON object per line, the header first, then one interaction a "
+             "line, as `theazo-emu serve --record FILE` writes it")
+
+
+def read_cassette(path: Path) -> Cassette:
+    """The header and every interaction of a cassette file, checked; blank lines are skipped."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise CassetteError(f"{path}: cannot read the cassette: {exc}") from None
-    interactions = []
-    for number, line in enumerate(lines, 1):
+    header, interactions = None, []
+    for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         try:
             item = json.loads(line)
         except ValueError as exc:
-            raise CassetteError(f"{path}:{number}: not JSON ({exc})") from None
+            raise CassetteError(_not_lines(path, text) or f"{path}:{number}: not JSON ({exc})") from None
+        if number == 1 and isinstance(item, list):
+            raise CassetteError(f"{path} holds a JSON array; {_EXPECTED}.")
+        if is_header(item) and header is None and not interactions:
+            problem = header_problem(item)
+            if problem:
+                raise CassetteError(f"{path}:{number}: header: {problem}")
+            header = item
+            continue
         problem = _problem(item)
         if problem:
             raise CassetteError(f"{path}:{number}: {problem}")
         item["line"] = number
         interactions.append(item)
-    return interactions
+    return Cassette(header, interactions)
+
+
+def _not_lines(path: Path, text: str) -> str | None:
+    """The message for a whole-file JSON document (pretty-printed, or an array), if it is one."""
+    try:
+        json.loads(text)
+    except ValueError:
+        return None
+    return f"{path} is one JSON document spread over several lines, not JSON Lines; {_EXPECTED}."
 
 
 def _problem(item: Any) -> str | None:
@@ -175,6 +204,9 @@ def _problem(item: Any) -> str | None:
         return "'response' needs an integer 'status'"
     if "events" in response and not isinstance(response["events"], list):
         return "'response.events' must be a list"
+    for instant in ("at", "readAt", "endAt"):
+        if instant in item and not isinstance(item[instant], str):
+            return f"'{instant}' must be an ISO 8601 instant"
     issued = item.get("issued")
     if issued is not None and not (isinstance(issued, dict) and isinstance(issued.get("alias"), str)
                                    and isinstance(issued.get("id"), str)):

@@ -1,71 +1,48 @@
-"""Record and replay as ASGI middleware (DESIGN.md "Record and replay"); formats in cassette.py.
+"""Recording (DESIGN.md "Record and replay"); the format is in cassette.py, the header in header.py.
 
-RecordMiddleware (`serve --record FILE`) writes one cassette line per request just before
-its last byte goes out (health, journal and state reads excepted), so a killed process
-keeps what it answered; an answer that issues an API key also notes the alias requests with
-that key will carry (`issued`), so that replay can send the key it is issued in turn. With
-`--upstream URL` requests are proxied (upstream.py), SSE streamed through as it arrives.
-ReplayMiddleware (`serve --replay FILE`) answers /v1 and /api/v1 from the cassette, matched
-on method, path, query and body, repeats consumed in order; a miss is 404 `replay_miss`
-(strict) or the emulator's answer (fallback). /_emu stays local.
+A `Recorder` (`serve --record FILE`, or `POST /_emu/record` on a running server; see
+tape.py) writes one cassette line per request just before its last byte goes out (health,
+journal, state and inspector reads, and the record switch itself, excepted), so a killed
+process keeps what it answered (and, for an answer that issues an API key, the alias requests with
+that key will carry: `issued`); with `--upstream URL` requests are proxied (upstream.py),
+SSE streamed through as it arrives. Keys become aliases (key1, theo1, live1, bad1) here,
+in the Authorization header and wherever an admin call names a key (`{"tenant":
+"th_test_..."}` becomes `"<key:key1>"`), so no key reaches a cassette. Each line also holds
+the instant its handling first read the virtual clock (`readAt`: under a flowing clock it
+is later than `at` by whatever came first, a family's first import say), so a replay can
+set the clock to exactly what the endpoint saw. Serving from a cassette is replaying.py's.
 """
 
 from __future__ import annotations
 
-import difflib
 import json
-from collections import defaultdict, deque
+from collections import deque
+from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from starlette.datastructures import Headers
-from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..auth import tenant_of
-from ..errors import ApiError, Forbidden, Unauthorized
+from ..auth import KeyAliases, key_kind
+from ..clock import iso
 from ..redaction import Redactor, encode_body
-from ..surfaces import error_response, surface_for
 from .cassette import (
     REQUEST_HEADERS,
     RESPONSE_HEADER_PREFIXES,
     RESPONSE_HEADERS,
     CassetteError,
     SseParser,
-    decode_body,
     dump_line,
-    encode_event,
     is_sse,
-    match_key,
     pick_headers,
-    read_cassette,
 )
+from .header import make_header
 
 if TYPE_CHECKING:
     from ..emulator import Emulator
 
-NOT_RECORDED = ("/_emu/health", "/_emu/requests", "/_emu/state", "/_emu/ui")
+NOT_RECORDED = ("/_emu/health", "/_emu/requests", "/_emu/state", "/_emu/ui", "/_emu/record")
 _MAX_RESPONSE = 64 * 1024 * 1024
-
-
-def middleware(emu: "Emulator") -> list[Middleware]:
-    """The record or replay middleware the settings ask for (files are opened now, so a
-    bad path or cassette is a start-up error, not a first-request one)."""
-    settings = emu.settings
-    if settings.record is not None and settings.replay is not None:
-        raise ValueError("--record and --replay cannot be combined")
-    if settings.record is not None:
-        upstream = None
-        if settings.upstream:
-            # Imported only in proxy mode: httpx costs ~0.2 s of start-up that `serve` must not pay.
-            from .upstream import Upstream
-            upstream = Upstream(settings.upstream)
-        return [Middleware(RecordMiddleware, emu=emu, writer=CassetteWriter(settings.record), upstream=upstream)]
-    if settings.replay is not None:
-        return [Middleware(ReplayMiddleware, emu=emu, interactions=read_cassette(settings.replay))]
-    if settings.upstream:
-        raise ValueError("--upstream needs --record FILE")
-    return []
 
 
 async def read_body(receive: Receive, limit: int) -> tuple[list[Message], bytes, bool]:
@@ -102,66 +79,68 @@ def request_record(scope: Scope, raw: bytes, cut: bool, redactor: Redactor, alia
                               "headers": pick_headers(scope["headers"], REQUEST_HEADERS)}
     if alias:
         record["auth"] = alias
-    record.update({"truncated": True} if cut else encode_body(raw, redactor, redactor.blanket(scope)))
+    record.update({"truncated": True} if cut else encode_body(raw, redactor, scope))
     return record
 
 
-class CassetteWriter:
-    """Appends one line per interaction; keys become aliases (key1, live1) here."""
+KEY_MARK = "<key:{}>"
+_KEY_PREFIXES = ("th_test_", "th_live_", "theo_sk_")
 
-    def __init__(self, path: Path) -> None:
+
+def alias_keys(value: Any, aliases: KeyAliases) -> Any:
+    """JSON with every API key replaced by its alias mark (`<key:key1>`)."""
+    if isinstance(value, str):
+        if value.startswith(_KEY_PREFIXES) and key_kind(value) != "bad":
+            return KEY_MARK.format(aliases.note(value))
+        return value
+    if isinstance(value, dict):
+        return {k: alias_keys(v, aliases) for k, v in value.items()}
+    if isinstance(value, list):
+        return [alias_keys(v, aliases) for v in value]
+    return value
+
+
+class CassetteWriter:
+    """Writes the header, then appends one line per interaction."""
+
+    def __init__(self, path: Path, header: dict[str, Any]) -> None:
         try:
-            path.write_text("", encoding="utf-8")
+            path.write_text(dump_line(header), encoding="utf-8")
         except OSError as exc:
             raise CassetteError(f"{path}: cannot write the cassette: {exc.strerror}") from None
         self.path = path
+        self.header = header
         self.ticks = 0
-        self._aliases: dict[str, str] = {}  # tenant digest -> alias; never the key
+        self.written = 0
+        self.aliases = KeyAliases()  # this cassette's own numbering: replay matches on it
 
     def tick(self) -> int:
         self.ticks += 1
         return self.ticks
 
-    def issued(self, body: bytes, scope: Scope, emu: "Emulator") -> dict[str, str] | None:
-        """When an answer issues an API key (`{"id", "secret"}` whose secret the request's surface
-        accepts as a key, as Theo's POST /api/v1/keys does), the alias requests with that key will
-        carry and the key's id: replay then sends the key it is issued in turn."""
+    def alias(self, headers: list[tuple[bytes, bytes]]) -> str | None:
+        raw = next((v.decode("latin-1") for k, v in headers if k.lower() == b"authorization"), None)
+        return self.aliases.alias(raw)
+
+    def issued(self, body: bytes) -> dict[str, str] | None:
+        """When an answer issues an API key (`{"id", "secret"}` whose secret is shaped like a key,
+        as Theo's POST /api/v1/keys answers), the alias requests with that key will carry and the
+        key's id: replay then sends the key it is issued in turn."""
         try:
             value = json.loads(body) if body[:1] == b"{" else None
         except ValueError:
             return None
         if not (isinstance(value, dict) and isinstance(value.get("id"), str) and isinstance(value.get("secret"), str)):
             return None
-        authorization = f"Bearer {value['secret']}"
-        try:
-            surface_for(scope["path"]).authenticate(emu, Headers({"authorization": authorization}))
-        except ApiError:
+        if key_kind(value["secret"]) in ("bad", "live"):
             return None  # a signing secret, not a key
-        digest = tenant_of(authorization)
-        self._aliases.setdefault(digest, f"key{sum(a.startswith('key') for a in self._aliases.values()) + 1}")
-        return {"alias": self._aliases[digest], "id": value["id"]}
-
-    def alias(self, scope: Scope, emu: "Emulator") -> str | None:
-        """`keyN` for a key the request's surface accepts, `liveN` for a live key it refuses
-        with 403, `badN` for anything else sent."""
-        raw = next((v.decode("latin-1") for k, v in scope["headers"] if k.lower() == b"authorization"), None)
-        if raw is None:
-            return None
-        digest = tenant_of(raw)
-        if digest not in self._aliases:
-            try:
-                surface_for(scope["path"]).authenticate(emu, Headers(scope=scope))
-                kind = "key"
-            except Forbidden:
-                kind = "live"
-            except Unauthorized:
-                kind = "bad"
-            self._aliases[digest] = f"{kind}{sum(a.startswith(kind) for a in self._aliases.values()) + 1}"
-        return self._aliases[digest]
+        alias = self.aliases.note(value["secret"])
+        return {"alias": alias, "id": value["id"]} if alias else None
 
     def write(self, interaction: dict[str, Any]) -> None:
         with self.path.open("a", encoding="utf-8") as handle:
             handle.write(dump_line(interaction))
+        self.written += 1
 
 
 class Capture:
@@ -219,31 +198,61 @@ class Capture:
         return out
 
 
-class RecordMiddleware:
-    def __init__(self, app: ASGIApp, emu: "Emulator", writer: CassetteWriter, upstream: Any = None) -> None:
-        self.app, self.emu, self.writer, self.upstream = app, emu, writer, upstream
+class Recorder:
+    """The tape handler that records every interaction (tape.py)."""
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan" and self.upstream is not None:
-            await self.app(scope, receive, self._closing(send))
+    def __init__(self, emu: "Emulator", path: Path, upstream_url: str | None = None) -> None:
+        self.emu = emu
+        self.writer = CassetteWriter(path, make_header(emu))  # a bad path fails here, at start
+        # The clock readings of the request being handled, per asyncio context (see readAt).
+        self._reads: ContextVar[list[int] | None] = ContextVar(f"theazo_emu_reads_{id(self)}", default=None)
+        emu.clock.on_read = self._note
+        self.upstream = None
+        if upstream_url:
+            # Imported only in proxy mode: httpx costs ~0.2 s of start-up that `serve` must not pay.
+            from .upstream import Upstream
+            self.upstream = Upstream(upstream_url)
+
+    def describe(self) -> dict[str, Any]:
+        return {"mode": "recording", "file": str(self.writer.path.resolve()), "interactions": self.writer.written,
+                "upstream": self.upstream.base_url if self.upstream else None, "header": self.writer.header}
+
+    def rewind(self) -> None:
+        """A reset does not touch a recording: the reset itself is recorded."""
+
+    def _note(self, ms: int) -> None:
+        reads = self._reads.get()
+        if reads is not None and not reads:
+            reads.append(ms)
+
+    async def aclose(self) -> None:
+        if self.emu.clock.on_read == self._note:
+            self.emu.clock.on_read = None
+        if self.upstream is not None:
+            await self.upstream.aclose()
+
+    async def handle(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["path"].startswith(NOT_RECORDED):
+            await app(scope, receive, send)
             return
-        if scope["type"] != "http" or scope["path"].startswith(NOT_RECORDED):
-            await self.app(scope, receive, send)
-            return
-        redactor, start, at = self.emu.journal.redactor, self.writer.tick(), self.emu.clock.now_iso()
+        clock, writer = self.emu.clock, self.writer
+        redactor, start, at = self.emu.journal.redactor, writer.tick(), clock.now_iso()
         messages, raw, cut = await read_body(receive, self.emu.settings.max_body_bytes)
-        request = request_record(scope, raw, cut, redactor, self.writer.alias(scope, self.emu))
-        written = False
+        request = request_record(scope, raw, cut, redactor, writer.alias(scope["headers"]))
+        if scope["path"].startswith("/_emu"):  # admin calls may name keys: {"tenant": "th_test_..."}
+            request = alias_keys(request, writer.aliases)
+        written, reads = False, []
+        reading = self._reads.set(reads)
 
         def write() -> None:
             nonlocal written
             if not written:
                 written = True
-                interaction = {"request": request, "response": capture.response(),
-                               "seq": {"start": start, "end": self.writer.tick()}, "at": at}
-                issued = self.writer.issued(b"".join(capture.chunks), scope, self.emu) \
-                    if capture.status in (200, 201) else None
-                self.writer.write({**interaction, "issued": issued} if issued else interaction)
+                line = {"request": request, "response": capture.response(),
+                        "seq": {"start": start, "end": writer.tick()}, "at": at}
+                issued = writer.issued(b"".join(capture.chunks)) if capture.status in (200, 201) else None
+                writer.write(line | ({"readAt": iso(reads[0])} if reads else {}) | {"endAt": clock.now_iso()}
+                             | ({"issued": issued} if issued else {}))
 
         capture, answered = Capture(redactor, write), True
         try:
@@ -251,93 +260,8 @@ class RecordMiddleware:
                 # False: the upstream was unreachable and a 502 was sent; that is not recorded.
                 answered = await self.upstream.forward(scope, raw, buffered(messages, receive), send, capture)
             else:
-                await self.app(scope, buffered(messages, receive), capture.wrap(send))
+                await app(scope, buffered(messages, receive), capture.wrap(send))
         finally:
+            self._reads.reset(reading)
             if answered:
                 write()  # a stream the client left, or an app that raised
-
-    def _closing(self, send: Send) -> Send:
-        async def on_shutdown(message: Message) -> None:
-            if message["type"] == "lifespan.shutdown.complete":
-                await self.upstream.aclose()
-            await send(message)
-
-        return on_shutdown
-
-
-class ReplayMiddleware:
-    def __init__(self, app: ASGIApp, emu: "Emulator", interactions: list[dict[str, Any]]) -> None:
-        self.app, self.emu = app, emu
-        self.strict = emu.settings.replay_mode == "strict"
-        self.recorded = [i for i in interactions if not i["request"]["path"].startswith("/_emu")]
-        self.queues: dict[tuple, deque[dict[str, Any]]] = defaultdict(deque)
-        for interaction in self.recorded:
-            self.queues[match_key(interaction["request"])].append(interaction)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith("/_emu"):
-            await self.app(scope, receive, send)
-            return
-        redactor = self.emu.journal.redactor
-        messages, raw, cut = await read_body(receive, self.emu.settings.max_body_bytes)
-        request = request_record(scope, raw, cut, redactor, None)
-        key = match_key(request)
-        queue = self.queues.get(key)
-        if queue:
-            await _answer(queue.popleft()["response"], send)
-        elif not self.strict:
-            await self.app(scope, buffered(messages, receive), send)
-        else:
-            await self._miss(scope, request, key in self.queues, receive, send)
-
-    async def _miss(self, scope: Scope, request: dict, used_up: bool, receive: Receive, send: Send) -> None:
-        shown = _describe(request)
-        closest = self._closest(request)
-        message = f"No recorded interaction matches {shown['method']} {shown['path']}"
-        if used_up:
-            message += " (its recordings were all used by earlier requests)"
-        if closest is not None:
-            message += f"; the closest recorded request is {closest['method']} {closest['path']} (line {closest['line']})"
-        details = {"request": shown, "closest": closest}
-        await error_response(scope, 404, "replay_miss", message + ".", details)(scope, receive, send)
-
-    def _closest(self, request: dict) -> dict[str, Any] | None:
-        target = f"{request['path']}?{match_key(request)[2]} {match_key(request)[3]}"
-        best, best_score = None, -1.0
-        for interaction in self.recorded:
-            recorded = interaction["request"]
-            key = match_key(recorded)
-            text = f"{recorded['path']}?{key[2]} {key[3]}"
-            matcher = difflib.SequenceMatcher(None, target, text, autojunk=False)
-            if matcher.real_quick_ratio() + 1 <= best_score:
-                continue
-            score = (recorded["method"].upper() == request["method"].upper()) + matcher.ratio()
-            if score > best_score:
-                best, best_score = interaction, score
-        return None if best is None else {**_describe(best["request"]), "line": best.get("line")}
-
-
-def _describe(request: dict[str, Any]) -> dict[str, Any]:
-    shown = {"method": request["method"], "path": request["path"], "query": request.get("query") or {}}
-    for part in ("body", "text"):
-        if part in request:
-            shown[part] = request[part]
-    return shown
-
-
-async def _answer(response: dict[str, Any], send: Send) -> None:
-    """Send a recorded response; SSE event by event, then close."""
-    headers = [(k.encode("latin-1"), str(v).encode("latin-1")) for k, v in (response.get("headers") or {}).items()
-               if k.lower() != "content-length"]
-    if "events" in response:
-        if not any(k == b"content-type" for k, _ in headers):
-            headers.append((b"content-type", b"text/event-stream; charset=utf-8"))
-        await send({"type": "http.response.start", "status": response["status"], "headers": headers})
-        for event in response["events"]:
-            await send({"type": "http.response.body", "body": encode_event(event), "more_body": True})
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
-        return
-    body = decode_body(response)
-    headers.append((b"content-length", str(len(body)).encode()))
-    await send({"type": "http.response.start", "status": response["status"], "headers": headers})
-    await send({"type": "http.response.body", "body": body, "more_body": False})

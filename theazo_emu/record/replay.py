@@ -1,12 +1,15 @@
 """The engine of `theazo-emu replay FILE [--verify]`: send, normalise, compare, diff.
 
 DESIGN.md "Record and replay". Requests go to a fresh in-process app (driven over ASGI) or
-to `--against URL`, in recorded order; those that overlapped (a stream open while a run
-starts) overlap again, by the cassette's `seq`. Recorded ids are mapped to new ones as they
+to `--against URL` (targets.py), in recorded order; those that overlapped (a stream open
+while a run starts) overlap again, by the cassette's `seq`. Before each request starts and
+each answer is awaited, the target's virtual clock is moved to the instant recorded for it
+(`at`, `endAt`), so a recorded stream ends without waiting on wall time, whether the
+recording flowed with wall time or was frozen. Recorded ids are mapped to new ones as they
 first appear (IdMap) and later requests rewritten with the map. Answers are compared after
 that mapping, timestamps, epoch-ms fields, URL origins and SHA-256 hex digests normalised,
-redacted values matching anything; a key an answer issued (`issued`) is sent for the alias
-its recorded requests carry; each difference names the JSON path of its field.
+redacted values matching anything; a key an answer issued (`issued`) is sent for the alias its
+recorded requests carry; each difference names the JSON path of its field.
 """
 
 from __future__ import annotations
@@ -18,13 +21,10 @@ from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Protocol
 from urllib.parse import urlencode
 
-import httpx
-from starlette.types import ASGIApp, Message
-
-from ..redaction import REDACTED, Redactor, parse_body, redact_body
+from ..clock import parse_iso
+from ..redaction import REDACTED, Redactor, redact_body
 from ..signing import SIGNATURE_HEADERS, sign
-from ..surfaces import surface_for
-from .cassette import SseParser, decode_body, is_sse, redact_event
+from .cassette import decode_body, redact_event
 
 ID = re.compile(r"(?<![A-Za-z0-9])([a-z][a-z0-9]*_[0-9A-HJKMNP-TV-Z]{26})(?![A-Za-z0-9])")
 ORIGIN = re.compile(r"https?://[^/\s\"'<>]+")  # how the client reached the server is no difference
@@ -73,6 +73,9 @@ class Outcome:
 
 class Target(Protocol):
     async def send(self, request: Prepared, stop_after: int | None, started: asyncio.Event) -> Answer: ...
+
+    async def move_clock(self, at_ms: int) -> None:
+        """Move the target's virtual clock forward to `at_ms` (never backwards)."""
 
 
 class IdMap:
@@ -157,27 +160,48 @@ def prepare(interaction: dict[str, Any], ids: IdMap, key_prefix: str, secrets: d
     What the recorded server refused (a live or malformed key, a bad signature) is sent
     in a form it refuses again."""
     request, status = interaction["request"], interaction["response"]["status"]
-    query = ids.rewrite(request.get("query") or {})
+    query = keys_back(ids.rewrite(request.get("query") or {}), key_prefix)
     pairs = [(k, v) for k, values in query.items() for v in (values if isinstance(values, list) else [values])]
     path = ids.rewrite(request["path"]) + (f"?{urlencode(pairs)}" if pairs else "")
     headers = {k: ids.rewrite(v) for k, v in (request.get("headers") or {}).items() if k.lower() not in _SKIP_HEADERS}
     alias = request.get("auth")
     if alias:
-        if alias.startswith("bad"):
-            headers["authorization"] = "Bearer not-a-theazo-key"
-        elif alias.startswith("live") and status == 403:
-            headers["authorization"] = f"Bearer th_live_replay_{alias}"
-        elif (issued or {}).get(alias) in ids.forward and ids.forward[issued[alias]] in secrets:  # type: ignore[index]
-            headers["authorization"] = f"Bearer {secrets[ids.forward[issued[alias]]]}"  # type: ignore[index]
-        else:  # the prefix given is Theazo's; another surface's keys take that surface's own
-            own = surface_for(request["path"]).replay_key_prefix
-            headers["authorization"] = f"Bearer {key_prefix if own.startswith('th_test_') else own}{alias}"
-    body = decode_body(ids.rewrite(request))
+        key_id = ids.forward.get((issued or {}).get(alias, ""))
+        key = secrets.get(key_id) if key_id else None  # a key an earlier answer issued is sent as issued
+        headers["authorization"] = f"Bearer {key or stand_in(alias, status, key_prefix)}"
+    body = decode_body(keys_back(ids.rewrite(request), key_prefix))
     secret = next((secrets[i] for i in ID.findall(path) if i in secrets), None)
     for name in SIGNATURE_HEADERS:
         if name in headers and secret is not None and status < 400:
             headers[name] = sign(secret, body)
     return Prepared(request["method"].upper(), path, headers, body)
+
+
+_KEY_MARK = re.compile(r"^<key:((?:key|theo|live)\d+)>$")
+
+
+def keys_back(value: Any, key_prefix: str) -> Any:
+    """JSON with each alias mark (`<key:key1>`, an admin call naming a key) made the stand-in key."""
+    if isinstance(value, str):
+        mark = _KEY_MARK.match(value)
+        return stand_in(mark.group(1), 200, key_prefix) if mark else value
+    if isinstance(value, dict):
+        return {k: keys_back(v, key_prefix) for k, v in value.items()}
+    if isinstance(value, list):
+        return [keys_back(v, key_prefix) for v in value]
+    return value
+
+
+def stand_in(alias: str, status: int, key_prefix: str) -> str:
+    """The key sent for a recorded alias: a test key of the alias's kind (key1 on Theazo,
+    theo1 on Theo), a live key where one was refused, or a malformed one."""
+    if alias.startswith("bad"):
+        return "not-a-key"
+    if alias.startswith("live") and status in (401, 403):
+        return f"th_live_replay_{alias}"
+    if alias.startswith("theo"):
+        return f"theo_sk_test_replay_{alias}"
+    return f"{key_prefix}{alias}"
 
 
 def signing_secrets(value: Any, found: dict[str, str]) -> None:
@@ -216,13 +240,33 @@ def compare_answer(recorded: dict[str, Any], answer: Answer, comparer: Comparer)
     return comparer.found
 
 
-def timeline(interactions: list[dict[str, Any]]) -> list[tuple[str, int]]:
-    """("start"|"end", index) in recorded order; one after the other without `seq`."""
-    if not all("seq" in i for i in interactions):
-        return [step for index in range(len(interactions)) for step in (("start", index), ("end", index))]
-    marks = [(i["seq"]["start"], "start", n) for n, i in enumerate(interactions)]
-    marks += [(i["seq"]["end"], "end", n) for n, i in enumerate(interactions)]
-    return [(kind, n) for _, kind, n in sorted(marks)]
+def timeline(interactions: list[dict[str, Any]]) -> list[tuple[str, int, int | None]]:
+    """("start"|"end", index, recorded instant in ms or None) in recorded order; one after
+    the other without `seq`."""
+    if all("seq" in i for i in interactions):
+        marks = [(i["seq"]["start"], "start", n) for n, i in enumerate(interactions)]
+        marks += [(i["seq"]["end"], "end", n) for n, i in enumerate(interactions)]
+        order = [(kind, n) for _, kind, n in sorted(marks)]
+    else:
+        order = [step for index in range(len(interactions)) for step in (("start", index), ("end", index))]
+    return [(kind, n, _instant(_started(interactions[n]) if kind == "start" else interactions[n].get("endAt")))
+            for kind, n in order]
+
+
+def _started(interaction: dict[str, Any]) -> Any:
+    """The instant the recorded request's handling first read the clock (`readAt`), else the
+    instant it began (`at`). An admin call may itself move the clock (advance, settle), so
+    it starts where it began."""
+    if interaction["request"]["path"].startswith("/_emu"):
+        return interaction.get("at")
+    return interaction.get("readAt") or interaction.get("at")
+
+
+def _instant(text: Any) -> int | None:
+    try:
+        return parse_iso(text) if isinstance(text, str) else None
+    except (ValueError, OverflowError):
+        return None
 
 
 async def run(target: Target, interactions: list[dict[str, Any]], *, redactor: Redactor,
@@ -233,8 +277,10 @@ async def run(target: Target, interactions: list[dict[str, Any]], *, redactor: R
     comparer = Comparer(ids, ignore_extra)
     pending: dict[int, tuple[Prepared, asyncio.Task]] = {}
     outcomes = []
-    for kind, index in timeline(interactions):
+    for kind, index, instant in timeline(interactions):
         recorded = interactions[index]
+        if instant is not None:
+            await target.move_clock(instant)
         if kind == "start":
             prepared = prepare(recorded, ids, key_prefix, secrets, issued)
             response = recorded["response"]
@@ -266,122 +312,6 @@ async def _first(task: asyncio.Task, other: Awaitable[Any]) -> None:
         raise task.exception()  # type: ignore[misc]
 
 
-class AppTarget:
-    """A fresh in-process emulator, called as an ASGI app (no sockets, streams included)."""
-
-    def __init__(self, app: ASGIApp, timeout: float) -> None:
-        self.app, self.timeout = app, timeout
-
-    async def send(self, request: Prepared, stop_after: int | None, started: asyncio.Event) -> Answer:
-        path, _, query = request.path.partition("?")
-        headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in request.headers.items()]
-        headers.append((b"host", b"replay"))
-        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": request.method,
-                 "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": query.encode(),
-                 "root_path": "", "headers": headers, "client": ("127.0.0.1", 0), "server": ("replay", 80),
-                 "state": {}}
-        gone = asyncio.Event()
-        state: dict[str, Any] = {"sent": False, "status": 500, "parser": None, "chunks": [], "events": []}
-
-        async def receive() -> Message:
-            if not state["sent"]:
-                state["sent"] = True
-                return {"type": "http.request", "body": request.body, "more_body": False}
-            await gone.wait()
-            return {"type": "http.disconnect"}
-
-        async def send(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                state["status"] = message["status"]
-                content_type = next((v.decode() for k, v in message.get("headers", []) if k == b"content-type"), "")
-                if is_sse({"content-type": content_type}):
-                    state["parser"] = SseParser()
-                started.set()
-            elif message["type"] == "http.response.body":
-                if state["parser"] is None:
-                    state["chunks"].append(message.get("body", b""))
-                    return
-                state["events"] += state["parser"].feed(message.get("body", b""))
-                if stop_after is not None and len(state["events"]) >= stop_after:
-                    gone.set()
-
-        call = asyncio.ensure_future(self.app(scope, receive, send))
-        timed_out = False
-        try:
-            await asyncio.wait_for(asyncio.shield(call), self.timeout)
-        except asyncio.TimeoutError:
-            timed_out = True
-            gone.set()
-            try:
-                await asyncio.wait_for(call, 1.0)
-            except asyncio.TimeoutError:
-                pass
-        if state["parser"] is not None:
-            return Answer(state["status"], events=state["events"], timed_out=timed_out)
-        return Answer(state["status"], parse_body(b"".join(state["chunks"])), timed_out=timed_out)
-
-
-class HttpTarget:
-    """A running server (`--against URL`), over HTTP; streams are read as they arrive."""
-
-    def __init__(self, base_url: str, timeout: float) -> None:
-        self.base_url, self.timeout = base_url.rstrip("/"), timeout
-        self.client = httpx.AsyncClient(base_url=self.base_url, timeout=httpx.Timeout(timeout))
-
-    async def aclose(self) -> None:
-        await self.client.aclose()
-
-    async def send(self, request: Prepared, stop_after: int | None, started: asyncio.Event) -> Answer:
-        answer = Answer(500)
-
-        async def exchange() -> None:
-            async with self.client.stream(request.method, request.path, headers=request.headers,
-                                          content=request.body) as response:
-                answer.status = response.status_code
-                started.set()
-                if not is_sse({"content-type": response.headers.get("content-type", "")}):
-                    answer.body = parse_body(await response.aread())
-                    return
-                parser, answer.events = SseParser(), []
-                async for chunk in response.aiter_bytes():
-                    answer.events += parser.feed(chunk)
-                    if stop_after is not None and len(answer.events) >= stop_after:
-                        return
-
-        try:
-            await asyncio.wait_for(exchange(), self.timeout)
-        except asyncio.TimeoutError:
-            answer.timed_out = True
-        except httpx.HTTPError as exc:
-            raise ReplayError(f"cannot reach {self.base_url}: {type(exc).__name__}: {exc}") from None
-        return answer
-
-
-class Lifespan:
-    """Runs an ASGI app's lifespan (startup/shutdown) around an in-process replay."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-        self.inbox: asyncio.Queue[Message] = asyncio.Queue()
-        self.outbox: asyncio.Queue[Message] = asyncio.Queue()
-        self.task: asyncio.Task | None = None
-
-    async def __aenter__(self) -> "Lifespan":
-        self.task = asyncio.ensure_future(self.app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}},
-                                                   self.inbox.get, self.outbox.put))
-        await self.inbox.put({"type": "lifespan.startup"})
-        message = await self.outbox.get()
-        if message["type"] != "lifespan.startup.complete":
-            raise ReplayError(f"the emulator did not start: {message.get('message', message['type'])}")
-        return self
-
-    async def __aexit__(self, *exc: Any) -> None:
-        await self.inbox.put({"type": "lifespan.shutdown"})
-        await self.outbox.get()
-        if self.task is not None:
-            await self.task
-
-
 def describe(outcome: Outcome, width: int = 120) -> str:
     """A readable diff of one interaction that differs."""
     where = f" (line {outcome.line})" if outcome.line else ""
@@ -396,19 +326,3 @@ def _show(value: Any, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-async def replay_cassette(interactions: list[dict[str, Any]], *, app: ASGIApp | None = None, url: str | None = None,
-                          redactor: Redactor | None = None, timeout: float = 30.0,
-                          key_prefix: str = "th_test_replay_", ignore_extra: bool = False,
-                          on_done: Callable[[Outcome], None] = lambda outcome: None) -> list[Outcome]:
-    """Replay against `url` if given, else against `app` in process (its lifespan running)."""
-    options = {"redactor": redactor or Redactor(), "key_prefix": key_prefix, "ignore_extra": ignore_extra,
-               "on_done": on_done}
-    if url is not None:
-        target = HttpTarget(url, timeout)
-        try:
-            return await run(target, interactions, **options)
-        finally:
-            await target.aclose()
-    assert app is not None
-    async with Lifespan(app):
-        return await run(AppTarget(app, timeout), interactions, **options)

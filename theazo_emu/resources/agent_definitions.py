@@ -19,7 +19,7 @@ from typing import Any
 
 from ..domain.definitions import DEFAULTS, KIND, SETTINGS, TABLE, VERSIONS, definition_to_api, version_to_api
 from ..errors import Conflict, invalid
-from ..http import Ctx, Where, api_route, query_choice
+from ..http import Ctx, PAGE, Where, api_route, query_choice
 from ..models.definitions import CreateDefinition, RollbackDefinition, UpdateDefinition
 from ..surfaces.theazo import is_sdk, list_answer, list_page, one_page
 
@@ -118,7 +118,7 @@ async def rollback_definition(ctx: Ctx) -> dict:
 
 routes = [
     api_route("/v1/agent-definitions", create_definition, "POST", body=CreateDefinition, status=201),
-    api_route("/v1/agent-definitions", list_definitions),
+    api_route("/v1/agent-definitions", list_definitions, query=("includeArchived", *PAGE)),
     api_route("/v1/agent-definitions/{definition_id}", get_definition),
     api_route("/v1/agent-definitions/{definition_id}", update_definition, "PUT", body=UpdateDefinition),
     api_route("/v1/agent-definitions/{definition_id}", delete_definition, "DELETE"),

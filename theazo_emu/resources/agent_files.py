@@ -95,6 +95,6 @@ async def list_files(ctx: Ctx) -> Any:
 
 routes = [
     api_route("/v1/agents/{agent_id}/files", write_file, "POST", body=WriteFile, status=201),
-    api_route("/v1/agents/{agent_id}/files", list_files),
+    api_route("/v1/agents/{agent_id}/files", list_files, query=("dir",)),
     api_route("/v1/agents/{agent_id}/files/{path:path}", read_file),
 ]

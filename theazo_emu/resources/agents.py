@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..domain import checkpoints, pricing, runs, secrets
-from ..domain.agents import STATUSES, TABLE, agent_to_api, new_agent, require_usable, start_run
+from ..domain.agents import STATUSES, TABLE, agent_to_api, new_agent, require_usable, start_run, status_to_api
 from ..errors import Conflict, Timeout
-from ..http import Ctx, Where, api_route
+from ..http import Ctx, LAST_EVENT, PAGE, Where, api_route, query_choice
 from ..mock.execution import local_exec
 from ..models import CreateAgent, ExecCode, ResumeAgent, RunAgent
 from ..sse import stream_response
@@ -28,22 +28,28 @@ def load(ctx: Ctx) -> dict:
     return ctx.store.get(TABLE, ctx.params["agent_id"], "agent")
 
 
+def _answer(ctx: Ctx, row: dict) -> dict[str, Any]:
+    """The agent in the caller's dialect (its status `ready` for the SDK, `idle` otherwise)."""
+    return agent_to_api(row, ctx.now_ms(), is_sdk(ctx))
+
+
 async def create_agent(ctx: Ctx) -> dict:
     """Create an agent in a session (reference and SDK body shapes)."""
-    row = new_agent(ctx.emu, load_session(ctx, ctx.params["session_id"]), ctx.body)
-    return agent_to_api(row, ctx.now_ms())
+    return _answer(ctx, new_agent(ctx.emu, load_session(ctx, ctx.params["session_id"]), ctx.body))
 
 
 async def get_agent(ctx: Ctx) -> dict:
     """Get one agent."""
-    return agent_to_api(load(ctx), ctx.now_ms())
+    return _answer(ctx, load(ctx))
 
 
 def _list(ctx: Ctx, session_id: str | None) -> dict:
-    now = ctx.now_ms()
-    where = (Where(ctx).eq("session_id", "sessionId", session_id)
-             .choice("status", "status", STATUSES, _STATUS_SQL, now).eq("provider", "provider").eq("compute", "compute"))
-    return list_page(ctx, TABLE, where, "agt", lambda r: agent_to_api(r, now))
+    now, sdk = ctx.now_ms(), is_sdk(ctx)
+    where = Where(ctx).eq("session_id", "sessionId", session_id).eq("provider", "provider").eq("compute", "compute")
+    status = query_choice(ctx, "status", (*STATUSES, "ready"))  # the SDK's `ready` is `idle`
+    if status is not None:
+        where.add(f"{_STATUS_SQL} = ?", now, "idle" if status == "ready" else status)
+    return list_page(ctx, TABLE, where, "agt", lambda r: agent_to_api(r, now, sdk))
 
 
 async def list_agents(ctx: Ctx) -> dict:
@@ -62,7 +68,8 @@ async def agent_status(ctx: Ctx) -> dict:
     run = runs.current_run(ctx.emu, agent)
     elapsed = runs.elapsed_ms(run, now) if run is not None else 0
     return {
-        "id": agent["id"], "status": runs.agent_status(agent, now), "task": run["task"] if run else None,
+        "id": agent["id"], "status": status_to_api(runs.agent_status(agent, now), is_sdk(ctx)),
+        "task": run["task"] if run else None,
         "taskId": run["id"] if run else None, "duration": pricing.duration_text(elapsed), "durationMs": elapsed,
         "cost": run["result"]["cost"] if run else pricing.cost(0), "provider": agent["provider"],
         "region": agent["region"],
@@ -117,11 +124,14 @@ async def stream_agent(ctx: Ctx) -> Any:
 
 
 async def pause_agent(ctx: Ctx) -> dict:
-    """Pause after the current tool call; answers the agent and its snapshot."""
+    """Pause after the current tool call; answers the agent and its snapshot (the SDK: the
+    Snapshot itself, `{id: 'snap_...', size: '1.0 MB', provider}`)."""
     agent = load(ctx)
     snapshot = runs.pause(ctx.emu, agent)
-    body = agent_to_api(load(ctx), ctx.now_ms())
-    return body | {"snapshot": snapshot, "snapshotId": snapshot["id"], "size": snapshot["size"]}
+    if is_sdk(ctx):  # one body cannot be both: the SDK's `id` is the snapshot's, the reference's the agent's
+        return snapshot | {"size": pricing.size_text(snapshot["size"]), "sizeBytes": snapshot["size"],
+                           "agentId": agent["id"], "status": "paused"}
+    return _answer(ctx, load(ctx)) | {"snapshot": snapshot, "snapshotId": snapshot["id"], "size": snapshot["size"]}
 
 
 async def resume_agent(ctx: Ctx) -> dict:
@@ -133,7 +143,7 @@ async def resume_agent(ctx: Ctx) -> dict:
         if body.checkpoint:
             checkpoints.restore(ctx.emu, agent, body.checkpoint)
         runs.resume(ctx.emu, agent)
-    return agent_to_api(load(ctx), ctx.now_ms())
+    return _answer(ctx, load(ctx))
 
 
 async def terminate_agent(ctx: Ctx) -> dict:
@@ -144,14 +154,14 @@ async def terminate_agent(ctx: Ctx) -> dict:
 
 routes = [
     api_route("/v1/sessions/{session_id}/agents", create_agent, "POST", body=CreateAgent, status=201),
-    api_route("/v1/sessions/{session_id}/agents", list_session_agents),
-    api_route("/v1/agents", list_agents),
+    api_route("/v1/sessions/{session_id}/agents", list_session_agents, query=("status", "provider", "compute", *PAGE)),
+    api_route("/v1/agents", list_agents, query=("sessionId", "status", "provider", "compute", *PAGE)),
     api_route("/v1/agents/{agent_id}", get_agent),
     api_route("/v1/agents/{agent_id}/status", agent_status),
     api_route("/v1/agents/{agent_id}/run", run_agent, "POST", body=RunAgent, status=202),
     api_route("/v1/agents/{agent_id}/retry", retry_agent, "POST", status=202),
     api_route("/v1/agents/{agent_id}/exec", exec_code, "POST", body=ExecCode),
-    api_route("/v1/agents/{agent_id}/stream", stream_agent),
+    api_route("/v1/agents/{agent_id}/stream", stream_agent, query=("taskId", *LAST_EVENT)),
     api_route("/v1/agents/{agent_id}/pause", pause_agent, "POST"),
     api_route("/v1/agents/{agent_id}/resume", resume_agent, "POST", body=ResumeAgent),
     api_route("/v1/agents/{agent_id}/terminate", terminate_agent, "POST"),

@@ -14,11 +14,17 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import Conflict, NotFound
-from ..http import Ctx, Where, api_route
+from ..http import Ctx, PAGE, Where, api_route
 from ..models.workflows import ApproveBody, BulkIds, DenyBody
-from ..surfaces.theazo import list_answer, list_page
-from ..workflow.approvals import KIND, STATUSES, TABLE, approval_to_api
+from ..surfaces.theazo import list_answer, list_page, omit_null
+from ..workflow.approvals import KIND, STATUSES, TABLE
+from ..workflow.approvals import approval_to_api as _approval
 from ..workflow.engine import resolve_approval
+
+
+def approval_to_api(row: dict) -> dict[str, Any]:
+    """The SDK's Approval (the reference has none): `resolvedAt`/`resolvedBy` once decided."""
+    return omit_null(_approval(row), "resolvedAt", "resolvedBy")
 
 
 def _load(ctx: Ctx) -> dict:
@@ -76,7 +82,7 @@ async def bulk_deny(ctx: Ctx) -> dict:
 
 
 routes = [
-    api_route("/v1/approvals", list_approvals),
+    api_route("/v1/approvals", list_approvals, query=("sessionId", "runId", "status", *PAGE)),
     api_route("/v1/approvals/bulk-approve", bulk_approve, "POST", body=BulkIds),
     api_route("/v1/approvals/bulk-deny", bulk_deny, "POST", body=BulkIds),
     api_route("/v1/approvals/{approval_id}", get_approval),

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from ..domain import ledger, pricing
 from ..domain.ledger import Totals
-from ..http import Ctx, Cursor, PageParams, api_route
+from ..http import Ctx, Cursor, PAGE, PageParams, api_route
 from ..surfaces.theazo import page_body
-from .usage import THIRTY_DAYS_AGO, period_body, window
+from .usage import THIRTY_DAYS_AGO, WINDOW, period_body, window
 
 MAX_LIMIT = 1000
 _RANK = Cursor("rank", numeric=True)  # a ranked list pages by position
@@ -78,8 +78,8 @@ async def billing_models(ctx: Ctx) -> dict:
 
 
 routes = [
-    api_route("/v1/billing/usage", billing_usage),
-    api_route("/v1/billing/usage/daily", billing_daily),
-    api_route("/v1/billing/usage/users", billing_users),
-    api_route("/v1/billing/usage/models", billing_models),
+    api_route("/v1/billing/usage", billing_usage, query=WINDOW),
+    api_route("/v1/billing/usage/daily", billing_daily, query=WINDOW),
+    api_route("/v1/billing/usage/users", billing_users, query=(*WINDOW, *PAGE)),
+    api_route("/v1/billing/usage/models", billing_models, query=WINDOW),
 ]

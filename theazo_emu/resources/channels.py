@@ -16,7 +16,7 @@ from ..domain import channels
 from ..domain.channels import KIND, TABLE, THREADS, MessageFollower, message_to_api
 from ..domain.definitions import resolve_definition
 from ..errors import Forbidden, invalid
-from ..http import Ctx, PageParams, Where, api_route, public_row
+from ..http import Ctx, LAST_EVENT, PAGE, PageParams, Where, api_route, public_row
 from ..models.orchestration import ChannelMessage, CreateChannel, UpdateChannel
 from ..sse import stream_response
 from ..surfaces.theazo import list_page, page_body
@@ -31,7 +31,9 @@ def channel_to_api(ctx: Ctx, row: dict, base_url: str) -> dict[str, Any]:
     count = ctx.store.count(THREADS, "channel_id = ?", [row["id"]])
     body = {
         "id": row["id"], "name": row["name"], "type": row["type"], "definitionId": row["definition_id"],
-        "agentDefinitionId": row["definition_id"], "agent": row["definition_id"], "instructions": row["instructions"],
+        # The SDK types agentDefinitionId a string: the agent as named (an id or a name), or "".
+        "agentDefinitionId": row["definition_id"] or row["agent"] or "", "agent": row["agent"] or row["definition_id"],
+        "instructions": row["instructions"],
         "metadata": row["metadata"] or {}, "config": row["config"] or {}, "enabled": bool(row["enabled"]),
         "conversationCount": count, "createdAt": row["created_at"], "updatedAt": row["updated_at"],
     }
@@ -76,18 +78,30 @@ def _config(body: CreateChannel, kind: str) -> dict[str, Any]:
     return config
 
 
+def _agent_columns(ctx: Ctx, body: CreateChannel | UpdateChannel) -> dict[str, Any]:
+    """The agent the body names: the reference's `definitionId` (a definition id) or the
+    SDK's `agent` (an id or a name, resolved when a thread starts: domain/channels.py).
+    An id must exist (404) and be live (409); a name is accepted whether or not a
+    definition has it. {} when the body names none."""
+    ref = body.agent or body.definitionId
+    if not ref:
+        return {}
+    if body.agent is None or ref.startswith("adef_"):
+        resolve_definition(ctx.emu, ctx.tenant, ref)  # 404 unknown, 409 archived
+        return {"definition_id": ref, "agent": body.agent}
+    return {"definition_id": None, "agent": ref}
+
+
 async def create_channel(ctx: Ctx) -> dict:
     """Create a channel (reference `{name, definitionId, instructions}` or SDK `{type, agent, ...}`)."""
     body: CreateChannel = ctx.body
     kind = body.type or "chat_embed"
-    definition = body.definitionId or body.agent
-    if definition:
-        resolve_definition(ctx.emu, ctx.tenant, definition)  # 404 unknown, 409 archived
+    agent = _agent_columns(ctx, body) or {"definition_id": None, "agent": None}
     config, now = _config(body, kind), ctx.now_iso()
     with ctx.store.atomic():
         row = ctx.store.insert(TABLE, {
             "id": ctx.emu.new_id("ch", ctx.tenant), "name": body.name or f"{kind} channel",
-            "type": kind, "definition_id": definition, "instructions": body.instructions,
+            "type": kind, **agent, "instructions": body.instructions,
             "metadata": body.metadata or {}, "config": config, "enabled": int(body.enabled),
             "created_at": now, "updated_at": now,
         })
@@ -109,11 +123,7 @@ async def update_channel(ctx: Ctx) -> dict:
     """Replace `config`, enable or disable, or change name, definition, instructions, metadata."""
     body: UpdateChannel = ctx.body
     row = _load(ctx)
-    changes: dict[str, Any] = {}
-    definition = body.definitionId or body.agent
-    if definition:
-        resolve_definition(ctx.emu, ctx.tenant, definition)
-        changes["definition_id"] = definition
+    changes: dict[str, Any] = _agent_columns(ctx, body)
     for field, column in (("config", "config"), ("name", "name"), ("instructions", "instructions"),
                           ("metadata", "metadata")):
         if getattr(body, field) is not None:
@@ -184,13 +194,14 @@ async def stream_channel(ctx: Ctx) -> Any:
 
 routes = [
     api_route("/v1/channels", create_channel, "POST", body=CreateChannel, status=201),
-    api_route("/v1/channels", list_channels),
+    api_route("/v1/channels", list_channels, query=PAGE),
     api_route("/v1/channels/{channel_id}", get_channel),
     api_route("/v1/channels/{channel_id}", update_channel, "PUT", body=UpdateChannel),
     api_route("/v1/channels/{channel_id}", delete_channel, "DELETE"),
-    api_route("/v1/channels/{channel_id}/conversations", list_conversations),
+    api_route("/v1/channels/{channel_id}/conversations", list_conversations, query=PAGE),
     api_route("/v1/channels/{channel_id}/test", test_channel, "POST"),
     api_route("/v1/channels/{channel_id}/messages", post_message, "POST", body=ChannelMessage, public=True),
-    api_route("/v1/channels/{channel_id}/messages", list_messages, public=True),
-    api_route("/v1/channels/{channel_id}/stream", stream_channel, public=True),
+    api_route("/v1/channels/{channel_id}/messages", list_messages, public=True, query=("threadId", *PAGE)),
+    api_route("/v1/channels/{channel_id}/stream", stream_channel, public=True,
+              query=("threadId", *LAST_EVENT)),
 ]

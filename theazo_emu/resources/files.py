@@ -21,7 +21,7 @@ from .. import durations, signing
 from ..clock import iso
 from ..domain import knowledge
 from ..errors import Conflict, Forbidden, NotFound, invalid
-from ..http import Ctx, Where, api_route, public_row
+from ..http import Ctx, PAGE, Where, api_route, public_row
 from ..models.knowledge import text_of
 from ..models.uploads import PURPOSES, UploadFile
 from ..surfaces.theazo import list_page
@@ -173,9 +173,9 @@ def _disposition(filename: str) -> str:
 
 routes = [
     api_route("/v1/files", upload_file, "POST", body=UploadFile, status=201, max_body=MAX_BODY),
-    api_route("/v1/files", list_files),
+    api_route("/v1/files", list_files, query=("userId", "purpose", "agentId", "sessionId", *PAGE)),
     api_route("/v1/files/{file_id}", get_file),
     api_route("/v1/files/{file_id}", delete_file, "DELETE"),
-    api_route("/v1/files/{file_id}/url", file_url),
-    api_route("/v1/files/{file_id}/content", download_file, public=True),
+    api_route("/v1/files/{file_id}/url", file_url, query=("expiresIn",)),
+    api_route("/v1/files/{file_id}/content", download_file, public=True, query=("expires", "signature")),
 ]

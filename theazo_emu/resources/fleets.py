@@ -13,7 +13,7 @@ from ..domain import fleets, orchestration
 from ..domain.fleets import ITEM_STATUSES, ITEMS, KIND, TABLE, TERMINAL_EVENTS, fleet_to_api, item_to_api
 from ..domain.sessions import require_active
 from ..errors import Conflict
-from ..http import Ctx, Cursor, PageParams, Where, api_route
+from ..http import Ctx, Cursor, LAST_EVENT, PAGE, PageParams, Where, api_route
 from ..models.fleets import CreateFleet
 from ..sse import stream_response
 from ..surfaces.theazo import page_body
@@ -73,7 +73,7 @@ async def cancel_fleet(ctx: Ctx) -> dict:
 routes = [
     api_route("/v1/sessions/{session_id}/fleets", create_fleet, "POST", body=CreateFleet, status=201),
     api_route("/v1/fleets/{fleet_id}", get_fleet),
-    api_route("/v1/fleets/{fleet_id}/results", fleet_results),
-    api_route("/v1/fleets/{fleet_id}/stream", stream_fleet),
+    api_route("/v1/fleets/{fleet_id}/results", fleet_results, query=("status", *PAGE)),
+    api_route("/v1/fleets/{fleet_id}/stream", stream_fleet, query=LAST_EVENT),
     api_route("/v1/fleets/{fleet_id}/cancel", cancel_fleet, "POST"),
 ]

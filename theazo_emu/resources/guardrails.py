@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ..domain import guardrails
 from ..domain.guardrails import TYPES, VIOLATIONS, violation_to_api
-from ..http import Ctx, PageParams, Where, api_route
+from ..http import Ctx, PAGE, PageParams, Where, api_route
 from ..models.guardrails import GuardrailSettings
 from ..surfaces.theazo import list_answer, page_body
 from .usage import window
@@ -44,5 +44,6 @@ async def list_violations(ctx: Ctx) -> object:
 routes = [
     api_route("/v1/guardrails", get_guardrails),
     api_route("/v1/guardrails", put_guardrails, "PUT", body=GuardrailSettings),
-    api_route("/v1/guardrails/violations", list_violations),
+    api_route("/v1/guardrails/violations", list_violations,
+              query=("period", "from", "until", "type", "agentId", "sessionId", *PAGE)),
 ]

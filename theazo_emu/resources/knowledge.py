@@ -101,8 +101,8 @@ routes = [
               max_body=knowledge.MAX_UPLOAD_BODY),
     api_route("/v1/knowledge/sync", sync_knowledge, "POST", body=KnowledgeSync, status=201),
     api_route("/v1/knowledge/query", query_knowledge, "POST", body=KnowledgeQuery),
-    api_route("/v1/knowledge/stats", knowledge_stats),
-    api_route("/v1/knowledge/sources", list_knowledge_sources),
-    api_route("/v1/knowledge/sources/{source_id}", delete_knowledge_source, "DELETE"),
-    api_route("/v1/knowledge/collections/{name}", delete_knowledge_collection, "DELETE"),
+    api_route("/v1/knowledge/stats", knowledge_stats, query=("userId",)),
+    api_route("/v1/knowledge/sources", list_knowledge_sources, query=("userId", "collection")),
+    api_route("/v1/knowledge/sources/{source_id}", delete_knowledge_source, "DELETE", query=("userId",)),
+    api_route("/v1/knowledge/collections/{name}", delete_knowledge_collection, "DELETE", query=("userId",)),
 ]

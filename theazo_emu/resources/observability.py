@@ -18,7 +18,7 @@ from ..domain import ledger, observability, pricing, runs
 from ..domain.limits import period_start_ms
 from ..domain.observability import LEVELS, LogFilter
 from ..errors import NotFound, invalid
-from ..http import Ctx, Cursor, PageParams, api_route, query_choice, query_int, query_time
+from ..http import Ctx, Cursor, LAST_EVENT, PAGE, PageParams, api_route, query_choice, query_int, query_time
 from ..sse import stream_response
 from ..surfaces.theazo import list_answer, one_page, page_body
 
@@ -145,10 +145,11 @@ async def get_trace(ctx: Ctx) -> dict:
 
 
 routes = [
-    api_route("/v1/logs", list_logs),
-    api_route("/v1/logs/stream", stream_logs),
+    api_route("/v1/logs", list_logs,
+              query=("sessionId", "agentId", "level", "search", "since", "until", "limit")),
+    api_route("/v1/logs/stream", stream_logs, query=("sessionId", "agentId", "level", *LAST_EVENT)),
     api_route("/v1/metrics/summary", metrics_summary),
-    api_route("/v1/metrics", query_metrics),
-    api_route("/v1/traces", list_traces),
+    api_route("/v1/metrics", query_metrics, query=("metric", "since", "until", "interval")),
+    api_route("/v1/traces", list_traces, query=("agentId", "sessionId", *PAGE)),
     api_route("/v1/traces/{trace_id}", get_trace),
 ]

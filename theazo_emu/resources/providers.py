@@ -76,7 +76,7 @@ async def delete_provider(ctx: Ctx) -> dict:
 
 routes = [
     api_route("/v1/providers", list_providers),
-    api_route("/v1/providers", create_provider, "POST", body=CreateProvider, status=201),
-    api_route("/v1/providers/{provider}", update_provider, "PUT", body=UpdateProvider),
+    api_route("/v1/providers", create_provider, "POST", body=CreateProvider, status=201, also=(200,)),
+    api_route("/v1/providers/{provider}", update_provider, "PUT", body=UpdateProvider, also=(201,)),
     api_route("/v1/providers/{provider}", delete_provider, "DELETE"),
 ]

@@ -17,7 +17,7 @@ from ..domain import actions, runs, scheduler, schedules
 from ..domain.pricing import cost
 from ..domain.schedules import KIND, STATUSES, TABLE, compile_checked, create_schedule, schedule_to_api
 from ..errors import Conflict
-from ..http import Ctx, PageParams, Where, api_route
+from ..http import Ctx, PAGE, PageParams, Where, api_route
 from ..models.orchestration import CreateSchedule, UpdateSchedule
 from ..surfaces.theazo import list_answer, list_page, page_body
 
@@ -28,7 +28,7 @@ def execution_to_api(row: dict, now_ms: int) -> dict[str, Any]:
         "executionId": row["id"], "id": row["id"], "scheduleId": row["schedule_id"], "agentId": row["agent_id"],
         "sessionId": row["session_id"], "taskId": row["task_id"], "workflowRunId": row["workflow_run_id"],
         "scheduledAt": iso(row["scheduled_ms"]), "startedAt": iso(row["started_ms"]),
-    }
+    } | actions.agent_resolution(row["agent"], row["agent_config"])
     if row["status"] == "failed":
         return body | {"status": "failed", "cost": cost(0), "completedAt": iso(row["started_ms"]),
                        "error": row["failure"]}
@@ -76,7 +76,9 @@ def _updated_action(current: dict[str, Any], body: UpdateSchedule) -> dict[str, 
     if body.agent is not None:
         if kind != "agent-run":
             kind, config = "agent-run", {}
-        config["definitionId"] = body.agent
+        config.pop("definitionId", None)
+        config.pop("agent", None)
+        config |= actions.agent_config(body.agent)
     for name in sorted(given - {"agent"}):
         config[name] = getattr(body, name)
     return {"type": kind, "config": {k: v for k, v in config.items() if v is not None}}
@@ -145,10 +147,10 @@ async def schedule_history(ctx: Ctx) -> Any:
 
 routes = [
     api_route("/v1/schedules", add_schedule, "POST", body=CreateSchedule, status=201),
-    api_route("/v1/schedules", list_schedules),
+    api_route("/v1/schedules", list_schedules, query=("status", *PAGE)),
     api_route("/v1/schedules/{schedule_id}", update_schedule, "PATCH", body=UpdateSchedule),
     api_route("/v1/schedules/{schedule_id}", delete_schedule, "DELETE"),
     api_route("/v1/schedules/{schedule_id}/pause", pause_schedule, "POST"),
     api_route("/v1/schedules/{schedule_id}/resume", resume_schedule, "POST"),
-    api_route("/v1/schedules/{schedule_id}/history", schedule_history),
+    api_route("/v1/schedules/{schedule_id}/history", schedule_history, query=PAGE),
 ]

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..domain.secrets import ORG, TABLE, put_secret
 from ..errors import ApiError, NotFound, Unprocessable, invalid
-from ..http import Ctx, Where, api_route, respond
+from ..http import Ctx, PAGE, Where, api_route, respond
 from ..models.secrets import SessionSecrets, SetSecret, name_problem
 from ..surfaces.theazo import is_sdk, list_page
 from .sessions import load as load_session
@@ -110,10 +110,11 @@ async def delete_session_secret(ctx: Ctx) -> dict:
 
 
 routes = [
-    api_route("/v1/secrets", set_secret, "POST", body=SetSecret, status=201),
-    api_route("/v1/secrets", list_secrets),
-    api_route("/v1/secrets/{name}", delete_secret, "DELETE"),
-    api_route("/v1/sessions/{session_id}/secrets", set_session_secrets, "POST", body=SessionSecrets, status=201),
+    api_route("/v1/secrets", set_secret, "POST", body=SetSecret, status=201, also=(200,)),
+    api_route("/v1/secrets", list_secrets, query=("sessionId", *PAGE)),
+    api_route("/v1/secrets/{name}", delete_secret, "DELETE", query=("sessionId",)),
+    api_route("/v1/sessions/{session_id}/secrets", set_session_secrets, "POST", body=SessionSecrets, status=201,
+              also=(200,)),
     api_route("/v1/sessions/{session_id}/secrets", list_session_secrets),
     api_route("/v1/sessions/{session_id}/secrets/{name}", delete_session_secret, "DELETE"),
 ]

@@ -13,7 +13,7 @@ from ..clock import iso
 from ..domain import ledger, limits, pricing, sessions
 from ..domain.sessions import STATUSES, TABLE, require_active, session_status, session_to_api
 from ..errors import Conflict, invalid
-from ..http import Ctx, Where, api_route, query_time, respond
+from ..http import Ctx, PAGE, Where, api_route, query_time, respond
 from ..models import CreateSession, SessionLimits, SessionOptions, check_user_id
 from ..surfaces.theazo import list_page
 
@@ -127,8 +127,8 @@ async def update_limits(ctx: Ctx) -> dict:
 
 routes = [
     api_route("/v1/sessions", create_session, "POST", body=CreateSession, status=201),
-    api_route("/v1/sessions", list_sessions),
-    api_route("/v1/sessions/by-user/{user_id:path}", session_for_user, "POST", body=SessionOptions),
+    api_route("/v1/sessions", list_sessions, query=("status", "userId", "createdAfter", *PAGE)),
+    api_route("/v1/sessions/by-user/{user_id:path}", session_for_user, "POST", body=SessionOptions, also=(201,)),
     api_route("/v1/sessions/{session_id}", get_session),
     api_route("/v1/sessions/{session_id}/pause", pause_session, "POST"),
     api_route("/v1/sessions/{session_id}/resume", resume_session, "POST"),

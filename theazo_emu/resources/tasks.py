@@ -17,7 +17,7 @@ from .. import durations
 from ..domain import orchestration, runs, tasks
 from ..domain.tasks import FINAL, STATUSES, task_to_api
 from ..errors import invalid
-from ..http import Ctx, PageParams, api_route, query_choice, respond
+from ..http import Ctx, PAGE, PageParams, api_route, query_choice, respond
 from ..models.tasks import SessionRun, SubmitTask
 from ..surfaces.theazo import list_answer, page_body
 from .sessions import load as load_session
@@ -104,8 +104,8 @@ async def wait_task(ctx: Ctx) -> object:
 routes = [
     api_route("/v1/sessions/{session_id}/run", session_run, "POST", body=SessionRun, status=202),
     api_route("/v1/sessions/{session_id}/tasks", submit_task, "POST", body=SubmitTask, status=202),
-    api_route("/v1/sessions/{session_id}/tasks", list_tasks),
+    api_route("/v1/sessions/{session_id}/tasks", list_tasks, query=("status", *PAGE)),
     api_route("/v1/sessions/{session_id}/tasks/{task_id}", get_task),
     api_route("/v1/sessions/{session_id}/tasks/{task_id}/cancel", cancel_task, "POST"),
-    api_route("/v1/sessions/{session_id}/tasks/{task_id}/wait", wait_task),
+    api_route("/v1/sessions/{session_id}/tasks/{task_id}/wait", wait_task, query=("timeout",)),
 ]

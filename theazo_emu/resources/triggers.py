@@ -10,28 +10,32 @@ action run (actions.py), with the parsed body as its input. Deleted triggers are
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from .. import signing
+from .. import jsonio, signing
 from ..crypto import associated_data
 from ..domain import actions
 from ..errors import Unauthorized, Unprocessable
-from ..http import Ctx, api_route, public_row, respond
+from ..http import Ctx, PAGE, api_route, public_row, respond
 from ..models.orchestration import CreateTrigger
 from ..surfaces.theazo import list_answer, list_page
 
 TABLE, KIND = "triggers", "trigger"
 
 
+# Lists never show the signing secret; the SDK types Trigger.secret as a string, so it is masked.
+MASKED_SECRET = "whsec_********"
+
+
 def trigger_to_api(row: dict, base_url: str) -> dict[str, Any]:
-    """The union of the reference's Trigger and the SDK's (`agent`, `userId`); no secret."""
+    """The union of the reference's Trigger and the SDK's (`agent`, `userId`, a masked `secret`)."""
     action, config = row["action"], row["action"]["config"]
     return {
         "id": row["id"], "name": row["name"], "type": row["type"], "url": f"{base_url}/v1/triggers/{row['id']}/fire",
-        "action": action, "agent": config.get("definitionId") if action["type"] == "agent-run" else None,
+        "action": action, "agent": actions.agent_ref(action) or config.get("workflowId"),
         "workflowId": config.get("workflowId"), "userId": actions.user_of(action, actions.TRIGGER_USER),
-        "metadata": row["metadata"] or {}, "createdAt": row["created_at"], "updatedAt": row["updated_at"],
+        "secret": MASKED_SECRET, "metadata": row["metadata"] or {}, "createdAt": row["created_at"],
+        "updatedAt": row["updated_at"],
     }
 
 
@@ -90,23 +94,19 @@ async def fire_trigger(ctx: Ctx) -> Any:
     return respond(started.to_api() | {"triggerId": row["id"]}, 202)
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
 def _parse(raw: bytes) -> Any:
-    """Any JSON value; anything else (including an empty body) is 422."""
+    """Any JSON value, by the door's strict decoder; anything else (an empty body too) is 422."""
     try:
-        return json.loads(raw, parse_constant=_reject_constant)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        message = "empty body" if not raw.strip() else str(exc)[:200]
+        return jsonio.loads(raw)
+    except jsonio.JsonRejected as exc:
+        message = "empty body" if not raw.strip() else exc.reason
         raise Unprocessable("The trigger body must be JSON (it becomes the action's input).",
-                            [{"field": "body", "message": message}]) from None
+                            [{"field": exc.field, "message": message, "type": "json_invalid"}]) from None
 
 
 routes = [
     api_route("/v1/triggers", create_trigger, "POST", body=CreateTrigger, status=201),
-    api_route("/v1/triggers", list_triggers),
+    api_route("/v1/triggers", list_triggers, query=PAGE),
     api_route("/v1/triggers/{trigger_id}", delete_trigger, "DELETE"),
     api_route("/v1/triggers/{trigger_id}/fire", fire_trigger, "POST", public=True, status=202),
 ]

@@ -54,6 +54,9 @@ def _bound(ctx: Ctx, name: str) -> int | None:
     return ms
 
 
+WINDOW = ("from", "until", "period")  # the query window() reads
+
+
 def window(ctx: Ctx, default: str = "month", *, daily: bool = False) -> tuple[int, int]:
     """(from, until) in ms from `from`/`until` or `period`; 422 when reversed, or when a
     daily series would pass MAX_DAYS entries."""
@@ -182,9 +185,9 @@ async def usage_export(ctx: Ctx) -> Any:
 
 
 routes = [
-    api_route("/v1/usage/summary", usage_summary),
-    api_route("/v1/usage/daily", usage_daily),
-    api_route("/v1/usage/by-provider", usage_by_provider),
-    api_route("/v1/usage/export", usage_export),
-    api_route("/v1/usage/users/{user_id:path}", user_usage),
+    api_route("/v1/usage/summary", usage_summary, query=WINDOW),
+    api_route("/v1/usage/daily", usage_daily, query=WINDOW),
+    api_route("/v1/usage/by-provider", usage_by_provider, query=WINDOW),
+    api_route("/v1/usage/export", usage_export, query=(*WINDOW, "format")),
+    api_route("/v1/usage/users/{user_id:path}", user_usage, query=WINDOW),
 ]

@@ -16,7 +16,7 @@ from typing import Any
 from .. import outbound, signing
 from ..domain import webhooks
 from ..domain.events import TEST, Event
-from ..http import Ctx, api_route
+from ..http import Ctx, PAGE, api_route
 from ..models.webhooks import CreateWebhook
 from ..surfaces.theazo import list_answer, list_page
 
@@ -76,7 +76,7 @@ async def delete_webhook(ctx: Ctx) -> dict:
 
 routes = [
     api_route("/v1/webhooks", create_webhook, "POST", body=CreateWebhook, status=201),
-    api_route("/v1/webhooks", list_webhooks),
+    api_route("/v1/webhooks", list_webhooks, query=PAGE),
     api_route("/v1/webhooks/{webhook_id}/test", send_test_webhook, "POST"),
     api_route("/v1/webhooks/{webhook_id}", delete_webhook, "DELETE"),
 ]

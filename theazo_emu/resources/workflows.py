@@ -18,7 +18,7 @@ from ..domain import orchestration, pricing, workflows
 from ..domain.schedules import create_schedule
 from ..domain.workflows import RUNS, TABLE, load_workflow
 from ..errors import Conflict, invalid
-from ..http import Ctx, Where, api_route, respond
+from ..http import Ctx, LAST_EVENT, PAGE, Where, api_route, respond
 from ..models.workflows import (
     CreateWorkflow,
     EstimateWorkflow,
@@ -28,22 +28,29 @@ from ..models.workflows import (
     check_steps,
 )
 from ..sse import stream_response
-from ..surfaces.theazo import list_page
+from ..surfaces.theazo import list_page, omit_null
 from ..workflow import engine
 from ..workflow import estimate as workflow_estimate
 
 RUN_STATUSES = ("pending", "running", "completed", "partial", "failed", "paused", "cancelled")
 _SPEC_FIELDS = ("steps", "inputSchema", "outputSchema", "policy", "onFailure", "retries", "timeout")
+# Fields the SDK's Workflow and WorkflowRun types mark optional: absent, not null, when unset.
+_OPTIONAL = ("description", "inputSchema", "outputSchema", "policy", "retries", "timeout")
+_RUN_OPTIONAL = ("workflowVersion", "currentStepId", "canRetryFrom", "idempotencyKey", "startedAt", "completedAt")
 
 
 def workflow_to_api(row: dict) -> dict[str, Any]:
+    """The SDK's Workflow (the reference defers to it): optional fields absent when unset,
+    `timeout` a duration text."""
     spec = row["wf_spec"]
-    return {
+    timeout = spec.get("timeout")
+    return omit_null({
         "id": row["id"], "name": row["name"], "description": row["description"], "version": row["version"],
         "steps": spec["steps"], "inputSchema": spec.get("inputSchema"), "outputSchema": spec.get("outputSchema"),
         "policy": spec.get("policy"), "onFailure": spec.get("onFailure") or "abort", "retries": spec.get("retries"),
-        "timeout": spec.get("timeout"), "createdAt": row["created_at"], "updatedAt": row["updated_at"],
-    }
+        "timeout": timeout if timeout is None or isinstance(timeout, str) else f"{timeout:g}s",
+        "createdAt": row["created_at"], "updatedAt": row["updated_at"],
+    }, *_OPTIONAL)
 
 
 def run_to_api(row: dict) -> dict[str, Any]:
@@ -66,7 +73,7 @@ def run_to_api(row: dict) -> dict[str, Any]:
     }
     if row["wf_error"]:
         body["error"] = row["wf_error"]
-    return body
+    return omit_null(body, *_RUN_OPTIONAL)
 
 
 def _step_result(node: dict) -> dict[str, Any]:
@@ -221,16 +228,17 @@ async def schedule_workflow(ctx: Ctx) -> dict:
 
 routes = [
     api_route("/v1/workflows", create_workflow, "POST", body=CreateWorkflow, status=201),
-    api_route("/v1/workflows", list_workflows),
+    api_route("/v1/workflows", list_workflows, query=PAGE),
     api_route("/v1/workflows/{workflow_id}", get_workflow),
     api_route("/v1/workflows/{workflow_id}", update_workflow, "PATCH", body=UpdateWorkflow),
     api_route("/v1/workflows/{workflow_id}", delete_workflow, "DELETE"),
-    api_route("/v1/workflows/{workflow_id}/runs", run_workflow, "POST", body=StartWorkflowRun, status=201),
+    api_route("/v1/workflows/{workflow_id}/runs", run_workflow, "POST", body=StartWorkflowRun, status=201,
+              also=(200,)),
     api_route("/v1/workflows/{workflow_id}/estimate", estimate_workflow, "POST", body=EstimateWorkflow),
     api_route("/v1/workflows/{workflow_id}/schedule", schedule_workflow, "POST", body=ScheduleWorkflow, status=201),
-    api_route("/v1/workflow-runs", list_runs),
+    api_route("/v1/workflow-runs", list_runs, query=("workflowId", "status", *PAGE)),
     api_route("/v1/workflow-runs/{run_id}", get_run),
     api_route("/v1/workflow-runs/{run_id}/cancel", cancel_run, "POST"),
     api_route("/v1/workflow-runs/{run_id}/retry", retry_run, "POST"),
-    api_route("/v1/workflow-runs/{run_id}/stream", stream_run),
+    api_route("/v1/workflow-runs/{run_id}/stream", stream_run, query=LAST_EVENT),
 ]

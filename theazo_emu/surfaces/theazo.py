@@ -2,6 +2,7 @@
 
 Errors render as `{"error": {code, message, details?, requestId}, "requestId"}` with the
 same id in `X-Request-Id` (the SDK reads either); codes are the reference's "Error codes".
+`details` is always an object: field-level problems are `{"fields": [{field, message, type}]}`.
 Lists are `{data, nextCursor, cursor, hasMore}` (the reference's and the SDK's names, one
 value) or, for the SDK where its types want one, a bare array: the dialect (DESIGN.md,
 "Dialect") is `X-SDK-Version` on the request unless `--dialect` says otherwise.
@@ -12,11 +13,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable
 
 from starlette.datastructures import Headers
-from starlette.responses import JSONResponse
 
 from .. import catalog, registry
 from ..auth import theazo_key
-from ..http import Ctx, Cursor, Page, Where, api_route, rows_page
+from ..errors import details_object
+from ..http import Ctx, Cursor, Json, Page, Where, api_route, rows_page
 from ..surface import Surface
 
 if TYPE_CHECKING:
@@ -28,12 +29,12 @@ def authenticate(emu: "Emulator", headers: Headers) -> tuple[str | None, str]:
 
 
 def render_error(request_id: str, status: int, code: str, message: str, details: Any,
-                 headers: dict[str, str]) -> JSONResponse:
+                 headers: dict[str, str]) -> Json:
     error: dict[str, Any] = {"code": code, "message": message}
     if details is not None:
-        error["details"] = details
+        error["details"] = details_object(details)
     error["requestId"] = request_id
-    return JSONResponse({"error": error, "requestId": request_id}, status_code=status,
+    return Json({"error": error, "requestId": request_id}, status_code=status,
                         headers={**headers, "X-Request-Id": request_id})
 
 
@@ -44,14 +45,22 @@ def is_sdk(ctx: Ctx) -> bool:
 
 
 def page_body(page: Page, serialize: Callable[[Any], Any]) -> dict[str, Any]:
-    """`{data, nextCursor, cursor, hasMore}`: the reference's and the SDK's names, one value."""
+    """`{data, nextCursor, cursor, hasMore}`: the reference's and the SDK's names for one value;
+    on the last page the reference's `nextCursor` is null and the SDK's `cursor` (typed
+    `string`) is empty."""
     return {"data": [serialize(item) for item in page.items], "nextCursor": page.next_cursor,
-            "cursor": page.next_cursor, "hasMore": page.has_more}
+            "cursor": page.next_cursor or "", "hasMore": page.has_more}
 
 
 def one_page(data: list[Any]) -> dict[str, Any]:
     """A whole list as a single page (lists the API never pages)."""
-    return {"data": data, "nextCursor": None, "cursor": None, "hasMore": False}
+    return {"data": data, "nextCursor": None, "cursor": "", "hasMore": False}
+
+
+def omit_null(body: dict[str, Any], *names: str) -> dict[str, Any]:
+    """`body` without those of `names` that are null: fields the SDK's types mark optional
+    (`field?: string`) are absent rather than null, in the families only the SDK documents."""
+    return {k: v for k, v in body.items() if v is not None or k not in names}
 
 
 def list_page(ctx: Ctx, table: str, where: Where | None, cursor: Cursor | str, serialize: Callable[[dict], Any],

@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from starlette.datastructures import Headers
 from starlette.middleware import Middleware
-from starlette.responses import JSONResponse
 
 from .. import catalog, registry
 from ..auth import bearer_token, is_theo_test_key, tenant_of
@@ -28,7 +27,7 @@ from ..domain.theo import keys
 from ..domain.theo.errors import error_body
 from ..domain.theo.ratelimit import limiter
 from ..errors import Forbidden, Unauthorized, invalid
-from ..http import Ctx, Page, api_route, query_time
+from ..http import Ctx, Json, Page, api_route, query_time
 from ..surface import Surface
 from .theo_middleware import Idempotency, TheoHeaders
 
@@ -91,9 +90,9 @@ def authenticate(emu: "Emulator", headers: Headers) -> tuple[str | None, str]:
 
 
 def render_error(request_id: str, status: int, code: str, message: str, details: Any,
-                 headers: dict[str, str]) -> JSONResponse:
-    return JSONResponse(error_body(status, code, message, request_id), status_code=status,
-                        headers={**headers, "X-Request-Id": request_id})
+                 headers: dict[str, str]) -> Json:
+    return Json(error_body(status, code, message, request_id), status_code=status,
+                headers={**headers, "X-Request-Id": request_id})
 
 
 def required_scopes(path: str) -> tuple[str, ...]:
@@ -193,6 +192,6 @@ THEO = Surface(
     catalog=catalog.THEO, openapi="/api/v1/openapi.json",
     middleware=(Middleware(TheoHeaders, render=render_error),
                 Middleware(Idempotency, authenticate=authenticate, render=render_error)),
-    key_format="theo_sk_test_...", error_schema=ERROR_SCHEMA, replay_key_prefix="theo_sk_test_replay_",
+    key_format="theo_sk_test_...", error_schema=ERROR_SCHEMA,
     core=lambda: [api_route("/api/v1/openapi.json", openapi_document, public=True)],
 )

@@ -23,8 +23,9 @@ STATUSES = ("pending", "approved", "denied", "expired")
 
 
 def approval_to_api(row: dict) -> dict[str, Any]:
+    """The SDK's Approval: `agentId` the workflow run's agent ("" before any agent step ran)."""
     return {
-        "id": row["id"], "agentId": row["agent_id"], "runId": row["run_id"], "stepId": row["step_id"],
+        "id": row["id"], "agentId": row["agent_id"] or "", "runId": row["run_id"], "stepId": row["step_id"],
         "sessionId": row["session_id"], "userId": row["user_id"], "action": row["action_name"],
         "params": row["apr_params"] or {}, "status": row["status"], "defaultAction": row["default_action"],
         "requestedAt": row["requested_at"], "expiresAt": row["expires_at"], "resolvedAt": row["resolved_at"],
@@ -34,12 +35,15 @@ def approval_to_api(row: dict) -> dict[str, Any]:
 
 def open_approval(emu: "Emulator", run: dict, key: str, action: str, params: Any, default_action: str,
                   now_ms: int, expires_ms: int) -> str:
-    """A pending approval for step `key` of the workflow run; returns its id."""
+    """A pending approval for step `key` of the workflow run; returns its id. Its agent is
+    the run's: the agent of the run's latest agent step, if one has started."""
     tenant = run["tenant"]
     approval_id = emu.new_id("apr", tenant)
+    latest = emu.store.one("SELECT r.agent_id FROM workflow_tasks t JOIN runs r ON r.id = t.task_id "
+                           "WHERE t.run_id = ? ORDER BY t.task_id DESC LIMIT 1", [run["id"]])
     emu.store.insert(TABLE, {
         "id": approval_id, "tenant": tenant, "session_id": run["session_id"], "user_id": run["user_id"],
-        "agent_id": None, "run_id": run["id"], "step_id": key, "node_key": key,
+        "agent_id": latest["agent_id"] if latest else None, "run_id": run["id"], "step_id": key, "node_key": key,
         "action_name": action, "apr_params": params, "status": "pending",
         "default_action": default_action, "requested_at": iso(now_ms),
         "expires_at": iso(expires_ms), "expires_ms": expires_ms, "resolved_at": None, "resolved_by": None,

@@ -13,6 +13,7 @@ per-minute tokens. Ids are drawn in a fixed order, so the same requests give the
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ...journal import record_event
@@ -118,9 +119,9 @@ def run(emu: "Emulator", store: "Scoped", caller: Caller, request: Request) -> R
     engine = engines.BY_ID[answer.engine]
     failure = answer.error
     if failure is not None and (failure.after_tokens is None or not request.stream):
-        with store.atomic():
-            _audit(emu, caller, request, answer, None, None, failure.status)
-        raise TheoError(failure.status, failure.code, failure.message)
+        error = TheoError(failure.status, failure.code, failure.message)
+        error.after = partial(_audit, emu, caller, request, answer, None, None, failure.status)
+        raise error
     now = emu.clock.now_ms()
     with store.atomic():
         ident = emu.new_id("cmpl", caller.tenant)

@@ -20,6 +20,7 @@ from ..domain.theo import account, audit, benchmarks
 from ..domain.theo.errors import TheoError, invalid
 from ..domain.theo.ratelimit import MODE_SHARES, TIERS, limiter
 from ..http import Ctx, api_route, query_choice
+from ..models.theo import NoBody
 from ..models.theo_platform import Checkout, Portal, RateLimitIncrease, UpdateSettings
 from ..surfaces.theo import key_facts, request_facts
 
@@ -154,6 +155,6 @@ routes = [
     api_route("/api/v1/rate-limits/request-increase", request_increase, "POST", body=RateLimitIncrease, status=202),
     api_route("/api/v1/billing/checkout", billing_checkout, "POST", body=Checkout),
     api_route("/api/v1/billing/portal", billing_portal, "POST", body=Portal),
-    api_route("/api/v1/voice/token", voice_token, "POST"),
+    api_route("/api/v1/voice/token", voice_token, "POST", body=NoBody),
     api_route("/api/v1/channels", list_channels),
 ]

@@ -22,6 +22,7 @@ from ..domain.theo.answers import Ask
 from ..domain.theo.errors import TheoError, error_body
 from ..domain.theo.mock import generated
 from ..http import Ctx, api_route
+from ..models.theo import NoBody
 from ..models.theo_skills import CreateCanvas, PublishCanvas, TestCanvas, UpdateCanvas
 from .media import caller
 
@@ -152,7 +153,7 @@ routes = [
     api_route("/api/v1/evi/canvases/{canvas_id}", get_canvas),
     api_route("/api/v1/evi/canvases/{canvas_id}", update_canvas, "PATCH", body=UpdateCanvas),
     api_route("/api/v1/evi/canvases/{canvas_id}", delete_canvas, "DELETE"),
-    api_route("/api/v1/evi/canvases/{canvas_id}/compile", compile_canvas, "POST"),
+    api_route("/api/v1/evi/canvases/{canvas_id}/compile", compile_canvas, "POST", body=NoBody),
     api_route("/api/v1/evi/canvases/{canvas_id}/test", test_canvas, "POST", body=TestCanvas),
     api_route("/api/v1/evi/canvases/{canvas_id}/publish", publish_canvas, "POST", body=PublishCanvas),
 ]

@@ -19,6 +19,7 @@ from ..domain.theo import webhooks as hooks
 from ..domain.theo.errors import TheoError
 from ..errors import Conflict
 from ..http import Ctx, api_route
+from ..models.theo import NoBody
 from ..models.theo_platform import CreateWebhook, UpdateWebhook
 
 NOTE = "Store the signing secret now: it is shown only once. Verify deliveries with the Theo-Webhook-Signature header."
@@ -133,9 +134,10 @@ routes = [
     api_route("/api/v1/webhooks", create_webhook, "POST", body=CreateWebhook, status=201),
     api_route("/api/v1/webhooks/{webhook_id}", update_webhook, "PATCH", body=UpdateWebhook),
     api_route("/api/v1/webhooks/{webhook_id}", delete_webhook, "DELETE"),
-    api_route("/api/v1/webhooks/{webhook_id}/test", test_webhook, "POST"),
+    api_route("/api/v1/webhooks/{webhook_id}/test", test_webhook, "POST", body=NoBody),
     api_route("/api/v1/webhooks/{webhook_id}/deliveries", list_deliveries),
-    api_route("/api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/retry", retry_delivery, "POST"),
-    api_route("/api/v1/webhooks/{webhook_id}/rotate-secret", rotate_secret, "POST"),
+    api_route("/api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/retry", retry_delivery, "POST",
+              body=NoBody),
+    api_route("/api/v1/webhooks/{webhook_id}/rotate-secret", rotate_secret, "POST", body=NoBody),
     api_route("/api/v1/webhooks/{webhook_id}/stats", webhook_stats),
 ]

@@ -218,6 +218,15 @@ def test_stt_bad_uploads(client):
     assert held(client, key) == before
 
 
+@pytest.mark.parametrize("data", [b"RIFF\xff\xff\xff\xffWAVEfmt \xff\xff\xff\xff", b"RIFF\0\0\0\0WAVEfmt \x10\0\0\0\x01",
+                                  b"RIFF\0\0\0\0WAVEdata\xff\xff\xff\xff", b"ID3\x03\0\0\x7f\x7f\x7f\x7f",
+                                  b"\xff\xfb\xf0\x00", b"RIFF\0\0\0\0WAVEfmt \x10\0\0\0" + bytes(16) + b"data\x10\0\0\0"])
+def test_stt_reads_cut_off_or_lying_headers_without_a_500(client, data):
+    response = client.post("/api/v1/audio/stt", headers=bearer(theo_key()), files={"file": ("x", data, "audio/wav")})
+    assert response.status_code == 200, response.text
+    assert response.json()["duration_seconds"] is None or response.json()["duration_seconds"] >= 0
+
+
 def test_fixtures_script_transcripts_and_their_errors(client):
     key = theo_key()
     client.post("/_emu/fixtures", json={"transcripts": [

@@ -92,7 +92,7 @@ def _wav_seconds(data: bytes) -> float | None:
     offset, rate, size = 12, None, None
     while offset + 8 <= len(data):
         chunk, length = data[offset:offset + 4], struct.unpack("<I", data[offset + 4:offset + 8])[0]
-        if chunk == b"fmt " and length >= 16:
+        if chunk == b"fmt " and length >= 16 and offset + 20 <= len(data):  # a cut-off header reads as none
             rate = struct.unpack("<I", data[offset + 16:offset + 20])[0]  # byte rate
         elif chunk == b"data":
             size = min(length, len(data) - offset - 8)

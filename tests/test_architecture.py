@@ -26,6 +26,8 @@ RAW_SQL_OWNERS = {
     "domain.runs", "domain.checkpoints", "domain.providers", "domain.channels", "domain.scheduler",
     "domain.agent_io", "domain.chat", "domain.guardrails", "domain.webhooks",
     "workflow.approvals", "workflow.engine", "domain.theo.ledger", "domain.theo.idempotency",
+    "domain.theo.account", "domain.theo.hooks", "domain.theo.jobs", "domain.theo.skills", "domain.theo.webhooks",
+    "domain.theo.workflows",
 }
 ENDPOINT_PACKAGES = ("resources", "theo")
 

@@ -457,7 +457,7 @@ def test_an_unknown_field_names_the_expected_ones(tmp_path):
     ('[[faults]]\nfault = "boom"\n', "faults[0].fault: Input should be"),
     ('[[faults]]\nfault = "timeout"\nmatch = { path = "v1/x" }\n', "faults[0].match.path: must start with"),
     ('[[run]]\nmatch = {}\n', "unknown field 'run' (expected: description, keys, runs, exec, chat, faults, "
-                               "completions, theoKeys)"),
+                               "completions, theoKeys, jobs, transcripts)"),
     ('[[chat]]\nmatch = {}\n', "chat[0].reply: Field required"),
     ('[[chat]]\nmatch = { text = "hi" }\nreply = "x"\n', "chat[0].match: unknown field 'text'"),
 ])
@@ -587,7 +587,7 @@ def test_fixtures_check_prints_ok_with_counts() -> None:
     result = CliRunner().invoke(main, ["fixtures", "check", str(EXAMPLES)])
     assert result.exit_code == 0, result.output
     assert result.output == (f"OK {EXAMPLES}: 6 files, 2 keys, 2 runs, 2 exec, 1 chat, 2 faults, 5 completions, "
-                             "3 theoKeys\n")
+                             "3 theoKeys, 0 jobs, 0 transcripts\n")
 
 
 def test_fixtures_check_prints_every_problem_and_exits_1(tmp_path) -> None:

@@ -10,12 +10,18 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 
 import httpx
 import pytest
 
+from starlette.testclient import TestClient
+
 from conftest import START, advance, make_agent, make_session, serve_process
+from receiver import receiver
 from sse_client import events, frames
+from theazo_emu import create_app
+from theazo_emu.settings import Settings
 
 KEY = {"Authorization": "Bearer th_test_inspector"}
 OTHER = {"Authorization": "Bearer th_test_inspector_other"}
@@ -65,6 +71,39 @@ def test_state_shows_every_tenant_with_derived_statuses(client, auth) -> None:
     assert state["surfaces"]["theazo"]["agents"][0]["status"] == "idle"  # derived from the clock, as the API shows it
     assert all(e["released"] for e in client.get(f"/_emu/ui/runs/{run['taskId']}").json()["events"])
     assert client.get("/_emu/ui/runs/task_nope").status_code == 404
+
+
+def test_theo_tenants_completions_jobs_and_deliveries_beside_theazos(auth) -> None:
+    theo, other = {"Authorization": "Bearer theo_sk_test_inspector"}, {"Authorization": "Bearer theo_sk_test_other"}
+    app = create_app(Settings(clock=START, seed=0, allow_private_webhooks=True))
+    with TestClient(app) as client, receiver([400]) as hook:
+        make_session(client, auth)
+        client.post("/api/v1/webhooks", headers=theo, json={"url": hook.url, "event_types": ["completion.created"]})
+        done = client.post("/api/v1/completions", headers=theo, json={"prompt": "Write a python parser"}).json()
+        job = client.post("/api/v1/video", headers=theo, json={"prompt": "waves"}).json()
+        client.post("/api/v1/images", headers=other, json={"prompt": "a cat"})  # media: not a completion
+        hook.wait_for(1)
+        for _ in range(200):  # the refused attempt settles in the background
+            state = client.get("/_emu/ui/state").json()
+            if state["surfaces"]["theo"]["deliveries"][0]["status"] == "failed":
+                break
+            time.sleep(0.01)
+        tenants = {t["tenant"]: t for t in state["tenants"]}
+        assert tenants["key1"]["counts"] == {"theazo.sessions": 1}
+        assert tenants["theo1"]["counts"] == {"theo.completions": 1, "theo.jobs": 1, "theo.deliveries": 1}
+        assert "theo2" not in tenants  # its image is no completion, job or delivery
+        theo_state = state["surfaces"]["theo"]
+        (completion,) = theo_state["completions"]
+        assert (completion["id"], completion["tenant"], completion["mode"], completion["resolvedMode"]) == (
+            done["id"], "theo1", "auto", "code")
+        assert completion["costCents"] == done["usage"]["cost_cents"]
+        assert [(j["id"], j["status"], j["tenant"]) for j in theo_state["jobs"]] == [(job["job_id"], "queued", "theo1")]
+        (delivery,) = theo_state["deliveries"]
+        assert (delivery["status"], delivery["http_status"], delivery["url"]) == ("failed", 400, hook.url)
+        assert delivery["event_type"] == "completion.created" and delivery["tenant"] == "theo1"
+        assert "theo_sk_test_inspector" not in json.dumps(state)
+        advance(client, 3600)
+        assert client.get("/_emu/ui/state").json()["surfaces"]["theo"]["jobs"][0]["status"] == "completed"
 
 
 def test_a_journal_row_opens_the_whole_exchange_with_secrets_redacted(client, auth) -> None:

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from conftest import START, serve_process
+from receiver import receiver
 
 CHROMIUM = next((found for name in ("chromium", "chromium-browser", "google-chrome") if (found := shutil.which(name))),
                 None)
@@ -33,6 +34,7 @@ pytestmark = [
 ]
 KEY = "th_test_browser_alpha_9f3c"
 AUTH = {"Authorization": f"Bearer {KEY}"}
+THEO = {"Authorization": "Bearer theo_sk_test_browser_beta_7d21"}
 SECRET = "sk-browser-canary-5150"
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync", "--window-size=1280,900")
@@ -79,13 +81,20 @@ def test_the_inspector_in_a_browser(browser: Any, tmp_path: Path) -> None:
     fixtures = tmp_path / "fixtures"
     fixtures.mkdir()
     (fixtures / "10-empty.json").write_text('{"description": "nothing seeded"}')
-    with serve_process("--clock", START, "--heartbeat", "0.2", "--fixtures", str(fixtures)) as url, \
+    with serve_process("--clock", START, "--heartbeat", "0.2", "--fixtures", str(fixtures),
+                       "--allow-private-webhooks") as url, receiver([400]) as hook, \
             httpx.Client(base_url=url, headers=AUTH, timeout=10) as http:
         session = http.post("/v1/sessions", json={"userId": "u1"}).json()
         agent = http.post(f"/v1/sessions/{session['id']}/agents", json={"tools": ["web_search"]}).json()
         run = http.post(f"/v1/agents/{agent['id']}/run", json={"task": "Look around"}).json()
         assert http.post("/v1/secrets", json={"name": "TOKEN", "value": SECRET}).status_code == 201
         assert http.get("/v1/agents/agt_nope").status_code == 404
+        theo = {"headers": THEO}
+        assert http.post("/api/v1/webhooks", json={"url": hook.url, "event_types": ["completion.created"]},
+                         **theo).status_code == 201
+        completion = http.post("/api/v1/completions", json={"prompt": "Say hello"}, **theo).json()
+        job = http.post("/api/v1/video", json={"prompt": "waves"}, **theo).json()
+        hook.wait_for(1)
 
         browser.get(f"{url}/_emu/ui")
         _until(browser, lambda: "2025-05-01T00:00:00.000Z (frozen)" in _text(browser, "clock"), "the clock shows")
@@ -94,6 +103,17 @@ def test_the_inspector_in_a_browser(browser: Any, tmp_path: Path) -> None:
         # Tenants by their key's alias; the key itself appears nowhere on the page.
         assert _rows(browser, "tenants")[0][0].startswith("key1 (th_test_…9f3c) 1 1 1 0")
         assert KEY not in browser.page_source and SECRET not in browser.page_source
+        theo_tenant = next(text for text, _ in _rows(browser, "tenants") if "theo_sk_test_" in text)
+        assert theo_tenant.startswith("theo1 (theo_sk_test_…7d21) 0 0 0 0 1 1 1"), theo_tenant
+        assert "browser_beta" not in browser.page_source
+
+        # Theo's completions, jobs (their status on the clock) and webhook deliveries (failed in red).
+        assert completion["id"] in _rows(browser, "theo-completions")[0][0]
+        assert "auto → fast" in _rows(browser, "theo-completions")[0][0]
+        assert job["job_id"] in _rows(browser, "theo-jobs")[0][0] and "queued" in _rows(browser, "theo-jobs")[0][0]
+        _until(browser, lambda: _rows(browser, "theo-deliveries")[0][1] == "error", "the refused delivery shows red")
+        assert "completion.created" in _rows(browser, "theo-deliveries")[0][0]
+        assert " 400 " in _rows(browser, "theo-deliveries")[0][0]
 
         # Every column fits at 1280 px: nothing scrolls sideways.
         overflow = browser.execute_script(
@@ -120,6 +140,7 @@ def test_the_inspector_in_a_browser(browser: Any, tmp_path: Path) -> None:
                "every event released")
         _until(browser, lambda: any(agent["id"] in text and "idle" in text for text, _ in _rows(browser, "agents")),
                "the agent reads idle")
+        _until(browser, lambda: "completed 100%" in _rows(browser, "theo-jobs")[0][0], "the job completed on the clock")
 
         # The scrubber moves the virtual clock ahead by what it shows.
         browser.execute_script("const s = document.getElementById('scrub'); s.value = 7200;"

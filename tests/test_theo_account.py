@@ -54,7 +54,8 @@ def test_usage_periods_and_scope(client):
     theo_error(client.get("/api/v1/usage?from=0001-01-01", headers=bearer(key)), 400, "validation_error")
     theo_error(client.get("/api/v1/usage?scope=team", headers=bearer(key)), 400, "validation_error")
     theo_error(client.get("/api/v1/usage?scope=org", headers=bearer(key)), 403, "insufficient_scope")
-    org = client.post("/api/v1/keys", headers=bearer(key), json={"org_id": "org_1"}).json()["secret"]
+    org_id = client.post("/api/v1/orgs", headers=bearer(key), json={"name": "Acme"}).json()["id"]
+    org = client.post("/api/v1/keys", headers=bearer(key), json={"org_id": org_id}).json()["secret"]
     assert client.get("/api/v1/usage?scope=org", headers=bearer(org)).json()["scope"] == "org"
 
 

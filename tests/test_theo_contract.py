@@ -24,7 +24,10 @@ def test_the_sweeps_see_every_theo_route():
     assert {"/api/v1/completions", "/api/v1/chat/completions", "/api/v1/keys", "/api/v1/health",
             "/api/v1/conversations/{conversation_id}", "/api/v1/audit/export", "/api/v1/usage",
             "/api/v1/openapi.json", "/api/v1/models"} <= paths
-    assert {r.path for r in ROUTES if r.public} == {"/api/v1/health", "/api/v1/openapi.json"}
+    # Public: health, the OpenAPI document, and the two whose signed URL is the credential.
+    assert {r.path for r in ROUTES if r.public} == {"/api/v1/health", "/api/v1/openapi.json",
+                                                    "/api/v1/documents/{document_id}/download",
+                                                    "/api/v1/embed/browser/{session_id}"}
 
 
 @pytest.mark.parametrize("route,method", PROTECTED, ids=lambda v: getattr(v, "path", v))
@@ -71,8 +74,8 @@ def test_unknown_paths_wrong_methods_and_unserved_catalogue_endpoints(client):
     response = client.put("/api/v1/completions", headers=auth, json={})
     theo_error(response, 405, "method_not_allowed")
     assert response.headers["allow"] == "POST"
-    error = theo_error(client.post("/api/v1/images", headers=auth, json={"prompt": "x"}), 501, "not_implemented")
-    assert "POST /api/v1/images" in error["message"]
+    error = theo_error(client.post("/api/v1/voice/action", headers=auth, json={}), 501, "not_implemented")
+    assert "POST /api/v1/voice/action" in error["message"]
 
 
 # ---- versions ----

@@ -117,9 +117,13 @@ def test_keys_are_per_tenant_and_their_changes_are_audited_and_emitted(client):
 
 def test_org_keys_need_an_org_id_and_personal_keys_refuse_one(client):
     owner = theo_key()
-    assert _create(client, owner, org_id="org_1")["scope"] == "org"
-    assert _create(client, owner, scope="org", org_id="org_1")["org_id"] == "org_1"
+    org_id = client.post("/api/v1/orgs", headers=bearer(owner), json={"name": "Acme"}).json()["id"]
+    assert _create(client, owner, org_id=org_id)["scope"] == "org"
+    assert _create(client, owner, scope="org", org_id=org_id)["org_id"] == org_id
     before = held(client, owner)
+    theo_error(client.post("/api/v1/keys", headers=bearer(owner), json={"org_id": "org_1"}), 404, "not_found")
+    other = client.post("/api/v1/orgs", headers=bearer(theo_key()), json={"name": "Other"}).json()["id"]
+    theo_error(client.post("/api/v1/keys", headers=bearer(owner), json={"org_id": other}), 404, "not_found")
     theo_error(client.post("/api/v1/keys", headers=bearer(owner), json={"scope": "org"}), 400, "validation_error")
     theo_error(client.post("/api/v1/keys", headers=bearer(owner), json={"scope": "personal", "org_id": "o"}), 400,
                "validation_error")

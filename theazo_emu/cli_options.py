@@ -81,6 +81,10 @@ def emulator_options(func: Callable) -> Callable:
                      callback=_theo_rate_limit,
                      help="Theo (/api/v1) tier per API key: free (60 requests and 100k tokens a minute), starter, "
                           "pro, enterprise, N requests a minute, or off (default). [env THEAZO_EMU_THEO_RATE_LIMIT]"),
+        click.option("--allow-private-webhooks", "allow_private_webhooks", is_flag=True, default=False,
+                     envvar=env("ALLOW_PRIVATE_WEBHOOKS"),
+                     help="Let Theo webhooks call private addresses (loopback, LAN) over http or https; by default "
+                          "they must be public https URLs. [env THEAZO_EMU_ALLOW_PRIVATE_WEBHOOKS]"),
     ]
     for option in reversed(options):
         func = option(func)

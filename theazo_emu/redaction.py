@@ -27,7 +27,7 @@ REDACTED = "[REDACTED]"
 # Field names (compared case-insensitively) whose values are secrets wherever they appear;
 # body models add theirs through a `SECRET_FIELDS` class attribute (see Redactor.learn).
 SECRET_KEYS = frozenset({
-    "value", "credentials", "signingsecret", "secret", "authorization", "apikey", "api_key", "password",
+    "value", "credentials", "signingsecret", "signing_secret", "secret", "authorization", "apikey", "api_key", "password",
     "token", "accesstoken", "refreshtoken", "clientsecret", "privatekey", "masterkey", "master_key",
 })
 

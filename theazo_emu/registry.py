@@ -60,8 +60,10 @@ THEAZO = (
     _theazo("observability"),
     _theazo("billing_account", "billing_accounts", "billing_checkouts"),
 )
-def _theo(name: str, *tables: str) -> Family:
-    return Family(f"theazo_emu.theo.{name}", tables)
+
+
+def _theo(name: str, *tables: str, timers: tuple[tuple[str, str], ...] = ()) -> Family:
+    return Family(f"theazo_emu.theo.{name}", tables, timers)
 
 
 ADMIN = tuple(Family(f"theazo_emu.admin.{name}")
@@ -74,6 +76,20 @@ THEO = (
     _theo("conversations", "theo_conversations", "theo_messages"),
     _theo("audit", "theo_audit"),
     _theo("usage"),
+    _theo("media", "theo_documents"),
+    _theo("audio"),
+    _theo("jobs", "theo_jobs", timers=(("theo_jobs", "theazo_emu.domain.theo.jobs:TheoJobTimer"),)),
+    _theo("webhooks", "theo_webhooks", "theo_deliveries",
+          timers=(("theo_deliveries", "theazo_emu.domain.theo.webhooks:TheoDeliveryTimer"),)),
+    _theo("hooks", "theo_hooks", "theo_hook_executions"),
+    _theo("workflows", "theo_workflows", "theo_workflow_runs",
+          timers=(("theo_workflows", "theazo_emu.domain.theo.workflows:TheoWorkflowTimer"),)),
+    _theo("skills", "theo_skills", "theo_skill_installs", "theo_skill_submissions", "theo_skill_versions",
+          "theo_skill_reviews"),
+    _theo("orgs", "theo_orgs"),
+    _theo("account", "theo_settings", "theo_rate_requests", "theo_billing_sessions"),
+    _theo("browser", "theo_browser_sessions"),
+    _theo("evi", "theo_canvases"),
 )
 # Tenant tables of the kernel itself (the per-tenant id counters) and of the Theo surface's
 # own middleware (its Idempotency-Key records), which belong to no family.

@@ -10,7 +10,8 @@ data written with textContent only). It polls `GET /_emu/ui/state` and the journ
 follows `GET /_emu/ui/stream`, an SSE feed of run events as the virtual clock releases them.
 
 `state` is per surface: SECTIONS maps a surface to the tables its tenants are counted by and
-the lists it shows, so another product adds one entry. Like the rest of /_emu it takes no
+the lists it shows, so another product adds one entry (Theo's: completions, jobs with their
+status on the clock, and webhook deliveries). Like the rest of /_emu it takes no
 key and shows every tenant (the emulator binds loopback). It only watches: the feed marks
 no run as streamed, and its requests and frames stay out of the journal.
 """
@@ -29,6 +30,9 @@ from ..domain.agents import agent_to_api
 from ..domain.runs import run_status
 from ..domain.schedules import schedule_to_api
 from ..domain.sessions import session_to_api
+from ..domain.theo.engines import cents
+from ..domain.theo.jobs import job_to_api
+from ..domain.theo.webhooks import delivery_to_api
 from ..errors import NotFound
 from ..http import Ctx, api_route, query_int
 from ..journal import MAX_DETAIL_BODY
@@ -51,15 +55,15 @@ async def inspector_page(ctx: Ctx) -> HTMLResponse:
 
 
 class Section(NamedTuple):
-    """What the inspector shows of one surface: the tables each tenant is counted by, and
-    the lists (newest first) for the page."""
+    """What the inspector shows of one surface: what each tenant is counted by (a name, its
+    table and the rows of it that count), and the lists (newest first) for the page."""
 
-    counted: tuple[str, ...]
+    counted: tuple[tuple[str, str, str], ...]
     lists: Callable[[Ctx, Callable[[str], str]], dict[str, list[dict]]]
 
 
-def _newest(ctx: Ctx, table: str) -> list[dict]:
-    return ctx.emu.store.all(f"SELECT * FROM [{table}] ORDER BY id DESC LIMIT ?", [ROWS])
+def _newest(ctx: Ctx, table: str, where: str = "1") -> list[dict]:
+    return ctx.emu.store.all(f"SELECT * FROM [{table}] WHERE {where} ORDER BY id DESC LIMIT ?", [ROWS])
 
 
 def _theazo(ctx: Ctx, name: Callable[[str], str]) -> dict[str, list[dict]]:
@@ -75,7 +79,25 @@ def _theazo(ctx: Ctx, name: Callable[[str], str]) -> dict[str, list[dict]]:
     }
 
 
-SECTIONS: dict[str, Section] = {"theazo": Section(("sessions", "agents", "runs", "schedules"), _theazo)}
+def _theo(ctx: Ctx, name: Callable[[str], str]) -> dict[str, list[dict]]:
+    now, store = ctx.now_ms(), ctx.emu.store
+    urls = {r["id"]: r["url"] for r in store.all("SELECT id, url FROM theo_webhooks")}
+    return {
+        "completions": [{"id": r["id"], "tenant": name(r["tenant"]), "mode": r["mode"],
+                         "resolvedMode": r["resolved_mode"], "model": r["model"], "route": r["route"],
+                         "tokens": r["prompt_tokens"] + r["completion_tokens"], "costCents": cents(r["cost_units"]),
+                         "createdAt": r["created_at"]} for r in _newest(ctx, "theo_ledger", "kind = 'completion'")],
+        "jobs": [job_to_api(r, now) | {"tenant": name(r["tenant"])} for r in _newest(ctx, "theo_jobs")],
+        "deliveries": [delivery_to_api(r) | {"tenant": name(r["tenant"]), "url": urls.get(r["webhook_id"])}
+                       for r in _newest(ctx, "theo_deliveries")],
+    }
+
+
+SECTIONS: dict[str, Section] = {
+    "theazo": Section(tuple((t, t, "1") for t in ("sessions", "agents", "runs", "schedules")), _theazo),
+    "theo": Section((("completions", "theo_ledger", "kind = 'completion'"), ("jobs", "theo_jobs", "1"),
+                     ("deliveries", "theo_deliveries", "1")), _theo),
+}
 
 
 def _namer(ctx: Ctx) -> Callable[[str], str]:
@@ -100,9 +122,9 @@ async def inspector_state(ctx: Ctx) -> dict[str, Any]:
     store, name = ctx.emu.store, _namer(ctx)
     tenants: dict[str, dict[str, int]] = {}
     for surface, section in SECTIONS.items():
-        for table in section.counted:
-            for row in store.all(f"SELECT tenant, COUNT(*) AS n FROM [{table}] GROUP BY tenant"):
-                tenants.setdefault(row["tenant"], {})[f"{surface}.{table}"] = row["n"]
+        for label, table, where in section.counted:
+            for row in store.all(f"SELECT tenant, COUNT(*) AS n FROM [{table}] WHERE {where} GROUP BY tenant"):
+                tenants.setdefault(row["tenant"], {})[f"{surface}.{label}"] = row["n"]
     rows = []
     for tenant, counts in tenants.items():
         known = ctx.emu.aliases.of_tenant(tenant)

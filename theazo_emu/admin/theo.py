@@ -6,6 +6,9 @@ and `scopes` / `allowedOrigins` / `revoked`, which register the key); what it le
 reset (no billing, the default limit, every scope, not revoked). `GET /_emu/theo/account?key=` shows it.
 `PUT /_emu/theo/health` makes GET /api/v1/health degraded or down. `GET /_emu/theo/events`
 lists a key's events (credits.low, completion.created, key.created, ...), oldest first.
+`GET /_emu/theo/billing/:id` is the page a Theo checkout or portal URL opens; `POST
+/_emu/theo/billing/:id/complete` completes a checkout (its amount joins a billed tenant's
+credits) and answers where the success URL would take the buyer.
 """
 
 from __future__ import annotations
@@ -13,10 +16,14 @@ from __future__ import annotations
 from typing import Any
 
 from ..auth import tenant_of
-from ..domain.theo import events, health, keys, ledger
+from html import escape
+
+from starlette.responses import HTMLResponse
+
+from ..domain.theo import account, events, health, keys, ledger
 from ..domain.theo.engines import units
 from ..domain.theo.ratelimit import limiter, parse_tier
-from ..errors import invalid
+from ..errors import NotFound, invalid
 from ..http import Ctx, api_route, query_int
 from ..models.theo import HealthOverride
 from ..models.theo_fixtures import TheoKeySpec, check_theo_key
@@ -79,9 +86,36 @@ async def list_events(ctx: Ctx) -> dict:
     return {"data": events.recent(ctx.emu, tenant_of(key), ctx.query.get("type") or None, limit)}
 
 
+def _billing(ctx: Ctx) -> dict[str, Any]:
+    row = ctx.emu.store.by_id(account.BILLING, ctx.params["session_id"])
+    if row is None:
+        raise NotFound("billing session", ctx.params["session_id"])
+    return row
+
+
+async def billing_page(ctx: Ctx) -> HTMLResponse:
+    """The page a Theo checkout or portal URL opens."""
+    row = _billing(ctx)
+    what = (f"Checkout of {row['amount_cents'] / 100:.2f} USD of credits" if row["kind"] == "checkout"
+            else "Billing portal")
+    action = (f"<form method=post action='{escape(row['id'])}/complete'><button>Complete checkout</button></form>"
+              if row["kind"] == "checkout" and row["status"] == "open" else "")
+    html = (f"<!doctype html><meta charset=utf-8><title>{what} - Theo (emulated)</title>"
+            f"<body style='font-family:system-ui;margin:2rem'><h1>{what}</h1><p>Session {escape(row['id'])}, scope "
+            f"{escape(row['scope'])}, status {escape(row['status'])}.</p>{action}</body>")
+    return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+
+
+async def complete_billing(ctx: Ctx) -> dict:
+    """Complete a Theo checkout: its amount joins a billed tenant's credits."""
+    return account.complete_checkout(ctx.emu, _billing(ctx))
+
+
 routes = [
     api_route("/_emu/theo/account", get_account, public=True),
     api_route("/_emu/theo/account", put_account, "PUT", body=TheoKeySpec, public=True),
     api_route("/_emu/theo/health", put_health, "PUT", body=HealthOverride, public=True),
     api_route("/_emu/theo/events", list_events, public=True),
+    api_route("/_emu/theo/billing/{session_id}", billing_page, public=True),
+    api_route("/_emu/theo/billing/{session_id}/complete", complete_billing, "POST", public=True),
 ]

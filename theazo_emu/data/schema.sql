@@ -872,6 +872,271 @@ CREATE TABLE "theo_idempotency" (
    "created_at" TEXT NOT NULL,
    PRIMARY KEY ("tenant", "idem_key")
 );
+CREATE TABLE "theo_documents" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "format" TEXT NOT NULL,
+   "title" TEXT NOT NULL,
+   "mime_type" TEXT NOT NULL,
+   "content" BLOB NOT NULL,
+   "size" INTEGER NOT NULL,
+   "created_at" TEXT NOT NULL
+);
+CREATE TABLE "theo_jobs" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "type" TEXT NOT NULL,
+   "public_id" TEXT NOT NULL,
+   "prompt" TEXT NOT NULL,
+   "params" TEXT,
+   "queued_ms" INTEGER NOT NULL,
+   "start_ms" INTEGER NOT NULL,
+   "end_ms" INTEGER NOT NULL,
+   "outcome" TEXT NOT NULL,
+   "result" TEXT,
+   "error" TEXT,
+   "cost_units" INTEGER NOT NULL DEFAULT 0,
+   "notified" INTEGER NOT NULL DEFAULT 0,
+   "script" TEXT,
+   "created_at" TEXT NOT NULL
+);
+CREATE INDEX "idx_theo_jobs_tenant_id"
+    ON "theo_jobs" ("tenant", "id");
+CREATE INDEX "idx_theo_jobs_notified_end_ms"
+    ON "theo_jobs" ("notified", "end_ms");
+CREATE TABLE "theo_webhooks" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "url" TEXT NOT NULL,
+   "event_types" TEXT NOT NULL,
+   "enabled" INTEGER NOT NULL DEFAULT 1,
+   "description" TEXT,
+   "secret_sealed" TEXT NOT NULL,
+   "consecutive_failures" INTEGER NOT NULL DEFAULT 0,
+   "last_delivered_at" TEXT,
+   "seq" INTEGER NOT NULL,
+   "created_at" TEXT NOT NULL,
+   "updated_at" TEXT NOT NULL
+);
+CREATE INDEX "idx_theo_webhooks_tenant_seq"
+    ON "theo_webhooks" ("tenant", "seq");
+CREATE TABLE "theo_deliveries" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "webhook_id" TEXT NOT NULL,
+   "event_id" TEXT NOT NULL,
+   "event_type" TEXT NOT NULL,
+   "payload" TEXT NOT NULL,
+   "status" TEXT NOT NULL,
+   "attempt" INTEGER NOT NULL DEFAULT 0,
+   "due_ms" INTEGER,
+   "http_status" INTEGER,
+   "error_message" TEXT,
+   "delivered_at" TEXT,
+   "failed_at" TEXT,
+   "created_at" TEXT NOT NULL,
+   "updated_at" TEXT NOT NULL
+);
+CREATE INDEX "idx_theo_deliveries_webhook_id_id"
+    ON "theo_deliveries" ("webhook_id", "id");
+CREATE INDEX "idx_theo_deliveries_status_due_ms"
+    ON "theo_deliveries" ("status", "due_ms");
+CREATE TABLE "theo_hooks" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "hook_preset_id" TEXT,
+   "event_pattern" TEXT NOT NULL,
+   "skill_slug" TEXT NOT NULL,
+   "enabled" INTEGER NOT NULL DEFAULT 1,
+   "cooldown_minutes" INTEGER,
+   "config" TEXT,
+   "consecutive_failures" INTEGER NOT NULL DEFAULT 0,
+   "last_fired_ms" INTEGER,
+   "created_at" TEXT NOT NULL,
+   "updated_at" TEXT NOT NULL
+);
+CREATE INDEX "idx_theo_hooks_tenant_id"
+    ON "theo_hooks" ("tenant", "id");
+CREATE TABLE "theo_hook_executions" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "hook_id" TEXT NOT NULL,
+   "event_id" TEXT,
+   "event_type" TEXT NOT NULL,
+   "status" TEXT NOT NULL,
+   "error" TEXT,
+   "created_at" TEXT NOT NULL,
+   "completed_at" TEXT
+);
+CREATE INDEX "idx_theo_hook_executions_hook_id_id"
+    ON "theo_hook_executions" ("hook_id", "id");
+CREATE TABLE "theo_skills" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "slug" TEXT NOT NULL,
+   "name" TEXT NOT NULL,
+   "description" TEXT,
+   "category" TEXT NOT NULL,
+   "version" TEXT NOT NULL,
+   "system_prompt_ext" TEXT,
+   "tool_definitions" TEXT,
+   "is_public" INTEGER NOT NULL,
+   "status" TEXT NOT NULL,
+   "seq" INTEGER NOT NULL,
+   "created_at" TEXT NOT NULL,
+   "updated_at" TEXT NOT NULL
+);
+CREATE UNIQUE INDEX "idx_theo_skills_tenant_slug"
+    ON "theo_skills" ("tenant", "slug");
+CREATE TABLE "theo_skill_installs" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "skill_id" TEXT NOT NULL,
+   "slug" TEXT NOT NULL,
+   "created_at" TEXT NOT NULL
+);
+CREATE UNIQUE INDEX "idx_theo_skill_installs_tenant_skill_id"
+    ON "theo_skill_installs" ("tenant", "skill_id");
+CREATE TABLE "theo_skill_submissions" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "skill_id" TEXT,
+   "slug" TEXT NOT NULL,
+   "version" TEXT NOT NULL,
+   "manifest" TEXT NOT NULL,
+   "status" TEXT NOT NULL,
+   "review_tier" TEXT NOT NULL,
+   "auto_approved" INTEGER NOT NULL,
+   "review" TEXT NOT NULL,
+   "created_at" TEXT NOT NULL,
+   "updated_at" TEXT NOT NULL
+);
+CREATE INDEX "idx_theo_skill_submissions_tenant_id"
+    ON "theo_skill_submissions" ("tenant", "id");
+CREATE TABLE "theo_skill_versions" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "skill_id" TEXT NOT NULL,
+   "version" TEXT NOT NULL,
+   "status" TEXT NOT NULL,
+   "changelog" TEXT,
+   "manifest" TEXT,
+   "created_at" TEXT NOT NULL
+);
+CREATE INDEX "idx_theo_skill_versions_skill_id_id"
+    ON "theo_skill_versions" ("skill_id", "id");
+CREATE TABLE "theo_skill_reviews" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "skill_id" TEXT NOT NULL,
+   "rating" INTEGER NOT NULL,
+   "body" TEXT,
+   "created_at" TEXT NOT NULL
+);
+CREATE INDEX "idx_theo_skill_reviews_skill_id_id"
+    ON "theo_skill_reviews" ("skill_id", "id");
+CREATE TABLE "theo_orgs" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "name" TEXT NOT NULL,
+   "slug" TEXT NOT NULL,
+   "type" TEXT NOT NULL,
+   "created_at" TEXT NOT NULL,
+   "updated_at" TEXT NOT NULL
+);
+CREATE UNIQUE INDEX "idx_theo_orgs_tenant_slug"
+    ON "theo_orgs" ("tenant", "slug");
+CREATE TABLE "theo_workflows" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "name" TEXT NOT NULL,
+   "trigger_type" TEXT NOT NULL,
+   "trigger_config" TEXT NOT NULL,
+   "steps" TEXT NOT NULL,
+   "enabled" INTEGER NOT NULL,
+   "next_run_ms" INTEGER,
+   "created_at" TEXT NOT NULL,
+   "updated_at" TEXT NOT NULL
+);
+CREATE INDEX "idx_theo_workflows_next_run_ms"
+    ON "theo_workflows" ("next_run_ms");
+CREATE TABLE "theo_workflow_runs" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "workflow_id" TEXT NOT NULL,
+   "status" TEXT NOT NULL,
+   "trigger" TEXT NOT NULL,
+   "trigger_data" TEXT,
+   "steps_completed" INTEGER NOT NULL,
+   "step_results" TEXT,
+   "error" TEXT,
+   "started_at" TEXT NOT NULL,
+   "completed_at" TEXT
+);
+CREATE INDEX "idx_theo_workflow_runs_workflow_id_id"
+    ON "theo_workflow_runs" ("workflow_id", "id");
+CREATE TABLE "theo_settings" (
+   "tenant" TEXT PRIMARY KEY,
+   "default_mode" TEXT NOT NULL,
+   "personality" TEXT NOT NULL,
+   "timezone" TEXT NOT NULL,
+   "theo_branding" INTEGER NOT NULL,
+   "updated_at" TEXT NOT NULL
+);
+CREATE TABLE "theo_rate_requests" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "requested_tier" TEXT NOT NULL,
+   "use_case" TEXT,
+   "expected_volume" TEXT,
+   "status" TEXT NOT NULL,
+   "created_at" TEXT NOT NULL
+);
+CREATE TABLE "theo_billing_sessions" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "kind" TEXT NOT NULL,
+   "scope" TEXT NOT NULL,
+   "amount_cents" INTEGER,
+   "success_url" TEXT,
+   "status" TEXT NOT NULL,
+   "expires_ms" INTEGER NOT NULL,
+   "created_at" TEXT NOT NULL,
+   "completed_at" TEXT
+);
+CREATE TABLE "theo_browser_sessions" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "url" TEXT,
+   "region" TEXT NOT NULL,
+   "keep_alive" INTEGER NOT NULL,
+   "proxies" INTEGER NOT NULL,
+   "live_view_version" INTEGER NOT NULL,
+   "started_ms" INTEGER NOT NULL,
+   "expires_ms" INTEGER NOT NULL,
+   "last_active_ms" INTEGER NOT NULL,
+   "ended_ms" INTEGER,
+   "pages" TEXT NOT NULL,
+   "created_at" TEXT NOT NULL
+);
+CREATE INDEX "idx_theo_browser_sessions_tenant_id"
+    ON "theo_browser_sessions" ("tenant", "id");
+CREATE TABLE "theo_canvases" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "name" TEXT NOT NULL,
+   "description" TEXT,
+   "status" TEXT NOT NULL,
+   "graph" TEXT NOT NULL,
+   "compiled_manifest" TEXT,
+   "compiled_steps" TEXT,
+   "is_public" INTEGER NOT NULL,
+   "published_skill_id" TEXT,
+   "created_at" TEXT NOT NULL,
+   "updated_at" TEXT NOT NULL
+);
+CREATE INDEX "idx_theo_canvases_tenant_id"
+    ON "theo_canvases" ("tenant", "id");
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm001_core', 'data/schema.sql');
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm002_clock', 'data/schema.sql');
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm010_secrets_providers', 'data/schema.sql');
@@ -892,3 +1157,8 @@ INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm084_billing_accounts', 'data/schema.sql');
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm090_agent_references', 'data/schema.sql');
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm100_theo', 'data/schema.sql');
+INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm120_theo_media_jobs', 'data/schema.sql');
+INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm121_theo_webhooks_hooks', 'data/schema.sql');
+INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm122_theo_skills_orgs', 'data/schema.sql');
+INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm123_theo_workflows_account', 'data/schema.sql');
+INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm124_theo_browser_canvases', 'data/schema.sql');

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:  # the models (and pydantic) load with the first fixture file, not at start-up
     from ..models.fixtures import ChatSpec, ExecSpec, FaultSpec, FixtureFile, KeySpec, RunSpec
-    from ..models.theo_fixtures import CompletionSpec, TheoKeySpec
+    from ..models.theo_fixtures import CompletionSpec, JobSpec, TheoKeySpec, TranscriptSpec
 
 T = TypeVar("T")
 SUFFIXES = (".json", ".toml")
@@ -81,11 +81,14 @@ class FixtureSet:
     chats: tuple[Entry[ChatSpec], ...] = ()
     completions: tuple[Entry[CompletionSpec], ...] = ()  # Theo's scripted completions
     theo_keys: tuple[Entry[TheoKeySpec], ...] = ()
+    jobs: tuple[Entry[JobSpec], ...] = ()  # Theo's scripted video and research jobs
+    transcripts: tuple[Entry[TranscriptSpec], ...] = ()  # Theo's scripted speech-to-text
 
     def counts(self) -> dict[str, int]:
         return {"files": len(self.sources), "keys": len(self.keys), "runs": len(self.runs),
                 "exec": len(self.execs), "chat": len(self.chats), "faults": len(self.faults),
-                "completions": len(self.completions), "theoKeys": len(self.theo_keys)}
+                "completions": len(self.completions), "theoKeys": len(self.theo_keys), "jobs": len(self.jobs),
+                "transcripts": len(self.transcripts)}
 
     def summary(self) -> dict[str, Any]:
         return {"directory": str(self.directory) if self.directory else None,
@@ -121,6 +124,7 @@ def assemble(directory: Path | None, parsed: list[tuple[Source, FixtureFile]]) -
     """One set from validated files, in order; FixtureError if a key is declared twice."""
     problems: list[Problem] = []
     sources, keys, runs, execs, chats, faults, completions, theo_keys = [], [], [], [], [], [], [], []
+    jobs, transcripts = [], []
     for source, model in parsed:
         sources.append(source)
         keys += [Entry(source.name, f"keys[{i}]", s) for i, s in enumerate(model.keys)]
@@ -130,6 +134,8 @@ def assemble(directory: Path | None, parsed: list[tuple[Source, FixtureFile]]) -
         faults += [Entry(source.name, f"faults[{i}]", s) for i, s in enumerate(model.faults)]
         completions += [Entry(source.name, f"completions[{i}]", s) for i, s in enumerate(model.completions)]
         theo_keys += [Entry(source.name, f"theoKeys[{i}]", s) for i, s in enumerate(model.theoKeys)]
+        jobs += [Entry(source.name, f"jobs[{i}]", s) for i, s in enumerate(model.jobs)]
+        transcripts += [Entry(source.name, f"transcripts[{i}]", s) for i, s in enumerate(model.transcripts)]
     seen: dict[str, Entry] = {}
     for entry in (*keys, *theo_keys):
         first = seen.setdefault(entry.spec.key, entry)
@@ -141,7 +147,7 @@ def assemble(directory: Path | None, parsed: list[tuple[Source, FixtureFile]]) -
         raise FixtureError(problems)
     scopes = {e.spec.key: tuple(e.spec.scopes) for e in keys if e.spec.scopes is not None}
     return FixtureSet(directory, tuple(sources), tuple(keys), tuple(runs), tuple(execs), tuple(faults), scopes,
-                      tuple(chats), tuple(completions), tuple(theo_keys))
+                      tuple(chats), tuple(completions), tuple(theo_keys), tuple(jobs), tuple(transcripts))
 
 
 def _parse(path: Path, problems: list[Problem]) -> tuple[Source, FixtureFile] | None:
@@ -171,7 +177,7 @@ def _parse(path: Path, problems: list[Problem]) -> tuple[Source, FixtureFile] | 
     source = Source(name, text, shown)
     if not isinstance(data, dict):
         problems.append(Problem(shown, 1, "", "the file must hold an object with keys, runs, exec, chat, faults, "
-                                              "completions or theoKeys"))
+                                              "completions, theoKeys, jobs or transcripts"))
         return None
     try:
         return source, FixtureFile.model_validate(data)

@@ -20,7 +20,7 @@ from ..catalog import endpoints
 from ..domain import pricing
 from ..ratelimit import parse_limit
 from .fixture_parts import Strict, Text, TextMatch  # noqa: F401 (TextMatch: part of this module's API)
-from .theo_fixtures import CompletionSpec, TheoKeySpec, check_theo_key
+from .theo_fixtures import CompletionSpec, JobSpec, TheoKeySpec, TranscriptSpec, check_theo_key
 
 _TEST_KEY = re.compile(r"^th_test_[\x21-\x7e]{1,500}$")
 _SCOPE = re.compile(r"^(\*|[a-z][a-z0-9-]*)(?::(read|write|\*))?$")
@@ -297,6 +297,8 @@ class FixtureFile(Strict):
     faults: list[FaultSpec] = Field(default_factory=list)
     completions: list[CompletionSpec] = Field(default_factory=list)  # Theo: models/theo_fixtures.py
     theoKeys: list[TheoKeySpec] = Field(default_factory=list)
+    jobs: list[JobSpec] = Field(default_factory=list)
+    transcripts: list[TranscriptSpec] = Field(default_factory=list)
 
 
 class FixtureDocument(FixtureFile, SeedFields):
@@ -327,4 +329,5 @@ class FixtureDocument(FixtureFile, SeedFields):
         if self.key is not None and seed:
             keys.insert(0, KeySpec(key=self.key, **seed))
         return FixtureFile(description=self.description, keys=keys, runs=self.runs, exec=self.exec,
-                           chat=self.chat, faults=self.faults, completions=self.completions, theoKeys=self.theoKeys)
+                           chat=self.chat, faults=self.faults, completions=self.completions, theoKeys=self.theoKeys, jobs=self.jobs,
+                           transcripts=self.transcripts)

@@ -29,6 +29,11 @@ class TheoBody(BaseModel):
     model_config = ConfigDict(extra="ignore", strict=True, populate_by_name=True, defer_build=True)
 
 
+class NoBody(TheoBody):
+    """A POST documented with the body `{}` (or none): its fields are ignored, but what is
+    sent must pass the strict JSON door like any other body."""
+
+
 def _not_blank(value: str) -> str:
     if not value.strip():
         raise TheoError(400, "empty_prompt", "The prompt is empty: send a non-empty 'prompt'.")

@@ -1,10 +1,13 @@
-"""Fixture entries for the Theo surface: scripted completions and declared Theo keys.
+"""Fixture entries for the Theo surface: scripted completions, jobs and transcripts, and
+declared Theo keys.
 
 A fixture file may hold `completions` (what /api/v1/completions and /chat/completions
 answer, matched on the prompt, the mode, the conversation turn, the tool results of the
 turn, an offered tool and the key; first match wins) and `theoKeys` (a test key's scopes,
 allowed origins, credit balance and rate-limit tier, or that it is revoked; applied at start
-and on every reset).
+and on every reset), `jobs` (the timeline and outcome of a video or research job, matched
+on its type, prompt and key) and `transcripts` (what /audio/stt hears, matched on the
+detected format, the language, the file name and the key).
 Like every fixture model these refuse unknown fields.
 """
 
@@ -24,7 +27,8 @@ _THEO_KEY = re.compile(r"^theo_sk_test_[\x21-\x7e]{1,500}$")
 # The status a scripted error code answers with, unless the script gives one.
 ERROR_STATUS = {"validation_error": 400, "empty_prompt": 400, "insufficient_credits": 402, "not_found": 404,
                 "guardrail_violation": 422, "rate_limit_exceeded": 429, "mode_rate_limit_exceeded": 429,
-                "token_limit_exceeded": 429, "server_error": 500}
+                "token_limit_exceeded": 429, "server_error": 500, "stt_provider_error": 502,
+                "stt_unavailable": 503, "tts_provider_error": 502, "tts_unavailable": 503}
 _Modes = Annotated[list[Literal[MODES]] | None, BeforeValidator(lambda v: [v] if isinstance(v, str) else v)]  # type: ignore[valid-type]
 
 
@@ -124,3 +128,41 @@ class TheoKeySpec(Strict):
     rateLimit: Literal[(*TIERS, "off")] | int | None = Field(  # type: ignore[valid-type]
         default=None, description="A tier (free, starter, pro, enterprise), requests per minute, or off.")
     revoked: bool = Field(default=False, description="Register the key as revoked: every request with it is 401.")
+
+
+class JobMatch(Strict):
+    type: Literal["video", "research"] | None = None
+    prompt: Text | None = None
+    key: TheoKey | None = None
+
+
+class JobSpec(Strict):
+    """A scripted async job (POST /video, /research): its timeline and its outcome."""
+
+    name: str | None = None
+    match: JobMatch = Field(default_factory=JobMatch)
+    queuedSeconds: float = Field(default=0, ge=0, le=86_400, allow_inf_nan=False)
+    durationSeconds: float = Field(default=0, ge=0, le=86_400 * 7, allow_inf_nan=False,
+                                   description="How long the job is active before its outcome.")
+    status: Literal["completed", "failed"] = "completed"
+    error: str | None = Field(default=None, max_length=2000, description="A failed job's error message.")
+    failProgress: int = Field(default=50, ge=0, le=100, description="The progress a failed job stopped at.")
+    result: Any = Field(default=None, description="A completed job's result (default: the mock's).")
+
+
+class TranscriptMatch(Strict):
+    format: str | None = Field(default=None, description="The detected format: mp3, mp4, m4a, wav, webm, ogg.")
+    language: str | None = None
+    filename: Text | None = None
+    key: TheoKey | None = None
+
+
+class TranscriptSpec(Strict):
+    """A scripted speech-to-text answer (POST /audio/stt)."""
+
+    name: str | None = None
+    match: TranscriptMatch = Field(default_factory=TranscriptMatch)
+    text: str = ""
+    language: str | None = None
+    durationSeconds: float | None = Field(default=None, ge=0, le=86_400, allow_inf_nan=False)
+    error: Annotated[ScriptedError | None, BeforeValidator(lambda v: {"code": v} if isinstance(v, str) else v)] = None

@@ -54,6 +54,22 @@ SCOPE_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("/api/v1/conversations", ("completions", "memory")),
     ("/api/v1/usage", ("billing",)),
     ("/api/v1/audit/export", ("billing",)),
+    ("/api/v1/billing/", ("billing",)),
+    ("/api/v1/skills", ("skills",)),
+    ("/api/v1/evi/", ("skills",)),
+    ("/api/v1/tools", ("tools",)),
+    ("/api/v1/browser/", ("connectors", "browser")),
+    ("/api/v1/webhooks", ("completions",)),
+    ("/api/v1/hooks", ("completions",)),
+    ("/api/v1/events", ("completions",)),
+    ("/api/v1/workflows", ("completions",)),
+    ("/api/v1/images", ("completions",)),
+    ("/api/v1/code", ("completions",)),
+    ("/api/v1/documents", ("completions",)),
+    ("/api/v1/video", ("completions",)),
+    ("/api/v1/research", ("completions",)),
+    ("/api/v1/audio/", ("completions",)),
+    ("/api/v1/jobs/", ("completions",)),
 )
 
 

@@ -2,7 +2,8 @@
 
 POST answers 201 with the key object and its `secret`, shown only then (stored as its
 SHA-256); `scopes` default to all, `scope` is personal unless `org_id` is given (org needs
-`org_id`: the emulator has no active team; personal forbids it). A key cannot grant a scope
+`org_id`, one of the tenant's orgs (404 otherwise): the emulator has no active team;
+personal forbids it). A key cannot grant a scope
 its creator lacks (403). PUT sets `allowed_origins` (CORS) and `name`. DELETE revokes (by
 path, or `{"id"}` / `?id=` on the collection): the key's next request is 401; revoking
 twice answers the same. Every change is audited (key.created, key.updated, key.revoked)
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..domain.theo import audit, events, keys
+from ..domain.theo import audit, events, keys, orgs
 from ..domain.theo.errors import invalid
 from ..errors import Forbidden
 from ..http import Ctx, api_route, rows_page
@@ -45,6 +46,8 @@ async def create_key(ctx: Ctx) -> dict:
         raise invalid("org_id", "must not be given for a personal key")
     if scope == "org" and not body.org_id:
         raise invalid("org_id", "is required for an org key (the emulator has no active team)")
+    if body.org_id:
+        ctx.store.get(orgs.TABLE, body.org_id, orgs.KIND)  # an org of this tenant, or 404
     scopes = list(dict.fromkeys(body.scopes)) if body.scopes is not None else list(keys.SCOPES)
     caller, _ = key_facts(ctx)
     lacking = [s for s in scopes if caller is not None and s not in caller["scopes"]]

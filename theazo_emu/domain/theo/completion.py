@@ -16,7 +16,9 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from ...journal import record_event
 from . import audit, conversations, engines, events, ledger
+from .skills import installed_slugs
 from .answers import Answer, Ask, Tool, count_tokens
 from .errors import TheoError
 from .mock import generated
@@ -105,6 +107,7 @@ def run(emu: "Emulator", store: "Scoped", caller: Caller, request: Request) -> R
     history = tuple(conversations.history(store, conversation["id"])) if conversation else \
         (request.inline_history or ())
     ledger.require_credits(emu, caller.tenant)
+    request = replace(request, skills=tuple(dict.fromkeys((*request.skills, *installed_slugs(store)))))
     resolved, engine = resolve(request)
     limits = limiter(emu)
     limits.check_mode(caller.key, resolved, emu.clock.now_ms())
@@ -151,6 +154,9 @@ def run(emu: "Emulator", store: "Scoped", caller: Caller, request: Request) -> R
             "completion_id": ident, "conversation_id": conversation_id, "mode": request.mode,
             "resolved_mode": answer.resolved_mode, "model": engine.id, "usage": usage(answer)})
     limits.book_tokens(caller.key, answer.prompt_tokens + answer.completion_tokens, now)
+    record_event(emu, "theo_completion", tenant=caller.tenant, completionId=ident, mode=request.mode,
+                 resolvedMode=answer.resolved_mode, model=engine.id, stream=request.stream,
+                 tokens=answer.prompt_tokens + answer.completion_tokens, costUnits=answer.cost_units)
     return Result(ident, now, emu.clock.now_iso(), request.mode, engine, answer, artifacts, conversation_id,
                   caller.request_id, request.metadata, request.skills, balance, call_ids, request.component_library)
 

@@ -1,17 +1,19 @@
-"""Theo's events: what webhooks are told about (theo-api.md §1.3's event types).
+"""Theo's events: what webhooks and hooks are told about (theo-api.md §1.3's event types).
 
-`emit()` writes one `evt_` row per event (type, data, virtual time) in the caller's
-transaction and journals it (`/_emu/requests?kind=theo_event`). This module only records
-them, oldest first; delivering them to webhooks belongs to the webhooks family. Owns the
-theo_events table.
+`publish()` is the one way an event happens: it writes one `evt_` row (type, data, virtual
+time) in the caller's transaction, journals it (`/_emu/requests?kind=theo_event`), runs the
+hooks whose pattern matches (hooks.py) and queues a signed delivery to every enabled
+webhook subscribed to it (webhooks.py), and says how many of each it reached. `emit()` is
+publish for callers that need only the event. Owns the theo_events table.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ...clock import iso
 from ...journal import record_event
+from . import hooks, webhooks
 
 if TYPE_CHECKING:
     from ...emulator import Emulator
@@ -19,14 +21,29 @@ if TYPE_CHECKING:
 TABLE = "theo_events"
 
 
-def emit(emu: "Emulator", tenant: str, kind: str, data: dict[str, Any]) -> dict[str, Any]:
-    """Record an event of this tenant; returns it in the webhook body's shape."""
+class Published(NamedTuple):
+    event: dict[str, Any]
+    hooks: int
+    webhooks: int
+
+
+def publish(emu: "Emulator", tenant: str, kind: str, data: Any) -> Published:
+    """Record an event of this tenant and hand it to its hooks and webhooks."""
     now = emu.clock.now_ms()
     row = {"id": emu.new_id("evt", tenant), "tenant": tenant, "type": kind, "data": data, "at_ms": now,
            "created_at": iso(now)}
     emu.store.insert(TABLE, row)
-    record_event(emu, "theo_event", type=kind, eventId=row["id"], tenant=tenant)
-    return event_to_api(row)
+    event = event_to_api(row)
+    fired = hooks.fire(emu, tenant, event)
+    deliveries = webhooks.enqueue(emu, tenant, event)
+    record_event(emu, "theo_event", type=kind, eventId=row["id"], tenant=tenant, hooks=fired,
+                 webhooks=len(deliveries))
+    return Published(event, fired, len(deliveries))
+
+
+def emit(emu: "Emulator", tenant: str, kind: str, data: dict[str, Any]) -> dict[str, Any]:
+    """Record an event of this tenant (see publish); returns it in the webhook body's shape."""
+    return publish(emu, tenant, kind, data).event
 
 
 def event_to_api(row: dict[str, Any]) -> dict[str, Any]:

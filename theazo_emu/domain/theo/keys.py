@@ -104,3 +104,12 @@ def origin_allowed_by_any_key(emu: "Emulator", origin: str) -> bool:
     return emu.store.one(
         "SELECT 1 FROM theo_keys, json_each(theo_keys.allowed_origins) AS o "
         "WHERE theo_keys.revoked_at IS NULL AND o.value = ? LIMIT 1", [origin]) is not None
+
+
+def revoke_org_keys(emu: "Emulator", store: "Scoped", org_id: str) -> int:
+    """Revoke every active key scoped to the org; how many."""
+    now = emu.clock.now_iso()
+    rows = store.rows(TABLE, "org_id = ? AND revoked_at IS NULL", [org_id], columns="id")
+    for row in rows:
+        store.update(TABLE, row["id"], {"revoked_at": now, "updated_at": now})
+    return len(rows)

@@ -12,25 +12,22 @@ each is written whole, in one write.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from ...sse import Frame
 from . import engines
 from .completion import Result, usage
 from .errors import error_body
+from .skills import BY_SLUG, skill_uuid
 
 DONE = Frame(None, "[DONE]", None)
 
 
 def skills_active(slugs: tuple[str, ...]) -> list[dict[str, Any]]:
-    """The skills a request activated: an id (uuid-shaped, a digest of the slug) and a name."""
-    out = []
-    for slug in slugs:
-        h = hashlib.sha256(f"skill|{slug}".encode()).hexdigest()
-        out.append({"id": f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}", "slug": slug,
-                    "name": slug.replace("-", " ").title()})
-    return out
+    """The skills a request activated (asked for, and installed): an id (the skill's, a
+    uuid-shaped digest of the slug) and a name."""
+    return [{"id": skill_uuid(slug), "slug": slug,
+             "name": BY_SLUG[slug]["name"] if slug in BY_SLUG else slug.replace("-", " ").title()} for slug in slugs]
 
 
 def completion_body(result: Result) -> dict[str, Any]:

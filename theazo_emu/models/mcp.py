@@ -52,9 +52,24 @@ class DeclaredTool(Body):
     inputSchema: dict[str, Any] = Field(default_factory=lambda: {"type": "object", "properties": {}})
 
 
-class ConnectMcp(Body):
+class _Connection(Body):
+    """What a connection's create and update (and a user's credentials) share: secret
+    headers and tool-name lists, checked."""
+
     SECRET_FIELDS: ClassVar[tuple[str, ...]] = ("headers",)
 
+    @field_validator("headers", check_fields=False)
+    @classmethod
+    def _headers(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        return check_headers(value)
+
+    @field_validator("toolFilter", "requiresApproval", check_fields=False)
+    @classmethod
+    def _filters(cls, value: list[str] | None) -> list[str] | None:
+        return _tool_names(value)
+
+
+class ConnectMcp(_Connection):
     name: str = Field(pattern=NAME)
     transport: Literal["sse", "streamable-http", "stdio"]
     url: HttpUrl | None = None
@@ -67,16 +82,6 @@ class ConnectMcp(Body):
     tools: list[DeclaredTool] | None = Field(default=None, max_length=500,
                                              description="Emulator only: the tools the server offers.")
 
-    @field_validator("headers")
-    @classmethod
-    def _headers(cls, value: dict[str, str] | None) -> dict[str, str] | None:
-        return check_headers(value)
-
-    @field_validator("toolFilter", "requiresApproval")
-    @classmethod
-    def _filters(cls, value: list[str] | None) -> list[str] | None:
-        return _tool_names(value)
-
     @model_validator(mode="after")
     def _endpoint(self) -> "ConnectMcp":
         if self.transport == "stdio" and self.command is None:
@@ -86,33 +91,14 @@ class ConnectMcp(Body):
         return self
 
 
-class UpdateMcp(Body):
-    SECRET_FIELDS: ClassVar[tuple[str, ...]] = ("headers",)
-
+class UpdateMcp(_Connection):
     headers: dict[str, str] | None = None
     toolFilter: list[str] | None = Field(default=None, max_length=500)
     requiresApproval: list[str] | None = Field(default=None, max_length=500)
 
-    @field_validator("headers")
-    @classmethod
-    def _headers(cls, value: dict[str, str] | None) -> dict[str, str] | None:
-        return check_headers(value)
 
-    @field_validator("toolFilter", "requiresApproval")
-    @classmethod
-    def _filters(cls, value: list[str] | None) -> list[str] | None:
-        return _tool_names(value)
-
-
-class UserCredentials(Body):
-    SECRET_FIELDS: ClassVar[tuple[str, ...]] = ("headers",)
-
+class UserCredentials(_Connection):
     headers: dict[str, str] = Field(min_length=1)
-
-    @field_validator("headers")
-    @classmethod
-    def _headers(cls, value: dict[str, str] | None) -> dict[str, str] | None:
-        return check_headers(value)
 
 
 class ServerConfig(Body):

@@ -202,6 +202,7 @@ BAD_CREATE = [
     {"api_key_id": "x" * 201},
     {"api_key_id": "key_unknown"},
     {"name": ""}, {"name": "   "}, {"name": 7}, {"name": None}, {"name": "x" * 201},
+    {"name": "a\x00b"}, {"name": "line\r\nbreak"},
     {"appearance": []}, {"appearance": "dark"}, {"appearance": None}, {"behavior": 1},
     {"security": []}, {"security": {"requireTurnstile": "true"}}, {"security": {"requireTurnstile": 1}},
     {"security": {"allowedOrigins": "https://a.example"}},
@@ -226,7 +227,8 @@ def test_bad_creates_are_400_and_store_nothing(client, body):
 
 
 @pytest.mark.parametrize("raw", [b'{"api_key_id": "KEY", "appearance": {"size": NaN}}',
-                                 b'{"api_key_id": "KEY", "name": Infinity}', b'{"api_key_id": "KEY", "name": "\\ud800"}',
+                                 b'{"api_key_id": "KEY", "name": Infinity}',
+                                 b'{"api_key_id": "KEY", "name": "\\ud800"}',
                                  b'{"api_key_id": "KEY", "behavior": {"a": -Infinity}}', b"[]", b'"x"', b"{"])
 def test_bad_json_is_400_and_stores_nothing(client, raw):
     key = theo_key()

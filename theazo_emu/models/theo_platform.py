@@ -189,6 +189,15 @@ class CreateBrowserSession(TheoBody):
 KeyId = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
+def _printable(value: str) -> str:
+    if any(ord(char) < 32 or ord(char) == 127 for char in value):
+        raise ValueError("must not hold control characters")
+    return value
+
+
+WidgetName = Annotated[Name, AfterValidator(_printable)]  # shown in the snippet's title and the page
+
+
 class IframeSecurity(TheoBody):
     """A widget's `security` on create: both fields optional."""
 
@@ -213,7 +222,7 @@ class CreateIframe(TheoBody):
     """POST /api/v1/iframes."""
 
     api_key_id: KeyId
-    name: Name = DEFAULT_NAME
+    name: WidgetName = DEFAULT_NAME
     appearance: dict[str, Any] = Field(default_factory=dict)
     behavior: dict[str, Any] = Field(default_factory=dict)
     security: IframeSecurity = Field(default_factory=IframeSecurity)
@@ -223,7 +232,7 @@ class UpdateIframe(TheoBody):
     """PATCH /api/v1/iframes/:id: any of these; `appearance` and `behavior` are replaced whole."""
 
     api_key_id: KeyId | None = None
-    name: Name | None = None
+    name: WidgetName | None = None
     status: Literal[STATUSES] | None = None  # type: ignore[valid-type]
     appearance: dict[str, Any] | None = None
     behavior: dict[str, Any] | None = None

@@ -24,10 +24,12 @@ def test_the_sweeps_see_every_theo_route():
     assert {"/api/v1/completions", "/api/v1/chat/completions", "/api/v1/keys", "/api/v1/health",
             "/api/v1/conversations/{conversation_id}", "/api/v1/audit/export", "/api/v1/usage",
             "/api/v1/openapi.json", "/api/v1/models"} <= paths
-    # Public: health, the OpenAPI document, and the two whose signed URL is the credential.
+    # Public: health, the OpenAPI document, the two whose signed URL is the credential, and
+    # a widget's embed page (its id is on every page that pastes the snippet).
     assert {r.path for r in ROUTES if r.public} == {"/api/v1/health", "/api/v1/openapi.json",
                                                     "/api/v1/documents/{document_id}/download",
-                                                    "/api/v1/embed/browser/{session_id}"}
+                                                    "/api/v1/embed/browser/{session_id}",
+                                                    "/api/v1/embed/iframes/{iframe_id}"}
 
 
 @pytest.mark.parametrize("route,method", PROTECTED, ids=lambda v: getattr(v, "path", v))

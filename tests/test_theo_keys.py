@@ -132,6 +132,8 @@ def test_org_keys_need_an_org_id_and_personal_keys_refuse_one(client):
 
 @pytest.mark.parametrize("body", [{"scopes": ["everything"]}, {"scopes": "completions"}, {"name": 5},
                                   {"allowed_origins": ["localhost:3000"]}, {"allowed_origins": ["https://a.b/path"]},
+                                  {"allowed_origins": ["https://a.b\n"]}, {"allowed_origins": ["https://a.b:70000"]},
+                                  {"allowed_origins": ["https://.."]}, {"allowed_origins": ["https://-a.b"]},
                                   {"scope": "team"}])
 def test_bad_key_bodies_are_400_and_create_nothing(client, body):
     owner = theo_key()

@@ -722,3 +722,16 @@ def m124_theo_browser_canvases(db: Database) -> None:
         pk="id", not_null={"tenant", "name", "status", "graph", "is_public", "created_at", "updated_at"},
     )
     db["theo_canvases"].create_index(["tenant", "id"])
+
+
+@migrations()
+def m125_theo_iframes(db: Database) -> None:
+    # Embeddable widgets: the API key they speak with, their look, behaviour and security
+    # (Turnstile, the origins that may frame them), and when they were last verified.
+    db["theo_iframes"].create(
+        {"id": str, "tenant": str, "name": str, "status": str, "api_key_id": str, "appearance": str,
+         "behavior": str, "security": str, "verified_at": str, "created_at": str, "updated_at": str},
+        pk="id", not_null={"tenant", "name", "status", "api_key_id", "appearance", "behavior", "security",
+                           "created_at", "updated_at"},
+    )
+    db["theo_iframes"].create_index(["tenant", "id"])

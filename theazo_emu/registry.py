@@ -90,6 +90,7 @@ THEO = (
     _theo("account", "theo_settings", "theo_rate_requests", "theo_billing_sessions"),
     _theo("browser", "theo_browser_sessions"),
     _theo("evi", "theo_canvases"),
+    _theo("iframes", "theo_iframes"),
 )
 # Tenant tables of the kernel itself (the per-tenant id counters) and of the Theo surface's
 # own middleware (its Idempotency-Key records), which belong to no family.

@@ -53,6 +53,7 @@ JSON: dict[str, frozenset[str]] = {table: frozenset(columns) for table, columns 
     "theo_events": ("data",),
     "theo_hooks": ("config",),
     "theo_idempotency": ("headers",),
+    "theo_iframes": ("appearance", "behavior", "security"),
     "theo_jobs": ("params", "result"),
     "theo_keys": ("scopes", "allowed_origins"),
     "theo_messages": ("model", "tools", "artifacts", "follow_ups"),

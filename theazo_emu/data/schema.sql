@@ -1137,6 +1137,21 @@ CREATE TABLE "theo_canvases" (
 );
 CREATE INDEX "idx_theo_canvases_tenant_id"
     ON "theo_canvases" ("tenant", "id");
+CREATE TABLE "theo_iframes" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "name" TEXT NOT NULL,
+   "status" TEXT NOT NULL,
+   "api_key_id" TEXT NOT NULL,
+   "appearance" TEXT NOT NULL,
+   "behavior" TEXT NOT NULL,
+   "security" TEXT NOT NULL,
+   "verified_at" TEXT,
+   "created_at" TEXT NOT NULL,
+   "updated_at" TEXT NOT NULL
+);
+CREATE INDEX "idx_theo_iframes_tenant_id"
+    ON "theo_iframes" ("tenant", "id");
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm001_core', 'data/schema.sql');
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm002_clock', 'data/schema.sql');
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm010_secrets_providers', 'data/schema.sql');
@@ -1162,3 +1177,4 @@ INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm122_theo_skills_orgs', 'data/schema.sql');
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm123_theo_workflows_account', 'data/schema.sql');
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm124_theo_browser_canvases', 'data/schema.sql');
+INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm125_theo_iframes', 'data/schema.sql');

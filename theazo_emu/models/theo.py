@@ -21,7 +21,8 @@ from ..domain.theo.keys import SCOPES
 MAX_PROMPT = 100_000
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
 _TOOL_NAME = r"^[A-Za-z0-9_.-]{1,64}$"
-_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?$")
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_ORIGIN = re.compile(rf"https?://{_LABEL}(?:\.{_LABEL})*(?::(\d{{1,5}}))?")
 
 
 class TheoBody(BaseModel):
@@ -49,7 +50,8 @@ def _slugs(values: list[str] | None) -> list[str] | None:
 
 def _origins(values: list[str] | None) -> list[str] | None:
     for value in values or ():
-        if not _ORIGIN.match(value):
+        match = _ORIGIN.fullmatch(value)  # fullmatch: `$` would let a trailing newline through
+        if match is None or int(match.group(1) or 1) > 65535:
             raise ValueError(f"{value[:80]!r} is not an origin such as https://app.example.com")
     return values
 

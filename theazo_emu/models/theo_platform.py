@@ -1,5 +1,6 @@
 """Request bodies of Theo's platform routes: webhooks, hooks, events, orgs, workflows,
-settings, rate-limit requests and billing (theo-api.md §1.1-§1.3).
+settings, rate-limit requests, billing, browser sessions and embeddable widgets
+(theo-api.md §1.1-§1.3).
 
 Strict about types and lenient about unknown fields, as models/theo.py; every failure is
 400 `validation_error` in Theo's envelope (a workflow without its required fields is 400
@@ -11,16 +12,26 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from ..domain.theo.engines import MODES
 from ..domain.theo.hooks import PATTERN, PRESETS_BY_ID
+from ..domain.theo.iframes import DEFAULT_NAME, STATUSES
 from ..domain.theo.webhooks import EVENT_TYPES
 from .core import HttpUrl, check_text
-from .theo import TheoBody
+from .theo import Origins, TheoBody
 
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 Text = Annotated[str, AfterValidator(check_text)]
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(check_text), AfterValidator(_not_blank)]
 
 
 def _event_types(values: list[str]) -> list[str]:
@@ -98,16 +109,9 @@ class PublishEvent(TheoBody):
 class CreateOrg(TheoBody):
     """POST /api/v1/orgs."""
 
-    name: Text = Field(min_length=1, max_length=200)
+    name: Name
     type: Literal["team", "agency", "carrier", "fmo", "mga", "broker"] = "team"
     slug: str | None = Field(default=None, min_length=1, max_length=64, pattern=_SLUG.pattern)
-
-    @field_validator("name")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("must not be blank")
-        return value
 
 
 class DeleteOrg(TheoBody):
@@ -178,3 +182,65 @@ class CreateBrowserSession(TheoBody):
     keep_alive: bool = False
     proxies: bool = False
     region: Literal["us-west-2", "us-east-1", "eu-central-1", "ap-southeast-1"] = "us-west-2"
+
+
+# An id as the emulator writes them (prefix, underscore, letters and digits): nothing else
+# can name a row, and a CR/LF or a path cannot reach a message or a header.
+KeyId = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
+def _printable(value: str) -> str:
+    if any(ord(char) < 32 or ord(char) == 127 for char in value):
+        raise ValueError("must not hold control characters")
+    return value
+
+
+WidgetName = Annotated[Name, AfterValidator(_printable)]  # shown in the snippet's title and the page
+
+
+class IframeSecurity(TheoBody):
+    """A widget's `security` on create: both fields optional."""
+
+    requireTurnstile: bool = False
+    allowedOrigins: Origins = None
+
+
+class IframeSecurityChange(TheoBody):
+    """A widget's `security` on PATCH: the fields given replace the stored ones."""
+
+    requireTurnstile: bool | None = None
+    allowedOrigins: Origins = None
+
+    @model_validator(mode="after")
+    def _no_nulls(self) -> "IframeSecurityChange":
+        if any(getattr(self, name) is None for name in self.model_fields_set):
+            raise ValueError("requireTurnstile and allowedOrigins cannot be null: leave a field out to keep it")
+        return self
+
+
+class CreateIframe(TheoBody):
+    """POST /api/v1/iframes."""
+
+    api_key_id: KeyId
+    name: WidgetName = DEFAULT_NAME
+    appearance: dict[str, Any] = Field(default_factory=dict)
+    behavior: dict[str, Any] = Field(default_factory=dict)
+    security: IframeSecurity = Field(default_factory=IframeSecurity)
+
+
+class UpdateIframe(TheoBody):
+    """PATCH /api/v1/iframes/:id: any of these; `appearance` and `behavior` are replaced whole."""
+
+    api_key_id: KeyId | None = None
+    name: WidgetName | None = None
+    status: Literal[STATUSES] | None = None  # type: ignore[valid-type]
+    appearance: dict[str, Any] | None = None
+    behavior: dict[str, Any] | None = None
+    security: IframeSecurityChange | None = None
+
+    @model_validator(mode="after")
+    def _no_nulls(self) -> "UpdateIframe":
+        nulls = sorted(name for name in self.model_fields_set if getattr(self, name) is None)
+        if nulls:
+            raise ValueError(f"{', '.join(nulls)} cannot be null: leave a field out to keep it")
+        return self

@@ -92,9 +92,10 @@ class KeyAliases:
         token = bearer_token(header)
         return self.note(token) if token is not None else self._add(tenant_of(header), "bad", "")
 
-    def note(self, token: str) -> str | None:
-        """The alias of a bare key, given one on first sight."""
-        tenant = tenant_of(token)
+    def note(self, token: str, tenant: str | None = None) -> str | None:
+        """The alias of a bare key, given one on first sight (`tenant`: its tenant_of, when
+        the caller has it already)."""
+        tenant = tenant or tenant_of(token)
         known = self._by_tenant.get(tenant)
         if known is not None:
             return known[0]

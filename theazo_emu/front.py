@@ -57,7 +57,7 @@ class Front:
         tenant = None
         if key:
             tenant = tenant_of(key)
-            emu.aliases.note(key)  # the inspector names tenants by their key's alias
+            emu.aliases.note(key, tenant)  # the inspector names tenants by their key's alias
         now = emu.clock.now_ms()
         request_id = emu.ids.request_id(tenant or "public", now)
         state = scope.get("state")

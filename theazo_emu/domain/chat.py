@@ -89,18 +89,18 @@ def load(emu: "Emulator", tenant: str, conversation_id: str) -> dict:
 
 def message(emu: "Emulator", conversation: dict, message_id: str) -> dict:
     """A message of this conversation (404 otherwise)."""
-    row = emu.store.one("SELECT * FROM chat_messages WHERE id = ? AND conversation_id = ?",
-                        [message_id, conversation["id"]])
-    if row is None:
-        raise NotFound("message", message_id)
-    return row
+    return _child(emu, "chat_messages", "message", conversation, message_id)
 
 
 def thread(emu: "Emulator", conversation: dict, thread_id: str) -> dict:
-    row = emu.store.one("SELECT * FROM chat_threads WHERE id = ? AND conversation_id = ?",
-                        [thread_id, conversation["id"]])
+    """A thread of this conversation (404 otherwise)."""
+    return _child(emu, "chat_threads", "thread", conversation, thread_id)
+
+
+def _child(emu: "Emulator", table: str, kind: str, conversation: dict, ident: str) -> dict:
+    row = emu.store.one(f"SELECT * FROM {table} WHERE id = ? AND conversation_id = ?", [ident, conversation["id"]])
     if row is None:
-        raise NotFound("thread", thread_id)
+        raise NotFound(kind, ident)
     return row
 
 

@@ -89,10 +89,7 @@ async def submit_skill(ctx: Ctx) -> dict:
         manifest = {**manifest, "slug": manifest.get("slug", target["slug"])}
         if manifest["slug"] != target["slug"]:
             raise TheoError(400, "validation_error", "The manifest's slug is not the slug of skill_id.")
-    verdict = skills.review(ctx.store, manifest)
-    if not verdict["passed"]:
-        failed = "; ".join(f"{c['name']}: {c['message']}" for c in verdict["checks"] if not c["passed"])
-        raise TheoError(422, "review_failed", f"The manifest failed review ({failed}).")
+    verdict = skills.passed_review(ctx.store, manifest, "The manifest")
     with ctx.store.atomic():
         row = skills.submit(ctx.emu, ctx.store, manifest, verdict)
     return {"submission": skills.submission_to_api(row), "review": verdict}

@@ -20,6 +20,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from . import events
+from .errors import TheoError
 from .keys import user_id
 
 if TYPE_CHECKING:
@@ -163,6 +164,16 @@ def versions(store: "Scoped", skill: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _semver(text: str) -> tuple[int, ...]:
     return tuple(int(part) for part in text.split("."))
+
+
+def passed_review(store: "Scoped", manifest: dict[str, Any], subject: str) -> dict[str, Any]:
+    """The review of a manifest that passed it; 422 `review_failed` naming the failed checks
+    otherwise (`subject` names the manifest in the message)."""
+    verdict = review(store, manifest)
+    if not verdict["passed"]:
+        failed = "; ".join(f"{c['name']}: {c['message']}" for c in verdict["checks"] if not c["passed"])
+        raise TheoError(422, "review_failed", f"{subject} failed review ({failed}).")
+    return verdict
 
 
 def review(store: "Scoped", manifest: dict[str, Any]) -> dict[str, Any]:

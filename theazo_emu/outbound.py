@@ -12,7 +12,6 @@ are the only things in the emulator that take wall time.
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import TYPE_CHECKING, Any, Callable
 
 from . import jsonio

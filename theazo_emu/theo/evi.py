@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse
 
 from ..domain.theo import canvases, engines, media, orgs, skills
 from ..domain.theo.answers import Ask
-from ..domain.theo.errors import TheoError, error_body
+from ..domain.theo.errors import error_body
 from ..domain.theo.mock import generated
 from ..http import Ctx, api_route
 from ..models.theo import NoBody

@@ -32,13 +32,17 @@ from .tape import Tape
 from .timers import TimerSource
 
 if TYPE_CHECKING:
+    from starlette.types import ASGIApp
+
     from .http import ApiRoute, Ctx
     from .surface import Surface
 
 # A guard runs before an endpoint, after authentication; it raises an ApiError to refuse
-# the request. The rate limit goes first, so a refused request does no other work.
-Guard = Callable[["Ctx", "ApiRoute"], Awaitable[None]]
-GUARD_ORDER = ("rate_limit", "scopes", "faults")
+# the request, or returns a response to answer in the endpoint's place (an idempotent
+# replay). The rate limit goes first, so a refused request does no other work; a replay
+# comes after the scopes, so it is only ever shown to a key that may make the request.
+Guard = Callable[["Ctx", "ApiRoute"], Awaitable["ASGIApp | None"]]
+GUARD_ORDER = ("rate_limit", "scopes", "idempotency", "faults")
 
 
 class Changes:

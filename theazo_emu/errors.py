@@ -157,6 +157,17 @@ def unexpected(surface: "Surface", scope: Scope, exc: BaseException) -> Response
     return render(surface, scope, InternalError("Unexpected server error. The requestId helps with support."))
 
 
+def is_unique_violation(exc: BaseException) -> bool:
+    return str(exc).startswith("UNIQUE constraint failed")
+
+
+def taken(exc: BaseException) -> "Conflict":
+    """A write that a unique index refused (a name or slug taken that the endpoint did not
+    check first): the surface's 409, logged as the gap it is, never a 500."""
+    log.warning("a unique index refused a write the endpoint did not check: %s", exc)
+    return Conflict("This conflicts with an existing record: a value that must be unique is already taken.")
+
+
 def no_route(surface: "Surface", scope: Scope, allowed: set[str], routes: Sequence[Any] = ()) -> ApiError:
     """Why nothing answers this request: a catalogued endpoint not emulated yet (501), a wrong
     method (405 naming every method served on the path), or no such route (404)."""

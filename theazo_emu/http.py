@@ -18,13 +18,14 @@ too; choosing the rows (`PageParams`, `Cursor`, `Where`) is shared here.
 from __future__ import annotations
 
 import importlib
+import sqlite3
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, NamedTuple, Sequence
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match, Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import errors, installed, jsonio
 from .clock import parse_iso
@@ -95,6 +96,7 @@ class Declared(NamedTuple):
     max_body: int | None
     query: tuple[str, ...] = ()  # the query parameters it reads (the OpenAPI document lists them)
     also: tuple[int, ...] = ()  # success statuses besides `status` it may answer (200 for an upsert)
+    reveals: tuple[str, ...] = ()  # answer fields holding a secret shown this once (never stored, even for replay)
 
     @property
     def secret_fields(self) -> tuple[str, ...]:
@@ -104,12 +106,13 @@ class Declared(NamedTuple):
 
 def api_route(path: str, endpoint: Endpoint, method: str = "GET", *, body: "type[BaseModel] | None" = None,
               public: bool = False, status: int = 200, max_body: int | None = None, query: Sequence[str] = (),
-              also: Sequence[int] = ()) -> Declared:
+              also: Sequence[int] = (), reveals: Sequence[str] = ()) -> Declared:
     """Declare a route; its name is the endpoint's name, its summary the docstring's first line.
-    `query` names every query parameter it reads, `also` its other success statuses."""
+    `query` names every query parameter it reads, `also` its other success statuses, `reveals`
+    the top-level answer fields that show a secret once (a new key, a signing secret)."""
     summary = (endpoint.__doc__ or "").strip().splitlines()[0] if endpoint.__doc__ else endpoint.__name__
     return Declared(path, endpoint, method, endpoint.__name__, body, public, status, summary, max_body,
-                    tuple(query), tuple(also))
+                    tuple(query), tuple(also), tuple(reveals))
 
 
 PAGE = ("limit", "cursor")  # the query of every paged list
@@ -185,17 +188,22 @@ class ApiRoute(Route):
             response = await self._respond(Request(scope, receive, send))
         except ApiError as exc:
             response = errors.render(self.surface, scope, exc)
+        except sqlite3.IntegrityError as exc:  # a unique name taken that no endpoint checked: 409, not 500
+            response = errors.render(self.surface, scope, errors.taken(exc)) if errors.is_unique_violation(exc) \
+                else errors.unexpected(self.surface, scope, exc)
         except Exception as exc:  # a bug: logged with its traceback, never sent
             response = errors.unexpected(self.surface, scope, exc)
         await response(scope, receive, send)
 
-    async def _respond(self, request: Request) -> Response:
+    async def _respond(self, request: Request) -> "Response | ASGIApp":
         scope = request.scope
         emu = scope["app"].state.emu
         key, tenant = (None, "public") if self.public else self.surface.authenticate(emu, authorization(scope))
         ctx = Ctx(request, emu, key, tenant, None)
         for guard in self.guards:
-            await guard(ctx, self)
+            answer = await guard(ctx, self)
+            if answer is not None:
+                return answer
         declared = self.declared
         limit = self.max_body or emu.settings.max_body_bytes
         if declared.body is not None:

@@ -8,8 +8,9 @@ key is its own tenant; keys created through /api/v1/keys are looked up by their 
 (domain/theo/keys.py), and a revoked one is 401. A Theazo key here is a 401 in this
 envelope, as a Theo key is on /v1. Lists are `{<name>: [...], has_more, next_cursor}`.
 Streams are sse.Frame lists sent whole, frame by frame, closing after the last.
-Guards: Theo's own rate limit (X-Ratelimit-*-Requests/-Tokens) and scopes, then faults.
-Middleware (theo_middleware.py): version headers and CORS, then Idempotency-Key replay.
+Guards: Theo's own rate limit (X-Ratelimit-*-Requests/-Tokens) and scopes, then the
+Idempotency-Key claim (a replay passes every guard a fresh request does), then faults.
+Middleware (theo_middleware.py): version headers and CORS, then the Idempotency-Key store.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from ..domain.theo.ratelimit import limiter
 from ..errors import Forbidden, Unauthorized, invalid
 from ..http import Ctx, Json, Page, api_route, query_time
 from ..surface import Surface
-from .theo_middleware import Idempotency, TheoHeaders
+from .theo_middleware import Idempotency, TheoHeaders, idempotency_guard
 
 if TYPE_CHECKING:
     from ..emulator import Emulator
@@ -46,8 +47,14 @@ GENERIC = {
     "upstream": (502, "server_error"), "timeout": (504, "server_error"), "not_implemented": (501, "not_implemented"),
 }
 # The scopes a route needs (any one of them), by path prefix, first match wins; a route not
-# listed needs none (any valid key). /health is public.
+# listed needs none (any valid key). /health is public. Account administration (keys, orgs,
+# widgets, settings) needs an unrestricted key (keys.EVERY): a key limited to some scopes must
+# not mint, revoke or re-point the keys that are not.
 SCOPE_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("/api/v1/keys", keys.EVERY),
+    ("/api/v1/orgs", keys.EVERY),
+    ("/api/v1/iframes", keys.EVERY),
+    ("/api/v1/settings", keys.EVERY),
     ("/api/v1/completions", ("completions",)),
     ("/api/v1/chat/", ("completions",)),
     ("/api/v1/models", ("completions",)),
@@ -113,9 +120,14 @@ async def scope_guard(ctx: Ctx, route: "ApiRoute") -> None:
         return
     row = caller_key(ctx)
     granted = row["scopes"] if row is not None else keys.SCOPES
-    if not keys.allows(granted, required):
-        raise Forbidden(f"This API key is missing the '{required[0]}' scope needed for {ctx.request.method} "
-                        f"{ctx.request.url.path} (it has: {', '.join(granted) or 'no scopes'}).")
+    if keys.allows(granted, required):
+        return
+    has = ", ".join(granted) or "no scopes"
+    if required == keys.EVERY:
+        raise Forbidden(f"{ctx.request.method} {ctx.request.url.path} is account administration: it needs an "
+                        f"unrestricted key, one with every scope ({', '.join(keys.SCOPES)}); this key has: {has}.")
+    raise Forbidden(f"This API key is missing the '{required[0]}' scope needed for {ctx.request.method} "
+                    f"{ctx.request.url.path} (it has: {has}).")
 
 
 async def rate_limit_guard(ctx: Ctx, route: "ApiRoute") -> None:
@@ -187,10 +199,11 @@ ERROR_SCHEMA = {
 THEO = Surface(
     name="theo", prefix="/api/v1", title="Theo API", families=registry.THEO,
     authenticate=authenticate, render_error=render_error, generic=GENERIC,
-    guards=("rate_limit", "scopes", "faults"), own_guards={"rate_limit": rate_limit_guard, "scopes": scope_guard},
+    guards=("rate_limit", "scopes", "idempotency", "faults"),
+    own_guards={"rate_limit": rate_limit_guard, "scopes": scope_guard, "idempotency": idempotency_guard},
     catalog=catalog.THEO, openapi="/api/v1/openapi.json",
     middleware=(Middleware(TheoHeaders, render=render_error),
-                Middleware(Idempotency, authenticate=authenticate, render=render_error)),
+                Middleware(Idempotency, render=render_error)),
     key_format="theo_sk_test_...", error_schema=ERROR_SCHEMA,
     core=lambda: [api_route("/api/v1/openapi.json", openapi_document, public=True)],
 )

@@ -10,16 +10,20 @@ CORS: no `Origin` (server to server) gets `Access-Control-Allow-Origin: *`; an `
 must be one of the key's `allowed_origins` when it has some, else one of the defaults
 (hitheo.ai, api.hitheo.ai, docs.hitheo.ai), and is echoed back, or the request is refused
 with 403 `origin_not_allowed` and no CORS header. A preflight (OPTIONS with
-Access-Control-Request-Method) carries no key, so it is answered 204 for a default origin
-or one some active key allows, 403 otherwise.
+Access-Control-Request-Method) carries no key, so it cannot know which origins the key will
+allow: it is answered 204 for any origin, telling nothing of any key's list, and the request
+that follows it (with its key) is the one checked.
 
 `Idempotency` (§3.1): a POST with `Idempotency-Key` (1-256 of A-Z a-z 0-9 - _ . :, else
-400) is claimed per tenant (domain/theo/idempotency.py). A repeat of the same request within
-24 h replays the stored status, headers and body (a stream frame by frame) with
-`X-Idempotent-Replay: true` and the original X-Request-Id; a duplicate while the first still
-runs is 409 `conflict`; the same key with a different request is 422
-`idempotency_key_reused`. Answers that a retry should redo are not stored: 5xx, 429, and a
-stream cut by a fault.
+400) is claimed per tenant (domain/theo/idempotency.py), but only once the request has passed
+every guard a fresh one passes (key, origin, rate limit, scopes): `idempotency_guard` runs in
+the route, after those. A repeat of the same request within 24 h replays the stored status,
+headers and body (a stream frame by frame) with `X-Idempotent-Replay: true` and the original
+X-Request-Id; a duplicate while the first still runs is 409 `conflict`; the same key with a
+different request is 422 `idempotency_key_reused`. Answers that a retry should redo are not
+stored: 401, 403, 429, 5xx, and a stream cut by a fault. A secret an answer shows once (the
+route's `reveals`: a new API key, a signing secret) is never stored: a replay answers it as
+null, with a `_note` saying so.
 """
 
 from __future__ import annotations
@@ -30,16 +34,17 @@ from typing import TYPE_CHECKING, Any
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .. import jsonio
 from ..auth import bearer_token
 from ..domain.theo import idempotency, keys
 from ..domain.theo.engines import VERSION
-from ..errors import ApiError
+from ..domain.theo.errors import TheoError
 from ..faults import CUT_AFTER
-from ..http import authorization
 from ..readahead import buffered, read_body
 
 if TYPE_CHECKING:
-    from ..surface import Authenticate, RenderError
+    from ..http import ApiRoute, Ctx
+    from ..surface import RenderError
 
 DEFAULT_ORIGINS = ("https://hitheo.ai", "https://api.hitheo.ai", "https://docs.hitheo.ai")
 ALLOW_METHODS = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
@@ -107,11 +112,6 @@ class TheoHeaders:
 
     async def _preflight(self, scope: Scope, receive: Receive, send: Send, added: list[tuple[str, str]],
                          origin: str) -> None:
-        emu = scope["app"].state.emu
-        if origin not in DEFAULT_ORIGINS and not keys.origin_allowed_by_any_key(emu, origin):
-            await self._refuse(scope, receive, send, added, 403, "origin_not_allowed",
-                               f"Origin {origin[:200]} is not allowed.")
-            return
         headers = [*added, ("Access-Control-Allow-Origin", origin), ("Vary", "Origin"),
                    ("Access-Control-Allow-Methods", ALLOW_METHODS), ("Access-Control-Allow-Headers", ALLOW_HEADERS),
                    ("Access-Control-Max-Age", "86400"), ("X-Request-Id", _request_id(scope))]
@@ -125,9 +125,30 @@ class TheoHeaders:
         await response(scope, receive, send)
 
 
+class Pending:
+    """An Idempotency-Key request on its way through the route: its key and fingerprint,
+    whether the guard claimed it, and which answer fields must not be stored."""
+
+    __slots__ = ("key", "fingerprint", "tenant", "reveals")
+
+    def __init__(self, key: str, fingerprint: str) -> None:
+        self.key, self.fingerprint = key, fingerprint
+        self.tenant: str | None = None  # the tenant that claimed it (None: not claimed)
+        self.reveals: tuple[str, ...] = ()
+
+
+NOT_STORED = frozenset({401, 403, 429})
+PENDING = "theo_idempotency"  # where the middleware leaves a Pending, in the ASGI scope's state
+SECRET_NOTE = ("This is a replay of an Idempotency-Key request: the secret was shown once, in the first answer, "
+               "and is never stored. If it was lost, revoke this one and create another.")
+
+
 class Idempotency:
-    def __init__(self, app: ASGIApp, authenticate: "Authenticate", render: "RenderError") -> None:
-        self.app, self.authenticate, self.render = app, authenticate, render
+    """Reads the body of a keyed POST (its fingerprint), lets the route's guard claim it, and
+    stores the answer the claimed request gave."""
+
+    def __init__(self, app: ASGIApp, render: "RenderError") -> None:
+        self.app, self.render = app, render
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         key = Headers(scope=scope).get("idempotency-key") if scope["type"] == "http" else None
@@ -140,32 +161,13 @@ class Idempotency:
                               "Invalid Idempotency-Key: 1 to 256 letters, digits, '-', '_', '.' or ':'.", None,
                               {})(scope, receive, send)
             return
-        try:
-            _, tenant = self.authenticate(emu, authorization(scope))
-        except ApiError:
-            await self.app(scope, receive, send)  # the route answers the 401 itself
-            return
         messages, raw, cut = await read_body(receive, emu.settings.max_body_bytes)
         if cut:
             await self.app(scope, buffered(messages, receive), send)  # over the limit: the route's 413
             return
-        claim = idempotency.claim(emu, tenant, key, idempotency.fingerprint(
-            scope["method"], scope["path"], scope["query_string"].decode("latin-1"), raw))
-        if claim.outcome == "replay":
-            await _replay(claim.record, send)
-            return
-        if claim.outcome != "run":
-            busy = claim.outcome == "busy"
-            message = ("A request with this Idempotency-Key is still being processed; retry once it has finished."
-                       if busy else "This Idempotency-Key was already used with a different request (method, path "
-                                    "or body); use a new key for a new request.")
-            await self.render(_request_id(scope), 409 if busy else 422,
-                              "conflict" if busy else "idempotency_key_reused", message, None,
-                              {"Retry-After": "1"} if busy else {})(scope, receive, send)
-            return
-        await self._run(scope, buffered(messages, receive), send, emu, tenant, key)
-
-    async def _run(self, scope: Scope, receive: Receive, send: Send, emu: Any, tenant: str, key: str) -> None:
+        pending = Pending(key, idempotency.fingerprint(scope["method"], scope["path"],
+                                                       scope["query_string"].decode("latin-1"), raw))
+        scope.setdefault("state", {})[PENDING] = pending
         status, headers, body, done, stream = 500, {}, [], False, False
 
         async def capture(message: Message) -> None:
@@ -174,35 +176,74 @@ class Idempotency:
                 status = message["status"]
                 headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in message.get("headers", [])}
                 stream = headers.get("content-type", "").startswith("text/event-stream")
-            elif message["type"] == "http.response.body":
+            elif message["type"] == "http.response.body" and pending.tenant is not None:
                 body.append(message.get("body", b""))
                 done = not message.get("more_body", False)
             await send(message)
 
         stored = False
         try:
-            await self.app(scope, receive, capture)
-            cut = scope.get("state", {}).get(CUT_AFTER) is not None
-            if done and status < 500 and status != 429 and not cut:
-                idempotency.answer(emu, tenant, key, status, headers, b"".join(body), stream, _request_id(scope))
+            await self.app(scope, buffered(messages, receive), capture)
+            cut = scope["state"].get(CUT_AFTER) is not None
+            if pending.tenant is not None and done and status < 500 and status not in NOT_STORED and not cut:
+                whole = b"".join(body)
+                kept = _without_secrets(whole, pending.reveals)
+                if kept is not whole:
+                    headers["content-length"] = str(len(kept))
+                idempotency.answer(emu, pending.tenant, key, status, headers, kept, stream, _request_id(scope))
                 stored = True
         finally:
-            if not stored:
-                idempotency.release(emu, tenant, key)
+            if pending.tenant is not None and not stored:
+                idempotency.release(emu, pending.tenant, key)
 
 
-async def _replay(record: dict[str, Any], send: Send) -> None:
+async def idempotency_guard(ctx: "Ctx", route: "ApiRoute") -> "Replay | None":
+    """Claim the request's Idempotency-Key now that it passed every other guard: replay the
+    stored answer, refuse a duplicate (409) or a reused key (422), or let it run."""
+    pending: Pending | None = ctx.request.scope["state"].get(PENDING)
+    if pending is None or ctx.key is None:
+        return None
+    claim = idempotency.claim(ctx.emu, ctx.tenant, pending.key, pending.fingerprint)
+    if claim.outcome == "replay":
+        return Replay(claim.record)
+    if claim.outcome == "busy":
+        raise TheoError(409, "conflict", "A request with this Idempotency-Key is still being processed; retry once "
+                                         "it has finished.", {"Retry-After": "1"})
+    if claim.outcome == "reused":
+        raise TheoError(422, "idempotency_key_reused", "This Idempotency-Key was already used with a different "
+                                                       "request (method, path or body); use a new key for a new "
+                                                       "request.")
+    pending.tenant, pending.reveals = ctx.tenant, route.declared.reveals
+    return None
+
+
+def _without_secrets(body: bytes, reveals: tuple[str, ...]) -> bytes:
+    """The answer as it may be kept: each revealed secret null, and a note saying why."""
+    if not reveals:
+        return body
+    answer = jsonio.loads(body)
+    if not isinstance(answer, dict) or not any(answer.get(name) is not None for name in reveals):
+        return body
+    return jsonio.dumps({**answer, **dict.fromkeys(reveals), "_note": SECRET_NOTE})
+
+
+class Replay:
     """The stored answer again: a stream frame by frame (each whole frame in one write)."""
-    headers = idempotency.decoded_headers(record)
-    headers.setdefault("x-request-id", record["request_id"] or "")
-    headers["x-idempotent-replay"] = "true"
-    await send({"type": "http.response.start", "status": record["status"],
-                "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]})
-    body: bytes = record["body"] or b""
-    if record["stream"]:
-        for frame in filter(None, body.split(b"\n\n")):
-            await send({"type": "http.response.body", "body": frame + b"\n\n", "more_body": True})
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
-        return
-    await send({"type": "http.response.body", "body": body, "more_body": False})
 
+    def __init__(self, record: dict[str, Any]) -> None:
+        self.record = record
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        record = self.record
+        headers = idempotency.decoded_headers(record)
+        headers.setdefault("x-request-id", record["request_id"] or "")
+        headers["x-idempotent-replay"] = "true"
+        await send({"type": "http.response.start", "status": record["status"],
+                    "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]})
+        body: bytes = record["body"] or b""
+        if record["stream"]:
+            for frame in filter(None, body.split(b"\n\n")):
+                await send({"type": "http.response.body", "body": frame + b"\n\n", "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            return
+        await send({"type": "http.response.body", "body": body, "more_body": False})

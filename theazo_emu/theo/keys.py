@@ -3,8 +3,8 @@
 POST answers 201 with the key object and its `secret`, shown only then (stored as its
 SHA-256); `scopes` default to all, `scope` is personal unless `org_id` is given (org needs
 `org_id`, one of the tenant's orgs (404 otherwise): the emulator has no active team;
-personal forbids it). A key cannot grant a scope
-its creator lacks (403). PUT sets `allowed_origins` (CORS) and `name`. DELETE revokes (by
+personal forbids it). Only an unrestricted key (every scope) manages keys: a
+restricted one is 403 on every route here (surfaces/theo.SCOPE_RULES). PUT sets `allowed_origins` (CORS) and `name`. DELETE revokes (by
 path, or `{"id"}` / `?id=` on the collection): the key's next request is 401; revoking
 twice answers the same. Every change is audited (key.created, key.updated, key.revoked)
 and key.created / key.revoked are events for webhooks. Lists are newest first, paged.
@@ -16,7 +16,6 @@ from typing import Any
 
 from ..domain.theo import audit, events, keys, orgs
 from ..domain.theo.errors import invalid
-from ..errors import Forbidden
 from ..http import Ctx, api_route, rows_page
 from ..models.theo import CreateKey, RevokeKey, UpdateKey
 from ..surfaces.theo import key_facts, page_body, request_facts
@@ -49,10 +48,6 @@ async def create_key(ctx: Ctx) -> dict:
     if body.org_id:
         ctx.store.get(orgs.TABLE, body.org_id, orgs.KIND)  # an org of this tenant, or 404
     scopes = list(dict.fromkeys(body.scopes)) if body.scopes is not None else list(keys.SCOPES)
-    caller, _ = key_facts(ctx)
-    lacking = [s for s in scopes if caller is not None and s not in caller["scopes"]]
-    if lacking:
-        raise Forbidden(f"This API key cannot grant the '{lacking[0]}' scope, which it does not have itself.")
     with ctx.store.atomic():
         row, secret = keys.create(ctx.emu, ctx.store, name=body.name, scopes=scopes, scope=scope, org_id=body.org_id,
                                   allowed_origins=body.allowed_origins or [])
@@ -104,7 +99,7 @@ async def revoke_key_by_body(ctx: Ctx) -> dict:
 
 routes = [
     api_route("/api/v1/keys", list_keys),
-    api_route("/api/v1/keys", create_key, "POST", body=CreateKey, status=201),
+    api_route("/api/v1/keys", create_key, "POST", body=CreateKey, status=201, reveals=("secret",)),
     api_route("/api/v1/keys", revoke_key_by_body, "DELETE", body=RevokeKey),
     api_route("/api/v1/keys/{key_id}", update_key, "PUT", body=UpdateKey),
     api_route("/api/v1/keys/{key_id}", revoke_key, "DELETE"),

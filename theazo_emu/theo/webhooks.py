@@ -22,6 +22,7 @@ from ..http import Ctx, api_route
 from ..models.theo import NoBody
 from ..models.theo_platform import CreateWebhook, UpdateWebhook
 
+SHOWN_ONCE = ("signing_secret", "signingSecret")  # never kept, not even for an Idempotency-Key replay
 NOTE = "Store the signing secret now: it is shown only once. Verify deliveries with the Theo-Webhook-Signature header."
 
 
@@ -131,13 +132,14 @@ async def webhook_stats(ctx: Ctx) -> dict:
 
 routes = [
     api_route("/api/v1/webhooks", list_webhooks),
-    api_route("/api/v1/webhooks", create_webhook, "POST", body=CreateWebhook, status=201),
+    api_route("/api/v1/webhooks", create_webhook, "POST", body=CreateWebhook, status=201, reveals=SHOWN_ONCE),
     api_route("/api/v1/webhooks/{webhook_id}", update_webhook, "PATCH", body=UpdateWebhook),
     api_route("/api/v1/webhooks/{webhook_id}", delete_webhook, "DELETE"),
     api_route("/api/v1/webhooks/{webhook_id}/test", test_webhook, "POST", body=NoBody),
     api_route("/api/v1/webhooks/{webhook_id}/deliveries", list_deliveries),
     api_route("/api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/retry", retry_delivery, "POST",
               body=NoBody),
-    api_route("/api/v1/webhooks/{webhook_id}/rotate-secret", rotate_secret, "POST", body=NoBody),
+    api_route("/api/v1/webhooks/{webhook_id}/rotate-secret", rotate_secret, "POST", body=NoBody,
+              reveals=SHOWN_ONCE),
     api_route("/api/v1/webhooks/{webhook_id}/stats", webhook_stats),
 ]

@@ -26,6 +26,7 @@ TABLE, KIND = "theo_keys", "API key"
 PREFIX = "theo_sk_test_"
 # Every scope a key may carry (theo-api.md §1.1, §3.8); a key created without `scopes` has all.
 SCOPES = ("completions", "skills", "tools", "connectors", "browser", "memory", "billing")
+EVERY = ("*",)  # what a route needs that only an unrestricted key (every scope) may call
 
 
 def digest(token: str) -> str:
@@ -49,7 +50,10 @@ def user_id(tenant: str) -> str:
 
 
 def allows(granted: Iterable[str], required: tuple[str, ...]) -> bool:
-    """Whether the scopes grant one of `required` (an empty `required`: any key will do)."""
+    """Whether the scopes grant one of `required` (an empty `required`: any key will do;
+    EVERY: only a key with every scope)."""
+    if required == EVERY:
+        return set(SCOPES) <= set(granted)
     return not required or any(scope in granted for scope in required)
 
 
@@ -97,13 +101,6 @@ def declare(emu: "Emulator", token: str, scopes: list[str] | None, allowed_origi
                "created_at": now, **changes}
         store.insert(TABLE, row)
         return {**row, "tenant": tenant}
-
-
-def origin_allowed_by_any_key(emu: "Emulator", origin: str) -> bool:
-    """Whether some active key lists this origin (a preflight carries no key to ask)."""
-    return emu.store.one(
-        "SELECT 1 FROM theo_keys, json_each(theo_keys.allowed_origins) AS o "
-        "WHERE theo_keys.revoked_at IS NULL AND o.value = ? LIMIT 1", [origin]) is not None
 
 
 def revoke_org_keys(emu: "Emulator", store: "Scoped", org_id: str) -> int:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...journal import record_event
 from . import audit, conversations, engines, events, ledger
-from .skills import installed_slugs
+from .skills import active, installed_slugs
 from .answers import Answer, Ask, Tool, count_tokens
 from .errors import TheoError
 from .mock import generated
@@ -84,7 +84,7 @@ class Result:
     conversation_id: str | None
     request_id: str
     metadata: dict[str, Any] | None
-    skills: tuple[str, ...]
+    skills: tuple[dict[str, Any], ...]  # the skills it activated: id, slug, name
     balance_units: int | None
     call_ids: tuple[str, ...] = ()  # the ids of the answer's tool calls
     library: str | None = None  # genui: the component library
@@ -158,7 +158,7 @@ def run(emu: "Emulator", store: "Scoped", caller: Caller, request: Request) -> R
                  resolvedMode=answer.resolved_mode, model=engine.id, stream=request.stream,
                  tokens=answer.prompt_tokens + answer.completion_tokens, costUnits=answer.cost_units)
     return Result(ident, now, emu.clock.now_iso(), request.mode, engine, answer, artifacts, conversation_id,
-                  caller.request_id, request.metadata, request.skills, balance, call_ids, request.component_library)
+                  caller.request_id, request.metadata, active(store, request.skills), balance, call_ids, request.component_library)
 
 
 def usage(answer: Answer) -> dict[str, Any]:

@@ -18,16 +18,8 @@ from ...sse import Frame
 from . import engines
 from .completion import Result, usage
 from .errors import error_body
-from .skills import BY_SLUG, skill_uuid
 
 DONE = Frame(None, "[DONE]", None)
-
-
-def skills_active(slugs: tuple[str, ...]) -> list[dict[str, Any]]:
-    """The skills a request activated (asked for, and installed): an id (the skill's, a
-    uuid-shaped digest of the slug) and a name."""
-    return [{"id": skill_uuid(slug), "slug": slug,
-             "name": BY_SLUG[slug]["name"] if slug in BY_SLUG else slug.replace("-", " ").title()} for slug in slugs]
 
 
 def completion_body(result: Result) -> dict[str, Any]:
@@ -39,7 +31,7 @@ def completion_body(result: Result) -> dict[str, Any]:
         "usage": usage(answer), "metadata": result.metadata, "conversation_id": result.conversation_id,
         "request_id": result.request_id}
     if result.skills:
-        body["skills_active"] = skills_active(result.skills)
+        body["skills_active"] = list(result.skills)
     if answer.resolved_mode == "genui":
         body["genui_code"] = answer.content
     return body
@@ -52,7 +44,7 @@ def native_frames(result: Result) -> list[Frame]:
         "model": engines.model_to_api(result.engine), "tools": list(answer.tools_used), "artifacts": result.artifacts,
         "conversation_id": result.conversation_id, "request_id": result.request_id}, None)]
     if result.skills:
-        frames.append(Frame("skills", {"active": skills_active(result.skills)}, None))
+        frames.append(Frame("skills", {"active": list(result.skills)}, None))
     if answer.resolved_mode == "genui":
         frames.append(Frame("genui_meta", {"library": result.library or "theo", "tools": []}, None))
     frames += [Frame("tool", tool, None) for tool in answer.tools_used]
@@ -70,7 +62,7 @@ def native_frames(result: Result) -> list[Frame]:
         "billing": {"cost_cents": engines.cents(answer.cost_units), "currency": "usd",
                     "balance_cents": None if result.balance_units is None else engines.cents(result.balance_units)}}
     if result.skills:
-        done["skills_active"] = skills_active(result.skills)
+        done["skills_active"] = list(result.skills)
     if answer.resolved_mode == "genui":
         done["genui_code"] = answer.content
     frames.append(Frame("done", done, None))

@@ -3,9 +3,11 @@ versions and reviews. Owns theo_skills, theo_skill_installs, theo_skill_submissi
 theo_skill_versions and theo_skill_reviews.
 
 theo-api.md §1.1-§1.2 and the SDK's SkillSummary / SubmissionRecord / SkillManifest. The
-marketplace is a built-in catalogue (MARKETPLACE) plus the tenant's own public skills; a
-skill's id is a uuid digest of its slug (so the id a completion's `skills_active` names is
-the skill's). Installed skills join every completion of the tenant (completion.py reads
+marketplace is a built-in catalogue (MARKETPLACE) plus the tenant's own public skills. A
+built-in skill's id is a uuid digest of its slug; a tenant's skill gets a uuid of its own when
+created (never one derived from its slug alone: two tenants may both have `my-skill`), and a
+slug the tenant has already is 409 `conflict`. A completion names the skills it activated by
+their ids (`active`). Installed skills join every completion of the tenant (completion.py reads
 `installed_slugs`). A submitted manifest is reviewed at once: checks on its slug, version,
 name, description, category, prompt extension, tools and permissions (a failed check is 422
 `review_failed`); its tier is `security` (external:http with writes or tools), `staff`
@@ -38,9 +40,9 @@ TOOL_NAME = re.compile(r"^[a-z0-9_]+$")
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
-def skill_uuid(slug: str) -> str:
-    """The id of the skill with this slug (a uuid-shaped digest of it)."""
-    h = hashlib.sha256(f"skill|{slug}".encode()).hexdigest()
+def skill_uuid(text: str) -> str:
+    """A uuid-shaped digest: a built-in skill's id from its slug, a tenant's from a fresh id."""
+    h = hashlib.sha256(f"skill|{text}".encode()).hexdigest()
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
 
 
@@ -80,6 +82,20 @@ def find(store: "Scoped", ident: str) -> dict[str, Any] | None:
 
 def by_slug(store: "Scoped", slug: str) -> dict[str, Any] | None:
     return BY_SLUG.get(slug) or store.find(TABLE, "slug = ?", [slug])
+
+
+def new_id(emu: "Emulator", store: "Scoped") -> str:
+    """A new skill's id: uuid-shaped, as the API's skill ids are, and the tenant's own."""
+    return skill_uuid(f"{store.tenant}|{emu.new_id('skill', store.tenant)}")
+
+
+def active(store: "Scoped", slugs: tuple[str, ...]) -> tuple[dict[str, Any], ...]:
+    """The skills a completion activated, as it names them: id, slug and name (a slug no skill
+    has: a digest of it for an id, a name made from it)."""
+    found = [by_slug(store, slug) for slug in slugs]
+    return tuple({"id": skill["id"], "slug": slug, "name": skill["name"]} if skill is not None else
+                 {"id": skill_uuid(slug), "slug": slug, "name": slug.replace("-", " ").title()}
+                 for slug, skill in zip(slugs, found))
 
 
 def installed_slugs(store: "Scoped") -> tuple[str, ...]:
@@ -133,10 +149,11 @@ def uninstall(emu: "Emulator", store: "Scoped", skill: dict[str, Any]) -> bool:
 
 def create(emu: "Emulator", store: "Scoped", *, slug: str, name: str, category: str, description: str | None,
            prompt: str, tools: list[dict[str, Any]], is_public: bool, version: str = "1.0.0",
-           changelog: str | None = None, manifest: dict[str, Any] | None = None) -> dict[str, Any]:
+           changelog: str | None = None, manifest: dict[str, Any] | None = None,
+           ident: str | None = None) -> dict[str, Any]:
     now = emu.clock.now_iso()
-    row = {"id": skill_uuid(slug), "slug": slug, "name": name, "description": description, "category": category,
-           "version": version, "system_prompt_ext": prompt, "tool_definitions": tools, "is_public": int(is_public),
+    row = {"id": ident or new_id(emu, store), "slug": slug, "name": name, "description": description,
+           "category": category, "version": version, "system_prompt_ext": prompt, "tool_definitions": tools, "is_public": int(is_public),
            "status": "active", "seq": store.store.next_seq(store.tenant), "created_at": now, "updated_at": now}
     store.insert(TABLE, row)
     add_version(emu, store, row["id"], version, changelog, manifest)
@@ -222,7 +239,7 @@ def submit(emu: "Emulator", store: "Scoped", manifest: dict[str, Any], verdict: 
     auto = verdict["tier"] == "auto"
     slug, version, now = manifest["slug"], manifest["version"], emu.clock.now_iso()
     existing = store.find(TABLE, "slug = ?", [slug])
-    skill_id = existing["id"] if existing else (skill_uuid(slug) if auto else None)
+    skill_id = existing["id"] if existing else (new_id(emu, store) if auto else None)
     row = {"id": emu.new_id("ssub", store.tenant), "skill_id": skill_id, "slug": slug, "version": version,
            "manifest": manifest, "status": "approved" if auto else "pending_review", "review_tier": verdict["tier"],
            "auto_approved": int(auto), "review": verdict, "created_at": now, "updated_at": now}
@@ -234,7 +251,8 @@ def submit(emu: "Emulator", store: "Scoped", manifest: dict[str, Any], verdict: 
         if existing is None:
             create(emu, store, slug=slug, name=manifest["name"], category=manifest["category"],
                    description=manifest.get("description"), prompt=manifest["systemPromptExtension"], tools=tools,
-                   is_public=False, version=version, changelog=manifest.get("changelog"), manifest=manifest)
+                   is_public=False, version=version, changelog=manifest.get("changelog"), manifest=manifest,
+                   ident=skill_id)
         else:
             store.update(TABLE, existing["id"], {"version": version, "name": manifest["name"],
                                                  "description": manifest.get("description"),

@@ -7,28 +7,23 @@ and with the right one (the secret still reaches exec).
 
 Each search first finds something that is not secret (a user id, a path) in the same
 haystack, so a search that cannot find anything cannot pass. The server's output goes to
-a file we own, which `conftest.serve_process` does not offer, hence `_serve` here.
+a file we own (leak_support.serve_logged).
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import json
 import os
-import re
 import subprocess
 import sys
-import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import httpx
 import pytest
 
-from conftest import START, stop_process
+from conftest import START
+from leak_support import assert_absent, db_files, serve_logged
 
 pytestmark = pytest.mark.server
 
@@ -74,26 +69,6 @@ def _digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()[:12]
 
 
-@contextmanager
-def _serve(log: Path, *args: str) -> Iterator[str]:
-    """`theazo-emu serve --port 0 ...` with stdout and stderr in `log`; yields its URL."""
-    with log.open("ab") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "theazo_emu", "serve", "--port", "0", *args],
-                                stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    try:
-        deadline = time.monotonic() + 15
-        while not (match := re.search(r"http://127\.0\.0\.1:\d+", log.read_text(errors="replace"))):
-            assert proc.poll() is None, log.read_text(errors="replace")
-            assert time.monotonic() < deadline, "no URL printed"
-            time.sleep(0.02)
-        url = match.group(0)
-        while httpx.get(f"{url}/_emu/health", timeout=2).status_code != 200:
-            time.sleep(0.02)
-        yield url
-    finally:
-        stop_process(proc)
-
-
 @dataclass
 class Evidence:
     db: Path
@@ -106,11 +81,6 @@ class Evidence:
     journal: bytes = b""
     export_status: int = 0
     export: bytes = b""
-
-
-def _db_files(db: Path) -> bytes:
-    return b"".join(Path(f"{db}{suffix}").read_bytes() for suffix in ("", "-wal", "-shm")
-                    if Path(f"{db}{suffix}").exists())
 
 
 def _scenario(url: str, evidence: Evidence) -> None:
@@ -169,7 +139,7 @@ def _scenario(url: str, evidence: Evidence) -> None:
     call("POST", "/v1/secrets", {"name": "TEMP", "value": ORG_FIRST}, status=201)
     call("DELETE", "/v1/secrets/TEMP", status=200)
     _refused(call, sid)
-    evidence.db_bytes_live = _db_files(evidence.db)
+    evidence.db_bytes_live = db_files(evidence.db)
     export = httpx.get(f"{url}/_emu/state/export", timeout=30)
     evidence.export_status, evidence.export = export.status_code, export.content
     evidence.journal = httpx.get(f"{url}/_emu/requests?limit=10000", timeout=30).content
@@ -196,58 +166,43 @@ def evidence(tmp_path_factory: pytest.TempPathFactory) -> Evidence:
     root = tmp_path_factory.mktemp("leaks")
     found = Evidence(db=root / "emu.db")
     log, cassette = root / "server.log", root / "cassette.jsonl"
-    with _serve(log, "--db", str(found.db), "--log-level", "debug", "--exec", "local", "--clock", START,
+    with serve_logged(log, "--db", str(found.db), "--log-level", "debug", "--exec", "local", "--clock", START,
                 "--master-key", KEY, "--record", str(cassette)) as url:
         _scenario(url, found)
-    found.db_bytes_after = _db_files(found.db)
+    found.db_bytes_after = db_files(found.db)
     found.log = log.read_bytes()
     found.cassette = cassette.read_bytes() if cassette.exists() else b""
     return found
 
 
-def _assert_absent(haystack: bytes, values: list[str], where: str) -> None:
-    hits = [value for value in values if value.encode() in _unpacked(haystack)]
-    assert hits == [], f"{where} contains secret values: {hits}"
-
-
-def _unpacked(haystack: bytes) -> bytes:
-    """The haystack plus what its base64 fields and JSON escapes hold (a body kept as base64
-    or as an escaped string still carries its secret)."""
-    extra = [base64.b64decode(m) for m in re.findall(rb'"base64":\s*"([A-Za-z0-9+/=]+)"', haystack)]
-    text = haystack.decode("utf-8", "replace")
-    extra += [json.loads(f'"{m}"').encode("utf-8", "replace") for m in re.findall(r'"((?:[^"\\]|\\.)*)"', text)
-              if "\\u" in m]
-    return b"\n".join([haystack, *extra])
-
-
 def test_no_answer_contains_a_secret_value(evidence):
     everything = b"\n".join(evidence.answers)
     assert USER.encode() in everything and b"ORG_TOKEN" in everything
-    _assert_absent(everything, EVERY_VALUE, "an answer")
+    assert_absent(everything, EVERY_VALUE, "an answer")
 
 
 def test_the_database_files_hold_no_secret_value(evidence):
     for label, data in (("live", evidence.db_bytes_live), ("after shutdown", evidence.db_bytes_after)):
         assert USER.encode() in data, label  # the search does see plaintext rows
-        _assert_absent(data, EVERY_VALUE, f"the database files ({label})")
+        assert_absent(data, EVERY_VALUE, f"the database files ({label})")
 
 
 def test_the_server_log_holds_no_secret_value(evidence):
     assert b"POST /v1/secrets" in evidence.log and b"/v1/providers" in evidence.log  # info logs each request
     assert b"/v1/secrets?value=" in evidence.log and b"sessionId=ses_" in evidence.log  # with its query
-    _assert_absent(evidence.log, EVERY_VALUE, "the server's stdout/stderr")
+    assert_absent(evidence.log, EVERY_VALUE, "the server's stdout/stderr")
 
 
 def test_the_journal_holds_no_secret_value(evidence):
     assert b"/v1/secrets" in evidence.journal and USER.encode() in evidence.journal
     assert b"MAP_SECRET" in evidence.journal  # the SDK's map body is journaled, its values blanked
-    _assert_absent(evidence.journal, EVERY_VALUE, "the request journal")
+    assert_absent(evidence.journal, EVERY_VALUE, "the request journal")
 
 
 def test_the_cassette_holds_no_secret_value(evidence):
     assert b"/v1/secrets" in evidence.cassette and USER.encode() in evidence.cassette
     assert b"MAP_SECRET" in evidence.cassette
-    _assert_absent(evidence.cassette, EVERY_VALUE, "the recorded cassette")
+    assert_absent(evidence.cassette, EVERY_VALUE, "the recorded cassette")
 
 
 def test_the_state_export_holds_no_secret_value(evidence):
@@ -255,7 +210,7 @@ def test_the_state_export_holds_no_secret_value(evidence):
         pytest.skip(f"/_emu/state/export answers {evidence.export_status}: not built yet")
     assert evidence.export_status == 200
     assert USER.encode() in evidence.export and b'"secrets"' in evidence.export
-    _assert_absent(evidence.export, EVERY_VALUE, "the state export")
+    assert_absent(evidence.export, EVERY_VALUE, "the state export")
 
 
 def test_restart_with_the_wrong_master_key_exits_with_a_clear_message(evidence):
@@ -269,7 +224,7 @@ def test_restart_with_the_wrong_master_key_exits_with_a_clear_message(evidence):
 
 
 def test_restart_with_the_right_master_key_still_hands_secrets_to_exec(evidence, tmp_path):
-    with _serve(tmp_path / "again.log", "--db", str(evidence.db), "--exec", "local", "--master-key", KEY) as url:
+    with serve_logged(tmp_path / "again.log", "--db", str(evidence.db), "--exec", "local", "--master-key", KEY) as url:
         code = DIGESTS.format(names=("ORG_TOKEN", "MAP_SECRET"))
         response = httpx.post(f"{url}/v1/agents/{evidence.agent_id}/exec", json={"lang": "python", "code": code},
                               headers=AUTH, timeout=60)

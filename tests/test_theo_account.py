@@ -217,7 +217,7 @@ def test_audit_export_is_csv_with_the_documented_columns(client):
 
 def test_theo_state_exports_and_imports_whole_and_a_reset_forgets_it(client):
     key = theo_key()
-    client.put("/_emu/theo/account", json={"key": key, "credits": 50, "scopes": ["completions", "memory", "billing"]})
+    client.put("/_emu/theo/account", json={"key": key, "credits": 50})
     made = client.post("/api/v1/keys", headers=bearer(key), json={"name": "k", "scopes": ["completions"]}).json()
     first = complete(client, key, "hello", metadata={"a": 1})
     client.post("/api/v1/completions", headers={**bearer(key), "Idempotency-Key": "x"}, json={"prompt": "s", "stream": True})

@@ -139,22 +139,34 @@ def test_a_keys_allowed_origins_take_priority_over_the_defaults(client):
                "origin_not_allowed")
 
 
-def test_preflight_is_answered_for_default_origins_and_origins_a_key_allows(client):
+def test_a_preflight_is_answered_for_any_origin_and_tells_nothing_of_any_keys_list(client):
+    """A preflight carries no key: answering it by what some key allows would let anyone probe
+    other tenants' origins. The request that follows it, with its key, is checked."""
     preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization"}
-    ok = client.options("/api/v1/completions", headers={**preflight, "Origin": "https://hitheo.ai"})
+
+    def ask(origin: str):  # noqa: ANN202
+        return client.options("/api/v1/completions", headers={**preflight, "Origin": origin})
+
+    ok = ask("https://hitheo.ai")
     assert ok.status_code == 204 and ok.headers["access-control-allow-origin"] == "https://hitheo.ai"
     assert "POST" in ok.headers["access-control-allow-methods"]
     assert "Idempotency-Key" in ok.headers["access-control-allow-headers"]
     assert ok.headers["access-control-max-age"] == "86400"
-    theo_error(client.options("/api/v1/completions", headers={**preflight, "Origin": "http://localhost:3000"}), 403,
-               "origin_not_allowed")
+    before = ask("http://localhost:3000")
     owner = theo_key()
     made = client.post("/api/v1/keys", headers=bearer(owner), json={"allowed_origins": ["http://localhost:3000"]})
     assert made.status_code == 201
-    again = client.options("/api/v1/completions", headers={**preflight, "Origin": "http://localhost:3000"})
-    assert again.status_code == 204 and again.headers["access-control-allow-origin"] == "http://localhost:3000"
-    client.delete(f"/api/v1/keys/{made.json()['id']}", headers=bearer(owner))  # a revoked key allows nothing
-    theo_error(client.options("/api/v1/completions", headers={**preflight, "Origin": "http://localhost:3000"}), 403,
+    after = ask("http://localhost:3000")
+    unknown = ask("https://nobody-allows-this.example")
+    for answer in (before, after, unknown):
+        assert answer.status_code == 204 and answer.headers["access-control-allow-origin"] == answer.request.headers[
+            "origin"]
+    assert {k: v for k, v in before.headers.items() if k not in ("access-control-allow-origin", "x-request-id")} == \
+        {k: v for k, v in after.headers.items() if k not in ("access-control-allow-origin", "x-request-id")}
+    # The request itself is where the key's list applies.
+    web = bearer(made.json()["secret"])
+    assert client.get("/api/v1/models", headers={**web, "Origin": "http://localhost:3000"}).status_code == 200
+    theo_error(client.get("/api/v1/models", headers={**bearer(owner), "Origin": "http://localhost:3000"}), 403,
                "origin_not_allowed")
 
 

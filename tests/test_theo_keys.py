@@ -64,13 +64,21 @@ def test_a_key_lacking_a_scope_gets_403_on_routes_that_need_it(client):
     assert client.get("/api/v1/conversations", headers=bearer(memory)).status_code == 200
 
 
-def test_a_key_cannot_grant_a_scope_it_lacks(client):
+def test_only_an_unrestricted_key_manages_keys(client):
     owner = theo_key()
-    limited = _create(client, owner, scopes=["completions"])["secret"]
-    theo_error(client.post("/api/v1/keys", headers=bearer(limited), json={"scopes": ["billing"]}), 403,
-               "insufficient_scope")
-    theo_error(client.post("/api/v1/keys", headers=bearer(limited), json={}), 403, "insufficient_scope")
-    assert _create(client, limited, scopes=["completions"])["scopes"] == ["completions"]
+    full = _create(client, owner)
+    limited = _create(client, owner, scopes=["completions", "skills", "tools", "connectors", "browser", "memory"])
+    before = held(client, owner)
+    for method, path, body in (("POST", "/api/v1/keys", {"scopes": ["completions"]}), ("GET", "/api/v1/keys", None),
+                               ("PUT", f"/api/v1/keys/{full['id']}", {"name": "taken over"}),
+                               ("DELETE", f"/api/v1/keys/{full['id']}", None),
+                               ("DELETE", "/api/v1/keys", {"id": full["id"]})):
+        error = theo_error(client.request(method, path, headers=bearer(limited["secret"]), json=body), 403,
+                           "insufficient_scope")
+        assert "unrestricted key" in error["message"] and "billing" in error["message"]
+    assert held(client, owner) == before
+    assert client.get("/api/v1/models", headers=bearer(full["secret"])).status_code == 200  # not revoked
+    assert _create(client, full["secret"], scopes=["billing"])["scopes"] == ["billing"]
 
 
 def test_a_revoked_key_is_401_from_its_next_request_and_revoking_twice_answers_the_same(client):

@@ -103,7 +103,7 @@ def test_a_terminated_agent_keeps_its_files_but_takes_no_more(client, auth) -> N
 
 
 def test_an_agent_holds_at_most_1000_files(client, auth, monkeypatch) -> None:
-    from theazo_emu.resources import agent_files
+    from theazo_emu.theazo.routes import agent_files
 
     monkeypatch.setattr(agent_files, "MAX_FILES", 3)
     agent = make_agent(client, auth)["id"]
@@ -114,7 +114,7 @@ def test_an_agent_holds_at_most_1000_files(client, auth, monkeypatch) -> None:
 
 
 def test_an_agent_holds_at_most_16_mib_of_files(client, auth, monkeypatch) -> None:
-    from theazo_emu.resources import agent_files
+    from theazo_emu.theazo.routes import agent_files
 
     monkeypatch.setattr(agent_files, "MAX_BYTES", 10)
     agent = make_agent(client, auth)["id"]

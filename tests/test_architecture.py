@@ -1,7 +1,7 @@
 """The rules the package's layout promises (README, "Adding a route / a family"), checked.
 
-- Nothing outside resources/ imports resources/, nor outside theo/ theo/ (Theo's endpoints):
-  endpoints are free to change; what other code shares lives in domain/ (or the kernel).
+- Nothing outside an endpoint package (theazo/routes, theo/routes, admin/routes) imports it:
+  endpoints are free to change; what other code shares lives in a domain (or the core).
 - No import cycle between the package's modules, counting imports inside functions too
   (only `if TYPE_CHECKING:` blocks, which never run, are left out), so no cycle is dodged.
 - Raw SQL through `.db.execute` stays in the modules that own their tables; endpoint
@@ -17,19 +17,20 @@ import sqlite3
 from pathlib import Path
 
 from theazo_emu import registry
-from theazo_emu.schema import JSON, prepare
+from theazo_emu.core.schema import JSON, prepare
 
 PACKAGE = Path(__file__).resolve().parent.parent / "theazo_emu"
 # Modules that own tables or the connection, and so may write SQL against the connection.
 RAW_SQL_OWNERS = {
-    "store", "schema", "migrations", "snapshot", "crypto", "emulator", "lazy",
-    "domain.runs", "domain.checkpoints", "domain.providers", "domain.channels", "domain.scheduler",
-    "domain.agent_io", "domain.chat", "domain.guardrails", "domain.webhooks",
-    "workflow.approvals", "workflow.engine", "domain.theo.ledger", "domain.theo.idempotency",
-    "domain.theo.account", "domain.theo.hooks", "domain.theo.jobs", "domain.theo.skills", "domain.theo.webhooks",
-    "domain.theo.workflows",
+    "core.store", "core.schema", "core.migrations", "core.snapshot", "core.crypto", "emulator", "core.lazy",
+    "theazo.domain.runs", "theazo.domain.checkpoints", "theazo.domain.providers", "theazo.domain.channels",
+    "theazo.domain.scheduler", "theazo.domain.agent_io", "theazo.domain.chat", "theazo.domain.guardrails",
+    "theazo.domain.webhooks", "theazo.workflow.approvals", "theazo.workflow.engine", "theo.domain.ledger",
+    "theo.domain.idempotency", "theo.domain.account", "theo.domain.hooks", "theo.domain.jobs", "theo.domain.skills",
+    "theo.domain.webhooks", "theo.domain.workflows",
 }
-ENDPOINT_PACKAGES = ("resources", "theo")
+PRODUCT_ROUTES = ("theazo.routes", "theo.routes")  # a tenant's requests: the tenant view only
+ENDPOINT_PACKAGES = (*PRODUCT_ROUTES, "admin.routes")
 
 
 def _modules() -> dict[str, Path]:
@@ -131,8 +132,8 @@ def test_no_import_cycle() -> None:
 
 def test_the_import_graph_sees_function_level_imports() -> None:
     # The cycle test would be toothless if imports inside functions were not edges.
-    assert "openapi" in GRAPH["surfaces.theazo"]
-    assert "emulator" not in GRAPH["http"]  # only under TYPE_CHECKING there
+    assert "core.openapi" in GRAPH["theazo.surface"]
+    assert "emulator" not in GRAPH["core.http"]  # only under TYPE_CHECKING there
 
 
 def test_raw_sql_stays_with_the_owners_of_tables() -> None:
@@ -142,7 +143,7 @@ def test_raw_sql_stays_with_the_owners_of_tables() -> None:
 
 
 def test_endpoints_reach_the_store_only_through_the_tenant_view() -> None:
-    offenders = sorted(name for name, path in MODULES.items() if name.startswith(ENDPOINT_PACKAGES)
+    offenders = sorted(name for name, path in MODULES.items() if name.startswith(PRODUCT_ROUTES)
                        and "emu.store" in path.read_text())
     assert offenders == []
 

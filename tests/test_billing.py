@@ -16,9 +16,9 @@ from starlette.testclient import TestClient
 
 from conftest import START, advance, assert_error, make_agent, make_session
 from theazo_emu import create_app
-from theazo_emu.domain import ledger
-from theazo_emu.auth import tenant_of
-from theazo_emu.clock import parse_iso
+from theazo_emu.theazo.domain import ledger
+from theazo_emu.core.auth import tenant_of
+from theazo_emu.core.clock import parse_iso
 from theazo_emu.settings import Settings
 
 SDK = {"X-SDK-Version": "0.1.0"}

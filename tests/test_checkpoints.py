@@ -107,7 +107,7 @@ def test_bad_checkpoints_are_422_and_make_nothing(client, auth, body, field) -> 
 
 
 def test_limits_tenants_and_terminated_agents(client, auth, monkeypatch) -> None:
-    from theazo_emu.resources import checkpoints
+    from theazo_emu.theazo.routes import checkpoints
 
     monkeypatch.setattr(checkpoints, "MAX_CHECKPOINTS", 2)
     agent = make_agent(client, auth)["id"]

@@ -17,8 +17,8 @@ from click.testing import CliRunner
 
 import theazo_emu
 from conftest import START, serve_process
-from theazo_emu import coverage
-from theazo_emu.cli import main
+from theazo_emu.cli import coverage
+from theazo_emu.cli.main import main
 
 KEY = "th_test_cli_remote"
 
@@ -157,9 +157,9 @@ def test_a_reinstalled_package_answers_restart_required(tmp_path: Path) -> None:
     with serve_process("--clock", START, env=env) as url:
         headers = {"Authorization": f"Bearer {KEY}"}
         assert httpx.get(f"{url}/v1/sessions", headers=headers).status_code == 200
-        routes = copy / "theazo_emu" / "data" / "routes.txt"
+        routes = copy / "theazo_emu" / "core" / "routes.txt"
         routes.write_text(routes.read_text())  # a reinstall rewrites the package's files
-        (copy / "theazo_emu" / "resources" / "schedules.py").unlink()
+        (copy / "theazo_emu" / "theazo" / "routes" / "schedules.py").unlink()
         response = httpx.get(f"{url}/v1/schedules", headers=headers)
         assert response.status_code == 503, response.text
         error = response.json()["error"]

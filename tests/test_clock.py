@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from theazo_emu.clock import iso, parse_iso
+from theazo_emu.core.clock import iso, parse_iso
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 

@@ -19,7 +19,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from conftest import START, advance, assert_error, serve_process
-from theazo_emu import create_app, timers
+from theazo_emu import create_app
+from theazo_emu.core import timers
 from theazo_emu.settings import Settings
 
 EVERY_MINUTE = {"name": "tick", "cron": "* * * * *", "action": {"type": "agent-run", "config": {"task": "tick"}}}

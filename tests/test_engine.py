@@ -3,7 +3,7 @@ plans are shared between runs and must come out the same whatever was asked befo
 
 from __future__ import annotations
 
-from theazo_emu.mock import Engine, RunRequest
+from theazo_emu.theazo.mock import Engine, RunRequest
 
 REQUEST = RunRequest(task="Summarise the quarter", tools=("web_search", "write_file"))
 

@@ -18,9 +18,9 @@ from starlette.testclient import TestClient
 
 from conftest import assert_error, make_agent, make_session
 from theazo_emu.app import api_routes
-from theazo_emu.catalog import THEAZO as THEAZO_CATALOG
-from theazo_emu.catalog import known
-from theazo_emu.http import ApiRoute
+from theazo_emu.core.catalog import THEAZO as THEAZO_CATALOG
+from theazo_emu.core.catalog import known
+from theazo_emu.core.http import ApiRoute
 
 
 def _route_table() -> list[ApiRoute]:

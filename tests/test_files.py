@@ -203,7 +203,7 @@ def test_bad_uploads_are_422_and_store_nothing(client, auth, body, field):
 
 
 def test_an_upload_over_the_body_limit_is_413(client, auth):
-    from theazo_emu.resources.files import MAX_BODY
+    from theazo_emu.theazo.routes.files import MAX_BODY
 
     response = client.post("/v1/files", content=b"{" + b" " * MAX_BODY + b"}",
                            headers={**auth, "Content-Type": "application/json"})
@@ -211,7 +211,7 @@ def test_an_upload_over_the_body_limit_is_413(client, auth):
 
 
 def test_a_tenant_past_its_storage_is_409(client, auth, monkeypatch):
-    from theazo_emu.resources import files
+    from theazo_emu.theazo.routes import files
 
     monkeypatch.setattr(files, "MAX_FILES", 1)
     upload(client, auth)

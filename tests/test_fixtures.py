@@ -19,8 +19,8 @@ from starlette.testclient import TestClient
 
 from conftest import START, advance, assert_error, make_agent
 from theazo_emu import create_app
-from theazo_emu.cli import main
-from theazo_emu.mock.loader import FixtureError
+from theazo_emu.cli.main import main
+from theazo_emu.fixtures.loader import FixtureError
 from theazo_emu.settings import Settings
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "fixtures"

@@ -28,12 +28,14 @@ from starlette.testclient import TestClient
 
 from conftest import START, assert_error, make_agent, make_session, serve_process, stop_process
 from theazo_emu import app as app_module
-from theazo_emu import create_app, errors, front, tape
-from theazo_emu.auth import tenant_of
-from theazo_emu.domain import ledger
-from theazo_emu.http import Ctx, api_route
+from theazo_emu import create_app
+from theazo_emu.core import errors, front
+from theazo_emu.core import tape
+from theazo_emu.core.auth import tenant_of
+from theazo_emu.theazo.domain import ledger
+from theazo_emu.core.http import Ctx, api_route
 from theazo_emu.settings import Settings
-from theazo_emu.store import Store, atomic_call
+from theazo_emu.core.store import Store, atomic_call
 from theazo_emu.surfaces import ADMIN, THEAZO, THEO
 
 # The values, as raw JSON text: none is acceptable JSON for the API.
@@ -121,7 +123,7 @@ def test_every_hostile_value_anywhere_is_422_naming_the_field_and_nothing_is_sto
 
 @pytest.mark.parametrize("value", HOSTILE.values(), ids=HOSTILE.keys())
 def test_a_signed_trigger_body_with_a_hostile_value_is_422_and_runs_nothing(client, auth, value):
-    from theazo_emu.signing import sign
+    from theazo_emu.core.signing import sign
 
     trigger = client.post("/v1/triggers", headers=auth, json={"name": "t", "agent": "r", "userId": "u"}).json()
     raw = f'{{"order": {{"total": {value}}}}}'.encode()
@@ -388,7 +390,7 @@ def test_a_failure_after_the_answer_is_logged_not_raised(monkeypatch, settings, 
 
 _BROKEN_SERVE = """
 import sys
-from theazo_emu import front, tape
+from theazo_emu.core import front, tape
 async def broken(self, scope, receive, send):
     if scope["type"] == "http" and scope["path"] == "/v1/boom":
         raise RuntimeError("middleware broke before answering")
@@ -398,7 +400,7 @@ tape.TapeMiddleware.__call__ = broken
 def after(raw):
     raise RuntimeError("middleware broke after answering")
 front._error_code = after
-from theazo_emu.cli import main
+from theazo_emu.cli.main import main
 sys.argv = ["theazo-emu", *sys.argv[1:]]
 main()
 """

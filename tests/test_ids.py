@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from theazo_emu.ids import IdSource, is_id
+from theazo_emu.core.ids import IdSource, is_id
 
 
 @pytest.mark.parametrize(("prefix", "tenant", "now_ms", "seq", "expected"), [

@@ -16,9 +16,9 @@ from starlette.testclient import TestClient
 
 from conftest import START, advance, assert_error, make_agent, make_session, serve_process
 from theazo_emu import create_app
-from theazo_emu.auth import tenant_of
-from theazo_emu.cli import main
-from theazo_emu.journal import record_event
+from theazo_emu.core.auth import tenant_of
+from theazo_emu.cli.main import main
+from theazo_emu.core.journal import record_event
 from theazo_emu.settings import Settings
 
 
@@ -214,7 +214,7 @@ def test_a_fixture_documents_nested_secret_map_is_blanked(client):
 
 
 def test_a_redactor_keeps_an_unparseable_body_of_a_secret_route_only_as_redacted(app):
-    from theazo_emu.redaction import encode_body
+    from theazo_emu.core.redaction import encode_body
 
     redactor = app.state.emu.journal.redactor
     secret_route = {"method": "POST", "path": "/v1/providers"}
@@ -230,7 +230,7 @@ def test_a_redactor_keeps_an_unparseable_body_of_a_secret_route_only_as_redacted
 def test_secret_query_values_are_blanked_in_log_lines(app):
     import logging
 
-    from theazo_emu.redaction import LogFilter
+    from theazo_emu.core.redaction import LogFilter
 
     record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
                                ("127.0.0.1:5", "GET", "/v1/secrets?sessionId=ses_1&value=s3cret&Token=t0k", "1.1", 200),

@@ -8,7 +8,7 @@ import base64
 import pytest
 
 from conftest import advance, assert_error
-from theazo_emu.domain.knowledge import CHUNK_CHARS, chunk_text, terms
+from theazo_emu.theazo.domain.knowledge import CHUNK_CHARS, chunk_text, terms
 
 SDK = {"X-SDK-Version": "0.1.0"}
 PRICING = "# Pricing\n- Free: 500 credits/mo, 1 agent\n- Pro: $99/mo, 5000 credits, unlimited agents\n"
@@ -258,7 +258,7 @@ def test_reads_need_a_user_id(client, auth, path):
 
 
 def test_a_user_past_the_quota_gets_402_and_nothing_is_stored(client, auth, monkeypatch):
-    from theazo_emu.domain import knowledge
+    from theazo_emu.theazo.domain import knowledge
 
     monkeypatch.setattr(knowledge, "MAX_CHUNKS_PER_USER", 2)
     upload(client, auth, a_txt="alpha", b_txt="beta")

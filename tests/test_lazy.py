@@ -10,7 +10,7 @@ import textwrap
 
 from starlette.testclient import TestClient
 
-from theazo_emu import lazy
+from theazo_emu.core import lazy
 from theazo_emu.registry import FAMILIES
 from theazo_emu.app import create_app
 from theazo_emu.settings import Settings
@@ -20,8 +20,8 @@ from conftest import START
 
 def test_no_generated_file_is_stale() -> None:
     # If this fails after adding or changing a route, a migration or a catalogue entry:
-    # python -m theazo_emu.regen
-    done = subprocess.run([sys.executable, "-m", "theazo_emu.regen", "--check"], capture_output=True, text=True,
+    # python -m theazo_emu.cli.regen
+    done = subprocess.run([sys.executable, "-m", "theazo_emu.cli.regen", "--check"], capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
 
@@ -36,8 +36,8 @@ def _in_fresh_process(body: str) -> dict:
         HEAVY = ("pydantic", "sqlite_utils", "cryptography", "croniter", "sse_starlette")
         def loaded():
             return sorted({m for m in sys.modules if m.split(".")[0] in HEAVY or
-                           m.startswith(("theazo_emu.resources.", "theazo_emu.models", "theazo_emu.admin.",
-                                         "theazo_emu.domain.scheduler", "theazo_emu.workflow",
+                           m.startswith(("theazo_emu.theazo.routes.", "theazo_emu.theazo.bodies", "theazo_emu.admin.routes.",
+                                         "theazo_emu.theazo.domain.scheduler", "theazo_emu.theazo.workflow",
                                          "theazo_emu.record"))})
         app = create_app(Settings(clock="2025-05-01T00:00:00Z"))
         client = TestClient(app)
@@ -59,8 +59,8 @@ def test_start_up_loads_no_family_and_a_request_loads_only_its_own() -> None:
     """)
     assert out["after_start"] == [] and out["after_health"] == []
     assert out["health"] == 200 and out["create"] == 201
-    assert "theazo_emu.resources.sessions" in out["after_sessions"] and "pydantic" in out["after_sessions"]
-    assert "theazo_emu.resources.workflows" not in out["after_sessions"]
+    assert "theazo_emu.theazo.routes.sessions" in out["after_sessions"] and "pydantic" in out["after_sessions"]
+    assert "theazo_emu.theazo.routes.workflows" not in out["after_sessions"]
     assert "croniter" not in out["after_sessions"]
     assert out["bad"] == "unprocessable_entity"  # the first request to a family gets the same envelope
 
@@ -95,7 +95,7 @@ def test_the_first_request_to_a_family_is_redacted_in_the_journal() -> None:
     out = _in_fresh_process("""
         auth = {"Authorization": "Bearer th_test_lazy_secret"}
         session = client.post("/v1/sessions", json={"userId": "u1"}, headers=auth).json()
-        out["before"] = "theazo_emu.resources.secrets" in sys.modules
+        out["before"] = "theazo_emu.theazo.routes.secrets" in sys.modules
         out["status"] = client.post(f"/v1/sessions/{session['id']}/secrets", headers=auth,
                                     json={"OPENAI_KEY": "sk-LAZY-DISTINCTIVE-1234"}).status_code
         out["journal"] = client.get("/_emu/requests").text

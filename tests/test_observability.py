@@ -60,7 +60,7 @@ def test_log_filters(client, auth):
 
 
 def test_a_failed_run_logs_an_error(client, auth, emu):
-    from theazo_emu.mock.engine import PlannedEvent, RunPlan
+    from theazo_emu.theazo.mock.engine import PlannedEvent, RunPlan
 
     class Failing:
         def match(self, request):

@@ -20,7 +20,8 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from theazo_emu import create_app, http, openapi
+from theazo_emu import create_app
+from theazo_emu.core import http, openapi
 from theazo_emu.settings import Settings
 from theazo_emu.surfaces import THEAZO
 

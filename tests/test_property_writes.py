@@ -25,7 +25,7 @@ from conftest import START, make_agent, make_session
 from theazo_emu import create_app
 from theazo_emu.app import api_routes
 from theazo_emu.settings import Settings
-from theazo_emu.signing import sign
+from theazo_emu.core.signing import sign
 
 KEY = "th_test_property"
 AUTH = {"Authorization": f"Bearer {KEY}"}

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from conftest import advance, assert_error, make_agent, make_session
-from theazo_emu.crypto import associated_data
+from theazo_emu.core.crypto import associated_data
 
 CREDS = {"apiKey": "e2b_live_9c1d7e"}
 OTHER = {"Authorization": "Bearer th_test_provider_neighbour"}

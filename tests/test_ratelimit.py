@@ -13,8 +13,8 @@ from starlette.testclient import TestClient
 
 from conftest import START, advance, assert_error, serve_process
 from theazo_emu import create_app
-from theazo_emu.cli import main
-from theazo_emu.ratelimit import parse_limit
+from theazo_emu.cli.main import main
+from theazo_emu.core.ratelimit import parse_limit
 from theazo_emu.settings import Settings
 
 

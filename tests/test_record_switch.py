@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 
 from conftest import START, advance, serve_process
 from theazo_emu import create_app
-from theazo_emu.cli import main
+from theazo_emu.cli.main import main
 from theazo_emu.record.replay import stand_in
 from theazo_emu.settings import Settings
 

@@ -1,4 +1,4 @@
-"""The frozen schema (data/schema.sql) and the migrations it stands for.
+"""The frozen schema (core/schema.sql) and the migrations it stands for.
 
 A fresh database loads the frozen file; an older database file runs the migrations it
 lacks. Both must end with the same tables, so the file is checked against the migrations.
@@ -10,9 +10,9 @@ import sqlite3
 
 from sqlite_utils import Database
 
-from theazo_emu.migrations import dump, migrations
-from theazo_emu.schema import frozen
-from theazo_emu.store import Store
+from theazo_emu.core.migrations import dump, migrations
+from theazo_emu.core.schema import frozen
+from theazo_emu.core.store import Store
 
 
 def _objects(conn: sqlite3.Connection) -> list[tuple]:
@@ -21,7 +21,7 @@ def _objects(conn: sqlite3.Connection) -> list[tuple]:
 
 
 def test_frozen_schema_equals_the_migrations() -> None:
-    # If this fails after a new migration: python -m theazo_emu.regen
+    # If this fails after a new migration: python -m theazo_emu.cli.regen
     assert frozen()[0] == dump()
 
 

@@ -71,7 +71,7 @@ def test_pause_answers_the_sdk_a_snapshot_with_a_size_text(client, auth):
 @pytest.mark.parametrize(("size", "text"), [(0, "0 B"), (1023, "1023 B"), (1024, "1.0 KB"), (1_060_864, "1.0 MB"),
                                             (5 * 1024**3 // 2, "2.5 GB")])
 def test_size_text(size, text):
-    from theazo_emu.domain.pricing import size_text
+    from theazo_emu.theazo.domain.pricing import size_text
 
     assert size_text(size) == text
 

@@ -20,8 +20,8 @@ from starlette.testclient import TestClient
 
 from conftest import START, advance, assert_error, make_agent, make_session
 from theazo_emu import create_app
-from theazo_emu.cli import main
-from theazo_emu.crypto import DecryptError, MasterKeyError, associated_data, parse_key
+from theazo_emu.cli.main import main
+from theazo_emu.core.crypto import DecryptError, MasterKeyError, associated_data, parse_key
 from theazo_emu.settings import Settings
 
 VALUE = "sk-live-4b1d0c2e9f"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from theazo_emu.store import Store
+from theazo_emu.core.store import Store
 
 
 def test_atomic_rolls_back_a_nested_block_alone() -> None:

@@ -12,8 +12,8 @@ from starlette.testclient import TestClient
 
 from conftest import START, advance
 from theazo_emu import create_app
-from theazo_emu.domain.theo import audit
-from theazo_emu.auth import tenant_of
+from theazo_emu.theo.domain import audit
+from theazo_emu.core.auth import tenant_of
 from theazo_emu.settings import Settings
 from theo_support import bearer, complete, held, theo_error, theo_key
 

@@ -10,7 +10,7 @@ from starlette.testclient import TestClient
 
 from conftest import START
 from theazo_emu import create_app
-from theazo_emu.domain.theo.engines import BY_MODE, MODES
+from theazo_emu.theo.domain.engines import BY_MODE, MODES
 from theazo_emu.settings import Settings
 from theo_support import bearer, complete, held, sse, theo_error, theo_key
 

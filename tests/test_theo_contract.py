@@ -7,8 +7,8 @@ import pytest
 
 from conftest import advance
 from theazo_emu.app import api_routes
-from theazo_emu.domain.theo import idempotency
-from theazo_emu.auth import tenant_of
+from theazo_emu.theo.domain import idempotency
+from theazo_emu.core.auth import tenant_of
 from theo_support import bearer, complete, held, theo_error, theo_key
 
 ROUTES = [r for r in api_routes() if r.surface.name == "theo"]

@@ -9,7 +9,7 @@ from starlette.testclient import TestClient
 
 from conftest import START, advance
 from theazo_emu import create_app
-from theazo_emu.mock.loader import FixtureError, load_dir
+from theazo_emu.fixtures.loader import FixtureError, load_dir
 from theazo_emu.settings import Settings
 from theo_support import bearer, complete, theo_error, theo_key
 
@@ -164,7 +164,7 @@ def test_the_readme_lists_the_theo_endpoints_not_emulated_yet(app):
     import re
 
     from theazo_emu.app import api_routes
-    from theazo_emu.catalog import THEO, endpoints
+    from theazo_emu.core.catalog import THEO, endpoints
 
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     section = readme.split("## Not emulated (yet)", 1)[1].split("\n## ", 1)[0]

@@ -11,9 +11,9 @@ import re
 
 import pytest
 
-from theazo_emu import lazy
-from theazo_emu.domain.theo import keys, orgs
-from theazo_emu.surfaces.theo import required_scopes
+from theazo_emu.core import lazy
+from theazo_emu.theo.domain import keys, orgs
+from theazo_emu.theo.surface import required_scopes
 from theo_support import bearer, complete, held, theo_error, theo_key
 
 MANIFEST = {"name": "Shared", "slug": "shared-slug", "version": "1.0.0", "description": "Mine.",

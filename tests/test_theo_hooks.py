@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import advance
-from theazo_emu.domain.theo.hooks import matches
+from theazo_emu.theo.domain.hooks import matches
 from theo_support import bearer, held, theo_error, theo_key
 
 

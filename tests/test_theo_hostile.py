@@ -20,7 +20,7 @@ from theo_support import bearer, held, theo_key
 
 ROOT = Path(__file__).parent.parent
 ROUTES = [(cells[1], cells[2]) for cells in (line.split("\t") for line in
-                                            (ROOT / "theazo_emu/data/routes.txt").read_text().splitlines())
+                                            (ROOT / "theazo_emu/core/routes.txt").read_text().splitlines())
           if len(cells) > 3 and cells[0] == "theo"]
 WRITES = [(m, p) for m, p in ROUTES if m in ("POST", "PATCH", "PUT", "DELETE")]
 RAW_BODIES = ["NaN", '{"prompt": NaN}', '{"x": Infinity}', '{"amount_cents": 1e999}', '{"count": ' + "9" * 400 + "}",

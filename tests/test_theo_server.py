@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import START, serve_process
-from theazo_emu.cli import main
+from theazo_emu.cli.main import main
 from theo_support import bearer, sse
 
 pytestmark = pytest.mark.server

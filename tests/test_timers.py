@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from theazo_emu.clock import Clock
-from theazo_emu.timers import fire_until
+from theazo_emu.core.clock import Clock
+from theazo_emu.core.timers import fire_until
 
 
 class _Source:

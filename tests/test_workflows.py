@@ -18,7 +18,7 @@ from starlette.testclient import TestClient
 
 from conftest import START, advance, assert_error, make_session
 from theazo_emu import create_app
-from theazo_emu.clock import iso, parse_iso
+from theazo_emu.core.clock import iso, parse_iso
 from theazo_emu.settings import Settings
 
 WF_ID = "wf_01JT4J97000000012Y7ZM38QJT"  # well-formed, never created

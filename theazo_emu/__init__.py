@@ -1,6 +1,6 @@
 """theazo-emu: a local, deterministic emulator of the Theazo and Theo REST APIs."""
 
-from .version import __version__
+from theazo_emu.core.version import __version__
 
 __all__ = ["__version__", "create_app"]
 

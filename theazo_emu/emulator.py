@@ -16,26 +16,26 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
-from . import faults
-from .auth import KeyAliases
-from .clock import Clock
-from .crypto import open_cipher
-from .faults import Faults
-from .fixtures import Fixtures
-from .ids import IdSource
-from .journal import Journal
-from .mock import Engine
-from .ratelimit import RateLimiter
+from theazo_emu.core import faults
+from theazo_emu.core.auth import KeyAliases
+from theazo_emu.core.clock import Clock
+from theazo_emu.core.crypto import open_cipher
+from theazo_emu.core.faults import Faults
+from theazo_emu.fixtures.active import Fixtures
+from theazo_emu.core.ids import IdSource
+from theazo_emu.core.journal import Journal
+from theazo_emu.theazo.mock import Engine
+from theazo_emu.core.ratelimit import RateLimiter
 from .settings import Settings
-from .store import Store
-from .tape import Tape
-from .timers import TimerSource
+from theazo_emu.core.store import Store
+from theazo_emu.core.tape import Tape
+from theazo_emu.core.timers import TimerSource
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp
 
-    from .http import ApiRoute, Ctx
-    from .surface import Surface
+    from theazo_emu.core.http import ApiRoute, Ctx
+    from theazo_emu.core.surface import Surface
 
 # A guard runs before an endpoint, after authentication; it raises an ApiError to refuse
 # the request, or returns a response to answer in the endpoint's place (an idempotent

@@ -3,7 +3,7 @@
 A family is a module of routes (its `routes` list) on one surface. Its entry names the
 tables it owns that hold tenant data and the `timers.TimerSource`s it brings, each as
 (the table that holds a row once something can be due, "module:Class"). Everything else
-derives from here: the route table data/routes.txt (`python -m theazo_emu.regen`), the
+derives from here: the route table core/routes.txt (`python -m theazo_emu.cli.regen`), the
 lazy timers, the tables a reset or an export walks. Order matters twice: families are
 matched in the order listed, and timers registered earlier fire first on a tie.
 
@@ -23,7 +23,7 @@ class Family(NamedTuple):  # a NamedTuple, not a dataclass: this module is on th
 
 
 def _theazo(name: str, *tables: str, timers: tuple[tuple[str, str], ...] = ()) -> Family:
-    return Family(f"theazo_emu.resources.{name}", tables, timers)
+    return Family(f"theazo_emu.theazo.routes.{name}", tables, timers)
 
 
 THEAZO = (
@@ -37,16 +37,16 @@ THEAZO = (
     _theazo("agent_definitions", "agent_definitions", "agent_definition_versions"),
     _theazo("billing"),
     _theazo("schedules", "schedules", "schedule_executions",
-            timers=(("schedules", "theazo_emu.domain.scheduler:ScheduleTimer"),)),
+            timers=(("schedules", "theazo_emu.theazo.domain.scheduler:ScheduleTimer"),)),
     _theazo("triggers", "triggers"),
     _theazo("channels", "channels", "channel_threads", "channel_messages"),
     _theazo("workflows", "workflows", "workflow_runs", "workflow_tasks", "orch_events",
-            timers=(("workflow_runs", "theazo_emu.workflow.timers:WorkflowTimer"),)),
-    _theazo("approvals", "approvals", timers=(("approvals", "theazo_emu.workflow.timers:ApprovalTimer"),)),
-    _theazo("fleets", "fleets", "fleet_items", timers=(("fleet_items", "theazo_emu.domain.fleets:FleetTimer"),)),
-    _theazo("tasks", "session_tasks", timers=(("session_tasks", "theazo_emu.domain.tasks:TaskTimer"),)),
+            timers=(("workflow_runs", "theazo_emu.theazo.workflow.timers:WorkflowTimer"),)),
+    _theazo("approvals", "approvals", timers=(("approvals", "theazo_emu.theazo.workflow.timers:ApprovalTimer"),)),
+    _theazo("fleets", "fleets", "fleet_items", timers=(("fleet_items", "theazo_emu.theazo.domain.fleets:FleetTimer"),)),
+    _theazo("tasks", "session_tasks", timers=(("session_tasks", "theazo_emu.theazo.domain.tasks:TaskTimer"),)),
     _theazo("teams", "teams", "team_runs", "team_contributions",
-            timers=(("team_contributions", "theazo_emu.domain.teams:TeamTimer"),)),
+            timers=(("team_contributions", "theazo_emu.theazo.domain.teams:TeamTimer"),)),
     _theazo("chat", "chat_conversations", "chat_messages", "chat_threads", "chat_handoffs"),
     _theazo("chat_messages"),
     _theazo("guardrails", "guardrail_configs", "guardrail_violations"),
@@ -56,18 +56,20 @@ THEAZO = (
     _theazo("tools", "tools"),
     _theazo("mcp", "mcp_connections", "mcp_credentials", "mcp_server_configs"),
     _theazo("webhooks", "webhooks", "webhook_deliveries",
-            timers=(("webhook_deliveries", "theazo_emu.domain.webhooks:DeliveryTimer"),)),
+            timers=(("webhook_deliveries", "theazo_emu.theazo.domain.webhooks:DeliveryTimer"),)),
     _theazo("observability"),
     _theazo("billing_account", "billing_accounts", "billing_checkouts"),
 )
 
 
 def _theo(name: str, *tables: str, timers: tuple[tuple[str, str], ...] = ()) -> Family:
-    return Family(f"theazo_emu.theo.{name}", tables, timers)
+    return Family(f"theazo_emu.theo.routes.{name}", tables, timers)
 
 
-ADMIN = tuple(Family(f"theazo_emu.admin.{name}")
-              for name in ("control", "state", "fixtures", "record", "inspector", "ports", "theo"))
+# The admin surface's families; a product's own controls (/_emu/theo) live in its slice.
+ADMIN = (*(Family(f"theazo_emu.admin.routes.{name}")
+           for name in ("control", "state", "fixtures", "record", "inspector", "ports")),
+         Family("theazo_emu.theo.admin"))
 THEO = (
     _theo("discovery"),
     _theo("keys", "theo_keys"),
@@ -78,12 +80,12 @@ THEO = (
     _theo("usage"),
     _theo("media", "theo_documents"),
     _theo("audio"),
-    _theo("jobs", "theo_jobs", timers=(("theo_jobs", "theazo_emu.domain.theo.jobs:TheoJobTimer"),)),
+    _theo("jobs", "theo_jobs", timers=(("theo_jobs", "theazo_emu.theo.domain.jobs:TheoJobTimer"),)),
     _theo("webhooks", "theo_webhooks", "theo_deliveries",
-          timers=(("theo_deliveries", "theazo_emu.domain.theo.webhooks:TheoDeliveryTimer"),)),
+          timers=(("theo_deliveries", "theazo_emu.theo.domain.webhooks:TheoDeliveryTimer"),)),
     _theo("hooks", "theo_hooks", "theo_hook_executions"),
     _theo("workflows", "theo_workflows", "theo_workflow_runs",
-          timers=(("theo_workflows", "theazo_emu.domain.theo.workflows:TheoWorkflowTimer"),)),
+          timers=(("theo_workflows", "theazo_emu.theo.domain.workflows:TheoWorkflowTimer"),)),
     _theo("skills", "theo_skills", "theo_skill_installs", "theo_skill_submissions", "theo_skill_versions",
           "theo_skill_reviews"),
     _theo("orgs", "theo_orgs"),

@@ -1,1 +1,1 @@
-"""The emulator's own admin surface under /_emu: clock, reset, journal, state, fixtures, faults, inspector."""
+"""The emulator's own admin surface under /_emu: its surface, routes, bodies and the inspector page."""

@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 from typing import Any, Iterable, NamedTuple
 
-from ..redaction import Redactor
+from theazo_emu.core.redaction import Redactor
 from .header import header_problem, is_header
 
 REQUEST_HEADERS = ("content-type", "accept", "x-sdk-version", "last-event-id", "idempotency-key",

@@ -15,9 +15,9 @@ import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..clock import parse_iso
-from ..mock.loader import fixture_files
-from ..version import __version__
+from theazo_emu.core.clock import parse_iso
+from theazo_emu.fixtures.loader import fixture_files
+from theazo_emu.core.version import __version__
 
 if TYPE_CHECKING:
     from ..emulator import Emulator

@@ -22,10 +22,10 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..auth import KeyAliases, key_kind
-from ..clock import iso
-from ..readahead import buffered, read_body
-from ..redaction import Redactor, encode_body
+from theazo_emu.core.auth import KeyAliases, key_kind
+from theazo_emu.core.clock import iso
+from theazo_emu.core.readahead import buffered, read_body
+from theazo_emu.core.redaction import Redactor, encode_body
 from .cassette import (
     REQUEST_HEADERS,
     RESPONSE_HEADER_PREFIXES,

@@ -13,9 +13,9 @@ from typing import Any, Callable
 import httpx
 from starlette.types import ASGIApp, Message
 
-from .. import timers
-from ..clock import iso
-from ..redaction import Redactor, parse_body
+from theazo_emu.core import timers
+from theazo_emu.core.clock import iso
+from theazo_emu.core.redaction import Redactor, parse_body
 from .cassette import SseParser, is_sse
 from .replay import Answer, Outcome, Prepared, ReplayError, Target, run
 

@@ -1,0 +1,55 @@
+"""Bodies of the providers routes: the reference's `POST /v1/providers {provider,
+credentials, isDefault?}` and the BYOI form `PUT /v1/providers/:provider {credentialRef?,
+config?, credentials?, isDefault?}` (sdk-compat.md, "Secrets").
+
+Configurable providers are e2b, fly and webhook; agents may also name `docker` and
+`mock`, which need no configuration. Credentials are any non-empty JSON object; they are
+encrypted at rest and never returned.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal, get_args
+
+from pydantic import Field, field_validator, model_validator
+
+from theazo_emu.theazo.bodies.core import Body
+from theazo_emu.theazo.bodies.secrets import check_name
+
+ConfigurableProvider = Literal["e2b", "fly", "webhook"]
+CONFIGURABLE = get_args(ConfigurableProvider)
+
+
+class CreateProvider(Body):
+    """Configure (or reconfigure) a compute provider."""
+
+    SECRET_FIELDS: ClassVar[tuple[str, ...]] = ("credentials",)
+
+    provider: ConfigurableProvider
+    credentials: dict[str, Any] = Field(min_length=1, max_length=100,
+                                        description="Encrypted at rest; never returned.")
+    isDefault: bool = False
+
+
+
+class UpdateProvider(Body):
+    """Configure a provider by path: credentials inline or a reference to an org secret."""
+
+    SECRET_FIELDS: ClassVar[tuple[str, ...]] = ("credentials",)
+
+    credentialRef: str | None = Field(default=None, description="Name of an org-wide secret.")
+    config: dict[str, Any] | None = Field(default=None, max_length=100)
+    credentials: dict[str, Any] | None = Field(default=None, min_length=1, max_length=100)
+    isDefault: bool | None = None
+
+    @field_validator("credentialRef")
+    @classmethod
+    def _ref(cls, value: str | None) -> str | None:
+        return None if value is None else check_name(value)
+
+    @model_validator(mode="after")
+    def _something(self) -> "UpdateProvider":
+        if not self.model_fields_set:
+            raise ValueError("give at least one of credentials, credentialRef, config, isDefault")
+        return self
+

@@ -1,0 +1,126 @@
+"""Agents: making them and running tasks on them, for every path that does (the API, schedules,
+triggers, workflows, fleets, channels).
+
+Reference "Agents". `new_agent()` applies a definition (definitions.py), checks the session
+is active and within `maxAgents`, that named secrets exist, and resolves the provider;
+`start_run()` checks state and limits, then hands the task to runs.submit, whose timeline
+decides the status from then on. Illegal transitions are 409 `conflict`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from theazo_emu.core.clock import iso
+from theazo_emu.core.errors import Conflict
+from theazo_emu.theazo.bodies import CreateAgent
+from theazo_emu.theazo.domain import (
+    agent_io,
+    budgets,
+    extras,
+    guardrails,
+    limits,
+    pricing,
+    providers,
+    runs,
+    secrets,
+    sessions,
+)
+from theazo_emu.theazo.domain.definitions import agent_settings
+from theazo_emu.theazo.domain.sessions import require_active
+
+if TYPE_CHECKING:
+    from theazo_emu.emulator import Emulator
+
+TABLE, KIND = "agents", "agent"
+
+STATUSES = ("idle", "running", "paused", "terminated")
+SDK_STATUS = {"idle": "ready"}  # the SDK's AgentStatus has no `idle`: its word is `ready`
+
+
+DEFAULT_TIMEOUT_S = 300
+
+
+def status_to_api(status: str, sdk: bool) -> str:
+    """The agent status in the caller's dialect: the reference's `idle` is the SDK's `ready`."""
+    return SDK_STATUS.get(status, status) if sdk else status
+
+
+def agent_to_api(row: dict, now_ms: int, sdk: bool = False) -> dict[str, Any]:
+    return {
+        "id": row["id"], "sessionId": row["session_id"], "userId": row["user_id"],
+        "status": status_to_api(runs.agent_status(row, now_ms), sdk), "provider": row["provider"],
+        "compute": row["compute"],
+        "model": row["model"], "browser": bool(row["browser"]), "region": row["region"],
+        "instructions": row["instructions"], "tools": row["tools"] or [], "timeout": row["timeout_s"],
+        "definitionId": row["definition_id"], "definitionVersion": row["definition_version"],
+        "secrets": row["secrets"] or [], "metadata": row["metadata"] or {},
+        "currentTaskId": row["current_task_id"], "createdAt": row["created_at"], "updatedAt": row["updated_at"],
+        "terminatedAt": row["terminated_at"],
+    }
+
+
+def new_agent(emu: "Emulator", session: dict, body: CreateAgent) -> dict:
+    """Create an agent row in an active session, within its limits (used by every path
+    that makes agents: the API, schedules, triggers, workflows, fleets)."""
+    now_ms = emu.clock.now_ms()
+    require_active(session, now_ms)
+    from_definition = agent_settings(emu, session["tenant"], body)  # 404 unknown, 409 archived
+    limits.check(emu, session, ("maxAgents",))
+    shape, now, tenant = body.normalized(), iso(now_ms), session["tenant"]
+    secrets.require_known(emu, tenant, session["id"], body.secrets)  # 422 naming unknown ones
+    with emu.store.atomic(savepoint=False):  # every refusal is above: the insert is all it does
+        return emu.store.insert("agents", {
+            "id": emu.new_id("agt", tenant), "tenant": tenant, "session_id": session["id"],
+            "user_id": session["user_id"], "status": "idle",
+            "provider": providers.resolve(emu, tenant, shape["provider"]),
+            "compute": shape["compute"], "model": shape["model"] or pricing.DEFAULT_MODEL,
+            "browser": int(body.browser), "region": body.region or "local", "instructions": body.instructions,
+            "tools": body.tools, "timeout_s": shape["timeout_s"] or DEFAULT_TIMEOUT_S,
+            "definition_id": body.definition, "definition_version": None, "secrets": body.secrets,
+            "metadata": body.metadata or {}, "config": {}, "snapshot": None, "current_task_id": None,
+            "busy_until_ms": None, "created_at": now, "updated_at": now, "terminated_at": None,
+        } | from_definition)
+
+
+def start_run(emu: "Emulator", agent: dict, task: str, session: dict | None = None) -> dict:
+    """Run a task on an idle or running agent of an active session, within the session's
+    limits and the billing account's budgets (used by the API and by everything that runs
+    agents on its own: schedules, triggers, workflows, fleets); on a running agent it queues
+    behind the run in flight (runs.submit). Paused and terminated agents are 409. Returns the
+    run row. `session` is the agent's session row when the caller has just read it (it is
+    read here otherwise)."""
+    now = emu.clock.now_ms()
+    status = runs.agent_status(agent, now)
+    if status not in ("idle", "running"):
+        raise Conflict(f"Agent {agent['id']} is {status}; resume it before running a task."
+                       if status == "paused" else f"Agent {agent['id']} is {status}.", {"status": status})
+    if session is None:
+        session = sessions.load(emu, agent["tenant"], agent["session_id"])
+    require_active(session, now)
+    limits.check(emu, session, ("maxCost", "maxComputeMinutes"))
+    guardrails.check_input(emu, agent["tenant"], task, field="task", source="run", agent_id=agent["id"],
+                           session_id=session["id"])
+    configured = extras.configured(emu, agent["tenant"])  # webhooks, budgets, MCP: one lookup for none
+    account = budgets.check(emu, session) if configured else None
+    run = runs.submit(emu, agent, task, configured)
+    if account is not None:
+        budgets.after_run(emu, account, run)
+    agent_io.deliver_queued(emu, agent, run)
+    if limits.compute_reached(emu, session):
+        sessions.auto_pause(emu, session, run["end_ms"])
+    return run
+
+
+def load(emu: "Emulator", tenant: str, agent_id: str) -> dict:
+    return emu.store.scoped(tenant).get(TABLE, agent_id, KIND)
+
+
+def require_usable(emu: "Emulator", agent: dict) -> str:
+    """The agent's status, after refusing work on a terminated agent or a stopped session."""
+    now = emu.clock.now_ms()
+    status = runs.agent_status(agent, now)
+    if status == "terminated":
+        raise Conflict(f"Agent {agent['id']} is terminated.", {"status": status})
+    require_active(sessions.load(emu, agent["tenant"], agent["session_id"]), now)
+    return status

@@ -1,0 +1,87 @@
+"""Session limits: what they allow, what is used, and the 402 when one is reached.
+
+Usage is read from the ledger (cost, compute minutes) and the agents table (concurrent
+agents), so the numbers GET /limits shows are the numbers enforcement uses. A limit is
+"reached" when used >= limit: the next agent or run is refused with
+`session_limit_exceeded`; reaching `maxComputeMinutes` also pauses the session.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from theazo_emu.core.errors import SessionLimitExceeded
+from theazo_emu.theazo.domain import ledger, pricing
+
+if TYPE_CHECKING:
+    from theazo_emu.emulator import Emulator
+
+
+def period_start_ms(period: str, now_ms: int) -> int | None:
+    """Start of the UTC day or month containing now; None for the whole session."""
+    now = datetime.fromtimestamp(now_ms / 1000, tz=timezone.utc)
+    if period == "day":
+        start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    elif period == "month":
+        start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    else:
+        return None
+    return int(start.timestamp() * 1000)
+
+
+def active_agents(emu: "Emulator", session: dict) -> int:
+    return emu.store.scalar("SELECT COUNT(*) FROM agents WHERE tenant = ? AND session_id = ? AND status != 'terminated'",
+                            [session["tenant"], session["id"]])
+
+
+def usage(emu: "Emulator", session: dict) -> dict[str, tuple[float, float]]:
+    """{limit name: (limit, used)} for every limit the session has."""
+    limits, now, out = session["limits"] or {}, emu.clock.now_ms(), {}
+    if limits.get("maxCost"):
+        since = period_start_ms(limits["maxCost"].get("period", "session"), now)
+        view = emu.store.scoped(session["tenant"])
+        spent = ledger.totals(view, since, None, session_id=session["id"]).total_cents
+        out["maxCost"] = (limits["maxCost"]["amount"], spent)
+    if limits.get("maxAgents") is not None:
+        out["maxAgents"] = (limits["maxAgents"], active_agents(emu, session))
+    if limits.get("maxComputeMinutes") is not None:
+        minutes = ledger.totals(emu.store.scoped(session["tenant"]), session_id=session["id"]).compute_minutes
+        out["maxComputeMinutes"] = (limits["maxComputeMinutes"], minutes)
+    return out
+
+
+def view(emu: "Emulator", session: dict) -> dict[str, Any]:
+    """The SDK's limits view: limit, used, remaining and percentage per limit."""
+    out: dict[str, Any] = {}
+    for name, (limit, used) in usage(emu, session).items():
+        entry = {"limit": limit, "used": used, "remaining": max(0, limit - used),
+                 "percentage": round(100 * used / limit, 2) if limit else 100.0}
+        if name == "maxCost":
+            entry.update(currency=session["limits"]["maxCost"].get("currency", pricing.CURRENCY),
+                         period=session["limits"]["maxCost"].get("period", "session"))
+        out[name] = entry
+    if (session["limits"] or {}).get("maxDuration"):
+        out["maxDuration"] = session["limits"]["maxDuration"]
+    return out
+
+
+def check(emu: "Emulator", session: dict, names: tuple[str, ...]) -> None:
+    """Raise 402 naming the first of `names` that is reached."""
+    current = usage(emu, session)
+    for name in names:
+        if name in current and current[name][1] >= current[name][0]:
+            limit, used = current[name]
+            raise SessionLimitExceeded(
+                f"Session {session['id']} reached its {name} limit ({_fmt(used)} of {_fmt(limit)} used).",
+                {"limit": name, "max": limit, "used": used, "remaining": max(0, limit - used),
+                 "sessionId": session["id"]})
+
+
+def compute_reached(emu: "Emulator", session: dict) -> bool:
+    entry = usage(emu, session).get("maxComputeMinutes")
+    return entry is not None and entry[1] >= entry[0]
+
+
+def _fmt(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:.2f}"

@@ -1,0 +1,110 @@
+"""Sessions: the one writer of the `sessions` table, and what other families ask of a session.
+
+Reference "Sessions". Status is derived: an active session whose compute limit was reached
+reads as paused from the instant it was reached (`auto_pause_at_ms`, set by start_run in
+agents.py through `auto_pause`). `user_session()` is get-or-create by user id, used by the
+by-user route, schedules, triggers, workflows, channels. Terminating a session terminates
+its agents (runs.terminate).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from theazo_emu.core.clock import iso
+from theazo_emu.core.errors import Conflict
+from theazo_emu.theazo.bodies import SessionOptions
+from theazo_emu.theazo.domain import events, runs
+
+if TYPE_CHECKING:
+    from theazo_emu.emulator import Emulator
+
+TABLE, KIND = "sessions", "session"
+STATUSES = ("active", "paused", "terminated")
+
+
+def session_status(row: dict, now_ms: int) -> str:
+    auto = row.get("auto_pause_at_ms")
+    if row["status"] == "active" and auto is not None and auto <= now_ms:
+        return "paused"
+    return row["status"]
+
+
+def session_to_api(row: dict, now_ms: int) -> dict[str, Any]:
+    status = session_status(row, now_ms)
+    auto = row["auto_pause_at_ms"]
+    paused_at = row["paused_at"] or (iso(auto) if status == "paused" and auto else None)
+    return {
+        "id": row["id"], "userId": row["user_id"], "status": status, "environment": row["environment"],
+        "metadata": row["metadata"] or {}, "limits": row["limits"] or {}, "createdAt": row["created_at"],
+        "updatedAt": row["updated_at"], "pausedAt": paused_at, "terminatedAt": row["terminated_at"],
+    }
+
+
+def load(emu: "Emulator", tenant: str, session_id: str) -> dict:
+    return emu.store.scoped(tenant).get(TABLE, session_id, KIND)
+
+
+def require_active(session: dict, now_ms: int) -> None:
+    status = session_status(session, now_ms)
+    if status != "active":
+        raise Conflict(f"Session {session['id']} is {status}.", {"sessionId": session["id"], "status": status})
+
+
+def create(emu: "Emulator", tenant: str, user_id: str, options: SessionOptions) -> dict:
+    now = emu.clock.now_iso()
+    with emu.store.atomic():
+        row = emu.store.scoped(tenant).insert(TABLE, {
+            "id": emu.new_id("ses", tenant), "user_id": user_id, "status": "active",
+            "environment": options.environment or "development", "metadata": options.metadata or {},
+            "limits": options.limits.model_dump(exclude_none=True) if options.limits else {},
+            "created_at": now, "updated_at": now, "paused_at": None, "terminated_at": None,
+            "auto_pause_at_ms": None,
+        })
+        events.publish(emu, tenant, events.session_event("created", row, emu.clock.now_ms()))
+    return row
+
+
+def user_session(emu: "Emulator", tenant: str, user_id: str,
+                 options: SessionOptions | None = None) -> tuple[dict, bool]:
+    """The user's live (not terminated) session, created if none: (row, created)."""
+    # No await between the lookup and the insert: concurrent calls cannot both create.
+    row = emu.store.scoped(tenant).find(TABLE, "user_id = ? AND status != 'terminated'", [user_id])
+    if row is not None:
+        return row, False
+    return create(emu, tenant, user_id, options or SessionOptions()), True
+
+
+def pause(emu: "Emulator", session: dict) -> None:
+    now = emu.clock.now_iso()
+    with emu.store.atomic():
+        emu.store.scoped(session["tenant"]).update(TABLE, session["id"], {
+            "status": "paused", "paused_at": now, "updated_at": now})
+        events.publish(emu, session["tenant"], events.session_event("paused", session, emu.clock.now_ms()))
+
+
+def resume(emu: "Emulator", session: dict) -> None:
+    with emu.store.atomic():
+        emu.store.scoped(session["tenant"]).update(TABLE, session["id"], {
+            "status": "active", "paused_at": None, "auto_pause_at_ms": None, "updated_at": emu.clock.now_iso()})
+        events.publish(emu, session["tenant"], events.session_event("resumed", session, emu.clock.now_ms()))
+
+
+def auto_pause(emu: "Emulator", session: dict, at_ms: int) -> None:
+    """The session pauses itself at `at_ms` (its compute limit is reached then)."""
+    emu.store.scoped(session["tenant"]).update(TABLE, session["id"], {"auto_pause_at_ms": at_ms})
+
+
+def terminate(emu: "Emulator", session: dict) -> None:
+    """Terminate the session and every agent in it."""
+    scoped, now = emu.store.scoped(session["tenant"]), emu.clock.now_iso()
+    with emu.store.atomic():
+        for agent in scoped.rows("agents", "session_id = ? AND status != 'terminated'", [session["id"]]):
+            runs.terminate(emu, agent)
+        scoped.update(TABLE, session["id"], {"status": "terminated", "terminated_at": now, "updated_at": now})
+        events.publish(emu, session["tenant"], events.session_event("terminated", session, emu.clock.now_ms()))
+
+
+def set_limits(emu: "Emulator", session: dict, limits: dict[str, Any]) -> None:
+    emu.store.scoped(session["tenant"]).update(TABLE, session["id"], {
+        "limits": limits, "updated_at": emu.clock.now_iso()})

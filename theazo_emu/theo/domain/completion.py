@@ -1,0 +1,195 @@
+"""The completion pipeline, shared by POST /completions and POST /chat/completions.
+
+Order of checks, so that a refused request changes nothing: the conversation (404
+`not_found`), the credits (402), the mode's rate limit (429), then the engine's answer
+(mock.py, or a fixture script);
+a scripted error before any output is audited and raised. Then one transaction writes
+everything a completion leaves: the conversation (started when the request has none and
+is not stateless) and its two messages, the ledger row and the balance (ledger.py), the
+audit entry, and the `completion.created` event; the tokens count against the key's
+per-minute tokens. Ids are drawn in a fixed order, so the same requests give the same ids.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from theazo_emu.core.journal import record_event
+from theazo_emu.theo.domain import audit, conversations, engines, events, ledger
+from theazo_emu.theo.domain.skills import active, installed_slugs
+from theazo_emu.theo.domain.answers import Answer, Ask, Tool, count_tokens
+from theazo_emu.theo.domain.errors import TheoError
+from theazo_emu.theo.domain.mock import generated
+from theazo_emu.theo.domain.ratelimit import limiter
+from theazo_emu.theo.domain.scripts import scripted
+
+if TYPE_CHECKING:
+    from theazo_emu.emulator import Emulator
+    from theazo_emu.core.store import Scoped
+
+ARTIFACT_BASE = "https://cdn.hitheo.invalid/artifacts"  # placeholder URLs: .invalid never resolves
+_URL_FIELDS = {"image": ("imageUrl", "png"), "video": ("videoUrl", "mp4"), "document": ("downloadUrl", "pdf")}
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who asks: the tenant, the API key (for its rate limits) and its audit id, and the
+    request's facts the audit log keeps (route, method, request_id, ip_address, user_agent)."""
+
+    tenant: str
+    key: str | None
+    key_id: str
+    request: dict[str, Any]
+
+    @property
+    def request_id(self) -> str:
+        return self.request.get("request_id") or ""
+
+
+@dataclass(frozen=True)
+class Request:
+    """A completion request, whichever route it came by."""
+
+    prompt: str
+    mode: str = "auto"
+    conversation_id: str | None = None
+    inline_history: tuple[tuple[str, str], ...] | None = None  # stateless history (no conversation kept)
+    stateless: bool = False  # keep no conversation even without one (chat without conversation_id)
+    persona: str = "theo"
+    branding: bool = True
+    skills: tuple[str, ...] = ()
+    tools: tuple[Tool, ...] = ()
+    tool_results: tuple[tuple[str, str], ...] = ()
+    tool_choice: str = "auto"
+    client_tools: bool = False
+    model_overrides: dict[str, str] = field(default_factory=dict)
+    metadata: dict[str, Any] | None = None
+    image_model: str | None = None
+    component_library: str | None = None
+    attachments: int = 0
+    stream: bool = False
+
+
+@dataclass
+class Result:
+    id: str
+    created_ms: int
+    created: str
+    mode: str
+    engine: engines.Engine
+    answer: Answer
+    artifacts: list[dict[str, Any]]
+    conversation_id: str | None
+    request_id: str
+    metadata: dict[str, Any] | None
+    skills: tuple[dict[str, Any], ...]  # the skills it activated: id, slug, name
+    balance_units: int | None
+    call_ids: tuple[str, ...] = ()  # the ids of the answer's tool calls
+    library: str | None = None  # genui: the component library
+
+    @property
+    def resolved_mode(self) -> str:
+        return self.answer.resolved_mode
+
+
+def resolve(request: Request) -> tuple[str, engines.Engine]:
+    """The mode the request runs in (`auto` classified) and the engine that runs it."""
+    resolved = engines.classify(request.prompt) if request.mode == "auto" else request.mode
+    override = request.model_overrides.get(resolved)
+    return resolved, engines.BY_ID[override] if override else engines.BY_MODE[resolved]
+
+
+def run(emu: "Emulator", store: "Scoped", caller: Caller, request: Request) -> Result:
+    """Answer a completion and book everything it leaves (see the module docstring)."""
+    conversation = conversations.require(store, request.conversation_id) if request.conversation_id else None
+    history = tuple(conversations.history(store, conversation["id"])) if conversation else \
+        (request.inline_history or ())
+    ledger.require_credits(emu, caller.tenant)
+    request = replace(request, skills=tuple(dict.fromkeys((*request.skills, *installed_slugs(store)))))
+    resolved, engine = resolve(request)
+    limits = limiter(emu)
+    limits.check_mode(caller.key, resolved, emu.clock.now_ms())
+    ask = Ask(prompt=request.prompt, mode=request.mode, resolved_mode=resolved, engine=engine.id, history=history,
+              persona=request.persona, branding=request.branding, skills=request.skills, tools=request.tools,
+              tool_results=request.tool_results, tool_choice=request.tool_choice, client_tools=request.client_tools,
+              image_model=request.image_model, attachments=request.attachments, tenant=caller.tenant)
+    answer = scripted(emu, ask) or generated(emu.settings.seed, ask)
+    engine = engines.BY_ID[answer.engine]
+    failure = answer.error
+    if failure is not None and (failure.after_tokens is None or not request.stream):
+        error = TheoError(failure.status, failure.code, failure.message)
+        error.after = partial(_audit, emu, caller, request, answer, None, None, failure.status)
+        raise error
+    now = emu.clock.now_ms()
+    with store.atomic():
+        ident = emu.new_id("cmpl", caller.tenant)
+        if conversation is None and request.inline_history is None and not request.stateless:
+            conversation = conversations.start(emu, store, request.prompt)
+        artifacts = [_artifact(emu, caller.tenant, draft) for draft in answer.artifacts]
+        call_ids = tuple(emu.new_id("call", caller.tenant) for _ in answer.tool_calls)
+        content = answer.content
+        if failure:  # a stream that fails after some tokens: only what it produced is kept and charged
+            content = "".join(answer.chunks[:failure.after_tokens])
+            produced = count_tokens(content) if not engine.cents_each else 0
+            answer = replace(answer, completion_tokens=produced,
+                             cost_units=engines.cost_units(engine, answer.prompt_tokens, produced))
+        if conversation is not None:
+            conversations.add_messages(emu, store, conversation, {"role": "user", "content": request.prompt}, {
+                "role": "assistant", "content": content, "mode": request.mode, "resolved_mode": answer.resolved_mode,
+                "model": engines.model_to_api(engine), "artifacts": artifacts, "follow_ups": list(answer.follow_ups),
+                "tools": [{"toolName": t["name"], "status": t["status"], "description": t.get("description")}
+                          for t in answer.tools_used],
+                "status": "error" if failure else "complete", "error_message": failure.message if failure else None,
+                "cost_units": answer.cost_units})
+        balance = ledger.charge(emu, {
+            "id": ident, "tenant": caller.tenant, "key_id": caller.key_id, "kind": "completion",
+            "route": caller.request.get("route"), "mode": request.mode, "resolved_mode": answer.resolved_mode, "model": engine.id,
+            "prompt_tokens": answer.prompt_tokens, "completion_tokens": answer.completion_tokens,
+            "cost_units": answer.cost_units, "cached": 0, "at_ms": now, "created_at": emu.clock.now_iso()})
+        conversation_id = conversation["id"] if conversation else None
+        _audit(emu, caller, request, answer, ident, conversation_id, failure.status if failure else 200)
+        events.emit(emu, caller.tenant, "completion.created", {
+            "completion_id": ident, "conversation_id": conversation_id, "mode": request.mode,
+            "resolved_mode": answer.resolved_mode, "model": engine.id, "usage": usage(answer)})
+    limits.book_tokens(caller.key, answer.prompt_tokens + answer.completion_tokens, now)
+    record_event(emu, "theo_completion", tenant=caller.tenant, completionId=ident, mode=request.mode,
+                 resolvedMode=answer.resolved_mode, model=engine.id, stream=request.stream,
+                 tokens=answer.prompt_tokens + answer.completion_tokens, costUnits=answer.cost_units)
+    return Result(ident, now, emu.clock.now_iso(), request.mode, engine, answer, artifacts, conversation_id,
+                  caller.request_id, request.metadata, active(store, request.skills), balance, call_ids, request.component_library)
+
+
+def usage(answer: Answer) -> dict[str, Any]:
+    return {"cost_cents": engines.cents(answer.cost_units), "prompt_tokens": answer.prompt_tokens,
+            "completion_tokens": answer.completion_tokens,
+            "total_tokens": answer.prompt_tokens + answer.completion_tokens}
+
+
+def _artifact(emu: "Emulator", tenant: str, draft: dict[str, Any]) -> dict[str, Any]:
+    ident = emu.new_id("art", tenant)
+    artifact = {"id": ident, **draft}
+    url = _URL_FIELDS.get(draft.get("type", ""))
+    if url is not None and url[0] not in artifact:
+        artifact[url[0]] = f"{ARTIFACT_BASE}/{ident}.{url[1]}"
+    return artifact
+
+
+def _audit(emu: "Emulator", caller: Caller, request: Request, answer: Answer, ident: str | None,
+           conversation_id: str | None, status: int) -> None:
+    failure = answer.error
+    audit.append(
+        emu, caller.tenant, action="completion.created" if ident else "completion.failed", entity_type="completion",
+        entity_id=ident, key_id=caller.key_id, request=caller.request, status=status, mode=request.mode,
+        model=answer.engine, cost_units=answer.cost_units if ident else 0,
+        input_summary={**audit.prompt_summary(request.prompt), "mode": request.mode, "skills": list(request.skills),
+                       "tools": [t.name for t in request.tools], "conversationId": conversation_id,
+                       "metadata": request.metadata},
+        output_summary={"resolvedMode": answer.resolved_mode, "model": answer.engine,
+                        "toolsUsed": [t["name"] for t in answer.tools_used],
+                        "toolCalls": [c["name"] for c in answer.tool_calls],
+                        "artifacts": len(answer.artifacts), "promptTokens": answer.prompt_tokens,
+                        "completionTokens": answer.completion_tokens if ident else 0,
+                        "costCents": engines.cents(answer.cost_units if ident else 0),
+                        "error": failure.code if failure else None, "script": answer.script})

@@ -1,0 +1,49 @@
+"""What GET /api/v1/health reports: healthy by default, or what PUT /_emu/theo/health set.
+
+theo-api.md §1.1: the answer is cached for 30 seconds (of virtual time here), which the
+`X-Cache: HIT|MISS` header tells; `down` answers 503 with `Retry-After: 30`. The state lives
+in the emulator's extras (it is forgotten on a full reset, like any in-memory state).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from theazo_emu.theo.domain.engines import VERSION
+
+if TYPE_CHECKING:
+    from theazo_emu.emulator import Emulator
+
+CACHE_MS = 30_000
+PROVIDERS = ("theo-core", "theo-vision", "theo-search")
+
+
+@dataclass
+class Health:
+    status: str = "healthy"
+    providers: dict[str, str] = field(default_factory=lambda: {name: "healthy" for name in PROVIDERS})
+    cached_at_ms: int | None = None
+    timestamp: str | None = None
+
+    def set(self, status: str, providers: dict[str, str] | None) -> None:
+        self.status = status
+        self.providers = {name: "healthy" for name in PROVIDERS} | (providers or {})
+        self.cached_at_ms = None  # the next request computes afresh
+
+    def answer(self, emu: "Emulator") -> tuple[dict[str, Any], bool]:
+        """The body and whether it came from the cache."""
+        now = emu.clock.now_ms()
+        hit = self.cached_at_ms is not None and now - self.cached_at_ms < CACHE_MS
+        if not hit:
+            self.cached_at_ms, self.timestamp = now, emu.clock.now_iso()
+        body = {"status": self.status, "timestamp": self.timestamp, "version": VERSION,
+                "providers": {name: {"status": status} for name, status in self.providers.items()}}
+        return body, hit
+
+
+def state(emu: "Emulator") -> Health:
+    found = emu.extras.get("theo.health")
+    if found is None:
+        found = emu.extras["theo.health"] = Health()
+    return found

@@ -1,0 +1,264 @@
+"""Skills: the marketplace, installs, skills a tenant creates, submissions and their review,
+versions and reviews. Owns theo_skills, theo_skill_installs, theo_skill_submissions,
+theo_skill_versions and theo_skill_reviews.
+
+theo-api.md §1.1-§1.2 and the SDK's SkillSummary / SubmissionRecord / SkillManifest. The
+marketplace is a built-in catalogue (MARKETPLACE) plus the tenant's own public skills. A
+built-in skill's id is a uuid digest of its slug; a tenant's skill gets a uuid of its own when
+created (never one derived from its slug alone: two tenants may both have `my-skill`), and a
+slug the tenant has already is 409 `conflict`. A completion names the skills it activated by
+their ids (`active`). Installed skills join every completion of the tenant (completion.py reads
+`installed_slugs`). A submitted manifest is reviewed at once: checks on its slug, version,
+name, description, category, prompt extension, tools and permissions (a failed check is 422
+`review_failed`); its tier is `security` (external:http with writes or tools), `staff`
+(tools, knowledge or writes) or `auto`, and only `auto` is approved at once (the skill is
+created or moved to the new version); the others stay `pending_review`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import TYPE_CHECKING, Any
+
+from theazo_emu.theo.domain import events
+from theazo_emu.theo.domain.errors import TheoError
+from theazo_emu.theo.domain.keys import user_id
+
+if TYPE_CHECKING:
+    from theazo_emu.emulator import Emulator
+    from theazo_emu.core.store import Scoped
+
+TABLE, INSTALLS, SUBMISSIONS, VERSIONS, REVIEWS = ("theo_skills", "theo_skill_installs", "theo_skill_submissions",
+                                                   "theo_skill_versions", "theo_skill_reviews")
+CATEGORIES = ("productivity", "domain", "integration", "automation", "creative")
+PERMISSIONS = ("read:conversations", "read:artifacts", "write:artifacts", "write:notes", "external:http",
+               "execute:tools", "autonomous:run")
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*[a-z0-9]$")
+SEMVER = re.compile(r"^\d+\.\d+\.\d+$")
+TOOL_NAME = re.compile(r"^[a-z0-9_]+$")
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def skill_uuid(text: str) -> str:
+    """A uuid-shaped digest: a built-in skill's id from its slug, a tenant's from a fresh id."""
+    h = hashlib.sha256(f"skill|{text}".encode()).hexdigest()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
+
+
+def _builtin(slug: str, name: str, category: str, description: str, installs: int, tools: list[str],
+             permissions: list[str]) -> dict[str, Any]:
+    return {"id": skill_uuid(slug), "slug": slug, "name": name, "description": description, "category": category,
+            "version": "1.0.0", "system_prompt_ext": f"You are using the {name} skill: {description}",
+            "tool_definitions": [{"name": t, "description": f"{t.replace('_', ' ')} ({name})",
+                                  "inputSchema": {"type": "object", "properties": {"query": {"type": "string"}}}}
+                                 for t in tools],
+            "permissions": permissions, "is_public": 1, "status": "active", "base_installs": installs,
+            "author": None, "created_at": "2026-03-28T00:00:00.000Z", "updated_at": "2026-03-28T00:00:00.000Z"}
+
+
+MARKETPLACE = (
+    _builtin("web-research", "Web Research", "productivity", "Searches the web and cites its sources.", 1840,
+             ["web_search"], ["external:http"]),
+    _builtin("code-review", "Code Review", "productivity", "Reviews code for bugs, style and security.", 1210,
+             ["lint_code"], ["read:artifacts"]),
+    _builtin("meeting-notes", "Meeting Notes", "productivity", "Turns transcripts into notes and action items.",
+             960, [], ["write:notes"]),
+    _builtin("insurance-quoting", "Insurance Quoting", "domain", "Drafts carrier quotes from client details.", 420,
+             ["quote_policy"], ["read:conversations"]),
+    _builtin("slack-notify", "Slack Notify", "integration", "Posts summaries to a Slack channel.", 730,
+             ["post_message"], ["external:http", "execute:tools"]),
+    _builtin("image-director", "Image Director", "creative", "Writes detailed prompts for image generation.", 655,
+             [], []),
+)
+BY_ID = {skill["id"]: skill for skill in MARKETPLACE}
+BY_SLUG = {skill["slug"]: skill for skill in MARKETPLACE}
+
+
+def find(store: "Scoped", ident: str) -> dict[str, Any] | None:
+    """A built-in skill or one of the tenant's, by id."""
+    return BY_ID.get(ident) or store.find(TABLE, "id = ?", [ident])
+
+
+def by_slug(store: "Scoped", slug: str) -> dict[str, Any] | None:
+    return BY_SLUG.get(slug) or store.find(TABLE, "slug = ?", [slug])
+
+
+def new_id(emu: "Emulator", store: "Scoped") -> str:
+    """A new skill's id: uuid-shaped, as the API's skill ids are, and the tenant's own."""
+    return skill_uuid(f"{store.tenant}|{emu.new_id('skill', store.tenant)}")
+
+
+def active(store: "Scoped", slugs: tuple[str, ...]) -> tuple[dict[str, Any], ...]:
+    """The skills a completion activated, as it names them: id, slug and name (a slug no skill
+    has: a digest of it for an id, a name made from it)."""
+    found = [by_slug(store, slug) for slug in slugs]
+    return tuple({"id": skill["id"], "slug": slug, "name": skill["name"]} if skill is not None else
+                 {"id": skill_uuid(slug), "slug": slug, "name": slug.replace("-", " ").title()}
+                 for slug, skill in zip(slugs, found))
+
+
+def installed_slugs(store: "Scoped") -> tuple[str, ...]:
+    return tuple(row["slug"] for row in store.rows(INSTALLS, columns="slug"))
+
+
+def skill_to_api(store: "Scoped", row: dict[str, Any], installs: dict[str, int] | None = None) -> dict[str, Any]:
+    installed = installs if installs is not None else _install_counts(store)
+    builtin = row["id"] in BY_ID
+    return {"id": row["id"], "slug": row["slug"], "name": row["name"], "description": row["description"],
+            "category": row["category"], "isPublic": bool(row["is_public"]),
+            "installCount": row.get("base_installs", 0) + installed.get(row["id"], 0), "version": row["version"],
+            "toolDefinitions": row["tool_definitions"] or [], "requiredPermissions": row.get("permissions") or [],
+            "configSchema": None, "setupGuide": None, "comingSoon": False, "readme": None,
+            "authorUserId": None if builtin else user_id(store.tenant), "orgScopeId": None, "status": row["status"],
+            "installed": row["id"] in installed, "createdAt": row["created_at"], "updatedAt": row["updated_at"]}
+
+
+def _install_counts(store: "Scoped") -> dict[str, int]:
+    return {row["skill_id"]: 1 for row in store.rows(INSTALLS, columns="skill_id")}
+
+
+def marketplace(store: "Scoped") -> list[dict[str, Any]]:
+    own = store.rows(TABLE, "is_public = 1 AND status = 'active'", order="seq")
+    installs = _install_counts(store)
+    return [skill_to_api(store, row, installs) for row in (*MARKETPLACE, *own)]
+
+
+def installed(store: "Scoped") -> list[dict[str, Any]]:
+    installs = _install_counts(store)
+    rows = [find(store, row["skill_id"]) for row in store.rows(INSTALLS)]
+    return [skill_to_api(store, row, installs) for row in rows if row is not None]
+
+
+def install(emu: "Emulator", store: "Scoped", skill: dict[str, Any]) -> bool:
+    """Install (call inside a transaction); False when it already was."""
+    if store.find(INSTALLS, "skill_id = ?", [skill["id"]]) is not None:
+        return False
+    store.insert(INSTALLS, {"id": emu.new_id("sinst", store.tenant), "skill_id": skill["id"], "slug": skill["slug"],
+                            "created_at": emu.clock.now_iso()})
+    events.emit(emu, store.tenant, "skill.installed", {"skill_id": skill["id"], "slug": skill["slug"]})
+    return True
+
+
+def uninstall(emu: "Emulator", store: "Scoped", skill: dict[str, Any]) -> bool:
+    if not store.delete(INSTALLS, "skill_id = ?", [skill["id"]]):
+        return False
+    events.emit(emu, store.tenant, "skill.uninstalled", {"skill_id": skill["id"], "slug": skill["slug"]})
+    return True
+
+
+def create(emu: "Emulator", store: "Scoped", *, slug: str, name: str, category: str, description: str | None,
+           prompt: str, tools: list[dict[str, Any]], is_public: bool, version: str = "1.0.0",
+           changelog: str | None = None, manifest: dict[str, Any] | None = None,
+           ident: str | None = None) -> dict[str, Any]:
+    now = emu.clock.now_iso()
+    row = {"id": ident or new_id(emu, store), "slug": slug, "name": name, "description": description,
+           "category": category, "version": version, "system_prompt_ext": prompt, "tool_definitions": tools, "is_public": int(is_public),
+           "status": "active", "seq": store.store.next_seq(store.tenant), "created_at": now, "updated_at": now}
+    store.insert(TABLE, row)
+    add_version(emu, store, row["id"], version, changelog, manifest)
+    return row
+
+
+def add_version(emu: "Emulator", store: "Scoped", skill_id: str, version: str, changelog: str | None,
+                manifest: dict[str, Any] | None) -> None:
+    store.store.db.execute("UPDATE theo_skill_versions SET status = 'superseded' WHERE tenant = ? AND skill_id = ? "
+                           "AND status = 'active'", [store.tenant, skill_id])
+    store.insert(VERSIONS, {"id": emu.new_id("sver", store.tenant), "skill_id": skill_id, "version": version,
+                            "status": "active", "changelog": changelog, "manifest": manifest,
+                            "created_at": emu.clock.now_iso()})
+
+
+def versions(store: "Scoped", skill: dict[str, Any]) -> list[dict[str, Any]]:
+    if skill["id"] in BY_ID:
+        return [{"id": skill_uuid(f"{skill['slug']}@{skill['version']}"), "version": skill["version"],
+                 "status": "active", "changelog": "First release.", "manifestSnapshot": None,
+                 "createdAt": skill["created_at"]}]
+    rows = store.rows(VERSIONS, "skill_id = ?", [skill["id"]], order="id DESC")
+    return [{"id": r["id"], "version": r["version"], "status": r["status"], "changelog": r["changelog"],
+             "manifestSnapshot": r["manifest"], "createdAt": r["created_at"]} for r in rows]
+
+
+def _semver(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split("."))
+
+
+def passed_review(store: "Scoped", manifest: dict[str, Any], subject: str) -> dict[str, Any]:
+    """The review of a manifest that passed it; 422 `review_failed` naming the failed checks
+    otherwise (`subject` names the manifest in the message)."""
+    verdict = review(store, manifest)
+    if not verdict["passed"]:
+        failed = "; ".join(f"{c['name']}: {c['message']}" for c in verdict["checks"] if not c["passed"])
+        raise TheoError(422, "review_failed", f"{subject} failed review ({failed}).")
+    return verdict
+
+
+def review(store: "Scoped", manifest: dict[str, Any]) -> dict[str, Any]:
+    """The automated review of a manifest: {passed, tier, checks[{name, passed, message}]}."""
+    tools = manifest.get("tools") if isinstance(manifest.get("tools"), list) else []
+    permissions = manifest.get("permissions") if isinstance(manifest.get("permissions"), list) else []
+    knowledge = manifest.get("knowledge") if isinstance(manifest.get("knowledge"), list) else []
+    slug, version = manifest.get("slug"), manifest.get("version")
+    existing = by_slug(store, slug) if isinstance(slug, str) else None
+    checks = [
+        ("slug", isinstance(slug, str) and bool(SLUG.match(slug)) and len(slug) <= 64,
+         "lowercase letters, digits and inner hyphens"),
+        ("slug_available", existing is None or existing["id"] not in BY_ID, "the slug belongs to a marketplace skill"),
+        ("version", isinstance(version, str) and bool(SEMVER.match(version)), "x.y.z"),
+        ("version_increases", not (existing is not None and existing["id"] not in BY_ID and isinstance(version, str)
+                                   and SEMVER.match(version) and _semver(version) <= _semver(existing["version"])),
+         "a new version must be greater than the current one"),
+        ("name", isinstance(manifest.get("name"), str) and 0 < len(manifest["name"].strip()) <= 100, "1-100 chars"),
+        ("description", isinstance(manifest.get("description"), str) and bool(manifest["description"].strip()),
+         "required"),
+        ("category", manifest.get("category") in CATEGORIES, f"one of {', '.join(CATEGORIES)}"),
+        ("system_prompt", isinstance(manifest.get("systemPromptExtension"), str)
+         and 0 < len(manifest["systemPromptExtension"]) <= 20_000, "systemPromptExtension, 1-20,000 chars"),
+        ("tools", all(isinstance(t, dict) and isinstance(t.get("name"), str) and TOOL_NAME.match(t["name"])
+                      and isinstance(t.get("description"), str) for t in tools),
+         "each tool needs a lowercase name (a-z, 0-9, _) and a description"),
+        ("permissions", all(p in PERMISSIONS for p in permissions), f"each one of {', '.join(PERMISSIONS)}"),
+    ]
+    writes = any(isinstance(p, str) and p.startswith("write:") for p in permissions)
+    tier = ("security" if "external:http" in permissions and (writes or tools)
+            else "staff" if tools or knowledge or writes else "auto")
+    return {"passed": all(ok for _, ok, _ in checks), "tier": tier,
+            "checks": [{"name": name, "passed": bool(ok), "message": None if ok else message}
+                       for name, ok, message in checks]}
+
+
+def submission_to_api(row: dict[str, Any]) -> dict[str, Any]:
+    return {"id": row["id"], "status": row["status"], "reviewTier": row["review_tier"],
+            "autoApproved": bool(row["auto_approved"]), "skillId": row["skill_id"], "slug": row["slug"],
+            "manifestVersion": row["version"], "createdAt": row["created_at"], "updatedAt": row["updated_at"]}
+
+
+def submit(emu: "Emulator", store: "Scoped", manifest: dict[str, Any], verdict: dict[str, Any]) -> dict[str, Any]:
+    """Record a reviewed submission (call inside a transaction); an `auto` one is approved at
+    once and creates the skill or its new version."""
+    auto = verdict["tier"] == "auto"
+    slug, version, now = manifest["slug"], manifest["version"], emu.clock.now_iso()
+    existing = store.find(TABLE, "slug = ?", [slug])
+    skill_id = existing["id"] if existing else (new_id(emu, store) if auto else None)
+    row = {"id": emu.new_id("ssub", store.tenant), "skill_id": skill_id, "slug": slug, "version": version,
+           "manifest": manifest, "status": "approved" if auto else "pending_review", "review_tier": verdict["tier"],
+           "auto_approved": int(auto), "review": verdict, "created_at": now, "updated_at": now}
+    store.insert(SUBMISSIONS, row)
+    events.emit(emu, store.tenant, "skill.submitted", {"submission_id": row["id"], "slug": slug,
+                                                        "tier": verdict["tier"]})
+    if auto:
+        tools = [t for t in manifest.get("tools") or [] if isinstance(t, dict)]
+        if existing is None:
+            create(emu, store, slug=slug, name=manifest["name"], category=manifest["category"],
+                   description=manifest.get("description"), prompt=manifest["systemPromptExtension"], tools=tools,
+                   is_public=False, version=version, changelog=manifest.get("changelog"), manifest=manifest,
+                   ident=skill_id)
+        else:
+            store.update(TABLE, existing["id"], {"version": version, "name": manifest["name"],
+                                                 "description": manifest.get("description"),
+                                                 "system_prompt_ext": manifest["systemPromptExtension"],
+                                                 "tool_definitions": tools, "updated_at": now})
+            add_version(emu, store, existing["id"], version, manifest.get("changelog"), manifest)
+        events.emit(emu, store.tenant, "skill.approved", {"submission_id": row["id"], "skill_id": skill_id,
+                                                           "slug": slug, "version": version})
+    return row

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Iterator
 
 import httpx
-
 from conftest import stop_process
 
 

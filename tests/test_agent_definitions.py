@@ -6,7 +6,6 @@ envelope that stores nothing. SDK-dialect requests carry `X-SDK-Version`.
 from __future__ import annotations
 
 import pytest
-
 from conftest import assert_error, make_agent, make_session
 
 ADEF_ID = "adef_01JT4J97000000024DT7WQJ49N"  # well-formed, never created by these tests' tenants

@@ -6,7 +6,6 @@ import base64
 
 import httpx
 import pytest
-
 from conftest import START, assert_error, make_agent, serve_process
 
 SDK = {"X-SDK-Version": "0.1.0"}

@@ -7,7 +7,6 @@ emulator-local URL that the admin surface serves while the agent lives.
 from __future__ import annotations
 
 import pytest
-
 from conftest import advance, assert_error, make_agent
 from sse_client import events
 

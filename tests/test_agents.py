@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import advance, assert_error, make_agent, make_session
 
 AGT_ID = "agt_01JT4J97000000024DT7WQJ49N"  # well-formed, never created by these tests' tenants

@@ -7,7 +7,6 @@ the step's `defaultAction`. Frozen clock, one tenant per test, no sleeping.
 from __future__ import annotations
 
 import pytest
-
 from conftest import advance, assert_error, make_session
 
 APR_ID = "apr_01JT4J97000000012Y7ZM38QJT"  # well-formed, never created

@@ -11,15 +11,14 @@ import io
 import math
 
 import pytest
-
+from conftest import START, advance, assert_error, make_agent, make_session
 from starlette.testclient import TestClient
 
-from conftest import START, advance, assert_error, make_agent, make_session
 from theazo_emu import create_app
-from theazo_emu.theazo.domain import ledger
 from theazo_emu.core.auth import tenant_of
 from theazo_emu.core.clock import parse_iso
 from theazo_emu.settings import Settings
+from theazo_emu.theazo.domain import ledger
 
 SDK = {"X-SDK-Version": "0.1.0"}
 DAY = 86_400

@@ -7,7 +7,6 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import pytest
-
 from conftest import advance, assert_error, make_agent, make_session
 from receiver import receiver
 

@@ -7,8 +7,9 @@ import re
 from pathlib import Path
 
 from conftest import assert_error
-from theazo_emu.core import errors
+
 from theazo_emu.app import api_routes
+from theazo_emu.core import errors
 from theazo_emu.core.catalog import endpoints
 
 README = Path(__file__).resolve().parent.parent / "README.md"

@@ -6,7 +6,6 @@ real sockets and is in test_orchestration_server.py.
 from __future__ import annotations
 
 import pytest
-
 from conftest import assert_error, make_session
 
 SDK = {"X-SDK-Version": "0.1.0"}

@@ -7,10 +7,10 @@ The real-socket stream tests are in test_chat_server.py.
 from __future__ import annotations
 
 import pytest
-from starlette.testclient import TestClient
-
 from conftest import START, advance, assert_error, make_session
 from sse_client import events
+from starlette.testclient import TestClient
+
 from theazo_emu import create_app
 from theazo_emu.settings import Settings
 

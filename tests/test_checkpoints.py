@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import httpx
 import pytest
-
 from conftest import START, advance, assert_error, make_agent, serve_process
 
 

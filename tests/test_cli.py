@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from conftest import START, serve_process
+
 from theazo_emu.cli.main import main
 
 README = Path(__file__).resolve().parent.parent / "README.md"

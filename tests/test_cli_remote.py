@@ -14,9 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 from click.testing import CliRunner
+from conftest import START, serve_process
 
 import theazo_emu
-from conftest import START, serve_process
 from theazo_emu.cli import coverage
 from theazo_emu.cli.main import main
 

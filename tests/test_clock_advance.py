@@ -16,9 +16,9 @@ import time
 
 import httpx
 import pytest
+from conftest import START, advance, assert_error, serve_process
 from starlette.testclient import TestClient
 
-from conftest import START, advance, assert_error, serve_process
 from theazo_emu import create_app
 from theazo_emu.core import timers
 from theazo_emu.settings import Settings

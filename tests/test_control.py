@@ -5,9 +5,10 @@ from __future__ import annotations
 import time
 
 from conftest import START, advance, assert_error, make_agent, make_session
-from theazo_emu.settings import Settings
-from theazo_emu import create_app
 from starlette.testclient import TestClient
+
+from theazo_emu import create_app
+from theazo_emu.settings import Settings
 
 
 def test_health_reports_version_and_clock(client) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import httpx
 import pytest
-
 from conftest import START, serve_process
 
 pytestmark = pytest.mark.server

@@ -8,7 +8,6 @@ import base64
 
 import httpx
 import pytest
-
 from conftest import START, serve_process
 
 pytestmark = pytest.mark.server

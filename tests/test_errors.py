@@ -13,10 +13,10 @@ import re
 from collections import defaultdict
 
 import pytest
+from conftest import assert_error, make_agent, make_session
 from starlette.routing import compile_path
 from starlette.testclient import TestClient
 
-from conftest import assert_error, make_agent, make_session
 from theazo_emu.app import api_routes
 from theazo_emu.core.catalog import THEAZO as THEAZO_CATALOG
 from theazo_emu.core.catalog import known

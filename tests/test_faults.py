@@ -11,9 +11,9 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import START, advance, assert_error, make_agent, make_session
 from starlette.testclient import TestClient
 
-from conftest import START, advance, assert_error, make_agent, make_session
 from theazo_emu import create_app
 from theazo_emu.settings import Settings
 

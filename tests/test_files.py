@@ -7,7 +7,6 @@ import base64
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-
 from conftest import advance, assert_error, make_agent, make_session
 
 OTHER = {"Authorization": "Bearer th_test_another_tenant"}

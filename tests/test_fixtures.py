@@ -15,9 +15,9 @@ from typing import Iterator
 
 import pytest
 from click.testing import CliRunner
+from conftest import START, advance, assert_error, make_agent
 from starlette.testclient import TestClient
 
-from conftest import START, advance, assert_error, make_agent
 from theazo_emu import create_app
 from theazo_emu.cli.main import main
 from theazo_emu.fixtures.loader import FixtureError

@@ -18,7 +18,6 @@ from typing import Callable
 
 import httpx
 import pytest
-
 from conftest import START, serve_process
 from sse_client import frames
 

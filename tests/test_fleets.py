@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import START, advance, assert_error, make_session
 from starlette.testclient import TestClient
 
-from conftest import START, advance, assert_error, make_session
 from theazo_emu import create_app
 from theazo_emu.settings import Settings
 

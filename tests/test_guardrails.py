@@ -7,7 +7,6 @@ violations list (newest first, only those whose instant has come, filters, diale
 from __future__ import annotations
 
 import pytest
-
 from conftest import advance, assert_error, make_agent, make_session
 
 SDK = {"X-SDK-Version": "0.1.0"}

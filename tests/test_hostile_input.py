@@ -23,20 +23,19 @@ from typing import Iterator
 
 import httpx
 import pytest
+from conftest import START, assert_error, make_agent, make_session, serve_process, stop_process
 from pydantic import BaseModel
 from starlette.testclient import TestClient
 
-from conftest import START, assert_error, make_agent, make_session, serve_process, stop_process
 from theazo_emu import app as app_module
 from theazo_emu import create_app
-from theazo_emu.core import errors, front
-from theazo_emu.core import tape
+from theazo_emu.core import errors, front, tape
 from theazo_emu.core.auth import tenant_of
-from theazo_emu.theazo.domain import ledger
 from theazo_emu.core.http import Ctx, api_route
-from theazo_emu.settings import Settings
 from theazo_emu.core.store import Store, atomic_call
+from theazo_emu.settings import Settings
 from theazo_emu.surfaces import ADMIN, THEAZO, THEO
+from theazo_emu.theazo.domain import ledger
 
 # The values, as raw JSON text: none is acceptable JSON for the API.
 HOSTILE = {"NaN": "NaN", "Infinity": "Infinity", "-Infinity": "-Infinity", "1e999": "1e999",

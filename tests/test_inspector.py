@@ -14,12 +14,11 @@ import time
 
 import httpx
 import pytest
-
-from starlette.testclient import TestClient
-
 from conftest import START, advance, make_agent, make_session, serve_process
 from receiver import receiver
 from sse_client import events, frames
+from starlette.testclient import TestClient
+
 from theazo_emu import create_app
 from theazo_emu.settings import Settings
 

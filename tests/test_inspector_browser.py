@@ -11,7 +11,6 @@ from typing import Any, Callable, Iterator
 
 import httpx
 import pytest
-
 from conftest import START, serve_process
 from receiver import receiver
 

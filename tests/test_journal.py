@@ -12,12 +12,12 @@ import json
 import httpx
 import pytest
 from click.testing import CliRunner
+from conftest import START, advance, assert_error, make_agent, make_session, serve_process
 from starlette.testclient import TestClient
 
-from conftest import START, advance, assert_error, make_agent, make_session, serve_process
 from theazo_emu import create_app
-from theazo_emu.core.auth import tenant_of
 from theazo_emu.cli.main import main
+from theazo_emu.core.auth import tenant_of
 from theazo_emu.core.journal import record_event
 from theazo_emu.settings import Settings
 

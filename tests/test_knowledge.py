@@ -6,8 +6,8 @@ from __future__ import annotations
 import base64
 
 import pytest
-
 from conftest import advance, assert_error
+
 from theazo_emu.theazo.domain.knowledge import CHUNK_CHARS, chunk_text, terms
 
 SDK = {"X-SDK-Version": "0.1.0"}

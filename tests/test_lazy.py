@@ -8,14 +8,13 @@ import subprocess
 import sys
 import textwrap
 
+from conftest import START
 from starlette.testclient import TestClient
 
+from theazo_emu.app import create_app
 from theazo_emu.core import lazy
 from theazo_emu.registry import FAMILIES
-from theazo_emu.app import create_app
 from theazo_emu.settings import Settings
-
-from conftest import START
 
 
 def test_no_generated_file_is_stale() -> None:

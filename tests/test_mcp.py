@@ -4,7 +4,6 @@ health, per-user credentials (sealed, never answered), server config, runs calli
 from __future__ import annotations
 
 import pytest
-
 from conftest import assert_error, make_agent
 
 OTHER = {"Authorization": "Bearer th_test_another_tenant"}

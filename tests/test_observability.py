@@ -5,7 +5,6 @@ test_observability_server.py (an endless SSE stream needs a real socket)."""
 from __future__ import annotations
 
 import pytest
-
 from conftest import advance, assert_error, make_agent, make_session
 
 SDK = {"X-SDK-Version": "0.1.0"}

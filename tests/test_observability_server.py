@@ -14,7 +14,6 @@ import time
 
 import httpx
 import pytest
-
 from conftest import START, serve_process
 from receiver import receiver
 from sse_client import frames

@@ -14,7 +14,6 @@ import time
 
 import httpx
 import pytest
-
 from conftest import START, serve_process
 
 pytestmark = pytest.mark.server

@@ -17,15 +17,15 @@ import re
 from collections import Counter
 
 import pytest
+from conftest import START, make_agent, make_session
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
-from conftest import START, make_agent, make_session
 from theazo_emu import create_app
 from theazo_emu.app import api_routes
-from theazo_emu.settings import Settings
 from theazo_emu.core.signing import sign
+from theazo_emu.settings import Settings
 
 KEY = "th_test_property"
 AUTH = {"Authorization": f"Bearer {KEY}"}

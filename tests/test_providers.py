@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import advance, assert_error, make_agent, make_session
+
 from theazo_emu.core.crypto import associated_data
 
 CREDS = {"apiKey": "e2b_live_9c1d7e"}

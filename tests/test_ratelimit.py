@@ -9,9 +9,9 @@ from __future__ import annotations
 import httpx
 import pytest
 from click.testing import CliRunner
+from conftest import START, advance, assert_error, serve_process
 from starlette.testclient import TestClient
 
-from conftest import START, advance, assert_error, serve_process
 from theazo_emu import create_app
 from theazo_emu.cli.main import main
 from theazo_emu.core.ratelimit import parse_limit

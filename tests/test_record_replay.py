@@ -18,14 +18,14 @@ from pathlib import Path
 import httpx
 import pytest
 from click.testing import CliRunner
-from starlette.testclient import TestClient
-
 from conftest import START, advance, assert_error, serve_process
 from sse_client import frames
+from starlette.testclient import TestClient
+
 from theazo_emu import create_app
-from theazo_emu.record.cassette import CassetteError, SseParser
-from theazo_emu.core.redaction import Redactor, encode_body
 from theazo_emu.cli.main import main
+from theazo_emu.core.redaction import Redactor, encode_body
+from theazo_emu.record.cassette import CassetteError, SseParser
 from theazo_emu.settings import Settings
 
 KEY, OTHER = "th_test_recorder_main", "th_test_recorder_other"

@@ -10,9 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 from click.testing import CliRunner
+from conftest import START, advance, serve_process
 from starlette.testclient import TestClient
 
-from conftest import START, advance, serve_process
 from theazo_emu import create_app
 from theazo_emu.cli.main import main
 from theazo_emu.record.replay import stand_in

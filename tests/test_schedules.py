@@ -10,9 +10,9 @@ import random
 from datetime import datetime, timezone
 
 import pytest
+from conftest import advance, assert_error, make_session
 from croniter import croniter
 
-from conftest import advance, assert_error, make_session
 from theazo_emu.theazo.domain.scheduler import compile_cron
 
 SDK = {"X-SDK-Version": "0.1.0"}

@@ -10,7 +10,9 @@ import sqlite3
 
 from sqlite_utils import Database
 
-from theazo_emu.core.migrations import dump, migrations
+from theazo_emu.core.migrations import dump, loaded
+
+migrations = loaded()
 from theazo_emu.core.schema import frozen
 from theazo_emu.core.store import Store
 

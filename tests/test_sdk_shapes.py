@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import advance, make_agent, make_session
 
 SDK = {"X-SDK-Version": "0.1.0"}

@@ -21,7 +21,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from conftest import START
 from leak_support import assert_absent, db_files, serve_logged
 

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import START, advance, assert_error, make_agent, make_session
 from starlette.testclient import TestClient
 
-from conftest import START, advance, assert_error, make_agent, make_session
 from theazo_emu import create_app
 from theazo_emu.cli.main import main
 from theazo_emu.core.crypto import DecryptError, MasterKeyError, associated_data, parse_key

@@ -11,7 +11,6 @@ import time
 
 import httpx
 import pytest
-
 from conftest import START, serve_process
 from sse_client import events, frames
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from urllib.parse import quote
 
 import pytest
-
 from conftest import START, advance, assert_error, make_agent, make_session
+
 from theazo_emu.core.clock import iso, parse_iso
 
 SES_ID = "ses_01JT4J97000000012Y7ZM38QJT"  # well-formed, never created by these tests' tenants

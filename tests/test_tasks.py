@@ -11,9 +11,9 @@ import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
+from conftest import START, advance, assert_error, make_session
 from starlette.testclient import TestClient
 
-from conftest import START, advance, assert_error, make_session
 from theazo_emu import create_app
 from theazo_emu.settings import Settings
 

@@ -6,9 +6,9 @@ the SDK polls it (`totalCost` a decimal string of cents), failure, cancel, limit
 from __future__ import annotations
 
 import pytest
+from conftest import START, advance, assert_error, make_session
 from starlette.testclient import TestClient
 
-from conftest import START, advance, assert_error, make_session
 from theazo_emu import create_app
 from theazo_emu.settings import Settings
 

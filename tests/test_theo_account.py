@@ -4,18 +4,18 @@ per-key rate limits, and the audit log with its export."""
 from __future__ import annotations
 
 import csv
-import re
 import io
+import re
 
 import pytest
-from starlette.testclient import TestClient
-
 from conftest import START, advance
+from starlette.testclient import TestClient
+from theo_support import bearer, complete, held, theo_error, theo_key
+
 from theazo_emu import create_app
-from theazo_emu.theo.domain import audit
 from theazo_emu.core.auth import tenant_of
 from theazo_emu.settings import Settings
-from theo_support import bearer, complete, held, theo_error, theo_key
+from theazo_emu.theo.domain import audit
 
 
 def test_usage_is_the_sum_of_the_completions_own_usage(client):

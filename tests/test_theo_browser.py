@@ -8,7 +8,6 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-
 from conftest import advance
 from theo_support import bearer, held, theo_error, theo_key
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from theo_support import bearer, held, sse, theo_error, theo_key
 
 WEATHER = {"type": "function", "function": {

@@ -6,13 +6,13 @@ from __future__ import annotations
 import re
 
 import pytest
-from starlette.testclient import TestClient
-
 from conftest import START
-from theazo_emu import create_app
-from theazo_emu.theo.domain.engines import BY_MODE, MODES
-from theazo_emu.settings import Settings
+from starlette.testclient import TestClient
 from theo_support import bearer, complete, held, sse, theo_error, theo_key
+
+from theazo_emu import create_app
+from theazo_emu.settings import Settings
+from theazo_emu.theo.domain.engines import BY_MODE, MODES
 
 ID = re.compile(r"^[a-z]+_[0-9A-HJKMNP-TV-Z]{26}$")
 

@@ -4,12 +4,12 @@ CORS and Idempotency-Key, in process (real sockets: test_theo_server.py)."""
 from __future__ import annotations
 
 import pytest
-
 from conftest import advance
-from theazo_emu.app import api_routes
-from theazo_emu.theo.domain import idempotency
-from theazo_emu.core.auth import tenant_of
 from theo_support import bearer, complete, held, theo_error, theo_key
+
+from theazo_emu.app import api_routes
+from theazo_emu.core.auth import tenant_of
+from theazo_emu.theo.domain import idempotency
 
 ROUTES = [r for r in api_routes() if r.surface.name == "theo"]
 PROTECTED = [(r, m) for r in ROUTES if not r.public for m in sorted(r.methods - {"HEAD"})]

@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from starlette.testclient import TestClient
-
 from conftest import START, advance
+from starlette.testclient import TestClient
+from theo_support import bearer, complete, theo_error, theo_key
+
 from theazo_emu import create_app
 from theazo_emu.fixtures.loader import FixtureError, load_dir
 from theazo_emu.settings import Settings
-from theo_support import bearer, complete, theo_error, theo_key
 
 
 def test_health_needs_no_key_ignores_a_bad_one_and_is_cached_30_seconds(client):

@@ -10,11 +10,11 @@ from __future__ import annotations
 import re
 
 import pytest
+from theo_support import bearer, complete, held, theo_error, theo_key
 
 from theazo_emu.core import lazy
 from theazo_emu.theo.domain import keys, orgs
 from theazo_emu.theo.surface import required_scopes
-from theo_support import bearer, complete, held, theo_error, theo_key
 
 MANIFEST = {"name": "Shared", "slug": "shared-slug", "version": "1.0.0", "description": "Mine.",
             "category": "productivity", "author": {"name": "Ada"}, "systemPromptExtension": "Private words.",

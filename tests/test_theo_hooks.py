@@ -5,10 +5,10 @@ and workflows with manual, event and cron triggers fired on the virtual clock.""
 from __future__ import annotations
 
 import pytest
-
 from conftest import advance
-from theazo_emu.theo.domain.hooks import matches
 from theo_support import bearer, held, theo_error, theo_key
+
+from theazo_emu.theo.domain.hooks import matches
 
 
 def hook(client, key, **body):  # noqa: ANN001, ANN201

@@ -10,13 +10,12 @@ import re
 from pathlib import Path
 
 import pytest
-
-from starlette.testclient import TestClient
-
 from conftest import START
+from starlette.testclient import TestClient
+from theo_support import bearer, held, theo_key
+
 from theazo_emu import create_app
 from theazo_emu.settings import Settings
-from theo_support import bearer, held, theo_key
 
 ROOT = Path(__file__).parent.parent
 ROUTES = [(cells[1], cells[2]) for cells in (line.split("\t") for line in

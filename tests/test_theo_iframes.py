@@ -6,7 +6,6 @@ expire on the virtual clock."""
 from __future__ import annotations
 
 import pytest
-
 from conftest import advance
 from theo_support import bearer, theo_error, theo_key
 

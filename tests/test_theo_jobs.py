@@ -5,11 +5,11 @@ the timeline and the outcome; job.completed / job.failed are published when a jo
 from __future__ import annotations
 
 import pytest
-
 from conftest import START, advance
+from theo_support import bearer, held, theo_error, theo_key
+
 from theazo_emu import create_app
 from theazo_emu.settings import Settings
-from theo_support import bearer, held, theo_error, theo_key
 
 
 def job(client, key, ident):  # noqa: ANN001, ANN201

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-
 from theo_support import bearer, complete, held, theo_error, theo_key
 
 

@@ -9,7 +9,6 @@ import struct
 import zipfile
 
 import pytest
-
 from conftest import advance
 from theo_support import bearer, held, theo_error, theo_key
 

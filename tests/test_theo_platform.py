@@ -6,12 +6,12 @@ and another tenant's ids (404)."""
 from __future__ import annotations
 
 import pytest
-from starlette.testclient import TestClient
-
 from conftest import START, advance
+from starlette.testclient import TestClient
+from theo_support import bearer, complete, held, theo_error, theo_key
+
 from theazo_emu import create_app
 from theazo_emu.settings import Settings
-from theo_support import bearer, complete, held, theo_error, theo_key
 
 
 def audit_actions(client, key):  # noqa: ANN001, ANN201

@@ -14,7 +14,6 @@ import wave
 
 import httpx
 import pytest
-
 from conftest import START, serve_process
 from receiver import receiver
 from theo_support import bearer

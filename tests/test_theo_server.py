@@ -14,10 +14,10 @@ import httpx
 import openai
 import pytest
 from click.testing import CliRunner
-
 from conftest import START, serve_process
-from theazo_emu.cli.main import main
 from theo_support import bearer, sse
+
+from theazo_emu.cli.main import main
 
 pytestmark = pytest.mark.server
 KEY = "theo_sk_test_server"

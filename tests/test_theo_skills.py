@@ -5,7 +5,6 @@ versions, reviews and the sandbox; and E.V.I. canvases: CRUD, compile, test, pub
 from __future__ import annotations
 
 import pytest
-
 from theo_support import bearer, complete, held, theo_error, theo_key
 
 MANIFEST = {"name": "Standup Helper", "slug": "standup-helper", "version": "1.0.0", "description": "Runs standups.",

@@ -9,12 +9,12 @@ import hmac
 import time
 
 import pytest
-
 from conftest import START, advance
 from receiver import dead_url, receiver
+from theo_support import bearer, complete, theo_error, theo_key
+
 from theazo_emu import create_app
 from theazo_emu.settings import Settings
-from theo_support import bearer, complete, theo_error, theo_key
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ the handler on loopback), delete; input checked against the tool's schema."""
 from __future__ import annotations
 
 import pytest
-
 from conftest import assert_error, make_agent
 from receiver import dead_url, receiver
 

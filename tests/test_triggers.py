@@ -13,7 +13,6 @@ import hmac
 import json
 
 import pytest
-
 from conftest import assert_error, make_session
 
 SDK = {"X-SDK-Version": "0.1.0"}

@@ -8,7 +8,6 @@ import hmac
 import time
 
 import pytest
-
 from conftest import advance, assert_error, make_agent, make_session
 from receiver import dead_url, receiver
 

@@ -14,9 +14,9 @@ import json
 import re
 
 import pytest
+from conftest import START, advance, assert_error, make_session
 from starlette.testclient import TestClient
 
-from conftest import START, advance, assert_error, make_session
 from theazo_emu import create_app
 from theazo_emu.core.clock import iso, parse_iso
 from theazo_emu.settings import Settings

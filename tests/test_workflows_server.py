@@ -19,7 +19,6 @@ from typing import Any, Iterator
 
 import httpx
 import pytest
-
 from conftest import START, serve_process
 from sse_client import events
 

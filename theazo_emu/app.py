@@ -20,13 +20,14 @@ from starlette.middleware import Middleware
 from starlette.types import ASGIApp
 
 from theazo_emu.core import lazy, timers
-from .emulator import Emulator
 from theazo_emu.core.front import Front
 from theazo_emu.core.http import ApiRoute
-from .settings import Settings
 from theazo_emu.core.surface import Dispatcher, mount
-from .surfaces import SURFACES, THEAZO
 from theazo_emu.core.tape import TapeMiddleware
+
+from .emulator import Emulator
+from .settings import Settings
+from .surfaces import SURFACES, THEAZO
 
 
 def api_routes(app: Starlette | None = None) -> list[ApiRoute]:
@@ -45,7 +46,9 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
     finally:
         if app.state.emu.settings.export_on_exit is not None:
-            from theazo_emu.core.snapshot import write_export  # only a server asked to export pays for it
+            from theazo_emu.core.snapshot import (
+                write_export,  # only a server asked to export pays for it
+            )
 
             write_export(app.state.emu, app.state.emu.settings.export_on_exit)
         await app.state.emu.tape.aclose()

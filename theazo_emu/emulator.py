@@ -21,15 +21,16 @@ from theazo_emu.core.auth import KeyAliases
 from theazo_emu.core.clock import Clock
 from theazo_emu.core.crypto import open_cipher
 from theazo_emu.core.faults import Faults
-from theazo_emu.fixtures.active import Fixtures
 from theazo_emu.core.ids import IdSource
 from theazo_emu.core.journal import Journal
-from theazo_emu.theazo.mock import Engine
 from theazo_emu.core.ratelimit import RateLimiter
-from .settings import Settings
 from theazo_emu.core.store import Store
 from theazo_emu.core.tape import Tape
 from theazo_emu.core.timers import TimerSource
+from theazo_emu.fixtures.active import Fixtures
+from theazo_emu.theazo.mock import Engine
+
+from .settings import Settings
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp

@@ -101,3 +101,7 @@ KERNEL_TABLES = ("counters", "theo_idempotency")
 FAMILIES = (*THEAZO, *ADMIN, *THEO)
 TIMERS = tuple(timer for family in FAMILIES for timer in family.timers)
 TENANT_TABLES = (*(table for family in FAMILIES for table in family.tables), *KERNEL_TABLES)
+
+
+# Where each product declares its tables (sqlite-utils migrations), in the order they run.
+MIGRATIONS = ("theazo_emu.theazo.migrations", "theazo_emu.theo.migrations")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from starlette.responses import Response
 from starlette.types import Scope
 
-from theazo_emu.core.surface import Surface
 from theazo_emu.admin.surface import ADMIN
+from theazo_emu.core.surface import Surface
 from theazo_emu.theazo.surface import THEAZO
 from theazo_emu.theo.surface import THEO
 

@@ -19,15 +19,15 @@ from typing import Any
 import click
 import uvicorn
 
-from theazo_emu.cli import remote as cli_remote
 from theazo_emu.app import create_app
+from theazo_emu.cli import remote as cli_remote
 from theazo_emu.cli.call import call
 from theazo_emu.cli.options import build_settings, default_fixtures, emulator_options, env, settings_from_cassette
 from theazo_emu.cli.replay import replay
-from theazo_emu.fixtures.loader import FixtureError
 from theazo_emu.core.redaction import LogFilter
-from theazo_emu.settings import Settings
 from theazo_emu.core.version import __version__
+from theazo_emu.fixtures.loader import FixtureError
+from theazo_emu.settings import Settings
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -127,8 +127,8 @@ def _import_state(app: Any, path: Path) -> None:
     """Load a state document before the first request (Firebase's --import)."""
     from pydantic import ValidationError
 
-    from theazo_emu.core.errors import ApiError
     from theazo_emu.admin.bodies import StateDocument
+    from theazo_emu.core.errors import ApiError
     from theazo_emu.core.snapshot import import_state
 
     try:

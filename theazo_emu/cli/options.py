@@ -16,9 +16,9 @@ import click
 
 from theazo_emu.core.clock import parse_iso
 from theazo_emu.core.crypto import MasterKeyError, parse_key
-from theazo_emu.theo.domain.ratelimit import parse_tier
 from theazo_emu.core.ratelimit import parse_limit
 from theazo_emu.settings import Settings
+from theazo_emu.theo.domain.ratelimit import parse_tier
 
 DEFAULT_URL = "http://127.0.0.1:4010"
 EMULATOR_OPTIONS = ("db", "seed", "clock", "pace", "dialect", "fixtures", "heartbeat_s", "exec_mode", "master_key",

@@ -14,10 +14,10 @@ from urllib.parse import urlencode
 
 import click
 
-from theazo_emu.core import durations
 from theazo_emu.cli.call import unreachable
-from theazo_emu.core.clock import iso, parse_iso
 from theazo_emu.cli.options import url_option
+from theazo_emu.core import durations
+from theazo_emu.core.clock import iso, parse_iso
 
 
 def _admin(url: str, method: str, path: str, body: dict | None = None) -> dict:

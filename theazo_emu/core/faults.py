@@ -162,7 +162,10 @@ def parse_header(value: str) -> list[Effect]:
 
 def _header_effect(name: str, arg: str) -> Effect:
     if name == "latency":
-        from theazo_emu.fixtures.models import MAX_LATENCY_MS, to_ms  # pydantic: only when a fault is asked for
+        from theazo_emu.fixtures.models import (  # pydantic: only when a fault is asked for
+            MAX_LATENCY_MS,
+            to_ms,
+        )
 
         ms = to_ms(arg) if arg else None
         if not isinstance(ms, int) or not 0 <= ms <= MAX_LATENCY_MS:

@@ -27,13 +27,13 @@ from theazo_emu.core import errors
 from theazo_emu.core.auth import bearer_token, tenant_of
 from theazo_emu.core.http import PARSED_BODY
 from theazo_emu.core.journal import MAX_DETAIL_BODY, QUIET_PATHS
-from theazo_emu.surfaces import surface_for
 from theazo_emu.core.ratelimit import HEADERS_STATE
 from theazo_emu.core.redaction import parse_body, redact_body
+from theazo_emu.surfaces import surface_for
 
 if TYPE_CHECKING:
-    from theazo_emu.emulator import Emulator
     from theazo_emu.core.redaction import Redactor
+    from theazo_emu.emulator import Emulator
 
 _MAX_BODY = 16 * 1024  # larger request bodies are journaled by size only (10,000 entries must stay small)
 _MAX_ERROR_BODY = 16 * 1024

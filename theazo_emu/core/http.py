@@ -36,9 +36,9 @@ from theazo_emu.core.store import atomic_call
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from theazo_emu.emulator import Emulator, Guard
     from theazo_emu.core.store import Scoped
     from theazo_emu.core.surface import Surface
+    from theazo_emu.emulator import Emulator, Guard
 
 Endpoint = Callable[["Ctx"], Awaitable[Any]]
 _BODYLESS = {"GET", "HEAD", "DELETE", "OPTIONS"}
@@ -266,7 +266,9 @@ async def read_model(request: Request, model: "type[BaseModel]", limit: int) -> 
 
 def validate(model: "type[BaseModel]", data: Any) -> "BaseModel":
     """Validate with the model, turning its errors into the validation error's details."""
-    from pydantic import ValidationError  # loaded with the first family that has a model
+    from pydantic import (
+        ValidationError,  # loaded with the first family that has a model
+    )
 
     try:
         return model.model_validate(data)

@@ -22,9 +22,9 @@ from theazo_emu.core.http import ApiRoute
 from theazo_emu.registry import FAMILIES, TIMERS
 
 if TYPE_CHECKING:
-    from theazo_emu.emulator import Emulator, Guard
     from theazo_emu.core.http import Declared
     from theazo_emu.core.surface import Surface
+    from theazo_emu.emulator import Emulator, Guard
 
 TABLE = "routes.txt"
 _HEADER = ("# Every family route, in matching order; tab-separated: surface, method, path, module, name,\n"

@@ -1,6 +1,6 @@
 """The database's schema: the facts code needs about it, and how a database gets it.
 
-The tables are declared as sqlite-utils migrations in migrations.py. `prepare()` gives a
+The tables are declared as sqlite-utils migrations (core/migrations.py, with each product's). `prepare()` gives a
 connection the current schema: a fresh database loads core/schema.sql (those migrations'
 frozen result) in one transaction; an older database file runs its pending migrations;
 a current one is left alone. Every table holding tenant data has a `tenant` column and is
@@ -94,7 +94,9 @@ def prepare(conn: sqlite3.Connection) -> None:
     if "_sqlite_migrations" in tables:
         applied = {row[0] for row in conn.execute("SELECT name FROM _sqlite_migrations")}
     if not applied.issuperset(names):
-        from sqlite_utils import Database  # only an older file pays for importing sqlite-utils
+        from sqlite_utils import (
+            Database,  # only an older file pays for importing sqlite-utils
+        )
 
-        from theazo_emu.core.migrations import migrations
-        migrations.apply(Database(conn))
+        from theazo_emu.core.migrations import loaded
+        loaded().apply(Database(conn))

@@ -1,4 +1,4 @@
--- The schema for a fresh database: the frozen result of the migrations in migrations.py.
+-- The schema for a fresh database: the frozen result of the migrations (core/migrations.py).
 -- Rewritten by `python -m theazo_emu.cli.regen`; tests/test_schema.py keeps it equal to them.
 CREATE TABLE "_sqlite_migrations" (
    "id" INTEGER PRIMARY KEY,

@@ -28,8 +28,8 @@ from typing import Any, Coroutine, Generator
 import orjson
 
 from theazo_emu.core.errors import NotFound
-from theazo_emu.registry import TENANT_TABLES
 from theazo_emu.core.schema import JSON, prepare
+from theazo_emu.registry import TENANT_TABLES
 
 _dumps = json.JSONEncoder(separators=(",", ":")).encode  # json.dumps with options builds an encoder per call
 _EMPTY_JSON = {list: "[]", dict: "{}"}  # the commonest JSON values, written without the encoder

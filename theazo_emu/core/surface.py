@@ -25,8 +25,8 @@ from starlette.types import Receive, Scope, Send
 from theazo_emu.core import errors, lazy
 
 if TYPE_CHECKING:
-    from theazo_emu.emulator import Emulator, Guard
     from theazo_emu.core.http import ApiRoute, Declared
+    from theazo_emu.emulator import Emulator, Guard
     from theazo_emu.registry import Family
 
 # (emulator, the Authorization header's value) -> (API key, tenant); raises the surface's 401/403.

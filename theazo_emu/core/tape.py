@@ -54,7 +54,9 @@ class Tape:
     def record(self, path: Path, upstream: str | None = None) -> dict[str, Any]:
         """Start recording to `path` (truncated, then a header line); 409 if a tape is in force."""
         self._refuse_if_busy()
-        from theazo_emu.record.recording import Recorder  # only a recording server pays for record/
+        from theazo_emu.record.recording import (
+            Recorder,  # only a recording server pays for record/
+        )
 
         self.handler = Recorder(self.emu, path, upstream)
         return self.describe()

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Iterable, NamedTuple
 
 from theazo_emu.core.redaction import Redactor
+
 from .header import header_problem, is_header
 
 REQUEST_HEADERS = ("content-type", "accept", "x-sdk-version", "last-event-id", "idempotency-key",
@@ -132,7 +133,9 @@ def encode_event(event: dict[str, Any]) -> bytes:
     """One recorded event as SSE bytes, framed like the emulator's own streams."""
     data = event.get("data")
     text = data if isinstance(data, str) else json.dumps(data, **_COMPACT)
-    from sse_starlette import ServerSentEvent  # only replaying a recorded stream needs it
+    from sse_starlette import (
+        ServerSentEvent,  # only replaying a recorded stream needs it
+    )
 
     return ServerSentEvent(data=text, event=event.get("event"), id=event.get("id"), sep="\n").encode()
 

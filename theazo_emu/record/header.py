@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from theazo_emu.core.clock import parse_iso
-from theazo_emu.fixtures.loader import fixture_files
 from theazo_emu.core.version import __version__
+from theazo_emu.fixtures.loader import fixture_files
 
 if TYPE_CHECKING:
     from ..emulator import Emulator

@@ -26,6 +26,7 @@ from theazo_emu.core.auth import KeyAliases, key_kind
 from theazo_emu.core.clock import iso
 from theazo_emu.core.readahead import buffered, read_body
 from theazo_emu.core.redaction import Redactor, encode_body
+
 from .cassette import (
     REQUEST_HEADERS,
     RESPONSE_HEADER_PREFIXES,

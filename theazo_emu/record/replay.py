@@ -24,6 +24,7 @@ from urllib.parse import urlencode
 from theazo_emu.core.clock import parse_iso
 from theazo_emu.core.redaction import REDACTED, Redactor, redact_body
 from theazo_emu.core.signing import SIGNATURE_HEADERS, sign
+
 from .cassette import decode_body, redact_event
 
 ID = re.compile(r"(?<![A-Za-z0-9])([a-z][a-z0-9]*_[0-9A-HJKMNP-TV-Z]{26})(?![A-Za-z0-9])")

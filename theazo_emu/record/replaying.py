@@ -23,6 +23,7 @@ from theazo_emu.core import timers
 from theazo_emu.core.auth import KeyAliases
 from theazo_emu.core.clock import parse_iso
 from theazo_emu.core.readahead import buffered, read_body
+
 from ..surfaces import error_response
 from .cassette import decode_body, encode_event, match_key, read_cassette
 from .recording import request_record

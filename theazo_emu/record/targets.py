@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message
 from theazo_emu.core import timers
 from theazo_emu.core.clock import iso
 from theazo_emu.core.redaction import Redactor, parse_body
+
 from .cassette import SseParser, is_sse
 from .replay import Answer, Outcome, Prepared, ReplayError, Target, run
 

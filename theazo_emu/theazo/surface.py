@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable
 
-from theazo_emu.core import catalog
 from theazo_emu import registry
+from theazo_emu.core import catalog
 from theazo_emu.core.auth import theazo_key
 from theazo_emu.core.errors import details_object
 from theazo_emu.core.http import Ctx, Cursor, Json, Page, Where, api_route, rows_page
@@ -76,7 +76,9 @@ def list_answer(ctx: Ctx, page: dict[str, Any]) -> Any:
 
 async def openapi_document(ctx: Ctx) -> dict:
     """The OpenAPI 3.1 description of every Theazo route."""
-    from theazo_emu.core import openapi  # builds from every family's models: loaded only when asked for
+    from theazo_emu.core import (
+        openapi,  # builds from every family's models: loaded only when asked for
+    )
 
     return openapi.build(THEAZO)
 

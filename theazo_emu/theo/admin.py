@@ -13,19 +13,18 @@ credits) and answers where the success URL would take the buyer.
 
 from __future__ import annotations
 
-from typing import Any
-
-from theazo_emu.core.auth import tenant_of
 from html import escape
+from typing import Any
 
 from starlette.responses import HTMLResponse
 
-from theazo_emu.theo.domain import account, events, health, keys, ledger
-from theazo_emu.theo.domain.engines import units
-from theazo_emu.theo.domain.ratelimit import limiter, parse_tier
+from theazo_emu.core.auth import tenant_of
 from theazo_emu.core.errors import NotFound, invalid
 from theazo_emu.core.http import Ctx, api_route, query_int
 from theazo_emu.theo.bodies.api import HealthOverride
+from theazo_emu.theo.domain import account, events, health, keys, ledger
+from theazo_emu.theo.domain.engines import units
+from theazo_emu.theo.domain.ratelimit import limiter, parse_tier
 from theazo_emu.theo.fixtures import TheoKeySpec, check_theo_key
 
 

@@ -18,10 +18,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from theazo_emu.fixtures.parts import Strict, Text
 from theazo_emu.theo.domain.engines import MODES
 from theazo_emu.theo.domain.keys import SCOPES
 from theazo_emu.theo.domain.ratelimit import TIERS
-from theazo_emu.fixtures.parts import Strict, Text
 
 _THEO_KEY = re.compile(r"^theo_sk_test_[\x21-\x7e]{1,500}$")
 # The status a scripted error code answers with, unless the script gives one.

@@ -36,11 +36,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from theazo_emu.core import jsonio
 from theazo_emu.core.auth import bearer_token
+from theazo_emu.core.faults import CUT_AFTER
+from theazo_emu.core.readahead import buffered, read_body
 from theazo_emu.theo.domain import idempotency, keys
 from theazo_emu.theo.domain.engines import VERSION
 from theazo_emu.theo.domain.errors import TheoError
-from theazo_emu.core.faults import CUT_AFTER
-from theazo_emu.core.readahead import buffered, read_body
 
 if TYPE_CHECKING:
     from theazo_emu.core.http import ApiRoute, Ctx

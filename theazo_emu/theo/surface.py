@@ -20,22 +20,22 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from starlette.middleware import Middleware
 
-from theazo_emu.core import catalog
 from theazo_emu import registry
+from theazo_emu.core import catalog
 from theazo_emu.core.auth import bearer_token, is_theo_test_key, tenant_of
+from theazo_emu.core.errors import Forbidden, Unauthorized, invalid
+from theazo_emu.core.http import Ctx, Json, Page, api_route, query_time
+from theazo_emu.core.surface import Surface
 from theazo_emu.theazo.domain.limits import period_start_ms
 from theazo_emu.theo.domain import keys
 from theazo_emu.theo.domain.errors import error_body
 from theazo_emu.theo.domain.ratelimit import limiter
-from theazo_emu.core.errors import Forbidden, Unauthorized, invalid
-from theazo_emu.core.http import Ctx, Json, Page, api_route, query_time
-from theazo_emu.core.surface import Surface
 from theazo_emu.theo.middleware import Idempotency, TheoHeaders, idempotency_guard
 
 if TYPE_CHECKING:
-    from theazo_emu.emulator import Emulator
     from theazo_emu.core.http import ApiRoute
     from theazo_emu.core.sse import Frame
+    from theazo_emu.emulator import Emulator
 
 DAY_MS = 86_400_000
 EARLIEST, LATEST = 0, 253_402_300_799_999  # 1970-01-01 .. 9999-12-31T23:59:59.999Z
@@ -177,7 +177,9 @@ def page_body(name: str, page: Page, serialize: Callable[[Any], Any]) -> dict[st
 def stream(ctx: Ctx, frames: list["Frame"]):  # noqa: ANN201 (an sse.FinishedStream)
     """A finished list of frames as an SSE answer: each frame whole in one write, then close
     (a `stream_cut` fault ends it early)."""
-    from theazo_emu.core.sse import FinishedStream  # sse-starlette: loaded with the first stream, not at start-up
+    from theazo_emu.core.sse import (
+        FinishedStream,  # sse-starlette: loaded with the first stream, not at start-up
+    )
 
     return FinishedStream(ctx.emu, frames)
 

@@ -26,6 +26,10 @@ from typing import Any, Callable, NamedTuple
 from starlette.responses import HTMLResponse
 
 from theazo_emu.core.clock import iso
+from theazo_emu.core.errors import NotFound
+from theazo_emu.core.http import Ctx, api_route, query_int
+from theazo_emu.core.journal import MAX_DETAIL_BODY
+from theazo_emu.core.sse import Frame, stream_response
 from theazo_emu.theazo.domain.agents import agent_to_api
 from theazo_emu.theazo.domain.runs import run_status
 from theazo_emu.theazo.domain.schedules import schedule_to_api
@@ -33,10 +37,6 @@ from theazo_emu.theazo.domain.sessions import session_to_api
 from theazo_emu.theo.domain.engines import cents
 from theazo_emu.theo.domain.jobs import job_to_api
 from theazo_emu.theo.domain.webhooks import delivery_to_api
-from theazo_emu.core.errors import NotFound
-from theazo_emu.core.http import Ctx, api_route, query_int
-from theazo_emu.core.journal import MAX_DETAIL_BODY
-from theazo_emu.core.sse import Frame, stream_response
 
 ROWS = 50  # newest sessions, agents and schedules shown
 REPLAY = 50  # released events a new feed starts with

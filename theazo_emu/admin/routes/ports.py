@@ -7,9 +7,9 @@ exposed. Like a channel's id, the URL itself is the credential (no key).
 
 from __future__ import annotations
 
-from theazo_emu.theazo.domain import agent_io
 from theazo_emu.core.errors import NotFound
 from theazo_emu.core.http import Ctx, api_route
+from theazo_emu.theazo.domain import agent_io
 
 
 async def exposed_port(ctx: Ctx) -> dict:

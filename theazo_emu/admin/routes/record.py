@@ -13,8 +13,8 @@ from pathlib import Path
 
 from theazo_emu.core.errors import invalid
 from theazo_emu.core.http import Ctx, api_route
-from theazo_emu.theazo.bodies import RecordStart
 from theazo_emu.record.cassette import CassetteError
+from theazo_emu.theazo.bodies import RecordStart
 
 
 async def recording_state(ctx: Ctx) -> dict:

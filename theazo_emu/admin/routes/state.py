@@ -12,12 +12,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from theazo_emu.admin.bodies import StateDocument
 from theazo_emu.core.auth import tenant_of
 from theazo_emu.core.clock import parse_iso
 from theazo_emu.core.errors import invalid
-from theazo_emu.core.http import Ctx, Cursor, PAGE, PageParams, api_route, query_choice
+from theazo_emu.core.http import PAGE, Ctx, Cursor, PageParams, api_route, query_choice
 from theazo_emu.core.journal import Query, counts
-from theazo_emu.admin.bodies import StateDocument
 from theazo_emu.core.snapshot import export_state, import_state
 from theazo_emu.theazo.surface import page_body
 

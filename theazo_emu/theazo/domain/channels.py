@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Any
 from theazo_emu.core.clock import iso
 from theazo_emu.core.errors import NotFound
 from theazo_emu.core.ids import is_id
-from theazo_emu.theazo.mock import RunRequest
-from theazo_emu.theazo.bodies.core import CreateAgent
 from theazo_emu.core.sse import Frame
+from theazo_emu.theazo.bodies.core import CreateAgent
 from theazo_emu.theazo.domain import ledger, limits, pricing
 from theazo_emu.theazo.domain.agents import new_agent
 from theazo_emu.theazo.domain.orchestration import resolve_agent
 from theazo_emu.theazo.domain.sessions import require_active, user_session
+from theazo_emu.theazo.mock import RunRequest
 
 if TYPE_CHECKING:
     from theazo_emu.emulator import Emulator

@@ -22,10 +22,10 @@ from typing import TYPE_CHECKING, Any
 
 from theazo_emu.core.clock import iso
 from theazo_emu.core.errors import Conflict
-from theazo_emu.theazo.mock.chat import ChatRequest, tokens
 from theazo_emu.core.sse import Frame
 from theazo_emu.theazo.domain import chat, guardrails, ledger, limits, pricing
 from theazo_emu.theazo.domain.sessions import require_active
+from theazo_emu.theazo.mock.chat import ChatRequest, tokens
 
 if TYPE_CHECKING:
     from theazo_emu.emulator import Emulator

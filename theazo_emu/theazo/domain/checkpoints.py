@@ -15,8 +15,8 @@ from theazo_emu.core.clock import iso
 from theazo_emu.core.errors import NotFound
 
 if TYPE_CHECKING:
-    from theazo_emu.emulator import Emulator
     from theazo_emu.core.store import Store
+    from theazo_emu.emulator import Emulator
 
 TABLE = "checkpoints"
 

@@ -23,8 +23,8 @@ from theazo_emu.core.clock import iso
 from theazo_emu.core.errors import ApiError, NotFound
 
 if TYPE_CHECKING:
-    from theazo_emu.emulator import Emulator
     from theazo_emu.core.store import Scoped
+    from theazo_emu.emulator import Emulator
 
 SOURCES, CHUNKS = "knowledge_sources", "knowledge_chunks"
 DEFAULT_COLLECTION = "default"

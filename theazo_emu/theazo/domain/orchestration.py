@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any, Iterable, NamedTuple
 from theazo_emu.core import jsonio
 from theazo_emu.core.errors import ApiError, invalid
 from theazo_emu.core.http import validate
-from theazo_emu.theazo.bodies.core import CreateAgent
 from theazo_emu.core.sse import Frame
+from theazo_emu.theazo.bodies.core import CreateAgent
 from theazo_emu.theazo.domain import definitions, runs
 from theazo_emu.theazo.domain.agents import new_agent, start_run
 

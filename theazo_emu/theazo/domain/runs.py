@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 from theazo_emu.core.clock import iso
 from theazo_emu.core.errors import Conflict, NotFound
-from theazo_emu.theazo.mock import RunRequest
 from theazo_emu.core.sse import Frame
 from theazo_emu.theazo.domain import events, guardrails, ledger, mcp, pricing
+from theazo_emu.theazo.mock import RunRequest
 
 if TYPE_CHECKING:
     from theazo_emu.emulator import Emulator

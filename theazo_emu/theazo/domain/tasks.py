@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from theazo_emu.core import outbound
 from theazo_emu.core.clock import iso
 from theazo_emu.core.errors import Conflict, NotFound
-from theazo_emu.core import outbound
 from theazo_emu.core.journal import record_event
 from theazo_emu.theazo.domain import guardrails, orchestration, pricing, runs
 from theazo_emu.theazo.domain.agents import new_agent, start_run

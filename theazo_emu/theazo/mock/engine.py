@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import Any, Protocol, Sequence
 
-from theazo_emu.theazo.domain import pricing
 from theazo_emu.core.store import Encoded, encoded
+from theazo_emu.theazo.domain import pricing
 from theazo_emu.theazo.mock.chat import ChatPlan, ChatRequest, ChatScript, default_chat_plan
 from theazo_emu.theazo.mock.content import digest, shorten, tool_input, tool_output
 from theazo_emu.theazo.mock.execution import ExecResult, mock_exec

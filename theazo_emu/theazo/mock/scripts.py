@@ -12,10 +12,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from theazo_emu.core.auth import tenant_of
+from theazo_emu.fixtures.loader import FixtureSet
 from theazo_emu.theazo.mock.chat import ChatPlan, ChatRequest, scripted_chat_plan
 from theazo_emu.theazo.mock.engine import PlannedEvent, RunPlan, RunRequest, finish_plan, run_cents
 from theazo_emu.theazo.mock.execution import ExecResult, mock_exec
-from theazo_emu.fixtures.loader import FixtureSet
 
 if TYPE_CHECKING:
     from theazo_emu.fixtures.models import ChatSpec, ExecSpec, RunSpec

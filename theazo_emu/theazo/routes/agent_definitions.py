@@ -17,6 +17,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from theazo_emu.core.errors import Conflict, invalid
+from theazo_emu.core.http import PAGE, Ctx, Where, api_route, query_choice
+from theazo_emu.theazo.bodies.definitions import CreateDefinition, RollbackDefinition, UpdateDefinition
 from theazo_emu.theazo.domain.definitions import (
     DEFAULTS,
     KIND,
@@ -26,9 +29,6 @@ from theazo_emu.theazo.domain.definitions import (
     definition_to_api,
     version_to_api,
 )
-from theazo_emu.core.errors import Conflict, invalid
-from theazo_emu.core.http import Ctx, PAGE, Where, api_route, query_choice
-from theazo_emu.theazo.bodies.definitions import CreateDefinition, RollbackDefinition, UpdateDefinition
 from theazo_emu.theazo.surface import is_sdk, list_answer, list_page, one_page
 
 _BOOLEANS = {"true": True, "1": True, "false": False, "0": False}

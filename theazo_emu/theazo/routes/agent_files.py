@@ -13,12 +13,12 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from theazo_emu.theazo.domain.agents import require_usable
 from theazo_emu.core.errors import Conflict, NotFound, invalid
 from theazo_emu.core.http import Ctx, api_route
 from theazo_emu.theazo.bodies.files import WriteFile, normal_path
-from theazo_emu.theazo.surface import list_answer, one_page
+from theazo_emu.theazo.domain.agents import require_usable
 from theazo_emu.theazo.routes.agents import load
+from theazo_emu.theazo.surface import list_answer, one_page
 
 TABLE = "agent_files"
 MAX_FILES = 1000  # per agent

@@ -9,10 +9,10 @@ terminated agent or a stopped session is 409. The mechanics are domain/agent_io.
 
 from __future__ import annotations
 
-from theazo_emu.theazo.domain import agent_io
-from theazo_emu.theazo.domain.agents import require_usable
 from theazo_emu.core.http import Ctx, api_route, respond
 from theazo_emu.theazo.bodies.agent_io import ExposePort, SendInput
+from theazo_emu.theazo.domain import agent_io
+from theazo_emu.theazo.domain.agents import require_usable
 
 
 def _load(ctx: Ctx) -> dict:

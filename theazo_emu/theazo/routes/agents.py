@@ -10,6 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from theazo_emu.core.errors import Conflict, Timeout
+from theazo_emu.core.http import LAST_EVENT, PAGE, Ctx, Where, api_route, query_choice
+from theazo_emu.core.sse import stream_response
+from theazo_emu.theazo.bodies import CreateAgent, ExecCode, ResumeAgent, RunAgent
 from theazo_emu.theazo.domain import checkpoints, pricing, runs, secrets
 from theazo_emu.theazo.domain.agents import (
     STATUSES,
@@ -20,13 +24,9 @@ from theazo_emu.theazo.domain.agents import (
     start_run,
     status_to_api,
 )
-from theazo_emu.core.errors import Conflict, Timeout
-from theazo_emu.core.http import Ctx, LAST_EVENT, PAGE, Where, api_route, query_choice
 from theazo_emu.theazo.mock.execution import local_exec
-from theazo_emu.theazo.bodies import CreateAgent, ExecCode, ResumeAgent, RunAgent
-from theazo_emu.core.sse import stream_response
-from theazo_emu.theazo.surface import is_sdk, list_page
 from theazo_emu.theazo.routes.sessions import load as load_session
+from theazo_emu.theazo.surface import is_sdk, list_page
 
 # An agent's status is derived from the clock; lists filter on the same rule in SQL.
 _STATUS_SQL = "(CASE WHEN status = 'running' AND busy_until_ms <= ? THEN 'idle' ELSE status END)"

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from theazo_emu.core.errors import Conflict, NotFound
-from theazo_emu.core.http import Ctx, PAGE, Where, api_route
+from theazo_emu.core.http import PAGE, Ctx, Where, api_route
 from theazo_emu.theazo.bodies.workflows import ApproveBody, BulkIds, DenyBody
 from theazo_emu.theazo.surface import list_answer, list_page, omit_null
 from theazo_emu.theazo.workflow.approvals import KIND, STATUSES, TABLE

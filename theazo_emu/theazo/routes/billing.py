@@ -10,11 +10,11 @@ Charges without a user or model (storage booked at tenant level) appear under `n
 
 from __future__ import annotations
 
+from theazo_emu.core.http import PAGE, Ctx, Cursor, PageParams, api_route
 from theazo_emu.theazo.domain import ledger, pricing
 from theazo_emu.theazo.domain.ledger import Totals
-from theazo_emu.core.http import Ctx, Cursor, PAGE, PageParams, api_route
-from theazo_emu.theazo.surface import page_body
 from theazo_emu.theazo.routes.usage import THIRTY_DAYS_AGO, WINDOW, period_body, window
+from theazo_emu.theazo.surface import page_body
 
 MAX_LIMIT = 1000
 _RANK = Cursor("rank", numeric=True)  # a ranked list pages by position

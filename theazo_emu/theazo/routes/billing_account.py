@@ -23,11 +23,11 @@ from starlette.responses import HTMLResponse, RedirectResponse
 
 from theazo_emu.core import signing
 from theazo_emu.core.clock import iso
-from theazo_emu.theazo.domain import budgets, pricing
 from theazo_emu.core.errors import Conflict, Forbidden, invalid
 from theazo_emu.core.http import Ctx, act_for, api_route, json_object, public_row
 from theazo_emu.theazo.bodies.billing_account import BudgetConfig, CreateCheckout
 from theazo_emu.theazo.bodies.core import check_user_id
+from theazo_emu.theazo.domain import budgets, pricing
 
 PORTAL_TTL_MS = 3_600_000
 

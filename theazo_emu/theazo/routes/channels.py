@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from theazo_emu.core.errors import Forbidden, invalid
+from theazo_emu.core.http import LAST_EVENT, PAGE, Ctx, PageParams, Where, api_route, public_row
+from theazo_emu.core.sse import stream_response
+from theazo_emu.theazo.bodies.orchestration import ChannelMessage, CreateChannel, UpdateChannel
 from theazo_emu.theazo.domain import channels
 from theazo_emu.theazo.domain.channels import KIND, TABLE, THREADS, MessageFollower, message_to_api
 from theazo_emu.theazo.domain.definitions import resolve_definition
-from theazo_emu.core.errors import Forbidden, invalid
-from theazo_emu.core.http import Ctx, LAST_EVENT, PAGE, PageParams, Where, api_route, public_row
-from theazo_emu.theazo.bodies.orchestration import ChannelMessage, CreateChannel, UpdateChannel
-from theazo_emu.core.sse import stream_response
 from theazo_emu.theazo.surface import list_page, page_body
 
 _VARIANT_FIELDS = {"chat_embed": ("theme",), "slack": ("workspace", "channels", "botName"), "email": ("address",),

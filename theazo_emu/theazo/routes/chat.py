@@ -9,6 +9,8 @@ rules are domain/chat.py's.
 
 from __future__ import annotations
 
+from theazo_emu.core.http import Ctx, Where, api_route, query_choice
+from theazo_emu.theazo.bodies.chat import CreateChat, CreateThread, Handoff, InjectContext, UpdateChat
 from theazo_emu.theazo.domain import chat
 from theazo_emu.theazo.domain.chat import (
     KIND,
@@ -20,10 +22,8 @@ from theazo_emu.theazo.domain.chat import (
     thread_to_api,
 )
 from theazo_emu.theazo.domain.chat_replies import inject, message_to_api
-from theazo_emu.core.http import Ctx, Where, api_route, query_choice
-from theazo_emu.theazo.bodies.chat import CreateChat, CreateThread, Handoff, InjectContext, UpdateChat
-from theazo_emu.theazo.surface import list_page, one_page
 from theazo_emu.theazo.routes.sessions import load as load_session
+from theazo_emu.theazo.surface import list_page, one_page
 
 
 def load(ctx: Ctx) -> dict:

@@ -14,14 +14,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from theazo_emu.core.http import Ctx, PageParams, api_route, query_choice
+from theazo_emu.core.sse import stream_response
+from theazo_emu.theazo.bodies.chat import SearchChat, SendMessage
 from theazo_emu.theazo.domain import chat_replies
 from theazo_emu.theazo.domain.chat import MESSAGES
 from theazo_emu.theazo.domain.chat_replies import message_to_api
-from theazo_emu.core.http import Ctx, PageParams, api_route, query_choice
-from theazo_emu.theazo.bodies.chat import SearchChat, SendMessage
-from theazo_emu.core.sse import stream_response
-from theazo_emu.theazo.surface import page_body
 from theazo_emu.theazo.routes.chat import load
+from theazo_emu.theazo.surface import page_body
 
 
 async def send_message(ctx: Ctx) -> dict:

@@ -14,12 +14,12 @@ from __future__ import annotations
 from typing import Any
 
 from theazo_emu.core.clock import parse_iso
-from theazo_emu.theazo.domain import checkpoints, pricing, runs
-from theazo_emu.theazo.domain.agents import require_usable
-from theazo_emu.theazo.domain.checkpoints import TABLE, checkpoint_to_api
 from theazo_emu.core.errors import Conflict
 from theazo_emu.core.http import Ctx, api_route
 from theazo_emu.theazo.bodies.files import CreateCheckpoint
+from theazo_emu.theazo.domain import checkpoints, pricing, runs
+from theazo_emu.theazo.domain.agents import require_usable
+from theazo_emu.theazo.domain.checkpoints import TABLE, checkpoint_to_api
 from theazo_emu.theazo.routes.agents import load
 
 MAX_CHECKPOINTS = 100  # per agent

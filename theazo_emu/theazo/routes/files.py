@@ -19,11 +19,11 @@ from starlette.responses import Response
 
 from theazo_emu.core import durations, signing
 from theazo_emu.core.clock import iso
-from theazo_emu.theazo.domain import knowledge
 from theazo_emu.core.errors import Conflict, Forbidden, NotFound, invalid
-from theazo_emu.core.http import Ctx, PAGE, Where, api_route, public_row
+from theazo_emu.core.http import PAGE, Ctx, Where, api_route, public_row
 from theazo_emu.theazo.bodies.knowledge import text_of
 from theazo_emu.theazo.bodies.uploads import PURPOSES, UploadFile
+from theazo_emu.theazo.domain import knowledge
 from theazo_emu.theazo.surface import list_page
 
 TABLE, KIND = "files", "file"

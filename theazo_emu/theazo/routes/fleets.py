@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from theazo_emu.core.errors import Conflict
+from theazo_emu.core.http import LAST_EVENT, PAGE, Ctx, Cursor, PageParams, Where, api_route
+from theazo_emu.core.sse import stream_response
+from theazo_emu.theazo.bodies.fleets import CreateFleet
 from theazo_emu.theazo.domain import fleets, orchestration
 from theazo_emu.theazo.domain.fleets import (
     ITEM_STATUSES,
@@ -20,12 +24,8 @@ from theazo_emu.theazo.domain.fleets import (
     item_to_api,
 )
 from theazo_emu.theazo.domain.sessions import require_active
-from theazo_emu.core.errors import Conflict
-from theazo_emu.core.http import Ctx, Cursor, LAST_EVENT, PAGE, PageParams, Where, api_route
-from theazo_emu.theazo.bodies.fleets import CreateFleet
-from theazo_emu.core.sse import stream_response
-from theazo_emu.theazo.surface import page_body
 from theazo_emu.theazo.routes.sessions import load as load_session
+from theazo_emu.theazo.surface import page_body
 
 _ITEM = Cursor("item", numeric=True)  # results page in item order
 

@@ -10,12 +10,12 @@ them (read as for usage), filtered by `type`, `agentId`, `sessionId`. The checks
 
 from __future__ import annotations
 
+from theazo_emu.core.http import PAGE, Ctx, PageParams, Where, api_route
+from theazo_emu.theazo.bodies.guardrails import GuardrailSettings
 from theazo_emu.theazo.domain import guardrails
 from theazo_emu.theazo.domain.guardrails import TYPES, VIOLATIONS, violation_to_api
-from theazo_emu.core.http import Ctx, PAGE, PageParams, Where, api_route
-from theazo_emu.theazo.bodies.guardrails import GuardrailSettings
-from theazo_emu.theazo.surface import list_answer, page_body
 from theazo_emu.theazo.routes.usage import window
+from theazo_emu.theazo.surface import list_answer, page_body
 
 
 async def get_guardrails(ctx: Ctx) -> dict:

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from theazo_emu.theazo.domain import knowledge, scheduler
 from theazo_emu.core.errors import invalid
 from theazo_emu.core.http import Ctx, api_route
 from theazo_emu.theazo.bodies.core import check_user_id
 from theazo_emu.theazo.bodies.knowledge import KnowledgeQuery, KnowledgeSync, KnowledgeUpload, check_collection
+from theazo_emu.theazo.domain import knowledge, scheduler
 from theazo_emu.theazo.surface import one_page
 
 

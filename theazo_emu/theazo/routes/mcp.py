@@ -15,11 +15,11 @@ import json
 from typing import Any
 
 from theazo_emu.core.crypto import associated_data
-from theazo_emu.theazo.domain import mcp
 from theazo_emu.core.errors import Conflict, NotFound, invalid
 from theazo_emu.core.http import Ctx, api_route
 from theazo_emu.theazo.bodies.core import check_user_id
 from theazo_emu.theazo.bodies.mcp import ConnectMcp, ServerConfig, UpdateMcp, UserCredentials
+from theazo_emu.theazo.domain import mcp
 from theazo_emu.theazo.surface import one_page
 
 TABLE, KIND = mcp.TABLE, "MCP connection"

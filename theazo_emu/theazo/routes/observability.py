@@ -14,15 +14,12 @@ from typing import Any
 
 from theazo_emu.core import durations
 from theazo_emu.core.clock import iso, parse_iso
-from theazo_emu.theazo.domain import ledger, observability, pricing, runs
-from theazo_emu.theazo.domain.limits import period_start_ms
-from theazo_emu.theazo.domain.observability import LEVELS, LogFilter
 from theazo_emu.core.errors import NotFound, invalid
 from theazo_emu.core.http import (
-    Ctx,
-    Cursor,
     LAST_EVENT,
     PAGE,
+    Ctx,
+    Cursor,
     PageParams,
     api_route,
     query_choice,
@@ -30,6 +27,9 @@ from theazo_emu.core.http import (
     query_time,
 )
 from theazo_emu.core.sse import stream_response
+from theazo_emu.theazo.domain import ledger, observability, pricing, runs
+from theazo_emu.theazo.domain.limits import period_start_ms
+from theazo_emu.theazo.domain.observability import LEVELS, LogFilter
 from theazo_emu.theazo.surface import list_answer, one_page, page_body
 
 DAY_MS = 86_400_000

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from theazo_emu.theazo.domain import providers
-from theazo_emu.theazo.domain.providers import TABLE
 from theazo_emu.core.errors import ApiError, Conflict, NotFound, invalid
 from theazo_emu.core.http import Ctx, api_route, respond
 from theazo_emu.theazo.bodies.providers import CONFIGURABLE, CreateProvider, UpdateProvider
+from theazo_emu.theazo.domain import providers
+from theazo_emu.theazo.domain.providers import TABLE
 from theazo_emu.theazo.surface import one_page
 
 

@@ -13,19 +13,12 @@ from __future__ import annotations
 from typing import Any
 
 from theazo_emu.core.clock import iso
+from theazo_emu.core.errors import Conflict
+from theazo_emu.core.http import PAGE, Ctx, PageParams, Where, api_route
+from theazo_emu.theazo.bodies.orchestration import CreateSchedule, UpdateSchedule
 from theazo_emu.theazo.domain import actions, runs, scheduler, schedules
 from theazo_emu.theazo.domain.pricing import cost
-from theazo_emu.theazo.domain.schedules import (
-    KIND,
-    STATUSES,
-    TABLE,
-    compile_checked,
-    create_schedule,
-    schedule_to_api,
-)
-from theazo_emu.core.errors import Conflict
-from theazo_emu.core.http import Ctx, PAGE, PageParams, Where, api_route
-from theazo_emu.theazo.bodies.orchestration import CreateSchedule, UpdateSchedule
+from theazo_emu.theazo.domain.schedules import KIND, STATUSES, TABLE, compile_checked, create_schedule, schedule_to_api
 from theazo_emu.theazo.surface import list_answer, list_page, page_body
 
 

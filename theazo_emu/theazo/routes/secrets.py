@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from theazo_emu.theazo.domain.secrets import ORG, TABLE, put_secret
 from theazo_emu.core.errors import ApiError, NotFound, Unprocessable, invalid
-from theazo_emu.core.http import Ctx, PAGE, Where, api_route, respond
+from theazo_emu.core.http import PAGE, Ctx, Where, api_route, respond
 from theazo_emu.theazo.bodies.secrets import SessionSecrets, SetSecret, name_problem
-from theazo_emu.theazo.surface import is_sdk, list_page
+from theazo_emu.theazo.domain.secrets import ORG, TABLE, put_secret
 from theazo_emu.theazo.routes.sessions import load as load_session
+from theazo_emu.theazo.surface import is_sdk, list_page
 
 
 class SecretNotFound(NotFound):

@@ -10,11 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from theazo_emu.core.clock import iso
+from theazo_emu.core.errors import Conflict, invalid
+from theazo_emu.core.http import PAGE, Ctx, Where, api_route, query_time, respond
+from theazo_emu.theazo.bodies import CreateSession, SessionLimits, SessionOptions, check_user_id
 from theazo_emu.theazo.domain import ledger, limits, pricing, sessions
 from theazo_emu.theazo.domain.sessions import STATUSES, TABLE, require_active, session_status, session_to_api
-from theazo_emu.core.errors import Conflict, invalid
-from theazo_emu.core.http import Ctx, PAGE, Where, api_route, query_time, respond
-from theazo_emu.theazo.bodies import CreateSession, SessionLimits, SessionOptions, check_user_id
 from theazo_emu.theazo.surface import list_page
 
 # A session's status is derived from the clock; lists filter on the same rule in SQL.

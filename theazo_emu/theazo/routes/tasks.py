@@ -14,13 +14,13 @@ from __future__ import annotations
 import asyncio
 
 from theazo_emu.core import durations
+from theazo_emu.core.errors import invalid
+from theazo_emu.core.http import PAGE, Ctx, PageParams, api_route, query_choice, respond
+from theazo_emu.theazo.bodies.tasks import SessionRun, SubmitTask
 from theazo_emu.theazo.domain import orchestration, runs, tasks
 from theazo_emu.theazo.domain.tasks import FINAL, STATUSES, task_to_api
-from theazo_emu.core.errors import invalid
-from theazo_emu.core.http import Ctx, PAGE, PageParams, api_route, query_choice, respond
-from theazo_emu.theazo.bodies.tasks import SessionRun, SubmitTask
-from theazo_emu.theazo.surface import list_answer, page_body
 from theazo_emu.theazo.routes.sessions import load as load_session
+from theazo_emu.theazo.surface import list_answer, page_body
 
 WAIT_CAP_S = 25.0
 DEFAULT_WAIT_S = 30.0

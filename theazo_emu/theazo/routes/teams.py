@@ -9,10 +9,10 @@ The coordination engine is domain/teams.py's.
 
 from __future__ import annotations
 
-from theazo_emu.theazo.domain import orchestration, teams
-from theazo_emu.theazo.domain.teams import KIND, RUN_KIND, RUNS, TABLE, run_to_api, team_to_api
 from theazo_emu.core.http import Ctx, api_route
 from theazo_emu.theazo.bodies.teams import CreateTeam, RunTeam
+from theazo_emu.theazo.domain import orchestration, teams
+from theazo_emu.theazo.domain.teams import KIND, RUN_KIND, RUNS, TABLE, run_to_api, team_to_api
 from theazo_emu.theazo.routes.sessions import load as load_session
 
 

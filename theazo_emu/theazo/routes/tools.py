@@ -16,11 +16,11 @@ import json
 from typing import Any
 
 from theazo_emu.core import jsonio, outbound
-from theazo_emu.theazo.domain.tools import BUILTINS, input_problems
 from theazo_emu.core.errors import ApiError, Conflict, NotFound, Unprocessable
 from theazo_emu.core.http import Ctx, api_route, json_object
 from theazo_emu.core.journal import record_event
 from theazo_emu.theazo.bodies.tools import RegisterTool
+from theazo_emu.theazo.domain.tools import BUILTINS, input_problems
 from theazo_emu.theazo.surface import list_answer, one_page
 
 TABLE, KIND = "tools", "tool"

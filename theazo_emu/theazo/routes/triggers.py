@@ -14,10 +14,10 @@ from typing import Any
 
 from theazo_emu.core import jsonio, signing
 from theazo_emu.core.crypto import associated_data
-from theazo_emu.theazo.domain import actions
 from theazo_emu.core.errors import Unauthorized, Unprocessable
-from theazo_emu.core.http import Ctx, PAGE, api_route, public_row, respond
+from theazo_emu.core.http import PAGE, Ctx, api_route, public_row, respond
 from theazo_emu.theazo.bodies.orchestration import CreateTrigger
+from theazo_emu.theazo.domain import actions
 from theazo_emu.theazo.surface import list_answer, list_page
 
 TABLE, KIND = "triggers", "trigger"

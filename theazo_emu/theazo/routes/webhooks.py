@@ -14,10 +14,10 @@ from __future__ import annotations
 from typing import Any
 
 from theazo_emu.core import outbound, signing
+from theazo_emu.core.http import PAGE, Ctx, api_route
+from theazo_emu.theazo.bodies.webhooks import CreateWebhook
 from theazo_emu.theazo.domain import webhooks
 from theazo_emu.theazo.domain.events import TEST, Event
-from theazo_emu.core.http import Ctx, PAGE, api_route
-from theazo_emu.theazo.bodies.webhooks import CreateWebhook
 from theazo_emu.theazo.surface import list_answer, list_page
 
 TABLE, KIND = webhooks.ENDPOINTS, "webhook"

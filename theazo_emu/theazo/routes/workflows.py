@@ -14,11 +14,9 @@ from __future__ import annotations
 from typing import Any
 
 from theazo_emu.core.clock import iso
-from theazo_emu.theazo.domain import orchestration, pricing, workflows
-from theazo_emu.theazo.domain.schedules import create_schedule
-from theazo_emu.theazo.domain.workflows import RUNS, TABLE, load_workflow
 from theazo_emu.core.errors import Conflict, invalid
-from theazo_emu.core.http import Ctx, LAST_EVENT, PAGE, Where, api_route, respond
+from theazo_emu.core.http import LAST_EVENT, PAGE, Ctx, Where, api_route, respond
+from theazo_emu.core.sse import stream_response
 from theazo_emu.theazo.bodies.workflows import (
     CreateWorkflow,
     EstimateWorkflow,
@@ -27,7 +25,9 @@ from theazo_emu.theazo.bodies.workflows import (
     UpdateWorkflow,
     check_steps,
 )
-from theazo_emu.core.sse import stream_response
+from theazo_emu.theazo.domain import orchestration, pricing, workflows
+from theazo_emu.theazo.domain.schedules import create_schedule
+from theazo_emu.theazo.domain.workflows import RUNS, TABLE, load_workflow
 from theazo_emu.theazo.surface import list_page, omit_null
 from theazo_emu.theazo.workflow import engine
 from theazo_emu.theazo.workflow import estimate as workflow_estimate

@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from theazo_emu.core.clock import iso
-from theazo_emu.theazo.domain import events
 from theazo_emu.core.errors import Conflict
+from theazo_emu.theazo.domain import events
 
 if TYPE_CHECKING:
     from theazo_emu.emulator import Emulator

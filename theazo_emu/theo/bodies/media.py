@@ -12,10 +12,10 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
+from theazo_emu.theo.bodies.api import MAX_PROMPT, TheoBody
 from theazo_emu.theo.domain.audio import MAX_TEXT
 from theazo_emu.theo.domain.errors import TheoError
 from theazo_emu.theo.domain.media import FORMATS
-from theazo_emu.theo.bodies.api import MAX_PROMPT, TheoBody
 
 
 def _required_text(data: Any, name: str, code: str) -> None:

@@ -14,12 +14,12 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
+from theazo_emu.theazo.bodies.core import HttpUrl, check_text
+from theazo_emu.theo.bodies.api import Origins, TheoBody
 from theazo_emu.theo.domain.engines import MODES
 from theazo_emu.theo.domain.hooks import PATTERN, PRESETS_BY_ID
 from theazo_emu.theo.domain.iframes import DEFAULT_NAME, STATUSES
 from theazo_emu.theo.domain.webhooks import EVENT_TYPES
-from theazo_emu.theazo.bodies.core import HttpUrl, check_text
-from theazo_emu.theo.bodies.api import Origins, TheoBody
 
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 Text = Annotated[str, AfterValidator(check_text)]

@@ -9,8 +9,8 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from theazo_emu.theo.domain.skills import CATEGORIES, SLUG, UUID
 from theazo_emu.theo.bodies.api import TheoBody
+from theazo_emu.theo.domain.skills import CATEGORIES, SLUG, UUID
 
 
 class SkillRef(TheoBody):

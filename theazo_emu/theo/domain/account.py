@@ -21,8 +21,8 @@ from theazo_emu.theo.domain import ledger, skills
 from theazo_emu.theo.domain.engines import cents, units
 
 if TYPE_CHECKING:
-    from theazo_emu.emulator import Emulator
     from theazo_emu.core.store import Scoped
+    from theazo_emu.emulator import Emulator
 
 SETTINGS, RATE_REQUESTS, BILLING = "theo_settings", "theo_rate_requests", "theo_billing_sessions"
 DEFAULTS = {"default_mode": "auto", "personality": "theo", "timezone": "UTC", "theo_branding": True}

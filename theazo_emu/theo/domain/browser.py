@@ -22,8 +22,8 @@ from theazo_emu.core import signing
 from theazo_emu.core.clock import iso
 
 if TYPE_CHECKING:
-    from theazo_emu.emulator import Emulator
     from theazo_emu.core.store import Scoped
+    from theazo_emu.emulator import Emulator
 
 TABLE = "theo_browser_sessions"
 REGIONS = ("us-west-2", "us-east-1", "eu-central-1", "ap-southeast-1")

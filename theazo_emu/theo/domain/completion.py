@@ -18,16 +18,16 @@ from typing import TYPE_CHECKING, Any
 
 from theazo_emu.core.journal import record_event
 from theazo_emu.theo.domain import audit, conversations, engines, events, ledger
-from theazo_emu.theo.domain.skills import active, installed_slugs
 from theazo_emu.theo.domain.answers import Answer, Ask, Tool, count_tokens
 from theazo_emu.theo.domain.errors import TheoError
 from theazo_emu.theo.domain.mock import generated
 from theazo_emu.theo.domain.ratelimit import limiter
 from theazo_emu.theo.domain.scripts import scripted
+from theazo_emu.theo.domain.skills import active, installed_slugs
 
 if TYPE_CHECKING:
-    from theazo_emu.emulator import Emulator
     from theazo_emu.core.store import Scoped
+    from theazo_emu.emulator import Emulator
 
 ARTIFACT_BASE = "https://cdn.hitheo.invalid/artifacts"  # placeholder URLs: .invalid never resolves
 _URL_FIELDS = {"image": ("imageUrl", "png"), "video": ("videoUrl", "mp4"), "document": ("downloadUrl", "pdf")}

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 from theazo_emu.theo.domain.engines import cents
 
 if TYPE_CHECKING:
-    from theazo_emu.emulator import Emulator
     from theazo_emu.core.store import Scoped
+    from theazo_emu.emulator import Emulator
 
 TABLE, MESSAGES, KIND = "theo_conversations", "theo_messages", "conversation"
 TITLE_LENGTH, PREVIEW_LENGTH = 60, 200

@@ -24,8 +24,8 @@ from theazo_emu.core.clock import iso
 from theazo_emu.theo.domain import keys
 
 if TYPE_CHECKING:
-    from theazo_emu.emulator import Emulator
     from theazo_emu.core.store import Scoped
+    from theazo_emu.emulator import Emulator
 
 TABLE, KIND = "theo_iframes", "widget"
 DEFAULT_NAME = "My Widget"

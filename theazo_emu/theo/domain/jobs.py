@@ -23,9 +23,9 @@ from theazo_emu.theo.domain.answers import Ask
 from theazo_emu.theo.domain.mock import generated
 
 if TYPE_CHECKING:
+    from theazo_emu.core.store import Scoped
     from theazo_emu.emulator import Emulator
     from theazo_emu.theo.fixtures import JobSpec
-    from theazo_emu.core.store import Scoped
 
 TABLE, KIND = "theo_jobs", "job"
 PUBLIC_PREFIX = {"video": "vid", "research": "res"}

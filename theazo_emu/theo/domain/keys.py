@@ -19,8 +19,8 @@ from theazo_emu.core.auth import tenant_of
 from theazo_emu.core.ids import digest_id
 
 if TYPE_CHECKING:
-    from theazo_emu.emulator import Emulator
     from theazo_emu.core.store import Scoped
+    from theazo_emu.emulator import Emulator
 
 TABLE, KIND = "theo_keys", "API key"
 PREFIX = "theo_sk_test_"

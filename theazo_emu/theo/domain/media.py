@@ -25,8 +25,8 @@ from theazo_emu.theo.domain.mock import generated
 from theazo_emu.theo.domain.ratelimit import limiter
 
 if TYPE_CHECKING:
-    from theazo_emu.emulator import Emulator
     from theazo_emu.core.store import Scoped
+    from theazo_emu.emulator import Emulator
     from theazo_emu.theo.domain.completion import Caller
 
 DOCUMENTS = "theo_documents"

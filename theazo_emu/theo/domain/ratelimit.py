@@ -16,12 +16,12 @@ import math
 from collections import deque
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from theazo_emu.core.ratelimit import RateLimiter, WINDOW_MS
+from theazo_emu.core.ratelimit import WINDOW_MS, RateLimiter
 from theazo_emu.theo.domain.errors import TheoError
 
 if TYPE_CHECKING:
-    from theazo_emu.emulator import Emulator
     from theazo_emu.core.http import ApiRoute, Ctx
+    from theazo_emu.emulator import Emulator
 
 STATE = "rate_limit"  # the scope-state key front.py sends rate-limit headers from (ratelimit.HEADERS_STATE)
 

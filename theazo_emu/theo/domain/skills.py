@@ -26,8 +26,8 @@ from theazo_emu.theo.domain.errors import TheoError
 from theazo_emu.theo.domain.keys import user_id
 
 if TYPE_CHECKING:
-    from theazo_emu.emulator import Emulator
     from theazo_emu.core.store import Scoped
+    from theazo_emu.emulator import Emulator
 
 TABLE, INSTALLS, SUBMISSIONS, VERSIONS, REVIEWS = ("theo_skills", "theo_skill_installs", "theo_skill_submissions",
                                                    "theo_skill_versions", "theo_skill_reviews")

@@ -32,8 +32,8 @@ from theazo_emu.core.journal import record_event
 from theazo_emu.core.version import __version__
 
 if TYPE_CHECKING:
-    from theazo_emu.emulator import Emulator
     from theazo_emu.core.store import Scoped
+    from theazo_emu.emulator import Emulator
 
 ENDPOINTS, TABLE, KIND = "theo_webhooks", "theo_deliveries", "webhook"
 EVENT_TYPES = ("completion.created", "job.completed", "job.failed", "workflow.completed", "workflow.failed",

@@ -23,8 +23,8 @@ from theazo_emu.theo.domain import events
 from theazo_emu.theo.domain.keys import user_id
 
 if TYPE_CHECKING:
-    from theazo_emu.emulator import Emulator
     from theazo_emu.core.store import Scoped
+    from theazo_emu.emulator import Emulator
 
 TABLE, RUNS, KIND = "theo_workflows", "theo_workflow_runs", "workflow"
 MAX_STEPS_RUN = 200  # a run stops (failed) after this many steps: onSuccess/onFailure may loop

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from theazo_emu.core.http import Ctx, api_route, query_choice
 from theazo_emu.theazo.domain import scheduler
+from theazo_emu.theo.bodies.api import NoBody
+from theazo_emu.theo.bodies.platform import Checkout, Portal, RateLimitIncrease, UpdateSettings
 from theazo_emu.theo.domain import account, audit, benchmarks
 from theazo_emu.theo.domain.errors import TheoError, invalid
 from theazo_emu.theo.domain.ratelimit import MODE_SHARES, TIERS, limiter
-from theazo_emu.core.http import Ctx, api_route, query_choice
-from theazo_emu.theo.bodies.api import NoBody
-from theazo_emu.theo.bodies.platform import Checkout, Portal, RateLimitIncrease, UpdateSettings
 from theazo_emu.theo.surface import key_facts, request_facts
 
 CHANNELS = ("telegram", "whatsapp", "slack", "discord")

@@ -16,10 +16,10 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.responses import Response
 
-from theazo_emu.theo.domain import audio, engines, media
-from theazo_emu.theo.domain.errors import TheoError, invalid
 from theazo_emu.core.http import Ctx, api_route
 from theazo_emu.theo.bodies.media import CreateSpeech
+from theazo_emu.theo.domain import audio, engines, media
+from theazo_emu.theo.domain.errors import TheoError, invalid
 from theazo_emu.theo.routes.media import caller
 
 MAX_UPLOAD_BODY = audio.MAX_AUDIO + 256 * 1024  # the file and the multipart framing around it

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from theazo_emu.theo.domain import audit
 from theazo_emu.core.http import Ctx, Where, api_route, query_int, rows_page
+from theazo_emu.theo.domain import audit
 from theazo_emu.theo.surface import page_body, period
 
 EXPORT_LIMIT = 100_000

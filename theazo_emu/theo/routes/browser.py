@@ -16,11 +16,11 @@ from html import escape
 
 from starlette.responses import HTMLResponse
 
-from theazo_emu.theo.domain import browser, engines, media, urls
-from theazo_emu.theo.domain.errors import TheoError
 from theazo_emu.core.errors import NotFound
 from theazo_emu.core.http import Ctx, api_route, public_row
 from theazo_emu.theo.bodies.platform import CreateBrowserSession
+from theazo_emu.theo.domain import browser, engines, media, urls
+from theazo_emu.theo.domain.errors import TheoError
 from theazo_emu.theo.routes.media import caller
 
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import json
 
+from theazo_emu.core.http import Ctx, api_route
+from theazo_emu.theo.bodies.api import CreateCompletion
 from theazo_emu.theo.domain.answers import Tool
 from theazo_emu.theo.domain.completion import Caller, Request, run
 from theazo_emu.theo.domain.render import completion_body, native_frames, openai_body, openai_frames
-from theazo_emu.core.http import Ctx, api_route
-from theazo_emu.theo.bodies.api import CreateCompletion
 from theazo_emu.theo.surface import key_facts, request_facts, stream
 
 

@@ -7,8 +7,8 @@ messages oldest first; DELETE removes it and its messages. Another tenant's id i
 
 from __future__ import annotations
 
-from theazo_emu.theo.domain import conversations
 from theazo_emu.core.http import Ctx, api_route, rows_page
+from theazo_emu.theo.domain import conversations
 from theazo_emu.theo.surface import page_body
 
 

@@ -14,9 +14,9 @@ from datetime import date
 
 from starlette.responses import JSONResponse
 
+from theazo_emu.core.http import Ctx, api_route
 from theazo_emu.theo.domain import health as health_state
 from theazo_emu.theo.domain.engines import ENGINES, VERSION
-from theazo_emu.core.http import Ctx, api_route
 
 _CREATED = calendar.timegm(date.fromisoformat(VERSION).timetuple())  # when the engines were released, as a date
 

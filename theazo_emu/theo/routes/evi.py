@@ -17,13 +17,13 @@ from typing import Any
 
 from starlette.responses import JSONResponse
 
+from theazo_emu.core.http import Ctx, api_route
+from theazo_emu.theo.bodies.api import NoBody
+from theazo_emu.theo.bodies.skills import CreateCanvas, PublishCanvas, TestCanvas, UpdateCanvas
 from theazo_emu.theo.domain import canvases, engines, media, orgs, skills
 from theazo_emu.theo.domain.answers import Ask
 from theazo_emu.theo.domain.errors import error_body
 from theazo_emu.theo.domain.mock import generated
-from theazo_emu.core.http import Ctx, api_route
-from theazo_emu.theo.bodies.api import NoBody
-from theazo_emu.theo.bodies.skills import CreateCanvas, PublishCanvas, TestCanvas, UpdateCanvas
 from theazo_emu.theo.routes.media import caller
 
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from theazo_emu.theo.domain import events, workflows
-from theazo_emu.theo.domain import hooks as domain
 from theazo_emu.core.http import Ctx, api_route
 from theazo_emu.theo.bodies.platform import CreateHook, PublishEvent, UpdateHook
+from theazo_emu.theo.domain import events, workflows
+from theazo_emu.theo.domain import hooks as domain
 
 
 def _hook(ctx: Ctx) -> dict[str, Any]:

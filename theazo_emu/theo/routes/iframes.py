@@ -23,11 +23,11 @@ from typing import Any
 from starlette.responses import HTMLResponse
 
 from theazo_emu.core.clock import iso
-from theazo_emu.theo.domain import iframes
-from theazo_emu.theo.domain.errors import TheoError
 from theazo_emu.core.http import Ctx, api_route, public_row
 from theazo_emu.theo.bodies.api import NoBody
 from theazo_emu.theo.bodies.platform import CreateIframe, UpdateIframe
+from theazo_emu.theo.domain import iframes
+from theazo_emu.theo.domain.errors import TheoError
 
 
 def _base(ctx: Ctx) -> str:

@@ -10,9 +10,9 @@ progress 0-100, result, error, created_at, completed_at. Another tenant's id is 
 
 from __future__ import annotations
 
-from theazo_emu.theo.domain import jobs, media
 from theazo_emu.core.http import Ctx, api_route
 from theazo_emu.theo.bodies.media import CreateResearch, CreateVideo
+from theazo_emu.theo.domain import jobs, media
 from theazo_emu.theo.routes.media import caller
 
 

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from theazo_emu.theo.domain import audit, events, keys, orgs
-from theazo_emu.theo.domain.errors import invalid
 from theazo_emu.core.http import Ctx, api_route, rows_page
 from theazo_emu.theo.bodies.api import CreateKey, RevokeKey, UpdateKey
+from theazo_emu.theo.domain import audit, events, keys, orgs
+from theazo_emu.theo.domain.errors import invalid
 from theazo_emu.theo.surface import key_facts, page_body, request_facts
 
 NOTE = "Store this key now: it is shown only once and cannot be retrieved again."

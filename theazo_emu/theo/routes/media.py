@@ -17,11 +17,11 @@ from starlette.responses import Response
 
 from theazo_emu.core import signing
 from theazo_emu.core.clock import iso
+from theazo_emu.core.http import Ctx, api_route, public_row
+from theazo_emu.theo.bodies.media import CreateCode, CreateDocument, CreateImages
 from theazo_emu.theo.domain import engines, media
 from theazo_emu.theo.domain.completion import Caller
 from theazo_emu.theo.domain.errors import TheoError
-from theazo_emu.core.http import Ctx, api_route, public_row
-from theazo_emu.theo.bodies.media import CreateCode, CreateDocument, CreateImages
 from theazo_emu.theo.surface import key_facts, request_facts
 
 DOWNLOAD_TTL_MS = 3_600_000

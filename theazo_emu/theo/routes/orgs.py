@@ -7,11 +7,11 @@ every key scoped to it. Lists are newest first. Another tenant's id is 404.
 
 from __future__ import annotations
 
-from theazo_emu.theo.domain import audit, keys, orgs
-from theazo_emu.theo.domain.errors import invalid
 from theazo_emu.core.errors import Conflict
 from theazo_emu.core.http import Ctx, api_route
 from theazo_emu.theo.bodies.platform import CreateOrg, DeleteOrg
+from theazo_emu.theo.domain import audit, keys, orgs
+from theazo_emu.theo.domain.errors import invalid
 from theazo_emu.theo.surface import key_facts, request_facts
 
 

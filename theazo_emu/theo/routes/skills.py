@@ -15,13 +15,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from theazo_emu.core.errors import Conflict
+from theazo_emu.core.http import Ctx, api_route, query_choice
+from theazo_emu.theo.bodies.skills import CreateReview, CreateSkill, SandboxRun, SkillRef, SubmitSkill
 from theazo_emu.theo.domain import audit, skills
 from theazo_emu.theo.domain.answers import Ask
 from theazo_emu.theo.domain.errors import TheoError
 from theazo_emu.theo.domain.mock import generated
-from theazo_emu.core.errors import Conflict
-from theazo_emu.core.http import Ctx, api_route, query_choice
-from theazo_emu.theo.bodies.skills import CreateReview, CreateSkill, SandboxRun, SkillRef, SubmitSkill
 from theazo_emu.theo.surface import key_facts, request_facts
 
 

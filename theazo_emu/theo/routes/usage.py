@@ -9,9 +9,9 @@ numbers are the same rows the completions' own `usage` came from, so they always
 from __future__ import annotations
 
 from theazo_emu.core.clock import iso
-from theazo_emu.theo.domain import ledger
 from theazo_emu.core.errors import Forbidden
 from theazo_emu.core.http import Ctx, api_route, query_choice
+from theazo_emu.theo.domain import ledger
 from theazo_emu.theo.surface import key_facts, period
 
 

@@ -14,13 +14,13 @@ from __future__ import annotations
 from typing import Any
 
 from theazo_emu.core import outbound
-from theazo_emu.theo.domain import urls
-from theazo_emu.theo.domain import webhooks as hooks
-from theazo_emu.theo.domain.errors import TheoError
 from theazo_emu.core.errors import Conflict
 from theazo_emu.core.http import Ctx, api_route
 from theazo_emu.theo.bodies.api import NoBody
 from theazo_emu.theo.bodies.platform import CreateWebhook, UpdateWebhook
+from theazo_emu.theo.domain import urls
+from theazo_emu.theo.domain import webhooks as hooks
+from theazo_emu.theo.domain.errors import TheoError
 
 SHOWN_ONCE = ("signing_secret", "signingSecret")  # never kept, not even for an Idempotency-Key replay
 NOTE = "Store the signing secret now: it is shown only once. Verify deliveries with the Theo-Webhook-Signature header."

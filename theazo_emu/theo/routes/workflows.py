@@ -10,10 +10,10 @@ fire on the virtual clock; domain/theo/workflows.py runs them. Another tenant's 
 
 from __future__ import annotations
 
-from theazo_emu.theo.domain import workflows as domain
-from theazo_emu.theo.domain.errors import TheoError, invalid
 from theazo_emu.core.http import Ctx, api_route
 from theazo_emu.theo.bodies.platform import CreateWorkflow, RunWorkflow
+from theazo_emu.theo.domain import workflows as domain
+from theazo_emu.theo.domain.errors import TheoError, invalid
 
 
 async def list_workflows(ctx: Ctx) -> dict:

@@ -38,7 +38,8 @@ class TimerSource(Protocol):
         """Do everything due at or before `at_ms`; describe what happened. Nothing of another
         source is due before `horizon_ms` (>= at_ms): a source may go on to fire its own
         instants up to it, in time order with the clock set to each (as fire_until would),
-        but only while what it fires makes nothing due for another source."""
+        but only while what it fires makes nothing due for another source, moving the clock
+        with `reach` (the one owner of time moving forward while firing)."""
 
 
 def _earliest(emu: "Emulator") -> tuple[int, int, list[int | None]] | None:
@@ -56,13 +57,19 @@ def _horizon(dues: list[int | None], index: int, target_ms: int) -> int:
                              if due is not None and other != index)])
 
 
+def reach(emu: "Emulator", due_ms: int) -> None:
+    """Move the clock forward to an instant something is due at (never back): the one way
+    time moves while firing, here or inside a source that fires ahead to its horizon."""
+    if due_ms > emu.clock.now_ms():
+        emu.clock.set(due_ms)
+
+
 def fire_until(emu: "Emulator", target_ms: int) -> list[dict[str, Any]]:
     """Fire everything due up to `target_ms` in time order, moving the clock to each instant."""
     fired: list[dict[str, Any]] = []
     while (earliest := _earliest(emu)) is not None and earliest[0] <= target_ms:
         due, index, dues = earliest
-        if due > emu.clock.now_ms():
-            emu.clock.set(due)
+        reach(emu, due)
         fired.extend(emu.timers[index].fire(emu, due, _horizon(dues, index, target_ms)))
     return fired
 

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import CroniterBadDateError, croniter
 
+from theazo_emu.core import timers
 from theazo_emu.core.clock import iso
 from theazo_emu.core.errors import ApiError
 from theazo_emu.theazo.domain import actions
@@ -179,8 +180,7 @@ class ScheduleTimer:
         ahead = True
         while queue and (queue[0][0] <= at_ms or ahead):
             due, ident, schedule = heapq.heappop(queue)
-            if due > emu.clock.now_ms():
-                emu.clock.set(due)
+            timers.reach(emu, due)
             following = compile_cron(schedule["cron"], schedule["timezone"]).next_after(due)
             fired.append(fire_one(emu, schedule, following, sessions))
             ahead = ahead and schedule["action"]["type"] == "agent-run"

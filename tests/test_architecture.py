@@ -1,5 +1,11 @@
-"""The rules the package's layout promises (README, "Adding a route / a family"), checked.
+"""The rules the package's layout promises (README, "The house"), checked.
 
+- The package root shows at most fourteen names: wiring (app, emulator, settings, registry,
+  surfaces), core/, cli/, a slice per product (theazo/, theo/) and the admin surface, and the
+  shared machinery that is neither kernel nor product (record/, fixtures/).
+- A product is one slice with the same file names as the other (surface.py, routes/,
+  domain/, bodies/, migrations.py, endpoints.txt), and nothing named for Theo lives outside
+  its slice.
 - Nothing outside an endpoint package (theazo/routes, theo/routes, admin/routes) imports it:
   endpoints are free to change; what other code shares lives in a domain (or the core).
 - No import cycle between the package's modules, counting imports inside functions too
@@ -87,6 +93,27 @@ GRAPH = {name: _imports(name, path) for name, path in MODULES.items()}
 
 def _in(package: str, module: str) -> bool:
     return module == package or module.startswith(package + ".")
+
+
+SLICE = {"surface.py", "routes", "domain", "bodies", "migrations.py", "endpoints.txt"}
+
+
+def test_the_package_root_shows_at_most_fourteen_names() -> None:
+    names = sorted(p.name for p in PACKAGE.iterdir() if p.name != "__pycache__")
+    assert len(names) <= 14, names
+
+
+def test_each_product_is_a_slice_with_the_same_file_names() -> None:
+    for product in ("theazo", "theo"):
+        names = {p.name for p in (PACKAGE / product).iterdir()}
+        assert SLICE <= names, (product, sorted(SLICE - names))
+
+
+def test_nothing_named_for_theo_lives_outside_its_slice() -> None:
+    theo = PACKAGE / "theo"
+    outside = sorted(str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("theo*")
+                     if p != theo and theo not in p.parents and p.name != "__pycache__")
+    assert outside == []
 
 
 def test_nothing_outside_an_endpoint_package_imports_it() -> None:

@@ -29,10 +29,11 @@ from starlette.testclient import TestClient
 
 from theazo_emu import app as app_module
 from theazo_emu import create_app
-from theazo_emu.core import errors, front, tape
+from theazo_emu.core import errors, front
 from theazo_emu.core.auth import tenant_of
 from theazo_emu.core.http import Ctx, api_route
 from theazo_emu.core.store import Store, atomic_call
+from theazo_emu.record import tape
 from theazo_emu.settings import Settings
 from theazo_emu.surfaces import ADMIN, THEAZO, THEO
 from theazo_emu.theazo.domain import ledger
@@ -389,7 +390,8 @@ def test_a_failure_after_the_answer_is_logged_not_raised(monkeypatch, settings, 
 
 _BROKEN_SERVE = """
 import sys
-from theazo_emu.core import front, tape
+from theazo_emu.core import front
+from theazo_emu.record import tape
 async def broken(self, scope, receive, send):
     if scope["type"] == "http" and scope["path"] == "/v1/boom":
         raise RuntimeError("middleware broke before answering")

@@ -33,11 +33,12 @@ def _in_fresh_process(body: str) -> dict:
         from theazo_emu.app import create_app
         from theazo_emu.settings import Settings
         HEAVY = ("pydantic", "sqlite_utils", "cryptography", "croniter", "sse_starlette")
+        SWITCH = "theazo_emu.record.tape"  # the record/replay switch: always there, imports nothing of record/
         def loaded():
             return sorted({m for m in sys.modules if m.split(".")[0] in HEAVY or
                            m.startswith(("theazo_emu.theazo.routes.", "theazo_emu.theazo.bodies", "theazo_emu.admin.routes.",
                                          "theazo_emu.theazo.domain.scheduler", "theazo_emu.theazo.workflow",
-                                         "theazo_emu.record"))})
+                                         "theazo_emu.record.")) and m != SWITCH})
         app = create_app(Settings(clock="2025-05-01T00:00:00Z"))
         client = TestClient(app)
         out = {}
@@ -132,9 +133,9 @@ def test_recording_is_imported_only_once_it_starts(tmp_path) -> None:
     out = _in_fresh_process(f"""
         auth = {{"Authorization": "Bearer th_test_lazy_record"}}
         client.post("/v1/sessions", json={{"userId": "u1"}}, headers=auth)
-        out["before"] = [m for m in loaded() if m.startswith("theazo_emu.record")]
+        out["before"] = [m for m in loaded() if m.startswith("theazo_emu.record.")]
         out["start"] = client.post("/_emu/record", json={{"file": {str(cassette)!r}}}).status_code
-        out["after"] = [m for m in loaded() if m.startswith("theazo_emu.record")]
+        out["after"] = [m for m in loaded() if m.startswith("theazo_emu.record.")]
         client.post("/v1/sessions", json={{"userId": "u2"}}, headers=auth)
     """)
     assert out["before"] == [] and out["start"] == 201

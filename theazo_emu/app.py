@@ -1,6 +1,6 @@
 """create_app(): one Emulator, its surfaces mounted on their prefixes, the app-wide middleware.
 
-Each surface (surfaces/: /_emu admin, /api/v1 Theo, /v1 Theazo) is a Starlette `Mount`
+Each surface (surfaces.py: /_emu admin, /api/v1 Theo, /v1 Theazo) is a Starlette `Mount`
 whose router renders that surface's errors (surface.py), with the surface's own middleware
 if it has any. App-wide, outermost first: front.py (request id, journal, response headers,
 and the catch of last resort), then the record/replay switch (tape.py: free while off, and
@@ -23,11 +23,11 @@ from theazo_emu.core import lazy, timers
 from theazo_emu.core.front import Front
 from theazo_emu.core.http import ApiRoute
 from theazo_emu.core.surface import Dispatcher, mount
-from theazo_emu.core.tape import TapeMiddleware
+from theazo_emu.record.tape import TapeMiddleware
+from theazo_emu.surfaces import SURFACES, THEAZO, surface_for
 
 from .emulator import Emulator
 from .settings import Settings
-from .surfaces import SURFACES, THEAZO
 
 
 def api_routes(app: Starlette | None = None) -> list[ApiRoute]:
@@ -79,7 +79,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app = _App(
         debug=False,
         # Outermost first; record/replay innermost, so the journal sees replayed and proxied requests.
-        middleware=[Middleware(Front, emu=emu), Middleware(TapeMiddleware, emu=emu)],
+        middleware=[Middleware(Front, emu=emu, surface_for=surface_for), Middleware(TapeMiddleware, emu=emu)],
     )
     app.router = Dispatcher(mounts, THEAZO, lifespan)
     emu.timers += lazy.timers()

@@ -25,9 +25,9 @@ from theazo_emu.core.ids import IdSource
 from theazo_emu.core.journal import Journal
 from theazo_emu.core.ratelimit import RateLimiter
 from theazo_emu.core.store import Store
-from theazo_emu.core.tape import Tape
 from theazo_emu.core.timers import TimerSource
 from theazo_emu.fixtures.active import Fixtures
+from theazo_emu.record.tape import Tape
 from theazo_emu.theazo.mock import Engine
 
 from .settings import Settings

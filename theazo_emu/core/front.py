@@ -19,7 +19,7 @@ goes on to the server.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -29,10 +29,10 @@ from theazo_emu.core.http import PARSED_BODY
 from theazo_emu.core.journal import MAX_DETAIL_BODY, QUIET_PATHS
 from theazo_emu.core.ratelimit import HEADERS_STATE
 from theazo_emu.core.redaction import parse_body, redact_body
-from theazo_emu.surfaces import surface_for
 
 if TYPE_CHECKING:
     from theazo_emu.core.redaction import Redactor
+    from theazo_emu.core.surface import Surface
     from theazo_emu.emulator import Emulator
 
 _MAX_BODY = 16 * 1024  # larger request bodies are journaled by size only (10,000 entries must stay small)
@@ -40,8 +40,9 @@ _MAX_ERROR_BODY = 16 * 1024
 
 
 class Front:
-    def __init__(self, app: ASGIApp, emu: "Emulator") -> None:
+    def __init__(self, app: ASGIApp, emu: "Emulator", surface_for: Callable[[str], "Surface"]) -> None:
         self.app, self.emu = app, emu
+        self.surface_for = surface_for  # which surface's envelope a failure outside every route takes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -83,7 +84,7 @@ class Front:
         except Exception as exc:  # a failure outside every route (routes render their own)
             if started and not complete:
                 raise
-            answer = errors.unexpected(surface_for(scope["path"]), scope, exc)
+            answer = errors.unexpected(self.surface_for(scope["path"]), scope, exc)
             if not started:
                 await answer(scope, receive, _with_headers(send, rid, state))
 

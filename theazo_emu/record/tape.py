@@ -54,9 +54,7 @@ class Tape:
     def record(self, path: Path, upstream: str | None = None) -> dict[str, Any]:
         """Start recording to `path` (truncated, then a header line); 409 if a tape is in force."""
         self._refuse_if_busy()
-        from theazo_emu.record.recording import (
-            Recorder,  # only a recording server pays for record/
-        )
+        from theazo_emu.record.recording import Recorder  # only a recording server pays for it
 
         self.handler = Recorder(self.emu, path, upstream)
         return self.describe()

@@ -92,3 +92,28 @@ def test_a_block_without_savepoint_joins_the_open_transaction() -> None:
         store.insert("counters", {"tenant": "d", "seq": 1})
         assert store.db.in_transaction
     assert store.scalar("SELECT COUNT(*) FROM counters WHERE tenant = 'd'") == 1
+
+
+def test_a_statement_written_out_through_a_tenant_view_must_name_the_tenant() -> None:
+    store = Store(":memory:")
+    for tenant, user in (("t1", "u1"), ("t2", "u2")):
+        store.scoped(tenant).insert("sessions", {"id": f"ses_{tenant}", "user_id": user, "status": "active",
+                                                 "created_at": "2025-05-01T00:00:00.000Z"})
+    mine = store.scoped("t1")
+    rows = mine.select("SELECT id FROM sessions WHERE tenant = :tenant AND status = :status", status="active")
+    assert rows == [{"id": "ses_t1"}]
+    assert mine.execute("UPDATE sessions SET status = 'paused' WHERE tenant = :tenant") == 1
+    assert store.one("SELECT status FROM sessions WHERE id = 'ses_t2'") == {"status": "active"}
+    for sql in ("SELECT id FROM sessions", "UPDATE sessions SET status = 'x'"):
+        with pytest.raises(ValueError, match=":tenant"):
+            (mine.select if sql.startswith("SELECT") else mine.execute)(sql)
+    assert store.one("SELECT status FROM sessions WHERE id = 'ses_t2'") == {"status": "active"}
+
+
+def test_a_tenant_handle_mints_ids_and_writes_only_its_own_rows(emu) -> None:
+    one, two = emu.tenant("t1"), emu.tenant("t2")
+    with one.store.atomic():
+        first = one.new_id("ses")
+        one.store.insert("sessions", {"id": first, "user_id": "u", "status": "active", "created_at": one.now_iso()})
+    assert first.startswith("ses_") and first != two.new_id("ses")
+    assert one.store.count("sessions") == 1 and two.store.count("sessions") == 0 and one.name == "t1"

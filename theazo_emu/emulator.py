@@ -25,6 +25,7 @@ from theazo_emu.core.ids import IdSource
 from theazo_emu.core.journal import Journal
 from theazo_emu.core.ratelimit import RateLimiter
 from theazo_emu.core.store import Store
+from theazo_emu.core.tenant import Tenant
 from theazo_emu.core.timers import TimerSource
 from theazo_emu.fixtures.active import Fixtures
 from theazo_emu.record.tape import Tape
@@ -108,6 +109,11 @@ class Emulator:
     def guards_for(self, surface: "Surface") -> list[Guard]:
         """The guards a surface asks for, in GUARD_ORDER (its own implementation where it has one)."""
         return [surface.own_guards.get(name) or self.guards[name] for name in GUARD_ORDER if name in surface.guards]
+
+    def tenant(self, name: str) -> Tenant:
+        """The handle domain code works with on this tenant's behalf (core/tenant.py)."""
+        return Tenant(self.store.scoped(name), self.clock, self.settings, changes=self.changes, cipher=self.cipher,
+                      engine=self.engine, journal=self.journal, ids=self.ids.make, background=self.background)
 
     def new_id(self, prefix: str, tenant: str) -> str:
         """A fresh id for a row about to be written (call inside that write's transaction)."""

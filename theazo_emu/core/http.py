@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
     from theazo_emu.core.store import Scoped
     from theazo_emu.core.surface import Surface
+    from theazo_emu.core.tenant import Tenant
     from theazo_emu.emulator import Emulator, Guard
 
 Endpoint = Callable[["Ctx"], Awaitable[Any]]
@@ -74,6 +75,13 @@ class Ctx:
         if self._store is None:
             self._store = self.emu.store.scoped(self.tenant)
         return self._store
+
+    @property
+    def t(self) -> "Tenant":
+        """The caller's tenant-bound handle (core/tenant.py), over the same view as `store`."""
+        handle = self.emu.tenant(self.tenant)
+        handle.store = self.store
+        return handle
 
     def now_ms(self) -> int:
         return self.emu.clock.now_ms()

@@ -333,8 +333,26 @@ class Scoped:
         where, params = self._where(where, params)
         return self.store.db.execute(f"DELETE FROM [{table}] WHERE {where}", params).rowcount
 
+    def select(self, sql: str, **params: Any) -> list[dict[str, Any]]:
+        """Rows of a statement written out (a join, an aggregate over several tables) that
+        names this tenant as `:tenant` wherever it reads a tenant table."""
+        return self.store.all(_tenanted(sql), {**params, "tenant": self.tenant})
+
+    def execute(self, sql: str, **params: Any) -> int:
+        """Run a statement written out (an UPDATE of many rows, say) that confines itself to
+        this tenant with `:tenant`; returns how many rows it changed."""
+        return self.store.db.execute(_tenanted(sql), {**params, "tenant": self.tenant}).rowcount
+
     def atomic(self, savepoint: bool = True) -> "_Atomic | _Joined":
         return self.store.atomic(savepoint)
+
+
+def _tenanted(sql: str) -> str:
+    """The statement, if it names the tenant; a statement that does not could reach any
+    tenant's rows, so it is refused before it runs."""
+    if ":tenant" not in sql:
+        raise ValueError(f"a statement run through a tenant's view must name :tenant: {sql[:80]}")
+    return sql
 
 
 async def atomic_call(store: Store, call: Coroutine[Any, Any, Any]) -> Any:

@@ -93,6 +93,11 @@ class SessionOptions(Body):
     metadata: dict[str, Any] | None = None
     environment: Literal["production", "staging", "development"] | None = None
 
+    def options(self) -> dict[str, Any]:
+        """The options as sessions.create takes them: plain values, limits as given."""
+        limits = self.limits.model_dump(exclude_none=True) if self.limits else None
+        return {"environment": self.environment, "metadata": self.metadata, "limits": limits}
+
 
 class CreateSession(SessionOptions):
     userId: str

@@ -31,9 +31,9 @@ RAW_SQL_OWNERS = {
     "core.store", "core.schema", "core.migrations", "core.snapshot", "core.crypto", "emulator", "core.lazy",
     "theazo.domain.runs", "theazo.domain.checkpoints", "theazo.domain.providers", "theazo.domain.channels",
     "theazo.domain.scheduler", "theazo.domain.agent_io", "theazo.domain.chat", "theazo.domain.guardrails",
-    "theazo.domain.webhooks", "theazo.workflow.approvals", "theazo.workflow.engine", "theo.domain.ledger",
-    "theo.domain.idempotency", "theo.domain.account", "theo.domain.hooks", "theo.domain.jobs", "theo.domain.skills",
-    "theo.domain.webhooks", "theo.domain.workflows",
+    "theazo.domain.webhooks", "theazo.domain.workflow.approvals", "theazo.domain.workflow.engine",
+    "theo.domain.ledger", "theo.domain.idempotency", "theo.domain.account", "theo.domain.hooks", "theo.domain.jobs",
+    "theo.domain.skills", "theo.domain.webhooks", "theo.domain.workflows",
 }
 PRODUCT_ROUTES = ("theazo.routes", "theo.routes")  # a tenant's requests: the tenant view only
 ENDPOINT_PACKAGES = (*PRODUCT_ROUTES, "admin.routes")

@@ -19,7 +19,7 @@ from theazo_emu.core import durations
 from theazo_emu.core.errors import Unprocessable
 from theazo_emu.core.http import validate
 from theazo_emu.theazo.bodies.core import Body, Cost, CreateAgent, check_user_id
-from theazo_emu.theazo.workflow.expressions import ExpressionError, check_value, parse
+from theazo_emu.theazo.domain.workflow.expressions import ExpressionError, check_value, parse
 
 STEP_TYPES = ("agent", "parallel", "condition", "transform", "map", "delay", "approval", "webhook", "planner")
 MAP_ITEM_TYPES = ("agent", "planner", "transform", "webhook", "delay", "approval")

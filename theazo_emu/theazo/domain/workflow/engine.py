@@ -21,9 +21,9 @@ from theazo_emu.core.clock import iso
 from theazo_emu.core.errors import ApiError
 from theazo_emu.theazo.bodies.workflows import duration_ms
 from theazo_emu.theazo.domain import orchestration, pricing
-from theazo_emu.theazo.workflow import approvals
-from theazo_emu.theazo.workflow.expressions import ExpressionError
-from theazo_emu.theazo.workflow.steps import COMPOSITE, StepKinds
+from theazo_emu.theazo.domain.workflow import approvals
+from theazo_emu.theazo.domain.workflow.expressions import ExpressionError
+from theazo_emu.theazo.domain.workflow.steps import COMPOSITE, StepKinds
 
 if TYPE_CHECKING:
     from theazo_emu.emulator import Emulator

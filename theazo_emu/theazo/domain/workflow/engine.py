@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 from theazo_emu.core.clock import iso
 from theazo_emu.core.errors import ApiError
-from theazo_emu.theazo.bodies.workflows import duration_ms
 from theazo_emu.theazo.domain import orchestration, pricing
 from theazo_emu.theazo.domain.workflow import approvals
+from theazo_emu.theazo.domain.workflow.durations import duration_ms
 from theazo_emu.theazo.domain.workflow.expressions import ExpressionError
 from theazo_emu.theazo.domain.workflow.steps import COMPOSITE, StepKinds
 

@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any, Callable
 from theazo_emu.core import outbound
 from theazo_emu.core.clock import iso
 from theazo_emu.core.errors import ApiError
-from theazo_emu.theazo.bodies.workflows import duration_ms
 from theazo_emu.theazo.domain import orchestration
 from theazo_emu.theazo.domain.workflow.approvals import open_approval
+from theazo_emu.theazo.domain.workflow.durations import duration_ms
 from theazo_emu.theazo.domain.workflow.expressions import evaluate, resolve, truthy
 
 if TYPE_CHECKING:

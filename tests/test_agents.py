@@ -13,6 +13,9 @@ import json
 import pytest
 from conftest import advance, assert_error, make_agent, make_session
 
+from theazo_emu.theazo.bodies import Body, CreateAgent
+from theazo_emu.theazo.domain.agent_config import ComputeObject, ModelObject
+
 AGT_ID = "agt_01JT4J97000000024DT7WQJ49N"  # well-formed, never created by these tests' tenants
 
 
@@ -127,6 +130,12 @@ def test_create_agent_in_terminated_session_is_409(client, auth):
     response = client.post(f"/v1/sessions/{session['id']}/agents", json={}, headers=auth)
     body = assert_error(response, 409, "conflict")
     assert "terminated" in body["error"]["message"]
+
+
+def test_the_agent_config_reads_a_body_as_every_body_does():
+    # The create-agent body is the domain's AgentConfig, which cannot inherit bodies.Body.
+    for model in (CreateAgent, ComputeObject, ModelObject):
+        assert model.model_config == Body.model_config, model
 
 
 # ---- read and list ----

@@ -10,6 +10,10 @@
   endpoints are free to change; what other code shares lives in a domain (or the core).
 - No import cycle between the package's modules, counting imports inside functions too
   (only `if TYPE_CHECKING:` blocks, which never run, are left out), so no cycle is dodged.
+- One direction between a product's layers: bodies may import their domain (its constants,
+  validators, the agent config), a domain never imports bodies, not even for a type under
+  TYPE_CHECKING (it takes plain values or its own types), and no two folders of a slice
+  import each other (the workflow engine is domain/workflow/, part of the domain).
 - Raw SQL through `.db.execute` stays in the modules that own their tables; endpoint
   modules reach the store only through the tenant-scoped view (`ctx.store`).
 - The tables holding tenant data are exactly the registry's, and schema.JSON names real
@@ -31,9 +35,9 @@ RAW_SQL_OWNERS = {
     "core.store", "core.schema", "core.migrations", "core.snapshot", "core.crypto", "emulator", "core.lazy",
     "theazo.domain.runs", "theazo.domain.checkpoints", "theazo.domain.providers", "theazo.domain.channels",
     "theazo.domain.scheduler", "theazo.domain.agent_io", "theazo.domain.chat", "theazo.domain.guardrails",
-    "theazo.domain.webhooks", "theazo.workflow.approvals", "theazo.workflow.engine", "theo.domain.ledger",
-    "theo.domain.idempotency", "theo.domain.account", "theo.domain.hooks", "theo.domain.jobs", "theo.domain.skills",
-    "theo.domain.webhooks", "theo.domain.workflows",
+    "theazo.domain.webhooks", "theazo.domain.workflow.approvals", "theazo.domain.workflow.engine",
+    "theo.domain.ledger", "theo.domain.idempotency", "theo.domain.account", "theo.domain.hooks", "theo.domain.jobs",
+    "theo.domain.skills", "theo.domain.webhooks", "theo.domain.workflows",
 }
 PRODUCT_ROUTES = ("theazo.routes", "theo.routes")  # a tenant's requests: the tenant view only
 ENDPOINT_PACKAGES = (*PRODUCT_ROUTES, "admin.routes")
@@ -55,13 +59,14 @@ def _is_type_checking(node: ast.AST) -> bool:
     return isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
 
 
-def _imports(name: str, path: Path) -> set[str]:
-    """The package's modules this module imports, at any depth but under TYPE_CHECKING."""
+def _imports(name: str, path: Path, typed: bool = False) -> set[str]:
+    """The package's modules this module imports, at any depth but under TYPE_CHECKING
+    (there too when `typed`)."""
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found: set[str] = set()
 
     def visit(node: ast.AST) -> None:
-        if _is_type_checking(node):
+        if _is_type_checking(node) and not typed:
             return
         if isinstance(node, ast.ImportFrom):
             if node.level:
@@ -89,6 +94,8 @@ def _imports(name: str, path: Path) -> set[str]:
 
 
 GRAPH = {name: _imports(name, path) for name, path in MODULES.items()}
+TYPED_GRAPH = {name: _imports(name, path, typed=True) for name, path in MODULES.items()}
+PRODUCTS = ("theazo", "theo")
 
 
 def _in(package: str, module: str) -> bool:
@@ -155,6 +162,32 @@ def test_no_import_cycle() -> None:
         if node not in index:
             connect(node)
     assert cycles == []
+
+
+def test_a_domain_never_imports_bodies() -> None:
+    bodies = [f"{product}.bodies" for product in PRODUCTS] + ["admin.bodies"]
+    offenders = sorted(f"{name} imports {target}" for product in PRODUCTS for name, targets in TYPED_GRAPH.items()
+                       if _in(f"{product}.domain", name) for target in targets
+                       if any(_in(package, target) for package in bodies))
+    assert offenders == []
+
+
+# mock/engine.py prices a run with domain/pricing while the domain runs the mock engine.
+MUTUAL_FOLDERS = {("theazo.domain", "theazo.mock")}
+
+
+def _folder(module: str) -> str | None:
+    """The slice folder a module is in (`theazo.domain`, `theo.routes`), None for a slice's own files."""
+    parts = module.split(".")
+    inside = len(parts) > 1 and parts[0] in PRODUCTS and (PACKAGE / parts[0] / parts[1]).is_dir()
+    return ".".join(parts[:2]) if inside else None
+
+
+def test_no_two_folders_of_a_slice_import_each_other() -> None:
+    edges = {(_folder(name), _folder(target)) for name, targets in GRAPH.items() for target in targets}
+    edges = {(a, b) for a, b in edges if a and b and a != b}
+    mutual = {tuple(sorted(edge)) for edge in edges if edge[::-1] in edges}
+    assert mutual <= MUTUAL_FOLDERS, sorted(mutual - MUTUAL_FOLDERS)
 
 
 def test_the_import_graph_sees_function_level_imports() -> None:

@@ -37,7 +37,7 @@ def _in_fresh_process(body: str) -> dict:
         def loaded():
             return sorted({m for m in sys.modules if m.split(".")[0] in HEAVY or
                            m.startswith(("theazo_emu.theazo.routes.", "theazo_emu.theazo.bodies", "theazo_emu.admin.routes.",
-                                         "theazo_emu.theazo.domain.scheduler", "theazo_emu.theazo.workflow",
+                                         "theazo_emu.theazo.domain.scheduler", "theazo_emu.theazo.domain.workflow",
                                          "theazo_emu.record.")) and m != SWITCH})
         app = create_app(Settings(clock="2025-05-01T00:00:00Z"))
         client = TestClient(app)

@@ -374,6 +374,14 @@ def test_an_expression_error_at_run_time_fails_the_step(client, auth):
     assert run["stepResults"]["t"]["error"] == "Step 't': cannot compare string > number"
 
 
+def test_an_agent_config_refused_when_its_step_starts_fails_the_step_with_the_create_agent_422(client, auth):
+    # A step timeout up to 366 days is a valid step; an agent's timeout is at most 24 hours.
+    run = _start(client, auth, _create(client, auth, [{**AGENT, "timeout": "30h"}])["id"], input={"topic": "x"})
+    assert run["status"] == "failed"
+    assert run["stepResults"]["research"]["errorCode"] == "unprocessable_entity"
+    assert run["stepResults"]["research"]["error"] == "Request body failed validation: timeout."
+
+
 def test_max_parallel_policy_limits_top_level_steps_in_flight(client, auth):
     steps = [{"id": f"d{i}", "type": "delay", "duration": "1m"} for i in range(3)]
     run = _start(client, auth, _create(client, auth, steps, policy={"maxParallel": 2})["id"])

@@ -2,7 +2,8 @@
 
 Unknown fields are ignored, as a lenient server should be. Where the reference and the
 SDK send different shapes (sdk-compat.md), the model accepts both and a `normalized()`
-method folds them into one.
+method folds them into one. The create-agent body is the domain's agent config
+(domain/agent_config.py), whose rules also apply to the agent references other bodies carry.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from theazo_emu.core import durations
+from theazo_emu.theazo.domain.agent_config import AgentConfig
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 MAX_USER_ID = 256
@@ -91,6 +93,11 @@ class SessionOptions(Body):
     metadata: dict[str, Any] | None = None
     environment: Literal["production", "staging", "development"] | None = None
 
+    def options(self) -> dict[str, Any]:
+        """The options as sessions.create takes them: plain values, limits as given."""
+        limits = self.limits.model_dump(exclude_none=True) if self.limits else None
+        return {"environment": self.environment, "metadata": self.metadata, "limits": limits}
+
 
 class CreateSession(SessionOptions):
     userId: str
@@ -101,79 +108,10 @@ class CreateSession(SessionOptions):
         return check_user_id(value)
 
 
-def check_timeout(value: int | float | str | None) -> int | float | str | None:
-    """A run timeout: seconds or a duration string, between 1 second and 24 hours."""
-    if value is not None:
-        seconds = duration_seconds(value)
-        if not 1 <= seconds <= 86_400:
-            raise ValueError("must be between 1 second and 24 hours")
-    return value
-
-
-class ComputeObject(Body):
-    provider: Literal["e2b", "fly", "docker", "webhook", "mock"] | None = None
-    timeout: int | float | str | None = None
-
-    @field_validator("timeout")
-    @classmethod
-    def _timeout(cls, value: int | float | str | None) -> int | float | str | None:
-        return check_timeout(value)
-
-
-class ModelObject(Body):
-    id: str | None = Field(default=None, min_length=1, max_length=200)
-    name: str | None = Field(default=None, max_length=200)
-    provider: str | None = Field(default=None, max_length=100)
-    baseUrl: str | None = Field(default=None, max_length=2000)
-    credentialRef: str | None = Field(default=None, max_length=200)
-    maxTokens: int | None = Field(default=None, ge=1, le=10**7)
-    temperature: float | None = Field(default=None, ge=0, le=2)
-
-
-class CreateAgent(Body):
+# An agent config under the endpoint's name: the OpenAPI document shows it as CreateAgent.
+class CreateAgent(AgentConfig):
     """Both shapes: the reference's `compute {provider}`, `model {id}`, numeric `timeout`;
     the SDK's string `compute` runtime, string `model`, string `timeout`, `provider`."""
-
-    compute: Literal["python", "node", "go"] | ComputeObject | None = None
-    model: str | ModelObject | None = None
-    timeout: int | float | str | None = None
-    browser: bool = False
-    instructions: str | None = Field(default=None, max_length=100_000)
-    tools: list[str] = Field(default_factory=list, max_length=100)
-    provider: Literal["e2b", "fly", "docker", "webhook", "mock"] | None = None
-    providerFallback: list[str] | str | None = None
-    region: str | None = Field(default=None, max_length=100)
-    definition: str | None = Field(default=None, max_length=200)
-    secrets: list[str] = Field(default_factory=list, max_length=100)
-    metadata: dict[str, Any] | None = None
-
-    @field_validator("tools")
-    @classmethod
-    def _tools(cls, tools: list[str]) -> list[str]:
-        for name in tools:
-            if not re.fullmatch(r"[A-Za-z0-9_.:-]{1,100}", name):
-                raise ValueError(f"invalid tool name {name[:40]!r}")
-        return tools
-
-    @field_validator("timeout")
-    @classmethod
-    def _timeout(cls, value: int | float | str | None) -> int | float | str | None:
-        return check_timeout(value)
-
-    def normalized(self) -> dict[str, Any]:
-        """One internal shape: runtime, provider, model id and timeout in whole seconds."""
-        runtime = self.compute if isinstance(self.compute, str) else "python"
-        provider = self.provider or (self.compute.provider if isinstance(self.compute, ComputeObject) else None)
-        timeout = self.timeout
-        if timeout is None and isinstance(self.compute, ComputeObject):
-            timeout = self.compute.timeout
-        model_id = self.model if isinstance(self.model, str) else (self.model.id or self.model.name) if self.model else None
-        return {
-            "compute": runtime,
-            "provider": provider,
-            "model": model_id,
-            "timeout_s": int(duration_seconds(timeout)) if timeout is not None else None,
-        }
 
 
 class RunAgent(Body):

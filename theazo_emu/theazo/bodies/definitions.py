@@ -14,7 +14,8 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from theazo_emu.theazo.bodies.core import Body, ComputeObject, ModelObject, duration_seconds
+from theazo_emu.theazo.bodies.core import Body, duration_seconds
+from theazo_emu.theazo.domain.agent_config import ComputeObject, ModelObject
 
 _TOOL = re.compile(r"[A-Za-z0-9_.:-]{1,100}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")

@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from theazo_emu.theazo.bodies.core import Body, Cost
-from theazo_emu.theazo.bodies.workflows import duration_ms
+from theazo_emu.theazo.domain.workflow.durations import duration_ms
 
 MAX_FLEET_ITEMS = 1000
 

@@ -69,6 +69,11 @@ def _action_tag(value: Any) -> str | None:
     return {"agent-run": "AgentRun", "workflow-run": "WorkflowRun"}.get(kind) if isinstance(kind, str) else None
 
 
+def stored_action(action: AgentRunAction | WorkflowRunAction | None) -> dict[str, Any] | None:
+    """The reference's action as actions.normalize takes it: `{type, config}`, unset fields left out."""
+    return None if action is None else {"type": action.type, "config": action.config.model_dump(exclude_none=True)}
+
+
 # The capitalised tags keep union member names out of 422 field paths (see http._field_path).
 Action = Annotated[
     Union[Annotated[AgentRunAction, Tag("AgentRun")], Annotated[WorkflowRunAction, Tag("WorkflowRun")]],

@@ -15,11 +15,11 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from theazo_emu.core import durations
 from theazo_emu.core.errors import Unprocessable
 from theazo_emu.core.http import validate
 from theazo_emu.theazo.bodies.core import Body, Cost, CreateAgent, check_user_id
-from theazo_emu.theazo.workflow.expressions import ExpressionError, check_value, parse
+from theazo_emu.theazo.domain.workflow.durations import duration_ms
+from theazo_emu.theazo.domain.workflow.expressions import ExpressionError, check_value, parse
 
 STEP_TYPES = ("agent", "parallel", "condition", "transform", "map", "delay", "approval", "webhook", "planner")
 MAP_ITEM_TYPES = ("agent", "planner", "transform", "webhook", "delay", "approval")
@@ -28,16 +28,6 @@ RESERVED_IDS = {"input", "trigger", "state", "sharedState", "item", "index", "st
 MAX_STEPS = 200
 MAX_NESTING = 4
 _ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,99}$")
-MAX_DURATION_MS = 366 * 86_400_000
-
-
-def duration_ms(value: Any) -> int:
-    """'500ms', '30s', '5m', '1h30m', '2d' or a number of seconds, as milliseconds (durations.py)."""
-    ms = durations.to_ms(value)
-    if not 0 <= ms <= MAX_DURATION_MS:
-        raise ValueError("must be between 0 and 366 days")
-    return int(ms)
-
 
 def _check_duration(value: Any) -> Any:
     if value is not None:

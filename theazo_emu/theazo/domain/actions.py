@@ -19,9 +19,8 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from theazo_emu.core.errors import invalid
-from theazo_emu.theazo.bodies.core import CreateAgent
-from theazo_emu.theazo.bodies.orchestration import AgentRunAction, WorkflowRunAction
 from theazo_emu.theazo.domain import definitions, orchestration, workflows
+from theazo_emu.theazo.domain.agent_config import AgentConfig
 from theazo_emu.theazo.domain.agents import new_agent, start_run
 from theazo_emu.theazo.domain.sessions import user_session
 
@@ -64,13 +63,13 @@ def agent_resolution(agent: str | None, resolved: str | None) -> dict[str, Any]:
     return body | {"note": orchestration.default_note(agent)} if resolved == "default" else body
 
 
-def normalize(action: AgentRunAction | WorkflowRunAction | None, agent: str | None, user_id: str | None,
+def normalize(action: dict[str, Any] | None, agent: str | None, user_id: str | None,
               input_: Any = None) -> dict[str, Any]:
-    """One stored shape for both clients: `{type, config}`; the SDK's `agent`, `userId`,
-    `input` become an agent-run of that definition (the reference's `action` wins if both)."""
+    """One stored shape for both clients: `{type, config}`, which the reference's `action`
+    already has (bodies.orchestration.stored_action); the SDK's `agent`, `userId`, `input`
+    become an agent-run of that definition (the reference's `action` wins if both)."""
     if action is not None:
-        config = action.config.model_dump(exclude_none=True)
-        return {"type": action.type, "config": config}
+        return action
     if agent is None:
         raise invalid("action", "either 'action' or 'agent' (an agent definition id or name) is required")
     config = {**agent_config(agent), "userId": user_id, "input": input_}
@@ -137,11 +136,11 @@ def run(emu: "Emulator", tenant: str, action: dict[str, Any], *, default_user: s
 
 
 @lru_cache(maxsize=256)
-def _agent_body(definition: str | None, instructions: str | None, tools: tuple[str, ...] | None) -> CreateAgent:
-    """The body of the agent an agent-run makes, validated once per config (a schedule makes
+def _agent_body(definition: str | None, instructions: str | None, tools: tuple[str, ...] | None) -> AgentConfig:
+    """The config of the agent an agent-run makes, checked once per config (a schedule makes
     the same one at every firing); new_agent only reads it."""
     fields = {"definition": definition, "instructions": instructions, "tools": None if tools is None else list(tools)}
-    return CreateAgent(**{k: v for k, v in fields.items() if v is not None})
+    return AgentConfig(**{k: v for k, v in fields.items() if v is not None})
 
 
 def task_text(task: str | None, input_: Any, fallback: str) -> str:

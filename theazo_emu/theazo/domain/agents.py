@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 from theazo_emu.core.clock import iso
 from theazo_emu.core.errors import Conflict
-from theazo_emu.theazo.bodies import CreateAgent
 from theazo_emu.theazo.domain import (
     agent_io,
     budgets,
@@ -26,6 +25,7 @@ from theazo_emu.theazo.domain import (
     secrets,
     sessions,
 )
+from theazo_emu.theazo.domain.agent_config import AgentConfig
 from theazo_emu.theazo.domain.definitions import agent_settings
 from theazo_emu.theazo.domain.sessions import require_active
 
@@ -60,25 +60,25 @@ def agent_to_api(row: dict, now_ms: int, sdk: bool = False) -> dict[str, Any]:
     }
 
 
-def new_agent(emu: "Emulator", session: dict, body: CreateAgent) -> dict:
+def new_agent(emu: "Emulator", session: dict, config: AgentConfig) -> dict:
     """Create an agent row in an active session, within its limits (used by every path
     that makes agents: the API, schedules, triggers, workflows, fleets)."""
     now_ms = emu.clock.now_ms()
     require_active(session, now_ms)
-    from_definition = agent_settings(emu, session["tenant"], body)  # 404 unknown, 409 archived
+    from_definition = agent_settings(emu, session["tenant"], config)  # 404 unknown, 409 archived
     limits.check(emu, session, ("maxAgents",))
-    shape, now, tenant = body.normalized(), iso(now_ms), session["tenant"]
-    secrets.require_known(emu, tenant, session["id"], body.secrets)  # 422 naming unknown ones
+    shape, now, tenant = config.normalized(), iso(now_ms), session["tenant"]
+    secrets.require_known(emu, tenant, session["id"], config.secrets)  # 422 naming unknown ones
     with emu.store.atomic(savepoint=False):  # every refusal is above: the insert is all it does
         return emu.store.insert("agents", {
             "id": emu.new_id("agt", tenant), "tenant": tenant, "session_id": session["id"],
             "user_id": session["user_id"], "status": "idle",
             "provider": providers.resolve(emu, tenant, shape["provider"]),
             "compute": shape["compute"], "model": shape["model"] or pricing.DEFAULT_MODEL,
-            "browser": int(body.browser), "region": body.region or "local", "instructions": body.instructions,
-            "tools": body.tools, "timeout_s": shape["timeout_s"] or DEFAULT_TIMEOUT_S,
-            "definition_id": body.definition, "definition_version": None, "secrets": body.secrets,
-            "metadata": body.metadata or {}, "config": {}, "snapshot": None, "current_task_id": None,
+            "browser": int(config.browser), "region": config.region or "local", "instructions": config.instructions,
+            "tools": config.tools, "timeout_s": shape["timeout_s"] or DEFAULT_TIMEOUT_S,
+            "definition_id": config.definition, "definition_version": None, "secrets": config.secrets,
+            "metadata": config.metadata or {}, "config": {}, "snapshot": None, "current_task_id": None,
             "busy_until_ms": None, "created_at": now, "updated_at": now, "terminated_at": None,
         } | from_definition)
 

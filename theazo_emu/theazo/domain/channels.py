@@ -16,8 +16,8 @@ from theazo_emu.core.clock import iso
 from theazo_emu.core.errors import NotFound
 from theazo_emu.core.ids import is_id
 from theazo_emu.core.sse import Frame
-from theazo_emu.theazo.bodies.core import CreateAgent
 from theazo_emu.theazo.domain import ledger, limits, pricing
+from theazo_emu.theazo.domain.agent_config import AgentConfig
 from theazo_emu.theazo.domain.agents import new_agent
 from theazo_emu.theazo.domain.orchestration import resolve_agent
 from theazo_emu.theazo.domain.sessions import require_active, user_session
@@ -89,7 +89,7 @@ def _new_thread(emu: "Emulator", channel: dict, visitor: str | None) -> dict:
     fields = resolve_agent(emu, tenant, ref).fields if ref else {}
     if channel["instructions"]:
         fields["instructions"] = channel["instructions"]
-    agent = new_agent(emu, session, CreateAgent(**fields))
+    agent = new_agent(emu, session, AgentConfig(**fields))
     return emu.store.insert(THREADS, {
         "id": emu.new_id("thr", tenant), "tenant": tenant, "channel_id": channel["id"], "user_id": user_id,
         "agent_id": agent["id"], "session_id": session["id"], "message_count": 0, "started_at": emu.clock.now_iso(),

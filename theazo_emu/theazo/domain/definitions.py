@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from theazo_emu.core.errors import Conflict
-from theazo_emu.theazo.bodies.core import CreateAgent
 from theazo_emu.theazo.domain import pricing
+from theazo_emu.theazo.domain.agent_config import AgentConfig
 
 if TYPE_CHECKING:
     from theazo_emu.emulator import Emulator
@@ -63,15 +63,15 @@ def resolve_definition(emu: "Emulator", tenant: str, definition_id: str) -> dict
     return definition_to_api(head)
 
 
-def agent_settings(emu: "Emulator", tenant: str, body: CreateAgent) -> dict[str, Any]:
-    """Agent columns taken from `body.definition`; fields the request sets explicitly win."""
-    if body.definition is None:
+def agent_settings(emu: "Emulator", tenant: str, config: AgentConfig) -> dict[str, Any]:
+    """Agent columns taken from `config.definition`; fields the request sets explicitly win."""
+    if config.definition is None:
         return {}
-    definition = resolve_definition(emu, tenant, body.definition)
-    given, shape = body.model_fields_set, body.normalized()
+    definition = resolve_definition(emu, tenant, config.definition)
+    given, shape = config.model_fields_set, config.normalized()
     out: dict[str, Any] = {"definition_id": definition["id"], "definition_version": definition["version"],
                            "config": {k: v for k, v in definition["config"].items() if v is not None}}
-    if body.instructions is None:
+    if config.instructions is None:
         out["instructions"] = definition["instructions"]
     if "tools" not in given:
         out["tools"] = definition["tools"]
@@ -79,7 +79,7 @@ def agent_settings(emu: "Emulator", tenant: str, body: CreateAgent) -> dict[str,
         out["browser"] = int(definition["browser"])
     if shape["model"] is None:
         out["model"] = definition["model"]
-    if not isinstance(body.compute, str):
+    if not isinstance(config.compute, str):
         out["compute"] = definition["compute"]
     if shape["provider"] is None and definition["provider"]:
         out["provider"] = definition["provider"]

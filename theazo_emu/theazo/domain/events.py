@@ -6,15 +6,18 @@ a run's charges cross a budget alert's threshold; a workflow approval opens or i
 An event may be due later on the virtual clock (`run.completed` at the run's end), and
 runs.py tells webhooks when that instant moves (pause, resume) or goes (terminate).
 Webhooks are the one subscriber (domain/webhooks.py); a tenant without webhook endpoints
-pays one indexed lookup per publish and nothing else. Call inside the transaction that
-made the change, so an event is never announced for a change that rolled back.
+pays one indexed lookup per publish and nothing else. `Event` lives in platform_event.py
+(it is also `events.Event`), where webhooks.py, which this module calls, can name it without
+importing this module back. Call inside the transaction that made the change, so an event
+is never announced for a change that rolled back.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from theazo_emu.theazo.domain import webhooks
+from theazo_emu.theazo.domain.platform_event import Event
 
 if TYPE_CHECKING:
     from theazo_emu.emulator import Emulator
@@ -27,13 +30,6 @@ FAMILIES = ("session", "run", "agent", "approval", "workflow", "fleet", "budget"
 # The SDK's examples subscribe with agent.* names: they stand for the run events.
 ALIASES = {"agent.started": "run.started", "agent.completed": "run.completed", "agent.failed": "run.failed"}
 TEST = "webhook.test"
-
-
-class Event(NamedTuple):
-    type: str
-    data: dict[str, Any]
-    at_ms: int  # when it happens on the virtual clock (now, or a run's end)
-    run_id: str | None = None  # a run's end event, which pause, resume and terminate move
 
 
 def publish(emu: "Emulator", tenant: str, *events: Event) -> None:

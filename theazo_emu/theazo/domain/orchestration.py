@@ -3,7 +3,7 @@
 An agent reference is a definition id (`adef_...`, must exist: 404/409 from
 agent_definitions), a definition name (the newest live definition of that name), any other
 name (a default agent whose instructions name its role, so SDK examples such as
-`agent: 'researcher'` run offline), or an inline agent config (the create-agent body).
+`agent: 'researcher'` run offline), or an inline agent config (agent_config.py).
 `resolve_agent` is the one resolver: schedules, triggers and channels use it too.
 Agents are made and run only through agents.new_agent/start_run (limits, ledger).
 Events go to `orch_events` with the virtual instant they happen at; `EventFollower` streams
@@ -20,8 +20,8 @@ from theazo_emu.core import jsonio
 from theazo_emu.core.errors import ApiError, invalid
 from theazo_emu.core.http import validate
 from theazo_emu.core.sse import Frame
-from theazo_emu.theazo.bodies.core import CreateAgent
 from theazo_emu.theazo.domain import definitions, runs
+from theazo_emu.theazo.domain.agent_config import AgentConfig
 from theazo_emu.theazo.domain.agents import new_agent, start_run
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 # ---- agents ----
 
 class Resolved(NamedTuple):
-    """An agent reference resolved now: the create-agent fields, and how (`definition`: a
+    """An agent reference resolved now: the agent config's fields, and how (`definition`: a
     definition by id or name; `default`: no definition has that name, so a default agent
     configuration runs under it; `inline`: the reference was a config)."""
 
@@ -61,8 +61,8 @@ def resolve_agent(emu: "Emulator", tenant: str, ref: Any) -> Resolved:
 
 
 def agent_request(emu: "Emulator", tenant: str, ref: Any, *, timeout: Any = None,
-                  allow_tools: list[str] | None = None, deny_tools: list[str] | None = None) -> CreateAgent:
-    """The create-agent body for a reference (raises 404/409/422 as the API would)."""
+                  allow_tools: list[str] | None = None, deny_tools: list[str] | None = None) -> AgentConfig:
+    """The agent config for a reference, checked (raises 404/409/422 as the API would)."""
     fields = resolve_agent(emu, tenant, ref).fields
     if timeout is not None:
         fields["timeout"] = timeout
@@ -72,7 +72,7 @@ def agent_request(emu: "Emulator", tenant: str, ref: Any, *, timeout: Any = None
             tools = definitions.resolve_definition(emu, tenant, fields["definition"])["tools"]
         fields["tools"] = [t for t in tools or [] if (allow_tools is None or t in allow_tools)
                            and t not in (deny_tools or [])]
-    return validate(CreateAgent, fields)  # type: ignore[return-value]
+    return validate(AgentConfig, fields)  # type: ignore[return-value]
 
 
 def check_agent_ref(emu: "Emulator", tenant: str, field: str, ref: Any) -> None:
@@ -85,9 +85,9 @@ def check_agent_ref(emu: "Emulator", tenant: str, field: str, ref: Any) -> None:
             raise invalid(field, f"agent definition '{ref}' is archived")
 
 
-def spawn(emu: "Emulator", session: dict, body: CreateAgent, task: str) -> tuple[dict, dict]:
+def spawn(emu: "Emulator", session: dict, config: AgentConfig, task: str) -> tuple[dict, dict]:
     """A fresh agent in the session running `task`: (agent row, run row). Raises ApiError."""
-    agent = new_agent(emu, session, body)
+    agent = new_agent(emu, session, config)
     try:
         return agent, start_run(emu, agent, task)
     except ApiError:

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 from theazo_emu.core.clock import iso
 from theazo_emu.core.errors import Conflict
-from theazo_emu.theazo.bodies import SessionOptions
 from theazo_emu.theazo.domain import events, runs
 
 if TYPE_CHECKING:
@@ -51,13 +50,14 @@ def require_active(session: dict, now_ms: int) -> None:
         raise Conflict(f"Session {session['id']} is {status}.", {"sessionId": session["id"], "status": status})
 
 
-def create(emu: "Emulator", tenant: str, user_id: str, options: SessionOptions) -> dict:
+def create(emu: "Emulator", tenant: str, user_id: str, *, environment: str | None = None,
+           metadata: dict[str, Any] | None = None, limits: dict[str, Any] | None = None) -> dict:
+    """A new active session (`development` unless another environment is given)."""
     now = emu.clock.now_iso()
     with emu.store.atomic():
         row = emu.store.scoped(tenant).insert(TABLE, {
             "id": emu.new_id("ses", tenant), "user_id": user_id, "status": "active",
-            "environment": options.environment or "development", "metadata": options.metadata or {},
-            "limits": options.limits.model_dump(exclude_none=True) if options.limits else {},
+            "environment": environment or "development", "metadata": metadata or {}, "limits": limits or {},
             "created_at": now, "updated_at": now, "paused_at": None, "terminated_at": None,
             "auto_pause_at_ms": None,
         })
@@ -65,14 +65,13 @@ def create(emu: "Emulator", tenant: str, user_id: str, options: SessionOptions) 
     return row
 
 
-def user_session(emu: "Emulator", tenant: str, user_id: str,
-                 options: SessionOptions | None = None) -> tuple[dict, bool]:
-    """The user's live (not terminated) session, created if none: (row, created)."""
+def user_session(emu: "Emulator", tenant: str, user_id: str, **options: Any) -> tuple[dict, bool]:
+    """The user's live (not terminated) session, created if none with `options` (create's): (row, created)."""
     # No await between the lookup and the insert: concurrent calls cannot both create.
     row = emu.store.scoped(tenant).find(TABLE, "user_id = ? AND status != 'terminated'", [user_id])
     if row is not None:
         return row, False
-    return create(emu, tenant, user_id, options or SessionOptions()), True
+    return create(emu, tenant, user_id, **options), True
 
 
 def pause(emu: "Emulator", session: dict) -> None:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from theazo_emu.core.errors import Unprocessable, invalid
 from theazo_emu.theazo.domain.sessions import require_active, user_session
-from theazo_emu.theazo.workflow import engine
+from theazo_emu.theazo.domain.workflow import engine
 
 if TYPE_CHECKING:
     from theazo_emu.emulator import Emulator

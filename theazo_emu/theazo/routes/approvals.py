@@ -3,7 +3,7 @@
 Owns the approvals API: list (filters `sessionId`, `status`, `runId`; a bare array for the
 SDK, `{data}` with paging otherwise), get, approve (`modifications` merge into the step's
 params), deny (`reason`), and the bulk forms. Rows are created by the workflow engine
-when an approval step starts (workflow/approvals.py). A pending approval expires at
+when an approval step starts (domain/workflow/approvals.py). A pending approval expires at
 `expiresAt` on the virtual clock (`workflow.timers.ApprovalTimer`) and its `defaultAction`
 decides the step. Only a pending approval
 can be resolved: anything else is 409 `conflict` naming its status.
@@ -16,10 +16,10 @@ from typing import Any
 from theazo_emu.core.errors import Conflict, NotFound
 from theazo_emu.core.http import PAGE, Ctx, Where, api_route
 from theazo_emu.theazo.bodies.workflows import ApproveBody, BulkIds, DenyBody
+from theazo_emu.theazo.domain.workflow.approvals import KIND, STATUSES, TABLE
+from theazo_emu.theazo.domain.workflow.approvals import approval_to_api as _approval
+from theazo_emu.theazo.domain.workflow.engine import resolve_approval
 from theazo_emu.theazo.surface import list_answer, list_page, omit_null
-from theazo_emu.theazo.workflow.approvals import KIND, STATUSES, TABLE
-from theazo_emu.theazo.workflow.approvals import approval_to_api as _approval
-from theazo_emu.theazo.workflow.engine import resolve_approval
 
 
 def approval_to_api(row: dict) -> dict[str, Any]:

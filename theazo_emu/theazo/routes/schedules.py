@@ -15,7 +15,7 @@ from typing import Any
 from theazo_emu.core.clock import iso
 from theazo_emu.core.errors import Conflict
 from theazo_emu.core.http import PAGE, Ctx, PageParams, Where, api_route
-from theazo_emu.theazo.bodies.orchestration import CreateSchedule, UpdateSchedule
+from theazo_emu.theazo.bodies.orchestration import CreateSchedule, UpdateSchedule, stored_action
 from theazo_emu.theazo.domain import actions, runs, scheduler, schedules
 from theazo_emu.theazo.domain.pricing import cost
 from theazo_emu.theazo.domain.schedules import KIND, STATUSES, TABLE, compile_checked, create_schedule, schedule_to_api
@@ -54,7 +54,7 @@ def _reload(ctx: Ctx, schedule_id: str) -> dict[str, Any]:
 async def add_schedule(ctx: Ctx) -> dict:
     """Create a schedule (reference `action` or SDK `agent` + `userId` + `input`)."""
     body: CreateSchedule = ctx.body
-    action = actions.normalize(body.action, body.agent, body.userId, body.input)
+    action = actions.normalize(stored_action(body.action), body.agent, body.userId, body.input)
     return create_schedule(ctx.emu, ctx.tenant, name=body.name, cron=body.cron, action=action,
                            timezone=body.timezone, metadata=body.metadata)
 
@@ -68,7 +68,7 @@ async def list_schedules(ctx: Ctx) -> Any:
 def _updated_action(current: dict[str, Any], body: UpdateSchedule) -> dict[str, Any] | None:
     """The new action: a whole `action`, or the SDK fields applied to the current one."""
     if body.action is not None:
-        return actions.normalize(body.action, None, None)
+        return actions.normalize(stored_action(body.action), None, None)
     given = body.model_fields_set & {"agent", "userId", "input"}
     if not given:
         return None

@@ -35,12 +35,12 @@ def path_user_id(ctx: Ctx) -> str:
 
 async def create_session(ctx: Ctx) -> dict:
     """Create a session."""
-    return session_to_api(sessions.create(ctx.emu, ctx.tenant, ctx.body.userId, ctx.body), ctx.now_ms())
+    return session_to_api(sessions.create(ctx.emu, ctx.tenant, ctx.body.userId, **ctx.body.options()), ctx.now_ms())
 
 
 async def session_for_user(ctx: Ctx) -> Any:
     """Get or create the session of a user (options apply only on creation)."""
-    row, created = sessions.user_session(ctx.emu, ctx.tenant, path_user_id(ctx), ctx.body)
+    row, created = sessions.user_session(ctx.emu, ctx.tenant, path_user_id(ctx), **ctx.body.options())
     return respond(session_to_api(row, ctx.now_ms()), 201 if created else 200)
 
 

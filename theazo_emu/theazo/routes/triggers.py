@@ -16,7 +16,7 @@ from theazo_emu.core import jsonio, signing
 from theazo_emu.core.crypto import associated_data
 from theazo_emu.core.errors import Unauthorized, Unprocessable
 from theazo_emu.core.http import PAGE, Ctx, api_route, public_row, respond
-from theazo_emu.theazo.bodies.orchestration import CreateTrigger
+from theazo_emu.theazo.bodies.orchestration import CreateTrigger, stored_action
 from theazo_emu.theazo.domain import actions
 from theazo_emu.theazo.surface import list_answer, list_page
 
@@ -51,7 +51,7 @@ async def create_trigger(ctx: Ctx) -> dict:
     """Create a trigger; the only answer that shows its signing secret."""
     body: CreateTrigger = ctx.body
     emu, tenant = ctx.emu, ctx.tenant
-    action = actions.normalize(body.action, body.agent, body.userId)
+    action = actions.normalize(stored_action(body.action), body.agent, body.userId)
     actions.check(emu, tenant, action)
     now = ctx.now_iso()
     with ctx.store.atomic():

@@ -3,7 +3,7 @@
 Owns the `workflows` and `workflow_runs` tables and their routes: CRUD (a PATCH makes a new
 version; runs keep the version they started with), runs (idempotent on `idempotencyKey`
 per workflow), cancel, retry (from the failed step), the SSE stream of a run, estimates and
-schedules. Execution is workflow/engine.py's; starting a run is domain/workflows.py's, as
+schedules. Execution is domain/workflow/engine.py's; starting a run is domain/workflows.py's, as
 schedules and triggers start them too. Step costs are plain cents in
 `stepResults` and stream events (the SDK divides `event.cost` by 100); run totals are Cost
 objects. Non-agent steps cost nothing.
@@ -27,10 +27,10 @@ from theazo_emu.theazo.bodies.workflows import (
 )
 from theazo_emu.theazo.domain import orchestration, pricing, workflows
 from theazo_emu.theazo.domain.schedules import create_schedule
+from theazo_emu.theazo.domain.workflow import engine
+from theazo_emu.theazo.domain.workflow import estimate as workflow_estimate
 from theazo_emu.theazo.domain.workflows import RUNS, TABLE, load_workflow
 from theazo_emu.theazo.surface import list_page, omit_null
-from theazo_emu.theazo.workflow import engine
-from theazo_emu.theazo.workflow import estimate as workflow_estimate
 
 RUN_STATUSES = ("pending", "running", "completed", "partial", "failed", "paused", "cancelled")
 _SPEC_FIELDS = ("steps", "inputSchema", "outputSchema", "policy", "onFailure", "retries", "timeout")

@@ -1,6 +1,6 @@
 """What each workflow step type does when it starts and while it runs.
 
-A mixin of the engine's `Runner` (workflow_engine.py): `start_<type>` begins a step,
+A mixin of the engine's `Runner` (engine.py): `start_<type>` begins a step,
 `poll_<type>` looks at a running one and says whether anything changed. Agent and planner
 steps run a fresh agent through orchestration.spawn (limits, ledger; the step's cost is its
 run's settled cost) and finish when that run's timeline ends; delays finish at a virtual
@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any, Callable
 from theazo_emu.core import outbound
 from theazo_emu.core.clock import iso
 from theazo_emu.core.errors import ApiError
-from theazo_emu.theazo.bodies.workflows import duration_ms
 from theazo_emu.theazo.domain import orchestration
-from theazo_emu.theazo.workflow.approvals import open_approval
-from theazo_emu.theazo.workflow.expressions import evaluate, resolve, truthy
+from theazo_emu.theazo.domain.workflow.approvals import open_approval
+from theazo_emu.theazo.domain.workflow.durations import duration_ms
+from theazo_emu.theazo.domain.workflow.expressions import evaluate, resolve, truthy
 
 if TYPE_CHECKING:
     from theazo_emu.emulator import Emulator

@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 from theazo_emu.core.clock import iso
 from theazo_emu.core.errors import ApiError
-from theazo_emu.theazo.bodies.workflows import duration_ms
 from theazo_emu.theazo.domain import orchestration, pricing
-from theazo_emu.theazo.workflow import approvals
-from theazo_emu.theazo.workflow.expressions import ExpressionError
-from theazo_emu.theazo.workflow.steps import COMPOSITE, StepKinds
+from theazo_emu.theazo.domain.workflow import approvals
+from theazo_emu.theazo.domain.workflow.durations import duration_ms
+from theazo_emu.theazo.domain.workflow.expressions import ExpressionError
+from theazo_emu.theazo.domain.workflow.steps import COMPOSITE, StepKinds
 
 if TYPE_CHECKING:
     from theazo_emu.emulator import Emulator

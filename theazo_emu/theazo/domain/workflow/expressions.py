@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from theazo_emu.theazo.workflow.expression_values import (
+from theazo_emu.theazo.domain.workflow.expression_values import (
     FUNCTIONS,
     ExpressionError,
     contains,

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from theazo_emu.theazo.domain import pricing
-from theazo_emu.theazo.workflow.expressions import ExpressionError, evaluate, truthy
+from theazo_emu.theazo.domain.workflow.expressions import ExpressionError, evaluate, truthy
 
 AGENT_CENTS = (6, 20)
 AGENT_MINUTES = 2

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from theazo_emu.core.clock import iso
 from theazo_emu.core.errors import ApiError
-from theazo_emu.theazo.workflow import approvals, engine
+from theazo_emu.theazo.domain.workflow import approvals, engine
 
 if TYPE_CHECKING:
     from theazo_emu.emulator import Emulator

@@ -1,1 +1,0 @@
-"""The workflow engine: step execution, the expression language, estimates and approvals."""

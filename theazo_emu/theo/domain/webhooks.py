@@ -25,7 +25,7 @@ import hmac
 import json
 from typing import TYPE_CHECKING, Any
 
-from theazo_emu.core import outbound
+from theazo_emu.core import outbound, signing
 from theazo_emu.core.clock import iso
 from theazo_emu.core.crypto import associated_data
 from theazo_emu.core.journal import record_event
@@ -62,11 +62,6 @@ def uuid_of(ident: str) -> str:
     """A uuid-shaped id for a row (the docs' webhook and skill ids are uuids): a digest of its id."""
     h = hashlib.sha256(ident.encode()).hexdigest()
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) % 4]}{h[17:20]}-{h[20:32]}"
-
-
-def signature(secret: str, timestamp: int, body: bytes) -> str:
-    """The Theo-Webhook-Signature value: `v1=` and the hex HMAC-SHA256 of "<timestamp>.<body>"."""
-    return "v1=" + hmac.new(secret.encode(), str(timestamp).encode() + b"." + body, hashlib.sha256).hexdigest()
 
 
 def webhook_to_api(row: dict[str, Any]) -> dict[str, Any]:
@@ -180,7 +175,7 @@ def attempt_request(emu: "Emulator", row: dict[str, Any]) -> tuple[dict[str, Any
                                         "updated_at": emu.clock.now_iso()})
     timestamp = emu.clock.now_ms() // 1000
     headers = {"Content-Type": "application/json", "User-Agent": f"theazo-emu/{__version__} (theo-webhooks)",
-               "Theo-Webhook-Signature": signature(secret, timestamp, body),
+               "Theo-Webhook-Signature": signing.sign_timestamped(secret, timestamp, body),
                "Theo-Webhook-Timestamp": str(timestamp), "Theo-Webhook-Id": row["event_id"],
                "Theo-Webhook-Event": row["event_type"], "Theo-Webhook-Delivery": row["id"],
                "Theo-Webhook-Attempt": str(attempt)}

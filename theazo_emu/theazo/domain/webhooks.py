@@ -67,9 +67,9 @@ def enqueue(emu: "Emulator", tenant: str, events: Iterable["Event"], only: str |
                              separators=(",", ":"), ensure_ascii=False)
         for webhook_id in targets:
             rows.append({"id": emu.new_id("whd", tenant), "tenant": tenant, "webhook_id": webhook_id,
-                         "event_id": event_id, "event": event.type, "run_id": event.run_id, "payload": payload,
-                         "status": "pending", "attempts": 0, "due_ms": event.at_ms, "response_status": None,
-                         "error": None, "created_at": iso(now), "updated_at": iso(now)})
+                         "event_id": event_id, "event_type": event.type, "run_id": event.run_id, "payload": payload,
+                         "status": "pending", "attempts": 0, "due_ms": event.at_ms, "http_status": None,
+                         "error": None, "delivered_at": None, "failed_at": None, "created_at": iso(now), "updated_at": iso(now)})
     store.insert_many(TABLE, rows)
     if send_now and any(row["due_ms"] <= now for row in rows):
         send_due(emu, now)
@@ -108,7 +108,7 @@ def send(emu: "Emulator", row: dict) -> dict[str, Any]:
     answered = outbound.launch(emu, request, lambda outcome: settle(emu, row["id"], attempt, outcome))
     if answered is not None:  # no event loop: the call was made in place
         settle(emu, row["id"], attempt, answered)
-    return {"type": "webhook", "deliveryId": row["id"], "webhookId": row["webhook_id"], "event": row["event"],
+    return {"type": "webhook", "deliveryId": row["id"], "webhookId": row["webhook_id"], "event": row["event_type"],
             "attempt": attempt}
 
 
@@ -121,7 +121,7 @@ def attempt_request(emu: "Emulator", row: dict) -> tuple[dict[str, Any], int]:
     emu.store.update(TABLE, row["id"], {"status": "sending", "attempts": attempt, "due_ms": None,
                                         "updated_at": emu.clock.now_iso()})
     headers = {"Content-Type": "application/json", "User-Agent": f"theazo-emu/{__version__} (webhooks)",
-               "X-Theazo-Signature": signing.sign(secret, body), "X-Theazo-Event": row["event"],
+               "X-Theazo-Signature": signing.sign(secret, body), "X-Theazo-Event": row["event_type"],
                "X-Theazo-Delivery": row["id"], "X-Theazo-Webhook-Id": hook["id"], "X-Theazo-Attempt": str(attempt)}
     return {"url": hook["url"], "method": "POST", "headers": headers, "content": body, "timeoutS": TIMEOUT_S}, attempt
 
@@ -134,18 +134,18 @@ def settle(emu: "Emulator", delivery_id: str, attempt: int, outcome: dict[str, A
         return None  # its endpoint was deleted meanwhile, or a reset forgot it
     now = emu.clock.now_ms()
     answer = outcome.get("output") or {}
-    changes: dict[str, Any] = {"response_status": answer.get("status"), "updated_at": iso(now),
+    changes: dict[str, Any] = {"http_status": answer.get("status"), "updated_at": iso(now),
                                "error": None if outcome["ok"] else outcome["message"][:500]}
     if outcome["ok"]:
-        changes["status"] = "delivered"
+        changes.update(status="delivered", delivered_at=iso(now))
     elif attempt < MAX_ATTEMPTS:
         changes.update(status="pending", due_ms=now + BACKOFF_MS[attempt - 1])
     else:
-        changes["status"] = "failed"
+        changes.update(status="failed", failed_at=iso(now))
     store.update(TABLE, delivery_id, changes)
     entry = {"webhookId": row["webhook_id"], "deliveryId": delivery_id, "eventId": row["event_id"],
-             "event": row["event"], "attempt": attempt, "outcome": changes["status"],
-             "responseStatus": changes["response_status"], "error": changes["error"],
+             "event": row["event_type"], "attempt": attempt, "outcome": changes["status"],
+             "responseStatus": changes["http_status"], "error": changes["error"],
              "nextAttemptAt": iso(changes["due_ms"]) if changes.get("due_ms") else None}
     record_event(emu, "webhook", tenant=row["tenant"], **entry)
     emu.changes.notify()

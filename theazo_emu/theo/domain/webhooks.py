@@ -75,11 +75,11 @@ def webhook_to_api(row: dict[str, Any]) -> dict[str, Any]:
 
 def delivery_to_api(row: dict[str, Any]) -> dict[str, Any]:
     return {"id": row["id"], "webhook_id": row["webhook_id"], "event_id": row["event_id"],
-            "event_type": row["event_type"], "http_status": row["http_status"], "error_message": row["error_message"],
-            "status": row["status"], "attempt": row["attempt"], "failed_at": row["failed_at"],
+            "event_type": row["event_type"], "http_status": row["http_status"], "error_message": row["error"],
+            "status": row["status"], "attempt": row["attempts"], "failed_at": row["failed_at"],
             "delivered_at": row["delivered_at"], "created_at": row["created_at"],
             "webhookId": row["webhook_id"], "eventType": row["event_type"], "statusCode": row["http_status"],
-            "attemptCount": row["attempt"], "deliveredAt": row["delivered_at"], "error": row["error_message"]}
+            "attemptCount": row["attempts"], "deliveredAt": row["delivered_at"], "error": row["error"]}
 
 
 def create(emu: "Emulator", store: "Scoped", *, url: str, event_types: list[str], secret: str | None,
@@ -127,8 +127,8 @@ def enqueue(emu: "Emulator", tenant: str, event: dict[str, Any], only: str | Non
     payload = json.dumps(event, separators=(",", ":"), ensure_ascii=False)
     now = emu.clock.now_ms()
     rows = [{"id": emu.new_id("whd", tenant), "tenant": tenant, "webhook_id": webhook_id, "event_id": event["id"],
-             "event_type": event["type"], "payload": payload, "status": "pending", "attempt": 0, "due_ms": now,
-             "http_status": None, "error_message": None, "delivered_at": None, "failed_at": None,
+             "event_type": event["type"], "payload": payload, "status": "pending", "attempts": 0, "due_ms": now,
+             "http_status": None, "error": None, "delivered_at": None, "failed_at": None,
              "created_at": iso(now), "updated_at": iso(now)} for webhook_id in targets]
     emu.store.insert_many(TABLE, rows)
     if only is None:
@@ -140,8 +140,8 @@ def enqueue(emu: "Emulator", tenant: str, event: dict[str, Any], only: str | Non
 def resend(emu: "Emulator", delivery: dict[str, Any]) -> dict[str, Any]:
     """A new delivery of a stored payload to its endpoint's current URL (sent at once)."""
     now = emu.clock.now_ms()
-    row = {**delivery, "id": emu.new_id("whd", delivery["tenant"]), "status": "pending", "attempt": 0, "due_ms": now,
-           "http_status": None, "error_message": None, "delivered_at": None, "failed_at": None,
+    row = {**delivery, "id": emu.new_id("whd", delivery["tenant"]), "status": "pending", "attempts": 0, "due_ms": now,
+           "http_status": None, "error": None, "delivered_at": None, "failed_at": None,
            "created_at": iso(now), "updated_at": iso(now)}
     emu.store.insert(TABLE, row)
     send_due(emu, now)
@@ -170,8 +170,8 @@ def attempt_request(emu: "Emulator", row: dict[str, Any]) -> tuple[dict[str, Any
     hook = emu.store.one("SELECT * FROM theo_webhooks WHERE id = ? AND tenant = ?", [row["webhook_id"], row["tenant"]])
     assert hook is not None  # deleting an endpoint deletes its deliveries
     secret = emu.cipher.open(hook["secret_sealed"], secret_aad(hook["tenant"], hook["id"])).decode()
-    attempt, body = row["attempt"] + 1, row["payload"].encode()
-    emu.store.update(TABLE, row["id"], {"status": "sending", "attempt": attempt, "due_ms": None,
+    attempt, body = row["attempts"] + 1, row["payload"].encode()
+    emu.store.update(TABLE, row["id"], {"status": "sending", "attempts": attempt, "due_ms": None,
                                         "updated_at": emu.clock.now_iso()})
     timestamp = emu.clock.now_ms() // 1000
     headers = {"Content-Type": "application/json", "User-Agent": f"theazo-emu/{__version__} (theo-webhooks)",
@@ -186,12 +186,12 @@ def settle(emu: "Emulator", delivery_id: str, attempt: int, outcome: dict[str, A
     """Record an attempt's outcome: delivered, retried after the backoff, or failed; journaled."""
     store = emu.store
     row = store.one(f"SELECT * FROM {TABLE} WHERE id = ?", [delivery_id])
-    if row is None or row["status"] != "sending" or row["attempt"] != attempt:
+    if row is None or row["status"] != "sending" or row["attempts"] != attempt:
         return None  # its endpoint was deleted meanwhile, or a reset forgot it
     now = emu.clock.now_ms()
     status = (outcome.get("output") or {}).get("status")
     changes: dict[str, Any] = {"http_status": status, "updated_at": iso(now),
-                               "error_message": None if outcome["ok"] else outcome["message"][:500]}
+                               "error": None if outcome["ok"] else outcome["message"][:500]}
     client_error = status is not None and 400 <= status < 500
     if outcome["ok"]:
         changes.update(status="success", delivered_at=iso(now))
@@ -204,7 +204,7 @@ def settle(emu: "Emulator", delivery_id: str, attempt: int, outcome: dict[str, A
         _count(emu, row, changes["status"], now)
     entry = {"webhookId": row["webhook_id"], "deliveryId": delivery_id, "eventId": row["event_id"],
              "event": row["event_type"], "attempt": attempt, "outcome": changes["status"], "httpStatus": status,
-             "error": changes["error_message"],
+             "error": changes["error"],
              "nextAttemptAt": iso(changes["due_ms"]) if changes.get("due_ms") else None}
     record_event(emu, "theo_webhook", tenant=row["tenant"], **entry)
     emu.changes.notify()

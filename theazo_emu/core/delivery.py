@@ -13,6 +13,12 @@ reaches them (`Timer`, which each product names in registry.py). Each attempt is
 request (outbound.py, in the background, TIMEOUT_S): a 2xx delivers, anything else is
 retried after BACKOFF_MS of virtual time up to MAX_ATTEMPTS, then the delivery has
 failed. Every attempt's outcome is journaled.
+
+An endpoint gets one attempt at a time, in (due, id) order: while one is in flight its
+other due deliveries stay pending, and the next starts when it settles. So two deliveries
+due at the same instant reach a receiver in the order they were made, and the server
+never waits on a receiver. A route's `test` attempt is made in its request, outside this
+order.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ if TYPE_CHECKING:
 MAX_ATTEMPTS = 5
 BACKOFF_MS = (10_000, 60_000, 300_000, 1_800_000)  # before attempts 2, 3, 4 and 5
 TIMEOUT_S = 10.0
+IN_FLIGHT = "delivery.in_flight"  # its key in emu.extras
 
 # (delivery row, attempt number, endpoint secret, raw body, now in ms): the product's signed headers
 Headers = Callable[[dict[str, Any], int, str, bytes, int], dict[str, str]]
@@ -77,21 +84,46 @@ def queue(emu: "Emulator", product: Product, rows: list[dict[str, Any]], send_no
     return rows
 
 
-def send_due(emu: "Emulator", product: Product, at_ms: int) -> list[dict[str, Any]]:
-    """Start every pending delivery due by `at_ms`, in (due, id) order; describe each."""
-    rows = emu.store.all(f"SELECT * FROM {product.deliveries} WHERE status = 'pending' AND due_ms <= ? "
-                         "ORDER BY due_ms, id", [at_ms])
-    return [send(emu, product, row) for row in rows]
+def send_due(emu: "Emulator", product: Product, at_ms: int, webhook_id: str | None = None) -> list[dict[str, Any]]:
+    """Start the earliest delivery due by `at_ms` of every endpoint (or of `webhook_id`) with
+    no attempt in flight, in (due, id) order; describe each. The others wait for it to settle.
+    Without an event loop each attempt settles in place, so this goes on until none is due."""
+    fired: list[dict[str, Any]] = []
+    while batch := _next_attempts(emu, product, at_ms, webhook_id):
+        fired += [send(emu, product, row) for row in batch]
+    return fired
+
+
+def _next_attempts(emu: "Emulator", product: Product, at_ms: int, webhook_id: str | None) -> list[dict[str, Any]]:
+    """The earliest due delivery of each endpoint with no attempt in flight."""
+    where, params = ("AND webhook_id = ?", [webhook_id]) if webhook_id else ("", [])
+    rows = emu.store.all(f"SELECT * FROM {product.deliveries} WHERE status = 'pending' AND due_ms <= ? {where} "
+                         "ORDER BY due_ms, id", [at_ms, *params])
+    busy, first = _busy(emu, product), {}
+    for row in rows:
+        if row["webhook_id"] not in busy:
+            first.setdefault(row["webhook_id"], row)
+    return list(first.values())
 
 
 def send(emu: "Emulator", product: Product, row: dict[str, Any]) -> dict[str, Any]:
-    """Start one attempt of a delivery (in the background; `settle` records its outcome)."""
+    """Start one attempt of a delivery in the background (`settle` records its outcome); its
+    endpoint gets no other attempt until this one settles."""
     request, attempt = attempt_request(emu, product, row)
-    answered = outbound.launch(emu, request, lambda outcome: settle(emu, product, row["id"], attempt, outcome))
+    _in_flight(emu)[product.deliveries, row["webhook_id"]] = row["id"]
+    answered = outbound.launch(emu, request, lambda outcome: _settled(emu, product, row, attempt, outcome))
     if answered is not None:  # no event loop: the call was made in place
+        _landed(emu, product, row)
         settle(emu, product, row["id"], attempt, answered)
     return {"type": product.kind, "deliveryId": row["id"], "webhookId": row["webhook_id"],
             "event": row["event_type"], "attempt": attempt}
+
+
+def _settled(emu: "Emulator", product: Product, row: dict[str, Any], attempt: int, outcome: dict[str, Any]) -> None:
+    """A background attempt answered: settle it, then start its endpoint's next due delivery."""
+    _landed(emu, product, row)
+    settle(emu, product, row["id"], attempt, outcome)
+    send_due(emu, product, emu.clock.now_ms(), row["webhook_id"])
 
 
 def attempt_request(emu: "Emulator", product: Product, row: dict[str, Any]) -> tuple[dict[str, Any], int]:
@@ -117,8 +149,8 @@ def settle(emu: "Emulator", product: Product, delivery_id: str, attempt: int,
         return None  # its endpoint was deleted meanwhile, or a reset forgot it
     now = emu.clock.now_ms()
     changes = {"http_status": (outcome.get("output") or {}).get("status"), "updated_at": iso(now),
-               "error": None if outcome["ok"] else outcome["message"][:500], **_next_state(product, attempt,
-                                                                                          outcome, now)}
+               "error": None if outcome["ok"] else outcome["message"][:500]}
+    changes.update(_next_state(product, attempt, outcome, now))
     with store.atomic():
         store.update(product.deliveries, delivery_id, changes)
         if product.after_settle is not None:
@@ -144,6 +176,24 @@ def _next_state(product: Product, attempt: int, outcome: dict[str, Any], now: in
     return {"status": "failed", "failed_at": iso(now)}
 
 
+def _in_flight(emu: "Emulator") -> dict[tuple[str, str], str]:
+    """(deliveries table, endpoint id) -> the delivery whose attempt is in flight. In memory:
+    a restarted or fully reset emulator has none."""
+    return emu.extras.setdefault(IN_FLIGHT, {})
+
+
+def _landed(emu: "Emulator", product: Product, row: dict[str, Any]) -> None:
+    """The attempt of `row` is over: its endpoint is free (unless another took it since)."""
+    in_flight, key = _in_flight(emu), (product.deliveries, row["webhook_id"])
+    if in_flight.get(key) == row["id"]:
+        del in_flight[key]
+
+
+def _busy(emu: "Emulator", product: Product) -> set[str]:
+    """The endpoints of `product` with an attempt in flight."""
+    return {webhook_id for table, webhook_id in _in_flight(emu) if table == product.deliveries}
+
+
 class Timer:
     """The timers.TimerSource of a product's deliveries (a subclass names its `product`):
     an attempt falls due."""
@@ -151,7 +201,12 @@ class Timer:
     product: Product
 
     def next_due(self, emu: "Emulator") -> int | None:
-        return emu.store.scalar(f"SELECT MIN(due_ms) FROM {self.product.deliveries} WHERE status = 'pending'")
+        """The earliest due instant of an endpoint with no attempt in flight (a busy one's next
+        delivery is started when its attempt settles)."""
+        busy = sorted(_busy(emu, self.product))
+        where = f" AND webhook_id NOT IN ({', '.join('?' * len(busy))})" if busy else ""
+        return emu.store.scalar(f"SELECT MIN(due_ms) FROM {self.product.deliveries} WHERE status = 'pending'{where}",
+                                busy)
 
     def fire(self, emu: "Emulator", at_ms: int, horizon_ms: int) -> list[dict[str, Any]]:
         return send_due(emu, self.product, at_ms)

@@ -1,5 +1,6 @@
 """A loopback HTTP receiver for tests of what the emulator sends out (webhook deliveries,
-custom tool handlers): it records every request and answers the statuses it is told to."""
+custom tool handlers): it records every request and answers the statuses it is told to,
+after the delays it is told to, counting how many requests it held at once."""
 
 from __future__ import annotations
 
@@ -19,9 +20,12 @@ class Received(dict):
 
 
 class Receiver:
-    def __init__(self, statuses: list[int] | None = None, answer: Any = None) -> None:
+    def __init__(self, statuses: list[int] | None = None, answer: Any = None,
+                 delays: list[float] | None = None) -> None:
         self.requests: list[Received] = []
         self.statuses = list(statuses or [])  # answered in turn; 200 once used up
+        self.delays = list(delays or [])  # seconds before each answer, in turn; none once used up
+        self.open = self.most_open = 0  # requests being answered now, and the most at once
         self.answer = {"ok": True} if answer is None else answer
         self._lock = threading.Lock()
         receiver = self
@@ -33,6 +37,12 @@ class Receiver:
                     receiver.requests.append(Received(method="POST", path=self.path, body=body,
                                                       headers={k.lower(): v for k, v in self.headers.items()}))
                     status = receiver.statuses.pop(0) if receiver.statuses else 200
+                    delay = receiver.delays.pop(0) if receiver.delays else 0.0
+                    receiver.open += 1
+                    receiver.most_open = max(receiver.most_open, receiver.open)
+                time.sleep(delay)
+                with receiver._lock:
+                    receiver.open -= 1
                 payload = json.dumps(receiver.answer).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -57,8 +67,9 @@ class Receiver:
 
 
 @contextmanager
-def receiver(statuses: list[int] | None = None, answer: Any = None) -> Iterator[Receiver]:
-    running = Receiver(statuses, answer)
+def receiver(statuses: list[int] | None = None, answer: Any = None,
+             delays: list[float] | None = None) -> Iterator[Receiver]:
+    running = Receiver(statuses, answer, delays)
     thread = threading.Thread(target=running.server.serve_forever, daemon=True)
     thread.start()
     try:

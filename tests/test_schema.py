@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlite3
 
 from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
 
 from theazo_emu.core.migrations import dump, loaded
 
@@ -52,3 +53,32 @@ def test_a_current_file_is_opened_as_it_is(tmp_path) -> None:
     store = Store(path)
     assert store.scalar("SELECT COUNT(*) FROM _sqlite_migrations") == len(frozen()[1])
     store.close()
+
+
+DELIVERY_COLUMNS = ("m091_delivery_columns", "m126_delivery_columns")
+
+
+def test_an_older_file_gets_the_one_delivery_vocabulary_with_its_rows(tmp_path) -> None:
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    before = Migrations(migrations.name)
+    before._migrations = [m for m in migrations._migrations if m.name not in DELIVERY_COLUMNS]
+    before.apply(Database(conn))
+    conn.execute("INSERT INTO webhook_deliveries (id, tenant, webhook_id, event_id, event, run_id, payload, status, "
+                 "attempts, due_ms, response_status, error, created_at, updated_at) VALUES ('whd_1', 't', 'wh_1', "
+                 "'evt_1', 'run.completed', 'run_1', '{}', 'pending', 2, 5, 503, 'boom', 'c', 'u')")
+    conn.execute("INSERT INTO theo_deliveries (id, tenant, webhook_id, event_id, event_type, payload, status, attempt, "
+                 "http_status, error_message, failed_at, created_at, updated_at) VALUES ('whd_2', 't', 'uuid', "
+                 "'evt_2', 'key.created', '{}', 'failed', 5, 500, 'gone', 'f', 'c', 'u')")
+    conn.close()
+    upgraded = Store(str(path))
+    assert _objects(upgraded.db) == _objects(Store(":memory:").db)
+    assert upgraded.one("SELECT * FROM webhook_deliveries") == {
+        "id": "whd_1", "tenant": "t", "webhook_id": "wh_1", "event_id": "evt_1", "event_type": "run.completed",
+        "run_id": "run_1", "payload": "{}", "status": "pending", "attempts": 2, "due_ms": 5, "http_status": 503,
+        "error": "boom", "delivered_at": None, "failed_at": None, "created_at": "c", "updated_at": "u"}
+    assert upgraded.one("SELECT * FROM theo_deliveries") == {
+        "id": "whd_2", "tenant": "t", "webhook_id": "uuid", "event_id": "evt_2", "event_type": "key.created",
+        "payload": "{}", "status": "failed", "attempts": 5, "due_ms": None, "http_status": 500, "error": "gone",
+        "delivered_at": None, "failed_at": "f", "created_at": "c", "updated_at": "u"}
+    upgraded.close()

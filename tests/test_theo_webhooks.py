@@ -155,6 +155,22 @@ def test_test_sends_a_marked_completion_event_and_reports_the_attempt(client):
     assert event["type"] == "completion.created" and event["data"]["_test"] is True and event["data"]["message"]
 
 
+def test_deliveries_due_at_once_reach_a_webhook_one_at_a_time_in_order(client):
+    key = theo_key()
+    with receiver([503], delays=[0.3]) as slow:
+        made = create(client, key, slow.url, ["key.created"])
+        names = [client.post("/api/v1/keys", headers=bearer(key), json={"name": f"k{n}"}).json()["name"]
+                 for n in range(3)]
+        requests = slow.wait_for(3)
+        assert slow.most_open == 1  # each went out once the one before was answered
+        advance(client, 10)  # the first one's retry
+        requests = slow.wait_for(4)
+        rows = deliveries(client, key, made["id"], 3)
+    assert [r.json()["data"]["name"] for r in requests] == [*names, names[0]]
+    assert [r["headers"]["theo-webhook-attempt"] for r in requests] == ["1", "1", "1", "2"]
+    assert [r["status"] for r in rows] == ["success"] * 3
+
+
 def test_a_5xx_is_retried_with_backoff_on_the_virtual_clock_and_a_4xx_is_not(client):
     key = theo_key()
     with receiver([500, 503]) as flaky:

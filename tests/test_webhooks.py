@@ -147,6 +147,18 @@ def test_session_events(client, auth):
     assert [r.json()["type"] for r in requests] == ["session.created", "session.paused", "session.resumed"]
 
 
+def test_deliveries_due_at_once_reach_an_endpoint_one_at_a_time_in_order(client, auth):
+    with receiver(delays=[1.0]) as slow, receiver() as other:
+        create(client, auth, slow.url, ["session.created"])
+        create(client, auth, other.url, ["session.created"])
+        first, second = make_session(client, auth), make_session(client, auth)
+        assert len(other.wait_for(2)) == 2 and len(slow.requests) == 1  # the other endpoint is not held up
+        requests = slow.wait_for(2)
+    assert [r.json()["data"]["sessionId"] for r in requests] == [first["id"], second["id"]]
+    assert slow.most_open == 1  # the second went out once the first was answered
+    assert [e["outcome"] for e in webhook_journal(client, 4)] == ["delivered"] * 4
+
+
 def test_a_failing_endpoint_is_retried_with_backoff_then_delivered(client, auth):
     with receiver(statuses=[500, 503]) as hook:
         webhook = create(client, auth, hook.url, ["session.created"])

@@ -710,26 +710,6 @@ CREATE TABLE "webhooks" (
 );
 CREATE INDEX "idx_webhooks_tenant_id"
     ON "webhooks" ("tenant", "id");
-CREATE TABLE "webhook_deliveries" (
-   "id" TEXT PRIMARY KEY,
-   "tenant" TEXT NOT NULL,
-   "webhook_id" TEXT NOT NULL,
-   "event_id" TEXT NOT NULL,
-   "event" TEXT NOT NULL,
-   "run_id" TEXT,
-   "payload" TEXT NOT NULL,
-   "status" TEXT NOT NULL,
-   "attempts" INTEGER NOT NULL DEFAULT 0,
-   "due_ms" INTEGER,
-   "response_status" INTEGER,
-   "error" TEXT,
-   "created_at" TEXT NOT NULL,
-   "updated_at" TEXT NOT NULL
-);
-CREATE INDEX "idx_webhook_deliveries_status_due_ms"
-    ON "webhook_deliveries" ("status", "due_ms");
-CREATE INDEX "idx_webhook_deliveries_run_id"
-    ON "webhook_deliveries" ("run_id");
 CREATE TABLE "billing_accounts" (
    "tenant" TEXT PRIMARY KEY,
    "subscription" TEXT,
@@ -748,6 +728,28 @@ CREATE TABLE "billing_checkouts" (
    "expires_ms" INTEGER NOT NULL,
    "completed_at" TEXT
 );
+CREATE TABLE "webhook_deliveries" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "webhook_id" TEXT NOT NULL,
+   "event_id" TEXT NOT NULL,
+   "event_type" TEXT NOT NULL,
+   "run_id" TEXT,
+   "payload" TEXT NOT NULL,
+   "status" TEXT NOT NULL,
+   "attempts" INTEGER NOT NULL DEFAULT 0,
+   "due_ms" INTEGER,
+   "http_status" INTEGER,
+   "error" TEXT,
+   "delivered_at" TEXT,
+   "failed_at" TEXT,
+   "created_at" TEXT NOT NULL,
+   "updated_at" TEXT NOT NULL
+);
+CREATE INDEX "idx_webhook_deliveries_run_id"
+    ON "webhook_deliveries" ("run_id");
+CREATE INDEX "idx_webhook_deliveries_status_due_ms"
+    ON "webhook_deliveries" ("status", "due_ms");
 CREATE TABLE "theo_keys" (
    "id" TEXT PRIMARY KEY,
    "tenant" TEXT NOT NULL,
@@ -920,27 +922,6 @@ CREATE TABLE "theo_webhooks" (
 );
 CREATE INDEX "idx_theo_webhooks_tenant_seq"
     ON "theo_webhooks" ("tenant", "seq");
-CREATE TABLE "theo_deliveries" (
-   "id" TEXT PRIMARY KEY,
-   "tenant" TEXT NOT NULL,
-   "webhook_id" TEXT NOT NULL,
-   "event_id" TEXT NOT NULL,
-   "event_type" TEXT NOT NULL,
-   "payload" TEXT NOT NULL,
-   "status" TEXT NOT NULL,
-   "attempt" INTEGER NOT NULL DEFAULT 0,
-   "due_ms" INTEGER,
-   "http_status" INTEGER,
-   "error_message" TEXT,
-   "delivered_at" TEXT,
-   "failed_at" TEXT,
-   "created_at" TEXT NOT NULL,
-   "updated_at" TEXT NOT NULL
-);
-CREATE INDEX "idx_theo_deliveries_webhook_id_id"
-    ON "theo_deliveries" ("webhook_id", "id");
-CREATE INDEX "idx_theo_deliveries_status_due_ms"
-    ON "theo_deliveries" ("status", "due_ms");
 CREATE TABLE "theo_hooks" (
    "id" TEXT PRIMARY KEY,
    "tenant" TEXT NOT NULL,
@@ -1152,6 +1133,27 @@ CREATE TABLE "theo_iframes" (
 );
 CREATE INDEX "idx_theo_iframes_tenant_id"
     ON "theo_iframes" ("tenant", "id");
+CREATE TABLE "theo_deliveries" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "webhook_id" TEXT NOT NULL,
+   "event_id" TEXT NOT NULL,
+   "event_type" TEXT NOT NULL,
+   "payload" TEXT NOT NULL,
+   "status" TEXT NOT NULL,
+   "attempts" INTEGER NOT NULL DEFAULT 0,
+   "due_ms" INTEGER,
+   "http_status" INTEGER,
+   "error" TEXT,
+   "delivered_at" TEXT,
+   "failed_at" TEXT,
+   "created_at" TEXT NOT NULL,
+   "updated_at" TEXT NOT NULL
+);
+CREATE INDEX "idx_theo_deliveries_status_due_ms"
+    ON "theo_deliveries" ("status", "due_ms");
+CREATE INDEX "idx_theo_deliveries_webhook_id_id"
+    ON "theo_deliveries" ("webhook_id", "id");
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm001_core', 'data/schema.sql');
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm002_clock', 'data/schema.sql');
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm010_secrets_providers', 'data/schema.sql');
@@ -1171,6 +1173,7 @@ INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm083_webhooks', 'data/schema.sql');
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm084_billing_accounts', 'data/schema.sql');
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm090_agent_references', 'data/schema.sql');
+INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm091_delivery_columns', 'data/schema.sql');
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm100_theo', 'data/schema.sql');
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm120_theo_media_jobs', 'data/schema.sql');
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm121_theo_webhooks_hooks', 'data/schema.sql');
@@ -1178,3 +1181,4 @@ INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm123_theo_workflows_account', 'data/schema.sql');
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm124_theo_browser_canvases', 'data/schema.sql');
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm125_theo_iframes', 'data/schema.sql');
+INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm126_delivery_columns', 'data/schema.sql');

@@ -3,9 +3,11 @@
 
 A trigger's (or a webhook endpoint's) signing secret is `whsec_` + 48 hex characters
 derived by HMAC from the seed, the tenant and its id (so the same requests give the same
-bytes), then sealed by emu.cipher in the store. A webhook delivery is signed the same way
-a trigger fire is (`sign`). A signed file URL carries `url_signature`, an HMAC of the file
-id and the expiry instant under a key derived from the seed and the tenant. A fire carries `X-Theazo-Signature: sha256=<hex>` (or the SDK
+bytes), then sealed by emu.cipher in the store. A Theazo webhook delivery is signed the same
+way a trigger fire is (`sign`); a Theo one covers its timestamp too (`sign_timestamped`:
+`v1=<hex HMAC-SHA256 of "<timestamp>.<raw body>">`). A signed file URL carries
+`url_signature`, an HMAC of the file id and the expiry instant under a key derived from the
+seed and the tenant. A fire carries `X-Theazo-Signature: sha256=<hex>` (or the SDK
 example's `X-Trigger-Signature`, with or without `sha256=`): the hex HMAC-SHA256 of the raw
 body keyed with the whole secret string. Comparison is constant time (hmac.compare_digest);
 anything but exactly 64 hex digits fails before it. Secrets are never logged or echoed.
@@ -47,6 +49,11 @@ def url_signature_ok(seed: int, tenant: str, ident: str, expires_ms: int, signat
 def sign(secret: str, body: bytes) -> str:
     """The header value a sender puts on `body`: `sha256=<hex>`."""
     return _PREFIX + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def sign_timestamped(secret: str, timestamp: int, body: bytes) -> str:
+    """The Theo-Webhook-Signature value: `v1=` and the hex HMAC-SHA256 of "<timestamp>.<body>"."""
+    return "v1=" + hmac.new(secret.encode(), str(timestamp).encode() + b"." + body, hashlib.sha256).hexdigest()
 
 
 def verify(secret: str, body: bytes, header: str | None) -> bool:

@@ -444,3 +444,16 @@ def m090_agent_references(db: Database) -> None:
     db["channels"].add_column("agent", str)
     db["schedule_executions"].add_column("agent", str)
     db["schedule_executions"].add_column("agent_config", str)
+
+@migrations()
+def m091_delivery_columns(db: Database) -> None:
+    # Webhook deliveries take the column names and order of Theo's (one delivery machine,
+    # core/delivery.py): the answer's status is http_status, the event's type event_type, and
+    # a settled delivery says when it was delivered or failed.
+    deliveries = db["webhook_deliveries"]
+    deliveries.add_column("delivered_at", str)
+    deliveries.add_column("failed_at", str)
+    deliveries.transform(rename={"response_status": "http_status", "event": "event_type"}, defaults={"attempts": 0},
+                         column_order=["id", "tenant", "webhook_id", "event_id", "event", "run_id", "payload",
+                                       "status", "attempts", "due_ms", "response_status", "error", "delivered_at",
+                                       "failed_at"])

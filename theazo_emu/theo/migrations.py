@@ -242,3 +242,10 @@ def m125_theo_iframes(db: Database) -> None:
                            "created_at", "updated_at"},
     )
     db["theo_iframes"].create_index(["tenant", "id"])
+
+@migrations()
+def m126_delivery_columns(db: Database) -> None:
+    # Deliveries name their columns as Theazo's do (one delivery machine, core/delivery.py):
+    # the attempts made so far, and the error of the last one.
+    db["theo_deliveries"].transform(rename={"attempt": "attempts", "error_message": "error"},
+                                    defaults={"attempt": 0})

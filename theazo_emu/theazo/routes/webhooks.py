@@ -1,4 +1,4 @@
-"""Webhooks: `theazo.webhooks` (create, list, test, delete); deliveries are domain/webhooks.py.
+"""Webhooks: `theazo.webhooks` (create, list, test, delete); deliveries are core/delivery.py.
 
 Owns the webhooks table. An endpoint has a URL, the events it wants (domain/events.py) and
 a `whsec_` signing secret, derived from the seed (signing.derive_secret) and sealed at
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from theazo_emu.core import outbound, signing
+from theazo_emu.core import delivery, outbound, signing
 from theazo_emu.core.http import PAGE, Ctx, api_route
 from theazo_emu.theazo.bodies.webhooks import CreateWebhook
 from theazo_emu.theazo.domain import webhooks
@@ -56,11 +56,11 @@ async def send_test_webhook(ctx: Ctx) -> dict:
     now = ctx.now_ms()
     event = Event(TEST, {"webhookId": row["id"], "message": "A test delivery from theazo-emu."}, now)
     with ctx.store.atomic():
-        (delivery,) = webhooks.enqueue(ctx.emu, ctx.tenant, [event], only=row["id"], send_now=False)
-        request, attempt = webhooks.attempt_request(ctx.emu, delivery)
+        (queued,) = webhooks.enqueue(ctx.emu, ctx.tenant, [event], only=row["id"], send_now=False)
+        request, attempt = delivery.attempt_request(ctx.emu, webhooks.DELIVERY, queued)
     outcome = await outbound.http_call(request)
-    entry = webhooks.settle(ctx.emu, delivery["id"], attempt, outcome) or {}
-    return {"deliveryId": delivery["id"], "eventId": delivery["event_id"], "event": TEST,
+    entry = delivery.settle(ctx.emu, webhooks.DELIVERY, queued["id"], attempt, outcome) or {}
+    return {"deliveryId": queued["id"], "eventId": queued["event_id"], "event": TEST,
             "delivered": entry.get("outcome") == "delivered", "responseStatus": entry.get("responseStatus"),
             "error": entry.get("error"), "nextAttemptAt": entry.get("nextAttemptAt")}
 

@@ -1,21 +1,21 @@
-"""Theo webhooks and their deliveries: signed POSTs of Theo events, retried on the virtual clock.
+"""Theo webhooks: the endpoints, and Theo's declaration for the delivery machine (core/delivery.py).
 
-theo-api.md §1.3 and §3.7. Owns theo_webhooks and theo_deliveries. An endpoint has a URL
-(checked by urls.blocked), the event types it wants (or `*`) and a signing secret, given
-(16-256 characters) or generated (32 bytes as hex, derived from the seed, the tenant and a
-fresh id, so answers stay reproducible), sealed at rest and shown only on create and
-rotate. `enqueue` (called by events.publish for every event) makes one delivery per enabled
-endpoint subscribed to the event, due at once; each attempt is a real POST (outbound.py, in
-the background, 10 s) of `{id, type, created, data}` with
+theo-api.md §1.3 and §3.7. Owns theo_webhooks (theo_deliveries is declared here and kept by
+core/delivery.py). An endpoint has a URL (checked by urls.blocked), the event types it
+wants (or `*`) and a signing secret, given (16-256 characters) or generated (32 bytes as
+hex, derived from the seed, the tenant and a fresh id, so answers stay reproducible),
+sealed at rest and shown only on create and rotate. `enqueue` (called by events.publish for
+every event) makes one delivery per enabled endpoint subscribed to the event, due at once;
+each attempt is a real POST of `{id, type, created, data}` with
 
     Theo-Webhook-Signature: v1=<hex HMAC-SHA256 over "<timestamp>.<raw body>">
     Theo-Webhook-Timestamp: <unix seconds, virtual clock>    Theo-Webhook-Id: <event id>
 
 signed with the endpoint's secret at the time of the attempt (a rotation stops the old one
-at once). A 2xx delivers; a 4xx fails the delivery at once; anything else (or no answer) is
-retried after BACKOFF_MS of virtual time up to MAX_ATTEMPTS (`TheoDeliveryTimer`, registered
-in registry.py). DISABLE_AFTER failed deliveries in a row turn the endpoint off. Every
-attempt is journaled (`kind=theo_webhook`).
+at once). DELIVERY says what is Theo's in how deliveries go: a 2xx is `success`, a 4xx
+fails the delivery at once (anything else is retried on the virtual clock,
+`TheoDeliveryTimer`, registered in registry.py), DISABLE_AFTER failed deliveries in a row
+turn the endpoint off (`count_failures`), and attempts are journaled as `theo_webhook`.
 """
 
 from __future__ import annotations
@@ -25,11 +25,9 @@ import hmac
 import json
 from typing import TYPE_CHECKING, Any
 
-from theazo_emu.core import outbound
+from theazo_emu.core import delivery, signing
 from theazo_emu.core.clock import iso
 from theazo_emu.core.crypto import associated_data
-from theazo_emu.core.journal import record_event
-from theazo_emu.core.version import __version__
 
 if TYPE_CHECKING:
     from theazo_emu.core.store import Scoped
@@ -40,9 +38,6 @@ EVENT_TYPES = ("completion.created", "job.completed", "job.failed", "workflow.co
                "skill.installed", "skill.uninstalled", "skill.submitted", "skill.approved", "skill.rejected",
                "skill.suspended", "connector.created", "connector.status_changed", "credits.low", "key.created",
                "key.revoked", "rate_limit.upgraded")
-MAX_ATTEMPTS = 5
-BACKOFF_MS = (10_000, 60_000, 300_000, 1_800_000)  # before attempts 2, 3, 4 and 5
-TIMEOUT_S = 10.0
 DISABLE_AFTER = 5  # failed deliveries in a row
 MAX_ACTIVE = 25  # enabled endpoints per tenant
 RECENT = 50  # deliveries listed
@@ -64,11 +59,6 @@ def uuid_of(ident: str) -> str:
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) % 4]}{h[17:20]}-{h[20:32]}"
 
 
-def signature(secret: str, timestamp: int, body: bytes) -> str:
-    """The Theo-Webhook-Signature value: `v1=` and the hex HMAC-SHA256 of "<timestamp>.<body>"."""
-    return "v1=" + hmac.new(secret.encode(), str(timestamp).encode() + b"." + body, hashlib.sha256).hexdigest()
-
-
 def webhook_to_api(row: dict[str, Any]) -> dict[str, Any]:
     """The docs' snake_case record and the SDK's camelCase one (it only casts: both are read)."""
     return {"id": row["id"], "url": row["url"], "event_types": row["event_types"], "enabled": bool(row["enabled"]),
@@ -80,11 +70,11 @@ def webhook_to_api(row: dict[str, Any]) -> dict[str, Any]:
 
 def delivery_to_api(row: dict[str, Any]) -> dict[str, Any]:
     return {"id": row["id"], "webhook_id": row["webhook_id"], "event_id": row["event_id"],
-            "event_type": row["event_type"], "http_status": row["http_status"], "error_message": row["error_message"],
-            "status": row["status"], "attempt": row["attempt"], "failed_at": row["failed_at"],
+            "event_type": row["event_type"], "http_status": row["http_status"], "error_message": row["error"],
+            "status": row["status"], "attempt": row["attempts"], "failed_at": row["failed_at"],
             "delivered_at": row["delivered_at"], "created_at": row["created_at"],
             "webhookId": row["webhook_id"], "eventType": row["event_type"], "statusCode": row["http_status"],
-            "attemptCount": row["attempt"], "deliveredAt": row["delivered_at"], "error": row["error_message"]}
+            "attemptCount": row["attempts"], "deliveredAt": row["delivered_at"], "error": row["error"]}
 
 
 def create(emu: "Emulator", store: "Scoped", *, url: str, event_types: list[str], secret: str | None,
@@ -119,10 +109,11 @@ def subscribed(event_types: list[str], kind: str) -> bool:
     return kind in event_types or "*" in event_types
 
 
-def enqueue(emu: "Emulator", tenant: str, event: dict[str, Any], only: str | None = None) -> list[dict[str, Any]]:
+def enqueue(emu: "Emulator", tenant: str, event: dict[str, Any], only: str | None = None,
+            send_now: bool = True) -> list[dict[str, Any]]:
     """One pending delivery of `event` ({id, type, created, data}) per enabled endpoint
-    subscribed to it (`only`: that endpoint, whatever it subscribes to); those are sent at
-    once. Returns the delivery rows."""
+    subscribed to it (`only`: that endpoint, whatever it subscribes to), due now and sent at
+    once unless `send_now` is False (the caller sends it itself). Returns the rows."""
     hooks = emu.store.all("SELECT id, event_types, enabled FROM theo_webhooks WHERE tenant = ? ORDER BY seq",
                           [tenant])
     targets = [h["id"] for h in hooks if (h["id"] == only if only else h["enabled"] and
@@ -131,92 +122,29 @@ def enqueue(emu: "Emulator", tenant: str, event: dict[str, Any], only: str | Non
         return []
     payload = json.dumps(event, separators=(",", ":"), ensure_ascii=False)
     now = emu.clock.now_ms()
-    rows = [{"id": emu.new_id("whd", tenant), "tenant": tenant, "webhook_id": webhook_id, "event_id": event["id"],
-             "event_type": event["type"], "payload": payload, "status": "pending", "attempt": 0, "due_ms": now,
-             "http_status": None, "error_message": None, "delivered_at": None, "failed_at": None,
-             "created_at": iso(now), "updated_at": iso(now)} for webhook_id in targets]
-    emu.store.insert_many(TABLE, rows)
-    if only is None:
-        send_due(emu, now)
-    emu.changes.notify()
-    return rows
+    rows = [delivery.new_row(emu, tenant, webhook_id, event["id"], event["type"], payload, now)
+            for webhook_id in targets]
+    return delivery.queue(emu, DELIVERY, rows, send_now)
 
 
-def resend(emu: "Emulator", delivery: dict[str, Any]) -> dict[str, Any]:
+def resend(emu: "Emulator", stored: dict[str, Any]) -> dict[str, Any]:
     """A new delivery of a stored payload to its endpoint's current URL (sent at once)."""
-    now = emu.clock.now_ms()
-    row = {**delivery, "id": emu.new_id("whd", delivery["tenant"]), "status": "pending", "attempt": 0, "due_ms": now,
-           "http_status": None, "error_message": None, "delivered_at": None, "failed_at": None,
-           "created_at": iso(now), "updated_at": iso(now)}
-    emu.store.insert(TABLE, row)
-    send_due(emu, now)
+    (row,) = delivery.queue(emu, DELIVERY, [delivery.new_row(
+        emu, stored["tenant"], stored["webhook_id"], stored["event_id"], stored["event_type"], stored["payload"],
+        emu.clock.now_ms())])
     return row
 
 
-def send_due(emu: "Emulator", at_ms: int) -> list[dict[str, Any]]:
-    """Start every pending delivery due by `at_ms` (in due order); describe each."""
-    rows = emu.store.all(f"SELECT * FROM {TABLE} WHERE status = 'pending' AND due_ms <= ? ORDER BY due_ms, id",
-                         [at_ms])
-    return [send(emu, row) for row in rows]
+def headers(row: dict[str, Any], attempt: int, secret: str, body: bytes, now_ms: int) -> dict[str, str]:
+    """A Theo delivery's signed headers: the signature covers the timestamp (virtual seconds)."""
+    timestamp = now_ms // 1000
+    return {"Theo-Webhook-Signature": signing.sign_timestamped(secret, timestamp, body),
+            "Theo-Webhook-Timestamp": str(timestamp), "Theo-Webhook-Id": row["event_id"],
+            "Theo-Webhook-Event": row["event_type"], "Theo-Webhook-Delivery": row["id"],
+            "Theo-Webhook-Attempt": str(attempt)}
 
 
-def send(emu: "Emulator", row: dict[str, Any]) -> dict[str, Any]:
-    """Start one attempt (in the background; `settle` records its outcome)."""
-    request, attempt = attempt_request(emu, row)
-    answered = outbound.launch(emu, request, lambda outcome: settle(emu, row["id"], attempt, outcome))
-    if answered is not None:  # no event loop: the call was made in place
-        settle(emu, row["id"], attempt, answered)
-    return {"type": "theo_webhook", "deliveryId": row["id"], "webhookId": row["webhook_id"],
-            "event": row["event_type"], "attempt": attempt}
-
-
-def attempt_request(emu: "Emulator", row: dict[str, Any]) -> tuple[dict[str, Any], int]:
-    """Mark the delivery `sending` and build its signed request: (request, attempt number)."""
-    hook = emu.store.one("SELECT * FROM theo_webhooks WHERE id = ? AND tenant = ?", [row["webhook_id"], row["tenant"]])
-    assert hook is not None  # deleting an endpoint deletes its deliveries
-    secret = emu.cipher.open(hook["secret_sealed"], secret_aad(hook["tenant"], hook["id"])).decode()
-    attempt, body = row["attempt"] + 1, row["payload"].encode()
-    emu.store.update(TABLE, row["id"], {"status": "sending", "attempt": attempt, "due_ms": None,
-                                        "updated_at": emu.clock.now_iso()})
-    timestamp = emu.clock.now_ms() // 1000
-    headers = {"Content-Type": "application/json", "User-Agent": f"theazo-emu/{__version__} (theo-webhooks)",
-               "Theo-Webhook-Signature": signature(secret, timestamp, body),
-               "Theo-Webhook-Timestamp": str(timestamp), "Theo-Webhook-Id": row["event_id"],
-               "Theo-Webhook-Event": row["event_type"], "Theo-Webhook-Delivery": row["id"],
-               "Theo-Webhook-Attempt": str(attempt)}
-    return {"url": hook["url"], "method": "POST", "headers": headers, "content": body, "timeoutS": TIMEOUT_S}, attempt
-
-
-def settle(emu: "Emulator", delivery_id: str, attempt: int, outcome: dict[str, Any]) -> dict[str, Any] | None:
-    """Record an attempt's outcome: delivered, retried after the backoff, or failed; journaled."""
-    store = emu.store
-    row = store.one(f"SELECT * FROM {TABLE} WHERE id = ?", [delivery_id])
-    if row is None or row["status"] != "sending" or row["attempt"] != attempt:
-        return None  # its endpoint was deleted meanwhile, or a reset forgot it
-    now = emu.clock.now_ms()
-    status = (outcome.get("output") or {}).get("status")
-    changes: dict[str, Any] = {"http_status": status, "updated_at": iso(now),
-                               "error_message": None if outcome["ok"] else outcome["message"][:500]}
-    client_error = status is not None and 400 <= status < 500
-    if outcome["ok"]:
-        changes.update(status="success", delivered_at=iso(now))
-    elif attempt < MAX_ATTEMPTS and not client_error:
-        changes.update(status="pending", due_ms=now + BACKOFF_MS[attempt - 1])
-    else:
-        changes.update(status="failed", failed_at=iso(now))
-    with store.atomic():
-        store.update(TABLE, delivery_id, changes)
-        _count(emu, row, changes["status"], now)
-    entry = {"webhookId": row["webhook_id"], "deliveryId": delivery_id, "eventId": row["event_id"],
-             "event": row["event_type"], "attempt": attempt, "outcome": changes["status"], "httpStatus": status,
-             "error": changes["error_message"],
-             "nextAttemptAt": iso(changes["due_ms"]) if changes.get("due_ms") else None}
-    record_event(emu, "theo_webhook", tenant=row["tenant"], **entry)
-    emu.changes.notify()
-    return entry
-
-
-def _count(emu: "Emulator", row: dict[str, Any], status: str, now: int) -> None:
+def count_failures(emu: "Emulator", row: dict[str, Any], status: str, now: int) -> None:
     """The endpoint's run of failures: reset by a success, and past DISABLE_AFTER it is turned off."""
     if status == "success":
         emu.store.db.execute("UPDATE theo_webhooks SET consecutive_failures = 0, last_delivered_at = ? WHERE id = ?",
@@ -226,6 +154,11 @@ def _count(emu: "Emulator", row: dict[str, Any], status: str, now: int) -> None:
             "UPDATE theo_webhooks SET consecutive_failures = consecutive_failures + 1, "
             "enabled = CASE WHEN consecutive_failures + 1 >= ? THEN 0 ELSE enabled END WHERE id = ?",
             [DISABLE_AFTER, row["webhook_id"]])
+
+
+DELIVERY = delivery.Product(kind="theo_webhook", deliveries=TABLE, endpoints=ENDPOINTS, secret_aad=secret_aad,
+                            headers=headers, user_agent="theo-webhooks", status_field="httpStatus",
+                            delivered="success", client_error_fails=True, after_settle=count_failures)
 
 
 def stats(store: "Scoped", row: dict[str, Any]) -> dict[str, Any]:
@@ -239,11 +172,7 @@ def stats(store: "Scoped", row: dict[str, Any]) -> dict[str, Any]:
                            "success_rate_percent": round(100 * counts["ok"] / settled, 1) if settled else None}}
 
 
-class TheoDeliveryTimer:
-    """The timers.TimerSource of Theo webhook deliveries: a retry falls due."""
+class TheoDeliveryTimer(delivery.Timer):
+    """Theo's webhook deliveries fall due."""
 
-    def next_due(self, emu: "Emulator") -> int | None:
-        return emu.store.scalar(f"SELECT MIN(due_ms) FROM {TABLE} WHERE status = 'pending'")
-
-    def fire(self, emu: "Emulator", at_ms: int, horizon_ms: int) -> list[dict[str, Any]]:
-        return send_due(emu, at_ms)
+    product = DELIVERY

@@ -1,19 +1,20 @@
 """Webhooks: /api/v1/webhooks and their test, deliveries, retry, secret rotation and stats.
 
-theo-api.md §1.3, §3.7; deliveries are domain/theo/webhooks.py. POST answers 201 with the
-record and its `signing_secret` (shown only then, and on rotate; sealed at rest). URLs are
-SSRF-checked (400 `url_blocked`; `serve --allow-private-webhooks` allows loopback and http).
-PATCH answers `{updated: true}`, DELETE `{deleted: true}` (its deliveries go too). `test`
-sends a `completion.created` event with `data._test: true` to that endpoint now and answers
-once its first attempt settled. Deliveries are the last 50, newest first; `retry` sends a
-stored payload again to the current URL with the current secret. Another tenant's id is 404.
+theo-api.md §1.3, §3.7; deliveries go out through core/delivery.py as theo/domain/webhooks.py
+declares. POST answers 201 with the record and its `signing_secret` (shown only then, and on
+rotate; sealed at rest). URLs are SSRF-checked (400 `url_blocked`; `serve
+--allow-private-webhooks` allows loopback and http). PATCH answers `{updated: true}`, DELETE
+`{deleted: true}` (its deliveries go too). `test` sends a `completion.created` event with
+`data._test: true` to that endpoint now and answers once its first attempt settled.
+Deliveries are the last 50, newest first; `retry` sends a stored payload again to the
+current URL with the current secret. Another tenant's id is 404.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from theazo_emu.core import outbound
+from theazo_emu.core import delivery, outbound
 from theazo_emu.core.errors import Conflict
 from theazo_emu.core.http import Ctx, api_route
 from theazo_emu.theo.bodies.api import NoBody
@@ -91,11 +92,11 @@ async def test_webhook(ctx: Ctx) -> dict:
     with ctx.store.atomic():
         event = {"id": ctx.emu.new_id("evt", ctx.tenant), "type": "completion.created", "created": ctx.now_iso(),
                  "data": data}
-        (delivery,) = hooks.enqueue(ctx.emu, ctx.tenant, event, only=row["id"])
-        request, attempt = hooks.attempt_request(ctx.emu, delivery)
+        (queued,) = hooks.enqueue(ctx.emu, ctx.tenant, event, only=row["id"], send_now=False)
+        request, attempt = delivery.attempt_request(ctx.emu, hooks.DELIVERY, queued)
     outcome = await outbound.http_call(request)
-    entry = hooks.settle(ctx.emu, delivery["id"], attempt, outcome) or {}
-    return {"sent": True, "delivery_id": delivery["id"], "event_id": event["id"], "status": entry.get("outcome"),
+    entry = delivery.settle(ctx.emu, hooks.DELIVERY, queued["id"], attempt, outcome) or {}
+    return {"sent": True, "delivery_id": queued["id"], "event_id": event["id"], "status": entry.get("outcome"),
             "http_status": entry.get("httpStatus"), "error_message": entry.get("error")}
 
 
@@ -109,12 +110,12 @@ async def list_deliveries(ctx: Ctx) -> dict:
 async def retry_delivery(ctx: Ctx) -> dict:
     """Send a delivery's payload again, to the webhook's current URL with its current secret."""
     row = _webhook(ctx)
-    delivery = ctx.store.find(hooks.TABLE, "id = ? AND webhook_id = ?", [ctx.params["delivery_id"], row["id"]])
-    if delivery is None:
+    stored = ctx.store.find(hooks.TABLE, "id = ? AND webhook_id = ?", [ctx.params["delivery_id"], row["id"]])
+    if stored is None:
         raise TheoError(404, "not_found", f"No delivery {ctx.params['delivery_id'][:100]!r} of this webhook.")
     with ctx.store.atomic():
-        again = hooks.resend(ctx.emu, delivery)
-    return {"retried": True, "delivery_id": again["id"], "original_delivery_id": delivery["id"]}
+        again = hooks.resend(ctx.emu, stored)
+    return {"retried": True, "delivery_id": again["id"], "original_delivery_id": stored["id"]}
 
 
 async def rotate_secret(ctx: Ctx) -> dict:

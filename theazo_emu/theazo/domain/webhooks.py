@@ -23,7 +23,7 @@ from theazo_emu.core.crypto import associated_data
 
 if TYPE_CHECKING:
     from theazo_emu.emulator import Emulator
-    from theazo_emu.theazo.domain.events import Event
+    from theazo_emu.theazo.domain.platform_event import Event
 
 ENDPOINTS, TABLE = "webhooks", "webhook_deliveries"
 

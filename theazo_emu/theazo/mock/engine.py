@@ -11,15 +11,15 @@ bytes. Scripts are the extension point for fixtures: anything with
 from __future__ import annotations
 
 import json
-import random
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import Any, Protocol, Sequence
 
+from theazo_emu.core.mock import seeded, shorten
 from theazo_emu.core.store import Encoded, encoded
 from theazo_emu.theazo.domain import pricing
 from theazo_emu.theazo.mock.chat import ChatPlan, ChatRequest, ChatScript, default_chat_plan
-from theazo_emu.theazo.mock.content import digest, shorten, tool_input, tool_output
+from theazo_emu.theazo.mock.content import tool_input, tool_output
 from theazo_emu.theazo.mock.execution import ExecResult, mock_exec
 
 
@@ -110,7 +110,7 @@ class Engine:
         text = json.dumps(tool_input, sort_keys=True, ensure_ascii=False)
         topic = tool_input.get("query") if isinstance(tool_input, dict) else None
         return tool_output(tool, topic if isinstance(topic, str) else text,
-                           random.Random(digest(self.seed, "tool", tool, text)))
+                           seeded(self.seed, "tool", tool, text, sep="\x1f"))
 
     def _default_plan(self, req: RunRequest) -> RunPlan:
         return _generated_plan(self.seed, req.model, req.instructions, req.tools, req.task)
@@ -120,7 +120,7 @@ class Engine:
 def _generated_plan(seed: int, model: str, instructions: str, tools: tuple[str, ...], task: str) -> RunPlan:
     """The default generator. A pure function of its arguments, so it is memoised: a schedule
     asks for the same plan at every firing. Callers share the plan and never change it."""
-    rng = random.Random(digest(seed, model, instructions, ",".join(tools), task))
+    rng = seeded(seed, model, instructions, ",".join(tools), task, sep="\x1f")
     short = shorten(task, 80)
     events: list[PlannedEvent] = []
     calls: list[dict[str, Any]] = []

@@ -28,6 +28,7 @@ from theazo_emu.core.store import Store
 from theazo_emu.core.timers import TimerSource
 from theazo_emu.fixtures.active import Fixtures
 from theazo_emu.record.tape import Tape
+from theazo_emu.theazo.domain import pricing
 from theazo_emu.theazo.mock import Engine
 
 from .settings import Settings
@@ -88,7 +89,7 @@ class Emulator:
         if stored is not None and stored > self.clock.now_ms():
             self.clock.set(stored)  # a persisted database never sees its time run backwards
         self.ids = IdSource(settings.seed)
-        self.engine = Engine(settings.seed)
+        self.engine = Engine(settings.seed, pricing)  # runs are priced by the ledger's table
         self.changes = Changes()
         self.workdir = settings.workdir or Path(tempfile.gettempdir()) / "theazo-emu"
         self.timers: list[TimerSource] = []  # the families' (lazy.timers), registered in create_app

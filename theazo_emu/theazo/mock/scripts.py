@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 from theazo_emu.core.mock import first_match
 from theazo_emu.fixtures.loader import FixtureSet
 from theazo_emu.theazo.mock.chat import ChatPlan, ChatRequest, scripted_chat_plan
-from theazo_emu.theazo.mock.engine import PlannedEvent, RunPlan, RunRequest, finish_plan, run_cents
+from theazo_emu.theazo.mock.engine import Pricing, PlannedEvent, RunPlan, RunRequest, finish_plan
 from theazo_emu.theazo.mock.execution import ExecResult, mock_exec
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ def run_matches(spec: RunSpec, req: RunRequest) -> bool:
             and (match.tools is None or set(match.tools) <= set(req.tools)))
 
 
-def run_plan(spec: RunSpec, req: RunRequest) -> RunPlan:
+def run_plan(spec: RunSpec, req: RunRequest, pricing: Pricing) -> RunPlan:
     """The scripted run: its events, then `output` (or `error`) at its duration."""
     events = [PlannedEvent(e.offset, e.type, _event_data(e.type, e.text, e.tool, e.input, e.output))
               for e in spec.events]
@@ -52,13 +52,13 @@ def run_plan(spec: RunSpec, req: RunRequest) -> RunPlan:
     tokens_in = spec.usage.inputTokens if spec.usage else 200 + (len(req.instructions) + len(req.task)) // 4
     tokens_out = spec.usage.outputTokens if spec.usage else 80 + len(spec.output) // 4
     if spec.error is None:
-        plan = finish_plan(events, spec.output, calls, tokens_in, tokens_out, duration, req.model,
+        plan = finish_plan(pricing, events, spec.output, calls, tokens_in, tokens_out, duration, req.model,
                            list(spec.artifacts), cost_cents=spec.cost)
         return plan
     error = {"code": spec.error.code, "message": spec.error.message or _ERROR_MESSAGES.get(
         spec.error.code, f"The run failed with {spec.error.code}.")}
     events.append(PlannedEvent(duration, "error", {"type": "error", **error}))
-    cents = spec.cost if spec.cost is not None else run_cents(req.model, tokens_in, tokens_out, duration)
+    cents = spec.cost if spec.cost is not None else pricing.run_cents(req.model, tokens_in, tokens_out, duration)
     return RunPlan(events, "", calls, tokens_in, tokens_out, duration, error=error,
                    artifacts=list(spec.artifacts), cost_cents=cents)
 
@@ -97,15 +97,15 @@ def exec_result(spec: ExecSpec, seed: int, language: str, code: str) -> ExecResu
 
 
 class FixtureRuns:
-    """A RunScript answering from the fixture layers in force."""
+    """A RunScript answering from the fixture layers in force, priced as the engine's plans are."""
 
-    def __init__(self, layers: Layers) -> None:
-        self.layers = layers
+    def __init__(self, layers: Layers, pricing: Pricing) -> None:
+        self.layers, self.pricing = layers, pricing
 
     def match(self, request: RunRequest) -> RunPlan | None:
         entry = first_match(self.layers(), request.tenant, lambda layer: layer.runs,
                             lambda spec: run_matches(spec, request))
-        return None if entry is None else run_plan(entry.spec, request)
+        return None if entry is None else run_plan(entry.spec, request, self.pricing)
 
 
 class FixtureExec:

@@ -1,4 +1,5 @@
-"""Fixture-backed run scripts, exec results and chat replies, plugged into the mock `Engine`.
+"""Fixture-backed run scripts, exec results and chat replies, plugged into the mock `Engine`
+(`fixture_engine`, which the emulator builds).
 
 `FixtureRuns` (a RunScript), `FixtureExec` (an ExecScript) and `FixtureChat` (a ChatScript) ask for the fixture layers
 in force at each request (API documents, then the files: a reload applies from the next
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 from theazo_emu.core.mock import first_match
 from theazo_emu.fixtures.loader import FixtureSet
 from theazo_emu.theazo.mock.chat import ChatPlan, ChatRequest, scripted_chat_plan
-from theazo_emu.theazo.mock.engine import Pricing, PlannedEvent, RunPlan, RunRequest, finish_plan
+from theazo_emu.theazo.mock.engine import Engine, PlannedEvent, Pricing, RunPlan, RunRequest, finish_plan
 from theazo_emu.theazo.mock.execution import ExecResult, mock_exec
 
 if TYPE_CHECKING:
@@ -137,3 +138,11 @@ class FixtureChat:
         entry = first_match(self.layers(), request.tenant, lambda layer: layer.chats,
                             lambda spec: chat_matches(spec, request))
         return None if entry is None else scripted_chat_plan(entry.spec, request)
+
+
+def fixture_engine(seed: int, pricing: Pricing, layers: Layers) -> Engine:
+    """An engine that answers runs, exec and chat from the fixture layers in force, else by default."""
+    engine = Engine(seed, pricing, [FixtureRuns(layers, pricing)])
+    engine.exec_scripts.append(FixtureExec(layers, seed))
+    engine.chat_scripts.append(FixtureChat(layers))
+    return engine

@@ -29,7 +29,8 @@ from theazo_emu.core.tenant import Tenant
 from theazo_emu.core.timers import TimerSource
 from theazo_emu.fixtures.active import Fixtures
 from theazo_emu.record.tape import Tape
-from theazo_emu.theazo.mock import Engine
+from theazo_emu.theazo.domain import pricing
+from theazo_emu.theazo.mock.scripts import fixture_engine
 
 from .settings import Settings
 
@@ -89,7 +90,6 @@ class Emulator:
         if stored is not None and stored > self.clock.now_ms():
             self.clock.set(stored)  # a persisted database never sees its time run backwards
         self.ids = IdSource(settings.seed)
-        self.engine = Engine(settings.seed)
         self.changes = Changes()
         self.workdir = settings.workdir or Path(tempfile.gettempdir()) / "theazo-emu"
         self.timers: list[TimerSource] = []  # the families' (lazy.timers), registered in create_app
@@ -101,6 +101,7 @@ class Emulator:
         self.extras: dict[str, Any] = {}
         self.faults = Faults(settings.seed)  # fault rules: the API's, then the fixtures'
         self.fixtures = Fixtures(settings.fixtures, self.faults)  # installed (loaded, seeded) in create_app
+        self.engine = fixture_engine(settings.seed, pricing, self.fixtures.layers)  # priced by the ledger's table
         self.aliases = KeyAliases()  # readable names of the keys seen (the inspector shows them)
         self.tape = Tape(self)  # what is recorded or replayed (tape.py); started in create_app
         self.guards: dict[str, Guard] = {"rate_limit": self.rate_limiter.guard, "scopes": self.fixtures.scope_guard,

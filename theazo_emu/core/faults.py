@@ -12,7 +12,6 @@ fired faults are journaled; sse.py carries out stream cuts.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 from theazo_emu.core.errors import ApiError, InternalError, ProviderError, RateLimited, Timeout, Unprocessable
 from theazo_emu.core.http import header
 from theazo_emu.core.journal import record_event
+from theazo_emu.core.mock import draw
 
 if TYPE_CHECKING:
     from theazo_emu.core.http import ApiRoute, Ctx
@@ -31,6 +31,7 @@ _HEADER_BYTES = HEADER.encode()
 CUT_AFTER = "sse_cut_after"  # request-state key set by a stream_cut fault: the stream ends after N events
 SEEDING = "theazo_emu.fixtures.seeding"  # ASGI scope flag on requests the emulator makes to itself
 DEFAULT_RETRY_AFTER = 2  # the reference's own example
+MAX_LATENCY_MS = 60_000  # the most a request is delayed, by the header or by rules (fixtures' `latencyMs`)
 _ERRORS: dict[str, type[ApiError]] = {
     "provider_error": ProviderError, "timeout": Timeout, "internal_error": InternalError, "rate_limited": RateLimited}
 _MESSAGES = {
@@ -134,17 +135,11 @@ class Faults:
             if rule.remaining == 0 or not rule.matches(method, path, key):
                 continue
             rule.matched += 1
-            if rule.spec.probability < 1 and _draw(self.seed, rule.id, rule.matched) >= rule.spec.probability:
+            if rule.spec.probability < 1 and draw(self.seed, rule.id, rule.matched) >= rule.spec.probability:
                 continue
             rule.fired += 1
             return rule
         return None
-
-
-def _draw(seed: int, rule_id: str, number: int) -> float:
-    """A number in [0, 1) from the seed, the rule and the request number: repeatable."""
-    digest = hashlib.blake2b(f"{seed}|{rule_id}|{number}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big") / 2**64
 
 
 def parse_header(value: str) -> list[Effect]:
@@ -162,13 +157,8 @@ def parse_header(value: str) -> list[Effect]:
 
 def _header_effect(name: str, arg: str) -> Effect:
     if name == "latency":
-        from theazo_emu.fixtures.models import (  # pydantic: only when a fault is asked for
-            MAX_LATENCY_MS,
-            to_ms,
-        )
-
-        ms = to_ms(arg) if arg else None
-        if not isinstance(ms, int) or not 0 <= ms <= MAX_LATENCY_MS:
+        ms = _milliseconds(arg) if arg else None
+        if ms is None or not 0 <= ms <= MAX_LATENCY_MS:
             raise ValueError(f"latency needs a duration up to {MAX_LATENCY_MS} ms, such as latency=250ms")
         return Effect("latency", "header", latency_ms=ms)
     if name == "stream_cut":
@@ -183,6 +173,16 @@ def _header_effect(name: str, arg: str) -> Effect:
         return Effect(name, "header")
     raise ValueError("expected provider_error, timeout, rate_limited[=seconds], internal_error, "
                      "latency=<duration> or stream_cut=<events>, separated by commas")
+
+
+def _milliseconds(text: str) -> int:
+    """'250ms', '2s' or a bare number of milliseconds, in whole milliseconds."""
+    from theazo_emu.core import durations  # only when a latency is asked for
+
+    try:
+        return round(durations.to_ms(text, bare="ms"))
+    except ValueError:
+        raise ValueError(f"expected milliseconds or a duration such as '250ms' or '2s', got {text!r}") from None
 
 
 def error_for(effect: Effect) -> ApiError:
@@ -208,8 +208,6 @@ async def guard(ctx: "Ctx", route: "ApiRoute") -> None:
         effects.append(rule.effect())
     if not effects:
         return
-    from theazo_emu.fixtures.models import MAX_LATENCY_MS
-
     for effect in effects:  # visible in /_emu/requests?kind=fault
         record_event(ctx.emu, "fault", fault=effect.kind, source=effect.source, method=request.method, path=path)
     latency = min(MAX_LATENCY_MS, sum(e.latency_ms for e in effects))

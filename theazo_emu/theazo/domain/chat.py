@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from theazo_emu.core.clock import iso
 from theazo_emu.core.errors import Conflict, NotFound
+from theazo_emu.core.mock import shorten
 from theazo_emu.theazo.domain import definitions, orchestration, pricing
 from theazo_emu.theazo.domain.sessions import require_active
 from theazo_emu.theazo.mock.chat import tokens
-from theazo_emu.theazo.mock.content import shorten
 
 if TYPE_CHECKING:
     from theazo_emu.emulator import Emulator

@@ -3,6 +3,8 @@
 Compute is 5 cents per started minute of a run (the reference's own figures: 142
 minutes cost 710). Model tokens are priced per million tokens per model, rounded up
 to a whole cent per charge. Storage is 10 cents per GB (the reference: 0.4 GB, 4 cents).
+The mock engine prices its plans with this module, handed to it (its `Pricing`) by whoever
+builds it: the mock sits below the domain and imports nothing from it.
 """
 
 from __future__ import annotations
@@ -47,6 +49,11 @@ def compute_minutes(duration_ms: int) -> int:
 
 def compute_cents(minutes: float) -> int:
     return math.ceil(minutes * COMPUTE_CENTS_PER_MINUTE)
+
+
+def run_cents(model: str | None, input_tokens: int, output_tokens: int, duration_ms: int) -> int:
+    """A run's charge: compute for its started minutes, plus its model's tokens."""
+    return compute_cents(compute_minutes(duration_ms)) + model_cents(model, input_tokens, output_tokens)
 
 
 def storage_cents(gb: float) -> int:

@@ -16,7 +16,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from theazo_emu.theazo.mock.content import digest, shorten, tool_input, tool_output
+from theazo_emu.core.mock import count_tokens, seeded, shorten
+from theazo_emu.theazo.mock.content import tool_input, tool_output
 
 if TYPE_CHECKING:
     from theazo_emu.fixtures.models import ChatSpec
@@ -59,8 +60,8 @@ class ChatScript(Protocol):
 
 
 def tokens(text: str) -> int:
-    """The emulator's token estimate: one token per four characters, at least one."""
-    return max(1, (len(text) + 3) // 4)
+    """The emulator's token estimate (core/mock.py), at least one."""
+    return max(1, count_tokens(text))
 
 
 def context_tokens(request: ChatRequest) -> int:
@@ -93,8 +94,7 @@ def _compose(request: ChatRequest, rng: random.Random, used: str | None) -> str:
 
 def default_chat_plan(seed: int, request: ChatRequest) -> ChatPlan:
     history = "\x1e".join(f"{role}:{content}" for role, content in request.history)
-    rng = random.Random(digest(seed, request.model, request.system, ",".join(request.tools), history,
-                                request.message))
+    rng = seeded(seed, request.model, request.system, ",".join(request.tools), history, request.message, sep="\x1f")
     t = rng.randint(150, 400)  # time to the first token
     events: list[ChatEvent] = []
     calls: list[dict[str, Any]] = []

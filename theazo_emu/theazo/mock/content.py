@@ -1,11 +1,12 @@
-"""The text pieces of mocked outputs that runs and chat replies share: tool inputs and
-results, shortening, and the digest that seeds each generator (pure functions)."""
+"""The text pieces of mocked outputs that runs and chat replies share: what a built-in tool
+is given and what it answers (pure functions; shortening is core/mock.py's)."""
 
 from __future__ import annotations
 
-import hashlib
 import random
 from typing import Any
+
+from theazo_emu.core.mock import shorten
 
 
 def tool_input(tool: str, task: str) -> dict[str, Any]:
@@ -28,12 +29,3 @@ def tool_output(tool: str, task: str, rng: random.Random) -> str:
         return "wrote /data/output.md"
     return f"{tool} finished"
 
-
-def shorten(text: str, limit: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def digest(*parts: Any) -> int:
-    joined = "\x1f".join(str(p) for p in parts).encode()
-    return int.from_bytes(hashlib.blake2b(joined, digest_size=8).digest(), "big")

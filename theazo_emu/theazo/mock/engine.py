@@ -6,29 +6,43 @@ default generator does. The generator is a pure function of the seed and the req
 (a `random.Random` seeded from a digest of both), so identical inputs give identical
 bytes. Scripts are the extension point for fixtures: anything with
 `match(RunRequest) -> RunPlan | None` can be put in `Engine.scripts`.
+
+A plan ends with its cost, priced by the `Pricing` the engine is given: the ledger's price
+table (theazo/domain/pricing.py), passed in by whoever builds the engine. The domain uses
+the mock, so the mock takes the prices as a parameter rather than importing the domain,
+and the table keeps its one home beside the ledger that books what it computes.
 """
 
 from __future__ import annotations
 
 import json
-import random
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import Any, Protocol, Sequence
 
+from theazo_emu.core.mock import seeded, shorten
 from theazo_emu.core.store import Encoded, encoded
-from theazo_emu.theazo.domain import pricing
 from theazo_emu.theazo.mock.chat import ChatPlan, ChatRequest, ChatScript, default_chat_plan
-from theazo_emu.theazo.mock.content import digest, shorten, tool_input, tool_output
+from theazo_emu.theazo.mock.content import tool_input, tool_output
 from theazo_emu.theazo.mock.execution import ExecResult, mock_exec
+
+
+class Pricing(Protocol):
+    """What pricing a plan needs (theazo/domain/pricing.py is one): its cents and their wire text."""
+
+    def run_cents(self, model: str | None, input_tokens: int, output_tokens: int, duration_ms: int) -> int: ...
+
+    def cost(self, amount: int) -> dict: ...
+
+    def duration_text(self, ms: int) -> str: ...
 
 
 @dataclass(frozen=True)
 class RunRequest:
     task: str
+    model: str | None  # the agent's
     instructions: str = ""
     tools: tuple[str, ...] = ()
-    model: str = pricing.DEFAULT_MODEL
     definition_id: str | None = None
     timeout_s: int = 300
     definition_name: str | None = None
@@ -74,10 +88,11 @@ class ExecScript(Protocol):
 
 
 class Engine:
-    """Decides mocked outcomes; holds no state beyond its seed and scripts."""
+    """Decides mocked outcomes; holds no state beyond its seed, its prices and its scripts."""
 
-    def __init__(self, seed: int, scripts: Sequence[RunScript] = ()) -> None:
+    def __init__(self, seed: int, pricing: Pricing, scripts: Sequence[RunScript] = ()) -> None:
         self.seed = seed
+        self.pricing = pricing
         self.scripts = list(scripts)
         self.exec_scripts: list[ExecScript] = []  # consulted before the default mock, in order
         self.chat_scripts: list[ChatScript] = []  # consulted before the default chat reply, in order
@@ -110,17 +125,18 @@ class Engine:
         text = json.dumps(tool_input, sort_keys=True, ensure_ascii=False)
         topic = tool_input.get("query") if isinstance(tool_input, dict) else None
         return tool_output(tool, topic if isinstance(topic, str) else text,
-                           random.Random(digest(self.seed, "tool", tool, text)))
+                           seeded(self.seed, "tool", tool, text, sep="\x1f"))
 
     def _default_plan(self, req: RunRequest) -> RunPlan:
-        return _generated_plan(self.seed, req.model, req.instructions, req.tools, req.task)
+        return _generated_plan(self.seed, self.pricing, req.model, req.instructions, req.tools, req.task)
 
 
 @lru_cache(maxsize=256)
-def _generated_plan(seed: int, model: str, instructions: str, tools: tuple[str, ...], task: str) -> RunPlan:
+def _generated_plan(seed: int, pricing: Pricing, model: str | None, instructions: str, tools: tuple[str, ...],
+                    task: str) -> RunPlan:
     """The default generator. A pure function of its arguments, so it is memoised: a schedule
     asks for the same plan at every firing. Callers share the plan and never change it."""
-    rng = random.Random(digest(seed, model, instructions, ",".join(tools), task))
+    rng = seeded(seed, model, instructions, ",".join(tools), task, sep="\x1f")
     short = shorten(task, 80)
     events: list[PlannedEvent] = []
     calls: list[dict[str, Any]] = []
@@ -142,15 +158,15 @@ def _generated_plan(seed: int, model: str, instructions: str, tools: tuple[str, 
     t += rng.randint(1000, 5000)
     input_tokens = 200 + (len(instructions) + len(task)) // 4 + 150 * len(chosen) + rng.randint(0, 300)
     output_tokens = 80 + len(output) // 4 + rng.randint(0, 200)
-    return finish_plan(events, output, calls, input_tokens, output_tokens, t, model)
+    return finish_plan(pricing, events, output, calls, input_tokens, output_tokens, t, model)
 
 
-def finish_plan(events: list[PlannedEvent], output: str, calls: list[dict], input_tokens: int,
-                output_tokens: int, duration_ms: int, model: str, artifacts: list[str] | None = None,
+def finish_plan(pricing: Pricing, events: list[PlannedEvent], output: str, calls: list[dict], input_tokens: int,
+                output_tokens: int, duration_ms: int, model: str | None, artifacts: list[str] | None = None,
                 cost_cents: int | None = None) -> RunPlan:
     """Append the final `output` event (the SDK's `done`), with the settled cost."""
     artifacts = artifacts or []
-    cents = run_cents(model, input_tokens, output_tokens, duration_ms) if cost_cents is None else cost_cents
+    cents = pricing.run_cents(model, input_tokens, output_tokens, duration_ms) if cost_cents is None else cost_cents
     done = {
         "type": "done", "text": output, "output": output, "cost": pricing.cost(cents),
         "duration": pricing.duration_text(duration_ms), "durationMs": duration_ms, "artifacts": artifacts,
@@ -158,11 +174,6 @@ def finish_plan(events: list[PlannedEvent], output: str, calls: list[dict], inpu
     }
     return RunPlan([*events, PlannedEvent(duration_ms, "output", done)], output, calls,
                    input_tokens, output_tokens, duration_ms, artifacts=artifacts, cost_cents=cost_cents)
-
-
-def run_cents(model: str, input_tokens: int, output_tokens: int, duration_ms: int) -> int:
-    minutes = pricing.compute_minutes(duration_ms)
-    return pricing.compute_cents(minutes) + pricing.model_cents(model, input_tokens, output_tokens)
 
 
 def _enforce_timeout(plan: RunPlan, timeout_s: int) -> RunPlan:

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import ast
 import asyncio
-import hashlib
 import operator
 import os
 import re
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from theazo_emu.core.mock import digest
 
 _PRINT = {
     "python": re.compile(r"^\s*print\((.*)\)\s*;?\s*$"),
@@ -46,8 +47,7 @@ def mock_exec(seed: int, language: str, code: str) -> ExecResult:
     family = {"typescript": "node", "javascript": "node"}.get(language, language)
     lines = [_render_line(family, line) for line in code.splitlines()]
     stdout = "".join(f"{text}\n" for text in lines if text is not None)
-    digest = hashlib.blake2b(f"{seed}|{language}|{code}".encode(), digest_size=4).digest()
-    return ExecResult(stdout, "", 0, 50 + int.from_bytes(digest, "big") % 450)
+    return ExecResult(stdout, "", 0, 50 + digest(seed, language, code, size=4) % 450)
 
 
 def _render_line(family: str, line: str) -> str | None:

@@ -1,20 +1,22 @@
-"""Fixture-backed run scripts, exec results and chat replies, plugged into the mock `Engine`.
+"""Fixture-backed run scripts, exec results and chat replies, plugged into the mock `Engine`
+(`fixture_engine`, which the emulator builds).
 
 `FixtureRuns` (a RunScript), `FixtureExec` (an ExecScript) and `FixtureChat` (a ChatScript) ask for the fixture layers
 in force at each request (API documents, then the files: a reload applies from the next
-request) and answer with the first matching entry, or None for the default generator.
-A layer or entry limited to one key matches only that key's tenant. A scripted run ends
-with the engine's `finish_plan` (or an `error` event), so its numbers are the ledger's.
+request) and answer with the first matching entry, or None for the default generator
+(core/mock.py's `first_match`: a layer or entry limited to one key matches only that key's
+tenant). A scripted run ends with the engine's `finish_plan` (or an `error` event), so its
+numbers are the ledger's.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-from theazo_emu.core.auth import tenant_of
+from theazo_emu.core.mock import first_match
 from theazo_emu.fixtures.loader import FixtureSet
 from theazo_emu.theazo.mock.chat import ChatPlan, ChatRequest, scripted_chat_plan
-from theazo_emu.theazo.mock.engine import PlannedEvent, RunPlan, RunRequest, finish_plan, run_cents
+from theazo_emu.theazo.mock.engine import Engine, PlannedEvent, Pricing, RunPlan, RunRequest, finish_plan
 from theazo_emu.theazo.mock.execution import ExecResult, mock_exec
 
 if TYPE_CHECKING:
@@ -34,15 +36,14 @@ _ERROR_MESSAGES = {
 def run_matches(spec: RunSpec, req: RunRequest) -> bool:
     match = spec.match
     definitions = [d for d in (req.definition_id, req.definition_name) if d]
-    return ((match.key is None or tenant_of(match.key) == req.tenant)
-            and (match.task is None or match.task.test(req.task))
+    return ((match.task is None or match.task.test(req.task))
             and (match.instructions is None or match.instructions.test(req.instructions))
             and (match.definition is None or any(match.definition.test(d) for d in definitions))
             and (match.model is None or match.model.test(req.model or ""))
             and (match.tools is None or set(match.tools) <= set(req.tools)))
 
 
-def run_plan(spec: RunSpec, req: RunRequest) -> RunPlan:
+def run_plan(spec: RunSpec, req: RunRequest, pricing: Pricing) -> RunPlan:
     """The scripted run: its events, then `output` (or `error`) at its duration."""
     events = [PlannedEvent(e.offset, e.type, _event_data(e.type, e.text, e.tool, e.input, e.output))
               for e in spec.events]
@@ -52,13 +53,13 @@ def run_plan(spec: RunSpec, req: RunRequest) -> RunPlan:
     tokens_in = spec.usage.inputTokens if spec.usage else 200 + (len(req.instructions) + len(req.task)) // 4
     tokens_out = spec.usage.outputTokens if spec.usage else 80 + len(spec.output) // 4
     if spec.error is None:
-        plan = finish_plan(events, spec.output, calls, tokens_in, tokens_out, duration, req.model,
+        plan = finish_plan(pricing, events, spec.output, calls, tokens_in, tokens_out, duration, req.model,
                            list(spec.artifacts), cost_cents=spec.cost)
         return plan
     error = {"code": spec.error.code, "message": spec.error.message or _ERROR_MESSAGES.get(
         spec.error.code, f"The run failed with {spec.error.code}.")}
     events.append(PlannedEvent(duration, "error", {"type": "error", **error}))
-    cents = spec.cost if spec.cost is not None else run_cents(req.model, tokens_in, tokens_out, duration)
+    cents = spec.cost if spec.cost is not None else pricing.run_cents(req.model, tokens_in, tokens_out, duration)
     return RunPlan(events, "", calls, tokens_in, tokens_out, duration, error=error,
                    artifacts=list(spec.artifacts), cost_cents=cents)
 
@@ -83,10 +84,9 @@ def _paired_calls(spec: RunSpec) -> list[dict[str, Any]]:
     return calls
 
 
-def exec_matches(spec: ExecSpec, language: str, code: str, tenant: str | None) -> bool:
+def exec_matches(spec: ExecSpec, language: str, code: str) -> bool:
     match = spec.match
-    return ((match.key is None or tenant_of(match.key) == tenant)
-            and (match.language is None or language in match.language)
+    return ((match.language is None or language in match.language)
             and (match.code is None or match.code.test(code)))
 
 
@@ -98,19 +98,15 @@ def exec_result(spec: ExecSpec, seed: int, language: str, code: str) -> ExecResu
 
 
 class FixtureRuns:
-    """A RunScript answering from the fixture layers in force."""
+    """A RunScript answering from the fixture layers in force, priced as the engine's plans are."""
 
-    def __init__(self, layers: Layers) -> None:
-        self.layers = layers
+    def __init__(self, layers: Layers, pricing: Pricing) -> None:
+        self.layers, self.pricing = layers, pricing
 
     def match(self, request: RunRequest) -> RunPlan | None:
-        for tenant, layer in self.layers():
-            if tenant is not None and tenant != request.tenant:
-                continue
-            for entry in layer.runs:
-                if run_matches(entry.spec, request):
-                    return run_plan(entry.spec, request)
-        return None
+        entry = first_match(self.layers(), request.tenant, lambda layer: layer.runs,
+                            lambda spec: run_matches(spec, request))
+        return None if entry is None else run_plan(entry.spec, request, self.pricing)
 
 
 class FixtureExec:
@@ -120,20 +116,14 @@ class FixtureExec:
         self.layers, self.seed = layers, seed
 
     def match(self, language: str, code: str, tenant: str | None) -> ExecResult | None:
-        for layer_tenant, layer in self.layers():
-            if layer_tenant is not None and layer_tenant != tenant:
-                continue
-            for entry in layer.execs:
-                if exec_matches(entry.spec, language, code, tenant):
-                    return exec_result(entry.spec, self.seed, language, code)
-        return None
-
+        entry = first_match(self.layers(), tenant, lambda layer: layer.execs,
+                            lambda spec: exec_matches(spec, language, code))
+        return None if entry is None else exec_result(entry.spec, self.seed, language, code)
 
 
 def chat_matches(spec: ChatSpec, req: ChatRequest) -> bool:
     match = spec.match
-    return ((match.key is None or tenant_of(match.key) == req.tenant)
-            and (match.message is None or match.message.test(req.message))
+    return ((match.message is None or match.message.test(req.message))
             and (match.instructions is None or match.instructions.test(req.system))
             and (match.agent is None or match.agent.test(req.agent)))
 
@@ -145,10 +135,14 @@ class FixtureChat:
         self.layers = layers
 
     def match(self, request: ChatRequest) -> ChatPlan | None:
-        for tenant, layer in self.layers():
-            if tenant is not None and tenant != request.tenant:
-                continue
-            for entry in layer.chats:
-                if chat_matches(entry.spec, request):
-                    return scripted_chat_plan(entry.spec, request)
-        return None
+        entry = first_match(self.layers(), request.tenant, lambda layer: layer.chats,
+                            lambda spec: chat_matches(spec, request))
+        return None if entry is None else scripted_chat_plan(entry.spec, request)
+
+
+def fixture_engine(seed: int, pricing: Pricing, layers: Layers) -> Engine:
+    """An engine that answers runs, exec and chat from the fixture layers in force, else by default."""
+    engine = Engine(seed, pricing, [FixtureRuns(layers, pricing)])
+    engine.exec_scripts.append(FixtureExec(layers, seed))
+    engine.chat_scripts.append(FixtureChat(layers))
+    return engine

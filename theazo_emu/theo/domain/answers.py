@@ -1,18 +1,18 @@
 """What the Theo engine is asked and what it answers: the request (`Ask`), the answer
 (`Answer`, with a scripted `Failure`), and the arithmetic both the default generator
 (mock.py) and fixture scripts (scripts.py) share: token chunks that join to the content,
-token counts (about four characters a token) and the cost from the one price table
-(engines.py; media modes count no tokens and cost per item).
+token counts (core/mock.py's estimate) and the cost from the one price table (engines.py;
+media modes count no tokens and cost per item).
 """
 
 from __future__ import annotations
 
-import math
 import random
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from theazo_emu.core.mock import count_tokens
 from theazo_emu.theo.domain import engines
 
 
@@ -90,10 +90,6 @@ def chunk(content: str, rng: random.Random) -> tuple[str, ...]:
     return tuple(chunks)
 
 
-def count_tokens(*texts: str) -> int:
-    return sum(math.ceil(len(text) / 4) for text in texts if text)
-
-
 def prompt_tokens(ask: Ask) -> int:
     """What the request costs to read: its prompt, history, persona, tools and tool results."""
     persona = ask.persona if ask.persona not in ("theo", "none") else ""
@@ -113,8 +109,3 @@ def finish(ask: Ask, rng: random.Random, content: str, **parts: Any) -> Answer:
     return Answer(content=content, chunks=chunk(content, rng), resolved_mode=ask.resolved_mode, engine=ask.engine,
                   prompt_tokens=tokens_in, completion_tokens=tokens_out,
                   cost_units=engines.cost_units(engine, tokens_in, tokens_out), **parts)
-
-
-def shorten(text: str, limit: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -17,8 +17,9 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from theazo_emu.core.journal import record_event
+from theazo_emu.core.mock import count_tokens
 from theazo_emu.theo.domain import audit, conversations, engines, events, ledger
-from theazo_emu.theo.domain.answers import Answer, Ask, Tool, count_tokens
+from theazo_emu.theo.domain.answers import Answer, Ask, Tool
 from theazo_emu.theo.domain.errors import TheoError
 from theazo_emu.theo.domain.mock import generated
 from theazo_emu.theo.domain.ratelimit import limiter

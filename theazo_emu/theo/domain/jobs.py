@@ -16,8 +16,8 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from theazo_emu.core.auth import tenant_of
 from theazo_emu.core.clock import iso
+from theazo_emu.core.mock import first_match
 from theazo_emu.theo.domain import engines, events
 from theazo_emu.theo.domain.answers import Ask
 from theazo_emu.theo.domain.mock import generated
@@ -44,15 +44,11 @@ class Plan(NamedTuple):
 
 
 def scripted(emu: "Emulator", tenant: str, kind: str, prompt: str) -> tuple["JobSpec", str] | None:
-    for layer_tenant, layer in emu.fixtures.layers():
-        if layer_tenant is not None and layer_tenant != tenant:
-            continue
-        for entry in layer.jobs:
-            match = entry.spec.match
-            if ((match.type is None or match.type == kind) and (match.prompt is None or match.prompt.test(prompt))
-                    and (match.key is None or tenant_of(match.key) == tenant)):
-                return entry.spec, f"{entry.file} {entry.path}"
-    return None
+    """The first fixture `jobs` entry matching the type and the prompt, and where it is declared."""
+    entry = first_match(emu.fixtures.layers(), tenant, lambda layer: layer.jobs,
+                        lambda spec: ((spec.match.type is None or spec.match.type == kind)
+                                      and (spec.match.prompt is None or spec.match.prompt.test(prompt))))
+    return None if entry is None else (entry.spec, f"{entry.file} {entry.path}")
 
 
 def default_result(emu: "Emulator", kind: str, ident: str, prompt: str, params: dict[str, Any]) -> Any:

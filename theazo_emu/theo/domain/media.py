@@ -19,8 +19,9 @@ import re
 import zipfile
 from typing import TYPE_CHECKING, Any
 
+from theazo_emu.core.mock import count_tokens
 from theazo_emu.theo.domain import audit, engines, ledger
-from theazo_emu.theo.domain.answers import Ask, count_tokens
+from theazo_emu.theo.domain.answers import Ask
 from theazo_emu.theo.domain.mock import generated
 from theazo_emu.theo.domain.ratelimit import limiter
 

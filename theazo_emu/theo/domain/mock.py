@@ -13,14 +13,14 @@ arguments built from their JSON Schema; given the results, it answers from them.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 import re
 from functools import lru_cache
 from typing import Any
 
-from theazo_emu.theo.domain.answers import Answer, Ask, Tool, finish, shorten
+from theazo_emu.core.mock import seeded, shorten
+from theazo_emu.theo.domain.answers import Answer, Ask, Tool, finish
 
 
 def generated(seed: int, ask: Ask) -> Answer:
@@ -29,7 +29,7 @@ def generated(seed: int, ask: Ask) -> Answer:
 
 @lru_cache(maxsize=512)
 def _generated(seed: int, ask: Ask) -> Answer:
-    rng = random.Random(_digest(seed, ask))
+    rng = _random(seed, ask)
     topic = shorten(ask.prompt, 60)
     calls = _tool_calls(ask)
     if calls:
@@ -202,8 +202,9 @@ def _persona_name(persona: str) -> str | None:
     return match.group(1) if match and match.group(1)[0].isupper() else None
 
 
-def _digest(seed: int, ask: Ask) -> int:
+def _random(seed: int, ask: Ask) -> random.Random:
+    """Seeded with the text of everything the answer depends on (the tenant is not part of it)."""
     parts = (seed, ask.prompt, ask.mode, ask.resolved_mode, ask.engine, ask.history, ask.persona, ask.branding,
              ask.skills, ask.tools, ask.tool_results, ask.tool_choice, ask.client_tools, ask.image_model,
              ask.attachments)
-    return int.from_bytes(hashlib.blake2b(repr(parts).encode(), digest_size=8).digest(), "big")
+    return seeded(repr(parts))

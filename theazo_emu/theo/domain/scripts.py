@@ -1,23 +1,22 @@
 """Fixture-scripted completions: the first `completions` entry that matches answers.
 
-Fixture layers are tried as for runs (documents added with POST /_emu/fixtures first, then
-the files; a layer or entry limited to one key matches only that key's tenant). An entry
-matches on the prompt (substring or regex), the mode (asked for or resolved), the
-conversation turn, a tool result of the turn (the agent-loop position) and an offered tool.
+Fixture layers are tried as for runs (core/mock.py's `first_match`: documents added with
+POST /_emu/fixtures first, then the files; a layer or entry limited to one key matches only
+that key's tenant). An entry matches on the prompt (substring or regex), the mode (asked
+for or resolved), the conversation turn, a tool result of the turn (the agent-loop
+position) and an offered tool.
 Its answer takes what the entry gives (content, chunks, tool calls, tools used, artifacts,
 follow-ups, usage, cost, error) and computes the rest as the default generator would.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import random
 from typing import TYPE_CHECKING, Any
 
-from theazo_emu.core.auth import tenant_of
+from theazo_emu.core.mock import count_tokens, first_match, seeded
 from theazo_emu.theo.domain import engines
-from theazo_emu.theo.domain.answers import Answer, Ask, Failure, chunk, count_tokens, prompt_tokens
+from theazo_emu.theo.domain.answers import Answer, Ask, Failure, chunk, prompt_tokens
 from theazo_emu.theo.domain.mock import server_tools
 
 if TYPE_CHECKING:
@@ -27,19 +26,14 @@ if TYPE_CHECKING:
 
 def scripted(emu: "Emulator", ask: Ask) -> Answer | None:
     """The answer of the first matching fixture entry, or None."""
-    for tenant, layer in emu.fixtures.layers():
-        if tenant is not None and tenant != ask.tenant:
-            continue
-        for entry in layer.completions:
-            if matches(entry.spec, ask):
-                return answer(entry.spec, ask, emu.settings.seed, f"{entry.file} {entry.path}")
-    return None
+    entry = first_match(emu.fixtures.layers(), ask.tenant, lambda layer: layer.completions,
+                        lambda spec: matches(spec, ask))
+    return None if entry is None else answer(entry.spec, ask, emu.settings.seed, f"{entry.file} {entry.path}")
 
 
 def matches(spec: "CompletionSpec", ask: Ask) -> bool:
     match = spec.match
-    return ((match.key is None or tenant_of(match.key) == ask.tenant)
-            and (match.prompt is None or match.prompt.test(ask.prompt))
+    return ((match.prompt is None or match.prompt.test(ask.prompt))
             and (match.mode is None or ask.mode in match.mode or ask.resolved_mode in match.mode)
             and (match.turn is None or match.turn == ask.turn)
             and (match.toolResult is None or any(match.toolResult.test(r) for _, r in ask.tool_results))
@@ -49,8 +43,7 @@ def matches(spec: "CompletionSpec", ask: Ask) -> bool:
 def answer(spec: "CompletionSpec", ask: Ask, seed: int, where: str) -> Answer:
     resolved = spec.resolvedMode or ask.resolved_mode
     engine = engines.BY_ID[ask.engine] if engines.BY_ID[ask.engine].mode == resolved else engines.BY_MODE[resolved]
-    rng = random.Random(int.from_bytes(hashlib.blake2b(f"{seed}|{where}|{ask.prompt}".encode(),
-                                                       digest_size=8).digest(), "big"))
+    rng = seeded(seed, where, ask.prompt)
     calls = tuple({"name": c.name, "arguments": c.arguments if isinstance(c.arguments, str)
                    else json.dumps(c.arguments, separators=(",", ":"))} for c in spec.toolCalls or ())
     if spec.usage is not None:

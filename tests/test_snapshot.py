@@ -222,3 +222,28 @@ def test_state_commands_move_the_state_between_two_servers(tmp_path):
     broken.write_text("{not json")
     failed = runner.invoke(main, ["state", "import", str(broken), "--url", "http://127.0.0.1:9"])
     assert failed.exit_code == 1 and "is not a JSON document" in failed.output
+
+
+def test_a_document_exported_before_the_delivery_columns_were_renamed_still_imports(auth):
+    """Rows of webhook_deliveries and theo_deliveries under their old column names (migrations
+    m091 and m126) import under the new ones, and export as the new ones."""
+    theo = {"Authorization": "Bearer theo_sk_test_snapshot"}
+    with _fresh() as first:
+        hook = first.post("/v1/webhooks", json={"url": "https://hooks.example.com/a", "events": ["*"]},
+                          headers=auth).json()
+        first.post(f"/v1/webhooks/{hook['id']}/test", headers=auth)
+        theo_hook = first.post("/api/v1/webhooks", headers=theo, json={
+            "url": "https://hooks.example.com/b", "event_types": ["completion.created"]}).json()
+        first.post(f"/api/v1/webhooks/{theo_hook['id']}/test", headers=theo)
+        document = _export(first)
+    tables = document["tables"]
+    assert tables["webhook_deliveries"] and tables["theo_deliveries"]
+    old = json.loads(json.dumps(document))
+    for table, renames in (("webhook_deliveries", {"http_status": "response_status", "event_type": "event"}),
+                           ("theo_deliveries", {"attempts": "attempt", "error": "error_message"})):
+        old["tables"][table] = [{renames.get(k, k): v for k, v in row.items()} for row in tables[table]]
+    assert old != document
+    with _fresh() as second:
+        response = _import(second, old)
+        assert response.status_code == 200, response.text
+        assert _export(second) == document

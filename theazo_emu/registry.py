@@ -106,3 +106,10 @@ TENANT_TABLES = (*(table for family in FAMILIES for table in family.tables), *KE
 
 # Where each product declares its tables (sqlite-utils migrations), in the order they run.
 MIGRATIONS = ("theazo_emu.theazo.migrations", "theazo_emu.theo.migrations")
+
+# Columns a later migration renamed, by table (old name -> new): a state document exported
+# before the rename still imports (snapshot.py reads it under the new name).
+RENAMED_COLUMNS = {
+    "webhook_deliveries": {"response_status": "http_status", "event": "event_type"},  # m091
+    "theo_deliveries": {"attempt": "attempts", "error_message": "error"},  # m126
+}

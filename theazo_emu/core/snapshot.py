@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from theazo_emu.core.clock import iso
 from theazo_emu.core.errors import Unprocessable
 from theazo_emu.core.schema import JSON
+from theazo_emu.registry import RENAMED_COLUMNS
 
 log = logging.getLogger("theazo_emu")
 
@@ -118,7 +119,7 @@ def write_export(emu: "Emulator", path: Path) -> None:
 def import_state(emu: "Emulator", document: dict[str, Any]) -> dict[str, Any]:
     """Replace the state (or, for a one-tenant document, that tenant's) with the document's."""
     known = {t.name: t for t in tables(emu)}
-    rows_by_table: dict[str, list[dict]] = document["tables"]
+    rows_by_table = {name: _renamed(name, rows) for name, rows in document["tables"].items()}
     tenant = document.get("tenant")
     problems = [{"field": f"tables.{name}", "message": "no such table"} for name in rows_by_table
                 if name not in known]
@@ -155,6 +156,14 @@ def import_state(emu: "Emulator", document: dict[str, Any]) -> dict[str, Any]:
         emu.save_clock()
     emu.changes.notify()
     return {"ok": True, "tenant": tenant, "tables": counts, "clock": emu.clock.describe()}
+
+
+def _renamed(table: str, rows: list[dict]) -> list[dict]:
+    """Rows as this schema names their columns (a document exported before a rename)."""
+    renames = RENAMED_COLUMNS.get(table)
+    if not renames or not isinstance(rows, list):
+        return rows
+    return [{renames.get(k, k): v for k, v in row.items()} if isinstance(row, dict) else row for row in rows]
 
 
 def _row_problems(table: Table, rows: list[dict], tenant: str | None) -> list[dict[str, str]]:

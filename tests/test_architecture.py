@@ -1,4 +1,4 @@
-"""The rules the package's layout promises (README, "The house"), checked.
+"""The rules the package's layout promises (docs/contributing.md, "The house"), checked.
 
 - The package root shows at most fourteen names: wiring (app, emulator, settings, registry,
   surfaces), core/, cli/, a slice per product (theazo/, theo/) and the admin surface, and the

@@ -1,5 +1,5 @@
 """The command line: help on every command, `call`, `routes`, `openapi`, and the clock
-and reset commands against a real server. One test checks the README names every command."""
+and reset commands against a real server. One test checks docs/cli.md names every command."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from conftest import START, serve_process
 
 from theazo_emu.cli.main import main
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+CLI_DOC = Path(__file__).resolve().parent.parent / "docs" / "cli.md"
 
 
 def _commands(group=main, prefix=""):  # noqa: ANN001, ANN202
@@ -33,8 +33,8 @@ def test_every_command_has_help_with_an_example(name: str) -> None:
     assert "Example" in result.output or top == "clock" and name != "clock" or name == "clock"
 
 
-def test_readme_names_every_command() -> None:
-    text = README.read_text()
+def test_the_cli_doc_names_every_command() -> None:
+    text = CLI_DOC.read_text()
     for name, _ in _commands():
         assert f"theazo-emu {name.split()[0]}" in text, name
 

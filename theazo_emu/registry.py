@@ -8,7 +8,7 @@ lazy timers, the tables a reset or an export walks. Order matters twice: familie
 matched in the order listed, and timers registered earlier fire first on a tie.
 
 This module is data only: it imports nothing of the project, so the kernel may read it
-while no family is loaded. Adding a family is one line here (README, "Adding a family").
+while no family is loaded. Adding a family is one line here (docs/contributing.md, "Adding a family").
 """
 
 from __future__ import annotations

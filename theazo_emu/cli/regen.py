@@ -3,7 +3,7 @@
 Three files are generated from the code and kept in the repository:
 - core/routes.txt: the route table of every surface (lazy.py), from the family modules;
 - core/schema.sql: the schema a fresh database loads (schema.py), from the migrations;
-- the README's "Not emulated (yet)" list: each surface's catalogue minus its routes.
+- docs/not-emulated.md's "Not emulated (yet)" list: each surface's catalogue minus its routes.
 `--check` writes nothing and exits 1 naming each stale file; the test suite runs it.
 """
 
@@ -18,7 +18,7 @@ from theazo_emu.core import catalog, lazy
 from theazo_emu.surfaces import SURFACES
 
 PACKAGE = Path(__file__).resolve().parent.parent
-README = PACKAGE.parent / "README.md"
+NOT_EMULATED = PACKAGE.parent / "docs" / "not-emulated.md"
 _SECTION = "## Not emulated (yet)"
 _LIST = re.compile(r"(## Not emulated \(yet\)\n\n(?:[^\n]+\n)*\n)((?:- \*\*[^\n]+\n)*)")
 _PARAM = re.compile(r":\w+|\{[^}]+\}")
@@ -41,13 +41,13 @@ def not_emulated() -> dict[str, list[tuple[str, str]]]:
 
 
 def readme_list(readme: str) -> str:
-    """The README with its "Not emulated (yet)" list rewritten."""
+    """docs/not-emulated.md with its "Not emulated (yet)" list rewritten."""
     families = not_emulated()
     lines = "".join(f"- **{family}**: " + ", ".join(f"`{m} {p}`" for m, p in sorted(families[family], key=_order))
                     + "\n" for family in sorted(families))
     match = _LIST.search(readme)
     if match is None:
-        raise SystemExit(f"README.md has no '{_SECTION}' section with an introductory paragraph")
+        raise SystemExit(f"docs/not-emulated.md has no '{_SECTION}' section with an introductory paragraph")
     return readme[:match.start(2)] + (lines or "- nothing: every catalogued endpoint is served.\n") + \
         readme[match.end(2):]
 
@@ -63,7 +63,7 @@ def outputs() -> dict[Path, str]:
     )
 
     return {PACKAGE / "core" / lazy.TABLE: lazy.table(SURFACES), PACKAGE / "core/schema.sql": dump(),
-            README: readme_list(README.read_text(encoding="utf-8"))}
+            NOT_EMULATED: readme_list(NOT_EMULATED.read_text(encoding="utf-8"))}
 
 
 def main(argv: list[str]) -> int:

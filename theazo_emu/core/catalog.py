@@ -3,7 +3,7 @@
 `theazo/endpoints.txt` lists Theazo's (its reference and the official SDK), and
 `theo/endpoints.txt` Theo's (its summary, docs and SDK, theo-api.md §1); a surface names
 its catalogue file. A request for a catalogued endpoint the emulator does not serve yet answers
-501 `not_implemented` naming it, rather than a puzzling 404; the README's "Not emulated
+501 `not_implemented` naming it, rather than a puzzling 404; docs/not-emulated.md's "Not emulated
 (yet)" list is the catalogue minus the routes, and a test keeps the two in step.
 """
 

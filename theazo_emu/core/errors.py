@@ -174,7 +174,7 @@ def no_route(surface: "Surface", scope: Scope, allowed: set[str], routes: Sequen
     method, path = scope["method"], scope["path"]
     endpoint = known(surface.catalog, method, path) if surface.catalog else None
     if endpoint and not _serves(routes, method, endpoint):
-        return NotImplementedYet(f"theazo-emu does not emulate {method} {endpoint} yet; see the README's "
+        return NotImplementedYet(f"theazo-emu does not emulate {method} {endpoint} yet; see docs/not-emulated.md, the "
                                  "'Not emulated (yet)' list.", {"endpoint": f"{method} {endpoint}"})
     if allowed:
         return MethodNotAllowed(f"Method {method} is not allowed on {path}.",

@@ -11,7 +11,7 @@ it and of `guardrail_violations`. Enforcement is in two places, both determinist
   filter) and output tokens (`maxOutputTokens`). A run fails on its timeline at the first
   offending event (an `error` event with `guardrail_blocked`; the violation is dated at that
   instant); a chat reply that would violate is refused with 422 before anything is stored.
-The patterns are small, fixed and documented in the README, so tests can trigger each one.
+The patterns are small, fixed and documented in docs/theazo.md, so tests can trigger each one.
 """
 
 from __future__ import annotations

@@ -46,9 +46,7 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
     finally:
         if app.state.emu.settings.export_on_exit is not None:
-            from theazo_emu.core.snapshot import (
-                write_export,  # only a server asked to export pays for it
-            )
+            from theazo_emu.core.snapshot import write_export  # only a server asked to export pays for it
 
             write_export(app.state.emu, app.state.emu.settings.export_on_exit)
         await app.state.emu.tape.aclose()
@@ -81,7 +79,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         # Outermost first; record/replay innermost, so the journal sees replayed and proxied requests.
         middleware=[Middleware(Front, emu=emu, surface_for=surface_for), Middleware(TapeMiddleware, emu=emu)],
     )
-    app.router = Dispatcher(mounts, THEAZO, lifespan)
+    app.router = Dispatcher(mounts, THEAZO, lifespan, home="/_emu/ui")
     emu.timers += lazy.timers()
     app.state.emu = emu
     emu.fixtures.install(app, lambda: create_app(settings.dry_run()))  # loads, seeds

@@ -9,12 +9,14 @@ never tracebacks.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import logging
 import socket
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import click
 import uvicorn
@@ -22,7 +24,8 @@ import uvicorn
 from theazo_emu.app import create_app
 from theazo_emu.cli import remote as cli_remote
 from theazo_emu.cli.call import call
-from theazo_emu.cli.options import build_settings, default_fixtures, emulator_options, env, settings_from_cassette
+from theazo_emu.cli.options import (DEFAULT_URL, build_settings, default_fixtures, emulator_options, env,
+                                     settings_from_cassette)
 from theazo_emu.cli.replay import replay
 from theazo_emu.core.redaction import LogFilter
 from theazo_emu.core.version import __version__
@@ -94,15 +97,51 @@ def serve(ctx: click.Context, host: str, port: int, log_level: str, import_file:
     try:
         sock.bind((host, port))
     except OSError as exc:
-        raise click.ClickException(f"cannot bind {host}:{port}: {exc.strerror}") from None
+        taken = " (another server has it: `--port 0` picks a free one, or name another with --port)" \
+            if exc.errno == errno.EADDRINUSE else ""
+        raise click.ClickException(f"cannot bind {host}:{port}: {exc.strerror}{taken}") from None
     sock.listen(2048)
     bound = sock.getsockname()[1]
     url = f"http://{'[' + host + ']' if ':' in host else host}:{bound}"
     click.echo(_banner(url, settings), nl=False)
+    if url != DEFAULT_URL:  # call, clock, requests, ... talk to DEFAULT_URL unless told otherwise
+        click.echo(f"  for the other commands:  export THEAZO_EMU_URL={url}\n")
     sys.stdout.flush()
     config = uvicorn.Config(app, log_level=log_level, lifespan="on", timeout_graceful_shutdown=1)
     logging.getLogger("uvicorn.access").addFilter(LogFilter(app.state.emu.journal.redactor))  # secret query values
-    uvicorn.Server(config).run(sockets=[sock])  # its shutdown writes --export-on-exit (app.lifespan)
+    server = _Server(config)
+    server.run(sockets=[sock])  # its shutdown writes --export-on-exit (app.lifespan)
+    click.echo(_kept(settings, server.tape_state))
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, but a stop asked with Ctrl-C or SIGTERM ends the command cleanly
+    (exit 0) after the graceful shutdown: uvicorn raises the signal again once it is done,
+    which would end in click's "Aborted!" (exit 1) or death by SIGTERM."""
+
+    tape_state: dict[str, Any] = {"mode": "off"}
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        with super().capture_signals():
+            try:
+                yield
+            finally:
+                getattr(self, "_captured_signals", []).clear()
+
+    async def shutdown(self, sockets: Any = None) -> None:
+        self.tape_state = self.config.app.state.emu.tape.describe()  # before the lifespan closes it
+        await super().shutdown(sockets)
+
+
+def _kept(settings: Settings, tape: dict[str, Any]) -> str:
+    """The last line of a stopped server: what it kept, and where."""
+    kept = ["state in memory, not kept" if settings.db in ("", ":memory:") else f"state kept in {settings.db}"]
+    if tape.get("mode") == "recording":
+        kept.append(f"cassette {tape['file']} with {tape['interactions']} interactions")
+    if settings.export_on_exit is not None:
+        kept.append(f"state exported to {settings.export_on_exit}")
+    return "stopped: " + "; ".join(kept)
 
 
 def _replay_settings(ctx: click.Context, options: dict[str, Any]) -> list[str]:

@@ -58,9 +58,7 @@ def _order(item: tuple[str, str]) -> tuple[str, str]:
 
 def outputs() -> dict[Path, str]:
     """Each generated file and what it should hold."""
-    from theazo_emu.core.migrations import (
-        dump,  # sqlite-utils: only regeneration pays for it
-    )
+    from theazo_emu.core.migrations import dump  # sqlite-utils: only regeneration pays for it
 
     return {PACKAGE / "core" / lazy.TABLE: lazy.table(SURFACES), PACKAGE / "core/schema.sql": dump(),
             NOT_EMULATED: readme_list(NOT_EMULATED.read_text(encoding="utf-8"))}

@@ -274,9 +274,7 @@ async def read_model(request: Request, model: "type[BaseModel]", limit: int) -> 
 
 def validate(model: "type[BaseModel]", data: Any) -> "BaseModel":
     """Validate with the model, turning its errors into the validation error's details."""
-    from pydantic import (
-        ValidationError,  # loaded with the first family that has a model
-    )
+    from pydantic import ValidationError  # loaded with the first family that has a model
 
     try:
         return model.model_validate(data)

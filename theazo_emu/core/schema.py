@@ -94,9 +94,7 @@ def prepare(conn: sqlite3.Connection) -> None:
     if "_sqlite_migrations" in tables:
         applied = {row[0] for row in conn.execute("SELECT name FROM _sqlite_migrations")}
     if not applied.issuperset(names):
-        from sqlite_utils import (
-            Database,  # only an older file pays for importing sqlite-utils
-        )
+        from sqlite_utils import Database  # only an older file pays for importing sqlite-utils
 
         from theazo_emu.core.migrations import loaded
         loaded().apply(Database(conn))

@@ -112,12 +112,13 @@ class SurfaceRouter(Router):
 class Dispatcher(Router):
     """The app's top-level router: a request goes to the surface whose prefix its path is under
     (a string test per surface, where a Mount list would match a regex and build a scope per
-    mount), and a path under no prefix answers the fallback surface's 404 itself."""
+    mount), and a path under no prefix answers the fallback surface's 404 itself; `GET /` (a
+    person who opened the server's URL) is sent on to `home`, the inspector."""
 
-    def __init__(self, mounts: list[Mount], fallback: Surface, lifespan: Any) -> None:
+    def __init__(self, mounts: list[Mount], fallback: Surface, lifespan: Any, home: str | None = None) -> None:
         super().__init__(routes=mounts, lifespan=lifespan)
         self._prefixes = [(mount.path + "/", mount) for mount in mounts]
-        self.fallback = fallback
+        self.fallback, self.home = fallback, home
 
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -130,5 +131,8 @@ class Dispatcher(Router):
                              path_params={})
                 await mount.app(scope, receive, send)
                 return
+        if self.home and path == root_path + "/" and scope["method"] in ("GET", "HEAD"):
+            await RedirectResponse(root_path + self.home, status_code=307)(scope, receive, send)
+            return
         error = errors.no_route(self.fallback, scope, set())
         await errors.render(self.fallback, scope, error)(scope, receive, send)

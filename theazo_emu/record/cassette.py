@@ -133,9 +133,7 @@ def encode_event(event: dict[str, Any]) -> bytes:
     """One recorded event as SSE bytes, framed like the emulator's own streams."""
     data = event.get("data")
     text = data if isinstance(data, str) else json.dumps(data, **_COMPACT)
-    from sse_starlette import (
-        ServerSentEvent,  # only replaying a recorded stream needs it
-    )
+    from sse_starlette import ServerSentEvent  # only replaying a recorded stream needs it
 
     return ServerSentEvent(data=text, event=event.get("event"), id=event.get("id"), sep="\n").encode()
 

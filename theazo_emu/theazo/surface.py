@@ -76,9 +76,7 @@ def list_answer(ctx: Ctx, page: dict[str, Any]) -> Any:
 
 async def openapi_document(ctx: Ctx) -> dict:
     """The OpenAPI 3.1 description of every Theazo route."""
-    from theazo_emu.core import (
-        openapi,  # builds from every family's models: loaded only when asked for
-    )
+    from theazo_emu.core import openapi  # builds from every family's models: loaded only when asked for
 
     return openapi.build(THEAZO)
 

@@ -177,9 +177,7 @@ def page_body(name: str, page: Page, serialize: Callable[[Any], Any]) -> dict[st
 def stream(ctx: Ctx, frames: list["Frame"]):  # noqa: ANN201 (an sse.FinishedStream)
     """A finished list of frames as an SSE answer: each frame whole in one write, then close
     (a `stream_cut` fault ends it early)."""
-    from theazo_emu.core.sse import (
-        FinishedStream,  # sse-starlette: loaded with the first stream, not at start-up
-    )
+    from theazo_emu.core.sse import FinishedStream  # sse-starlette: loaded with the first stream, not at start-up
 
     return FinishedStream(ctx.emu, frames)
 

@@ -1,0 +1,82 @@
+"""`theazo-emu serve` guides the person who runs it, over a real process: Ctrl-C and SIGTERM
+stop it cleanly (exit 0) with a last line saying what was kept; a taken port names
+`--port 0`; a server not on the default URL prints the THEAZO_EMU_URL line the other
+commands need; `GET /` leads to the inspector."""
+
+from __future__ import annotations
+
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.server
+
+
+def _start(*args: str, cwd: Path) -> tuple[subprocess.Popen, str]:
+    proc = subprocess.Popen([sys.executable, "-m", "theazo_emu", "serve", "--port", "0", *args], cwd=cwd,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert proc.stdout is not None
+    match = re.search(r"http://127\.0\.0\.1:\d+", proc.stdout.readline())
+    assert match, "no URL printed"
+    url = match.group(0)
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            if httpx.get(f"{url}/_emu/health", timeout=1).status_code == 200:
+                return proc, url
+        except httpx.TransportError:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_a_stop_exits_zero_and_says_what_was_kept(tmp_path: Path, stop: signal.Signals) -> None:
+    proc, url = _start("--db", "state.db", "--record", "run.jsonl", cwd=tmp_path)
+    for user in ("a", "b"):
+        assert httpx.post(f"{url}/v1/sessions", json={"userId": user},
+                          headers={"Authorization": "Bearer th_test_guides"}).status_code == 201
+    proc.send_signal(stop)
+    output, _ = proc.communicate(timeout=20)
+    assert proc.returncode == 0, output
+    assert "Aborted" not in output and "Traceback" not in output
+    last = output.strip().splitlines()[-1]
+    assert last == f"stopped: state kept in state.db; cassette {tmp_path / 'run.jsonl'} with 2 interactions", last
+
+
+def test_an_in_memory_server_says_nothing_was_kept(tmp_path: Path) -> None:
+    proc, _ = _start(cwd=tmp_path)
+    proc.send_signal(signal.SIGINT)
+    output, _ = proc.communicate(timeout=20)
+    assert proc.returncode == 0 and output.strip().splitlines()[-1] == "stopped: state in memory, not kept"
+
+
+def test_a_taken_port_names_port_zero(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run([sys.executable, "-m", "theazo_emu", "serve", "--port", str(port)], cwd=tmp_path,
+                              capture_output=True, text=True, timeout=30)
+    assert done.returncode == 1
+    assert f"cannot bind 127.0.0.1:{port}" in done.stderr and "--port 0" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_server_off_the_default_url_prints_the_line_to_export_and_leads_slash_to_the_inspector(
+        tmp_path: Path) -> None:
+    proc, url = _start(cwd=tmp_path)
+    try:
+        root = httpx.get(f"{url}/", follow_redirects=False)
+        assert root.status_code == 307 and root.headers["location"] == "/_emu/ui"
+        assert httpx.get(f"{url}/", follow_redirects=True).headers["content-type"].startswith("text/html")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        output, _ = proc.communicate(timeout=20)
+    assert f"export THEAZO_EMU_URL={url}\n" in output

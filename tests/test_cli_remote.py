@@ -128,8 +128,13 @@ def test_coverage_counts_catalogued_routes_per_family(tmp_path: Path) -> None:
     assert report["families"]["teams"]["notEmulated"] == ["POST /v1/teams/:id/run"]
     assert report["families"]["agents"]["exercised"] == 1
     assert report["exercised"] == 4 and report["routes"] == len([r for r in table if r.surface == "theazo"]) > 150
-    text = coverage.text(coverage.report(table))
-    assert text.startswith("Theazo API (/v1): your suite touched 4 of ") and "never called: " in text
+    summary = coverage.text(coverage.report(table))
+    assert summary.startswith("Theazo API (/v1): your suite touched 4 of ") and "never called: " not in summary
+    assert "  sessions" in summary and "  teams" in summary and "  fleets" not in summary  # touched families only
+    assert "families not touched (--all lists every route never called)" in summary
+    assert len(summary.splitlines()) < 15
+    full = coverage.text(coverage.report(table), every=True)
+    assert "never called: " in full and "  fleets" in full and len(full.splitlines()) > len(summary.splitlines())
 
 
 @pytest.mark.server
@@ -182,3 +187,16 @@ def test_a_stream_waiting_on_a_frozen_clock_says_so_in_its_heartbeat() -> None:
                     if "clock frozen" in line:
                         break
     assert comments[-1] == ": clock frozen at 2025-05-01T00:00:00.000Z; POST /_emu/clock/advance to move it"
+
+
+@pytest.mark.server
+def test_requests_limit_shows_the_newest_entries_oldest_first() -> None:
+    with serve_process("--clock", START) as url:
+        headers = {"Authorization": f"Bearer {KEY}"}
+        for user in ("first", "second", "third"):
+            httpx.post(f"{url}/v1/sessions", json={"userId": user}, headers=headers)
+        result = _cli("requests", "--url", url, "--key", KEY, "--limit", "2")
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if "/v1/sessions" in line]
+    seqs = [int(line.split()[0]) for line in lines]
+    assert len(lines) == 2 and seqs == sorted(seqs) and seqs[-1] == 3  # the second and third requests

@@ -156,6 +156,34 @@ def test_bad(theazo_emu):
         result.stderr.str()
 
 
+def test_a_marker_naming_a_missing_fixture_directory_fails_in_one_line(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_missing='''
+import pytest
+
+@pytest.mark.theazo_emu(fixtures="tests/fixtures")
+def test_uses_fixtures(theazo_emu):
+    pass
+''')
+    result = pytester.runpytest_subprocess("-q")
+    result.assert_outcomes(errors=1)
+    output = result.stdout.str()
+    expected = f"theazo_emu: the marker's fixtures= names {pytester.path / 'tests/fixtures'}, which is not a directory"
+    assert expected in output and "Traceback" not in output and "FixtureError" not in output
+    assert sum(line.startswith("theazo_emu:") for line in output.splitlines()) == 1
+
+
+def test_a_broken_fixture_directory_fails_in_one_line(pytester: pytest.Pytester) -> None:
+    (pytester.path / "broken").mkdir()
+    (pytester.path / "broken" / "bad.json").write_text("{not json")
+    pytester.makeini("[pytest]\ntheazo_emu_fixtures = broken\n")
+    pytester.makepyfile(test_broken="def test_uses_fixtures(theazo_emu):\n    pass\n")
+    result = pytester.runpytest_subprocess("-q")
+    result.assert_outcomes(errors=1)
+    output = result.stdout.str()
+    assert "theazo_emu: the fixtures in" in output and "the ini option theazo_emu_fixtures" in output
+    assert "Traceback" not in output
+
+
 OVERHEAD = '''
 import json, os, statistics
 setups = []

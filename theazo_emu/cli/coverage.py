@@ -115,19 +115,26 @@ def report(table: list[Route]) -> dict[str, Any]:
     return {"surfaces": dict(sorted(surfaces.items(), key=lambda item: order.index(item[0])))}
 
 
-def text(document: dict[str, Any], width: int = 100) -> str:
-    """The report for a terminal: one line per family, then the routes never called."""
+def text(document: dict[str, Any], width: int = 100, every: bool = False) -> str:
+    """The report for a terminal: a line per surface and per family the run touched, and how
+    many families it did not; with `every`, every family and the routes it never called."""
     lines: list[str] = []
     for surface in document["surfaces"].values():
         share = surface["exercised"] / surface["routes"] if surface["routes"] else 0
         lines.append(f"{surface['title']}: your suite touched {surface['exercised']} of {surface['routes']} "
                      f"routes ({share:.0%})")
+        untouched = 0
         for name, family in surface["families"].items():
+            if not every and not family["exercised"] and not family["notEmulated"]:
+                untouched += 1
+                continue
             lines.append(f"  {name:<20} {family['exercised']:>3}/{family['routes']:<3}")
-            for label, routes_ in (("never called", family["never"]), ("called, not emulated (501)",
-                                                                        family["notEmulated"])):
+            for label, routes_ in (("never called", family["never"] if every else []),
+                                   ("called, not emulated (501)", family["notEmulated"])):
                 if routes_ and family["exercised"] < family["routes"]:
                     lines.append(_wrap(f"      {label}: ", ", ".join(routes_), width))
+        if untouched:
+            lines.append(f"  ... and {untouched} families not touched (--all lists every route never called)")
     return "\n".join(lines)
 
 

@@ -177,8 +177,19 @@ class Servers:
             from theazo_emu.settings import Settings  # see EmulatorServer.__init__
 
             seed, clock, pace, fixtures = chosen
-            server = EmulatorServer(Settings(port=0, seed=seed, clock=clock, pace=pace,  # type: ignore[arg-type]
-                                             fixtures=Path(fixtures) if fixtures else None)).start()
+            source = ("the marker's fixtures=" if "fixtures" in (overrides or {})
+                      else "the ini option theazo_emu_fixtures")
+            if fixtures and not Path(fixtures).is_dir():
+                pytest.fail(f"theazo_emu: {source} names {fixtures}, which is not a directory (a relative path is "
+                            f"taken from the rootdir, {self.config.rootpath})", pytrace=False)
+            from theazo_emu.fixtures.loader import FixtureError
+
+            try:
+                server = EmulatorServer(Settings(port=0, seed=seed, clock=clock, pace=pace,  # type: ignore[arg-type]
+                                                 fixtures=Path(fixtures) if fixtures else None)).start()
+            except FixtureError as exc:
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                pytest.fail(f"theazo_emu: the fixtures in {fixtures} ({source}) do not load: {first}", pytrace=False)
             self._servers[chosen] = (server, httpx.Client(base_url=server.base_url, timeout=30))
         return self._servers[chosen]
 

@@ -165,7 +165,8 @@ def state_import(file: Path, url: str) -> None:
 @click.option("--status", default=None, help="201, 4xx, pending... (comma-separated).")
 @click.option("--since", default=None, help="Virtual time (ISO 8601) from which to list.")
 @click.option("--until", default=None, help="Virtual time (ISO 8601) up to which to list.")
-@click.option("--limit", type=click.IntRange(1, 10_000), default=None, help="At most this many entries.")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=None,
+              help="Only the newest this many entries (printed oldest first).")
 @click.option("--json", "as_json", is_flag=True, help="Print the raw JSON answer.")
 @url_option
 def journal_requests(method: str | None, path: str | None, key: str | None, kind: str | None, status: str | None,
@@ -175,13 +176,13 @@ def journal_requests(method: str | None, path: str | None, key: str | None, kind
     Example: theazo-emu requests --key th_test_ci --path '/v1/agents/*/run' --status 4xx
     """
     params = {"method": method, "path": path, "key": key, "kind": kind, "status": status, "since": since,
-              "until": until, "limit": limit}
+              "until": until, "limit": limit, "order": "desc" if limit else None}
     query = urlencode({k: v for k, v in params.items() if v is not None})
     result = _admin(url, "GET", "/_emu/requests" + (f"?{query}" if query else ""))
     if as_json:
         click.echo(json.dumps(result, indent=2, ensure_ascii=False))
         return
-    for entry in result["data"]:
+    for entry in result["data"][::-1] if limit else result["data"]:
         click.echo(_journal_line(entry))
     counts = result["counts"]
     click.echo(f"{len(result['data'])} of {counts['total']} entries; by status "
@@ -211,9 +212,10 @@ def fixtures_reload(url: str) -> None:
 @click.command()
 @click.argument("cassette", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--key", default=None, help="Count only this key's requests (journal only).")
+@click.option("--all", "every", is_flag=True, help="Also list, per family, every route never called.")
 @click.option("--json", "as_json", is_flag=True, help="Print the whole report as JSON.")
 @url_option
-def coverage(cassette: Path | None, key: str | None, as_json: bool, url: str) -> None:
+def coverage(cassette: Path | None, key: str | None, every: bool, as_json: bool, url: str) -> None:
     """Which catalogued routes a run exercised, per family, and the ones never called: from a
     running server's journal, or from a CASSETTE file.
 
@@ -232,7 +234,7 @@ def coverage(cassette: Path | None, key: str | None, as_json: bool, url: str) ->
     else:
         requests = [(e["method"], e["path"], e["status"]) for e in _journal(url, key)]
     document = routes_coverage.report(routes_coverage.tally(requests))
-    click.echo(json.dumps(document, indent=2) if as_json else routes_coverage.text(document))
+    click.echo(json.dumps(document, indent=2) if as_json else routes_coverage.text(document, every=every))
 
 
 def _journal(url: str, key: str | None) -> list[dict[str, Any]]:

@@ -81,3 +81,12 @@ def test_kill_during_writes_loses_no_answered_request(tmp_path) -> None:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         stored = {row[0] for row in conn.execute("SELECT id FROM sessions")}
     assert set(answered) <= stored
+
+
+def test_a_file_database_is_wal_without_an_fsync_per_commit(tmp_path) -> None:
+    from theazo_emu.core.store import Store
+
+    store = Store(str(tmp_path / "modes.db"))
+    assert store.scalar("PRAGMA journal_mode") == "wal"
+    assert store.scalar("PRAGMA synchronous") == 1  # NORMAL: durable across a crash of the process
+    store.close()

@@ -40,7 +40,7 @@ from .cassette import (
 from .header import make_header
 
 if TYPE_CHECKING:
-    from ..emulator import Emulator
+    from ..core.host import Host
 
 NOT_RECORDED = ("/_emu/health", "/_emu/requests", "/_emu/state", "/_emu/ui", "/_emu/record")
 _MAX_RESPONSE = 64 * 1024 * 1024
@@ -174,7 +174,7 @@ class Capture:
 class Recorder:
     """The tape handler that records every interaction (tape.py)."""
 
-    def __init__(self, emu: "Emulator", path: Path, upstream_url: str | None = None) -> None:
+    def __init__(self, emu: "Host", path: Path, upstream_url: str | None = None) -> None:
         self.emu = emu
         self.writer = CassetteWriter(path, make_header(emu))  # a bad path fails here, at start
         # The clock readings of the request being handled, per asyncio context (see readAt).

@@ -29,13 +29,13 @@ from .cassette import decode_body, encode_event, match_key, read_cassette
 from .recording import request_record
 
 if TYPE_CHECKING:
-    from ..emulator import Emulator
+    from ..core.host import Host
 
 LOCAL = "/_emu"
 
 
 class Replayer:
-    def __init__(self, emu: "Emulator", path: Path) -> None:
+    def __init__(self, emu: "Host", path: Path) -> None:
         self.emu, self.path = emu, path
         self.strict = emu.settings.replay_mode == "strict"
         cassette = read_cassette(path)  # a broken cassette fails here, at start

@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from theazo_emu.core.errors import Conflict
 
 if TYPE_CHECKING:
-    from theazo_emu.emulator import Emulator
+    from theazo_emu.core.host import Host
 
 
 class Handler(Protocol):
@@ -35,7 +35,7 @@ class Handler(Protocol):
 class Tape:
     """What the emulator records or replays now, if anything."""
 
-    def __init__(self, emu: "Emulator") -> None:
+    def __init__(self, emu: "Host") -> None:
         self.emu = emu
         self.handler: Handler | None = None
 
@@ -99,7 +99,7 @@ class Tape:
 class TapeMiddleware:
     """Plain ASGI: hands a request to the tape's handler when one is in force."""
 
-    def __init__(self, app: ASGIApp, emu: "Emulator") -> None:
+    def __init__(self, app: ASGIApp, emu: "Host") -> None:
         self.app, self.emu = app, emu
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -40,6 +40,8 @@ from .cassette import (
 from .header import make_header
 
 if TYPE_CHECKING:
+    from starlette.responses import Response
+
     from ..core.host import Host
 
 NOT_RECORDED = ("/_emu/health", "/_emu/requests", "/_emu/state", "/_emu/ui", "/_emu/record")
@@ -204,7 +206,8 @@ class Recorder:
         if self.upstream is not None:
             await self.upstream.aclose()
 
-    async def handle(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
+    async def handle(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send,
+                     error_response: Callable[..., "Response"]) -> None:
         if scope["path"].startswith(NOT_RECORDED):
             await app(scope, receive, send)
             return
@@ -231,7 +234,8 @@ class Recorder:
         try:
             if self.upstream is not None:
                 # False: the upstream was unreachable and a 502 was sent; that is not recorded.
-                answered = await self.upstream.forward(scope, raw, buffered(messages, receive), send, capture)
+                answered = await self.upstream.forward(scope, raw, buffered(messages, receive), send, capture.wrap,
+                                                       error_response)
             else:
                 await app(scope, buffered(messages, receive), capture.wrap(send))
         finally:

@@ -14,10 +14,11 @@ from __future__ import annotations
 import asyncio
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 from theazo_emu.core import faults
 from theazo_emu.core.auth import KeyAliases
+from theazo_emu.core.changes import Changes
 from theazo_emu.core.clock import Clock
 from theazo_emu.core.crypto import open_cipher
 from theazo_emu.core.faults import Faults
@@ -35,48 +36,18 @@ from theazo_emu.theazo.mock.scripts import fixture_engine
 from .settings import Settings
 
 if TYPE_CHECKING:
-    from starlette.types import ASGIApp
-
-    from theazo_emu.core.http import ApiRoute, Ctx
+    from theazo_emu.core.http import Guard
     from theazo_emu.core.surface import Surface
 
-# A guard runs before an endpoint, after authentication; it raises an ApiError to refuse
-# the request, or returns a response to answer in the endpoint's place (an idempotent
-# replay). The rate limit goes first, so a refused request does no other work; a replay
-# comes after the scopes, so it is only ever shown to a key that may make the request.
-Guard = Callable[["Ctx", "ApiRoute"], Awaitable["ASGIApp | None"]]
+# The guards (core/http.Guard) in the order they run. The rate limit goes first, so a
+# refused request does no other work; a replay comes after the scopes, so it is only ever
+# shown to a key that may make the request.
 GUARD_ORDER = ("rate_limit", "scopes", "idempotency", "faults")
 
 
-class Changes:
-    """Wakes every waiting stream when something they might be waiting for happened."""
-
-    def __init__(self) -> None:
-        self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Future]] = set()
-
-    def notify(self) -> None:
-        for loop, future in list(self._waiters):
-            loop.call_soon_threadsafe(_resolve, future)
-
-    async def wait(self, timeout: float | None) -> None:
-        """Return on the next notify(), or after `timeout` seconds."""
-        loop = asyncio.get_running_loop()
-        entry = (loop, loop.create_future())
-        self._waiters.add(entry)
-        try:
-            # asyncio.wait, not wait_for: Python 3.11's wait_for swallows a cancellation that
-            # arrives as the future resolves, and a cancelled stream or timer loop would go on.
-            await asyncio.wait((entry[1],), timeout=timeout)
-        finally:
-            self._waiters.discard(entry)
-
-
-def _resolve(future: asyncio.Future) -> None:
-    if not future.done():
-        future.set_result(None)
-
-
 class Emulator:
+    """The running instance (what cross-tenant code uses of it is core/host.Host)."""
+
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.store = Store(settings.db)

@@ -32,7 +32,7 @@ from theazo_emu.core.journal import record_event
 from theazo_emu.core.version import __version__
 
 if TYPE_CHECKING:
-    from theazo_emu.emulator import Emulator
+    from theazo_emu.core.host import Host
 
 MAX_ATTEMPTS = 5
 BACKOFF_MS = (10_000, 60_000, 300_000, 1_800_000)  # before attempts 2, 3, 4 and 5
@@ -42,7 +42,7 @@ IN_FLIGHT = "delivery.in_flight"  # its key in emu.extras
 # (delivery row, attempt number, endpoint secret, raw body, now in ms): the product's signed headers
 Headers = Callable[[dict[str, Any], int, str, bytes, int], dict[str, str]]
 # (emu, delivery row, its new status, now in ms): run in the settling transaction
-AfterSettle = Callable[["Emulator", dict[str, Any], str, int], None]
+AfterSettle = Callable[["Host", dict[str, Any], str, int], None]
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ class Product:
     after_settle: AfterSettle | None = None
 
 
-def new_row(emu: "Emulator", tenant: str, webhook_id: str, event_id: str, event_type: str, payload: str,
+def new_row(emu: "Host", tenant: str, webhook_id: str, event_id: str, event_type: str, payload: str,
             due_ms: int, **own: Any) -> dict[str, Any]:
     """A pending delivery (`own`: the product's own columns), with a fresh id."""
     now = emu.clock.now_iso()
@@ -71,7 +71,7 @@ def new_row(emu: "Emulator", tenant: str, webhook_id: str, event_id: str, event_
             "created_at": now, "updated_at": now}
 
 
-def queue(emu: "Emulator", product: Product, rows: list[dict[str, Any]], send_now: bool = True) -> list[dict]:
+def queue(emu: "Host", product: Product, rows: list[dict[str, Any]], send_now: bool = True) -> list[dict]:
     """Store pending deliveries; those due now are sent at once unless `send_now` is False
     (the caller sends them itself). Returns the rows."""
     if not rows:
@@ -84,7 +84,7 @@ def queue(emu: "Emulator", product: Product, rows: list[dict[str, Any]], send_no
     return rows
 
 
-def send_due(emu: "Emulator", product: Product, at_ms: int, webhook_id: str | None = None) -> list[dict[str, Any]]:
+def send_due(emu: "Host", product: Product, at_ms: int, webhook_id: str | None = None) -> list[dict[str, Any]]:
     """Start the earliest delivery due by `at_ms` of every endpoint (or of `webhook_id`) with
     no attempt in flight, in (due, id) order; describe each. The others wait for it to settle.
     Without an event loop each attempt settles in place, so this goes on until none is due."""
@@ -94,7 +94,7 @@ def send_due(emu: "Emulator", product: Product, at_ms: int, webhook_id: str | No
     return fired
 
 
-def _next_attempts(emu: "Emulator", product: Product, at_ms: int, webhook_id: str | None) -> list[dict[str, Any]]:
+def _next_attempts(emu: "Host", product: Product, at_ms: int, webhook_id: str | None) -> list[dict[str, Any]]:
     """The earliest due delivery of each endpoint with no attempt in flight."""
     where, params = ("AND webhook_id = ?", [webhook_id]) if webhook_id else ("", [])
     rows = emu.store.all(f"SELECT * FROM {product.deliveries} WHERE status = 'pending' AND due_ms <= ? {where} "
@@ -106,7 +106,7 @@ def _next_attempts(emu: "Emulator", product: Product, at_ms: int, webhook_id: st
     return list(first.values())
 
 
-def send(emu: "Emulator", product: Product, row: dict[str, Any]) -> dict[str, Any]:
+def send(emu: "Host", product: Product, row: dict[str, Any]) -> dict[str, Any]:
     """Start one attempt of a delivery in the background (`settle` records its outcome); its
     endpoint gets no other attempt until this one settles."""
     request, attempt = attempt_request(emu, product, row)
@@ -119,14 +119,14 @@ def send(emu: "Emulator", product: Product, row: dict[str, Any]) -> dict[str, An
             "event": row["event_type"], "attempt": attempt}
 
 
-def _settled(emu: "Emulator", product: Product, row: dict[str, Any], attempt: int, outcome: dict[str, Any]) -> None:
+def _settled(emu: "Host", product: Product, row: dict[str, Any], attempt: int, outcome: dict[str, Any]) -> None:
     """A background attempt answered: settle it, then start its endpoint's next due delivery."""
     _landed(emu, product, row)
     settle(emu, product, row["id"], attempt, outcome)
     send_due(emu, product, emu.clock.now_ms(), row["webhook_id"])
 
 
-def attempt_request(emu: "Emulator", product: Product, row: dict[str, Any]) -> tuple[dict[str, Any], int]:
+def attempt_request(emu: "Host", product: Product, row: dict[str, Any]) -> tuple[dict[str, Any], int]:
     """Mark the delivery `sending` and build its signed request: (request, attempt number)."""
     hook = emu.store.one(f"SELECT * FROM {product.endpoints} WHERE id = ? AND tenant = ?",
                          [row["webhook_id"], row["tenant"]])
@@ -140,7 +140,7 @@ def attempt_request(emu: "Emulator", product: Product, row: dict[str, Any]) -> t
     return {"url": hook["url"], "method": "POST", "headers": headers, "content": body, "timeoutS": TIMEOUT_S}, attempt
 
 
-def settle(emu: "Emulator", product: Product, delivery_id: str, attempt: int,
+def settle(emu: "Host", product: Product, delivery_id: str, attempt: int,
            outcome: dict[str, Any]) -> dict[str, Any] | None:
     """Record an attempt's outcome: delivered, retried after the backoff, or failed; journaled."""
     store = emu.store
@@ -176,20 +176,20 @@ def _next_state(product: Product, attempt: int, outcome: dict[str, Any], now: in
     return {"status": "failed", "failed_at": iso(now)}
 
 
-def _in_flight(emu: "Emulator") -> dict[tuple[str, str], str]:
+def _in_flight(emu: "Host") -> dict[tuple[str, str], str]:
     """(deliveries table, endpoint id) -> the delivery whose attempt is in flight. In memory:
     a restarted or fully reset emulator has none."""
     return emu.extras.setdefault(IN_FLIGHT, {})
 
 
-def _landed(emu: "Emulator", product: Product, row: dict[str, Any]) -> None:
+def _landed(emu: "Host", product: Product, row: dict[str, Any]) -> None:
     """The attempt of `row` is over: its endpoint is free (unless another took it since)."""
     in_flight, key = _in_flight(emu), (product.deliveries, row["webhook_id"])
     if in_flight.get(key) == row["id"]:
         del in_flight[key]
 
 
-def _busy(emu: "Emulator", product: Product) -> set[str]:
+def _busy(emu: "Host", product: Product) -> set[str]:
     """The endpoints of `product` with an attempt in flight."""
     return {webhook_id for table, webhook_id in _in_flight(emu) if table == product.deliveries}
 
@@ -200,7 +200,7 @@ class Timer:
 
     product: Product
 
-    def next_due(self, emu: "Emulator") -> int | None:
+    def next_due(self, emu: "Host") -> int | None:
         """The earliest due instant of an endpoint with no attempt in flight (a busy one's next
         delivery is started when its attempt settles)."""
         busy = sorted(_busy(emu, self.product))
@@ -208,5 +208,5 @@ class Timer:
         return emu.store.scalar(f"SELECT MIN(due_ms) FROM {self.product.deliveries} WHERE status = 'pending'{where}",
                                 busy)
 
-    def fire(self, emu: "Emulator", at_ms: int, horizon_ms: int) -> list[dict[str, Any]]:
+    def fire(self, emu: "Host", at_ms: int, horizon_ms: int) -> list[dict[str, Any]]:
         return send_due(emu, self.product, at_ms)

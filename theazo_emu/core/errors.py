@@ -16,15 +16,12 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Protocol, Sequence
 
 from starlette.responses import Response
 from starlette.types import Scope
 
 from theazo_emu.core.catalog import known
-
-if TYPE_CHECKING:
-    from theazo_emu.core.surface import Surface
 
 log = logging.getLogger("theazo_emu")
 _PARAM = re.compile(r":\w+")  # a catalogue's path parameter
@@ -138,11 +135,24 @@ class NotImplementedYet(ApiError):
     status, code, kind = 501, "not_implemented", "not_implemented"
 
 
+class Envelope(Protocol):
+    """What rendering an error needs of the surface a request is on (core/surface.Surface)."""
+
+    @property
+    def render_error(self) -> Callable[[str, int, str, str, Any, dict[str, str]], Response]: ...
+
+    @property
+    def generic(self) -> Mapping[str, tuple[int, str]]: ...
+
+    @property
+    def catalog(self) -> str | None: ...
+
+
 def request_id_of(scope: Scope) -> str:
     return scope.get("state", {}).get("request_id", "")
 
 
-def render(surface: "Surface", scope: Scope, exc: ApiError) -> Response:
+def render(surface: Envelope, scope: Scope, exc: ApiError) -> Response:
     """The error in the surface's envelope; a kernel error's kind takes the surface's code."""
     status, code = exc.status, exc.code
     if exc.kind is not None and exc.kind in surface.generic:
@@ -150,7 +160,7 @@ def render(surface: "Surface", scope: Scope, exc: ApiError) -> Response:
     return surface.render_error(request_id_of(scope), status, code, exc.message, exc.details, exc.headers)
 
 
-def unexpected(surface: "Surface", scope: Scope, exc: BaseException) -> Response:
+def unexpected(surface: Envelope, scope: Scope, exc: BaseException) -> Response:
     """A bug: logged with its traceback, answered as the surface's 500 (never a traceback)."""
     log.error("unexpected error on %s %s (%s)", scope.get("method"), scope.get("path"), request_id_of(scope),
               exc_info=exc)
@@ -168,7 +178,7 @@ def taken(exc: BaseException) -> "Conflict":
     return Conflict("This conflicts with an existing record: a value that must be unique is already taken.")
 
 
-def no_route(surface: "Surface", scope: Scope, allowed: set[str], routes: Sequence[Any] = ()) -> ApiError:
+def no_route(surface: Envelope, scope: Scope, allowed: set[str], routes: Sequence[Any] = ()) -> ApiError:
     """Why nothing answers this request: a catalogued endpoint not emulated yet (501), a wrong
     method (405 naming every method served on the path), or no such route (404)."""
     method, path = scope["method"], scope["path"]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable, Protocol
 
 from theazo_emu.core.errors import ApiError, InternalError, ProviderError, RateLimited, Timeout, Unprocessable
 from theazo_emu.core.http import header
@@ -23,8 +23,7 @@ from theazo_emu.core.mock import draw
 
 if TYPE_CHECKING:
     from theazo_emu.core.http import ApiRoute, Ctx
-    from theazo_emu.fixtures.loader import Entry
-    from theazo_emu.fixtures.models import FaultSpec
+    from theazo_emu.core.mock import Entry
 
 HEADER = "x-theazo-emu-fault"
 _HEADER_BYTES = HEADER.encode()
@@ -39,6 +38,27 @@ _MESSAGES = {
     "timeout": "The request timed out (injected fault).",
     "internal_error": "Unexpected server error (injected fault). The requestId helps with support.",
 }
+
+
+class RuleMatch(Protocol):
+    method: str | None
+    path: str | None
+    key: str | None
+
+    def model_dump(self, *, exclude_none: bool) -> dict[str, Any]: ...
+
+
+class RuleSpec(Protocol):
+    """A fault rule as declared, by API or in a fixture file (fixtures/models.FaultSpec)."""
+
+    match: RuleMatch
+    fault: str
+    latencyMs: int | None
+    afterEvents: int | None
+    retryAfter: int | None
+    times: int | None
+    probability: float
+    message: str | None
 
 
 @dataclass(frozen=True)
@@ -56,7 +76,7 @@ class Effect:
 class FaultRule:
     """A rule and its counters."""
 
-    def __init__(self, rule_id: str, spec: FaultSpec, source: str) -> None:
+    def __init__(self, rule_id: str, spec: RuleSpec, source: str) -> None:
         self.id, self.spec, self.source = rule_id, spec, source
         self.matched = 0  # requests that matched (the draw's request number)
         self.fired = 0
@@ -107,13 +127,13 @@ class Faults:
     def rules(self) -> list[FaultRule]:
         return [*self.api_rules, *self.fixture_rules]
 
-    def add(self, spec: FaultSpec, source: str = "api") -> FaultRule:
+    def add(self, spec: RuleSpec, source: str = "api") -> FaultRule:
         self._count += 1
         rule = FaultRule(f"fault_{self._count}", spec, source)
         self.api_rules.append(rule)
         return rule
 
-    def use_fixtures(self, entries: Iterable["Entry[FaultSpec]"]) -> None:
+    def use_fixtures(self, entries: Iterable["Entry[RuleSpec]"]) -> None:
         """Install the fixture set's rules with fresh counters (ids follow declaration order)."""
         self.fixture_rules = [FaultRule(f"fixture_{n}", e.spec, f"{e.file} {e.path}")
                               for n, e in enumerate(entries, 1)]

@@ -31,16 +31,16 @@ from theazo_emu.core.ratelimit import HEADERS_STATE
 from theazo_emu.core.redaction import parse_body, redact_body
 
 if TYPE_CHECKING:
+    from theazo_emu.core.host import Host
     from theazo_emu.core.redaction import Redactor
     from theazo_emu.core.surface import Surface
-    from theazo_emu.emulator import Emulator
 
 _MAX_BODY = 16 * 1024  # larger request bodies are journaled by size only (10,000 entries must stay small)
 _MAX_ERROR_BODY = 16 * 1024
 
 
 class Front:
-    def __init__(self, app: ASGIApp, emu: "Emulator", surface_for: Callable[[str], "Surface"]) -> None:
+    def __init__(self, app: ASGIApp, emu: "Host", surface_for: Callable[[str], "Surface"]) -> None:
         self.app, self.emu = app, emu
         self.surface_for = surface_for  # which surface's envelope a failure outside every route takes
 
@@ -106,7 +106,7 @@ def _with_headers(send: Send, rid: bytes, state: dict) -> Send:
     return send_with_headers
 
 
-async def _journaled(app: ASGIApp, emu: "Emulator", scope: Scope, receive: Receive, send: Send, rid: bytes,
+async def _journaled(app: ASGIApp, emu: "Host", scope: Scope, receive: Receive, send: Send, rid: bytes,
                      state: dict, tenant: str | None, start: int) -> None:
     journal, clock = emu.journal, emu.clock
     request_id = state["request_id"]

@@ -36,12 +36,16 @@ from theazo_emu.core.store import atomic_call
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
+    from theazo_emu.core.host import Host
     from theazo_emu.core.store import Scoped
     from theazo_emu.core.surface import Surface
     from theazo_emu.core.tenant import Tenant
-    from theazo_emu.emulator import Emulator, Guard
 
 Endpoint = Callable[["Ctx"], Awaitable[Any]]
+# A guard runs before an endpoint, after authentication; it raises an ApiError to refuse
+# the request, or returns a response to answer in the endpoint's place (an idempotent
+# replay). Which run, and in what order, is the emulator's (emulator.GUARD_ORDER).
+Guard = Callable[["Ctx", "ApiRoute"], Awaitable["ASGIApp | None"]]
 _BODYLESS = {"GET", "HEAD", "DELETE", "OPTIONS"}
 PARSED_BODY = "parsed_body"  # where read_json leaves the body it parsed, in the ASGI scope's state
 
@@ -55,7 +59,7 @@ class Ctx:
     """What an endpoint needs: the request, the emulator, the caller's tenant, the body."""
 
     request: Request
-    emu: "Emulator"
+    emu: "Host"
     key: str | None
     tenant: str
     body: Any

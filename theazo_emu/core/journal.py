@@ -23,7 +23,7 @@ from theazo_emu.core.clock import iso
 from theazo_emu.core.redaction import Redactor
 
 if TYPE_CHECKING:
-    from theazo_emu.emulator import Emulator
+    from theazo_emu.core.host import Host
 
 DEFAULT_SIZE = 10_000
 QUIET_PATHS = ("/_emu/requests", "/_emu/health", "/_emu/ui", "/favicon.ico")  # admin reads: never journaled
@@ -121,7 +121,7 @@ class Journal:
         return before - len(self.entries)
 
 
-def record_event(emu: "Emulator", kind: str, **fields: Any) -> dict[str, Any]:
+def record_event(emu: "Host", kind: str, **fields: Any) -> dict[str, Any]:
     """Journal something the server did (an SSE frame sent, a schedule firing, a webhook
     call, a fault fired...). `fields` must be JSON values; secret fields are redacted.
     Inside a request the entry also gets that request's requestId and tenant (unless given)."""

@@ -22,9 +22,9 @@ from theazo_emu.core.http import ApiRoute
 from theazo_emu.registry import FAMILIES, TIMERS
 
 if TYPE_CHECKING:
-    from theazo_emu.core.http import Declared
+    from theazo_emu.core.host import Host
+    from theazo_emu.core.http import Declared, Guard
     from theazo_emu.core.surface import Surface
-    from theazo_emu.emulator import Emulator, Guard
 
 TABLE = "routes.txt"
 _HEADER = ("# Every family route, in matching order; tab-separated: surface, method, path, module, name,\n"
@@ -101,15 +101,15 @@ class LazyTimer:
         self.table, self.target = table, target
         self._source: Any = None
 
-    def _loaded(self, emu: "Emulator") -> Any:
+    def _loaded(self, emu: "Host") -> Any:
         if self._source is None and emu.store.scalar(f"SELECT EXISTS (SELECT 1 FROM [{self.table}])"):
             module, _, name = self.target.partition(":")
             self._source = getattr(importlib.import_module(module), name)()
         return self._source
 
-    def next_due(self, emu: "Emulator") -> int | None:
+    def next_due(self, emu: "Host") -> int | None:
         source = self._loaded(emu)
         return None if source is None else source.next_due(emu)
 
-    def fire(self, emu: "Emulator", at_ms: int, horizon_ms: int) -> list[dict[str, Any]]:
+    def fire(self, emu: "Host", at_ms: int, horizon_ms: int) -> list[dict[str, Any]]:
         return self._loaded(emu).fire(emu, at_ms, horizon_ms)

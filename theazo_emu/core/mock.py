@@ -17,15 +17,26 @@ from __future__ import annotations
 
 import hashlib
 import random
-from typing import TYPE_CHECKING, Any, Callable, Iterable, TypeVar
+from typing import Any, Callable, Iterable, Protocol, TypeVar
 
 from theazo_emu.core.auth import tenant_of
 
-if TYPE_CHECKING:
-    from theazo_emu.fixtures.loader import Entry
-
 Layer = TypeVar("Layer")
 Spec = TypeVar("Spec")
+Spec_co = TypeVar("Spec_co", covariant=True)
+
+
+class Entry(Protocol[Spec_co]):
+    """A declared item (fixtures/loader.Entry): its spec, and where it was declared."""
+
+    @property
+    def file(self) -> str: ...
+
+    @property
+    def path(self) -> str: ...
+
+    @property
+    def spec(self) -> Spec_co: ...
 
 
 # ---- text ----

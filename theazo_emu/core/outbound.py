@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from theazo_emu.core import jsonio
 
 if TYPE_CHECKING:
-    from theazo_emu.emulator import Emulator
+    from theazo_emu.core.host import Host
 
 MAX_RESPONSE_CHARS = 65_536
 
@@ -53,7 +53,7 @@ async def http_call(request: dict[str, Any]) -> dict[str, Any]:
             f"{response.status_code}.", "output": result}
 
 
-def launch(emu: "Emulator", request: dict[str, Any], done: Callable[[dict[str, Any]], None]) -> dict | None:
+def launch(emu: "Host", request: dict[str, Any], done: Callable[[dict[str, Any]], None]) -> dict | None:
     """Run `http_call` in the background and hand its outcome to `done` (in the loop thread).
     Without a running loop (a synchronous caller) the call is made in place and its outcome
     returned instead."""

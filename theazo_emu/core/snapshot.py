@@ -28,7 +28,7 @@ from theazo_emu.registry import RENAMED_COLUMNS
 log = logging.getLogger("theazo_emu")
 
 if TYPE_CHECKING:
-    from theazo_emu.emulator import Emulator
+    from theazo_emu.core.host import Host
 
 FORMAT = "theazo-emu-state"
 VERSION = 1
@@ -43,7 +43,7 @@ class Table:
     tenant_filter: str | None  # SQL condition selecting one tenant's rows (one `?`), None: global
 
 
-def tables(emu: "Emulator") -> list[Table]:
+def tables(emu: "Host") -> list[Table]:
     """Every state table, by name, with how to order and how to select a tenant's rows."""
     db = emu.store.db
     names = [r[0] for r in db.execute(
@@ -75,7 +75,7 @@ def _tenant_filter(db: Any, name: str, columns: tuple[str, ...], tenanted: set[s
     return None
 
 
-def export_state(emu: "Emulator", tenant: str | None = None) -> dict[str, Any]:
+def export_state(emu: "Host", tenant: str | None = None) -> dict[str, Any]:
     """The whole state (or one tenant's) as one JSON-ready document."""
     body: dict[str, Any] = {}
     for table in tables(emu):
@@ -103,7 +103,7 @@ def _export_row(table: str, columns: tuple[str, ...], row: tuple) -> dict[str, A
     return out
 
 
-def write_export(emu: "Emulator", path: Path) -> None:
+def write_export(emu: "Host", path: Path) -> None:
     """The whole state written to `path` (through a temporary file, so a half-written
     document never replaces a good one); logged, and an unwritable path logged, not raised."""
     partial = path.with_name(f".{path.name}.partial")
@@ -116,7 +116,7 @@ def write_export(emu: "Emulator", path: Path) -> None:
     log.warning("state written to %s", path)
 
 
-def import_state(emu: "Emulator", document: dict[str, Any]) -> dict[str, Any]:
+def import_state(emu: "Host", document: dict[str, Any]) -> dict[str, Any]:
     """Replace the state (or, for a one-tenant document, that tenant's) with the document's."""
     known = {t.name: t for t in tables(emu)}
     rows_by_table = {name: _renamed(name, rows) for name, rows in document["tables"].items()}

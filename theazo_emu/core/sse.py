@@ -25,7 +25,7 @@ from theazo_emu.core.journal import record_event
 from theazo_emu.core.jsonio import dumps_text
 
 if TYPE_CHECKING:
-    from theazo_emu.emulator import Emulator
+    from theazo_emu.core.host import Host
 
 SEPARATOR = "\n"  # the SDK splits on \n
 
@@ -65,7 +65,7 @@ class Waiting:
         self.next_ms: int | None = None
 
 
-def heartbeat(emu: "Emulator", waiting: Waiting) -> ServerSentEvent:
+def heartbeat(emu: "Host", waiting: Waiting) -> ServerSentEvent:
     """The idle comment: plain, or saying that the stream waits on a frozen clock."""
     if waiting.next_ms is not None and emu.clock.frozen:
         return ServerSentEvent(comment=f"clock frozen at {emu.clock.now_iso()}; POST /_emu/clock/advance to move it",
@@ -73,7 +73,7 @@ def heartbeat(emu: "Emulator", waiting: Waiting) -> ServerSentEvent:
     return ServerSentEvent(comment="heartbeat", sep=SEPARATOR)
 
 
-async def follow(emu: "Emulator", poll: Poll, journal: bool = True,
+async def follow(emu: "Host", poll: Poll, journal: bool = True,
                  waiting: Waiting | None = None) -> AsyncIterator[ServerSentEvent]:
     """Yield frames as the virtual clock releases them; stop after the final one.
     `journal=False` keeps the frames out of the journal (the inspector's own feed)."""
@@ -91,7 +91,7 @@ async def follow(emu: "Emulator", poll: Poll, journal: bool = True,
         await emu.changes.wait(_wait_seconds(emu, next_ms))
 
 
-def _wait_seconds(emu: "Emulator", next_ms: int | None) -> float:
+def _wait_seconds(emu: "Host", next_ms: int | None) -> float:
     idle = emu.settings.heartbeat_s
     if next_ms is None or emu.clock.frozen:
         return idle
@@ -130,7 +130,7 @@ class FinishedStream(Response):
 
     media_type = "text/event-stream"
 
-    def __init__(self, emu: "Emulator", frames: list[Frame]) -> None:
+    def __init__(self, emu: "Host", frames: list[Frame]) -> None:
         # Not Response.__init__, which would render a body: this one writes its frames itself.
         self.emu, self.frames, self.status_code, self.background = emu, frames, 200, None
 
@@ -146,7 +146,7 @@ class FinishedStream(Response):
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
-def stream_response(emu: "Emulator", poll: Poll, journal: bool = True) -> EventSourceResponse:
+def stream_response(emu: "Host", poll: Poll, journal: bool = True) -> EventSourceResponse:
     waiting = Waiting()
     return _Stream(
         follow(emu, poll, journal, waiting), sep=SEPARATOR, ping=emu.settings.heartbeat_s,

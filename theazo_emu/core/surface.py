@@ -25,12 +25,12 @@ from starlette.types import Receive, Scope, Send
 from theazo_emu.core import errors, lazy
 
 if TYPE_CHECKING:
-    from theazo_emu.core.http import ApiRoute, Declared
-    from theazo_emu.emulator import Emulator, Guard
+    from theazo_emu.core.host import Host
+    from theazo_emu.core.http import ApiRoute, Declared, Guard
     from theazo_emu.registry import Family
 
 # (emulator, the Authorization header's value) -> (API key, tenant); raises the surface's 401/403.
-Authenticate = Callable[["Emulator", str | None], tuple[str | None, str]]
+Authenticate = Callable[["Host", str | None], tuple[str | None, str]]
 # (request id, status, code, message, details, headers) -> the error response.
 RenderError = Callable[[str, int, str, str, Any, dict[str, str]], Response]
 
@@ -57,7 +57,7 @@ class Surface(NamedTuple):  # not a dataclass: building one costs start-up time
     core: Callable[[], list["Declared"]] = list
 
 
-def mount(surface: Surface, emu: "Emulator") -> Mount:
+def mount(surface: Surface, emu: "Host") -> Mount:
     """The surface as a Mount: its routes (family routes from the table, then its core ones)."""
     guards = emu.guards_for(surface)
     routes: list[ApiRoute] = [*lazy.routes(surface, guards), *lazy.declared_routes(surface, surface.core(), guards)]

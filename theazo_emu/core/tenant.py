@@ -6,8 +6,8 @@ the settings, the change feed that wakes streams and timers, the cipher for its 
 the mock engine and the journal. Domain functions take it first (`def start_run(t: Tenant,
 agent_id, task)`) instead of the whole Emulator and a tenant name beside it. Code that is
 cross-tenant by nature (timer sources firing for every tenant, the admin API, snapshots,
-seeding) holds the Emulator, and asks it for a handle (`emu.tenant(name)`) when it calls the
-domain on one tenant's behalf.
+seeding) holds the running instance (core/host.Host), and asks it for a handle
+(`emu.tenant(name)`) when it calls the domain on one tenant's behalf.
 
 The handle is built from parts, not from the Emulator, so this module imports nothing of
 the emulator and no module needs the Emulator only to name a type.

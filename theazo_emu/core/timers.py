@@ -22,27 +22,16 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter, deque
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from theazo_emu.core.clock import stopwatch
+from theazo_emu.core.host import TimerSource  # noqa: F401 (declared with the host it is handed)
 
 if TYPE_CHECKING:
-    from theazo_emu.emulator import Emulator
+    from theazo_emu.core.host import Host
 
 
-class TimerSource(Protocol):
-    def next_due(self, emu: "Emulator") -> int | None:
-        """The earliest instant (epoch ms) at which something is due, or None."""
-
-    def fire(self, emu: "Emulator", at_ms: int, horizon_ms: int) -> list[dict[str, Any]]:
-        """Do everything due at or before `at_ms`; describe what happened. Nothing of another
-        source is due before `horizon_ms` (>= at_ms): a source may go on to fire its own
-        instants up to it, in time order with the clock set to each (as fire_until would),
-        but only while what it fires makes nothing due for another source, moving the clock
-        with `reach` (the one owner of time moving forward while firing)."""
-
-
-def _earliest(emu: "Emulator") -> tuple[int, int, list[int | None]] | None:
+def _earliest(emu: "Host") -> tuple[int, int, list[int | None]] | None:
     """(earliest due instant, index of its source, every source's next_due), or None;
     on a tie the source registered first fires first."""
     dues = [source.next_due(emu) for source in emu.timers]
@@ -57,14 +46,14 @@ def _horizon(dues: list[int | None], index: int, target_ms: int) -> int:
                              if due is not None and other != index)])
 
 
-def reach(emu: "Emulator", due_ms: int) -> None:
+def reach(emu: "Host", due_ms: int) -> None:
     """Move the clock forward to an instant something is due at (never back): the one way
     time moves while firing, here or inside a source that fires ahead to its horizon."""
     if due_ms > emu.clock.now_ms():
         emu.clock.set(due_ms)
 
 
-def fire_until(emu: "Emulator", target_ms: int) -> list[dict[str, Any]]:
+def fire_until(emu: "Host", target_ms: int) -> list[dict[str, Any]]:
     """Fire everything due up to `target_ms` in time order, moving the clock to each instant."""
     fired: list[dict[str, Any]] = []
     while (earliest := _earliest(emu)) is not None and earliest[0] <= target_ms:
@@ -107,7 +96,7 @@ class Fired:
         return body | {"omitted": omitted} if omitted else body
 
 
-async def advance(emu: "Emulator", target_ms: int, fired: Fired | None = None) -> Fired:
+async def advance(emu: "Host", target_ms: int, fired: Fired | None = None) -> Fired:
     """Advance the clock to `target_ms`, firing what falls in between, in batches that let
     the event loop answer other requests meanwhile (see the module docstring)."""
     fired = fired if fired is not None else Fired()
@@ -131,7 +120,7 @@ async def advance(emu: "Emulator", target_ms: int, fired: Fired | None = None) -
     return fired
 
 
-async def run_loop(emu: "Emulator") -> None:
+async def run_loop(emu: "Host") -> None:
     """Under a flowing clock, fire what falls due as wall time passes."""
     while True:
         earliest = _earliest(emu)

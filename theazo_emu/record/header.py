@@ -20,7 +20,7 @@ from theazo_emu.core.version import __version__
 from theazo_emu.fixtures.loader import fixture_files
 
 if TYPE_CHECKING:
-    from ..emulator import Emulator
+    from ..core.host import Host
 
 FORMAT = 1
 MARK = "theazo-emu"
@@ -41,7 +41,7 @@ def fixture_digest(directory: Path | None) -> dict[str, Any] | None:
     return {"directory": str(directory), "digest": f"sha256:{whole[:16]}", "files": files}
 
 
-def make_header(emu: "Emulator") -> dict[str, Any]:
+def make_header(emu: "Host") -> dict[str, Any]:
     """The header for a cassette this emulator starts recording now."""
     settings, clock = emu.settings, emu.clock
     return {"cassette": MARK, "format": FORMAT, "version": __version__, "seed": settings.seed,

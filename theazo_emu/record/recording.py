@@ -40,7 +40,9 @@ from .cassette import (
 from .header import make_header
 
 if TYPE_CHECKING:
-    from ..emulator import Emulator
+    from starlette.responses import Response
+
+    from ..core.host import Host
 
 NOT_RECORDED = ("/_emu/health", "/_emu/requests", "/_emu/state", "/_emu/ui", "/_emu/record")
 _MAX_RESPONSE = 64 * 1024 * 1024
@@ -174,7 +176,7 @@ class Capture:
 class Recorder:
     """The tape handler that records every interaction (tape.py)."""
 
-    def __init__(self, emu: "Emulator", path: Path, upstream_url: str | None = None) -> None:
+    def __init__(self, emu: "Host", path: Path, upstream_url: str | None = None) -> None:
         self.emu = emu
         self.writer = CassetteWriter(path, make_header(emu))  # a bad path fails here, at start
         # The clock readings of the request being handled, per asyncio context (see readAt).
@@ -204,7 +206,8 @@ class Recorder:
         if self.upstream is not None:
             await self.upstream.aclose()
 
-    async def handle(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
+    async def handle(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send,
+                     error_response: Callable[..., "Response"]) -> None:
         if scope["path"].startswith(NOT_RECORDED):
             await app(scope, receive, send)
             return
@@ -231,7 +234,8 @@ class Recorder:
         try:
             if self.upstream is not None:
                 # False: the upstream was unreachable and a 502 was sent; that is not recorded.
-                answered = await self.upstream.forward(scope, raw, buffered(messages, receive), send, capture)
+                answered = await self.upstream.forward(scope, raw, buffered(messages, receive), send, capture.wrap,
+                                                       error_response)
             else:
                 await app(scope, buffered(messages, receive), capture.wrap(send))
         finally:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import difflib
 from collections import defaultdict, deque
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -24,18 +24,19 @@ from theazo_emu.core.auth import KeyAliases
 from theazo_emu.core.clock import parse_iso
 from theazo_emu.core.readahead import buffered, read_body
 
-from ..surfaces import error_response
 from .cassette import decode_body, encode_event, match_key, read_cassette
 from .recording import request_record
 
 if TYPE_CHECKING:
-    from ..emulator import Emulator
+    from starlette.responses import Response
+
+    from ..core.host import Host
 
 LOCAL = "/_emu"
 
 
 class Replayer:
-    def __init__(self, emu: "Emulator", path: Path) -> None:
+    def __init__(self, emu: "Host", path: Path) -> None:
         self.emu, self.path = emu, path
         self.strict = emu.settings.replay_mode == "strict"
         cassette = read_cassette(path)  # a broken cassette fails here, at start
@@ -58,7 +59,8 @@ class Replayer:
     async def aclose(self) -> None:
         """Nothing is held open."""
 
-    async def handle(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
+    async def handle(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send,
+                     error_response: Callable[..., "Response"]) -> None:
         if scope["path"].startswith(LOCAL):
             await app(scope, receive, send)
             return
@@ -77,7 +79,7 @@ class Replayer:
         elif not self.strict:
             await app(scope, buffered(messages, receive), send)
         else:
-            await self._miss(scope, request, key in self.queues, receive, send)
+            await self._miss(scope, request, key in self.queues, receive, send, error_response)
 
     async def _move_clock(self, at: str | None) -> None:
         """To the recorded instant, firing what falls due on the way (never backwards)."""
@@ -90,7 +92,8 @@ class Replayer:
         if target > self.emu.clock.now_ms():
             await timers.advance(self.emu, target)
 
-    async def _miss(self, scope: Scope, request: dict, used_up: bool, receive: Receive, send: Send) -> None:
+    async def _miss(self, scope: Scope, request: dict, used_up: bool, receive: Receive, send: Send,
+                    error_response: Callable[..., "Response"]) -> None:
         shown = _describe(request)
         closest = self._closest(request)
         message = f"No recorded interaction matches {shown['method']} {shown['path']}"

@@ -6,24 +6,33 @@ or replayed. `Tape` holds what is in force: a recorder (`serve --record`, or
 `POST /_emu/record {file}` on a running server, as WireMock does), a replayer
 (`serve --replay`), or nothing. record/ is imported only when one starts, so a server that
 never records does not pay for it at start-up. A handler has `handle(app, scope, receive,
-send)`, `rewind()` (POST /_emu/reset rewinds a replay), `describe()` and `aclose()`.
+send, error_response)`, `rewind()` (POST /_emu/reset rewinds a replay), `describe()` and
+`aclose()`. A handler that answers a request itself (a replay miss, an unreachable
+upstream) renders the error with `error_response(scope, status, code, message, details)`
+in the envelope of the request's surface; the app passes it in (surfaces.error_response),
+so record/ imports none of the surfaces.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from theazo_emu.core.errors import Conflict
 
 if TYPE_CHECKING:
-    from theazo_emu.emulator import Emulator
+    from starlette.responses import Response
+
+    from theazo_emu.core.host import Host
+
+ErrorResponse = Callable[..., "Response"]
 
 
 class Handler(Protocol):
-    async def handle(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None: ...
+    async def handle(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send,
+                     error_response: ErrorResponse) -> None: ...
 
     def rewind(self) -> None: ...
 
@@ -35,7 +44,7 @@ class Handler(Protocol):
 class Tape:
     """What the emulator records or replays now, if anything."""
 
-    def __init__(self, emu: "Emulator") -> None:
+    def __init__(self, emu: "Host") -> None:
         self.emu = emu
         self.handler: Handler | None = None
 
@@ -99,12 +108,12 @@ class Tape:
 class TapeMiddleware:
     """Plain ASGI: hands a request to the tape's handler when one is in force."""
 
-    def __init__(self, app: ASGIApp, emu: "Emulator") -> None:
-        self.app, self.emu = app, emu
+    def __init__(self, app: ASGIApp, emu: "Host", error_response: ErrorResponse) -> None:
+        self.app, self.emu, self.error_response = app, emu, error_response
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         handler = self.emu.tape.handler
         if handler is None or scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        await handler.handle(self.app, scope, receive, send)
+        await handler.handle(self.app, scope, receive, send, self.error_response)

@@ -2,25 +2,25 @@
 
 Forwards a request as it came (minus hop-by-hop headers; `th_live_` keys included, they
 are never stored) with one httpx AsyncClient, and hands the answer back through the
-recording `Capture`. SSE answers are streamed chunk by chunk as they arrive, so the client
+recording `Capture` (its `wrap`). SSE answers are streamed chunk by chunk as they arrive, so the client
 sees each event when the upstream sends it and the cassette gets every event; the stream
 ends when the upstream closes it or the client goes away. An unreachable upstream is a
-502 `provider_error` envelope, not recorded.
+502 `provider_error` in the envelope of the request's surface (rendered by the
+`error_response` the app hands the tape), not recorded.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 import httpx
 from starlette.types import Receive, Scope, Send
 
-from ..surfaces import error_response
 from .cassette import is_sse
 
 if TYPE_CHECKING:
-    from .recording import Capture
+    from starlette.responses import Response
 
 _HOP = {b"host", b"connection", b"keep-alive", b"te", b"trailer", b"transfer-encoding", b"upgrade",
         b"content-length", b"accept-encoding", b"proxy-connection"}
@@ -36,8 +36,10 @@ class Upstream:
     async def aclose(self) -> None:
         await self.client.aclose()
 
-    async def forward(self, scope: Scope, body: bytes, receive: Receive, send: Send, capture: "Capture") -> bool:
-        """Proxy one request; False when the upstream could not be reached (a 502 was sent)."""
+    async def forward(self, scope: Scope, body: bytes, receive: Receive, send: Send, wrap: Callable[[Send], Send],
+                      error_response: Callable[..., "Response"]) -> bool:
+        """Proxy one request, answering through `wrap(send)` (the recording's capture); False
+        when the upstream could not be reached (a 502 was sent)."""
         query = scope["query_string"].decode("latin-1")
         url = self.base_url + scope["path"] + (f"?{query}" if query else "")
         headers = [(k, v) for k, v in scope["headers"] if k.lower() not in _HOP]
@@ -49,7 +51,7 @@ class Upstream:
             await error_response(scope, 502, "provider_error", message, {"upstream": self.base_url})(
                 scope, receive, send)
             return False
-        out = capture.wrap(send)
+        out = wrap(send)
         try:
             headers_out = [(k, v) for k, v in response.headers.raw if k.lower() not in _HOP_RESPONSE]
             if is_sse({"content-type": response.headers.get("content-type", "")}):

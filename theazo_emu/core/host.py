@@ -8,7 +8,10 @@ the Emulator, even to name a type. A `TimerSource` (what core/timers.py fires) i
 beside the host it is handed.
 
 The fixtures and the tape belong to the shared machinery above the core (fixtures/active.py,
-record/tape.py); the core only passes them through, so they are not typed here.
+record/tape.py); the core only passes them through, so they are not typed here. Nor are the
+parts whose own modules name the request context (faults, the rate limiter, guards, surfaces):
+naming them here would close a loop of type imports through core/http.py, and this module
+stays a leaf that any module may import.
 """
 
 from __future__ import annotations
@@ -22,14 +25,8 @@ if TYPE_CHECKING:
     from theazo_emu.core.changes import Changes
     from theazo_emu.core.clock import Clock
     from theazo_emu.core.crypto import Cipher
-    from theazo_emu.core.faults import Faults
-    from theazo_emu.core.http import Guard
     from theazo_emu.core.ids import IdSource
-    from theazo_emu.core.journal import Journal
-    from theazo_emu.core.ratelimit import RateLimiter
     from theazo_emu.core.store import Store
-    from theazo_emu.core.surface import Surface
-    from theazo_emu.core.tenant import Tenant
     from theazo_emu.settings import Settings
 
 
@@ -54,21 +51,21 @@ class Host(Protocol):
     ids: "IdSource"
     cipher: "Cipher"
     changes: "Changes"
-    journal: "Journal"
+    journal: Any  # core.journal.Journal
     timers: list[TimerSource]
     background: set["asyncio.Task"]
-    rate_limiter: "RateLimiter"
+    rate_limiter: Any  # core.ratelimit.RateLimiter
     extras: dict[str, Any]
-    faults: "Faults"
+    faults: Any  # core.faults.Faults
     aliases: "KeyAliases"
     fixtures: Any  # fixtures.active.Fixtures
     tape: Any  # record.tape.Tape
 
-    def guards_for(self, surface: "Surface") -> list["Guard"]:
+    def guards_for(self, surface: Any) -> list[Any]:
         """The guards a surface asks for, in their one order."""
 
-    def tenant(self, name: str) -> "Tenant":
-        """The handle domain code works with on this tenant's behalf."""
+    def tenant(self, name: str) -> Any:
+        """The handle domain code works with on this tenant's behalf (a core.tenant.Tenant)."""
 
     def new_id(self, prefix: str, tenant: str) -> str:
         """A fresh id for a row about to be written (inside that write's transaction)."""

@@ -156,11 +156,18 @@ def test_a_successful_response_carries_a_request_id_too(client, auth):
 
 # ---- unknown paths and wrong methods ----
 
-@pytest.mark.parametrize("path", ["/", "/v1", "/v1/nothing-here", "/v1/sessions/ses_x/nothing", "/v2/sessions",
+@pytest.mark.parametrize("path", ["/v1", "/v1/nothing-here", "/v1/sessions/ses_x/nothing", "/v2/sessions",
                                   "/_emu/nothing"])
 def test_unknown_path_is_404_in_the_envelope(client, auth, path):
     body = assert_error(client.get(path, headers=auth), 404, "not_found")
     assert path in body["error"]["message"]
+
+
+def test_the_root_leads_a_browser_to_the_inspector_and_anything_else_there_is_404(client, auth):
+    root = client.get("/", headers=auth, follow_redirects=False)
+    assert root.status_code == 307 and root.headers["location"] == "/_emu/ui"
+    body = assert_error(client.post("/", headers=auth), 404, "not_found")
+    assert "/" in body["error"]["message"]
 
 
 def test_unknown_path_is_404_even_without_a_key(client):

@@ -233,7 +233,7 @@ def test_a_key_of_256_characters_is_fine(client):
 def test_a_duplicate_while_the_first_still_runs_is_409_and_runs_nothing(client, emu):
     key = theo_key()
     body = b'{"prompt": "slow"}'
-    claim = idempotency.claim(emu, tenant_of(key), "busy-key",
+    claim = idempotency.claim(emu.tenant(tenant_of(key)), "busy-key",
                               idempotency.fingerprint("POST", "/api/v1/completions", "", body))
     assert claim.outcome == "run"  # as if a first request were running now
     before = held(client, key)

@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from theazo_emu.core import faults
+from theazo_emu.core import delivery, faults
 from theazo_emu.core.auth import KeyAliases
 from theazo_emu.core.changes import Changes
 from theazo_emu.core.clock import Clock
@@ -85,7 +85,12 @@ class Emulator:
     def tenant(self, name: str) -> Tenant:
         """The handle domain code works with on this tenant's behalf (core/tenant.py)."""
         return Tenant(self.store.scoped(name), self.clock, self.settings, changes=self.changes, cipher=self.cipher,
-                      engine=self.engine, journal=self.journal, ids=self.ids.make, background=self.background)
+                      engine=self.engine, journal=self.journal, ids=self.ids.make, background=self.background,
+                      extras=self.extras, layers=self.fixtures.layers, outbox=self._outbox)
+
+    def _outbox(self, product: Any, rows: list[dict[str, Any]], send_now: bool = True) -> list[dict[str, Any]]:
+        """Store pending webhook deliveries and send those due (a handle's `outbox`)."""
+        return delivery.queue(self, product, rows, send_now)
 
     def new_id(self, prefix: str, tenant: str) -> str:
         """A fresh id for a row about to be written (call inside that write's transaction)."""

@@ -350,6 +350,10 @@ class Scoped:
     def atomic(self, savepoint: bool = True) -> "_Atomic | _Joined":
         return self.store.atomic(savepoint)
 
+    def next_seq(self) -> int:
+        """This tenant's next sequence number (Store.next_seq): call inside the write it numbers."""
+        return self.store.next_seq(self.tenant)
+
 
 def _tenanted(sql: str) -> str:
     """The statement, if it names the tenant; a statement that does not could reach any

@@ -26,20 +26,30 @@ if TYPE_CHECKING:
 
 class Tenant:
     """One tenant's handle: `name`, `store` (its rows only), `clock`, `settings`, `changes`,
-    `cipher`, `engine`, `journal`, and `new_id(prefix)` for a row about to be written."""
+    `cipher`, `engine`, `journal`, and `new_id(prefix)` for a row about to be written.
+
+    Also, for a surface's domain: `extras` (the emulator's in-memory state a surface keeps
+    under names it owns: rate-limit windows, a health override), `layers()` (the fixture
+    layers in force) and `outbox(product, rows, send_now=True)` (store pending webhook
+    deliveries, core/delivery.queue, and send those due)."""
 
     __slots__ = ("name", "store", "clock", "settings", "changes", "cipher", "engine", "journal", "_ids",
-                 "background")
+                 "background", "extras", "layers", "outbox")
 
     def __init__(self, store: "Scoped", clock: "Clock", settings: "Settings", *, changes: Any, cipher: Any,
-                 engine: Any, journal: "Journal", ids: Callable[[str, str, int, int], str], background: set) -> None:
+                 engine: Any, journal: "Journal", ids: Callable[[str, str, int, int], str], background: set,
+                 extras: dict[str, Any] | None = None, layers: Callable[[], Any] | None = None,
+                 outbox: Callable[..., list[dict[str, Any]]] | None = None) -> None:
         self.name, self.store, self.clock, self.settings = store.tenant, store, clock, settings
         self.changes, self.cipher, self.engine, self.journal = changes, cipher, engine, journal
         self._ids, self.background = ids, background
+        self.extras = {} if extras is None else extras
+        self.layers = layers if layers is not None else (lambda: ())
+        self.outbox = outbox
 
     def new_id(self, prefix: str) -> str:
         """A fresh id for a row of this tenant about to be written (inside that write's transaction)."""
-        return self._ids(prefix, self.name, self.clock.now_ms(), self.store.store.next_seq(self.name))
+        return self._ids(prefix, self.name, self.clock.now_ms(), self.store.next_seq())
 
     def now_ms(self) -> int:
         return self.clock.now_ms()

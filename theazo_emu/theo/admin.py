@@ -41,7 +41,8 @@ def _key(ctx: Ctx) -> str:
 def _account(ctx: Ctx, key: str) -> dict[str, Any]:
     tier = limiter(ctx.emu).tier_for(key)
     row = keys.lookup(ctx.emu, key)
-    return {"key": key, "tenant": tenant_of(key), **ledger.account_to_api(ledger.account(ctx.emu, tenant_of(key))),
+    credits = ledger.account_to_api(ledger.account(ctx.emu.tenant(tenant_of(key))))
+    return {"key": key, "tenant": tenant_of(key), **credits,
             "rateLimit": None if tier is None else {"requests": tier.requests, "tokens": tier.tokens},
             "scopes": row["scopes"] if row else list(keys.SCOPES),
             "allowedOrigins": row["allowed_origins"] if row else [], "registered": row is not None,
@@ -51,9 +52,9 @@ def _account(ctx: Ctx, key: str) -> dict[str, Any]:
 async def put_account(ctx: Ctx) -> dict:
     """Set a Theo key's credits, rate limit, scopes and allowed origins."""
     body: TheoKeySpec = ctx.body
-    tenant = tenant_of(body.key)
-    with ctx.emu.store.atomic():
-        ledger.set_account(ctx.emu, tenant, None if body.credits is None else units(body.credits),
+    t = ctx.emu.tenant(tenant_of(body.key))
+    with t.store.atomic():
+        ledger.set_account(t, None if body.credits is None else units(body.credits),
                            None if body.lowCredits is None else units(body.lowCredits))
         if body.scopes is not None or body.allowedOrigins or body.revoked or keys.lookup(ctx.emu, body.key):
             keys.declare(ctx.emu, body.key, body.scopes, body.allowedOrigins, body.revoked)
@@ -73,7 +74,7 @@ async def get_account(ctx: Ctx) -> dict:
 async def put_health(ctx: Ctx) -> dict:
     """What GET /api/v1/health reports from now on (the cache starts over)."""
     body: HealthOverride = ctx.body
-    state = health.state(ctx.emu)
+    state = health.state(ctx.emu.extras)
     state.set(body.status, body.providers)
     return {"status": state.status, "providers": state.providers}
 
@@ -82,7 +83,7 @@ async def list_events(ctx: Ctx) -> dict:
     """A Theo key's latest events, oldest first (`type` filters; `limit` up to 1000)."""
     key = _key(ctx)
     limit = query_int(ctx, "limit", 100, 1, 1000)
-    return {"data": events.recent(ctx.emu, tenant_of(key), ctx.query.get("type") or None, limit)}
+    return {"data": events.recent(ctx.emu.tenant(tenant_of(key)), ctx.query.get("type") or None, limit)}
 
 
 def _billing(ctx: Ctx) -> dict[str, Any]:
@@ -107,7 +108,8 @@ async def billing_page(ctx: Ctx) -> HTMLResponse:
 
 async def complete_billing(ctx: Ctx) -> dict:
     """Complete a Theo checkout: its amount joins a billed tenant's credits."""
-    return account.complete_checkout(ctx.emu, _billing(ctx))
+    row = _billing(ctx)
+    return account.complete_checkout(ctx.emu.tenant(row["tenant"]), row)
 
 
 routes = [

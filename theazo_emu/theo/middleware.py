@@ -190,11 +190,11 @@ class Idempotency:
                 kept = _without_secrets(whole, pending.reveals)
                 if kept is not whole:
                     headers["content-length"] = str(len(kept))
-                idempotency.answer(emu, pending.tenant, key, status, headers, kept, stream, _request_id(scope))
+                idempotency.answer(emu.tenant(pending.tenant), key, status, headers, kept, stream, _request_id(scope))
                 stored = True
         finally:
             if pending.tenant is not None and not stored:
-                idempotency.release(emu, pending.tenant, key)
+                idempotency.release(emu.tenant(pending.tenant), key)
 
 
 async def idempotency_guard(ctx: "Ctx", route: "ApiRoute") -> "Replay | None":
@@ -203,7 +203,7 @@ async def idempotency_guard(ctx: "Ctx", route: "ApiRoute") -> "Replay | None":
     pending: Pending | None = ctx.request.scope["state"].get(PENDING)
     if pending is None or ctx.key is None:
         return None
-    claim = idempotency.claim(ctx.emu, ctx.tenant, pending.key, pending.fingerprint)
+    claim = idempotency.claim(ctx.t, pending.key, pending.fingerprint)
     if claim.outcome == "replay":
         return Replay(claim.record)
     if claim.outcome == "busy":

@@ -35,7 +35,7 @@ from theazo_emu.theo.middleware import Idempotency, TheoHeaders, idempotency_gua
 if TYPE_CHECKING:
     from theazo_emu.core.http import ApiRoute
     from theazo_emu.core.sse import Frame
-    from theazo_emu.emulator import Emulator
+    from theazo_emu.core.host import Host
 
 DAY_MS = 86_400_000
 EARLIEST, LATEST = 0, 253_402_300_799_999  # 1970-01-01 .. 9999-12-31T23:59:59.999Z
@@ -81,7 +81,7 @@ SCOPE_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
-def authenticate(emu: "Emulator", authorization: str | None) -> tuple[str | None, str]:
+def authenticate(emu: "Host", authorization: str | None) -> tuple[str | None, str]:
     token = bearer_token(authorization)
     if token is None:
         raise Unauthorized("Missing API key. Send 'Authorization: Bearer theo_sk_test_...'.")

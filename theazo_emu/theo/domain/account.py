@@ -22,7 +22,7 @@ from theazo_emu.theo.domain.engines import cents, units
 
 if TYPE_CHECKING:
     from theazo_emu.core.store import Scoped
-    from theazo_emu.emulator import Emulator
+    from theazo_emu.core.tenant import Tenant
 
 SETTINGS, RATE_REQUESTS, BILLING = "theo_settings", "theo_rate_requests", "theo_billing_sessions"
 DEFAULTS = {"default_mode": "auto", "personality": "theo", "timezone": "UTC", "theo_branding": True}
@@ -41,22 +41,22 @@ BUILTIN_TOOLS = (
 )
 
 
-def settings(emu: "Emulator", tenant: str) -> dict[str, Any]:
-    row = emu.store.one("SELECT * FROM theo_settings WHERE tenant = ?", [tenant])
+def settings(t: "Tenant") -> dict[str, Any]:
+    row = t.store.find(SETTINGS, order=None)
     if row is None:
         return dict(DEFAULTS)
     return {"default_mode": row["default_mode"], "personality": row["personality"], "timezone": row["timezone"],
             "theo_branding": bool(row["theo_branding"])}
 
 
-def save_settings(emu: "Emulator", tenant: str, values: dict[str, Any]) -> None:
-    emu.store.db.execute(
+def save_settings(t: "Tenant", values: dict[str, Any]) -> None:
+    t.store.execute(
         "INSERT INTO theo_settings (tenant, default_mode, personality, timezone, theo_branding, updated_at) "
-        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(tenant) DO UPDATE SET default_mode = excluded.default_mode, "
-        "personality = excluded.personality, timezone = excluded.timezone, theo_branding = excluded.theo_branding, "
-        "updated_at = excluded.updated_at",
-        [tenant, values["default_mode"], values["personality"], values["timezone"], int(values["theo_branding"]),
-         emu.clock.now_iso()])
+        "VALUES (:tenant, :mode, :personality, :timezone, :branding, :at) ON CONFLICT(tenant) DO UPDATE SET "
+        "default_mode = excluded.default_mode, personality = excluded.personality, timezone = excluded.timezone, "
+        "theo_branding = excluded.theo_branding, updated_at = excluded.updated_at",
+        mode=values["default_mode"], personality=values["personality"], timezone=values["timezone"],
+        branding=int(values["theo_branding"]), at=t.now_iso())
 
 
 def tools(store: "Scoped") -> list[dict[str, Any]]:
@@ -74,10 +74,10 @@ def tools(store: "Scoped") -> list[dict[str, Any]]:
     return out
 
 
-def voice_token(emu: "Emulator", tenant: str, nonce: str) -> dict[str, Any]:
-    now = emu.clock.now_ms()
-    digest = hashlib.blake2b(f"{emu.settings.seed}|{tenant}|{nonce}|voice".encode(), digest_size=24).hexdigest()
-    mode = settings(emu, tenant)
+def voice_token(t: "Tenant", nonce: str) -> dict[str, Any]:
+    now = t.now_ms()
+    digest = hashlib.blake2b(f"{t.settings.seed}|{t.name}|{nonce}|voice".encode(), digest_size=24).hexdigest()
+    mode = settings(t)
     persona = ("You are Theo, a concise and friendly voice assistant." if mode["personality"] == "theo"
                else "You are a concise voice assistant.")
     declarations = [{"name": "search_web", "description": "Search the web for current information.",
@@ -93,30 +93,29 @@ def voice_token(emu: "Emulator", tenant: str, nonce: str) -> dict[str, Any]:
             "tools": [{"functionDeclarations": declarations}]}
 
 
-def billing_session(emu: "Emulator", store: "Scoped", kind: str, scope: str, amount_cents: int | None,
+def billing_session(t: "Tenant", kind: str, scope: str, amount_cents: int | None,
                     success_url: str | None) -> dict[str, Any]:
-    now = emu.clock.now_ms()
-    row = {"id": emu.new_id("cs" if kind == "checkout" else "bps", store.tenant), "kind": kind, "scope": scope,
+    now = t.now_ms()
+    row = {"id": t.new_id("cs" if kind == "checkout" else "bps"), "kind": kind, "scope": scope,
            "amount_cents": amount_cents, "success_url": success_url, "status": "open",
            "expires_ms": now + BILLING_TTL_MS, "created_at": iso(now), "completed_at": None}
-    store.insert(BILLING, row)
+    t.store.insert(BILLING, row)
     return row
 
 
-def complete_checkout(emu: "Emulator", row: dict[str, Any]) -> dict[str, Any]:
-    """Complete an open, unexpired checkout: its amount joins a billed tenant's credits."""
-    now = emu.clock.now_ms()
+def complete_checkout(t: "Tenant", row: dict[str, Any]) -> dict[str, Any]:
+    """Complete an open, unexpired checkout of this tenant: its amount joins a billed tenant's credits."""
+    now = t.now_ms()
     if row["status"] != "open" or now > row["expires_ms"] or row["kind"] != "checkout":
         return {"id": row["id"], "status": "expired" if now > row["expires_ms"] else row["status"],
                 "creditsAddedCents": 0}
-    current = ledger.account(emu, row["tenant"])
+    current = ledger.account(t)
     added = 0
-    with emu.store.atomic():
+    with t.store.atomic():
         if current["balance_units"] is not None:
             added = row["amount_cents"]
-            ledger.set_account(emu, row["tenant"], current["balance_units"] + units(added), None)
-        emu.store.db.execute("UPDATE theo_billing_sessions SET status = 'complete', completed_at = ? WHERE id = ?",
-                             [iso(now), row["id"]])
-    balance = ledger.account(emu, row["tenant"])["balance_units"]
+            ledger.set_account(t, current["balance_units"] + units(added), None)
+        t.store.update(BILLING, row["id"], {"status": "complete", "completed_at": iso(now)})
+    balance = ledger.account(t)["balance_units"]
     return {"id": row["id"], "status": "complete", "creditsAddedCents": added,
             "balanceCents": None if balance is None else cents(balance), "successUrl": row["success_url"]}

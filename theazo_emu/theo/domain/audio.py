@@ -21,7 +21,7 @@ from theazo_emu.core.auth import tenant_of
 from theazo_emu.theo.domain import engines
 
 if TYPE_CHECKING:
-    from theazo_emu.emulator import Emulator
+    from theazo_emu.core.tenant import Tenant
 
 MAX_TEXT = 4096
 MAX_AUDIO = 25 * 1024 * 1024
@@ -124,11 +124,12 @@ class Heard(NamedTuple):
     script: str | None
 
 
-def transcribe(emu: "Emulator", tenant: str, data: bytes, fmt: str, filename: str | None,
+def transcribe(t: "Tenant", data: bytes, fmt: str, filename: str | None,
                language: str | None) -> Heard:
     """A fixture's transcript (first match), or the mock's: a pure function of the bytes."""
     seconds = duration(data, fmt)
-    for layer_tenant, layer in emu.fixtures.layers():
+    tenant = t.name
+    for layer_tenant, layer in t.layers():
         if layer_tenant is not None and layer_tenant != tenant:
             continue
         for entry in layer.transcripts:
@@ -139,7 +140,7 @@ def transcribe(emu: "Emulator", tenant: str, data: bytes, fmt: str, filename: st
                 return Heard(spec.text, spec.language or language,
                              spec.durationSeconds if spec.durationSeconds is not None else seconds, spec.error,
                              f"{entry.file} {entry.path}")
-    digest = hashlib.sha256(f"{emu.settings.seed}|".encode() + data).hexdigest()[:8]
+    digest = hashlib.sha256(f"{t.settings.seed}|".encode() + data).hexdigest()[:8]
     length = f"{seconds:g}-second " if seconds is not None else ""
     text = f"This is a mock transcript of a {length}{fmt} recording (theazo-emu, ref {digest})."
     return Heard(text, language or "en", seconds, None, None)

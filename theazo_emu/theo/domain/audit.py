@@ -21,7 +21,7 @@ from theazo_emu.theo.domain.engines import cents
 from theazo_emu.theo.domain.keys import user_id
 
 if TYPE_CHECKING:
-    from theazo_emu.emulator import Emulator
+    from theazo_emu.core.tenant import Tenant
 
 TABLE = "theo_audit"
 GENESIS = "0" * 64
@@ -42,21 +42,21 @@ def _hash(row: dict[str, Any]) -> str:
     return hashlib.sha256(content.encode()).hexdigest()
 
 
-def append(emu: "Emulator", tenant: str, *, action: str, entity_type: str, entity_id: str | None, key_id: str,
+def append(t: "Tenant", *, action: str, entity_type: str, entity_id: str | None, key_id: str,
            request: dict[str, Any], status: int, input_summary: dict[str, Any], output_summary: dict[str, Any],
            mode: str | None = None, model: str | None = None, cost_units: int = 0) -> dict[str, Any]:
     """Add an entry (call inside the action's transaction). `request`: route, method,
     request_id, ip_address, user_agent."""
-    last = emu.store.one("SELECT hash FROM theo_audit WHERE tenant = ? ORDER BY id DESC LIMIT 1", [tenant])
-    now = emu.clock.now_ms()
-    row = {"id": emu.new_id("aud", tenant), "tenant": tenant, "action": action, "entity_type": entity_type,
-           "entity_id": entity_id, "key_id": key_id, "user_id": user_id(tenant), "route": request.get("route"),
+    last = t.store.find(TABLE, columns="hash", order="id DESC")
+    now = t.now_ms()
+    row = {"id": t.new_id("aud"), "tenant": t.name, "action": action, "entity_type": entity_type,
+           "entity_id": entity_id, "key_id": key_id, "user_id": user_id(t.name), "route": request.get("route"),
            "method": request.get("method"), "status": status, "mode": mode, "model": model, "cost_units": cost_units,
            "request_id": request.get("request_id"), "ip_address": request.get("ip_address"),
            "user_agent": request.get("user_agent"), "input_summary": input_summary, "output_summary": output_summary,
            "prev_hash": last["hash"] if last else GENESIS, "at_ms": now, "created_at": iso(now)}
     row["hash"] = _hash(row)
-    emu.store.insert(TABLE, row)
+    t.store.insert(TABLE, row)
     return row
 
 

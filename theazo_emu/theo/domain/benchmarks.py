@@ -22,7 +22,7 @@ from theazo_emu.core.clock import iso
 from theazo_emu.theo.domain.engines import cents
 
 if TYPE_CHECKING:
-    from theazo_emu.emulator import Emulator
+    from theazo_emu.core.tenant import Tenant
 
 WINDOWS = {"24h": (86_400_000, "1h"), "7d": (7 * 86_400_000, "6h"), "30d": (30 * 86_400_000, "1d")}
 
@@ -36,13 +36,13 @@ def _stats(values: list[int], *ps: int) -> dict[str, int]:
     return {**{f"p{p}": _percentile(values, p) for p in ps}, "count": len(values)}
 
 
-def report(emu: "Emulator", tenant: str, window: str) -> dict[str, Any]:
+def report(t: "Tenant", window: str) -> dict[str, Any]:
     span, bucket = WINDOWS[window]
-    now = emu.clock.now_ms()
-    entries = list(emu.journal.entries)
+    now = t.now_ms()
+    entries = list(t.journal.entries)
     durations = {e["requestId"]: e.get("durationMs") or 0 for e in entries
                  if e["kind"] == "request" and e.get("requestId")}
-    done = [e for e in entries if e["kind"] == "theo_completion" and e.get("tenant") == tenant
+    done = [e for e in entries if e["kind"] == "theo_completion" and e.get("tenant") == t.name
             and now - span <= e["atMs"] <= now]
     latency: dict[str, list[int]] = defaultdict(list)
     ttft: dict[str, list[int]] = defaultdict(list)

@@ -23,7 +23,7 @@ from theazo_emu.core.clock import iso
 
 if TYPE_CHECKING:
     from theazo_emu.core.store import Scoped
-    from theazo_emu.emulator import Emulator
+    from theazo_emu.core.tenant import Tenant
 
 TABLE = "theo_browser_sessions"
 REGIONS = ("us-west-2", "us-east-1", "eu-central-1", "ap-southeast-1")
@@ -49,45 +49,45 @@ def _page(url: str | None) -> dict[str, Any]:
             "title": host or "New Tab", "favicon_url": f"https://{host}/favicon.ico" if host else None}
 
 
-def create(emu: "Emulator", store: "Scoped", url: str | None, region: str, keep_alive: bool,
+def create(t: "Tenant", url: str | None, region: str, keep_alive: bool,
            proxies: bool) -> dict[str, Any]:
-    now = emu.clock.now_ms()
-    row = {"id": emu.new_id("bb_sess", store.tenant), "url": url, "region": region, "keep_alive": int(keep_alive),
+    now = t.now_ms()
+    row = {"id": t.new_id("bb_sess"), "url": url, "region": region, "keep_alive": int(keep_alive),
            "proxies": int(proxies), "live_view_version": 1, "started_ms": now, "expires_ms": now + LIFETIME_MS,
            "last_active_ms": now, "ended_ms": None, "pages": [_page(url)], "created_at": iso(now)}
-    store.insert(TABLE, row)
-    return {**row, "tenant": store.tenant}
+    t.store.insert(TABLE, row)
+    return {**row, "tenant": t.name}
 
 
-def touch(emu: "Emulator", store: "Scoped", row: dict[str, Any], **changes: Any) -> dict[str, Any]:
+def touch(t: "Tenant", row: dict[str, Any], **changes: Any) -> dict[str, Any]:
     """A read of the session: keep_alive moves its expiry to 20 minutes from now."""
-    now = emu.clock.now_ms()
+    now = t.now_ms()
     changes["last_active_ms"] = now
     if row["keep_alive"]:
         changes["expires_ms"] = now + LIFETIME_MS
-    store.update(TABLE, row["id"], changes)
+    t.store.update(TABLE, row["id"], changes)
     return {**row, **changes}
 
 
-def embed_url(emu: "Emulator", base: str, row: dict[str, Any]) -> tuple[str, int]:
-    expires = emu.clock.now_ms() + EMBED_TTL_MS
-    token = f"{expires}.{signing.url_signature(emu.settings.seed, row['tenant'], row['id'], expires)}"
+def embed_url(t: "Tenant", base: str, row: dict[str, Any]) -> tuple[str, int]:
+    expires = t.now_ms() + EMBED_TTL_MS
+    token = f"{expires}.{signing.url_signature(t.settings.seed, t.name, row['id'], expires)}"
     return f"{base}/api/v1/embed/browser/{row['id']}?token={token}", expires
 
 
-def token_ok(emu: "Emulator", row: dict[str, Any], token: str) -> str | None:
+def token_ok(t: "Tenant", row: dict[str, Any], token: str) -> str | None:
     """Why an embed token does not open this session, or None when it does."""
     expires, _, signature = token.partition(".")
     if not expires.isdigit() or len(expires) > 15 or not signing.url_signature_ok(
-            emu.settings.seed, row["tenant"], row["id"], int(expires), signature):
+            t.settings.seed, t.name, row["id"], int(expires), signature):
         return "The embed token is missing or does not match."
-    if emu.clock.now_ms() > int(expires):
+    if t.now_ms() > int(expires):
         return f"The embed token expired at {iso(int(expires))} (virtual clock); GET the session for a new one."
     return None
 
 
-def session_to_api(emu: "Emulator", base: str, row: dict[str, Any]) -> dict[str, Any]:
-    url, expires = embed_url(emu, base, row)
+def session_to_api(t: "Tenant", base: str, row: dict[str, Any]) -> dict[str, Any]:
+    url, expires = embed_url(t, base, row)
     page = row["pages"][-1] if row["pages"] else _page(None)
     return {"session_id": row["id"], "live_view_url": f"{url}&view=live", "live_view_version": row["live_view_version"],
             "embed_url": url, "embed_token_expires_at": iso(expires), "region": row["region"],
@@ -97,9 +97,9 @@ def session_to_api(emu: "Emulator", base: str, row: dict[str, Any]) -> dict[str,
             "last_active_at": iso(row["last_active_ms"])}
 
 
-def end(emu: "Emulator", store: "Scoped", row: dict[str, Any]) -> dict[str, Any]:
-    now = emu.clock.now_ms()
-    store.update(TABLE, row["id"], {"ended_ms": now})
+def end(t: "Tenant", row: dict[str, Any]) -> dict[str, Any]:
+    now = t.now_ms()
+    t.store.update(TABLE, row["id"], {"ended_ms": now})
     seconds = max(0, (now - row["started_ms"]) // 1000)
     minutes = max(1, math.ceil(seconds / 60))
     return {"session_id": row["id"], "duration_seconds": seconds, "proxy_bytes": 0,

@@ -27,8 +27,7 @@ from theazo_emu.theo.domain.scripts import scripted
 from theazo_emu.theo.domain.skills import active, installed_slugs
 
 if TYPE_CHECKING:
-    from theazo_emu.core.store import Scoped
-    from theazo_emu.emulator import Emulator
+    from theazo_emu.core.tenant import Tenant
 
 ARTIFACT_BASE = "https://cdn.hitheo.invalid/artifacts"  # placeholder URLs: .invalid never resolves
 _URL_FIELDS = {"image": ("imageUrl", "png"), "video": ("videoUrl", "mp4"), "document": ("downloadUrl", "pdf")}
@@ -36,10 +35,10 @@ _URL_FIELDS = {"image": ("imageUrl", "png"), "video": ("videoUrl", "mp4"), "docu
 
 @dataclass(frozen=True)
 class Caller:
-    """Who asks: the tenant, the API key (for its rate limits) and its audit id, and the
-    request's facts the audit log keeps (route, method, request_id, ip_address, user_agent)."""
+    """Who asks, besides the tenant (the handle the domain is called with): the API key (for
+    its rate limits) and its audit id, and the request's facts the audit log keeps (route,
+    method, request_id, ip_address, user_agent)."""
 
-    tenant: str
     key: str | None
     key_id: str
     request: dict[str, Any]
@@ -102,34 +101,35 @@ def resolve(request: Request) -> tuple[str, engines.Engine]:
     return resolved, engines.BY_ID[override] if override else engines.BY_MODE[resolved]
 
 
-def run(emu: "Emulator", store: "Scoped", caller: Caller, request: Request) -> Result:
+def run(t: "Tenant", caller: Caller, request: Request) -> Result:
     """Answer a completion and book everything it leaves (see the module docstring)."""
+    store = t.store
     conversation = conversations.require(store, request.conversation_id) if request.conversation_id else None
     history = tuple(conversations.history(store, conversation["id"])) if conversation else \
         (request.inline_history or ())
-    ledger.require_credits(emu, caller.tenant)
+    ledger.require_credits(t)
     request = replace(request, skills=tuple(dict.fromkeys((*request.skills, *installed_slugs(store)))))
     resolved, engine = resolve(request)
-    limits = limiter(emu)
-    limits.check_mode(caller.key, resolved, emu.clock.now_ms())
+    limits = limiter(t)
+    limits.check_mode(caller.key, resolved, t.now_ms())
     ask = Ask(prompt=request.prompt, mode=request.mode, resolved_mode=resolved, engine=engine.id, history=history,
               persona=request.persona, branding=request.branding, skills=request.skills, tools=request.tools,
               tool_results=request.tool_results, tool_choice=request.tool_choice, client_tools=request.client_tools,
-              image_model=request.image_model, attachments=request.attachments, tenant=caller.tenant)
-    answer = scripted(emu, ask) or generated(emu.settings.seed, ask)
+              image_model=request.image_model, attachments=request.attachments, tenant=t.name)
+    answer = scripted(t, ask) or generated(t.settings.seed, ask)
     engine = engines.BY_ID[answer.engine]
     failure = answer.error
     if failure is not None and (failure.after_tokens is None or not request.stream):
         error = TheoError(failure.status, failure.code, failure.message)
-        error.after = partial(_audit, emu, caller, request, answer, None, None, failure.status)
+        error.after = partial(_audit, t, caller, request, answer, None, None, failure.status)
         raise error
-    now = emu.clock.now_ms()
+    now = t.now_ms()
     with store.atomic():
-        ident = emu.new_id("cmpl", caller.tenant)
+        ident = t.new_id("cmpl")
         if conversation is None and request.inline_history is None and not request.stateless:
-            conversation = conversations.start(emu, store, request.prompt)
-        artifacts = [_artifact(emu, caller.tenant, draft) for draft in answer.artifacts]
-        call_ids = tuple(emu.new_id("call", caller.tenant) for _ in answer.tool_calls)
+            conversation = conversations.start(t, request.prompt)
+        artifacts = [_artifact(t, draft) for draft in answer.artifacts]
+        call_ids = tuple(t.new_id("call") for _ in answer.tool_calls)
         content = answer.content
         if failure:  # a stream that fails after some tokens: only what it produced is kept and charged
             content = "".join(answer.chunks[:failure.after_tokens])
@@ -137,28 +137,28 @@ def run(emu: "Emulator", store: "Scoped", caller: Caller, request: Request) -> R
             answer = replace(answer, completion_tokens=produced,
                              cost_units=engines.cost_units(engine, answer.prompt_tokens, produced))
         if conversation is not None:
-            conversations.add_messages(emu, store, conversation, {"role": "user", "content": request.prompt}, {
+            conversations.add_messages(t, conversation, {"role": "user", "content": request.prompt}, {
                 "role": "assistant", "content": content, "mode": request.mode, "resolved_mode": answer.resolved_mode,
                 "model": engines.model_to_api(engine), "artifacts": artifacts, "follow_ups": list(answer.follow_ups),
-                "tools": [{"toolName": t["name"], "status": t["status"], "description": t.get("description")}
-                          for t in answer.tools_used],
+                "tools": [{"toolName": tool["name"], "status": tool["status"], "description": tool.get("description")}
+                          for tool in answer.tools_used],
                 "status": "error" if failure else "complete", "error_message": failure.message if failure else None,
                 "cost_units": answer.cost_units})
-        balance = ledger.charge(emu, {
-            "id": ident, "tenant": caller.tenant, "key_id": caller.key_id, "kind": "completion",
+        balance = ledger.charge(t, {
+            "id": ident, "tenant": t.name, "key_id": caller.key_id, "kind": "completion",
             "route": caller.request.get("route"), "mode": request.mode, "resolved_mode": answer.resolved_mode, "model": engine.id,
             "prompt_tokens": answer.prompt_tokens, "completion_tokens": answer.completion_tokens,
-            "cost_units": answer.cost_units, "cached": 0, "at_ms": now, "created_at": emu.clock.now_iso()})
+            "cost_units": answer.cost_units, "cached": 0, "at_ms": now, "created_at": t.now_iso()})
         conversation_id = conversation["id"] if conversation else None
-        _audit(emu, caller, request, answer, ident, conversation_id, failure.status if failure else 200)
-        events.emit(emu, caller.tenant, "completion.created", {
+        _audit(t, caller, request, answer, ident, conversation_id, failure.status if failure else 200)
+        events.emit(t, "completion.created", {
             "completion_id": ident, "conversation_id": conversation_id, "mode": request.mode,
             "resolved_mode": answer.resolved_mode, "model": engine.id, "usage": usage(answer)})
     limits.book_tokens(caller.key, answer.prompt_tokens + answer.completion_tokens, now)
-    record_event(emu, "theo_completion", tenant=caller.tenant, completionId=ident, mode=request.mode,
+    record_event(t, "theo_completion", tenant=t.name, completionId=ident, mode=request.mode,
                  resolvedMode=answer.resolved_mode, model=engine.id, stream=request.stream,
                  tokens=answer.prompt_tokens + answer.completion_tokens, costUnits=answer.cost_units)
-    return Result(ident, now, emu.clock.now_iso(), request.mode, engine, answer, artifacts, conversation_id,
+    return Result(ident, now, t.now_iso(), request.mode, engine, answer, artifacts, conversation_id,
                   caller.request_id, request.metadata, active(store, request.skills), balance, call_ids, request.component_library)
 
 
@@ -168,8 +168,8 @@ def usage(answer: Answer) -> dict[str, Any]:
             "total_tokens": answer.prompt_tokens + answer.completion_tokens}
 
 
-def _artifact(emu: "Emulator", tenant: str, draft: dict[str, Any]) -> dict[str, Any]:
-    ident = emu.new_id("art", tenant)
+def _artifact(t: "Tenant", draft: dict[str, Any]) -> dict[str, Any]:
+    ident = t.new_id("art")
     artifact = {"id": ident, **draft}
     url = _URL_FIELDS.get(draft.get("type", ""))
     if url is not None and url[0] not in artifact:
@@ -177,18 +177,18 @@ def _artifact(emu: "Emulator", tenant: str, draft: dict[str, Any]) -> dict[str, 
     return artifact
 
 
-def _audit(emu: "Emulator", caller: Caller, request: Request, answer: Answer, ident: str | None,
+def _audit(t: "Tenant", caller: Caller, request: Request, answer: Answer, ident: str | None,
            conversation_id: str | None, status: int) -> None:
     failure = answer.error
     audit.append(
-        emu, caller.tenant, action="completion.created" if ident else "completion.failed", entity_type="completion",
+        t, action="completion.created" if ident else "completion.failed", entity_type="completion",
         entity_id=ident, key_id=caller.key_id, request=caller.request, status=status, mode=request.mode,
         model=answer.engine, cost_units=answer.cost_units if ident else 0,
         input_summary={**audit.prompt_summary(request.prompt), "mode": request.mode, "skills": list(request.skills),
-                       "tools": [t.name for t in request.tools], "conversationId": conversation_id,
+                       "tools": [tool.name for tool in request.tools], "conversationId": conversation_id,
                        "metadata": request.metadata},
         output_summary={"resolvedMode": answer.resolved_mode, "model": answer.engine,
-                        "toolsUsed": [t["name"] for t in answer.tools_used],
+                        "toolsUsed": [tool["name"] for tool in answer.tools_used],
                         "toolCalls": [c["name"] for c in answer.tool_calls],
                         "artifacts": len(answer.artifacts), "promptTokens": answer.prompt_tokens,
                         "completionTokens": answer.completion_tokens if ident else 0,

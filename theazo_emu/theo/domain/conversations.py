@@ -16,7 +16,7 @@ from theazo_emu.theo.domain.engines import cents
 
 if TYPE_CHECKING:
     from theazo_emu.core.store import Scoped
-    from theazo_emu.emulator import Emulator
+    from theazo_emu.core.tenant import Tenant
 
 TABLE, MESSAGES, KIND = "theo_conversations", "theo_messages", "conversation"
 TITLE_LENGTH, PREVIEW_LENGTH = 60, 200
@@ -38,24 +38,24 @@ def history(store: "Scoped", ident: str) -> list[tuple[str, str]]:
     return [(row["role"], row["content"]) for row in rows]
 
 
-def start(emu: "Emulator", store: "Scoped", title: str) -> dict[str, Any]:
-    now = emu.clock.now_iso()
-    row = {"id": emu.new_id("conv", store.tenant), "title": _shorten(title, TITLE_LENGTH) or None,
+def start(t: "Tenant", title: str) -> dict[str, Any]:
+    now = t.now_iso()
+    row = {"id": t.new_id("conv"), "title": _shorten(title, TITLE_LENGTH) or None,
            "message_count": 0, "last_message": None, "created_at": now, "updated_at": now}
-    store.insert(TABLE, row)
+    t.store.insert(TABLE, row)
     return row
 
 
-def add_messages(emu: "Emulator", store: "Scoped", conversation: dict[str, Any], *messages: dict[str, Any]) -> None:
+def add_messages(t: "Tenant", conversation: dict[str, Any], *messages: dict[str, Any]) -> None:
     """Append messages ({role, content, mode?, resolved_mode?, model?, tools?, artifacts?,
     follow_ups?, status?, error_message?, cost_units?}) and update the conversation."""
-    now = emu.clock.now_iso()
+    now = t.now_iso()
     base = {"mode": None, "resolved_mode": None, "model": None, "tools": None, "artifacts": None, "follow_ups": None,
             "status": None, "error_message": None, "cost_units": None}
     for message in messages:
-        store.insert(MESSAGES, {**base, **message, "id": emu.new_id("msg", store.tenant),
+        t.store.insert(MESSAGES, {**base, **message, "id": t.new_id("msg"),
                                 "conversation_id": conversation["id"], "created_at": now})
-    store.update(TABLE, conversation["id"], {
+    t.store.update(TABLE, conversation["id"], {
         "message_count": conversation["message_count"] + len(messages), "updated_at": now,
         "last_message": _shorten(messages[-1]["content"], PREVIEW_LENGTH) if messages else None})
 

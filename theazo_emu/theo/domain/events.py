@@ -16,7 +16,7 @@ from theazo_emu.core.journal import record_event
 from theazo_emu.theo.domain import hooks, webhooks
 
 if TYPE_CHECKING:
-    from theazo_emu.emulator import Emulator
+    from theazo_emu.core.tenant import Tenant
 
 TABLE = "theo_events"
 
@@ -27,31 +27,30 @@ class Published(NamedTuple):
     webhooks: int
 
 
-def publish(emu: "Emulator", tenant: str, kind: str, data: Any) -> Published:
+def publish(t: "Tenant", kind: str, data: Any) -> Published:
     """Record an event of this tenant and hand it to its hooks and webhooks."""
-    now = emu.clock.now_ms()
-    row = {"id": emu.new_id("evt", tenant), "tenant": tenant, "type": kind, "data": data, "at_ms": now,
-           "created_at": iso(now)}
-    emu.store.insert(TABLE, row)
+    now = t.now_ms()
+    row = {"id": t.new_id("evt"), "type": kind, "data": data, "at_ms": now, "created_at": iso(now)}
+    t.store.insert(TABLE, row)
     event = event_to_api(row)
-    fired = hooks.fire(emu, tenant, event)
-    deliveries = webhooks.enqueue(emu, tenant, event)
-    record_event(emu, "theo_event", type=kind, eventId=row["id"], tenant=tenant, hooks=fired,
+    fired = hooks.fire(t, event)
+    deliveries = webhooks.enqueue(t, event)
+    record_event(t, "theo_event", type=kind, eventId=row["id"], tenant=t.name, hooks=fired,
                  webhooks=len(deliveries))
     return Published(event, fired, len(deliveries))
 
 
-def emit(emu: "Emulator", tenant: str, kind: str, data: dict[str, Any]) -> dict[str, Any]:
+def emit(t: "Tenant", kind: str, data: dict[str, Any]) -> dict[str, Any]:
     """Record an event of this tenant (see publish); returns it in the webhook body's shape."""
-    return publish(emu, tenant, kind, data).event
+    return publish(t, kind, data).event
 
 
 def event_to_api(row: dict[str, Any]) -> dict[str, Any]:
     return {"id": row["id"], "type": row["type"], "created": row["created_at"], "data": row["data"]}
 
 
-def recent(emu: "Emulator", tenant: str, kind: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+def recent(t: "Tenant", kind: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
     """This tenant's latest events (of one type), oldest first."""
-    where, params = ("tenant = ? AND type = ?", [tenant, kind]) if kind else ("tenant = ?", [tenant])
-    rows = emu.store.all(f"SELECT * FROM theo_events WHERE {where} ORDER BY id DESC LIMIT ?", [*params, limit])
+    where, params = ("type = ?", [kind]) if kind else ("1", [])
+    rows = t.store.rows(TABLE, where, params, order="id DESC", limit=limit)
     return [event_to_api(row) for row in reversed(rows)]

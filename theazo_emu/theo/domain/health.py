@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from theazo_emu.theo.domain.engines import VERSION
 
 if TYPE_CHECKING:
-    from theazo_emu.emulator import Emulator
+    from theazo_emu.core.clock import Clock
 
 CACHE_MS = 30_000
 PROVIDERS = ("theo-core", "theo-vision", "theo-search")
@@ -31,19 +31,20 @@ class Health:
         self.providers = {name: "healthy" for name in PROVIDERS} | (providers or {})
         self.cached_at_ms = None  # the next request computes afresh
 
-    def answer(self, emu: "Emulator") -> tuple[dict[str, Any], bool]:
+    def answer(self, clock: "Clock") -> tuple[dict[str, Any], bool]:
         """The body and whether it came from the cache."""
-        now = emu.clock.now_ms()
+        now = clock.now_ms()
         hit = self.cached_at_ms is not None and now - self.cached_at_ms < CACHE_MS
         if not hit:
-            self.cached_at_ms, self.timestamp = now, emu.clock.now_iso()
+            self.cached_at_ms, self.timestamp = now, clock.now_iso()
         body = {"status": self.status, "timestamp": self.timestamp, "version": VERSION,
                 "providers": {name: {"status": status} for name, status in self.providers.items()}}
         return body, hit
 
 
-def state(emu: "Emulator") -> Health:
-    found = emu.extras.get("theo.health")
+def state(extras: dict[str, Any]) -> Health:
+    """The health state kept in the emulator's extras (made on first use)."""
+    found = extras.get("theo.health")
     if found is None:
-        found = emu.extras["theo.health"] = Health()
+        found = extras["theo.health"] = Health()
     return found

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from theazo_emu.core.clock import iso
 
 if TYPE_CHECKING:
-    from theazo_emu.emulator import Emulator
+    from theazo_emu.core.tenant import Tenant
 
 TABLE, EXECUTIONS, KIND = "theo_hooks", "theo_hook_executions", "hook"
 PRESETS = (
@@ -69,22 +69,22 @@ def execution_to_api(row: dict[str, Any]) -> dict[str, Any]:
             "completedAt": row["completed_at"]}
 
 
-def fire(emu: "Emulator", tenant: str, event: dict[str, Any]) -> int:
+def fire(t: "Tenant", event: dict[str, Any]) -> int:
     """Run the tenant's enabled hooks matching the event (call inside its transaction);
     how many ran."""
-    hooks = emu.store.all("SELECT * FROM theo_hooks WHERE tenant = ? AND enabled = 1 ORDER BY id", [tenant])
-    now, ran = emu.clock.now_ms(), 0
+    hooks = t.store.rows(TABLE, "enabled = 1")
+    now, ran = t.now_ms(), 0
     for hook in hooks:
         if not matches(hook["event_pattern"], event["type"]):
             continue
         cooling = (hook["cooldown_minutes"] and hook["last_fired_ms"] is not None
                    and now - hook["last_fired_ms"] < hook["cooldown_minutes"] * 60_000)
-        emu.store.insert(EXECUTIONS, {
-            "id": emu.new_id("hexe", tenant), "tenant": tenant, "hook_id": hook["id"], "event_id": event["id"],
+        t.store.insert(EXECUTIONS, {
+            "id": t.new_id("hexe"), "hook_id": hook["id"], "event_id": event["id"],
             "event_type": event["type"], "status": "skipped" if cooling else "completed",
             "error": "cooldown: the hook fired less than cooldown_minutes ago" if cooling else None,
             "created_at": iso(now), "completed_at": iso(now)})
         if not cooling:
-            emu.store.db.execute("UPDATE theo_hooks SET last_fired_ms = ? WHERE id = ?", [now, hook["id"]])
+            t.store.update(TABLE, hook["id"], {"last_fired_ms": now})
             ran += 1
     return ran

@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from theazo_emu.core.clock import iso
 
 if TYPE_CHECKING:
-    from theazo_emu.emulator import Emulator
+    from theazo_emu.core.tenant import Tenant
 
+TABLE = "theo_idempotency"
 KEY = re.compile(r"^[A-Za-z0-9\-_.:]{1,256}$")
 LOCK_MS = 30_000
 REPLAY_MS = 24 * 3_600_000
@@ -41,12 +42,12 @@ def fingerprint(method: str, path: str, query: str, body: bytes) -> str:
     return hashlib.sha256(b"\0".join([method.encode(), path.encode(), query.encode(), canonical])).hexdigest()
 
 
-def claim(emu: "Emulator", tenant: str, key: str, print_: str) -> Claim:
+def claim(t: "Tenant", key: str, print_: str) -> Claim:
     """Take the key for this request, or say why not (one transaction)."""
-    now = emu.clock.now_ms()
-    store = emu.store
+    now = t.now_ms()
+    store = t.store
     with store.atomic():
-        row = store.one("SELECT * FROM theo_idempotency WHERE tenant = ? AND idem_key = ?", [tenant, key])
+        row = store.find(TABLE, "idem_key = ?", [key], order=None)
         if row is not None and row["expires_ms"] > now:
             if row["fingerprint"] != print_:
                 return Claim("reused", row)
@@ -54,29 +55,29 @@ def claim(emu: "Emulator", tenant: str, key: str, print_: str) -> Claim:
                 return Claim("replay", row)
             if row["locked_until_ms"] > now:
                 return Claim("busy", row)
-        store.db.execute(
+        store.execute(
             "INSERT INTO theo_idempotency (tenant, idem_key, fingerprint, state, locked_until_ms, expires_ms, "
-            "created_at) VALUES (?, ?, ?, 'running', ?, ?, ?) ON CONFLICT(tenant, idem_key) DO UPDATE SET "
+            "created_at) VALUES (:tenant, :key, :print, 'running', :locked, :expires, :at) "
+            "ON CONFLICT(tenant, idem_key) DO UPDATE SET "
             "fingerprint = excluded.fingerprint, state = 'running', status = NULL, headers = NULL, body = NULL, "
             "stream = NULL, request_id = NULL, locked_until_ms = excluded.locked_until_ms, "
             "expires_ms = excluded.expires_ms, created_at = excluded.created_at",
-            [tenant, key, print_, now + LOCK_MS, now + REPLAY_MS, iso(now)])
+            key=key, print=print_, locked=now + LOCK_MS, expires=now + REPLAY_MS, at=iso(now))
     return Claim("run")
 
 
-def answer(emu: "Emulator", tenant: str, key: str, status: int, headers: dict[str, str], body: bytes,
+def answer(t: "Tenant", key: str, status: int, headers: dict[str, str], body: bytes,
            stream: bool, request_id: str) -> None:
     """Store the answer a claimed request gave, for replays."""
-    emu.store.db.execute(
-        "UPDATE theo_idempotency SET state = 'done', status = ?, headers = ?, body = ?, stream = ?, request_id = ? "
-        "WHERE tenant = ? AND idem_key = ?",
-        [status, json.dumps(headers), body, int(stream), request_id, tenant, key])
+    t.store.execute(
+        "UPDATE theo_idempotency SET state = 'done', status = :status, headers = :headers, body = :body, "
+        "stream = :stream, request_id = :request_id WHERE tenant = :tenant AND idem_key = :key",
+        status=status, headers=json.dumps(headers), body=body, stream=int(stream), request_id=request_id, key=key)
 
 
-def release(emu: "Emulator", tenant: str, key: str) -> None:
+def release(t: "Tenant", key: str) -> None:
     """Forget a claim whose request must not be replayed (a 5xx, a 429, a cut stream)."""
-    emu.store.db.execute("DELETE FROM theo_idempotency WHERE tenant = ? AND idem_key = ? AND state = 'running'",
-                         [tenant, key])
+    t.store.delete(TABLE, "idem_key = ? AND state = 'running'", [key])
 
 
 def decoded_headers(record: dict[str, Any]) -> dict[str, str]:

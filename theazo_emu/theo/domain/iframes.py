@@ -25,7 +25,7 @@ from theazo_emu.theo.domain import keys
 
 if TYPE_CHECKING:
     from theazo_emu.core.store import Scoped
-    from theazo_emu.emulator import Emulator
+    from theazo_emu.core.tenant import Tenant
 
 TABLE, KIND = "theo_iframes", "widget"
 DEFAULT_NAME = "My Widget"
@@ -69,19 +69,19 @@ def _purpose(row: dict[str, Any]) -> str:
     return f"iframe-preview|{row['id']}"  # never the same signed text as another family's URL
 
 
-def preview_token(emu: "Emulator", row: dict[str, Any]) -> tuple[str, int]:
+def preview_token(t: "Tenant", row: dict[str, Any]) -> tuple[str, int]:
     """A fresh preview token of the widget and its expiry (epoch ms, virtual clock)."""
-    expires = emu.clock.now_ms() + PREVIEW_TTL_MS
-    return f"{expires}.{signing.url_signature(emu.settings.seed, row['tenant'], _purpose(row), expires)}", expires
+    expires = t.now_ms() + PREVIEW_TTL_MS
+    return f"{expires}.{signing.url_signature(t.settings.seed, t.name, _purpose(row), expires)}", expires
 
 
-def preview_problem(emu: "Emulator", row: dict[str, Any], token: str) -> str | None:
+def preview_problem(t: "Tenant", row: dict[str, Any], token: str) -> str | None:
     """Why a preview token does not open this widget, or None when it does."""
     expires, _, signature = token.partition(".")
     if not expires.isdigit() or len(expires) > 15 or not signing.url_signature_ok(
-            emu.settings.seed, row["tenant"], _purpose(row), int(expires), signature):
+            t.settings.seed, t.name, _purpose(row), int(expires), signature):
         return "The preview token is missing or does not match this widget."
-    if emu.clock.now_ms() > int(expires):
+    if t.now_ms() > int(expires):
         return (f"The preview token expired at {iso(int(expires))} (virtual clock); "
                 "POST /api/v1/iframes/:id/preview-token for a new one.")
     return None

@@ -23,8 +23,8 @@ from theazo_emu.theo.domain.answers import Ask
 from theazo_emu.theo.domain.mock import generated
 
 if TYPE_CHECKING:
-    from theazo_emu.core.store import Scoped
-    from theazo_emu.emulator import Emulator
+    from theazo_emu.core.host import Host
+    from theazo_emu.core.tenant import Tenant
     from theazo_emu.theo.fixtures import JobSpec
 
 TABLE, KIND = "theo_jobs", "job"
@@ -43,61 +43,61 @@ class Plan(NamedTuple):
     script: str | None
 
 
-def scripted(emu: "Emulator", tenant: str, kind: str, prompt: str) -> tuple["JobSpec", str] | None:
+def scripted(t: "Tenant", kind: str, prompt: str) -> tuple["JobSpec", str] | None:
     """The first fixture `jobs` entry matching the type and the prompt, and where it is declared."""
-    entry = first_match(emu.fixtures.layers(), tenant, lambda layer: layer.jobs,
+    entry = first_match(t.layers(), t.name, lambda layer: layer.jobs,
                         lambda spec: ((spec.match.type is None or spec.match.type == kind)
                                       and (spec.match.prompt is None or spec.match.prompt.test(prompt))))
     return None if entry is None else (entry.spec, f"{entry.file} {entry.path}")
 
 
-def default_result(emu: "Emulator", kind: str, ident: str, prompt: str, params: dict[str, Any]) -> Any:
+def default_result(t: "Tenant", kind: str, ident: str, prompt: str, params: dict[str, Any]) -> Any:
     """The mock's result: a video's URL and length, or a research report with its sources."""
     if kind == "video":
         seconds = int(str(params.get("duration") or "5s").rstrip("s") or 5)
         return {"video_url": f"{MEDIA_BASE}/{ident}.mp4", "thumbnail_url": f"{MEDIA_BASE}/{ident}.jpg",
                 "duration_seconds": seconds, "engine": "theo-1-motion", "prompt": prompt,
                 "style": params.get("style")}
-    answer = generated(emu.settings.seed, Ask(prompt=prompt, mode="research", resolved_mode="research",
-                                              engine="theo-1-research"))
+    answer = generated(t.settings.seed, Ask(prompt=prompt, mode="research", resolved_mode="research",
+                                            engine="theo-1-research"))
     count = int(params.get("max_sources") or 10)
-    digest = hashlib.sha256(f"{emu.settings.seed}|{prompt}".encode()).hexdigest()
+    digest = hashlib.sha256(f"{t.settings.seed}|{prompt}".encode()).hexdigest()
     sources = [{"title": f"Source {n} on {prompt[:40]}", "url": f"https://sources.hitheo.invalid/{digest[:12]}/{n}"}
                for n in range(1, min(count, 5 if params.get("depth") == "basic" else 10) + 1)]
     return {"report": answer.content, "sources": sources, "depth": params.get("depth") or "advanced"}
 
 
-def plan(emu: "Emulator", tenant: str, kind: str, prompt: str) -> Plan:
-    found = scripted(emu, tenant, kind, prompt)
+def plan(t: "Tenant", kind: str, prompt: str) -> Plan:
+    found = scripted(t, kind, prompt)
     if found is not None:
         spec, where = found
         return Plan(round(spec.queuedSeconds * 1000), round(spec.durationSeconds * 1000), spec.status,
                     spec.result, spec.error or (f"The {kind} job failed (scripted by {where})."
                                                 if spec.status == "failed" else None), spec.failProgress, where)
-    queued, active = (0, 0) if emu.settings.pace == "instant" else TIMELINE_MS[kind]
+    queued, active = (0, 0) if t.settings.pace == "instant" else TIMELINE_MS[kind]
     return Plan(queued, active, "completed", None, None, 0, None)
 
 
-def create(emu: "Emulator", store: "Scoped", kind: str, prompt: str, params: dict[str, Any],
+def create(t: "Tenant", kind: str, prompt: str, params: dict[str, Any],
            cost_units: int) -> dict[str, Any]:
     """A new job (call inside the request's transaction); publishes its end at once if due."""
-    now = emu.clock.now_ms()
-    steps = plan(emu, store.tenant, kind, prompt)
-    ident = emu.new_id("job", store.tenant)
-    public = emu.new_id(PUBLIC_PREFIX[kind], store.tenant)
+    now = t.now_ms()
+    steps = plan(t, kind, prompt)
+    ident = t.new_id("job")
+    public = t.new_id(PUBLIC_PREFIX[kind])
     if steps.outcome == "failed":
         params = {**params, "_fail_progress": steps.fail_progress}
     result = steps.result if steps.result is not None or steps.outcome == "failed" else \
-        default_result(emu, kind, public, prompt, params)
+        default_result(t, kind, public, prompt, params)
     row = {"id": ident, "type": kind, "public_id": public, "prompt": prompt, "params": params,
            "queued_ms": now, "start_ms": now + steps.queued_ms, "end_ms": now + steps.queued_ms + steps.active_ms,
            "outcome": steps.outcome, "result": result if steps.outcome == "completed" else None,
            "error": steps.error, "cost_units": cost_units, "notified": 0, "script": steps.script,
            "created_at": iso(now)}
-    store.insert(TABLE, row)
+    t.store.insert(TABLE, row)
     if row["end_ms"] <= now:
-        notify(emu, {**row, "tenant": store.tenant})
-    emu.changes.notify()
+        notify(t, {**row, "tenant": t.name})
+    t.changes.notify()
     return row
 
 
@@ -124,11 +124,11 @@ def job_to_api(row: dict[str, Any], now: int) -> dict[str, Any]:
             "completed_at": iso(row["end_ms"]) if done else None}
 
 
-def notify(emu: "Emulator", row: dict[str, Any]) -> None:
+def notify(t: "Tenant", row: dict[str, Any]) -> None:
     """Publish job.completed or job.failed for a job that has ended (once)."""
-    emu.store.db.execute("UPDATE theo_jobs SET notified = 1 WHERE id = ?", [row["id"]])
+    t.store.update(TABLE, row["id"], {"notified": 1})
     job = job_to_api(row, row["end_ms"])
-    events.emit(emu, row["tenant"], f"job.{row['outcome']}", {
+    events.emit(t, f"job.{row['outcome']}", {
         "job_id": row["id"], "id": row["public_id"], "type": row["type"], "status": job["status"],
         "result": job["result"], "error": job["error"], "completed_at": job["completed_at"]})
 
@@ -144,14 +144,14 @@ def cost_units(kind: str, prompt: str, params: dict[str, Any]) -> int:
 class TheoJobTimer:
     """The timers.TimerSource of jobs: a job reaches its end (its event is published)."""
 
-    def next_due(self, emu: "Emulator") -> int | None:
+    def next_due(self, emu: "Host") -> int | None:
         return emu.store.scalar(f"SELECT MIN(end_ms) FROM {TABLE} WHERE notified = 0")
 
-    def fire(self, emu: "Emulator", at_ms: int, horizon_ms: int) -> list[dict[str, Any]]:
+    def fire(self, emu: "Host", at_ms: int, horizon_ms: int) -> list[dict[str, Any]]:
         rows = emu.store.all(f"SELECT * FROM {TABLE} WHERE notified = 0 AND end_ms <= ? ORDER BY end_ms, id",
                              [at_ms])
         for row in rows:
             with emu.store.atomic():
-                notify(emu, row)
+                notify(emu.tenant(row["tenant"]), row)
         return [{"type": "theo_job", "jobId": row["id"], "status": row["outcome"], "endedAt": iso(row["end_ms"])}
                 for row in rows]

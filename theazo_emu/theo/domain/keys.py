@@ -19,8 +19,8 @@ from theazo_emu.core.auth import tenant_of
 from theazo_emu.core.ids import digest_id
 
 if TYPE_CHECKING:
-    from theazo_emu.core.store import Scoped
-    from theazo_emu.emulator import Emulator
+    from theazo_emu.core.host import Host
+    from theazo_emu.core.tenant import Tenant
 
 TABLE, KIND = "theo_keys", "API key"
 PREFIX = "theo_sk_test_"
@@ -33,8 +33,9 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def lookup(emu: "Emulator", token: str) -> dict[str, Any] | None:
-    """The registered key with this secret (revoked or not), or None."""
+def lookup(emu: "Host", token: str) -> dict[str, Any] | None:
+    """The registered key with this secret (revoked or not), or None. Cross-tenant by nature:
+    the key names its tenant, so it is looked up among every tenant's keys."""
     return emu.store.one("SELECT * FROM theo_keys WHERE key_hash = ?", [digest(token)])
 
 
@@ -65,47 +66,49 @@ def key_to_api(row: dict[str, Any]) -> dict[str, Any]:
             "status": "revoked" if row["revoked_at"] else "active"}
 
 
-def _secret(emu: "Emulator", tenant: str, ident: str) -> str:
-    body = hashlib.blake2b(f"{emu.settings.seed}|{tenant}|{ident}|theo-key".encode(), digest_size=20).hexdigest()
+def _secret(t: "Tenant", ident: str) -> str:
+    body = hashlib.blake2b(f"{t.settings.seed}|{t.name}|{ident}|theo-key".encode(), digest_size=20).hexdigest()
     return PREFIX + body
 
 
-def create(emu: "Emulator", store: "Scoped", *, name: str | None, scopes: list[str], scope: str,
+def create(t: "Tenant", *, name: str | None, scopes: list[str], scope: str,
            org_id: str | None, allowed_origins: list[str]) -> tuple[dict[str, Any], str]:
     """A new key of this tenant: (its row, its secret). Call inside the request's transaction."""
-    now = emu.clock.now_iso()
-    ident = emu.new_id("key", store.tenant)
-    secret = _secret(emu, store.tenant, ident)
+    now = t.now_iso()
+    ident = t.new_id("key")
+    secret = _secret(t, ident)
     row = {"id": ident, "name": name, "key_hash": digest(secret), "key_prefix": secret[:len(PREFIX) + 4],
            "scopes": scopes, "scope": scope, "org_id": org_id, "allowed_origins": allowed_origins,
            "source": "api", "created_at": now, "updated_at": now, "revoked_at": None}
-    store.insert(TABLE, row)
-    return {**row, "tenant": store.tenant}, secret
+    t.store.insert(TABLE, row)
+    return {**row, "tenant": t.name}, secret
 
 
-def declare(emu: "Emulator", token: str, scopes: list[str] | None, allowed_origins: list[str],
+def declare(emu: "Host", token: str, scopes: list[str] | None, allowed_origins: list[str],
             revoked: bool = False) -> dict[str, Any]:
     """Register a test key under its own tenant (fixtures, /_emu/theo/account): its scopes
-    (None: all), allowed origins, and whether it is revoked. Declaring it again replaces them."""
-    tenant, now = tenant_of(token), emu.clock.now_iso()
+    (None: all), allowed origins, and whether it is revoked. Declaring it again replaces them.
+    Cross-tenant by nature: the key is first looked up among every tenant's (lookup)."""
+    t = emu.tenant(tenant_of(token))
+    tenant, now = t.name, t.now_iso()
     existing = lookup(emu, token)
     changes = {"scopes": list(SCOPES) if scopes is None else scopes, "allowed_origins": allowed_origins,
                "updated_at": now, "revoked_at": now if revoked else None}
-    store = emu.store.scoped(tenant)
+    store = t.store
     with store.atomic():
         if existing is not None and existing["tenant"] == tenant:
             store.update(TABLE, existing["id"], changes)
             return {**existing, **changes}
-        row = {"id": emu.new_id("key", tenant), "name": "declared", "key_hash": digest(token),
+        row = {"id": t.new_id("key"), "name": "declared", "key_hash": digest(token),
                "key_prefix": token[:len(PREFIX) + 4], "scope": "personal", "org_id": None, "source": "fixture",
                "created_at": now, **changes}
         store.insert(TABLE, row)
         return {**row, "tenant": tenant}
 
 
-def revoke_org_keys(emu: "Emulator", store: "Scoped", org_id: str) -> int:
+def revoke_org_keys(t: "Tenant", org_id: str) -> int:
     """Revoke every active key scoped to the org; how many."""
-    now = emu.clock.now_iso()
+    now, store = t.now_iso(), t.store
     rows = store.rows(TABLE, "org_id = ? AND revoked_at IS NULL", [org_id], columns="id")
     for row in rows:
         store.update(TABLE, row["id"], {"revoked_at": now, "updated_at": now})

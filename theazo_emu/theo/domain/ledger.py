@@ -19,16 +19,16 @@ from theazo_emu.theo.domain.engines import UNITS_PER_CENT, cents
 from theazo_emu.theo.domain.errors import TheoError
 
 if TYPE_CHECKING:
-    from theazo_emu.emulator import Emulator
+    from theazo_emu.core.tenant import Tenant
 
 LEDGER, CREDITS = "theo_ledger", "theo_credits"
 DEFAULT_LOW_UNITS = 500 * UNITS_PER_CENT  # $5.00
 
 
-def account(emu: "Emulator", tenant: str) -> dict[str, Any]:
+def account(t: "Tenant") -> dict[str, Any]:
     """The tenant's balance (None: not billed) and threshold, in units."""
-    row = emu.store.one("SELECT * FROM theo_credits WHERE tenant = ?", [tenant])
-    return row or {"tenant": tenant, "balance_units": None, "low_units": DEFAULT_LOW_UNITS, "low_sent": 0}
+    row = t.store.find(CREDITS, order=None)
+    return row or {"tenant": t.name, "balance_units": None, "low_units": DEFAULT_LOW_UNITS, "low_sent": 0}
 
 
 def account_to_api(row: dict[str, Any]) -> dict[str, Any]:
@@ -37,51 +37,52 @@ def account_to_api(row: dict[str, Any]) -> dict[str, Any]:
             "lowNotified": bool(row["low_sent"])}
 
 
-def set_account(emu: "Emulator", tenant: str, balance_units: int | None, low_units: int | None) -> dict[str, Any]:
+def set_account(t: "Tenant", balance_units: int | None, low_units: int | None) -> dict[str, Any]:
     """Set a balance (None: stop billing) and optionally the threshold."""
-    current = account(emu, tenant)
+    current = account(t)
     low = current["low_units"] if low_units is None else low_units
     low_sent = int(balance_units is not None and balance_units < low and bool(current["low_sent"]))
-    emu.store.db.execute(
-        "INSERT INTO theo_credits (tenant, balance_units, low_units, low_sent) VALUES (?, ?, ?, ?) "
-        "ON CONFLICT(tenant) DO UPDATE SET balance_units = excluded.balance_units, low_units = excluded.low_units, "
-        "low_sent = excluded.low_sent", [tenant, balance_units, low, low_sent])
-    return account(emu, tenant)
+    t.store.execute(
+        "INSERT INTO theo_credits (tenant, balance_units, low_units, low_sent) VALUES (:tenant, :balance, :low, "
+        ":low_sent) ON CONFLICT(tenant) DO UPDATE SET balance_units = excluded.balance_units, "
+        "low_units = excluded.low_units, low_sent = excluded.low_sent",
+        balance=balance_units, low=low, low_sent=low_sent)
+    return account(t)
 
 
-def require_credits(emu: "Emulator", tenant: str) -> None:
+def require_credits(t: "Tenant") -> None:
     """402 `insufficient_credits` when the tenant is billed and its balance is used up."""
-    balance = account(emu, tenant)["balance_units"]
+    balance = account(t)["balance_units"]
     if balance is not None and balance <= 0:
         raise TheoError(402, "insufficient_credits",
                         f"Insufficient credits: the balance is {cents(balance)} cents. Add credits to continue "
                         "(PUT /_emu/theo/account sets the emulator's balance).")
 
 
-def charge(emu: "Emulator", row: dict[str, Any]) -> int | None:
+def charge(t: "Tenant", row: dict[str, Any]) -> int | None:
     """Book one completion (call inside its transaction); returns the balance after it, in units."""
-    emu.store.insert(LEDGER, row)
-    current = account(emu, row["tenant"])
+    t.store.insert(LEDGER, row)
+    current = account(t)
     balance = current["balance_units"]
     if balance is None or not row["cost_units"]:
         return balance
     balance -= row["cost_units"]
     fire = balance < current["low_units"] and not current["low_sent"]
-    emu.store.db.execute("UPDATE theo_credits SET balance_units = ?, low_sent = ? WHERE tenant = ?",
-                         [balance, int(fire or current["low_sent"]), row["tenant"]])
+    t.store.execute("UPDATE theo_credits SET balance_units = :balance, low_sent = :low_sent WHERE tenant = :tenant",
+                    balance=balance, low_sent=int(fire or current["low_sent"]))
     if fire:
-        events.emit(emu, row["tenant"], "credits.low", {"balance_cents": cents(balance),
+        events.emit(t, "credits.low", {"balance_cents": cents(balance),
                                                          "threshold_cents": cents(current["low_units"])})
     return balance
 
 
-def usage(emu: "Emulator", tenant: str, start_ms: int, end_ms: int) -> dict[str, Any]:
+def usage(t: "Tenant", start_ms: int, end_ms: int) -> dict[str, Any]:
     """Totals, by resolved mode and by model, of the completions booked in [start, end]."""
-    rows = emu.store.all(
+    rows = t.store.select(
         "SELECT resolved_mode, model, COUNT(*) AS requests, SUM(prompt_tokens) AS prompt_tokens, "
         "SUM(completion_tokens) AS completion_tokens, SUM(cost_units) AS cost_units FROM theo_ledger "
-        "WHERE tenant = ? AND at_ms BETWEEN ? AND ? GROUP BY resolved_mode, model ORDER BY resolved_mode, model",
-        [tenant, start_ms, end_ms])
+        "WHERE tenant = :tenant AND at_ms BETWEEN :start AND :end GROUP BY resolved_mode, model "
+        "ORDER BY resolved_mode, model", start=start_ms, end=end_ms)
     totals = _sum(rows)
     by_mode: dict[str, list[dict]] = {}
     by_model: dict[str, list[dict]] = {}

@@ -26,8 +26,7 @@ from theazo_emu.theo.domain.mock import generated
 from theazo_emu.theo.domain.ratelimit import limiter
 
 if TYPE_CHECKING:
-    from theazo_emu.core.store import Scoped
-    from theazo_emu.emulator import Emulator
+    from theazo_emu.core.tenant import Tenant
     from theazo_emu.theo.domain.completion import Caller
 
 DOCUMENTS = "theo_documents"
@@ -40,27 +39,27 @@ FORMATS = tuple(MIME)
 _ZIP_TIME = (2026, 3, 28, 0, 0, 0)  # fixed, so the same request gives the same bytes
 
 
-def admit(emu: "Emulator", caller: "Caller", mode: str) -> None:
+def admit(t: "Tenant", caller: "Caller", mode: str) -> None:
     """402 without credits, 429 past the mode's cap; nothing is booked yet."""
-    ledger.require_credits(emu, caller.tenant)
-    limiter(emu).check_mode(caller.key, mode, emu.clock.now_ms())
+    ledger.require_credits(t)
+    limiter(t).check_mode(caller.key, mode, t.now_ms())
 
 
-def book(emu: "Emulator", caller: "Caller", *, kind: str, mode: str, model: str, entity_id: str, prompt: str,
+def book(t: "Tenant", caller: "Caller", *, kind: str, mode: str, model: str, entity_id: str, prompt: str,
          tokens_in: int = 0, tokens_out: int = 0, cost_units: int = 0,
          output: dict[str, Any] | None = None) -> int | None:
     """The ledger row and the audit entry of one media request (call inside its transaction)."""
-    now = emu.clock.now_ms()
-    balance = ledger.charge(emu, {
-        "id": entity_id, "tenant": caller.tenant, "key_id": caller.key_id, "kind": kind,
+    now = t.now_ms()
+    balance = ledger.charge(t, {
+        "id": entity_id, "tenant": t.name, "key_id": caller.key_id, "kind": kind,
         "route": caller.request.get("route"), "mode": mode, "resolved_mode": mode, "model": model,
         "prompt_tokens": tokens_in, "completion_tokens": tokens_out, "cost_units": cost_units, "cached": 0,
-        "at_ms": now, "created_at": emu.clock.now_iso()})
-    audit.append(emu, caller.tenant, action=f"{kind}.created", entity_type=kind, entity_id=entity_id,
+        "at_ms": now, "created_at": t.now_iso()})
+    audit.append(t, action=f"{kind}.created", entity_type=kind, entity_id=entity_id,
                  key_id=caller.key_id, request=caller.request, status=200, mode=mode, model=model,
                  cost_units=cost_units, input_summary={**audit.prompt_summary(prompt), "mode": mode},
                  output_summary={"model": model, "costCents": engines.cents(cost_units), **(output or {})})
-    limiter(emu).book_tokens(caller.key, tokens_in + tokens_out, now)
+    limiter(t).book_tokens(caller.key, tokens_in + tokens_out, now)
     return balance
 
 
@@ -97,9 +96,9 @@ def document_cost(tokens_in: int, tokens_out: int) -> int:
     return engines.cost_units(engines.BY_ID["theo-1-reason"], tokens_in, tokens_out) + engines.units(1)
 
 
-def store_document(emu: "Emulator", store: "Scoped", ident: str, fmt: str, title: str, data: bytes) -> None:
-    store.insert(DOCUMENTS, {"id": ident, "format": fmt, "title": title, "mime_type": MIME[fmt], "content": data,
-                             "size": len(data), "created_at": emu.clock.now_iso()})
+def store_document(t: "Tenant", ident: str, fmt: str, title: str, data: bytes) -> None:
+    t.store.insert(DOCUMENTS, {"id": ident, "format": fmt, "title": title, "mime_type": MIME[fmt], "content": data,
+                               "size": len(data), "created_at": t.now_iso()})
 
 
 def code_tokens(text: str) -> int:

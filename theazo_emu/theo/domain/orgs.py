@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from theazo_emu.core.store import Scoped
-    from theazo_emu.emulator import Emulator
+    from theazo_emu.core.tenant import Tenant
 
 TABLE, KIND = "theo_orgs", "org"
 
@@ -30,11 +30,11 @@ def org_to_api(row: dict[str, Any]) -> dict[str, Any]:
             "updatedAt": row["updated_at"]}
 
 
-def create(emu: "Emulator", store: "Scoped", name: str, org_type: str, slug: str) -> dict[str, Any]:
-    now = emu.clock.now_iso()
-    row = {"id": emu.new_id("org", store.tenant), "name": name.strip(), "slug": slug, "type": org_type,
+def create(t: "Tenant", name: str, org_type: str, slug: str) -> dict[str, Any]:
+    now = t.now_iso()
+    row = {"id": t.new_id("org"), "name": name.strip(), "slug": slug, "type": org_type,
            "created_at": now, "updated_at": now}
-    store.insert(TABLE, row)
+    t.store.insert(TABLE, row)
     return row
 
 

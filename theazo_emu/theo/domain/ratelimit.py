@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from theazo_emu.core.ratelimit import WINDOW_MS, RateLimiter
 from theazo_emu.theo.domain.errors import TheoError
 
 if TYPE_CHECKING:
     from theazo_emu.core.http import ApiRoute, Ctx
-    from theazo_emu.emulator import Emulator
+    from theazo_emu.settings import Settings
 
 STATE = "rate_limit"  # the scope-state key front.py sends rate-limit headers from (ratelimit.HEADERS_STATE)
 
@@ -132,9 +132,16 @@ class TheoLimiter:
             "X-Ratelimit-Reset-Tokens": f"{tokens_reset}s"}
 
 
-def limiter(emu: "Emulator") -> TheoLimiter:
+class Holder(Protocol):
+    """What keeps the limiter: a tenant's handle or the Emulator (the same extras and settings)."""
+
+    extras: dict[str, Any]
+    settings: "Settings"
+
+
+def limiter(holder: Holder) -> TheoLimiter:
     """This emulator's Theo limiter (made on first use, from --theo-rate-limit)."""
-    found: Any = emu.extras.get("theo.rate_limit")
+    found: Any = holder.extras.get("theo.rate_limit")
     if found is None:
-        found = emu.extras["theo.rate_limit"] = TheoLimiter(emu.settings.theo_rate_limit)
+        found = holder.extras["theo.rate_limit"] = TheoLimiter(holder.settings.theo_rate_limit)
     return found

@@ -20,15 +20,15 @@ from theazo_emu.theo.domain.answers import Answer, Ask, Failure, chunk, prompt_t
 from theazo_emu.theo.domain.mock import server_tools
 
 if TYPE_CHECKING:
-    from theazo_emu.emulator import Emulator
+    from theazo_emu.core.tenant import Tenant
     from theazo_emu.theo.fixtures import CompletionSpec
 
 
-def scripted(emu: "Emulator", ask: Ask) -> Answer | None:
+def scripted(t: "Tenant", ask: Ask) -> Answer | None:
     """The answer of the first matching fixture entry, or None."""
-    entry = first_match(emu.fixtures.layers(), ask.tenant, lambda layer: layer.completions,
+    entry = first_match(t.layers(), ask.tenant, lambda layer: layer.completions,
                         lambda spec: matches(spec, ask))
-    return None if entry is None else answer(entry.spec, ask, emu.settings.seed, f"{entry.file} {entry.path}")
+    return None if entry is None else answer(entry.spec, ask, t.settings.seed, f"{entry.file} {entry.path}")
 
 
 def matches(spec: "CompletionSpec", ask: Ask) -> bool:

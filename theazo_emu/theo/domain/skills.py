@@ -27,7 +27,7 @@ from theazo_emu.theo.domain.keys import user_id
 
 if TYPE_CHECKING:
     from theazo_emu.core.store import Scoped
-    from theazo_emu.emulator import Emulator
+    from theazo_emu.core.tenant import Tenant
 
 TABLE, INSTALLS, SUBMISSIONS, VERSIONS, REVIEWS = ("theo_skills", "theo_skill_installs", "theo_skill_submissions",
                                                    "theo_skill_versions", "theo_skill_reviews")
@@ -84,9 +84,9 @@ def by_slug(store: "Scoped", slug: str) -> dict[str, Any] | None:
     return BY_SLUG.get(slug) or store.find(TABLE, "slug = ?", [slug])
 
 
-def new_id(emu: "Emulator", store: "Scoped") -> str:
+def new_id(t: "Tenant") -> str:
     """A new skill's id: uuid-shaped, as the API's skill ids are, and the tenant's own."""
-    return skill_uuid(f"{store.tenant}|{emu.new_id('skill', store.tenant)}")
+    return skill_uuid(f"{t.name}|{t.new_id('skill')}")
 
 
 def active(store: "Scoped", slugs: tuple[str, ...]) -> tuple[dict[str, Any], ...]:
@@ -130,43 +130,43 @@ def installed(store: "Scoped") -> list[dict[str, Any]]:
     return [skill_to_api(store, row, installs) for row in rows if row is not None]
 
 
-def install(emu: "Emulator", store: "Scoped", skill: dict[str, Any]) -> bool:
+def install(t: "Tenant", skill: dict[str, Any]) -> bool:
     """Install (call inside a transaction); False when it already was."""
-    if store.find(INSTALLS, "skill_id = ?", [skill["id"]]) is not None:
+    if t.store.find(INSTALLS, "skill_id = ?", [skill["id"]]) is not None:
         return False
-    store.insert(INSTALLS, {"id": emu.new_id("sinst", store.tenant), "skill_id": skill["id"], "slug": skill["slug"],
-                            "created_at": emu.clock.now_iso()})
-    events.emit(emu, store.tenant, "skill.installed", {"skill_id": skill["id"], "slug": skill["slug"]})
+    t.store.insert(INSTALLS, {"id": t.new_id("sinst"), "skill_id": skill["id"], "slug": skill["slug"],
+                              "created_at": t.now_iso()})
+    events.emit(t, "skill.installed", {"skill_id": skill["id"], "slug": skill["slug"]})
     return True
 
 
-def uninstall(emu: "Emulator", store: "Scoped", skill: dict[str, Any]) -> bool:
-    if not store.delete(INSTALLS, "skill_id = ?", [skill["id"]]):
+def uninstall(t: "Tenant", skill: dict[str, Any]) -> bool:
+    if not t.store.delete(INSTALLS, "skill_id = ?", [skill["id"]]):
         return False
-    events.emit(emu, store.tenant, "skill.uninstalled", {"skill_id": skill["id"], "slug": skill["slug"]})
+    events.emit(t, "skill.uninstalled", {"skill_id": skill["id"], "slug": skill["slug"]})
     return True
 
 
-def create(emu: "Emulator", store: "Scoped", *, slug: str, name: str, category: str, description: str | None,
+def create(t: "Tenant", *, slug: str, name: str, category: str, description: str | None,
            prompt: str, tools: list[dict[str, Any]], is_public: bool, version: str = "1.0.0",
            changelog: str | None = None, manifest: dict[str, Any] | None = None,
            ident: str | None = None) -> dict[str, Any]:
-    now = emu.clock.now_iso()
-    row = {"id": ident or new_id(emu, store), "slug": slug, "name": name, "description": description,
+    now = t.now_iso()
+    row = {"id": ident or new_id(t), "slug": slug, "name": name, "description": description,
            "category": category, "version": version, "system_prompt_ext": prompt, "tool_definitions": tools, "is_public": int(is_public),
-           "status": "active", "seq": store.store.next_seq(store.tenant), "created_at": now, "updated_at": now}
-    store.insert(TABLE, row)
-    add_version(emu, store, row["id"], version, changelog, manifest)
+           "status": "active", "seq": t.store.next_seq(), "created_at": now, "updated_at": now}
+    t.store.insert(TABLE, row)
+    add_version(t, row["id"], version, changelog, manifest)
     return row
 
 
-def add_version(emu: "Emulator", store: "Scoped", skill_id: str, version: str, changelog: str | None,
+def add_version(t: "Tenant", skill_id: str, version: str, changelog: str | None,
                 manifest: dict[str, Any] | None) -> None:
-    store.store.db.execute("UPDATE theo_skill_versions SET status = 'superseded' WHERE tenant = ? AND skill_id = ? "
-                           "AND status = 'active'", [store.tenant, skill_id])
-    store.insert(VERSIONS, {"id": emu.new_id("sver", store.tenant), "skill_id": skill_id, "version": version,
-                            "status": "active", "changelog": changelog, "manifest": manifest,
-                            "created_at": emu.clock.now_iso()})
+    t.store.execute("UPDATE theo_skill_versions SET status = 'superseded' WHERE tenant = :tenant "
+                    "AND skill_id = :skill_id AND status = 'active'", skill_id=skill_id)
+    t.store.insert(VERSIONS, {"id": t.new_id("sver"), "skill_id": skill_id, "version": version,
+                              "status": "active", "changelog": changelog, "manifest": manifest,
+                              "created_at": t.now_iso()})
 
 
 def versions(store: "Scoped", skill: dict[str, Any]) -> list[dict[str, Any]]:
@@ -233,32 +233,31 @@ def submission_to_api(row: dict[str, Any]) -> dict[str, Any]:
             "manifestVersion": row["version"], "createdAt": row["created_at"], "updatedAt": row["updated_at"]}
 
 
-def submit(emu: "Emulator", store: "Scoped", manifest: dict[str, Any], verdict: dict[str, Any]) -> dict[str, Any]:
+def submit(t: "Tenant", manifest: dict[str, Any], verdict: dict[str, Any]) -> dict[str, Any]:
     """Record a reviewed submission (call inside a transaction); an `auto` one is approved at
     once and creates the skill or its new version."""
     auto = verdict["tier"] == "auto"
-    slug, version, now = manifest["slug"], manifest["version"], emu.clock.now_iso()
-    existing = store.find(TABLE, "slug = ?", [slug])
-    skill_id = existing["id"] if existing else (new_id(emu, store) if auto else None)
-    row = {"id": emu.new_id("ssub", store.tenant), "skill_id": skill_id, "slug": slug, "version": version,
+    slug, version, now = manifest["slug"], manifest["version"], t.now_iso()
+    existing = t.store.find(TABLE, "slug = ?", [slug])
+    skill_id = existing["id"] if existing else (new_id(t) if auto else None)
+    row = {"id": t.new_id("ssub"), "skill_id": skill_id, "slug": slug, "version": version,
            "manifest": manifest, "status": "approved" if auto else "pending_review", "review_tier": verdict["tier"],
            "auto_approved": int(auto), "review": verdict, "created_at": now, "updated_at": now}
-    store.insert(SUBMISSIONS, row)
-    events.emit(emu, store.tenant, "skill.submitted", {"submission_id": row["id"], "slug": slug,
-                                                        "tier": verdict["tier"]})
+    t.store.insert(SUBMISSIONS, row)
+    events.emit(t, "skill.submitted", {"submission_id": row["id"], "slug": slug, "tier": verdict["tier"]})
     if auto:
-        tools = [t for t in manifest.get("tools") or [] if isinstance(t, dict)]
+        tools = [tool for tool in manifest.get("tools") or [] if isinstance(tool, dict)]
         if existing is None:
-            create(emu, store, slug=slug, name=manifest["name"], category=manifest["category"],
+            create(t, slug=slug, name=manifest["name"], category=manifest["category"],
                    description=manifest.get("description"), prompt=manifest["systemPromptExtension"], tools=tools,
                    is_public=False, version=version, changelog=manifest.get("changelog"), manifest=manifest,
                    ident=skill_id)
         else:
-            store.update(TABLE, existing["id"], {"version": version, "name": manifest["name"],
-                                                 "description": manifest.get("description"),
-                                                 "system_prompt_ext": manifest["systemPromptExtension"],
-                                                 "tool_definitions": tools, "updated_at": now})
-            add_version(emu, store, existing["id"], version, manifest.get("changelog"), manifest)
-        events.emit(emu, store.tenant, "skill.approved", {"submission_id": row["id"], "skill_id": skill_id,
-                                                           "slug": slug, "version": version})
+            t.store.update(TABLE, existing["id"], {"version": version, "name": manifest["name"],
+                                                   "description": manifest.get("description"),
+                                                   "system_prompt_ext": manifest["systemPromptExtension"],
+                                                   "tool_definitions": tools, "updated_at": now})
+            add_version(t, existing["id"], version, manifest.get("changelog"), manifest)
+        events.emit(t, "skill.approved", {"submission_id": row["id"], "skill_id": skill_id, "slug": slug,
+                                          "version": version})
     return row

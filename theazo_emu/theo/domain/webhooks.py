@@ -30,8 +30,9 @@ from theazo_emu.core.clock import iso
 from theazo_emu.core.crypto import associated_data
 
 if TYPE_CHECKING:
+    from theazo_emu.core.host import Host
     from theazo_emu.core.store import Scoped
-    from theazo_emu.emulator import Emulator
+    from theazo_emu.core.tenant import Tenant
 
 ENDPOINTS, TABLE, KIND = "theo_webhooks", "theo_deliveries", "webhook"
 EVENT_TYPES = ("completion.created", "job.completed", "job.failed", "workflow.completed", "workflow.failed",
@@ -47,10 +48,10 @@ def secret_aad(tenant: str, webhook_id: str) -> bytes:
     return associated_data(tenant, "theo-webhook-secret", webhook_id)
 
 
-def generated_secret(emu: "Emulator", tenant: str, nonce: str) -> str:
+def generated_secret(t: "Tenant", nonce: str) -> str:
     """32 bytes as 64 hex characters, derived from the seed, the tenant and a fresh id."""
-    key = f"theazo-emu|theo-webhook-secret|{emu.settings.seed}".encode()
-    return hmac.new(key, f"{tenant}|{nonce}".encode(), hashlib.sha256).hexdigest()
+    key = f"theazo-emu|theo-webhook-secret|{t.settings.seed}".encode()
+    return hmac.new(key, f"{t.name}|{nonce}".encode(), hashlib.sha256).hexdigest()
 
 
 def uuid_of(ident: str) -> str:
@@ -77,27 +78,26 @@ def delivery_to_api(row: dict[str, Any]) -> dict[str, Any]:
             "attemptCount": row["attempts"], "deliveredAt": row["delivered_at"], "error": row["error"]}
 
 
-def create(emu: "Emulator", store: "Scoped", *, url: str, event_types: list[str], secret: str | None,
+def create(t: "Tenant", *, url: str, event_types: list[str], secret: str | None,
            description: str | None) -> tuple[dict[str, Any], str]:
     """A new enabled endpoint (call inside a transaction): (its row, its signing secret)."""
-    now = emu.clock.now_iso()
-    ident = emu.new_id("wh", store.tenant)
-    secret = secret or generated_secret(emu, store.tenant, ident)
+    now = t.now_iso()
+    ident = t.new_id("wh")
+    secret = secret or generated_secret(t, ident)
     uuid = uuid_of(ident)
     row = {"id": uuid, "url": url, "event_types": event_types, "enabled": 1, "description": description,
-           "secret_sealed": emu.cipher.seal(secret.encode(), secret_aad(store.tenant, uuid)),
-           "consecutive_failures": 0, "last_delivered_at": None, "seq": store.store.next_seq(store.tenant),
+           "secret_sealed": t.cipher.seal(secret.encode(), secret_aad(t.name, uuid)),
+           "consecutive_failures": 0, "last_delivered_at": None, "seq": t.store.next_seq(),
            "created_at": now, "updated_at": now}
-    store.insert(ENDPOINTS, row)
+    t.store.insert(ENDPOINTS, row)
     return row, secret
 
 
-def rotate(emu: "Emulator", store: "Scoped", row: dict[str, Any]) -> str:
+def rotate(t: "Tenant", row: dict[str, Any]) -> str:
     """A new generated secret; the old one signs nothing from now on."""
-    secret = generated_secret(emu, store.tenant, emu.new_id("whs", store.tenant))
-    store.update(ENDPOINTS, row["id"], {"secret_sealed": emu.cipher.seal(secret.encode(),
-                                                                         secret_aad(store.tenant, row["id"])),
-                                        "updated_at": emu.clock.now_iso()})
+    secret = generated_secret(t, t.new_id("whs"))
+    sealed = t.cipher.seal(secret.encode(), secret_aad(t.name, row["id"]))
+    t.store.update(ENDPOINTS, row["id"], {"secret_sealed": sealed, "updated_at": t.now_iso()})
     return secret
 
 
@@ -109,30 +109,37 @@ def subscribed(event_types: list[str], kind: str) -> bool:
     return kind in event_types or "*" in event_types
 
 
-def enqueue(emu: "Emulator", tenant: str, event: dict[str, Any], only: str | None = None,
+def enqueue(t: "Tenant", event: dict[str, Any], only: str | None = None,
             send_now: bool = True) -> list[dict[str, Any]]:
     """One pending delivery of `event` ({id, type, created, data}) per enabled endpoint
     subscribed to it (`only`: that endpoint, whatever it subscribes to), due now and sent at
     once unless `send_now` is False (the caller sends it itself). Returns the rows."""
-    hooks = emu.store.all("SELECT id, event_types, enabled FROM theo_webhooks WHERE tenant = ? ORDER BY seq",
-                          [tenant])
+    hooks = t.store.rows(ENDPOINTS, columns="id, event_types, enabled", order="seq")
     targets = [h["id"] for h in hooks if (h["id"] == only if only else h["enabled"] and
                                           subscribed(h["event_types"], event["type"]))]
     if not targets:
         return []
     payload = json.dumps(event, separators=(",", ":"), ensure_ascii=False)
-    now = emu.clock.now_ms()
-    rows = [delivery.new_row(emu, tenant, webhook_id, event["id"], event["type"], payload, now)
-            for webhook_id in targets]
-    return delivery.queue(emu, DELIVERY, rows, send_now)
+    now = t.now_ms()
+    rows = [_pending(t, webhook_id, event["id"], event["type"], payload, now) for webhook_id in targets]
+    return t.outbox(DELIVERY, rows, send_now)
 
 
-def resend(emu: "Emulator", stored: dict[str, Any]) -> dict[str, Any]:
+def resend(t: "Tenant", stored: dict[str, Any]) -> dict[str, Any]:
     """A new delivery of a stored payload to its endpoint's current URL (sent at once)."""
-    (row,) = delivery.queue(emu, DELIVERY, [delivery.new_row(
-        emu, stored["tenant"], stored["webhook_id"], stored["event_id"], stored["event_type"], stored["payload"],
-        emu.clock.now_ms())])
+    (row,) = t.outbox(DELIVERY, [_pending(t, stored["webhook_id"], stored["event_id"], stored["event_type"],
+                                          stored["payload"], t.now_ms())])
     return row
+
+
+def _pending(t: "Tenant", webhook_id: str, event_id: str, event_type: str, payload: str,
+             due_ms: int) -> dict[str, Any]:
+    """A pending delivery with a fresh id: core/delivery.new_row's row, minted by the handle."""
+    now = t.now_iso()
+    return {"id": t.new_id("whd"), "tenant": t.name, "webhook_id": webhook_id, "event_id": event_id,
+            "event_type": event_type, "payload": payload, "status": "pending", "attempts": 0,
+            "due_ms": due_ms, "http_status": None, "error": None, "delivered_at": None, "failed_at": None,
+            "created_at": now, "updated_at": now}
 
 
 def headers(row: dict[str, Any], attempt: int, secret: str, body: bytes, now_ms: int) -> dict[str, str]:
@@ -144,16 +151,17 @@ def headers(row: dict[str, Any], attempt: int, secret: str, body: bytes, now_ms:
             "Theo-Webhook-Attempt": str(attempt)}
 
 
-def count_failures(emu: "Emulator", row: dict[str, Any], status: str, now: int) -> None:
-    """The endpoint's run of failures: reset by a success, and past DISABLE_AFTER it is turned off."""
+def count_failures(emu: "Host", row: dict[str, Any], status: str, now: int) -> None:
+    """The endpoint's run of failures: reset by a success, and past DISABLE_AFTER it is turned off.
+    core/delivery calls it with the Emulator when a delivery of any tenant settles."""
+    t = emu.tenant(row["tenant"])
     if status == "success":
-        emu.store.db.execute("UPDATE theo_webhooks SET consecutive_failures = 0, last_delivered_at = ? WHERE id = ?",
-                             [iso(now), row["webhook_id"]])
+        t.store.update(ENDPOINTS, row["webhook_id"], {"consecutive_failures": 0, "last_delivered_at": iso(now)})
     elif status == "failed":
-        emu.store.db.execute(
+        t.store.execute(
             "UPDATE theo_webhooks SET consecutive_failures = consecutive_failures + 1, "
-            "enabled = CASE WHEN consecutive_failures + 1 >= ? THEN 0 ELSE enabled END WHERE id = ?",
-            [DISABLE_AFTER, row["webhook_id"]])
+            "enabled = CASE WHEN consecutive_failures + 1 >= :limit THEN 0 ELSE enabled END "
+            "WHERE id = :id AND tenant = :tenant", limit=DISABLE_AFTER, id=row["webhook_id"])
 
 
 DELIVERY = delivery.Product(kind="theo_webhook", deliveries=TABLE, endpoints=ENDPOINTS, secret_aad=secret_aad,

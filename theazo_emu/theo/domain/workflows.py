@@ -23,8 +23,8 @@ from theazo_emu.theo.domain import events
 from theazo_emu.theo.domain.keys import user_id
 
 if TYPE_CHECKING:
-    from theazo_emu.core.store import Scoped
-    from theazo_emu.emulator import Emulator
+    from theazo_emu.core.host import Host
+    from theazo_emu.core.tenant import Tenant
 
 TABLE, RUNS, KIND = "theo_workflows", "theo_workflow_runs", "workflow"
 MAX_STEPS_RUN = 200  # a run stops (failed) after this many steps: onSuccess/onFailure may loop
@@ -67,16 +67,16 @@ def check_trigger(trigger_type: str, config: dict[str, Any]) -> str | None:
     return None
 
 
-def create(emu: "Emulator", store: "Scoped", *, name: str, trigger_type: str, config: dict[str, Any],
+def create(t: "Tenant", *, name: str, trigger_type: str, config: dict[str, Any],
            steps: list[dict[str, Any]], enabled: bool) -> dict[str, Any]:
-    now = emu.clock.now_ms()
-    row = {"id": emu.new_id("wf", store.tenant), "name": name, "trigger_type": trigger_type,
+    now = t.now_ms()
+    row = {"id": t.new_id("wf"), "name": name, "trigger_type": trigger_type,
            "trigger_config": config, "steps": steps, "enabled": int(enabled),
            "next_run_ms": next_run(trigger_type, config, now) if enabled else None, "created_at": iso(now),
            "updated_at": iso(now)}
-    store.insert(TABLE, row)
-    emu.changes.notify()  # the timers loop may have an earlier instant now
-    return {**row, "tenant": store.tenant}
+    t.store.insert(TABLE, row)
+    t.changes.notify()  # the timers loop may have an earlier instant now
+    return {**row, "tenant": t.name}
 
 
 def _output(run_id: str, step: dict[str, Any], data: Any) -> dict[str, Any]:
@@ -85,10 +85,9 @@ def _output(run_id: str, step: dict[str, Any], data: Any) -> dict[str, Any]:
             "input": data}
 
 
-def run(emu: "Emulator", tenant: str, workflow: dict[str, Any], trigger: str, data: Any) -> dict[str, Any]:
+def run(t: "Tenant", workflow: dict[str, Any], trigger: str, data: Any) -> dict[str, Any]:
     """Run a workflow now (call inside a transaction): its run row, steps executed."""
-    store = emu.store.scoped(tenant)
-    run_id = emu.new_id("wfrun", tenant)
+    run_id = t.new_id("wfrun")
     steps: list[dict[str, Any]] = workflow["steps"]
     by_name = {step["name"]: i for i, step in enumerate(steps)}
     results, error, index, completed = [], None, 0, 0
@@ -107,39 +106,40 @@ def run(emu: "Emulator", tenant: str, workflow: dict[str, Any], trigger: str, da
     else:
         if len(results) >= MAX_STEPS_RUN:
             error = f"the run stopped after {MAX_STEPS_RUN} steps (onSuccess/onFailure loop)"
-    now = emu.clock.now_iso()
+    now = t.now_iso()
     row = {"id": run_id, "workflow_id": workflow["id"], "status": "failed" if error else "completed",
            "trigger": trigger, "trigger_data": data, "steps_completed": completed, "step_results": results,
            "error": error, "started_at": now, "completed_at": now}
-    store.insert(RUNS, row)
-    events.emit(emu, tenant, "workflow.failed" if error else "workflow.completed", {
+    t.store.insert(RUNS, row)
+    events.emit(t, "workflow.failed" if error else "workflow.completed", {
         "workflow_id": workflow["id"], "run_id": run_id, "status": row["status"], "steps_completed": completed,
         "error": error})
     return row
 
 
-def run_for_event(emu: "Emulator", store: "Scoped", event_type: str, event: dict[str, Any]) -> list[dict]:
+def run_for_event(t: "Tenant", event_type: str, event: dict[str, Any]) -> list[dict]:
     """Start every enabled workflow of the tenant whose event trigger is `event_type`."""
-    rows = store.rows(TABLE, "enabled = 1 AND trigger_type = 'event'")
-    return [run(emu, store.tenant, row, "event", event) for row in rows
+    rows = t.store.rows(TABLE, "enabled = 1 AND trigger_type = 'event'")
+    return [run(t, row, "event", event) for row in rows
             if row["trigger_config"].get("eventType") == event_type]
 
 
 class TheoWorkflowTimer:
     """The timers.TimerSource of scheduled workflows: an occurrence of a cron falls due."""
 
-    def next_due(self, emu: "Emulator") -> int | None:
+    def next_due(self, emu: "Host") -> int | None:
         return emu.store.scalar(f"SELECT MIN(next_run_ms) FROM {TABLE} WHERE enabled = 1")
 
-    def fire(self, emu: "Emulator", at_ms: int, horizon_ms: int) -> list[dict[str, Any]]:
+    def fire(self, emu: "Host", at_ms: int, horizon_ms: int) -> list[dict[str, Any]]:
         rows = emu.store.all(f"SELECT * FROM {TABLE} WHERE enabled = 1 AND next_run_ms <= ? ORDER BY next_run_ms, id",
                              [at_ms])
         fired = []
         for row in rows:
             following = next_run(row["trigger_type"], row["trigger_config"], row["next_run_ms"])
+            t = emu.tenant(row["tenant"])
             with emu.store.atomic():
-                emu.store.db.execute(f"UPDATE {TABLE} SET next_run_ms = ? WHERE id = ?", [following, row["id"]])
-                done = run(emu, row["tenant"], row, "schedule", {"scheduledAt": iso(row["next_run_ms"])})
+                t.store.update(TABLE, row["id"], {"next_run_ms": following})
+                done = run(t, row, "schedule", {"scheduledAt": iso(row["next_run_ms"])})
             fired.append({"type": "theo_workflow", "workflowId": row["id"], "runId": done["id"],
                           "status": done["status"], "scheduledAt": iso(row["next_run_ms"])})
         return fired

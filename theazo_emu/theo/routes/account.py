@@ -29,7 +29,7 @@ CHANNELS = ("telegram", "whatsapp", "slack", "discord")
 
 async def get_settings(ctx: Ctx) -> dict:
     """This tenant's settings."""
-    return account.settings(ctx.emu, ctx.tenant)
+    return account.settings(ctx.t)
 
 
 async def update_settings(ctx: Ctx) -> dict:
@@ -40,12 +40,12 @@ async def update_settings(ctx: Ctx) -> dict:
             scheduler.check_timezone(body.timezone)
         except ValueError as exc:
             raise invalid("timezone", str(exc)) from None
-    before = account.settings(ctx.emu, ctx.tenant)
+    before = account.settings(ctx.t)
     changes = {k: v for k, v in body.model_dump(exclude_none=True).items()}
     after = {**before, **changes}
     with ctx.store.atomic():
-        account.save_settings(ctx.emu, ctx.tenant, after)
-        audit.append(ctx.emu, ctx.tenant, action="settings.updated", entity_type="settings", entity_id=None,
+        account.save_settings(ctx.t, after)
+        audit.append(ctx.t, action="settings.updated", entity_type="settings", entity_id=None,
                      key_id=key_facts(ctx)[1], request=request_facts(ctx), status=200,
                      input_summary=changes, output_summary={"before": before, "after": after})
     return after
@@ -59,7 +59,7 @@ async def list_tools(ctx: Ctx) -> dict:
 async def get_benchmarks(ctx: Ctx) -> dict:
     """Latency by mode, time to first token and counters of this tenant's completions."""
     window = query_choice(ctx, "window", tuple(benchmarks.WINDOWS)) or "24h"
-    return benchmarks.report(ctx.emu, ctx.tenant, window)
+    return benchmarks.report(ctx.t, window)
 
 
 def _tier_name(tier: Any) -> str:
@@ -94,7 +94,7 @@ def _request_to_api(row: dict[str, Any]) -> dict[str, Any]:
 async def request_increase(ctx: Ctx) -> dict:
     """Ask for a higher tier (recorded as pending; reviewed by a person at Theo)."""
     body: RateLimitIncrease = ctx.body
-    row = {"id": ctx.emu.new_id("rlr", ctx.tenant), "requested_tier": body.requested_tier, "use_case": body.use_case,
+    row = {"id": ctx.t.new_id("rlr"), "requested_tier": body.requested_tier, "use_case": body.use_case,
            "expected_volume": None if body.expected_volume is None else str(body.expected_volume),
            "status": "pending", "created_at": ctx.now_iso()}
     with ctx.store.atomic():
@@ -120,7 +120,7 @@ async def billing_checkout(ctx: Ctx) -> dict:
     body: Checkout = ctx.body
     scope = _billing_scope(ctx, body.scope)
     with ctx.store.atomic():
-        row = account.billing_session(ctx.emu, ctx.store, "checkout", scope, body.amount_cents, body.success_url)
+        row = account.billing_session(ctx.t, "checkout", scope, body.amount_cents, body.success_url)
     return {"checkout_url": _page_url(ctx, row["id"]), "scope": scope, "id": row["id"]}
 
 
@@ -129,15 +129,15 @@ async def billing_portal(ctx: Ctx) -> dict:
     body: Portal = ctx.body
     scope = _billing_scope(ctx, body.scope)
     with ctx.store.atomic():
-        row = account.billing_session(ctx.emu, ctx.store, "portal", scope, None, None)
+        row = account.billing_session(ctx.t, "portal", scope, None, None)
     return {"portal_url": _page_url(ctx, row["id"]), "scope": scope, "id": row["id"]}
 
 
 async def voice_token(ctx: Ctx) -> dict:
     """A short-lived token for a live voice session, with its instruction and tools."""
     with ctx.store.atomic():
-        nonce = ctx.emu.new_id("voice", ctx.tenant)
-    return account.voice_token(ctx.emu, ctx.tenant, nonce)
+        nonce = ctx.t.new_id("voice")
+    return account.voice_token(ctx.t, nonce)
 
 
 async def list_channels(ctx: Ctx) -> dict:

@@ -29,13 +29,13 @@ async def create_speech(ctx: Ctx) -> Response:
     """Speak text: MP3 bytes (audio/mpeg)."""
     body: CreateSpeech = ctx.body
     who = caller(ctx)
-    media.admit(ctx.emu, who, "fast")
+    media.admit(ctx.t, who, "fast")
     voice = audio.voice_of(body.voice)
     data = audio.tts_mp3(body.text, voice, body.speed)
     cost = audio.tts_cost_units(body.text)
     with ctx.store.atomic():
-        ident = ctx.emu.new_id("tts", ctx.tenant)
-        media.book(ctx.emu, who, kind="tts", mode="tts", model=voice, entity_id=ident, prompt=body.text,
+        ident = ctx.t.new_id("tts")
+        media.book(ctx.t, who, kind="tts", mode="tts", model=voice, entity_id=ident, prompt=body.text,
                    cost_units=cost, output={"bytes": len(data), "voice": voice})
     request_id = ctx.request.scope.get("state", {}).get("request_id", "")
     return Response(data, media_type="audio/mpeg",
@@ -80,16 +80,16 @@ async def create_transcript(ctx: Ctx) -> dict:
         raise TheoError(400, "invalid_format", f"Unsupported audio ({(part_type or 'no content type')[:60]}): send "
                                                f"{', '.join(audio.FORMATS)}.")
     who = caller(ctx)
-    media.admit(ctx.emu, who, "fast")
-    heard = audio.transcribe(ctx.emu, ctx.tenant, data, fmt, filename, language)
+    media.admit(ctx.t, who, "fast")
+    heard = audio.transcribe(ctx.t, data, fmt, filename, language)
     if heard.error is not None:
         raise TheoError(heard.error.http_status, heard.error.code,
                         heard.error.message or f"Transcription failed with {heard.error.code} (scripted by "
                                                f"{heard.script}).")
     cost = audio.stt_cost_units(heard.duration)
     with ctx.store.atomic():
-        ident = ctx.emu.new_id("stt", ctx.tenant)
-        media.book(ctx.emu, who, kind="stt", mode="stt", model="theo-stt", entity_id=ident, prompt=heard.text,
+        ident = ctx.t.new_id("stt")
+        media.book(ctx.t, who, kind="stt", mode="stt", model="theo-stt", entity_id=ident, prompt=heard.text,
                    cost_units=cost, output={"format": fmt, "bytes": len(data), "script": heard.script})
     return {"id": ident, "object": "transcription", "created": ctx.now_iso(), "text": heard.text,
             "language": heard.language, "duration_seconds": heard.duration, "format": fmt,

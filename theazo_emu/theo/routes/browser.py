@@ -48,29 +48,29 @@ async def create_session(ctx: Ctx) -> dict:
         raise TheoError(429, "browser_session_limit", f"At most {browser.MAX_CONCURRENT} browser sessions may run "
                                                       "at once; end one first.", {"Retry-After": "60"})
     with ctx.store.atomic():
-        row = browser.create(ctx.emu, ctx.store, body.url, body.region, body.keep_alive, body.proxies)
-    return browser.session_to_api(ctx.emu, _base(ctx), row)
+        row = browser.create(ctx.t, body.url, body.region, body.keep_alive, body.proxies)
+    return browser.session_to_api(ctx.t, _base(ctx), row)
 
 
 async def list_sessions(ctx: Ctx) -> dict:
     """This tenant's live sessions, newest first."""
     rows = browser.live(ctx.store, ctx.now_ms())
-    return {"sessions": [browser.session_to_api(ctx.emu, _base(ctx), {**r, "tenant": ctx.tenant}) for r in rows]}
+    return {"sessions": [browser.session_to_api(ctx.t, _base(ctx), {**r, "tenant": ctx.tenant}) for r in rows]}
 
 
 async def get_session(ctx: Ctx) -> dict:
     """One session, with a freshly minted embed URL."""
-    row = browser.touch(ctx.emu, ctx.store, _session(ctx))
-    return browser.session_to_api(ctx.emu, _base(ctx), row)
+    row = browser.touch(ctx.t, _session(ctx))
+    return browser.session_to_api(ctx.t, _base(ctx), row)
 
 
 async def live_view(ctx: Ctx) -> dict:
     """The live view and the open pages (`force=1`: a new live view version)."""
     row = _session(ctx)
     force = ctx.query.get("force") in ("1", "true")
-    row = browser.touch(ctx.emu, ctx.store, row, **({"live_view_version": row["live_view_version"] + 1}
+    row = browser.touch(ctx.t, row, **({"live_view_version": row["live_view_version"] + 1}
                                                     if force else {}))
-    shown = browser.session_to_api(ctx.emu, _base(ctx), row)
+    shown = browser.session_to_api(ctx.t, _base(ctx), row)
     return {"session_id": row["id"], "live_view_url": shown["live_view_url"],
             "live_view_version": row["live_view_version"], "pages": row["pages"]}
 
@@ -79,8 +79,8 @@ async def end_session(ctx: Ctx) -> dict:
     """End a session: its duration and cost."""
     row = _session(ctx)
     with ctx.store.atomic():
-        ended = browser.end(ctx.emu, ctx.store, row)
-        media.book(ctx.emu, caller(ctx), kind="browser", mode="browser", model="theo-browser", entity_id=row["id"],
+        ended = browser.end(ctx.t, row)
+        media.book(ctx.t, caller(ctx), kind="browser", mode="browser", model="theo-browser", entity_id=row["id"],
                    prompt=row["url"] or "", cost_units=engines.units(ended["cost_cents"]),
                    output={"durationSeconds": ended["duration_seconds"]})
     return ended
@@ -94,7 +94,7 @@ async def embed_page(ctx: Ctx) -> HTMLResponse:
         row = None
     if row is None or row["ended_ms"] is not None or row["expires_ms"] <= ctx.now_ms():
         raise TheoError(404, "session_not_found", "No live browser session with this id.")
-    problem = browser.token_ok(ctx.emu, row, ctx.query.get("token", ""))
+    problem = browser.token_ok(ctx.t, row, ctx.query.get("token", ""))
     if problem:
         raise TheoError(403, "invalid_token", problem)
     page = row["pages"][-1]

@@ -56,7 +56,7 @@ async def create_chat_completion(ctx: Ctx):  # noqa: ANN201 (JSON, or an SSE str
     """An OpenAI-compatible chat completion: `chat.completion`, or `chat.completion.chunk` frames."""
     body: CreateChatCompletion = ctx.body
     request = _request(body)
-    result = run(ctx.emu, ctx.store, Caller(ctx.tenant, ctx.key, key_facts(ctx)[1], request_facts(ctx)), request)
+    result = run(ctx.t, Caller(ctx.key, key_facts(ctx)[1], request_facts(ctx)), request)
     if body.stream:
         return stream(ctx, openai_frames(result, bool(body.stream_options and body.stream_options.include_usage)))
     return openai_body(result)

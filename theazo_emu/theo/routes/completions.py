@@ -36,7 +36,7 @@ async def create_completion(ctx: Ctx):  # noqa: ANN201 (JSON, or an SSE stream)
     """Run a prompt through the (mocked) orchestration: JSON, or SSE with `stream: true`."""
     body: CreateCompletion = ctx.body
     request = _request(body)
-    result = run(ctx.emu, ctx.store, Caller(ctx.tenant, ctx.key, key_facts(ctx)[1], request_facts(ctx)), request)
+    result = run(ctx.t, Caller(ctx.key, key_facts(ctx)[1], request_facts(ctx)), request)
     if body.format == "openai":
         if body.stream:
             return stream(ctx, openai_frames(result, bool(body.stream_options and body.stream_options.include_usage)))

@@ -23,7 +23,7 @@ _CREATED = calendar.timegm(date.fromisoformat(VERSION).timetuple())  # when the 
 
 async def health(ctx: Ctx) -> JSONResponse:
     """Health of the API and its engine subsystems (no key needed)."""
-    body, hit = health_state.state(ctx.emu).answer(ctx.emu)
+    body, hit = health_state.state(ctx.emu.extras).answer(ctx.emu.clock)
     headers = {"X-Cache": "HIT" if hit else "MISS", "Cache-Control": "public, max-age=30"}
     if body["status"] == "down":
         return JSONResponse(body, status_code=503, headers={**headers, "Retry-After": "30"})

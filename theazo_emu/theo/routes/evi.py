@@ -43,7 +43,7 @@ async def create_canvas(ctx: Ctx) -> dict:
     now = ctx.now_iso()
     graph = body.graph_json.model_dump() if body.graph_json else {"nodes": [], "edges": []}
     with ctx.store.atomic():
-        row = {"id": ctx.emu.new_id("cnv", ctx.tenant), "name": body.name, "description": body.description,
+        row = {"id": ctx.t.new_id("cnv"), "name": body.name, "description": body.description,
                "status": "draft", "graph": graph, "compiled_manifest": None, "compiled_steps": None, "is_public": 0,
                "published_skill_id": None, "created_at": now, "updated_at": now}
         ctx.store.insert(canvases.TABLE, row)
@@ -108,14 +108,14 @@ async def test_canvas(ctx: Ctx) -> Any:
     if row is None:
         return answer
     who = caller(ctx)
-    media.admit(ctx.emu, who, "fast")
+    media.admit(ctx.t, who, "fast")
     reply = generated(ctx.emu.settings.seed, Ask(
         prompt=body.message, mode="fast", resolved_mode="fast", engine="theo-1-flash",
         history=tuple((m.role, m.content) for m in body.history or ()),
         persona=row["compiled_manifest"]["systemPromptExtension"]))
     with ctx.store.atomic():
-        media.book(ctx.emu, who, kind="canvas_test", mode="fast", model="theo-1-flash", entity_id=ctx.emu.new_id(
-            "cnvt", ctx.tenant), prompt=body.message, tokens_in=reply.prompt_tokens,
+        media.book(ctx.t, who, kind="canvas_test", mode="fast", model="theo-1-flash", entity_id=ctx.t.new_id(
+            "cnvt"), prompt=body.message, tokens_in=reply.prompt_tokens,
             tokens_out=reply.completion_tokens, cost_units=reply.cost_units, output={"canvasId": row["id"]})
     return {"response": reply.content, "cost_cents": engines.cents(reply.cost_units), "errors": []}
 
@@ -133,7 +133,7 @@ async def publish_canvas(ctx: Ctx) -> Any:
                 "keywords": body.keywords or [], "readme": body.readme}
     verdict = skills.passed_review(ctx.store, manifest, "The canvas's manifest")
     with ctx.store.atomic():
-        submission = skills.submit(ctx.emu, ctx.store, manifest, verdict)
+        submission = skills.submit(ctx.t, manifest, verdict)
         published = submission["status"] == "approved"
         ctx.store.update(canvases.TABLE, row["id"], {
             "status": "published" if published else row["status"], "is_public": int(body.visibility == "public"),

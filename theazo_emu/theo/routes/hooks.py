@@ -40,7 +40,7 @@ async def create_hook(ctx: Ctx) -> dict:
     preset = domain.PRESETS_BY_ID.get(body.hook_preset_id or "")
     now = ctx.now_iso()
     with ctx.store.atomic():
-        row = {"id": ctx.emu.new_id("hook", ctx.tenant), "hook_preset_id": body.hook_preset_id,
+        row = {"id": ctx.t.new_id("hook"), "hook_preset_id": body.hook_preset_id,
                "event_pattern": preset["event_pattern"] if preset else body.event_pattern,
                "skill_slug": body.skill_slug, "enabled": 1, "cooldown_minutes": body.cooldown_minutes,
                "config": body.config or {}, "consecutive_failures": 0, "last_fired_ms": None, "created_at": now,
@@ -89,8 +89,8 @@ async def publish_event(ctx: Ctx) -> dict:
     body: PublishEvent = ctx.body
     data = {"orgId": body.orgId, "payload": body.payload, "sourceConnector": body.sourceConnector}
     with ctx.store.atomic():
-        published = events.publish(ctx.emu, ctx.tenant, body.eventType, data)
-        started = workflows.run_for_event(ctx.emu, ctx.store, body.eventType, published.event)
+        published = events.publish(ctx.t, body.eventType, data)
+        started = workflows.run_for_event(ctx.t, body.eventType, published.event)
     return {**published.event, "accepted": True, "matchedHooks": published.hooks,
             "matchedWebhooks": published.webhooks, "matchedWorkflows": len(started)}
 

@@ -59,7 +59,7 @@ async def create_iframe(ctx: Ctx) -> dict:
     body: CreateIframe = ctx.body
     now = ctx.now_iso()
     with ctx.store.atomic():
-        row = {"id": ctx.emu.new_id("ifr", ctx.tenant), "name": body.name, "status": "active",
+        row = {"id": ctx.t.new_id("ifr"), "name": body.name, "status": "active",
                "api_key_id": _usable_key(ctx, body.api_key_id), "appearance": body.appearance,
                "behavior": body.behavior,
                "security": {"requireTurnstile": body.security.requireTurnstile,
@@ -102,7 +102,7 @@ async def duplicate_iframe(ctx: Ctx) -> dict:
     row = _widget(ctx)
     now = ctx.now_iso()
     with ctx.store.atomic():
-        copy = {**row, "id": ctx.emu.new_id("ifr", ctx.tenant), "name": iframes.copy_name(row["name"]),
+        copy = {**row, "id": ctx.t.new_id("ifr"), "name": iframes.copy_name(row["name"]),
                 "verified_at": None, "created_at": now, "updated_at": now}
         ctx.store.insert(iframes.TABLE, copy)
     return _answer(ctx, copy)
@@ -111,7 +111,7 @@ async def duplicate_iframe(ctx: Ctx) -> dict:
 async def preview_token(ctx: Ctx) -> dict:
     """A short-lived token that opens the widget's embed page in any state (15 min, virtual clock)."""
     row = _widget(ctx)
-    token, expires = iframes.preview_token(ctx.emu, row)
+    token, expires = iframes.preview_token(ctx.t, row)
     return {"iframe_id": row["id"], "token": token, "expires_at": iso(expires),
             "preview_url": f"{iframes.embed_url(_base(ctx), row['id'])}?preview_token={token}"}
 
@@ -131,7 +131,7 @@ async def embed_page(ctx: Ctx) -> HTMLResponse:
     row = public_row(ctx, iframes.TABLE, ctx.params["iframe_id"], iframes.KIND)
     token = ctx.query.get("preview_token")
     if token is not None:
-        problem = iframes.preview_problem(ctx.emu, row, token)
+        problem = iframes.preview_problem(ctx.t, row, token)
         if problem:
             raise TheoError(403, "invalid_token", problem)
         ancestors = "frame-ancestors *"

@@ -18,12 +18,12 @@ from theazo_emu.theo.routes.media import caller
 
 async def _create(ctx: Ctx, kind: str, params: dict) -> dict:
     who = caller(ctx)
-    media.admit(ctx.emu, who, kind)
+    media.admit(ctx.t, who, kind)
     prompt = ctx.body.prompt
     cost = jobs.cost_units(kind, prompt, params)
     with ctx.store.atomic():
-        row = jobs.create(ctx.emu, ctx.store, kind, prompt, params, cost)
-        media.book(ctx.emu, who, kind=kind, mode=kind, model="theo-1-motion" if kind == "video" else "theo-1-research",
+        row = jobs.create(ctx.t, kind, prompt, params, cost)
+        media.book(ctx.t, who, kind=kind, mode=kind, model="theo-1-motion" if kind == "video" else "theo-1-research",
                    entity_id=row["id"], prompt=prompt, cost_units=cost, output={"jobId": row["id"]})
     return {"id": row["public_id"], "job_id": row["id"], "status": "queued", "created": row["created_at"],
             "poll_url": f"/api/v1/jobs/{row['id']}"}

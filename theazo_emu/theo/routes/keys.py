@@ -25,7 +25,7 @@ NOTE = "Store this key now: it is shown only once and cannot be retrieved again.
 
 def _audit(ctx: Ctx, action: str, row: dict[str, Any], status: int = 200) -> None:
     _, key_id = key_facts(ctx)
-    audit.append(ctx.emu, ctx.tenant, action=action, entity_type="api_key", entity_id=row["id"], key_id=key_id,
+    audit.append(ctx.t, action=action, entity_type="api_key", entity_id=row["id"], key_id=key_id,
                  request=request_facts(ctx),
                  status=status, input_summary={"name": row["name"], "scopes": row["scopes"], "scope": row["scope"],
                                                "allowedOrigins": row["allowed_origins"]},
@@ -49,10 +49,10 @@ async def create_key(ctx: Ctx) -> dict:
         ctx.store.get(orgs.TABLE, body.org_id, orgs.KIND)  # an org of this tenant, or 404
     scopes = list(dict.fromkeys(body.scopes)) if body.scopes is not None else list(keys.SCOPES)
     with ctx.store.atomic():
-        row, secret = keys.create(ctx.emu, ctx.store, name=body.name, scopes=scopes, scope=scope, org_id=body.org_id,
+        row, secret = keys.create(ctx.t, name=body.name, scopes=scopes, scope=scope, org_id=body.org_id,
                                   allowed_origins=body.allowed_origins or [])
         _audit(ctx, "key.created", row, 201)
-        events.emit(ctx.emu, ctx.tenant, "key.created", {"key_id": row["id"], "name": row["name"],
+        events.emit(ctx.t, "key.created", {"key_id": row["id"], "name": row["name"],
                                                           "scopes": row["scopes"]})
     return {**keys.key_to_api(row), "secret": secret, "_note": NOTE}
 
@@ -82,7 +82,7 @@ async def _revoke(ctx: Ctx, ident: str | None) -> dict:
         with ctx.store.atomic():
             ctx.store.update(keys.TABLE, row["id"], {"revoked_at": row["revoked_at"], "updated_at": row["updated_at"]})
             _audit(ctx, "key.revoked", row)
-            events.emit(ctx.emu, ctx.tenant, "key.revoked", {"key_id": row["id"], "name": row["name"]})
+            events.emit(ctx.t, "key.revoked", {"key_id": row["id"], "name": row["name"]})
     return {"id": row["id"], "revoked": True, "revoked_at": row["revoked_at"]}
 
 

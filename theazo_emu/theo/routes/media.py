@@ -28,19 +28,19 @@ DOWNLOAD_TTL_MS = 3_600_000
 
 
 def caller(ctx: Ctx) -> Caller:
-    return Caller(ctx.tenant, ctx.key, key_facts(ctx)[1], request_facts(ctx))
+    return Caller(ctx.key, key_facts(ctx)[1], request_facts(ctx))
 
 
 async def create_images(ctx: Ctx) -> dict:
     """Generate 1-4 images from a prompt (placeholder URLs, the enriched prompt)."""
     body: CreateImages = ctx.body
     who = caller(ctx)
-    media.admit(ctx.emu, who, "image")
+    media.admit(ctx.t, who, "image")
     cost = engines.cost_units(engines.BY_ID["theo-1-create"], 0, 0, body.count)
     with ctx.store.atomic():
-        ident = ctx.emu.new_id("img", ctx.tenant)
+        ident = ctx.t.new_id("img")
         images = media.images(ident, body.prompt, body.style, body.aspect_ratio, body.count)
-        media.book(ctx.emu, who, kind="image", mode="image", model="theo-1-create", entity_id=ident,
+        media.book(ctx.t, who, kind="image", mode="image", model="theo-1-create", entity_id=ident,
                    prompt=body.prompt, cost_units=cost, output={"images": len(images)})
     return {"id": ident, "object": "image", "created": ctx.now_iso(), "images": images,
             "usage": {"cost_cents": engines.cents(cost)}}
@@ -50,12 +50,12 @@ async def create_code(ctx: Ctx) -> dict:
     """Generate code for a prompt (`language` and `framework` are hints)."""
     body: CreateCode = ctx.body
     who = caller(ctx)
-    media.admit(ctx.emu, who, "code")
+    media.admit(ctx.t, who, "code")
     answer = media.code_answer(ctx.emu.settings.seed, body.prompt, body.language, body.framework)
     with ctx.store.atomic():
-        ident = ctx.emu.new_id("code", ctx.tenant)
-        artifacts = [{"id": ctx.emu.new_id("art", ctx.tenant), **a} for a in answer.artifacts]
-        media.book(ctx.emu, who, kind="code", mode="code", model="theo-1-code", entity_id=ident, prompt=body.prompt,
+        ident = ctx.t.new_id("code")
+        artifacts = [{"id": ctx.t.new_id("art"), **a} for a in answer.artifacts]
+        media.book(ctx.t, who, kind="code", mode="code", model="theo-1-code", entity_id=ident, prompt=body.prompt,
                    tokens_in=answer.prompt_tokens, tokens_out=answer.completion_tokens, cost_units=answer.cost_units,
                    output={"artifacts": len(artifacts)})
     return {"id": ident, "object": "code", "created": ctx.now_iso(), "content": answer.content,
@@ -76,13 +76,13 @@ async def create_document(ctx: Ctx) -> dict:
     """Write a document (pdf, docx, pptx, xlsx or csv) with a download URL of the emulator."""
     body: CreateDocument = ctx.body
     who = caller(ctx)
-    media.admit(ctx.emu, who, "think")
+    media.admit(ctx.t, who, "think")
     title, content, data, tokens_in, tokens_out = media.document(ctx.emu.settings.seed, body.prompt, body.format)
     cost = media.document_cost(tokens_in, tokens_out)
     with ctx.store.atomic():
-        ident = ctx.emu.new_id("doc", ctx.tenant)
-        media.store_document(ctx.emu, ctx.store, ident, body.format, title, data)
-        media.book(ctx.emu, who, kind="document", mode="document", model="theo-1-reason", entity_id=ident,
+        ident = ctx.t.new_id("doc")
+        media.store_document(ctx.t, ident, body.format, title, data)
+        media.book(ctx.t, who, kind="document", mode="document", model="theo-1-reason", entity_id=ident,
                    prompt=body.prompt, tokens_in=tokens_in, tokens_out=tokens_out, cost_units=cost,
                    output={"format": body.format, "sizeBytes": len(data)})
     url, expires = download_url(ctx, ident)

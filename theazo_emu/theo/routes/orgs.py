@@ -27,8 +27,8 @@ async def create_org(ctx: Ctx) -> dict:
     if orgs.slug_taken(ctx.store, slug):
         raise Conflict(f"An org with slug '{slug}' already exists.")
     with ctx.store.atomic():
-        row = orgs.create(ctx.emu, ctx.store, body.name, body.type, slug)
-        audit.append(ctx.emu, ctx.tenant, action="org.created", entity_type="org", entity_id=row["id"],
+        row = orgs.create(ctx.t, body.name, body.type, slug)
+        audit.append(ctx.t, action="org.created", entity_type="org", entity_id=row["id"],
                      key_id=key_facts(ctx)[1], request=request_facts(ctx), status=201,
                      input_summary={"name": row["name"], "type": row["type"], "slug": slug}, output_summary={})
     return orgs.org_to_api(row)
@@ -42,9 +42,9 @@ async def delete_org(ctx: Ctx) -> dict:
         raise invalid("id", "name the org to delete: {\"id\": ...} or ?id=")
     row = ctx.store.get(orgs.TABLE, ident, orgs.KIND)
     with ctx.store.atomic():
-        revoked = keys.revoke_org_keys(ctx.emu, ctx.store, row["id"])
+        revoked = keys.revoke_org_keys(ctx.t, row["id"])
         ctx.store.delete(orgs.TABLE, "id = ?", [row["id"]])
-        audit.append(ctx.emu, ctx.tenant, action="org.deleted", entity_type="org", entity_id=row["id"],
+        audit.append(ctx.t, action="org.deleted", entity_type="org", entity_id=row["id"],
                      key_id=key_facts(ctx)[1], request=request_facts(ctx), status=200,
                      input_summary={"id": row["id"]}, output_summary={"revokedKeys": revoked})
     return {"deleted": True, "id": row["id"], "revoked_keys": revoked}

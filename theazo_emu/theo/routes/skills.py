@@ -33,7 +33,7 @@ def _skill(ctx: Ctx, ident: str) -> dict[str, Any]:
 
 
 def _audit(ctx: Ctx, action: str, skill: dict[str, Any], status: int = 200) -> None:
-    audit.append(ctx.emu, ctx.tenant, action=action, entity_type="skill", entity_id=skill["id"],
+    audit.append(ctx.t, action=action, entity_type="skill", entity_id=skill["id"],
                  key_id=key_facts(ctx)[1], request=request_facts(ctx), status=status,
                  input_summary={"skillId": skill["id"], "slug": skill["slug"]}, output_summary={"action": action})
 
@@ -50,7 +50,7 @@ async def install_skill(ctx: Ctx) -> dict:
     body: SkillRef = ctx.body
     skill = _skill(ctx, body.skillId)
     with ctx.store.atomic():
-        if skills.install(ctx.emu, ctx.store, skill):
+        if skills.install(ctx.t, skill):
             _audit(ctx, "skill.installed", skill, 201)
     return {"installed": True, "skillId": skill["id"], "slug": skill["slug"]}
 
@@ -60,7 +60,7 @@ async def uninstall_skill(ctx: Ctx) -> dict:
     body: SkillRef = ctx.body
     skill = _skill(ctx, body.skillId)
     with ctx.store.atomic():
-        if not skills.uninstall(ctx.emu, ctx.store, skill):
+        if not skills.uninstall(ctx.t, skill):
             raise TheoError(404, "not_found", f"Skill {skill['slug']} is not installed.")
         _audit(ctx, "skill.uninstalled", skill)
     return {"uninstalled": True, "skillId": skill["id"], "slug": skill["slug"]}
@@ -73,7 +73,7 @@ async def create_skill(ctx: Ctx) -> dict:
         raise Conflict(f"A skill with slug '{body.slug}' already exists.")
     tools = [t.model_dump(exclude_none=True) for t in body.tool_definitions or ()]
     with ctx.store.atomic():
-        row = skills.create(ctx.emu, ctx.store, slug=body.slug, name=body.name, category=body.category,
+        row = skills.create(ctx.t, slug=body.slug, name=body.name, category=body.category,
                             description=body.description, prompt=body.system_prompt_ext, tools=tools,
                             is_public=body.is_public)
         _audit(ctx, "skill.created", row, 201)
@@ -91,7 +91,7 @@ async def submit_skill(ctx: Ctx) -> dict:
             raise TheoError(400, "validation_error", "The manifest's slug is not the slug of skill_id.")
     verdict = skills.passed_review(ctx.store, manifest, "The manifest")
     with ctx.store.atomic():
-        row = skills.submit(ctx.emu, ctx.store, manifest, verdict)
+        row = skills.submit(ctx.t, manifest, verdict)
     return {"submission": skills.submission_to_api(row), "review": verdict}
 
 
@@ -131,7 +131,7 @@ async def create_review(ctx: Ctx) -> dict:
     """Rate a skill 1-5, with an optional text."""
     body: CreateReview = ctx.body
     skill = _skill(ctx, ctx.params["skill_id"])
-    row = {"id": ctx.emu.new_id("srev", ctx.tenant), "skill_id": skill["id"], "rating": body.rating,
+    row = {"id": ctx.t.new_id("srev"), "skill_id": skill["id"], "rating": body.rating,
            "body": body.body, "created_at": ctx.now_iso()}
     with ctx.store.atomic():
         ctx.store.insert(skills.REVIEWS, row)

@@ -22,7 +22,7 @@ async def get_usage(ctx: Ctx) -> dict:
     if scope == "org" and (row is None or row["scope"] != "org"):
         raise Forbidden("Org usage needs an org key (created with scope 'org'); this key is personal.")
     start, end = period(ctx)
-    report = ledger.usage(ctx.emu, ctx.tenant, start, end)
+    report = ledger.usage(ctx.t, start, end)
     return {"period": {"from": iso(start), "to": iso(end)}, "scope": scope, **report}
 
 

@@ -50,7 +50,7 @@ async def create_webhook(ctx: Ctx) -> dict:
     if hooks.active_count(ctx.store) >= hooks.MAX_ACTIVE:
         raise Conflict(f"A tenant may have at most {hooks.MAX_ACTIVE} active webhooks; delete or disable one first.")
     with ctx.store.atomic():
-        row, secret = hooks.create(ctx.emu, ctx.store, url=body.url, event_types=body.event_types,
+        row, secret = hooks.create(ctx.t, url=body.url, event_types=body.event_types,
                                    secret=body.secret, description=body.description)
     return {**hooks.webhook_to_api(row), "signing_secret": secret, "signingSecret": secret, "_note": NOTE}
 
@@ -90,9 +90,9 @@ async def test_webhook(ctx: Ctx) -> dict:
     row = _webhook(ctx)
     data = {"_test": True, "message": "A test delivery from theazo-emu.", "webhook_id": row["id"]}
     with ctx.store.atomic():
-        event = {"id": ctx.emu.new_id("evt", ctx.tenant), "type": "completion.created", "created": ctx.now_iso(),
+        event = {"id": ctx.t.new_id("evt"), "type": "completion.created", "created": ctx.now_iso(),
                  "data": data}
-        (queued,) = hooks.enqueue(ctx.emu, ctx.tenant, event, only=row["id"], send_now=False)
+        (queued,) = hooks.enqueue(ctx.t, event, only=row["id"], send_now=False)
         request, attempt = delivery.attempt_request(ctx.emu, hooks.DELIVERY, queued)
     outcome = await outbound.http_call(request)
     entry = delivery.settle(ctx.emu, hooks.DELIVERY, queued["id"], attempt, outcome) or {}
@@ -114,7 +114,7 @@ async def retry_delivery(ctx: Ctx) -> dict:
     if stored is None:
         raise TheoError(404, "not_found", f"No delivery {ctx.params['delivery_id'][:100]!r} of this webhook.")
     with ctx.store.atomic():
-        again = hooks.resend(ctx.emu, stored)
+        again = hooks.resend(ctx.t, stored)
     return {"retried": True, "delivery_id": again["id"], "original_delivery_id": stored["id"]}
 
 
@@ -122,7 +122,7 @@ async def rotate_secret(ctx: Ctx) -> dict:
     """A new signing secret, shown once; the old one stops signing at once."""
     row = _webhook(ctx)
     with ctx.store.atomic():
-        secret = hooks.rotate(ctx.emu, ctx.store, row)
+        secret = hooks.rotate(ctx.t, row)
     return {"id": row["id"], "signing_secret": secret, "signingSecret": secret, "_note": NOTE}
 
 

@@ -41,7 +41,7 @@ async def create_workflow(ctx: Ctx) -> dict:
     if unknown:
         raise invalid("steps", f"onSuccess/onFailure name no step: {unknown[0][:60]!r}")
     with ctx.store.atomic():
-        row = domain.create(ctx.emu, ctx.store, name=body.name or "", trigger_type=body.triggerType or "manual",
+        row = domain.create(ctx.t, name=body.name or "", trigger_type=body.triggerType or "manual",
                             config=body.triggerConfig, steps=[s.model_dump(exclude_none=True) for s in body.steps or ()],
                             enabled=body.enabled)
     return {"workflow": domain.workflow_to_api(row)}
@@ -52,7 +52,7 @@ async def run_workflow(ctx: Ctx) -> dict:
     body: RunWorkflow = ctx.body
     row = ctx.store.get(domain.TABLE, ctx.params["workflow_id"], domain.KIND)
     with ctx.store.atomic():
-        done = domain.run(ctx.emu, ctx.tenant, {**row, "tenant": ctx.tenant}, "manual", body.triggerData)
+        done = domain.run(ctx.t, {**row, "tenant": ctx.tenant}, "manual", body.triggerData)
     return {"run": domain.run_to_api(done)}
 
 

@@ -66,7 +66,7 @@ def new_agent(emu: "Emulator", session: dict, config: AgentConfig) -> dict:
     now_ms = emu.clock.now_ms()
     require_active(session, now_ms)
     from_definition = agent_settings(emu, session["tenant"], config)  # 404 unknown, 409 archived
-    limits.check(emu, session, ("maxAgents",))
+    limits.check(emu.tenant(session["tenant"]), session, ("maxAgents",))
     shape, now, tenant = config.normalized(), iso(now_ms), session["tenant"]
     secrets.require_known(emu, tenant, session["id"], config.secrets)  # 422 naming unknown ones
     with emu.store.atomic(savepoint=False):  # every refusal is above: the insert is all it does
@@ -98,7 +98,7 @@ def start_run(emu: "Emulator", agent: dict, task: str, session: dict | None = No
     if session is None:
         session = sessions.load(emu, agent["tenant"], agent["session_id"])
     require_active(session, now)
-    limits.check(emu, session, ("maxCost", "maxComputeMinutes"))
+    limits.check(emu.tenant(session["tenant"]), session, ("maxCost", "maxComputeMinutes"))
     guardrails.check_input(emu, agent["tenant"], task, field="task", source="run", agent_id=agent["id"],
                            session_id=session["id"])
     configured = extras.configured(emu, agent["tenant"])  # webhooks, budgets, MCP: one lookup for none
@@ -107,7 +107,7 @@ def start_run(emu: "Emulator", agent: dict, task: str, session: dict | None = No
     if account is not None:
         budgets.after_run(emu, account, run)
     agent_io.deliver_queued(emu, agent, run)
-    if limits.compute_reached(emu, session):
+    if limits.compute_reached(emu.tenant(session["tenant"]), session):
         sessions.auto_pause(emu, session, run["end_ms"])
     return run
 

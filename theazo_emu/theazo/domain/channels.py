@@ -107,7 +107,7 @@ def post(emu: "Emulator", channel: dict, thread_id: str | None, visitor: str | N
         session = emu.store.get("sessions", tenant, row["session_id"], "session")
         now_ms = emu.clock.now_ms()
         require_active(session, now_ms)
-        limits.check(emu, session, ("maxCost",))
+        limits.check(emu.tenant(session["tenant"]), session, ("maxCost",))
         reply = _reply(emu, agent, content)
         now = iso(now_ms)
         for role, text in (("user", content), ("assistant", reply.output)):

@@ -61,7 +61,7 @@ def post(emu: "Emulator", row: dict, content: str, attachments: list[str], threa
     if thread_id is not None:
         chat.thread(emu, row, thread_id)  # 404 unless it is this conversation's
     session = _writable(emu, row)
-    limits.check(emu, session, ("maxCost",))
+    limits.check(emu.tenant(session["tenant"]), session, ("maxCost",))
     who = {"session_id": session["id"], "conversation_id": row["id"]}
     guardrails.check_input(emu, tenant, content, field="content", source="chat", **who)
     window = chat.context_window(emu, row, thread_id)

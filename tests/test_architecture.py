@@ -33,7 +33,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "theazo_emu"
 # Modules that own tables or the connection, and so may write SQL against the connection.
 RAW_SQL_OWNERS = {
     "core.store", "core.schema", "core.migrations", "core.snapshot", "core.crypto", "emulator", "core.lazy",
-    "theazo.domain.runs", "theazo.domain.checkpoints", "theazo.domain.providers", "theazo.domain.channels",
+    "theazo.domain.runs", "theazo.domain.checkpoints", "theazo.domain.channels",
     "theazo.domain.scheduler", "theazo.domain.agent_io", "theazo.domain.chat", "theazo.domain.guardrails",
     "theazo.domain.webhooks", "theazo.domain.workflow.approvals", "theazo.domain.workflow.engine",
     "theo.domain.ledger", "theo.domain.idempotency", "theo.domain.account", "theo.domain.hooks", "theo.domain.jobs",
@@ -237,12 +237,11 @@ CROSS_TENANT_STORE_USERS: dict[str, set[str]] = {}
 PENDING_TENANT_CONVERSION = {  # still `(emu, tenant)` / `(emu, row)`: to be converted to `t: Tenant`
     "theazo.domain.agent_io", "theazo.domain.agents", "theazo.domain.budgets", "theazo.domain.channels",
     "theazo.domain.chat", "theazo.domain.chat_replies", "theazo.domain.checkpoints", "theazo.domain.definitions",
-    "theazo.domain.extras", "theazo.domain.fleets", "theazo.domain.guardrails", "theazo.domain.knowledge",
-    "theazo.domain.mcp", "theazo.domain.observability", "theazo.domain.orchestration", "theazo.domain.providers",
-    "theazo.domain.runs", "theazo.domain.scheduler", "theazo.domain.schedules", "theazo.domain.secrets",
-    "theazo.domain.sessions", "theazo.domain.tasks", "theazo.domain.teams", "theazo.domain.webhooks",
-    "theazo.domain.workflows", "theazo.domain.workflow.approvals", "theazo.domain.workflow.engine",
-    "theazo.domain.workflow.steps", "theazo.domain.workflow.timers",
+    "theazo.domain.fleets", "theazo.domain.guardrails", "theazo.domain.knowledge", "theazo.domain.mcp",
+    "theazo.domain.observability", "theazo.domain.orchestration", "theazo.domain.runs", "theazo.domain.scheduler",
+    "theazo.domain.schedules", "theazo.domain.sessions", "theazo.domain.tasks", "theazo.domain.teams",
+    "theazo.domain.webhooks", "theazo.domain.workflow.approvals", "theazo.domain.workflow.engine",
+    "theazo.domain.workflow.steps", "theazo.domain.workflow.timers", "theazo.domain.workflows",
 }
 
 

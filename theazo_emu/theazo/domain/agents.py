@@ -68,12 +68,12 @@ def new_agent(emu: "Emulator", session: dict, config: AgentConfig) -> dict:
     from_definition = agent_settings(emu, session["tenant"], config)  # 404 unknown, 409 archived
     limits.check(emu.tenant(session["tenant"]), session, ("maxAgents",))
     shape, now, tenant = config.normalized(), iso(now_ms), session["tenant"]
-    secrets.require_known(emu, tenant, session["id"], config.secrets)  # 422 naming unknown ones
+    secrets.require_known(emu.tenant(tenant), session["id"], config.secrets)  # 422 naming unknown ones
     with emu.store.atomic(savepoint=False):  # every refusal is above: the insert is all it does
         return emu.store.insert("agents", {
             "id": emu.new_id("agt", tenant), "tenant": tenant, "session_id": session["id"],
             "user_id": session["user_id"], "status": "idle",
-            "provider": providers.resolve(emu, tenant, shape["provider"]),
+            "provider": providers.resolve(emu.tenant(tenant), shape["provider"]),
             "compute": shape["compute"], "model": shape["model"] or pricing.DEFAULT_MODEL,
             "browser": int(config.browser), "region": config.region or "local", "instructions": config.instructions,
             "tools": config.tools, "timeout_s": shape["timeout_s"] or DEFAULT_TIMEOUT_S,
@@ -101,7 +101,7 @@ def start_run(emu: "Emulator", agent: dict, task: str, session: dict | None = No
     limits.check(emu.tenant(session["tenant"]), session, ("maxCost", "maxComputeMinutes"))
     guardrails.check_input(emu, agent["tenant"], task, field="task", source="run", agent_id=agent["id"],
                            session_id=session["id"])
-    configured = extras.configured(emu, agent["tenant"])  # webhooks, budgets, MCP: one lookup for none
+    configured = extras.configured(emu.tenant(agent["tenant"]))  # webhooks, budgets, MCP: one lookup for none
     account = budgets.check(emu, session) if configured else None
     run = runs.submit(emu, agent, task, configured)
     if account is not None:

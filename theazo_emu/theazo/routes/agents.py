@@ -113,7 +113,7 @@ async def exec_code(ctx: Ctx) -> dict:
     language, emu = body.resolved_language, ctx.emu
     if emu.settings.exec_mode == "local":
         try:
-            env = secrets.environment(emu, agent)  # the agent's secrets, as environment variables
+            env = secrets.environment(ctx.t, agent)  # the agent's secrets, as environment variables
             result = await local_exec(language, body.code, emu.workdir / ctx.tenant / agent["id"], env,
                                       emu.settings.exec_timeout_s)
         except TimeoutError:

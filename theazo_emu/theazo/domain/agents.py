@@ -102,7 +102,7 @@ def start_run(emu: "Emulator", agent: dict, task: str, session: dict | None = No
     guardrails.check_input(emu, agent["tenant"], task, field="task", source="run", agent_id=agent["id"],
                            session_id=session["id"])
     configured = extras.configured(emu.tenant(agent["tenant"]))  # webhooks, budgets, MCP: one lookup for none
-    account = budgets.check(emu, session) if configured else None
+    account = budgets.check(emu.tenant(session["tenant"]), session) if configured else None
     run = runs.submit(emu, agent, task, configured)
     if account is not None:
         budgets.after_run(emu, account, run)

@@ -95,9 +95,9 @@ def check(emu: "Emulator", tenant: str, action: dict[str, Any]) -> None:
     if action["type"] == "workflow-run":
         workflows.load_workflow(emu, tenant, config["workflowId"])
     elif config.get("definitionId"):
-        definitions.resolve_definition(emu, tenant, config["definitionId"])
+        definitions.resolve_definition(emu.tenant(tenant), config["definitionId"])
     elif str(config.get("agent", "")).startswith("adef_"):
-        definitions.resolve_definition(emu, tenant, config["agent"])
+        definitions.resolve_definition(emu.tenant(tenant), config["agent"])
 
 
 def user_of(action: dict[str, Any], default_user: str) -> str:
@@ -126,7 +126,7 @@ def run(emu: "Emulator", tenant: str, action: dict[str, Any], *, default_user: s
     tools = config.get("tools")
     body = _agent_body(fields.get("definition"), config.get("instructions") or fields.get("instructions"),
                        None if tools is None else tuple(tools))
-    agent = new_agent(emu, session, body)
+    agent = new_agent(emu.tenant(session["tenant"]), session, body)
     task = task_text(config.get("task"), given, fallback_task)
     run_row = start_run(emu, agent, task, session)  # new_agent does not change the session
     if sessions is not None and not session["limits"]:

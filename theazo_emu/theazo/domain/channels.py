@@ -89,7 +89,7 @@ def _new_thread(emu: "Emulator", channel: dict, visitor: str | None) -> dict:
     fields = resolve_agent(emu, tenant, ref).fields if ref else {}
     if channel["instructions"]:
         fields["instructions"] = channel["instructions"]
-    agent = new_agent(emu, session, AgentConfig(**fields))
+    agent = new_agent(emu.tenant(session["tenant"]), session, AgentConfig(**fields))
     return emu.store.insert(THREADS, {
         "id": emu.new_id("thr", tenant), "tenant": tenant, "channel_id": channel["id"], "user_id": user_id,
         "agent_id": agent["id"], "session_id": session["id"], "message_count": 0, "started_at": emu.clock.now_iso(),

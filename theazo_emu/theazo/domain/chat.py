@@ -39,7 +39,7 @@ def profile(emu: "Emulator", tenant: str, ref: Any) -> dict[str, Any]:
     """What answers a conversation: the agent a reference names, as a profile (404/409/422
     as for any agent reference)."""
     body = orchestration.agent_request(emu, tenant, ref)
-    settings, shape = definitions.agent_settings(emu, tenant, body), body.normalized()
+    settings, shape = definitions.agent_settings(emu.tenant(tenant), body), body.normalized()
     definition_id = settings.get("definition_id")
     name = emu.store.scalar("SELECT name FROM agent_definitions WHERE id = ?", [definition_id]) \
         if definition_id else None

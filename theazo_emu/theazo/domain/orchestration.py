@@ -51,7 +51,7 @@ def resolve_agent(emu: "Emulator", tenant: str, ref: Any) -> Resolved:
     if isinstance(ref, dict):
         return Resolved(dict(ref), "inline")
     if isinstance(ref, str) and ref.startswith("adef_"):
-        definitions.resolve_definition(emu, tenant, ref)
+        definitions.resolve_definition(emu.tenant(tenant), ref)
         return Resolved({"definition": ref}, "definition")
     named = emu.store.one("SELECT id FROM agent_definitions WHERE tenant = ? AND name = ? AND archived = 0 "
                           "ORDER BY id DESC LIMIT 1", [tenant, ref])
@@ -69,7 +69,7 @@ def agent_request(emu: "Emulator", tenant: str, ref: Any, *, timeout: Any = None
     if allow_tools is not None or deny_tools:
         tools = fields.get("tools")
         if tools is None and fields.get("definition"):
-            tools = definitions.resolve_definition(emu, tenant, fields["definition"])["tools"]
+            tools = definitions.resolve_definition(emu.tenant(tenant), fields["definition"])["tools"]
         fields["tools"] = [t for t in tools or [] if (allow_tools is None or t in allow_tools)
                            and t not in (deny_tools or [])]
     return validate(AgentConfig, fields)  # type: ignore[return-value]
@@ -87,7 +87,7 @@ def check_agent_ref(emu: "Emulator", tenant: str, field: str, ref: Any) -> None:
 
 def spawn(emu: "Emulator", session: dict, config: AgentConfig, task: str) -> tuple[dict, dict]:
     """A fresh agent in the session running `task`: (agent row, run row). Raises ApiError."""
-    agent = new_agent(emu, session, config)
+    agent = new_agent(emu.tenant(session["tenant"]), session, config)
     try:
         return agent, start_run(emu, agent, task)
     except ApiError:

@@ -111,7 +111,7 @@ def start(emu: "Emulator", session: dict, ref: Any, text: str, *, kind: str, tas
     guardrails.check_input(emu, tenant, text, field="task" if kind == "run" else "input", source=kind,
                            session_id=session["id"])
     with emu.store.atomic():  # a refused run takes its agent with it
-        agent = new_agent(emu, session, body)
+        agent = new_agent(emu.tenant(session["tenant"]), session, body)
         run = start_run(emu, agent, text, session)
         row = emu.store.insert(TABLE, {
             "id": run["id"], "tenant": tenant, "session_id": session["id"], "agent_id": agent["id"], "kind": kind,

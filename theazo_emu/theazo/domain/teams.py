@@ -173,7 +173,7 @@ class _Run:
         body = orchestration.agent_request(self.emu, self.row["tenant"], spec["agent"])
         base = body.instructions
         if base is None and body.definition:
-            base = definitions.resolve_definition(self.emu, self.row["tenant"], body.definition)["instructions"]
+            base = definitions.resolve_definition(self.emu.tenant(self.row["tenant"]), body.definition)["instructions"]
         role = spec.get("instructions") or ""
         return body.model_copy(update={"instructions": "\n\n".join(t for t in (base, role) if t) or None})
 

@@ -23,7 +23,7 @@ async def send_input(ctx: Ctx) -> dict:
     """Send input to the agent: into its run in flight, else queued for its next run."""
     body: SendInput = ctx.body
     agent = _load(ctx)
-    require_usable(ctx.emu, agent)
+    require_usable(ctx.t, agent)
     return agent_io.input_to_api(agent_io.send(ctx.emu, agent, body.type, body.content, body.metadata))
 
 
@@ -31,7 +31,7 @@ async def expose_port(ctx: Ctx) -> object:
     """Expose a port of the agent's sandbox: its emulator-local URL."""
     body: ExposePort = ctx.body
     agent = _load(ctx)
-    require_usable(ctx.emu, agent)
+    require_usable(ctx.t, agent)
     row, created = agent_io.expose(ctx.emu, agent, body.port)
     url = str(ctx.request.base_url).rstrip("/") + agent_io.port_path(agent["id"], body.port)
     return respond({"url": url, "port": row["port"], "agentId": agent["id"], "createdAt": row["created_at"]},

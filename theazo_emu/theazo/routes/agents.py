@@ -43,7 +43,7 @@ def _answer(ctx: Ctx, row: dict) -> dict[str, Any]:
 
 async def create_agent(ctx: Ctx) -> dict:
     """Create an agent in a session (reference and SDK body shapes)."""
-    return _answer(ctx, new_agent(ctx.emu, load_session(ctx, ctx.params["session_id"]), ctx.body))
+    return _answer(ctx, new_agent(ctx.t, load_session(ctx, ctx.params["session_id"]), ctx.body))
 
 
 async def get_agent(ctx: Ctx) -> dict:
@@ -107,7 +107,7 @@ async def exec_code(ctx: Ctx) -> dict:
     """Execute code synchronously: mocked, or for real under --exec local."""
     body: ExecCode = ctx.body
     agent = load(ctx)
-    status = require_usable(ctx.emu, agent)
+    status = require_usable(ctx.t, agent)
     if status == "paused":
         raise Conflict(f"Agent {agent['id']} is paused; resume it before exec.", {"status": status})
     language, emu = body.resolved_language, ctx.emu
@@ -146,7 +146,7 @@ async def resume_agent(ctx: Ctx) -> dict:
     """Resume a paused agent from its snapshot; with `checkpoint`, its files go back to that checkpoint."""
     body: ResumeAgent = ctx.body
     agent = load(ctx)
-    require_usable(ctx.emu, agent)
+    require_usable(ctx.t, agent)
     with ctx.store.atomic():  # a refused resume restores nothing
         if body.checkpoint:
             checkpoints.restore(ctx.emu, agent, body.checkpoint)

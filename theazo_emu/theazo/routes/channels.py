@@ -87,7 +87,7 @@ def _agent_columns(ctx: Ctx, body: CreateChannel | UpdateChannel) -> dict[str, A
     if not ref:
         return {}
     if body.agent is None or ref.startswith("adef_"):
-        resolve_definition(ctx.emu, ctx.tenant, ref)  # 404 unknown, 409 archived
+        resolve_definition(ctx.t, ref)  # 404 unknown, 409 archived
         return {"definition_id": ref, "agent": body.agent}
     return {"definition_id": None, "agent": ref}
 

@@ -121,7 +121,7 @@ async def update_limits(ctx: Ctx) -> dict:
             merged.pop(name, None)
         else:
             merged[name] = {k: v for k, v in value.items() if v is not None} if isinstance(value, dict) else value
-    sessions.set_limits(ctx.emu, session, merged)
+    sessions.set_limits(ctx.t, session, merged)
     return limits.view(ctx.t, load(ctx, session["id"]))
 
 

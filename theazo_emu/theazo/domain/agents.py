@@ -101,7 +101,7 @@ def start_run(emu: "Emulator", agent: dict, task: str, session: dict | None = No
         session = sessions.load(t, agent["session_id"])
     require_active(session, now)
     limits.check(t, session, ("maxCost", "maxComputeMinutes"))
-    guardrails.check_input(emu, agent["tenant"], task, field="task", source="run", agent_id=agent["id"],
+    guardrails.check_input(t, task, field="task", source="run", agent_id=agent["id"],
                            session_id=session["id"])
     configured = extras.configured(t)  # webhooks, budgets, MCP: one lookup for none
     account = budgets.check(t, session) if configured else None

@@ -63,7 +63,7 @@ def post(emu: "Emulator", row: dict, content: str, attachments: list[str], threa
     session = _writable(emu, row)
     limits.check(emu.tenant(session["tenant"]), session, ("maxCost",))
     who = {"session_id": session["id"], "conversation_id": row["id"]}
-    guardrails.check_input(emu, tenant, content, field="content", source="chat", **who)
+    guardrails.check_input(emu.tenant(tenant), content, field="content", source="chat", **who)
     window = chat.context_window(emu, row, thread_id)
     agent = row["profile"]
     system = "\n\n".join(t for t in (row["system_prompt"], agent["instructions"]) if t)
@@ -74,7 +74,7 @@ def post(emu: "Emulator", row: dict, content: str, attachments: list[str], threa
         tenant=tenant))
     steps = [guardrails.Step(e.offset_ms, e.type, e.data.get("input") if e.type == "tool_call" else e.data["output"])
              for e in plan.events if e.type in ("tool_call", "tool_result")]
-    guardrails.screen_chat(emu, tenant, [*steps, guardrails.Step(plan.duration_ms, "output", plan.reply)],
+    guardrails.screen_chat(emu.tenant(tenant), [*steps, guardrails.Step(plan.duration_ms, "output", plan.reply)],
                            plan.output_tokens, **who)
     cents = (pricing.model_cents(agent["model"], plan.input_tokens, plan.output_tokens)
              if plan.cost_cents is None else plan.cost_cents)

@@ -52,7 +52,7 @@ def submit(emu: "Emulator", agent: dict, task: str, configured: bool = True) -> 
         task=task, instructions=agent["instructions"] or "", tools=_tools(emu, agent, configured),
         model=agent["model"], definition_id=agent["definition_id"], timeout_s=agent["timeout_s"],
         definition_name=definition["name"] if definition else None, tenant=tenant))
-    plan, violation = guardrails.screen_run(emu, tenant, plan)  # cut at the first output-side violation
+    plan, violation = guardrails.screen_run(emu.tenant(tenant), plan)  # cut at the first output-side violation
     instant = emu.settings.pace == "instant"
     start = max(now, agent["busy_until_ms"] or now) if agent_status(agent, now) == "running" else now
     end = start if instant else start + plan.duration_ms
@@ -83,7 +83,7 @@ def submit(emu: "Emulator", agent: dict, task: str, configured: bool = True) -> 
         store.update("agents", agent["id"], {"status": "running", "current_task_id": run_id,
                                              "busy_until_ms": end, "updated_at": iso(now)})
         if violation is not None:
-            guardrails.record(emu, tenant, violation.hit, end if instant else now + violation.offset_ms,
+            guardrails.record(emu.tenant(tenant), violation.hit, end if instant else now + violation.offset_ms,
                               source="run", agent_id=agent["id"], session_id=agent["session_id"], task_id=run_id)
         ledger.book(store,
                     ledger.charge(tenant, now, "compute", compute_cents, quantity=minutes, run_id=run_id, **who),
@@ -98,7 +98,7 @@ def submit(emu: "Emulator", agent: dict, task: str, configured: bool = True) -> 
 def _tools(emu: "Emulator", agent: dict, configured: bool) -> tuple[str, ...]:
     """What the run may call: the agent's tools, then its tenant's connected MCP servers' tools."""
     own = tuple(agent["tools"] or ())
-    connected = mcp.tools_for_runs(emu, agent["tenant"]) if configured else ()
+    connected = mcp.tools_for_runs(emu.tenant(agent["tenant"])) if configured else ()
     return tuple(dict.fromkeys(own + connected)) if connected else own
 
 

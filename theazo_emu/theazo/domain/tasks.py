@@ -108,7 +108,7 @@ def start(emu: "Emulator", session: dict, ref: Any, text: str, *, kind: str, tas
     body = orchestration.agent_request(emu, tenant, ref, timeout=timeout)
     if browser is not None:
         body = body.model_copy(update={"browser": browser})
-    guardrails.check_input(emu, tenant, text, field="task" if kind == "run" else "input", source=kind,
+    guardrails.check_input(emu.tenant(tenant), text, field="task" if kind == "run" else "input", source=kind,
                            session_id=session["id"])
     with emu.store.atomic():  # a refused run takes its agent with it
         agent = new_agent(emu.tenant(session["tenant"]), session, body)

@@ -224,7 +224,7 @@ def start(emu: "Emulator", team: dict, task: str) -> dict:
     tenant, now = team["tenant"], emu.clock.now_ms()
     session = emu.store.get("sessions", tenant, team["session_id"], "session")
     require_active(session, now)
-    guardrails.check_input(emu, tenant, task, field="task", source="team", session_id=session["id"])
+    guardrails.check_input(emu.tenant(tenant), task, field="task", source="team", session_id=session["id"])
     with emu.store.atomic():
         row = emu.store.insert(RUNS, {
             "id": emu.new_id("trun", tenant), "tenant": tenant, "team_id": team["id"], "session_id": session["id"],

@@ -149,7 +149,7 @@ async def resume_agent(ctx: Ctx) -> dict:
     require_usable(ctx.t, agent)
     with ctx.store.atomic():  # a refused resume restores nothing
         if body.checkpoint:
-            checkpoints.restore(ctx.emu, agent, body.checkpoint)
+            checkpoints.restore(ctx.t, agent, body.checkpoint)
         runs.resume(ctx.emu, agent)
     return _answer(ctx, load(ctx))
 

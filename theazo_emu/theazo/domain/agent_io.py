@@ -48,7 +48,7 @@ def _inject(emu: "Emulator", run_id: str, position: int, at_ms: int, rows: list[
 def send(emu: "Emulator", agent: dict, kind: str, content: str, metadata: dict[str, Any] | None) -> dict:
     """Record input for the agent: delivered into its run in flight now, else queued."""
     tenant, now = agent["tenant"], emu.clock.now_ms()
-    run = runs.current_run(emu, agent) if runs.agent_status(agent, now) in ("running", "paused") else None
+    run = runs.current_run(emu.tenant(agent["tenant"]), agent) if runs.agent_status(agent, now) in ("running", "paused") else None
     if run is not None and runs.run_status(run, now) not in ("running", "paused"):
         run = None  # an agent paused between runs: the input waits for its next run
     with emu.store.atomic():

@@ -116,7 +116,7 @@ def post(emu: "Emulator", channel: dict, thread_id: str | None, visitor: str | N
                 "thread_id": row["id"], "role": role, "content": text, "created_at": now})
         emu.store.db.execute("UPDATE channel_threads SET message_count = message_count + 2, last_message_at = ? "
                              "WHERE id = ?", [now, row["id"]])
-        ledger.book(emu.store, ledger.charge(
+        ledger.book(emu.tenant(tenant).store, ledger.charge(
             tenant, now_ms, "model", pricing.model_cents(agent["model"], reply.input_tokens, reply.output_tokens),
             input_tokens=reply.input_tokens, output_tokens=reply.output_tokens, calls=1, user_id=row["user_id"],
             session_id=session["id"], agent_id=agent["id"], model=pricing.model_key(agent["model"]),

@@ -93,7 +93,7 @@ def post(emu: "Emulator", row: dict, content: str, attachments: list[str], threa
         reply["stream_ms"] = now
         emu.store.insert(chat.MESSAGES, reply)
         chat.touched(emu, row, 2, cents, now)
-        ledger.book(emu.store, ledger.charge(
+        ledger.book(emu.tenant(tenant).store, ledger.charge(
             tenant, now, "model", cents, input_tokens=plan.input_tokens, output_tokens=plan.output_tokens, calls=1,
             user_id=row["user_id"], session_id=session["id"], agent_id=None, model=pricing.model_key(agent["model"]),
             provider=None))

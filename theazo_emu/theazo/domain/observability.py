@@ -186,7 +186,7 @@ def trace_summary(run: dict, agent: dict | None, now_ms: int) -> dict[str, Any]:
 def trace_detail(emu: "Emulator", run: dict, agent: dict | None) -> dict[str, Any]:
     """The SDK's TraceDetail: the summary and its spans, as far as the clock has released them."""
     now = emu.clock.now_ms()
-    events = runs.released_events(emu, run["id"], 0)
+    events = runs.released_events(emu.tenant(run["tenant"]), run["id"], 0)
     body = run["id"].removeprefix("task_")
     start = events[0]["at_ms"] if events else now
     end = events[-1]["at_ms"] if events else now

@@ -73,7 +73,7 @@ async def list_session_agents(ctx: Ctx) -> dict:
 async def agent_status(ctx: Ctx) -> dict:
     """The agent's status with its current task, elapsed duration and cost."""
     agent, now = load(ctx), ctx.now_ms()
-    run = runs.current_run(ctx.emu, agent)
+    run = runs.current_run(ctx.t, agent)
     elapsed = runs.elapsed_ms(run, now) if run is not None else 0
     return {
         "id": agent["id"], "status": status_to_api(runs.agent_status(agent, now), is_sdk(ctx)),
@@ -94,7 +94,7 @@ async def run_agent(ctx: Ctx) -> dict:
 async def retry_agent(ctx: Ctx) -> dict:
     """Run the agent's last task again after it failed: 202 with the new run, as run does."""
     agent, now = load(ctx), ctx.now_ms()
-    last = runs.current_run(ctx.emu, agent)
+    last = runs.current_run(ctx.t, agent)
     status = runs.run_status(last, now) if last is not None else None
     if status != "failed":
         raise Conflict(f"Agent {agent['id']} has no failed task to retry"
@@ -126,7 +126,7 @@ async def exec_code(ctx: Ctx) -> dict:
 
 async def stream_agent(ctx: Ctx) -> Any:
     """SSE of the agent's run events: past events replayed, closed after the final one."""
-    follower = runs.RunFollower(ctx.emu, load(ctx), task_id=ctx.query.get("taskId"), sdk=is_sdk(ctx),
+    follower = runs.RunFollower(ctx.t, load(ctx), task_id=ctx.query.get("taskId"), sdk=is_sdk(ctx),
                                 last_event_id=ctx.request.headers.get("last-event-id") or ctx.query.get("lastEventId"))
     return stream_response(ctx.emu, follower.poll)
 

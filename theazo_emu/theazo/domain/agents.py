@@ -108,7 +108,7 @@ def start_run(emu: "Emulator", agent: dict, task: str, session: dict | None = No
     run = runs.submit(emu, agent, task, configured)
     if account is not None:
         budgets.after_run(emu, account, run)
-    agent_io.deliver_queued(emu, agent, run)
+    agent_io.deliver_queued(t, agent, run)
     if limits.compute_reached(t, session):
         sessions.auto_pause(t, session, run["end_ms"])
     return run

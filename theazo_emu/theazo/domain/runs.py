@@ -30,7 +30,7 @@ TERMINAL_EVENTS = ("output", "error")
 
 
 # run_events has no tenant column: its rows are reached through their run, of this tenant.
-_OF_RUN = "run_id = :run AND EXISTS (SELECT 1 FROM runs WHERE id = :run AND tenant = :tenant)"
+OF_RUN = "run_id = :run AND EXISTS (SELECT 1 FROM runs WHERE id = :run AND tenant = :tenant)"
 
 
 def agent_status(agent: dict, now_ms: int) -> str:
@@ -83,7 +83,7 @@ def submit(emu: "Emulator", agent: dict, task: str, configured: bool = True) -> 
             "result": result, "created_at": iso(now), "start_ms": start, "end_ms": end,
             "paused_offset_ms": None, "delivered": 0,
         })
-        store.store.insert_many("run_events", [  # the new run's own rows (no tenant column: see _OF_RUN)
+        store.store.insert_many("run_events", [  # the new run's own rows (no tenant column: see OF_RUN)
             {"run_id": run_id, "seq": seq, "event": event.event, "data": event.stored_data,
              "offset_ms": event.offset_ms, "at_ms": start if instant else start + event.offset_ms}
             for seq, event in enumerate(plan.events, 1)])
@@ -120,16 +120,16 @@ def pause(emu: "Emulator", agent: dict) -> dict:
     run = pending_runs[0] if pending_runs else None  # the one on the timeline now; the rest are queued
     with store.atomic():
         for each in pending_runs:
-            pending = store.select(f"SELECT seq, event FROM run_events WHERE {_OF_RUN} AND at_ms > :now ORDER BY seq",
+            pending = store.select(f"SELECT seq, event FROM run_events WHERE {OF_RUN} AND at_ms > :now ORDER BY seq",
                                    run=each["id"], now=now)
             if each is run and pending and pending[0]["event"] == "tool_result":  # the in-flight call completes now
-                store.execute(f"UPDATE run_events SET at_ms = :now WHERE {_OF_RUN} AND seq = :seq",
+                store.execute(f"UPDATE run_events SET at_ms = :now WHERE {OF_RUN} AND seq = :seq",
                               now=now, run=each["id"], seq=pending[0]["seq"])
-            store.execute(f"UPDATE run_events SET at_ms = NULL WHERE {_OF_RUN} AND at_ms > :now", run=each["id"], now=now)
+            store.execute(f"UPDATE run_events SET at_ms = NULL WHERE {OF_RUN} AND at_ms > :now", run=each["id"], now=now)
             store.update("runs", each["id"], {"status": "paused", "paused_offset_ms": max(0, now - each["start_ms"]),
                                               "end_ms": None})
             events.run_paused(emu, each["id"])
-        released = store.select(f"SELECT COUNT(*) AS n FROM run_events WHERE {_OF_RUN} AND at_ms IS NOT NULL",
+        released = store.select(f"SELECT COUNT(*) AS n FROM run_events WHERE {OF_RUN} AND at_ms IS NOT NULL",
                                 run=run["id"])[0]["n"] if run else 0
         snapshot = {
             "id": t.new_id("snap"), "size": 1_048_576 + 4096 * released,
@@ -159,9 +159,9 @@ def resume(emu: "Emulator", agent: dict) -> None:
             offset = run["paused_offset_ms"] or 0
             store.execute(
                 "UPDATE run_events SET at_ms = CASE WHEN :instant THEN :cursor ELSE MAX(:cursor, :cursor + offset_ms - "
-                f":offset) END WHERE {_OF_RUN} AND at_ms IS NULL", instant=instant, cursor=cursor, offset=offset,
+                f":offset) END WHERE {OF_RUN} AND at_ms IS NULL", instant=instant, cursor=cursor, offset=offset,
                 run=run["id"])
-            end = store.select(f"SELECT MAX(at_ms) AS end_ms FROM run_events WHERE {_OF_RUN}", run=run["id"])[0]["end_ms"]
+            end = store.select(f"SELECT MAX(at_ms) AS end_ms FROM run_events WHERE {OF_RUN}", run=run["id"])[0]["end_ms"]
             store.update("runs", run["id"], {"status": "running", "start_ms": cursor - offset, "end_ms": end,
                                              "paused_offset_ms": None})
             events.run_resumed(emu, run["id"], end)
@@ -181,9 +181,9 @@ def terminate(emu: "Emulator", agent: dict) -> None:
         raise Conflict(f"Agent {agent['id']} is already terminated.", {"status": "terminated"})
     with store.atomic():
         for run in unfinished_runs(t, agent):
-            store.execute(f"DELETE FROM run_events WHERE {_OF_RUN} AND (at_ms IS NULL OR at_ms > :now)",
+            store.execute(f"DELETE FROM run_events WHERE {OF_RUN} AND (at_ms IS NULL OR at_ms > :now)",
                           run=run["id"], now=now)
-            last = store.select(f"SELECT COALESCE(MAX(seq), 0) AS seq FROM run_events WHERE {_OF_RUN}",
+            last = store.select(f"SELECT COALESCE(MAX(seq), 0) AS seq FROM run_events WHERE {OF_RUN}",
                                 run=run["id"])[0]["seq"]
             data = {"type": "error", "code": "terminated", "message": "The agent was terminated."}
             store.store.insert("run_events", {"run_id": run["id"], "seq": last + 1, "event": "error", "data": data,
@@ -211,12 +211,12 @@ def current_run(t: "Tenant", agent: dict) -> dict | None:
 
 
 def released_events(t: "Tenant", run_id: str, after_seq: int) -> list[dict[str, Any]]:
-    return t.store.select(f"SELECT * FROM run_events WHERE {_OF_RUN} AND seq > :after AND at_ms IS NOT NULL "
+    return t.store.select(f"SELECT * FROM run_events WHERE {OF_RUN} AND seq > :after AND at_ms IS NOT NULL "
                           "AND at_ms <= :now ORDER BY seq", run=run_id, after=after_seq, now=t.now_ms())
 
 
 def next_release_ms(t: "Tenant", run_id: str) -> int | None:
-    return t.store.select(f"SELECT MIN(at_ms) AS at_ms FROM run_events WHERE {_OF_RUN} AND at_ms > :now",
+    return t.store.select(f"SELECT MIN(at_ms) AS at_ms FROM run_events WHERE {OF_RUN} AND at_ms > :now",
                           run=run_id, now=t.now_ms())[0]["at_ms"]
 
 
@@ -308,6 +308,6 @@ class RunFollower:
         return frames, False, next_release_ms(self.t, self.run_id)
 
     def _ended_at_seq(self) -> bool:
-        last = next(iter(self.t.store.select(f"SELECT seq, event FROM run_events WHERE {_OF_RUN} ORDER BY seq DESC "
+        last = next(iter(self.t.store.select(f"SELECT seq, event FROM run_events WHERE {OF_RUN} ORDER BY seq DESC "
                                              "LIMIT 1", run=self.run_id)), None)
         return last is not None and last["seq"] <= self.seq and last["event"] in TERMINAL_EVENTS

@@ -128,7 +128,7 @@ def pause(emu: "Emulator", agent: dict) -> dict:
             store.execute(f"UPDATE run_events SET at_ms = NULL WHERE {OF_RUN} AND at_ms > :now", run=each["id"], now=now)
             store.update("runs", each["id"], {"status": "paused", "paused_offset_ms": max(0, now - each["start_ms"]),
                                               "end_ms": None})
-            events.run_paused(emu, each["id"])
+            events.run_paused(t, each["id"])
         released = store.select(f"SELECT COUNT(*) AS n FROM run_events WHERE {OF_RUN} AND at_ms IS NOT NULL",
                                 run=run["id"])[0]["n"] if run else 0
         snapshot = {
@@ -164,7 +164,7 @@ def resume(emu: "Emulator", agent: dict) -> None:
             end = store.select(f"SELECT MAX(at_ms) AS end_ms FROM run_events WHERE {OF_RUN}", run=run["id"])[0]["end_ms"]
             store.update("runs", run["id"], {"status": "running", "start_ms": cursor - offset, "end_ms": end,
                                              "paused_offset_ms": None})
-            events.run_resumed(emu, run["id"], end)
+            events.run_resumed(t, run["id"], end)
             cursor = max(cursor, end or cursor)
         if paused:
             store.update("agents", agent["id"], {"status": "running", "busy_until_ms": cursor, "updated_at": iso(now)})

@@ -238,9 +238,8 @@ CROSS_TENANT_STORE_USERS: dict[str, set[str]] = {
 }
 PENDING_TENANT_CONVERSION = {  # still `(emu, tenant)` / `(emu, row)`: to be converted to `t: Tenant`
     "theazo.domain.channels", "theazo.domain.chat", "theazo.domain.chat_replies", "theazo.domain.fleets",
-    "theazo.domain.orchestration", "theazo.domain.scheduler", "theazo.domain.tasks", "theazo.domain.teams",
-    "theazo.domain.workflow.approvals", "theazo.domain.workflow.engine", "theazo.domain.workflow.steps",
-    "theazo.domain.workflow.timers",
+    "theazo.domain.scheduler", "theazo.domain.tasks", "theazo.domain.teams", "theazo.domain.workflow.approvals",
+    "theazo.domain.workflow.engine", "theazo.domain.workflow.steps", "theazo.domain.workflow.timers",
 }
 
 

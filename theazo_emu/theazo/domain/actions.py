@@ -122,7 +122,7 @@ def run(emu: "Emulator", tenant: str, action: dict[str, Any], *, default_user: s
     ref, resolved = agent_ref(action), None
     fields = {}
     if ref is not None:
-        resolved = orchestration.resolve_agent(emu, tenant, ref)
+        resolved = orchestration.resolve_agent(emu.tenant(tenant), ref)
         fields = resolved.fields
     tools = config.get("tools")
     body = _agent_body(fields.get("definition"), config.get("instructions") or fields.get("instructions"),

@@ -86,7 +86,7 @@ def _new_thread(emu: "Emulator", channel: dict, visitor: str | None) -> dict:
     tenant, user_id = channel["tenant"], visitor or DEFAULT_VISITOR
     session, _ = user_session(emu, tenant, user_id)
     ref = channel["agent"] or channel["definition_id"]
-    fields = resolve_agent(emu, tenant, ref).fields if ref else {}
+    fields = resolve_agent(emu.tenant(tenant), ref).fields if ref else {}
     if channel["instructions"]:
         fields["instructions"] = channel["instructions"]
     agent = new_agent(emu.tenant(session["tenant"]), session, AgentConfig(**fields))

@@ -38,7 +38,7 @@ OPEN_HANDOFF = ("pending", "accepted")
 def profile(emu: "Emulator", tenant: str, ref: Any) -> dict[str, Any]:
     """What answers a conversation: the agent a reference names, as a profile (404/409/422
     as for any agent reference)."""
-    body = orchestration.agent_request(emu, tenant, ref)
+    body = orchestration.agent_request(emu.tenant(tenant), ref)
     settings, shape = definitions.agent_settings(emu.tenant(tenant), body), body.normalized()
     definition_id = settings.get("definition_id")
     name = emu.store.scalar("SELECT name FROM agent_definitions WHERE id = ?", [definition_id]) \
@@ -110,7 +110,7 @@ def create(emu: "Emulator", session: dict, body: Any) -> dict:
     tenant, now = session["tenant"], emu.clock.now_iso()
     require_active(session, emu.clock.now_ms())
     ref = body.agent if body.agent is not None else DEFAULT_AGENT
-    orchestration.check_agent_ref(emu, tenant, "agent", ref)
+    orchestration.check_agent_ref(emu.tenant(tenant), "agent", ref)
     answering = profile(emu, tenant, ref)
     with emu.store.atomic():
         return emu.store.insert(TABLE, {
@@ -171,7 +171,7 @@ def handoff(emu: "Emulator", row: dict, reason: str, to: str, metadata: dict | N
     target = to.removeprefix("agent:") if to.startswith("agent:") else None
     answering = None
     if target is not None:
-        orchestration.check_agent_ref(emu, row["tenant"], "to", target)
+        orchestration.check_agent_ref(emu.tenant(row["tenant"]), "to", target)
         answering = profile(emu, row["tenant"], target)
     now = emu.clock.now_iso()
     with emu.store.atomic():

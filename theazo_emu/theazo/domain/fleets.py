@@ -89,7 +89,7 @@ class _Fleet:
         while True:
             harvested = 0
             for item in self.items("running"):
-                outcome = orchestration.task_outcome(self.emu, item["task_id"])
+                outcome = orchestration.task_outcome(self.emu.tenant(self.row["tenant"]), item["task_id"])
                 if outcome is not None:
                     self.finish(item, outcome)
                     harvested += 1
@@ -99,7 +99,7 @@ class _Fleet:
         self.save()
 
     def finish(self, item: dict, outcome: dict) -> None:
-        orchestration.release(self.emu, item["agent_id"])
+        orchestration.release(self.emu, self.row["tenant"], item["agent_id"])
         status = "failed" if outcome["error"] else "completed"
         self.set_item(item, status=status, flt_output=outcome["text"] if not outcome["error"] else None,
                       flt_error=outcome["error"], duration_ms=outcome["durationMs"], completed_at=iso(self.now))
@@ -147,7 +147,7 @@ class _Fleet:
     def start(self, item: dict) -> None:
         spec = self.row["flt_agent"]
         session = self.emu.store.get("sessions", self.row["tenant"], self.row["session_id"], "session")
-        body = orchestration.agent_request(self.emu, self.row["tenant"], spec["ref"], timeout=spec.get("timeout"))
+        body = orchestration.agent_request(self.emu.tenant(self.row["tenant"]), spec["ref"], timeout=spec.get("timeout"))
         agent, run = orchestration.spawn(self.emu, session, body, orchestration.task_text(item["flt_input"]))
         cents = run["result"]["cost"]["amount"]
         self.row["total_cents"] += cents
@@ -158,7 +158,7 @@ class _Fleet:
     def stop(self, reason: str, *, running_too: bool) -> None:
         for item in self.items("pending") + (self.items("running") if running_too else []):
             if item["status"] == "running":
-                orchestration.release(self.emu, item["agent_id"])
+                orchestration.release(self.emu, self.row["tenant"], item["agent_id"])
             self.set_item(item, status="cancelled", flt_error={"code": "cancelled", "message": reason},
                           completed_at=iso(self.now))
 
@@ -181,7 +181,7 @@ class _Fleet:
 
     def save(self) -> None:
         self.row["updated_at"] = iso(self.now)
-        orchestration.append_events(self.emu, TABLE, self.row, self.events)
+        orchestration.append_events(self.emu.tenant(self.row["tenant"]), TABLE, self.row, self.events)
         self.emu.store.update(TABLE, self.row["id"], {k: self.row[k] for k in (
             "status", "total_cents", "updated_at", "completed_at")})
         self.emu.changes.notify()

@@ -105,7 +105,7 @@ def start(emu: "Emulator", session: dict, ref: Any, text: str, *, kind: str, tas
     (409 session, 402 limits, 404/409/422 agent reference, 422 guardrails) stores nothing."""
     tenant = session["tenant"]
     require_active(session, emu.clock.now_ms())
-    body = orchestration.agent_request(emu, tenant, ref, timeout=timeout)
+    body = orchestration.agent_request(emu.tenant(tenant), ref, timeout=timeout)
     if browser is not None:
         body = body.model_copy(update={"browser": browser})
     guardrails.check_input(emu.tenant(tenant), text, field="task" if kind == "run" else "input", source=kind,
@@ -129,7 +129,7 @@ def finish(emu: "Emulator", row: dict) -> dict:
     status = task_status(row, run, now)
     end = run["end_ms"] if run["end_ms"] is not None else now
     with emu.store.atomic():
-        orchestration.release(emu, row["agent_id"])
+        orchestration.release(emu, row["tenant"], row["agent_id"])
         emu.store.update(TABLE, row["id"], {"status": status, "completed_at": iso(min(end, now))})
     row = emu.store.one(f"SELECT * FROM {TABLE} WHERE id = ?", [row["id"]])
     if row["webhook"]:

@@ -107,7 +107,7 @@ class _Run:
         this instant (under --pace instant the whole run ends here)."""
         while self.row["status"] == "running":
             for part in self.parts("running"):
-                outcome = orchestration.task_outcome(self.emu, part["task_id"])
+                outcome = orchestration.task_outcome(self.emu.tenant(self.row["tenant"]), part["task_id"])
                 if outcome is not None:
                     self.finish(part, outcome)
             if self.row["status"] != "running" or self.parts("running"):
@@ -121,7 +121,7 @@ class _Run:
         self.save()
 
     def finish(self, part: dict, outcome: dict) -> None:
-        orchestration.release(self.emu, part["agent_id"])
+        orchestration.release(self.emu, self.row["tenant"], part["agent_id"])
         failed = outcome["error"] is not None
         self.set_part(part, status="failed" if failed else "completed", output=None if failed else outcome["text"],
                       error=outcome["error"], completed_at=iso(self.now))
@@ -137,7 +137,7 @@ class _Run:
 
     def stop(self, reason: str) -> None:
         for other in self.parts("running"):
-            orchestration.release(self.emu, other["agent_id"])
+            orchestration.release(self.emu, self.row["tenant"], other["agent_id"])
             self.set_part(other, status="cancelled", error={"code": "cancelled", "message": reason},
                           completed_at=iso(self.now))
 
@@ -170,7 +170,7 @@ class _Run:
             self.set_part(part, agent_id=agent["id"], task_id=run["id"], cost_cents=cents)
 
     def agent_body(self, spec: dict) -> Any:
-        body = orchestration.agent_request(self.emu, self.row["tenant"], spec["agent"])
+        body = orchestration.agent_request(self.emu.tenant(self.row["tenant"]), spec["agent"])
         base = body.instructions
         if base is None and body.definition:
             base = definitions.resolve_definition(self.emu.tenant(self.row["tenant"]), body.definition)["instructions"]

@@ -40,8 +40,8 @@ async def create_fleet(ctx: Ctx) -> dict:
     emu, tenant = ctx.emu, ctx.tenant
     session = load_session(ctx, ctx.params["session_id"])
     require_active(session, ctx.now_ms())
-    orchestration.check_agent_ref(emu, tenant, "agent", body.agent)
-    orchestration.agent_request(emu, tenant, body.agent, timeout=body.timeout)  # 422 on a bad inline config
+    orchestration.check_agent_ref(emu.tenant(tenant), "agent", body.agent)
+    orchestration.agent_request(emu.tenant(tenant), body.agent, timeout=body.timeout)  # 422 on a bad inline config
     row = fleets.create(emu, session, body)
     return {**fleet_to_api(emu, row), "status": "dispatching" if row["status"] == "running" else row["status"]}
 
@@ -65,7 +65,7 @@ async def stream_fleet(ctx: Ctx) -> Any:
     """SSE of the fleet's items starting and finishing; closed after fleet:complete."""
     row = _load(ctx)
     last = ctx.request.headers.get("last-event-id") or ctx.query.get("lastEventId")
-    follower = orchestration.EventFollower(ctx.emu, row["id"], TERMINAL_EVENTS, last)
+    follower = orchestration.EventFollower(ctx.t, row["id"], TERMINAL_EVENTS, last)
     return stream_response(ctx.emu, follower.poll)
 
 

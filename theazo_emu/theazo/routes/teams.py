@@ -25,8 +25,8 @@ async def create_team(ctx: Ctx) -> dict:
     body: CreateTeam = ctx.body
     session = load_session(ctx, ctx.params["session_id"])
     for index, member in enumerate(body.agents):
-        orchestration.check_agent_ref(ctx.emu, ctx.tenant, f"agents.{index}.agent", member.agent)
-        orchestration.agent_request(ctx.emu, ctx.tenant, member.agent)  # 422 on a bad inline config
+        orchestration.check_agent_ref(ctx.t, f"agents.{index}.agent", member.agent)
+        orchestration.agent_request(ctx.t, member.agent)  # 422 on a bad inline config
     return team_to_api(teams.create(ctx.emu, session, body))
 
 

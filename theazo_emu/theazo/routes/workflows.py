@@ -108,7 +108,7 @@ def _spec(body: UpdateWorkflow, base: dict[str, Any]) -> dict[str, Any]:
 
 def _check(ctx: Ctx, spec: dict[str, Any], body: UpdateWorkflow) -> None:
     for field, ref in check_steps(spec["steps"], body.policy if "policy" in body.model_fields_set else None):
-        orchestration.check_agent_ref(ctx.emu, ctx.tenant, field, ref)
+        orchestration.check_agent_ref(ctx.t, field, ref)
 
 
 async def create_workflow(ctx: Ctx) -> dict:
@@ -202,7 +202,7 @@ async def stream_run(ctx: Ctx) -> Any:
     """SSE of a run's step events: past ones replayed, closed after the run ends."""
     row = _load_run(ctx)
     last = ctx.request.headers.get("last-event-id") or ctx.query.get("lastEventId")
-    follower = orchestration.EventFollower(ctx.emu, row["id"], engine.TERMINAL_EVENTS, last)
+    follower = orchestration.EventFollower(ctx.t, row["id"], engine.TERMINAL_EVENTS, last)
     return stream_response(ctx.emu, follower.poll)
 
 

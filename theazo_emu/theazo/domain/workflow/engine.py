@@ -328,7 +328,7 @@ class Runner(StepKinds):
         self.cancel_children(key)
         if node.get("taskId") and node["status"] == "running":
             self.task_done(node["taskId"])
-            orchestration.release(self.emu, node.get("agentId"))
+            orchestration.release(self.emu, self.row["tenant"], node.get("agentId"))
         if node.get("approvalId") and node["status"] == "waiting":
             approvals.cancel_pending(self.emu, node["approvalId"], self.now, reason)
         node.update(status="cancelled", completedMs=self.now, error=reason)
@@ -433,7 +433,7 @@ class Runner(StepKinds):
         if self.active() and self.spec.get("timeout") is not None:
             dues.append(row["started_ms"] + duration_ms(self.spec["timeout"]))
         row["wake_ms"] = min(dues) if dues and self.active() else None
-        orchestration.append_events(self.emu, "workflow_runs", row, self.events)
+        orchestration.append_events(self.emu.tenant(row["tenant"]), "workflow_runs", row, self.events)
         self.emu.store.update("workflow_runs", row["id"], {
             k: row[k] for k in ("status", "wf_state", "wf_output", "wf_error", "total_cents", "current_step_id",
                                 "can_retry_from", "completed_at", "started_ms", "wake_ms")})

@@ -85,7 +85,7 @@ class StepKinds:
             raise StepFailure("cost_limit", f"The run has spent {self.row['total_cents']} cents, reaching "
                               f"policy.maxTotalCost ({cap['amount']}).")
         context = self.context(key)
-        body = orchestration.agent_request(self.emu, self.row["tenant"], spec["agent"], timeout=spec.get("timeout"),
+        body = orchestration.agent_request(self.emu.tenant(self.row["tenant"]), spec["agent"], timeout=spec.get("timeout"),
                                            allow_tools=policy.get("allowTools"), deny_tools=policy.get("denyTools"))
         task = self._task(key, spec, context)
         session = self.emu.store.get("sessions", self.row["tenant"], self.row["session_id"], "session")
@@ -116,11 +116,11 @@ class StepKinds:
         return rendered if given not in ({}, None) else f"Workflow step '{key}'"
 
     def poll_agent(self, key: str, node: dict) -> bool:
-        outcome = orchestration.task_outcome(self.emu, node["taskId"])
+        outcome = orchestration.task_outcome(self.emu.tenant(self.row["tenant"]), node["taskId"])
         if outcome is None:
             return False
         self.task_done(node["taskId"])
-        orchestration.release(self.emu, node["agentId"])
+        orchestration.release(self.emu, self.row["tenant"], node["agentId"])
         cap = (self.spec.get("policy") or {}).get("maxCostPerStep")
         if outcome["error"]:
             self.fail(key, outcome["error"]["code"], outcome["error"]["message"])

@@ -237,9 +237,9 @@ CROSS_TENANT_STORE_USERS: dict[str, set[str]] = {
     "theazo.domain.agent_io": {"exposed"},  # an exposed port's URL is the credential, whoever's agent it is
 }
 PENDING_TENANT_CONVERSION = {  # still `(emu, tenant)` / `(emu, row)`: to be converted to `t: Tenant`
-    "theazo.domain.channels", "theazo.domain.fleets", "theazo.domain.scheduler", "theazo.domain.tasks",
-    "theazo.domain.teams", "theazo.domain.workflow.approvals", "theazo.domain.workflow.engine",
-    "theazo.domain.workflow.steps", "theazo.domain.workflow.timers",
+    "theazo.domain.fleets", "theazo.domain.scheduler", "theazo.domain.tasks", "theazo.domain.teams",
+    "theazo.domain.workflow.approvals", "theazo.domain.workflow.engine", "theazo.domain.workflow.steps",
+    "theazo.domain.workflow.timers",
 }
 
 

@@ -236,10 +236,12 @@ def test_json_columns_are_columns_of_their_tables() -> None:
 CROSS_TENANT_STORE_USERS: dict[str, set[str]] = {
     "theazo.domain.agent_io": {"exposed"},  # an exposed port's URL is the credential, whoever's agent it is
     "theazo.domain.tasks": {"TaskTimer.next_due", "TaskTimer.fire"},
+    "theazo.domain.scheduler": {"ScheduleTimer.next_due", "ScheduleTimer.fire"},
+    "theazo.domain.workflow.approvals": {"next_expiry", "expiring"},  # for ApprovalTimer
+    "theazo.domain.workflow.timers": {"WorkflowTimer.next_due", "WorkflowTimer.fire"},
 }
 PENDING_TENANT_CONVERSION = {  # still `(emu, tenant)` / `(emu, row)`: to be converted to `t: Tenant`
-    "theazo.domain.fleets", "theazo.domain.scheduler", "theazo.domain.teams", "theazo.domain.workflow.approvals",
-    "theazo.domain.workflow.engine", "theazo.domain.workflow.steps", "theazo.domain.workflow.timers",
+    "theazo.domain.fleets", "theazo.domain.teams", "theazo.domain.workflow.engine", "theazo.domain.workflow.steps",
 }
 
 

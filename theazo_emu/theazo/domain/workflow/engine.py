@@ -330,7 +330,7 @@ class Runner(StepKinds):
             self.task_done(node["taskId"])
             orchestration.release(self.emu, self.row["tenant"], node.get("agentId"))
         if node.get("approvalId") and node["status"] == "waiting":
-            approvals.cancel_pending(self.emu, node["approvalId"], self.now, reason)
+            approvals.cancel_pending(self.emu.tenant(self.row["tenant"]), node["approvalId"], self.now, reason)
         node.update(status="cancelled", completedMs=self.now, error=reason)
         self.emit_step("step:cancelled", "step.cancelled", key, reason=reason)
 

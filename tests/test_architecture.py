@@ -239,9 +239,10 @@ CROSS_TENANT_STORE_USERS: dict[str, set[str]] = {
     "theazo.domain.scheduler": {"ScheduleTimer.next_due", "ScheduleTimer.fire"},
     "theazo.domain.workflow.approvals": {"next_expiry", "expiring"},  # for ApprovalTimer
     "theazo.domain.workflow.timers": {"WorkflowTimer.next_due", "WorkflowTimer.fire"},
+    "theazo.domain.workflow.engine": {"load"},  # a woken run by id, for WorkflowTimer
 }
 PENDING_TENANT_CONVERSION = {  # still `(emu, tenant)` / `(emu, row)`: to be converted to `t: Tenant`
-    "theazo.domain.fleets", "theazo.domain.teams", "theazo.domain.workflow.engine", "theazo.domain.workflow.steps",
+    "theazo.domain.fleets", "theazo.domain.teams",
 }
 
 

@@ -236,13 +236,14 @@ def test_json_columns_are_columns_of_their_tables() -> None:
 CROSS_TENANT_STORE_USERS: dict[str, set[str]] = {
     "theazo.domain.agent_io": {"exposed"},  # an exposed port's URL is the credential, whoever's agent it is
     "theazo.domain.tasks": {"TaskTimer.next_due", "TaskTimer.fire"},
+    "theazo.domain.fleets": {"FleetTimer.next_due", "FleetTimer.fire"},
     "theazo.domain.scheduler": {"ScheduleTimer.next_due", "ScheduleTimer.fire"},
     "theazo.domain.workflow.approvals": {"next_expiry", "expiring"},  # for ApprovalTimer
     "theazo.domain.workflow.timers": {"WorkflowTimer.next_due", "WorkflowTimer.fire"},
     "theazo.domain.workflow.engine": {"load"},  # a woken run by id, for WorkflowTimer
 }
 PENDING_TENANT_CONVERSION = {  # still `(emu, tenant)` / `(emu, row)`: to be converted to `t: Tenant`
-    "theazo.domain.fleets", "theazo.domain.teams",
+    "theazo.domain.teams",
 }
 
 

@@ -38,8 +38,9 @@ def _run(client, auth, agent_id: str, task: str) -> dict:
 
 def _storage(emu, key: str, session: dict, gb: float, cents: int) -> None:
     """A storage charge as a files/knowledge family would book it: user and session, no model."""
-    ledger.book(emu.store, ledger.charge(tenant_of(key), emu.clock.now_ms(), "storage", cents, quantity=gb,
-                                         user_id=session["userId"], session_id=session["id"]))
+    ledger.book(emu.tenant(tenant_of(key)).store, ledger.charge(
+        tenant_of(key), emu.clock.now_ms(), "storage", cents, quantity=gb, user_id=session["userId"],
+        session_id=session["id"]))
 
 
 def _workload(client, auth, emu, key) -> dict:

@@ -326,6 +326,11 @@ class Scoped:
         """Insert a row of this tenant (its `tenant` column is set here)."""
         return self.store.insert(table, {**row, "tenant": self.tenant})
 
+    def insert_many(self, table: str, rows: list[dict[str, Any]]) -> None:
+        """Insert rows of this tenant that share their columns, in one statement (their
+        `tenant` column is set here; call inside atomic())."""
+        self.store.insert_many(table, [{**row, "tenant": self.tenant} for row in rows])
+
     def update(self, table: str, ident: str, changes: dict[str, Any]) -> None:
         """Change this tenant's row `ident` (nothing happens to another tenant's)."""
         columns = tuple(changes)

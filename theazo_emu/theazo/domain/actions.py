@@ -25,6 +25,7 @@ from theazo_emu.theazo.domain.agents import new_agent, start_run
 from theazo_emu.theazo.domain.sessions import user_session
 
 if TYPE_CHECKING:
+    from theazo_emu.core.tenant import Tenant
     from theazo_emu.emulator import Emulator
 
 SCHEDULE_USER = "scheduler"
@@ -88,16 +89,16 @@ def agent_ref(action: dict[str, Any]) -> str | None:
     return config.get("agent") or config.get("definitionId") if action["type"] == "agent-run" else None
 
 
-def check(emu: "Emulator", tenant: str, action: dict[str, Any]) -> None:
+def check(t: "Tenant", action: dict[str, Any]) -> None:
     """Refuse at creation what could never run: an unknown workflow (404), an unknown (404) or
     archived (409) definition id. A name is accepted whether or not a definition has it yet."""
     config = action["config"]
     if action["type"] == "workflow-run":
-        workflows.load_workflow(emu, tenant, config["workflowId"])
+        workflows.load_workflow(t, config["workflowId"])
     elif config.get("definitionId"):
-        definitions.resolve_definition(emu, tenant, config["definitionId"])
+        definitions.resolve_definition(t, config["definitionId"])
     elif str(config.get("agent", "")).startswith("adef_"):
-        definitions.resolve_definition(emu, tenant, config["agent"])
+        definitions.resolve_definition(t, config["agent"])
 
 
 def user_of(action: dict[str, Any], default_user: str) -> str:
@@ -121,12 +122,12 @@ def run(emu: "Emulator", tenant: str, action: dict[str, Any], *, default_user: s
     ref, resolved = agent_ref(action), None
     fields = {}
     if ref is not None:
-        resolved = orchestration.resolve_agent(emu, tenant, ref)
+        resolved = orchestration.resolve_agent(emu.tenant(tenant), ref)
         fields = resolved.fields
     tools = config.get("tools")
     body = _agent_body(fields.get("definition"), config.get("instructions") or fields.get("instructions"),
                        None if tools is None else tuple(tools))
-    agent = new_agent(emu, session, body)
+    agent = new_agent(emu.tenant(session["tenant"]), session, body)
     task = task_text(config.get("task"), given, fallback_task)
     run_row = start_run(emu, agent, task, session)  # new_agent does not change the session
     if sessions is not None and not session["limits"]:

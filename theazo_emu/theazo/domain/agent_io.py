@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from theazo_emu.theazo.domain import runs
 
 if TYPE_CHECKING:
+    from theazo_emu.core.tenant import Tenant
     from theazo_emu.emulator import Emulator
 
 INPUTS, PORTS = "agent_inputs", "agent_ports"
@@ -34,57 +35,57 @@ def _event(row: dict) -> dict[str, Any]:
             "metadata": row["metadata"] or {}}
 
 
-def _inject(emu: "Emulator", run_id: str, position: int, at_ms: int, rows: list[dict]) -> None:
+def _inject(t: "Tenant", run_id: str, position: int, at_ms: int, rows: list[dict]) -> None:
     """Insert events for `rows` after the run's first `position` events, released at `at_ms`;
     the later events move up (two passes: the key (run_id, seq) must stay unique meanwhile)."""
-    db, count = emu.store.db, len(rows)
-    db.execute("UPDATE run_events SET seq = -(seq + ?) WHERE run_id = ? AND seq > ?", [count, run_id, position])
-    db.execute("UPDATE run_events SET seq = -seq WHERE run_id = ? AND seq < 0", [run_id])
-    emu.store.insert_many("run_events", [
+    view, count = t.store, len(rows)
+    view.execute(f"UPDATE run_events SET seq = -(seq + :count) WHERE {runs.OF_RUN} AND seq > :position",
+                 count=count, run=run_id, position=position)
+    view.execute(f"UPDATE run_events SET seq = -seq WHERE {runs.OF_RUN} AND seq < 0", run=run_id)
+    view.store.insert_many("run_events", [  # a run of this tenant's own rows (no tenant column)
         {"run_id": run_id, "seq": position + i, "event": EVENT, "data": _event(row), "offset_ms": 0, "at_ms": at_ms}
         for i, row in enumerate(rows, 1)])
 
 
-def send(emu: "Emulator", agent: dict, kind: str, content: str, metadata: dict[str, Any] | None) -> dict:
+def send(t: "Tenant", agent: dict, kind: str, content: str, metadata: dict[str, Any] | None) -> dict:
     """Record input for the agent: delivered into its run in flight now, else queued."""
-    tenant, now = agent["tenant"], emu.clock.now_ms()
-    run = runs.current_run(emu, agent) if runs.agent_status(agent, now) in ("running", "paused") else None
+    now = t.now_ms()
+    run = runs.current_run(t, agent) if runs.agent_status(agent, now) in ("running", "paused") else None
     if run is not None and runs.run_status(run, now) not in ("running", "paused"):
         run = None  # an agent paused between runs: the input waits for its next run
-    with emu.store.atomic():
-        row = emu.store.insert(INPUTS, {
-            "id": emu.new_id("inp", tenant), "tenant": tenant, "agent_id": agent["id"],
+    with t.store.atomic():
+        row = t.store.insert(INPUTS, {
+            "id": t.new_id("inp"), "tenant": t.name, "agent_id": agent["id"],
             "task_id": run["id"] if run else None, "type": kind, "content": content, "metadata": metadata or {},
-            "status": "delivered" if run else "queued", "created_at": emu.clock.now_iso()})
+            "status": "delivered" if run else "queued", "created_at": t.now_iso()})
         if run is not None:
-            released = emu.store.scalar("SELECT COUNT(*) FROM run_events WHERE run_id = ? AND at_ms IS NOT NULL "
-                                        "AND at_ms <= ?", [run["id"], now])
-            _inject(emu, run["id"], released, now, [row])
-    emu.changes.notify()
+            released = t.store.select(f"SELECT COUNT(*) AS n FROM run_events WHERE {runs.OF_RUN} AND at_ms IS NOT NULL "
+                                      "AND at_ms <= :now", run=run["id"], now=now)[0]["n"]
+            _inject(t, run["id"], released, now, [row])
+    t.changes.notify()
     return row
 
 
-def deliver_queued(emu: "Emulator", agent: dict, run: dict) -> None:
+def deliver_queued(t: "Tenant", agent: dict, run: dict) -> None:
     """Input that waited for this run opens its stream, in the order it was sent."""
-    queued = emu.store.all("SELECT * FROM agent_inputs WHERE agent_id = ? AND status = 'queued' ORDER BY id",
-                           [agent["id"]])
+    queued = t.store.rows(INPUTS, "agent_id = ? AND status = 'queued'", [agent["id"]])
     if not queued:
         return
-    with emu.store.atomic():
-        _inject(emu, run["id"], 0, run["start_ms"], queued)
-        emu.store.db.execute("UPDATE agent_inputs SET status = 'delivered', task_id = ? WHERE agent_id = ? "
-                             "AND status = 'queued'", [run["id"], agent["id"]])
-    emu.changes.notify()
+    with t.store.atomic():
+        _inject(t, run["id"], 0, run["start_ms"], queued)
+        t.store.execute("UPDATE agent_inputs SET status = 'delivered', task_id = :run WHERE tenant = :tenant "
+                        "AND agent_id = :agent AND status = 'queued'", run=run["id"], agent=agent["id"])
+    t.changes.notify()
 
 
-def expose(emu: "Emulator", agent: dict, port: int) -> tuple[dict, bool]:
+def expose(t: "Tenant", agent: dict, port: int) -> tuple[dict, bool]:
     """The agent's exposed port (recorded once): (row, whether it was new)."""
-    row = emu.store.one("SELECT * FROM agent_ports WHERE agent_id = ? AND port = ?", [agent["id"], port])
+    row = t.store.find(PORTS, "agent_id = ? AND port = ?", [agent["id"], port], order=None)
     if row is not None:
         return row, False
-    with emu.store.atomic():
-        row = emu.store.insert(PORTS, {"agent_id": agent["id"], "port": port, "tenant": agent["tenant"],
-                                       "created_at": emu.clock.now_iso()})
+    with t.store.atomic():
+        row = t.store.insert(PORTS, {"agent_id": agent["id"], "port": port, "tenant": t.name,
+                                     "created_at": t.now_iso()})
     return row, True
 
 
@@ -94,6 +95,7 @@ def port_path(agent_id: str, port: int) -> str:
 
 
 def exposed(emu: "Emulator", agent_id: str, port: int) -> dict | None:
-    """The exposed port with its agent's status, whoever's it is (the URL is the credential)."""
+    """The exposed port with its agent's status, whoever's it is (the URL is the credential):
+    across tenants, so on the Emulator's store."""
     return emu.store.one("SELECT p.agent_id, p.port, p.created_at, a.status FROM agent_ports p "
                          "JOIN agents a ON a.id = p.agent_id WHERE p.agent_id = ? AND p.port = ?", [agent_id, port])

@@ -30,6 +30,7 @@ from theazo_emu.theazo.domain.definitions import agent_settings
 from theazo_emu.theazo.domain.sessions import require_active
 
 if TYPE_CHECKING:
+    from theazo_emu.core.tenant import Tenant
     from theazo_emu.emulator import Emulator
 
 TABLE, KIND = "agents", "agent"
@@ -60,20 +61,20 @@ def agent_to_api(row: dict, now_ms: int, sdk: bool = False) -> dict[str, Any]:
     }
 
 
-def new_agent(emu: "Emulator", session: dict, config: AgentConfig) -> dict:
+def new_agent(t: "Tenant", session: dict, config: AgentConfig) -> dict:
     """Create an agent row in an active session, within its limits (used by every path
     that makes agents: the API, schedules, triggers, workflows, fleets)."""
-    now_ms = emu.clock.now_ms()
+    now_ms = t.now_ms()
     require_active(session, now_ms)
-    from_definition = agent_settings(emu, session["tenant"], config)  # 404 unknown, 409 archived
-    limits.check(emu, session, ("maxAgents",))
-    shape, now, tenant = config.normalized(), iso(now_ms), session["tenant"]
-    secrets.require_known(emu, tenant, session["id"], config.secrets)  # 422 naming unknown ones
-    with emu.store.atomic(savepoint=False):  # every refusal is above: the insert is all it does
-        return emu.store.insert("agents", {
-            "id": emu.new_id("agt", tenant), "tenant": tenant, "session_id": session["id"],
+    from_definition = agent_settings(t, config)  # 404 unknown, 409 archived
+    limits.check(t, session, ("maxAgents",))
+    shape, now = config.normalized(), iso(now_ms)
+    secrets.require_known(t, session["id"], config.secrets)  # 422 naming unknown ones
+    with t.store.atomic(savepoint=False):  # every refusal is above: the insert is all it does
+        return t.store.insert("agents", {
+            "id": t.new_id("agt"), "tenant": t.name, "session_id": session["id"],
             "user_id": session["user_id"], "status": "idle",
-            "provider": providers.resolve(emu, tenant, shape["provider"]),
+            "provider": providers.resolve(t, shape["provider"]),
             "compute": shape["compute"], "model": shape["model"] or pricing.DEFAULT_MODEL,
             "browser": int(config.browser), "region": config.region or "local", "instructions": config.instructions,
             "tools": config.tools, "timeout_s": shape["timeout_s"] or DEFAULT_TIMEOUT_S,
@@ -90,37 +91,38 @@ def start_run(emu: "Emulator", agent: dict, task: str, session: dict | None = No
     behind the run in flight (runs.submit). Paused and terminated agents are 409. Returns the
     run row. `session` is the agent's session row when the caller has just read it (it is
     read here otherwise)."""
-    now = emu.clock.now_ms()
+    t = emu.tenant(agent["tenant"])
+    now = t.now_ms()
     status = runs.agent_status(agent, now)
     if status not in ("idle", "running"):
         raise Conflict(f"Agent {agent['id']} is {status}; resume it before running a task."
                        if status == "paused" else f"Agent {agent['id']} is {status}.", {"status": status})
     if session is None:
-        session = sessions.load(emu, agent["tenant"], agent["session_id"])
+        session = sessions.load(t, agent["session_id"])
     require_active(session, now)
-    limits.check(emu, session, ("maxCost", "maxComputeMinutes"))
-    guardrails.check_input(emu, agent["tenant"], task, field="task", source="run", agent_id=agent["id"],
+    limits.check(t, session, ("maxCost", "maxComputeMinutes"))
+    guardrails.check_input(t, task, field="task", source="run", agent_id=agent["id"],
                            session_id=session["id"])
-    configured = extras.configured(emu, agent["tenant"])  # webhooks, budgets, MCP: one lookup for none
-    account = budgets.check(emu, session) if configured else None
+    configured = extras.configured(t)  # webhooks, budgets, MCP: one lookup for none
+    account = budgets.check(t, session) if configured else None
     run = runs.submit(emu, agent, task, configured)
     if account is not None:
         budgets.after_run(emu, account, run)
-    agent_io.deliver_queued(emu, agent, run)
-    if limits.compute_reached(emu, session):
-        sessions.auto_pause(emu, session, run["end_ms"])
+    agent_io.deliver_queued(t, agent, run)
+    if limits.compute_reached(t, session):
+        sessions.auto_pause(t, session, run["end_ms"])
     return run
 
 
-def load(emu: "Emulator", tenant: str, agent_id: str) -> dict:
-    return emu.store.scoped(tenant).get(TABLE, agent_id, KIND)
+def load(t: "Tenant", agent_id: str) -> dict:
+    return t.store.get(TABLE, agent_id, KIND)
 
 
-def require_usable(emu: "Emulator", agent: dict) -> str:
+def require_usable(t: "Tenant", agent: dict) -> str:
     """The agent's status, after refusing work on a terminated agent or a stopped session."""
-    now = emu.clock.now_ms()
+    now = t.now_ms()
     status = runs.agent_status(agent, now)
     if status == "terminated":
         raise Conflict(f"Agent {agent['id']} is terminated.", {"status": status})
-    require_active(sessions.load(emu, agent["tenant"], agent["session_id"]), now)
+    require_active(sessions.load(t, agent["session_id"]), now)
     return status

@@ -23,6 +23,7 @@ from theazo_emu.theazo.domain import events, ledger, pricing
 from theazo_emu.theazo.domain.limits import period_start_ms
 
 if TYPE_CHECKING:
+    from theazo_emu.core.tenant import Tenant
     from theazo_emu.emulator import Emulator
 
 TABLE, CHECKOUTS = "billing_accounts", "billing_checkouts"
@@ -31,27 +32,27 @@ PLAN_CREDITS = {"free": 500, "pro": 9900, "enterprise": 99900}  # cents of usage
 CHECKOUT_TTL_MS = 86_400_000
 
 
-def account(emu: "Emulator", tenant: str) -> dict[str, Any]:
+def account(t: "Tenant") -> dict[str, Any]:
     """The tenant's account row, or an empty one (nothing configured)."""
-    row = emu.store.one("SELECT * FROM billing_accounts WHERE tenant = ?", [tenant])  # on configured runs
-    return row or {"tenant": tenant, "subscription": None, "budget": None, "user_budget": None, "updated_at": None}
+    row = t.store.find(TABLE, order=None)  # on configured runs
+    return row or {"tenant": t.name, "subscription": None, "budget": None, "user_budget": None, "updated_at": None}
 
 
-def save(emu: "Emulator", tenant: str, **changes: Any) -> dict[str, Any]:
+def save(t: "Tenant", **changes: Any) -> dict[str, Any]:
     """Write some columns of the account (creating it), and return the row."""
-    row = {**account(emu, tenant), **changes, "updated_at": emu.clock.now_iso()}
-    view = emu.store.scoped(tenant)
+    row = {**account(t), **changes, "updated_at": t.now_iso()}
+    view = t.store
     with view.atomic():
         view.delete(TABLE, "1")
         view.insert(TABLE, {k: v for k, v in row.items() if k != "tenant"})
     return row
 
 
-def month_spent(emu: "Emulator", tenant: str, user_id: str | None = None) -> int:
+def month_spent(t: "Tenant", user_id: str | None = None) -> int:
     """Cents charged this UTC month until now (one user's when given)."""
-    now = emu.clock.now_ms()
+    now = t.now_ms()
     filters = {"user_id": user_id} if user_id else {}
-    return ledger.totals(emu.store.scoped(tenant), period_start_ms("month", now), now, **filters).total_cents
+    return ledger.totals(t.store, period_start_ms("month", now), now, **filters).total_cents
 
 
 def status(budget: dict | None, spent: int) -> dict[str, Any]:
@@ -64,14 +65,13 @@ def status(budget: dict | None, spent: int) -> dict[str, Any]:
             "configured": budget is not None}
 
 
-def check(emu: "Emulator", session: dict) -> dict[str, Any]:
+def check(t: "Tenant", session: dict) -> dict[str, Any]:
     """Refuse a run (402) when the user's budget or a `pause_all` org alert is reached;
     returns the account (for after_run)."""
-    tenant = session["tenant"]
-    acct = account(emu, tenant)
+    acct = account(t)
     if acct["user_budget"]:
         limit = acct["user_budget"]["monthly"]["amount"]
-        used = month_spent(emu, tenant, session["user_id"])
+        used = month_spent(t, session["user_id"])
         if used >= limit:
             raise SessionLimitExceeded(
                 f"User '{session['user_id'][:100]}' reached the per-user monthly budget ({used} of {limit} cents).",
@@ -81,7 +81,7 @@ def check(emu: "Emulator", session: dict) -> dict[str, Any]:
     stops = [a["threshold"] for a in (budget or {}).get("alerts") or [] if a.get("action") == "pause_all"]
     if stops:
         limit = budget["monthly"]["amount"]
-        used = month_spent(emu, tenant)
+        used = month_spent(t)
         if any(used >= threshold * limit for threshold in stops):
             raise SessionLimitExceeded(
                 f"The monthly budget's pause_all alert is reached ({used} of {limit} cents spent): runs are paused "
@@ -92,11 +92,12 @@ def check(emu: "Emulator", session: dict) -> dict[str, Any]:
 
 
 def after_run(emu: "Emulator", acct: dict, run: dict) -> None:
-    """Publish `budget.alert` for each org alert threshold the run's charges crossed."""
+    """Publish `budget.alert` for each org alert threshold the run's charges crossed (through
+    the Emulator: webhook deliveries are queued and sent by core/delivery, across tenants)."""
     tenant, budget = acct["tenant"], acct["budget"]
     if not budget or not budget.get("alerts"):
         return
-    amount, after = budget["monthly"]["amount"], month_spent(emu, tenant)
+    amount, after = budget["monthly"]["amount"], month_spent(emu.tenant(tenant))
     before = after - run["result"]["cost"]["amount"]
     for alert in budget["alerts"]:
         line = alert["threshold"] * amount

@@ -24,7 +24,7 @@ from theazo_emu.theazo.domain.sessions import require_active
 from theazo_emu.theazo.mock.chat import tokens
 
 if TYPE_CHECKING:
-    from theazo_emu.emulator import Emulator
+    from theazo_emu.core.tenant import Tenant
 
 TABLE, MESSAGES, THREADS, HANDOFFS = "chat_conversations", "chat_messages", "chat_threads", "chat_handoffs"
 KIND = "conversation"
@@ -35,23 +35,24 @@ DEFAULT_SUMMARIZE_AFTER = 20
 OPEN_HANDOFF = ("pending", "accepted")
 
 
-def profile(emu: "Emulator", tenant: str, ref: Any) -> dict[str, Any]:
+def profile(t: "Tenant", ref: Any) -> dict[str, Any]:
     """What answers a conversation: the agent a reference names, as a profile (404/409/422
     as for any agent reference)."""
-    body = orchestration.agent_request(emu, tenant, ref)
-    settings, shape = definitions.agent_settings(emu, tenant, body), body.normalized()
+    body = orchestration.agent_request(t, ref)
+    settings, shape = definitions.agent_settings(t, body), body.normalized()
     definition_id = settings.get("definition_id")
-    name = emu.store.scalar("SELECT name FROM agent_definitions WHERE id = ?", [definition_id]) \
+    found = t.store.find("agent_definitions", "id = ?", [definition_id], order=None, columns="name") \
         if definition_id else None
+    name = found["name"] if found else None
     return {"definitionId": definition_id, "definitionName": name,
             "instructions": settings.get("instructions", body.instructions) or "",
             "tools": list(settings.get("tools", body.tools) or []),
             "model": settings.get("model") or shape["model"] or pricing.DEFAULT_MODEL}
 
 
-def open_handoff(emu: "Emulator", conversation_id: str) -> dict | None:
-    return emu.store.one("SELECT * FROM chat_handoffs WHERE conversation_id = ? AND status IN ('pending', "
-                         "'accepted') ORDER BY id DESC LIMIT 1", [conversation_id])
+def open_handoff(t: "Tenant", conversation_id: str) -> dict | None:
+    return t.store.find(HANDOFFS, "conversation_id = ? AND status IN ('pending', 'accepted')", [conversation_id],
+                        order="id DESC")
 
 
 def handoff_to_api(row: dict) -> dict[str, Any]:
@@ -60,9 +61,9 @@ def handoff_to_api(row: dict) -> dict[str, Any]:
             "metadata": row["metadata"] or {}, "requestedAt": row["requested_at"], "resolvedAt": row["resolved_at"]}
 
 
-def conversation_to_api(emu: "Emulator", row: dict) -> dict[str, Any]:
+def conversation_to_api(t: "Tenant", row: dict) -> dict[str, Any]:
     """The SDK's ChatConversation, with the session, agent, settings and open handoff."""
-    handoff = open_handoff(emu, row["id"])
+    handoff = open_handoff(t, row["id"])
     context = row["context"] or {}
     return {
         "id": row["id"], "agentId": row["profile"]["definitionId"], "agent": row["agent_ref"],
@@ -77,28 +78,28 @@ def conversation_to_api(emu: "Emulator", row: dict) -> dict[str, Any]:
     }
 
 
-def thread_to_api(emu: "Emulator", row: dict) -> dict[str, Any]:
-    count = emu.store.scalar("SELECT COUNT(*) FROM chat_messages WHERE thread_id = ?", [row["id"]])
+def thread_to_api(t: "Tenant", row: dict) -> dict[str, Any]:
+    count = t.store.count(MESSAGES, "thread_id = ?", [row["id"]])
     return {"id": row["id"], "conversationId": row["conversation_id"], "parentMessageId": row["parent_message_id"],
             "title": row["title"], "messageCount": count, "createdAt": row["created_at"]}
 
 
-def load(emu: "Emulator", tenant: str, conversation_id: str) -> dict:
-    return emu.store.get(TABLE, tenant, conversation_id, KIND)
+def load(t: "Tenant", conversation_id: str) -> dict:
+    return t.store.get(TABLE, conversation_id, KIND)
 
 
-def message(emu: "Emulator", conversation: dict, message_id: str) -> dict:
+def message(t: "Tenant", conversation: dict, message_id: str) -> dict:
     """A message of this conversation (404 otherwise)."""
-    return _child(emu, "chat_messages", "message", conversation, message_id)
+    return _child(t, "chat_messages", "message", conversation, message_id)
 
 
-def thread(emu: "Emulator", conversation: dict, thread_id: str) -> dict:
+def thread(t: "Tenant", conversation: dict, thread_id: str) -> dict:
     """A thread of this conversation (404 otherwise)."""
-    return _child(emu, "chat_threads", "thread", conversation, thread_id)
+    return _child(t, "chat_threads", "thread", conversation, thread_id)
 
 
-def _child(emu: "Emulator", table: str, kind: str, conversation: dict, ident: str) -> dict:
-    row = emu.store.one(f"SELECT * FROM {table} WHERE id = ? AND conversation_id = ?", [ident, conversation["id"]])
+def _child(t: "Tenant", table: str, kind: str, conversation: dict, ident: str) -> dict:
+    row = t.store.find(table, "id = ? AND conversation_id = ?", [ident, conversation["id"]], order=None)
     if row is None:
         raise NotFound(kind, ident)
     return row
@@ -106,15 +107,15 @@ def _child(emu: "Emulator", table: str, kind: str, conversation: dict, ident: st
 
 # ---- lifecycle ----
 
-def create(emu: "Emulator", session: dict, body: Any) -> dict:
-    tenant, now = session["tenant"], emu.clock.now_iso()
-    require_active(session, emu.clock.now_ms())
+def create(t: "Tenant", session: dict, body: Any) -> dict:
+    now = t.now_iso()
+    require_active(session, t.now_ms())
     ref = body.agent if body.agent is not None else DEFAULT_AGENT
-    orchestration.check_agent_ref(emu, tenant, "agent", ref)
-    answering = profile(emu, tenant, ref)
-    with emu.store.atomic():
-        return emu.store.insert(TABLE, {
-            "id": emu.new_id("conv", tenant), "tenant": tenant, "session_id": session["id"],
+    orchestration.check_agent_ref(t, "agent", ref)
+    answering = profile(t, ref)
+    with t.store.atomic():
+        return t.store.insert(TABLE, {
+            "id": t.new_id("conv"), "tenant": t.name, "session_id": session["id"],
             "user_id": session["user_id"], "agent_ref": ref, "profile": answering, "title": body.title,
             "metadata": body.metadata or {},
             "context": body.context.model_dump(exclude_none=True) if body.context else {},
@@ -122,80 +123,80 @@ def create(emu: "Emulator", session: dict, body: Any) -> dict:
             "message_count": 0, "total_cents": 0, "last_message_at": None, "created_at": now, "updated_at": now})
 
 
-def update(emu: "Emulator", row: dict, changes: dict[str, Any]) -> dict:
+def update(t: "Tenant", row: dict, changes: dict[str, Any]) -> dict:
     if changes:
-        emu.store.update(TABLE, row["id"], changes | {"updated_at": emu.clock.now_iso()})
-    return emu.store.one(f"SELECT * FROM {TABLE} WHERE id = ?", [row["id"]])
+        t.store.update(TABLE, row["id"], changes | {"updated_at": t.now_iso()})
+    return t.store.find(TABLE, "id = ?", [row["id"]], order=None)
 
 
-def archive(emu: "Emulator", row: dict) -> dict:
+def archive(t: "Tenant", row: dict) -> dict:
     if row["status"] == "archived":
         raise Conflict(f"Conversation {row['id']} is already archived.", {"status": row["status"]})
-    if open_handoff(emu, row["id"]) is not None:
+    if open_handoff(t, row["id"]) is not None:
         raise Conflict(f"Conversation {row['id']} has an open handoff; resolve it before archiving.",
                        {"status": row["status"]})
-    return update(emu, row, {"status": "archived"})
+    return update(t, row, {"status": "archived"})
 
 
-def unarchive(emu: "Emulator", row: dict) -> dict:
+def unarchive(t: "Tenant", row: dict) -> dict:
     if row["status"] != "archived":
         raise Conflict(f"Conversation {row['id']} is {row['status']}, not archived.", {"status": row["status"]})
-    return update(emu, row, {"status": "active"})
+    return update(t, row, {"status": "active"})
 
 
-def delete(emu: "Emulator", row: dict) -> None:
+def delete(t: "Tenant", row: dict) -> None:
     """The conversation goes, with its messages, threads and handoffs."""
-    with emu.store.atomic():
+    with t.store.atomic():
         for table in (MESSAGES, THREADS, HANDOFFS):
-            emu.store.db.execute(f"DELETE FROM {table} WHERE conversation_id = ?", [row["id"]])
-        emu.store.db.execute(f"DELETE FROM {TABLE} WHERE id = ?", [row["id"]])
-    emu.changes.notify()
+            t.store.delete(table, "conversation_id = ?", [row["id"]])
+        t.store.delete(TABLE, "id = ?", [row["id"]])
+    t.changes.notify()
 
 
-def create_thread(emu: "Emulator", row: dict, parent_id: str, title: str | None) -> dict:
-    parent = message(emu, row, parent_id)
-    with emu.store.atomic():
-        return emu.store.insert(THREADS, {
-            "id": emu.new_id("thr", row["tenant"]), "tenant": row["tenant"], "conversation_id": row["id"],
-            "parent_message_id": parent["id"], "title": title, "created_at": emu.clock.now_iso()})
+def create_thread(t: "Tenant", row: dict, parent_id: str, title: str | None) -> dict:
+    parent = message(t, row, parent_id)
+    with t.store.atomic():
+        return t.store.insert(THREADS, {
+            "id": t.new_id("thr"), "tenant": t.name, "conversation_id": row["id"],
+            "parent_message_id": parent["id"], "title": title, "created_at": t.now_iso()})
 
 
-def handoff(emu: "Emulator", row: dict, reason: str, to: str, metadata: dict | None) -> dict:
+def handoff(t: "Tenant", row: dict, reason: str, to: str, metadata: dict | None) -> dict:
     """Hand the conversation to a human (pending until resolved) or to another agent (at once)."""
     if row["status"] == "archived":
         raise Conflict(f"Conversation {row['id']} is archived; unarchive it first.", {"status": row["status"]})
-    current = open_handoff(emu, row["id"])
+    current = open_handoff(t, row["id"])
     if current is not None:
         raise Conflict(f"Conversation {row['id']} already has an open handoff ({current['id']}); resolve it first.",
                        {"handoffId": current["id"], "status": current["status"]})
     target = to.removeprefix("agent:") if to.startswith("agent:") else None
     answering = None
     if target is not None:
-        orchestration.check_agent_ref(emu, row["tenant"], "to", target)
-        answering = profile(emu, row["tenant"], target)
-    now = emu.clock.now_iso()
-    with emu.store.atomic():
-        created = emu.store.insert(HANDOFFS, {
-            "id": emu.new_id("hnd", row["tenant"]), "tenant": row["tenant"], "conversation_id": row["id"],
+        orchestration.check_agent_ref(t, "to", target)
+        answering = profile(t, target)
+    now = t.now_iso()
+    with t.store.atomic():
+        created = t.store.insert(HANDOFFS, {
+            "id": t.new_id("hnd"), "tenant": t.name, "conversation_id": row["id"],
             "reason": reason, "to_target": to, "metadata": metadata or {},
             "status": "pending" if target is None else "accepted", "requested_at": now, "resolved_at": None})
         if target is None:
-            update(emu, row, {"status": "handed_off"})
+            update(t, row, {"status": "handed_off"})
         else:
-            update(emu, row, {"agent_ref": target, "profile": answering})
+            update(t, row, {"agent_ref": target, "profile": answering})
     return created
 
 
-def resolve_handoff(emu: "Emulator", row: dict) -> dict:
-    current = open_handoff(emu, row["id"])
+def resolve_handoff(t: "Tenant", row: dict) -> dict:
+    current = open_handoff(t, row["id"])
     if current is None:
         raise Conflict(f"Conversation {row['id']} has no open handoff to resolve.", {"status": row["status"]})
-    now = emu.clock.now_iso()
-    with emu.store.atomic():
-        emu.store.update(HANDOFFS, current["id"], {"status": "resolved", "resolved_at": now})
+    now = t.now_iso()
+    with t.store.atomic():
+        t.store.update(HANDOFFS, current["id"], {"status": "resolved", "resolved_at": now})
         if row["status"] == "handed_off":
-            update(emu, row, {"status": "active"})
-    return emu.store.one(f"SELECT * FROM {HANDOFFS} WHERE id = ?", [current["id"]])
+            update(t, row, {"status": "active"})
+    return t.store.find(HANDOFFS, "id = ?", [current["id"]], order=None)
 
 
 # ---- the context window ----
@@ -211,18 +212,18 @@ def message_tokens(row: dict) -> int:
     return row["token_count"] if row["token_count"] is not None else tokens(row["content"] or "")
 
 
-def _line(emu: "Emulator", row: dict, thread_id: str | None) -> list[dict]:
+def _line(t: "Tenant", row: dict, thread_id: str | None) -> list[dict]:
     """The messages a reply in the conversation (or in one of its threads) follows, oldest first."""
     if thread_id is None:
-        return emu.store.all("SELECT * FROM chat_messages WHERE conversation_id = ? AND thread_id IS NULL "
-                             "ORDER BY id", [row["id"]])
-    parent = emu.store.scalar("SELECT parent_message_id FROM chat_threads WHERE id = ?", [thread_id])
-    return emu.store.all("SELECT * FROM chat_messages WHERE conversation_id = ? AND ((thread_id IS NULL AND id <= ?) "
-                         "OR thread_id = ?) ORDER BY id", [row["id"], parent, thread_id])
+        return t.store.rows(MESSAGES, "conversation_id = ? AND thread_id IS NULL", [row["id"]])
+    found = t.store.find(THREADS, "id = ?", [thread_id], order=None, columns="parent_message_id")
+    parent = found["parent_message_id"] if found else None
+    return t.store.rows(MESSAGES, "conversation_id = ? AND ((thread_id IS NULL AND id <= ?) OR thread_id = ?)",
+                        [row["id"], parent, thread_id])
 
 
-def context_window(emu: "Emulator", row: dict, thread_id: str | None = None) -> Window:
-    line, config = _line(emu, row, thread_id), row["context"] or {}
+def context_window(t: "Tenant", row: dict, thread_id: str | None = None) -> Window:
+    line, config = _line(t, row, thread_id), row["context"] or {}
     strategy, summary = config.get("strategy") or "full", None
     kept = line
     if strategy == "sliding_window":
@@ -244,9 +245,9 @@ def context_window(emu: "Emulator", row: dict, thread_id: str | None = None) -> 
     return Window(kept, summary, len(line), count)
 
 
-def context_state(emu: "Emulator", row: dict) -> dict[str, Any]:
+def context_state(t: "Tenant", row: dict) -> dict[str, Any]:
     """The SDK's ChatContextState (`strategy` always present: `full` unless configured)."""
-    window = context_window(emu, row)
+    window = context_window(t, row)
     config = row["context"] or {}
     return {"totalMessages": window.total, "contextMessages": len(window.messages), "contextTokens": window.tokens,
             "summary": window.summary, "strategy": config.get("strategy") or "full",
@@ -259,7 +260,7 @@ def lines_of(history: list[dict], summary: str | None) -> tuple[tuple[str, str],
     return tuple(pairs + [(m["role"], m["content"] or "") for m in history])
 
 
-def touched(emu: "Emulator", row: dict, added: int, cents: int, at_ms: int) -> None:
-    emu.store.db.execute(f"UPDATE {TABLE} SET message_count = message_count + ?, total_cents = total_cents + ?, "
-                         "last_message_at = ?, updated_at = ? WHERE id = ?",
-                         [added, cents, iso(at_ms), iso(at_ms), row["id"]])
+def touched(t: "Tenant", row: dict, added: int, cents: int, at_ms: int) -> None:
+    t.store.execute(f"UPDATE {TABLE} SET message_count = message_count + :added, total_cents = total_cents + :cents, "
+                    "last_message_at = :at, updated_at = :at WHERE tenant = :tenant AND id = :id",
+                    added=added, cents=cents, at=iso(at_ms), id=row["id"])

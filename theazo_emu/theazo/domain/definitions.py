@@ -15,7 +15,7 @@ from theazo_emu.theazo.domain import pricing
 from theazo_emu.theazo.domain.agent_config import AgentConfig
 
 if TYPE_CHECKING:
-    from theazo_emu.emulator import Emulator
+    from theazo_emu.core.tenant import Tenant
 
 TABLE, VERSIONS = "agent_definitions", "agent_definition_versions"
 KIND = "agent definition"
@@ -54,20 +54,20 @@ def version_to_api(head: dict, version: dict) -> dict[str, Any]:
     return body | {"createdAt": version["created_at"], "changelog": changelog}
 
 
-def resolve_definition(emu: "Emulator", tenant: str, definition_id: str) -> dict[str, Any]:
+def resolve_definition(t: "Tenant", definition_id: str) -> dict[str, Any]:
     """The latest version of a usable definition, as the API shows it (404 unknown, 409 archived)."""
-    head = emu.store.get(TABLE, tenant, definition_id, KIND)
+    head = t.store.get(TABLE, definition_id, KIND)
     if head["archived"]:
         raise Conflict(f"Agent definition {definition_id} is archived; no new agents can be created from it.",
                        {"definitionId": definition_id, "archived": True})
     return definition_to_api(head)
 
 
-def agent_settings(emu: "Emulator", tenant: str, config: AgentConfig) -> dict[str, Any]:
+def agent_settings(t: "Tenant", config: AgentConfig) -> dict[str, Any]:
     """Agent columns taken from `config.definition`; fields the request sets explicitly win."""
     if config.definition is None:
         return {}
-    definition = resolve_definition(emu, tenant, config.definition)
+    definition = resolve_definition(t, config.definition)
     given, shape = config.model_fields_set, config.normalized()
     out: dict[str, Any] = {"definition_id": definition["id"], "definition_version": definition["version"],
                            "config": {k: v for k, v in definition["config"].items() if v is not None}}

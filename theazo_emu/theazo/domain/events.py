@@ -20,6 +20,7 @@ from theazo_emu.theazo.domain import webhooks
 from theazo_emu.theazo.domain.platform_event import Event
 
 if TYPE_CHECKING:
+    from theazo_emu.core.tenant import Tenant
     from theazo_emu.emulator import Emulator
 
 TYPES = ("session.created", "session.paused", "session.resumed", "session.terminated",
@@ -34,30 +35,30 @@ TEST = "webhook.test"
 
 def publish(emu: "Emulator", tenant: str, *events: Event) -> None:
     """Announce events to the tenant's webhook endpoints that subscribe to them."""
-    if webhooks.has_endpoints(emu, tenant):
+    if webhooks.has_endpoints(emu.tenant(tenant)):
         webhooks.enqueue(emu, tenant, events)
 
 
 def publish_run(emu: "Emulator", run: dict) -> None:
     """Announce a submitted run: `run.started` now, its end at its end (built only when a
     webhook endpoint could want them: this is on every run's path)."""
-    if webhooks.has_endpoints(emu, run["tenant"]):
+    if webhooks.has_endpoints(emu.tenant(run["tenant"])):
         webhooks.enqueue(emu, run["tenant"], run_events(run))
 
 
-def run_paused(emu: "Emulator", run_id: str) -> None:
+def run_paused(t: "Tenant", run_id: str) -> None:
     """A paused run's end is no longer due at any instant."""
-    webhooks.hold(emu, run_id)
+    webhooks.hold(t, run_id)
 
 
-def run_resumed(emu: "Emulator", run_id: str, end_ms: int) -> None:
+def run_resumed(t: "Tenant", run_id: str, end_ms: int) -> None:
     """A resumed run's end is due at its new instant."""
-    webhooks.release(emu, run_id, end_ms)
+    webhooks.release(t, run_id, end_ms)
 
 
 def run_terminated(emu: "Emulator", run: dict, at_ms: int) -> None:
     """A terminated run never reaches its planned end: it fails now, with code `terminated`."""
-    webhooks.cancel(emu, run["id"])
+    webhooks.cancel(emu.tenant(run["tenant"]), run["id"])
     data = run_data(run, "terminated") | {"error": {"code": "terminated", "message": "The agent was terminated."}}
     publish(emu, run["tenant"], Event("run.failed", data, at_ms))
 

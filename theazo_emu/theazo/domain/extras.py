@@ -12,11 +12,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from theazo_emu.emulator import Emulator
+    from theazo_emu.core.tenant import Tenant
 
-_ANY = ("SELECT EXISTS (SELECT 1 FROM webhooks WHERE tenant = ?1) OR EXISTS (SELECT 1 FROM billing_accounts "
-        "WHERE tenant = ?1) OR EXISTS (SELECT 1 FROM mcp_connections WHERE tenant = ?1)")
+_ANY = ("SELECT EXISTS (SELECT 1 FROM webhooks WHERE tenant = :tenant) OR EXISTS (SELECT 1 FROM billing_accounts "
+        "WHERE tenant = :tenant) OR EXISTS (SELECT 1 FROM mcp_connections WHERE tenant = :tenant) AS configured")
 
 
-def configured(emu: "Emulator", tenant: str) -> bool:
-    return bool(emu.store.scalar(_ANY, [tenant]))
+def configured(t: "Tenant") -> bool:
+    return bool(t.store.select(_ANY)[0]["configured"])

@@ -20,6 +20,7 @@ from theazo_emu.core.errors import ApiError, SessionLimitExceeded
 from theazo_emu.theazo.domain import orchestration, pricing
 
 if TYPE_CHECKING:
+    from theazo_emu.core.tenant import Tenant
     from theazo_emu.emulator import Emulator
 
 TABLE, ITEMS, KIND = "fleets", "fleet_items", "fleet"
@@ -31,14 +32,14 @@ ITEM_STATUSES = ("pending", "running", "completed", "failed", "cancelled")
 TERMINAL_EVENTS = ("fleet:complete",)
 
 
-def counts(emu: "Emulator", fleet_id: str) -> dict[str, int]:
-    rows = emu.store.all("SELECT status, COUNT(*) AS n FROM fleet_items WHERE fleet_id = ? GROUP BY status", [fleet_id])
+def counts(t: "Tenant", fleet_id: str) -> dict[str, int]:
+    rows = t.store.rows(ITEMS, "fleet_id = ?", [fleet_id], order=None, columns="status, COUNT(*) AS n", group="status")
     found = {r["status"]: r["n"] for r in rows}
     return {status: found.get(status, 0) for status in ITEM_STATUSES}
 
 
-def fleet_to_api(emu: "Emulator", row: dict) -> dict[str, Any]:
-    tally = counts(emu, row["id"])
+def fleet_to_api(t: "Tenant", row: dict) -> dict[str, Any]:
+    tally = counts(t, row["id"])
     return {
         "id": row["id"], "status": row["status"], "total": row["total"], "totalItems": row["total"],
         "completed": tally["completed"], "failed": tally["failed"], "running": tally["running"],
@@ -72,16 +73,17 @@ class _Fleet:
     """One fleet, loaded: harvest, dispatch, and the events that go with them."""
 
     def __init__(self, emu: "Emulator", row: dict) -> None:
-        self.emu, self.row, self.now = emu, row, emu.clock.now_ms()
+        # the Emulator: spawning and releasing agents publish run events (core/delivery)
+        self.emu, self.row, self.t = emu, row, emu.tenant(row["tenant"])
+        self.now = self.t.now_ms()
         self.events: list[tuple[str, dict]] = []
 
     def items(self, status: str) -> list[dict]:
-        return self.emu.store.all("SELECT * FROM fleet_items WHERE fleet_id = ? AND status = ? ORDER BY item_index",
-                                  [self.row["id"], status])
+        return self.t.store.rows(ITEMS, "fleet_id = ? AND status = ?", [self.row["id"], status], order="item_index")
 
     def set_item(self, item: dict, **changes: Any) -> None:
         item.update(changes)
-        self.emu.store.update(ITEMS, item["id"], changes)
+        self.t.store.update(ITEMS, item["id"], changes)
 
     def advance(self) -> None:
         """Harvest and refill until nothing changes at this instant (under `--pace instant`
@@ -89,7 +91,7 @@ class _Fleet:
         while True:
             harvested = 0
             for item in self.items("running"):
-                outcome = orchestration.task_outcome(self.emu, item["task_id"])
+                outcome = orchestration.task_outcome(self.t, item["task_id"])
                 if outcome is not None:
                     self.finish(item, outcome)
                     harvested += 1
@@ -99,7 +101,7 @@ class _Fleet:
         self.save()
 
     def finish(self, item: dict, outcome: dict) -> None:
-        orchestration.release(self.emu, item["agent_id"])
+        orchestration.release(self.emu, self.row["tenant"], item["agent_id"])
         status = "failed" if outcome["error"] else "completed"
         self.set_item(item, status=status, flt_output=outcome["text"] if not outcome["error"] else None,
                       flt_error=outcome["error"], duration_ms=outcome["durationMs"], completed_at=iso(self.now))
@@ -146,8 +148,8 @@ class _Fleet:
 
     def start(self, item: dict) -> None:
         spec = self.row["flt_agent"]
-        session = self.emu.store.get("sessions", self.row["tenant"], self.row["session_id"], "session")
-        body = orchestration.agent_request(self.emu, self.row["tenant"], spec["ref"], timeout=spec.get("timeout"))
+        session = self.t.store.get("sessions", self.row["session_id"], "session")
+        body = orchestration.agent_request(self.t, spec["ref"], timeout=spec.get("timeout"))
         agent, run = orchestration.spawn(self.emu, session, body, orchestration.task_text(item["flt_input"]))
         cents = run["result"]["cost"]["amount"]
         self.row["total_cents"] += cents
@@ -158,12 +160,12 @@ class _Fleet:
     def stop(self, reason: str, *, running_too: bool) -> None:
         for item in self.items("pending") + (self.items("running") if running_too else []):
             if item["status"] == "running":
-                orchestration.release(self.emu, item["agent_id"])
+                orchestration.release(self.emu, self.row["tenant"], item["agent_id"])
             self.set_item(item, status="cancelled", flt_error={"code": "cancelled", "message": reason},
                           completed_at=iso(self.now))
 
     def close_if_done(self) -> None:
-        tally = counts(self.emu, self.row["id"])
+        tally = counts(self.t, self.row["id"])
         if self.row["completed_at"] or tally["pending"] + tally["running"]:
             return
         if self.row["status"] == "running":
@@ -181,15 +183,16 @@ class _Fleet:
 
     def save(self) -> None:
         self.row["updated_at"] = iso(self.now)
-        orchestration.append_events(self.emu, TABLE, self.row, self.events)
-        self.emu.store.update(TABLE, self.row["id"], {k: self.row[k] for k in (
+        orchestration.append_events(self.t, TABLE, self.row, self.events)
+        self.t.store.update(TABLE, self.row["id"], {k: self.row[k] for k in (
             "status", "total_cents", "updated_at", "completed_at")})
-        self.emu.changes.notify()
+        self.t.changes.notify()
 
 
 def advance(emu: "Emulator", row: dict) -> None:
-    with emu.store.atomic():
-        _Fleet(emu, row).advance()
+    fleet = _Fleet(emu, row)
+    with fleet.t.store.atomic():
+        fleet.advance()
 
 
 class FleetTimer:
@@ -218,27 +221,29 @@ class FleetTimer:
 
 
 def create(emu: "Emulator", session: dict, body: Any) -> dict:
-    """A fleet of `body.agent` over `body.inputs` in the session; its first items start now."""
-    tenant, now = session["tenant"], emu.clock.now_iso()
-    with emu.store.atomic():
-        row = emu.store.insert(TABLE, {
-            "id": emu.new_id("flt", tenant), "tenant": tenant, "session_id": session["id"],
+    """A fleet of `body.agent` over `body.inputs` in the session; its first items start now.
+    Takes the Emulator: its items' runs publish webhook events."""
+    t = emu.tenant(session["tenant"])
+    tenant, now = t.name, t.now_iso()
+    with t.store.atomic():
+        row = t.store.insert(TABLE, {
+            "id": t.new_id("flt"), "tenant": tenant, "session_id": session["id"],
             "user_id": session["user_id"], "flt_agent": {"ref": body.agent, "timeout": body.timeout},
             "concurrency": body.concurrency, "timeout_s": None,
             "max_cents": body.maxCost.amount if body.maxCost else None,
             "failure_policy": body.failurePolicy, "status": "running", "total": len(body.inputs), "total_cents": 0,
             "event_seq": 0, "created_at": now, "updated_at": now, "completed_at": None})
         for index, item in enumerate(body.inputs):
-            emu.store.insert(ITEMS, {"id": f"{row['id']}/{index}", "fleet_id": row["id"], "item_index": index,
-                                     "tenant": tenant, "flt_input": item, "status": "pending", "cost_cents": 0})
+            t.store.insert(ITEMS, {"id": f"{row['id']}/{index}", "fleet_id": row["id"], "item_index": index,
+                                   "tenant": tenant, "flt_input": item, "status": "pending", "cost_cents": 0})
         _Fleet(emu, row).advance()
     return row
 
 
 def cancel(emu: "Emulator", row: dict) -> None:
     """Pending items are dropped, running ones terminated; `row` becomes the cancelled fleet."""
-    with emu.store.atomic():
-        fleet = _Fleet(emu, row)
+    fleet = _Fleet(emu, row)
+    with fleet.t.store.atomic():
         row["status"] = "cancelled"
         fleet.stop("Cancelled by request.", running_too=True)
         fleet.close_if_done()

@@ -25,7 +25,7 @@ from theazo_emu.core.clock import iso
 from theazo_emu.core.errors import ApiError
 
 if TYPE_CHECKING:
-    from theazo_emu.emulator import Emulator
+    from theazo_emu.core.tenant import Tenant
     from theazo_emu.theazo.mock.engine import RunPlan
 
 CONFIGS, VIOLATIONS = "guardrail_configs", "guardrail_violations"
@@ -80,21 +80,20 @@ class Violation(NamedTuple):
 
 # ---- configuration ----
 
-def config(emu: "Emulator", tenant: str) -> dict[str, Any]:
+def config(t: "Tenant") -> dict[str, Any]:
     """The tenant's configuration, every key present (unset numbers are left out)."""
-    row = emu.store.one(f"SELECT config FROM {CONFIGS} WHERE tenant = ?", [tenant])
+    row = t.store.find(CONFIGS, order=None, columns="config")
     return {**DEFAULTS, **(row["config"] if row else {})}
 
 
-def configure(emu: "Emulator", tenant: str, settings: dict[str, Any]) -> dict[str, Any]:
+def configure(t: "Tenant", settings: dict[str, Any]) -> dict[str, Any]:
     """Replace the tenant's configuration (PUT semantics: what is not given is the default)."""
-    with emu.store.atomic():
-        emu.store.db.execute(f"INSERT INTO {CONFIGS} (tenant, config, updated_at) VALUES (?, ?, ?) "
-                             "ON CONFLICT(tenant) DO UPDATE SET config = excluded.config, "
-                             "updated_at = excluded.updated_at",
-                             [tenant, json.dumps(settings, separators=(",", ":"), sort_keys=True),
-                              emu.clock.now_iso()])
-    return config(emu, tenant)
+    with t.store.atomic():
+        t.store.execute(f"INSERT INTO {CONFIGS} (tenant, config, updated_at) VALUES (:tenant, :config, :now) "
+                        "ON CONFLICT(tenant) DO UPDATE SET config = excluded.config, "
+                        "updated_at = excluded.updated_at",
+                        config=json.dumps(settings, separators=(",", ":"), sort_keys=True), now=t.now_iso())
+    return config(t)
 
 
 def active(settings: dict[str, Any]) -> bool:
@@ -184,17 +183,17 @@ def _strings(value: Any) -> Iterable[str]:
 
 # ---- enforcement ----
 
-def check_input(emu: "Emulator", tenant: str, text: str, *, field: str, source: str,
+def check_input(t: "Tenant", text: str, *, field: str, source: str,
                 **who: str | None) -> None:
     """Refuse `text` (a task, a chat message) with 422 `guardrail_blocked` when a check hits;
     the violation is recorded. `who` names agent_id, session_id, task_id, conversation_id."""
-    settings = config(emu, tenant)
+    settings = config(t)
     if not active(settings):
         return
     hit = _text_hit(settings, text, prompt=True)
     if hit is not None:
         raise GuardrailBlocked(f"Blocked by guardrails: {hit.message}.", {"field": field, "guardrail": hit.type},
-                               partial(record, emu, tenant, hit, emu.clock.now_ms(), source=source, **who))
+                               partial(record, t, hit, t.now_ms(), source=source, **who))
 
 
 class Step(NamedTuple):
@@ -226,10 +225,10 @@ def first_hit(settings: dict[str, Any], steps: Iterable[Step], output_tokens: in
     return None
 
 
-def screen_run(emu: "Emulator", tenant: str, plan: "RunPlan") -> tuple["RunPlan", Violation | None]:
+def screen_run(t: "Tenant", plan: "RunPlan") -> tuple["RunPlan", Violation | None]:
     """The plan as guardrails let it run: cut at its first violation (which is returned, for
     runs.submit to record once the run has its id), or unchanged."""
-    settings = config(emu, tenant)
+    settings = config(t)
     if plan.error is not None or not active(settings):
         return plan, None
     steps = [Step(e.offset_ms, e.event, e.data.get("input") if e.event == "tool_call" else e.data.get("output"))
@@ -244,27 +243,27 @@ def screen_run(emu: "Emulator", tenant: str, plan: "RunPlan") -> tuple["RunPlan"
     return cut_plan(plan, found.offset_ms, error), found
 
 
-def screen_chat(emu: "Emulator", tenant: str, steps: list[Step], output_tokens: int, **who: str | None) -> None:
+def screen_chat(t: "Tenant", steps: list[Step], output_tokens: int, **who: str | None) -> None:
     """Refuse a settled chat reply that a check hits (422, the violation recorded)."""
-    settings = config(emu, tenant)
+    settings = config(t)
     if not active(settings):
         return
     found = first_hit(settings, steps, output_tokens)
     if found is not None:
         raise GuardrailBlocked(f"Blocked by guardrails: the reply was refused ({found.hit.message}).",
                                {"field": "reply", "guardrail": found.hit.type},
-                               partial(record, emu, tenant, found.hit, emu.clock.now_ms(), source="chat", **who))
+                               partial(record, t, found.hit, t.now_ms(), source="chat", **who))
 
 
 # ---- violations ----
 
-def record(emu: "Emulator", tenant: str, hit: Hit, at_ms: int, *, source: str, agent_id: str | None = None,
+def record(t: "Tenant", hit: Hit, at_ms: int, *, source: str, agent_id: str | None = None,
            session_id: str | None = None, task_id: str | None = None, conversation_id: str | None = None) -> str:
     """Write one violation dated `at_ms`; returns its id."""
-    with emu.store.atomic():
-        ident = emu.new_id("viol", tenant)
-        emu.store.insert(VIOLATIONS, {
-            "id": ident, "tenant": tenant, "type": hit.type, "message": hit.message, "source": source,
+    with t.store.atomic():
+        ident = t.new_id("viol")
+        t.store.insert(VIOLATIONS, {
+            "id": ident, "tenant": t.name, "type": hit.type, "message": hit.message, "source": source,
             "agent_id": agent_id, "session_id": session_id, "task_id": task_id, "conversation_id": conversation_id,
             "at_ms": at_ms, "timestamp": iso(at_ms)})
     return ident

@@ -24,7 +24,7 @@ from theazo_emu.core.errors import ApiError, NotFound
 
 if TYPE_CHECKING:
     from theazo_emu.core.store import Scoped
-    from theazo_emu.emulator import Emulator
+    from theazo_emu.core.tenant import Tenant
 
 SOURCES, CHUNKS = "knowledge_sources", "knowledge_chunks"
 DEFAULT_COLLECTION = "default"
@@ -134,24 +134,24 @@ def check_quota(view: "Scoped", user_id: str, documents: list[tuple[str, str]], 
                                    "maxChunks": MAX_CHUNKS_PER_USER, "maxBytes": MAX_BYTES_PER_USER})
 
 
-def ingest(emu: "Emulator", tenant: str, user_id: str, collection: str, name: str, text: str, *,
+def ingest(t: "Tenant", user_id: str, collection: str, name: str, text: str, *,
            mime_type: str | None = None, file_id: str | None = None) -> dict:
     """Store an uploaded document as a source and its chunks; a document of the same name in
     the same collection is replaced. Call inside a transaction, after check_quota."""
-    view, now = emu.store.scoped(tenant), emu.clock.now_ms()
+    view, now, tenant = t.store, t.now_ms(), t.name
     view.delete(CHUNKS, "source_id IN (SELECT id FROM knowledge_sources WHERE tenant = ? AND user_id = ? AND "
                         "collection = ? AND origin = 'upload' AND name = ?)", [tenant, user_id, collection, name])
     view.delete(SOURCES, "user_id = ? AND collection = ? AND origin = 'upload' AND name = ?",
                 [user_id, collection, name])
     chunks = chunk_text(text)
-    source_id = emu.new_id("ksrc", tenant)
+    source_id = t.new_id("ksrc")
     rows = []
     for index, content in enumerate(chunks):
         words = terms(content)
         rows.append({"source_id": source_id, "chunk": index, "tenant": tenant, "user_id": user_id,
                      "collection": collection, "content": content, "terms": dict(sorted(Counter(words).items())),
                      "length": len(words), "tokens": token_count(content)})
-    emu.store.insert_many(CHUNKS, rows)
+    view.insert_many(CHUNKS, rows)
     return view.insert(SOURCES, {
         "id": source_id, "user_id": user_id, "collection": collection, "origin": "upload", "name": name,
         "mime_type": mime_type, "config": None, "sync_schedule": None, "file_id": file_id,
@@ -160,34 +160,34 @@ def ingest(emu: "Emulator", tenant: str, user_id: str, collection: str, name: st
     })
 
 
-def add_sync(emu: "Emulator", tenant: str, user_id: str, collection: str, kind: str, config: dict,
+def add_sync(t: "Tenant", user_id: str, collection: str, kind: str, config: dict,
              schedule: str | None) -> dict:
     """Record a synced source: `syncing` for SYNC_MS (none under --pace instant), then
     `active` with no chunks, since nothing is fetched offline."""
-    now = emu.clock.now_ms()
-    ready = now if emu.settings.pace == "instant" else now + SYNC_MS
-    with emu.store.atomic():
-        return emu.store.scoped(tenant).insert(SOURCES, {
-            "id": emu.new_id("ksrc", tenant), "user_id": user_id, "collection": collection, "origin": kind,
+    now = t.now_ms()
+    ready = now if t.settings.pace == "instant" else now + SYNC_MS
+    with t.store.atomic():
+        return t.store.insert(SOURCES, {
+            "id": t.new_id("ksrc"), "user_id": user_id, "collection": collection, "origin": kind,
             "name": f"{kind} sync", "mime_type": None, "config": config, "sync_schedule": schedule,
             "file_id": None, "chunk_count": 0, "token_count": 0, "bytes": 0, "ready_ms": ready,
             "created_at": iso(now), "updated_at": iso(now),
         })
 
 
-def delete_source(emu: "Emulator", tenant: str, user_id: str, source_id: str) -> None:
+def delete_source(t: "Tenant", user_id: str, source_id: str) -> None:
     """Forget a source and its chunks (404 when the user has no such source)."""
-    view = emu.store.scoped(tenant)
+    view = t.store
     with view.atomic():
         if not view.delete(SOURCES, "id = ? AND user_id = ?", [source_id, user_id]):
             raise NotFound("knowledge source", source_id)
         view.delete(CHUNKS, "source_id = ?", [source_id])
 
 
-def delete_collection(emu: "Emulator", tenant: str, user_id: str, collection: str) -> int:
+def delete_collection(t: "Tenant", user_id: str, collection: str) -> int:
     """Forget a collection's sources and chunks; returns how many sources went. A collection
     exists only through its sources, so deleting one that has none is not an error."""
-    view = emu.store.scoped(tenant)
+    view = t.store
     with view.atomic():
         deleted = view.delete(SOURCES, "user_id = ? AND collection = ?", [user_id, collection])
         view.delete(CHUNKS, "user_id = ? AND collection = ?", [user_id, collection])

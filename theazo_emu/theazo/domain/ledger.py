@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from theazo_emu.core.clock import iso
-from theazo_emu.core.store import Scoped, Store
+from theazo_emu.core.store import Scoped
 
 TABLE = "ledger"
 
@@ -45,9 +45,9 @@ def charge(tenant: str, at_ms: int, kind: str, amount: int, *, quantity: float =
             "output_tokens": output_tokens, "calls": calls, "at": iso(at_ms), "at_ms": at_ms, **who}
 
 
-def book(store: Store, *charges: dict[str, Any]) -> None:
-    """Write charges made by `charge()` (the same `who` names), in one statement."""
-    store.insert_many(TABLE, list(charges))
+def book(view: Scoped, *charges: dict[str, Any]) -> None:
+    """Write this tenant's charges made by `charge()` (the same `who` names), in one statement."""
+    view.insert_many(TABLE, list(charges))
 
 
 _SUMS = (

@@ -15,7 +15,7 @@ from theazo_emu.core.errors import SessionLimitExceeded
 from theazo_emu.theazo.domain import ledger, pricing
 
 if TYPE_CHECKING:
-    from theazo_emu.emulator import Emulator
+    from theazo_emu.core.tenant import Tenant
 
 
 def period_start_ms(period: str, now_ms: int) -> int | None:
@@ -30,31 +30,29 @@ def period_start_ms(period: str, now_ms: int) -> int | None:
     return int(start.timestamp() * 1000)
 
 
-def active_agents(emu: "Emulator", session: dict) -> int:
-    return emu.store.scalar("SELECT COUNT(*) FROM agents WHERE tenant = ? AND session_id = ? AND status != 'terminated'",
-                            [session["tenant"], session["id"]])
+def active_agents(t: "Tenant", session: dict) -> int:
+    return t.store.count("agents", "session_id = ? AND status != 'terminated'", [session["id"]])
 
 
-def usage(emu: "Emulator", session: dict) -> dict[str, tuple[float, float]]:
+def usage(t: "Tenant", session: dict) -> dict[str, tuple[float, float]]:
     """{limit name: (limit, used)} for every limit the session has."""
-    limits, now, out = session["limits"] or {}, emu.clock.now_ms(), {}
+    limits, now, out = session["limits"] or {}, t.now_ms(), {}
     if limits.get("maxCost"):
         since = period_start_ms(limits["maxCost"].get("period", "session"), now)
-        view = emu.store.scoped(session["tenant"])
-        spent = ledger.totals(view, since, None, session_id=session["id"]).total_cents
+        spent = ledger.totals(t.store, since, None, session_id=session["id"]).total_cents
         out["maxCost"] = (limits["maxCost"]["amount"], spent)
     if limits.get("maxAgents") is not None:
-        out["maxAgents"] = (limits["maxAgents"], active_agents(emu, session))
+        out["maxAgents"] = (limits["maxAgents"], active_agents(t, session))
     if limits.get("maxComputeMinutes") is not None:
-        minutes = ledger.totals(emu.store.scoped(session["tenant"]), session_id=session["id"]).compute_minutes
+        minutes = ledger.totals(t.store, session_id=session["id"]).compute_minutes
         out["maxComputeMinutes"] = (limits["maxComputeMinutes"], minutes)
     return out
 
 
-def view(emu: "Emulator", session: dict) -> dict[str, Any]:
+def view(t: "Tenant", session: dict) -> dict[str, Any]:
     """The SDK's limits view: limit, used, remaining and percentage per limit."""
     out: dict[str, Any] = {}
-    for name, (limit, used) in usage(emu, session).items():
+    for name, (limit, used) in usage(t, session).items():
         entry = {"limit": limit, "used": used, "remaining": max(0, limit - used),
                  "percentage": round(100 * used / limit, 2) if limit else 100.0}
         if name == "maxCost":
@@ -66,9 +64,9 @@ def view(emu: "Emulator", session: dict) -> dict[str, Any]:
     return out
 
 
-def check(emu: "Emulator", session: dict, names: tuple[str, ...]) -> None:
+def check(t: "Tenant", session: dict, names: tuple[str, ...]) -> None:
     """Raise 402 naming the first of `names` that is reached."""
-    current = usage(emu, session)
+    current = usage(t, session)
     for name in names:
         if name in current and current[name][1] >= current[name][0]:
             limit, used = current[name]
@@ -78,8 +76,8 @@ def check(emu: "Emulator", session: dict, names: tuple[str, ...]) -> None:
                  "sessionId": session["id"]})
 
 
-def compute_reached(emu: "Emulator", session: dict) -> bool:
-    entry = usage(emu, session).get("maxComputeMinutes")
+def compute_reached(t: "Tenant", session: dict) -> bool:
+    entry = usage(t, session).get("maxComputeMinutes")
     return entry is not None and entry[1] >= entry[0]
 
 

@@ -17,7 +17,7 @@ import hashlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from theazo_emu.emulator import Emulator
+    from theazo_emu.core.tenant import Tenant
 
 TABLE = "mcp_connections"
 
@@ -90,7 +90,7 @@ def latency_ms(seed: int, connection_id: str, at_ms: int) -> int:
     return 20 + int.from_bytes(digest, "big") % 100
 
 
-def tools_for_runs(emu: "Emulator", tenant: str) -> tuple[str, ...]:
+def tools_for_runs(t: "Tenant") -> tuple[str, ...]:
     """The names of the tools a tenant's connections expose to its agents' runs, sorted."""
-    rows = emu.store.all("SELECT discovered FROM mcp_connections WHERE tenant = ?", [tenant])  # on configured runs
+    rows = t.store.rows("mcp_connections", order=None, columns="discovered")  # on configured runs
     return tuple(sorted({tool["name"] for row in rows for tool in row["discovered"]}))

@@ -19,13 +19,13 @@ from theazo_emu.core.sse import Frame
 from theazo_emu.theazo.domain import runs
 
 if TYPE_CHECKING:
-    from theazo_emu.emulator import Emulator
+    from theazo_emu.core.tenant import Tenant
 
 LEVELS = ("debug", "info", "warn", "error")
 _BATCH = 500
 _LINE = ("SELECT e.run_id, e.seq, e.event, e.data, e.at_ms, r.agent_id, r.session_id, r.user_id, a.provider "
-         "FROM run_events e JOIN runs r ON r.id = e.run_id JOIN agents a ON a.id = r.agent_id "
-         "WHERE r.tenant = ? AND e.at_ms IS NOT NULL AND e.at_ms <= ?")
+         "FROM run_events e JOIN runs r ON r.id = e.run_id JOIN agents a ON a.id = r.agent_id AND a.tenant = :tenant "
+         "WHERE r.tenant = :tenant AND e.at_ms IS NOT NULL AND e.at_ms <= :until")
 
 
 class Key(NamedTuple):
@@ -42,12 +42,13 @@ class LogFilter(NamedTuple):
     level: str | None = None  # the least severe level wanted
     search: str | None = None  # case-insensitive, in the message
 
-    def sql(self) -> tuple[str, list[Any]]:
-        parts, params = [], []
-        for column, value in (("r.session_id", self.session_id), ("r.agent_id", self.agent_id)):
+    def sql(self) -> tuple[str, dict[str, Any]]:
+        parts, params = [], {}
+        for column, name, value in (("r.session_id", "session", self.session_id),
+                                    ("r.agent_id", "agent", self.agent_id)):
             if value:
-                parts.append(f" AND {column} = ?")
-                params.append(value)
+                parts.append(f" AND {column} = :{name}")
+                params[name] = value
         return "".join(parts), params
 
     def keeps(self, entry: dict[str, Any]) -> bool:
@@ -103,29 +104,29 @@ def log_entry(row: dict) -> dict[str, Any]:
             "metadata": {"taskId": row["run_id"], "event": row["event"], **data}, "traceId": trace_id(row["run_id"])}
 
 
-def _lines(emu: "Emulator", tenant: str, flt: LogFilter, *, newest_first: bool, after: Key | None,
+def _lines(t: "Tenant", flt: LogFilter, *, newest_first: bool, after: Key | None,
            until_ms: int) -> Iterator[dict]:
     """Released lines in key order from `after` (exclusive), in batches."""
     extra, params = flt.sql()
     op, order = ("<", "DESC") if newest_first else (">", "ASC")
     while True:
-        where, cursor = "", []
+        where, cursor = "", {}
         if after is not None:
-            where = f" AND (e.at_ms, e.run_id, e.seq) {op} (?, ?, ?)"
-            cursor = list(after)
-        rows = emu.store.all(f"{_LINE}{extra}{where} ORDER BY e.at_ms {order}, e.run_id {order}, e.seq {order} "
-                             f"LIMIT {_BATCH}", [tenant, until_ms, *params, *cursor])
+            where = f" AND (e.at_ms, e.run_id, e.seq) {op} (:after_at, :after_run, :after_seq)"
+            cursor = {"after_at": after.at_ms, "after_run": after.run_id, "after_seq": after.seq}
+        rows = t.store.select(f"{_LINE}{extra}{where} ORDER BY e.at_ms {order}, e.run_id {order}, e.seq {order} "
+                              f"LIMIT {_BATCH}", until=until_ms, **params, **cursor)
         yield from rows
         if len(rows) < _BATCH:
             return
         after = Key(rows[-1]["at_ms"], rows[-1]["run_id"], rows[-1]["seq"])
 
 
-def query_logs(emu: "Emulator", tenant: str, flt: LogFilter, since_ms: int | None, until_ms: int,
+def query_logs(t: "Tenant", flt: LogFilter, since_ms: int | None, until_ms: int,
                limit: int) -> list[dict[str, Any]]:
     """Up to `limit` lines between since and until, newest first."""
     out = []
-    for row in _lines(emu, tenant, flt, newest_first=True, after=None, until_ms=until_ms):
+    for row in _lines(t, flt, newest_first=True, after=None, until_ms=until_ms):
         if since_ms is not None and row["at_ms"] < since_ms:
             break
         entry = log_entry(row)
@@ -140,8 +141,8 @@ class LogTail:
     """The sse.follow poll of a log stream: lines released after it opened (or after
     `Last-Event-ID`), oldest first, for as long as the client listens."""
 
-    def __init__(self, emu: "Emulator", tenant: str, flt: LogFilter, last_event_id: str | None) -> None:
-        self.emu, self.tenant, self.flt = emu, tenant, flt
+    def __init__(self, t: "Tenant", flt: LogFilter, last_event_id: str | None) -> None:
+        self.t, self.flt = t, flt
         self.after = self._resume(last_event_id) or self._newest()
 
     def _resume(self, last_event_id: str | None) -> Key | None:
@@ -149,27 +150,27 @@ class LogTail:
         if not body or not seq.isdigit():
             return None
         run_id = f"task_{body}"
-        row = self.emu.store.one("SELECT e.at_ms FROM run_events e JOIN runs r ON r.id = e.run_id "
-                                 "WHERE e.run_id = ? AND e.seq = ? AND r.tenant = ?", [run_id, int(seq), self.tenant])
+        row = next(iter(self.t.store.select("SELECT e.at_ms FROM run_events e JOIN runs r ON r.id = e.run_id "
+                                            "WHERE e.run_id = :run AND e.seq = :seq AND r.tenant = :tenant",
+                                            run=run_id, seq=int(seq))), None)
         return Key(row["at_ms"], run_id, int(seq)) if row and row["at_ms"] is not None else None
 
     def _newest(self) -> Key:
-        rows = _lines(self.emu, self.tenant, LogFilter(), newest_first=True, after=None,
-                      until_ms=self.emu.clock.now_ms())
+        rows = _lines(self.t, LogFilter(), newest_first=True, after=None, until_ms=self.t.now_ms())
         row = next(rows, None)
         rows.close()
         return Key(row["at_ms"], row["run_id"], row["seq"]) if row else Key(-1, "", 0)
 
     def poll(self) -> tuple[list[Frame], bool, int | None]:
-        now = self.emu.clock.now_ms()
+        now = self.t.now_ms()
         frames = []
-        for row in _lines(self.emu, self.tenant, self.flt, newest_first=False, after=self.after, until_ms=now):
+        for row in _lines(self.t, self.flt, newest_first=False, after=self.after, until_ms=now):
             self.after = Key(row["at_ms"], row["run_id"], row["seq"])
             entry = log_entry(row)
             if self.flt.keeps(entry):
                 frames.append(Frame("log", entry, entry["id"]))
-        upcoming = self.emu.store.scalar("SELECT MIN(e.at_ms) FROM run_events e JOIN runs r ON r.id = e.run_id "
-                                         "WHERE r.tenant = ? AND e.at_ms > ?", [self.tenant, now])
+        upcoming = self.t.store.select("SELECT MIN(e.at_ms) AS at_ms FROM run_events e JOIN runs r ON r.id = e.run_id "
+                                       "WHERE r.tenant = :tenant AND e.at_ms > :now", now=now)[0]["at_ms"]
         return frames, False, upcoming
 
 
@@ -183,10 +184,10 @@ def trace_summary(run: dict, agent: dict | None, now_ms: int) -> dict[str, Any]:
             "startTime": run["created_at"], "provider": agent["provider"] if agent else None}
 
 
-def trace_detail(emu: "Emulator", run: dict, agent: dict | None) -> dict[str, Any]:
+def trace_detail(t: "Tenant", run: dict, agent: dict | None) -> dict[str, Any]:
     """The SDK's TraceDetail: the summary and its spans, as far as the clock has released them."""
-    now = emu.clock.now_ms()
-    events = runs.released_events(emu, run["id"], 0)
+    now = t.now_ms()
+    events = runs.released_events(t, run["id"], 0)
     body = run["id"].removeprefix("task_")
     start = events[0]["at_ms"] if events else now
     end = events[-1]["at_ms"] if events else now
@@ -243,12 +244,12 @@ def percentile(values: list[float], p: float) -> float:
     return values[int(rank) - 1]
 
 
-def series(emu: "Emulator", tenant: str, metric: str, since_ms: int, until_ms: int,
+def series(t: "Tenant", metric: str, since_ms: int, until_ms: int,
            interval_ms: int) -> list[dict[str, Any]]:
     """One point per interval from since (runs by creation instant): p50, p95, p99 and count."""
     count = _buckets(since_ms, until_ms, interval_ms)
-    rows = emu.store.all("SELECT created_at, result FROM runs WHERE tenant = ? AND created_at >= ? AND created_at < ?",
-                         [tenant, iso(since_ms), iso(since_ms + count * interval_ms)])
+    rows = t.store.rows("runs", "created_at >= ? AND created_at < ?", [iso(since_ms), iso(since_ms + count * interval_ms)],
+                        order=None, columns="created_at, result")
     buckets: dict[int, list[float]] = {}
     for row in rows:
         index = (parse_iso(row["created_at"]) - since_ms) // interval_ms

@@ -25,6 +25,7 @@ from theazo_emu.theazo.domain.agent_config import AgentConfig
 from theazo_emu.theazo.domain.agents import new_agent, start_run
 
 if TYPE_CHECKING:
+    from theazo_emu.core.tenant import Tenant
     from theazo_emu.emulator import Emulator
 
 # ---- agents ----
@@ -43,7 +44,7 @@ def default_note(name: str) -> str:
     return f"No agent definition is named '{name}': a default agent configuration ran under that name."
 
 
-def resolve_agent(emu: "Emulator", tenant: str, ref: Any) -> Resolved:
+def resolve_agent(t: "Tenant", ref: Any) -> Resolved:
     """The one resolver of agent references (workflow steps, fleets, schedules, triggers,
     channels): a definition id (404 unknown, 409 archived), a definition name (its newest live
     definition), any other name (a default agent whose instructions name its role, so SDK
@@ -51,34 +52,33 @@ def resolve_agent(emu: "Emulator", tenant: str, ref: Any) -> Resolved:
     if isinstance(ref, dict):
         return Resolved(dict(ref), "inline")
     if isinstance(ref, str) and ref.startswith("adef_"):
-        definitions.resolve_definition(emu, tenant, ref)
+        definitions.resolve_definition(t, ref)
         return Resolved({"definition": ref}, "definition")
-    named = emu.store.one("SELECT id FROM agent_definitions WHERE tenant = ? AND name = ? AND archived = 0 "
-                          "ORDER BY id DESC LIMIT 1", [tenant, ref])
+    named = t.store.find("agent_definitions", "name = ? AND archived = 0", [ref], order="id DESC", columns="id")
     if named:
         return Resolved({"definition": named["id"]}, "definition")
     return Resolved({"instructions": f"You are the '{ref}' agent. Complete the task you are given."}, "default")
 
 
-def agent_request(emu: "Emulator", tenant: str, ref: Any, *, timeout: Any = None,
+def agent_request(t: "Tenant", ref: Any, *, timeout: Any = None,
                   allow_tools: list[str] | None = None, deny_tools: list[str] | None = None) -> AgentConfig:
     """The agent config for a reference, checked (raises 404/409/422 as the API would)."""
-    fields = resolve_agent(emu, tenant, ref).fields
+    fields = resolve_agent(t, ref).fields
     if timeout is not None:
         fields["timeout"] = timeout
     if allow_tools is not None or deny_tools:
         tools = fields.get("tools")
         if tools is None and fields.get("definition"):
-            tools = definitions.resolve_definition(emu, tenant, fields["definition"])["tools"]
-        fields["tools"] = [t for t in tools or [] if (allow_tools is None or t in allow_tools)
-                           and t not in (deny_tools or [])]
+            tools = definitions.resolve_definition(t, fields["definition"])["tools"]
+        fields["tools"] = [tool for tool in tools or [] if (allow_tools is None or tool in allow_tools)
+                           and tool not in (deny_tools or [])]
     return validate(AgentConfig, fields)  # type: ignore[return-value]
 
 
-def check_agent_ref(emu: "Emulator", tenant: str, field: str, ref: Any) -> None:
+def check_agent_ref(t: "Tenant", field: str, ref: Any) -> None:
     """Refuse at creation a definition id that does not exist or is archived."""
     if isinstance(ref, str) and ref.startswith("adef_"):
-        row = emu.store.one("SELECT archived FROM agent_definitions WHERE tenant = ? AND id = ?", [tenant, ref])
+        row = t.store.find("agent_definitions", "id = ?", [ref], order=None, columns="archived")
         if row is None:
             raise invalid(field, f"unknown agent definition '{ref}'")
         if row["archived"]:
@@ -86,31 +86,33 @@ def check_agent_ref(emu: "Emulator", tenant: str, field: str, ref: Any) -> None:
 
 
 def spawn(emu: "Emulator", session: dict, config: AgentConfig, task: str) -> tuple[dict, dict]:
-    """A fresh agent in the session running `task`: (agent row, run row). Raises ApiError."""
-    agent = new_agent(emu, session, config)
+    """A fresh agent in the session running `task`: (agent row, run row). Raises ApiError.
+    Takes the Emulator: starting (or abandoning) a run publishes webhook events."""
+    agent = new_agent(emu.tenant(session["tenant"]), session, config)
     try:
         return agent, start_run(emu, agent, task)
     except ApiError:
-        release(emu, agent["id"])
+        release(emu, session["tenant"], agent["id"])
         raise
 
 
-def release(emu: "Emulator", agent_id: str | None) -> None:
-    """Terminate an agent the orchestration made once its work is done or abandoned (so it
-    stops counting against maxAgents); an agent already terminated is left alone."""
+def release(emu: "Emulator", tenant: str, agent_id: str | None) -> None:
+    """Terminate the tenant's agent the orchestration made once its work is done or abandoned
+    (so it stops counting against maxAgents); an agent already terminated is left alone.
+    Takes the Emulator: terminating a run publishes `run.failed`."""
     if not agent_id:
         return
-    agent = emu.store.one("SELECT * FROM agents WHERE id = ?", [agent_id])
+    agent = emu.tenant(tenant).store.find("agents", "id = ?", [agent_id], order=None)
     if agent is not None and agent["status"] != "terminated":
         runs.terminate(emu, agent)
 
 
-def task_outcome(emu: "Emulator", task_id: str) -> dict | None:
+def task_outcome(t: "Tenant", task_id: str) -> dict | None:
     """The settled result of a run whose timeline has ended, else None (running or paused)."""
-    run = emu.store.one("SELECT * FROM runs WHERE id = ?", [task_id])
+    run = t.store.find("runs", "id = ?", [task_id], order=None)
     if run is None:
         return {"status": "failed", "error": {"code": "not_found", "message": f"Run {task_id} no longer exists."}}
-    status = runs.run_status(run, emu.clock.now_ms())
+    status = runs.run_status(run, t.now_ms())
     if status in ("running", "paused"):
         return None
     result = run["result"]
@@ -139,15 +141,15 @@ def task_text(value: Any) -> str:
 
 # ---- events ----
 
-def append_events(emu: "Emulator", table: str, owner: dict, events: Iterable[tuple[str, dict]]) -> int:
+def append_events(t: "Tenant", table: str, owner: dict, events: Iterable[tuple[str, dict]]) -> int:
     """Store events for a workflow run or a fleet at the current instant; returns the new seq."""
-    seq, now = owner["event_seq"], emu.clock.now_ms()
+    seq, now = owner["event_seq"], t.now_ms()
     for event, data in events:
         seq += 1
-        emu.store.insert("orch_events", {"owner_id": owner["id"], "seq": seq, "tenant": owner["tenant"],
-                                         "event": event, "data": data, "at_ms": now})
+        t.store.insert("orch_events", {"owner_id": owner["id"], "seq": seq, "tenant": t.name,
+                                       "event": event, "data": data, "at_ms": now})
     if seq != owner["event_seq"]:
-        emu.store.update(table, owner["id"], {"event_seq": seq})
+        t.store.update(table, owner["id"], {"event_seq": seq})
         owner["event_seq"] = seq
     return seq
 
@@ -156,8 +158,8 @@ class EventFollower:
     """Hands out an owner's released events; finished once the latest event is a terminal
     one (a retried workflow run has events after its `workflow:failed`, so it goes on)."""
 
-    def __init__(self, emu: "Emulator", owner_id: str, terminal: tuple[str, ...], last_event_id: str | None) -> None:
-        self.emu, self.owner_id, self.terminal = emu, owner_id, terminal
+    def __init__(self, t: "Tenant", owner_id: str, terminal: tuple[str, ...], last_event_id: str | None) -> None:
+        self.t, self.owner_id, self.terminal = t, owner_id, terminal
         self.seq = 0
         if last_event_id:
             owner, _, seq = last_event_id.rpartition(":")
@@ -165,11 +167,11 @@ class EventFollower:
                 self.seq = int(seq)
 
     def poll(self) -> tuple[list[Frame], bool, int | None]:
-        rows = self.emu.store.all("SELECT * FROM orch_events WHERE owner_id = ? AND seq > ? AND at_ms <= ? "
-                                  "ORDER BY seq", [self.owner_id, self.seq, self.emu.clock.now_ms()])
+        rows = self.t.store.rows("orch_events", "owner_id = ? AND seq > ? AND at_ms <= ?",
+                                 [self.owner_id, self.seq, self.t.now_ms()], order="seq")
         frames = [Frame(r["event"], r["data"], f"{self.owner_id}:{r['seq']}") for r in rows]
         if rows:
             self.seq = rows[-1]["seq"]
-        last = self.emu.store.one("SELECT event FROM orch_events WHERE owner_id = ? AND seq <= ? "
-                                  "ORDER BY seq DESC LIMIT 1", [self.owner_id, self.seq])
+        last = self.t.store.find("orch_events", "owner_id = ? AND seq <= ?", [self.owner_id, self.seq],
+                                 order="seq DESC", columns="event")
         return frames, last is not None and last["event"] in self.terminal, None

@@ -19,34 +19,34 @@ from theazo_emu.core.errors import Conflict, Unprocessable, invalid
 from theazo_emu.theazo.domain.secrets import ORG
 
 if TYPE_CHECKING:
-    from theazo_emu.emulator import Emulator
+    from theazo_emu.core.tenant import Tenant
 
 TABLE = "providers"
 BUILT_IN = "mock"
 
 
-def default_provider(emu: "Emulator", tenant: str) -> str | None:
-    row = emu.store.one("SELECT provider FROM providers WHERE tenant = ? AND is_default = 1", [tenant])
+def default_provider(t: "Tenant") -> str | None:
+    row = t.store.find("providers", "is_default = 1", order=None, columns="provider")
     return row["provider"] if row else None
 
 
-def resolve(emu: "Emulator", tenant: str, requested: str | None) -> str:
+def resolve(t: "Tenant", requested: str | None) -> str:
     """An agent's provider: what it asked for, else the tenant's default, else `mock`."""
-    return requested or default_provider(emu, tenant) or BUILT_IN
+    return requested or default_provider(t) or BUILT_IN
 
 
-def configure(emu: "Emulator", tenant: str, provider: str, *, credentials: dict | None = None,
+def configure(t: "Tenant", provider: str, *, credentials: dict | None = None,
               credential_ref: str | None = None, config: dict | None = None,
               is_default: bool | None = None) -> tuple[dict, bool]:
     """Create or update a provider's configuration; returns (row, created).
     `None` leaves a setting as it was; a new provider needs credentials or a credentialRef."""
-    store, now = emu.store, iso(emu.clock.now_ms())
-    row = store.one("SELECT * FROM providers WHERE tenant = ? AND provider = ?", [tenant, provider])
+    store, now, tenant = t.store, iso(t.now_ms()), t.name
+    row = store.find("providers", "provider = ?", [provider], order=None)
     if row is None and credentials is None and credential_ref is None:
         raise Unprocessable(f"Provider '{provider}' is not configured yet: give 'credentials' or 'credentialRef'.",
                             [{"field": "credentials", "message": "required to configure a new provider"}])
-    if credential_ref is not None and store.one("SELECT id FROM secrets WHERE tenant = ? AND scope = ? AND name = ?",
-                                                [tenant, ORG, credential_ref]) is None:
+    if credential_ref is not None and store.find("secrets", "scope = ? AND name = ?", [ORG, credential_ref],
+                                                 order=None, columns="id") is None:
         raise invalid("credentialRef",
                       f"no org-wide secret named '{credential_ref}'; set it with POST /v1/secrets first")
     if is_default is False and row is not None and row["is_default"]:
@@ -55,31 +55,31 @@ def configure(emu: "Emulator", tenant: str, provider: str, *, credentials: dict 
     changes: dict[str, Any] = {"updated_at": now}
     if credentials is not None:
         plaintext = json.dumps(credentials, sort_keys=True, separators=(",", ":")).encode()
-        changes["ciphertext"] = emu.cipher.seal(plaintext, associated_data("provider", tenant, provider))
+        changes["ciphertext"] = t.cipher.seal(plaintext, associated_data("provider", tenant, provider))
     if credential_ref is not None:
         changes["credential_ref"] = credential_ref
     if config is not None:
         changes["config"] = config
     with store.atomic():
-        has_default = default_provider(emu, tenant) is not None
+        has_default = default_provider(t) is not None
         make_default = bool(is_default) or not has_default
         if make_default:
-            store.db.execute("UPDATE providers SET is_default = 0 WHERE tenant = ? AND is_default = 1", [tenant])
+            store.execute("UPDATE providers SET is_default = 0 WHERE tenant = :tenant AND is_default = 1")
             changes["is_default"] = 1
         if row is not None:
             store.update("providers", row["id"], changes)
-            return store.get("providers", tenant, row["id"], "provider"), False
+            return store.get("providers", row["id"], "provider"), False
         return store.insert("providers", {
-            "id": emu.new_id("prv", tenant), "tenant": tenant, "provider": provider, "ciphertext": None,
+            "id": t.new_id("prv"), "tenant": tenant, "provider": provider, "ciphertext": None,
             "credential_ref": None, "config": None, "is_default": 0, "status": "active", "created_at": now,
             **changes}), True
 
 
-def remove(emu: "Emulator", row: dict) -> None:
+def remove(t: "Tenant", row: dict) -> None:
     """Remove a configured provider; when it was the default, the oldest remaining one is."""
-    store = emu.store
+    store = t.store
     with store.atomic():
-        store.db.execute("DELETE FROM providers WHERE id = ?", [row["id"]])
+        store.delete("providers", "id = ?", [row["id"]])
         if row["is_default"]:
-            store.db.execute("UPDATE providers SET is_default = 1 WHERE id = (SELECT id FROM providers "
-                             "WHERE tenant = ? ORDER BY id LIMIT 1)", [row["tenant"]])
+            store.execute("UPDATE providers SET is_default = 1 WHERE tenant = :tenant AND id = (SELECT id "
+                          "FROM providers WHERE tenant = :tenant ORDER BY id LIMIT 1)")

@@ -23,9 +23,14 @@ from theazo_emu.theazo.domain import events, guardrails, ledger, mcp, pricing
 from theazo_emu.theazo.mock import RunRequest
 
 if TYPE_CHECKING:
+    from theazo_emu.core.tenant import Tenant
     from theazo_emu.emulator import Emulator
 
 TERMINAL_EVENTS = ("output", "error")
+
+
+# run_events has no tenant column: its rows are reached through their run, of this tenant.
+OF_RUN = "run_id = :run AND EXISTS (SELECT 1 FROM runs WHERE id = :run AND tenant = :tenant)"
 
 
 def agent_status(agent: dict, now_ms: int) -> str:
@@ -44,16 +49,18 @@ def run_status(run: dict, now_ms: int) -> str:
 
 def submit(emu: "Emulator", agent: dict, task: str, configured: bool = True) -> dict:
     """Settle a run's outcome, schedule its events, book its cost; returns the run row.
-    `configured`: whether the tenant may have MCP tools or webhook endpoints (extras.py)."""
-    store, tenant, now = emu.store, agent["tenant"], emu.clock.now_ms()
-    definition = store.one("SELECT name FROM agent_definitions WHERE id = ?", [agent["definition_id"]]) \
+    `configured`: whether the tenant may have MCP tools or webhook endpoints (extras.py).
+    Takes the Emulator for the run's webhook events (core/delivery); the rest is the tenant's."""
+    t = emu.tenant(agent["tenant"])
+    store, tenant, now = t.store, t.name, t.now_ms()
+    definition = store.find("agent_definitions", "id = ?", [agent["definition_id"]], order=None, columns="name") \
         if agent["definition_id"] else None  # fixtures may match a run on its definition's name
-    plan = emu.engine.plan_run(RunRequest(
-        task=task, instructions=agent["instructions"] or "", tools=_tools(emu, agent, configured),
+    plan = t.engine.plan_run(RunRequest(
+        task=task, instructions=agent["instructions"] or "", tools=_tools(t, agent, configured),
         model=agent["model"], definition_id=agent["definition_id"], timeout_s=agent["timeout_s"],
         definition_name=definition["name"] if definition else None, tenant=tenant))
-    plan, violation = guardrails.screen_run(emu, tenant, plan)  # cut at the first output-side violation
-    instant = emu.settings.pace == "instant"
+    plan, violation = guardrails.screen_run(t, plan)  # cut at the first output-side violation
+    instant = t.settings.pace == "instant"
     start = max(now, agent["busy_until_ms"] or now) if agent_status(agent, now) == "running" else now
     end = start if instant else start + plan.duration_ms
     minutes = pricing.compute_minutes(plan.duration_ms)
@@ -69,21 +76,21 @@ def submit(emu: "Emulator", agent: dict, task: str, configured: bool = True) -> 
     who = {"user_id": agent["user_id"], "session_id": agent["session_id"], "agent_id": agent["id"],
            "model": pricing.model_key(agent["model"]), "provider": agent["provider"]}
     with store.atomic(savepoint=False):  # settled above: from here on it only writes
-        run_id = emu.new_id("task", tenant)
+        run_id = t.new_id("task")
         run = store.insert("runs", {
             "id": run_id, "tenant": tenant, "agent_id": agent["id"], "session_id": agent["session_id"],
             "user_id": agent["user_id"], "task": task, "status": "running", "outcome": plan.outcome,
             "result": result, "created_at": iso(now), "start_ms": start, "end_ms": end,
             "paused_offset_ms": None, "delivered": 0,
         })
-        store.insert_many("run_events", [
+        store.store.insert_many("run_events", [  # the new run's own rows (no tenant column: see OF_RUN)
             {"run_id": run_id, "seq": seq, "event": event.event, "data": event.stored_data,
              "offset_ms": event.offset_ms, "at_ms": start if instant else start + event.offset_ms}
             for seq, event in enumerate(plan.events, 1)])
         store.update("agents", agent["id"], {"status": "running", "current_task_id": run_id,
                                              "busy_until_ms": end, "updated_at": iso(now)})
         if violation is not None:
-            guardrails.record(emu, tenant, violation.hit, end if instant else now + violation.offset_ms,
+            guardrails.record(t, violation.hit, end if instant else now + violation.offset_ms,
                               source="run", agent_id=agent["id"], session_id=agent["session_id"], task_id=run_id)
         ledger.book(store,
                     ledger.charge(tenant, now, "compute", compute_cents, quantity=minutes, run_id=run_id, **who),
@@ -91,122 +98,126 @@ def submit(emu: "Emulator", agent: dict, task: str, configured: bool = True) -> 
                                   output_tokens=plan.output_tokens, calls=1, run_id=run_id, **who))
         if configured:
             events.publish_run(emu, run)
-    emu.changes.notify()
+    t.changes.notify()
     return run
 
 
-def _tools(emu: "Emulator", agent: dict, configured: bool) -> tuple[str, ...]:
+def _tools(t: "Tenant", agent: dict, configured: bool) -> tuple[str, ...]:
     """What the run may call: the agent's tools, then its tenant's connected MCP servers' tools."""
     own = tuple(agent["tools"] or ())
-    connected = mcp.tools_for_runs(emu, agent["tenant"]) if configured else ()
+    connected = mcp.tools_for_runs(t) if configured else ()
     return tuple(dict.fromkeys(own + connected)) if connected else own
 
 
 def pause(emu: "Emulator", agent: dict) -> dict:
     """Suspend after the current tool call; returns the snapshot stored on the agent."""
-    store, now = emu.store, emu.clock.now_ms()
+    t = emu.tenant(agent["tenant"])
+    store, now = t.store, t.now_ms()
     status = agent_status(agent, now)
     if status in ("paused", "terminated"):
         raise Conflict(f"Agent {agent['id']} is {status} and cannot be paused.", {"status": status})
-    pending_runs = unfinished_runs(emu, agent) if status == "running" else []
+    pending_runs = unfinished_runs(t, agent) if status == "running" else []
     run = pending_runs[0] if pending_runs else None  # the one on the timeline now; the rest are queued
     with store.atomic():
         for each in pending_runs:
-            pending = store.all("SELECT seq, event FROM run_events WHERE run_id = ? AND at_ms > ? ORDER BY seq",
-                                [each["id"], now])
+            pending = store.select(f"SELECT seq, event FROM run_events WHERE {OF_RUN} AND at_ms > :now ORDER BY seq",
+                                   run=each["id"], now=now)
             if each is run and pending and pending[0]["event"] == "tool_result":  # the in-flight call completes now
-                store.db.execute("UPDATE run_events SET at_ms = ? WHERE run_id = ? AND seq = ?",
-                                 [now, each["id"], pending[0]["seq"]])
-            store.db.execute("UPDATE run_events SET at_ms = NULL WHERE run_id = ? AND at_ms > ?", [each["id"], now])
+                store.execute(f"UPDATE run_events SET at_ms = :now WHERE {OF_RUN} AND seq = :seq",
+                              now=now, run=each["id"], seq=pending[0]["seq"])
+            store.execute(f"UPDATE run_events SET at_ms = NULL WHERE {OF_RUN} AND at_ms > :now", run=each["id"], now=now)
             store.update("runs", each["id"], {"status": "paused", "paused_offset_ms": max(0, now - each["start_ms"]),
                                               "end_ms": None})
-            events.run_paused(emu, each["id"])
-        released = store.scalar("SELECT COUNT(*) FROM run_events WHERE run_id = ? AND at_ms IS NOT NULL",
-                                [run["id"]]) if run else 0
+            events.run_paused(t, each["id"])
+        released = store.select(f"SELECT COUNT(*) AS n FROM run_events WHERE {OF_RUN} AND at_ms IS NOT NULL",
+                                run=run["id"])[0]["n"] if run else 0
         snapshot = {
-            "id": emu.new_id("snap", agent["tenant"]), "size": 1_048_576 + 4096 * released,
+            "id": t.new_id("snap"), "size": 1_048_576 + 4096 * released,
             "provider": agent["provider"], "taskId": run["id"] if run else None,
             "offsetMs": max(0, now - run["start_ms"]) if run else 0, "createdAt": iso(now),
         }
         store.update("agents", agent["id"], {"status": "paused", "snapshot": snapshot, "busy_until_ms": None,
                                              "updated_at": iso(now)})
-    emu.changes.notify()
+    t.changes.notify()
     return snapshot
 
 
 def resume(emu: "Emulator", agent: dict) -> None:
     """Continue from the snapshot: the paused runs' remaining events get new instants, the
     first run's from now, each queued run's from where the one before it now ends."""
-    store, now = emu.store, emu.clock.now_ms()
+    t = emu.tenant(agent["tenant"])
+    store, now = t.store, t.now_ms()
     status = agent_status(agent, now)
     if status != "paused":
         raise Conflict(f"Agent {agent['id']} is {status}, not paused; only a paused agent can be resumed.",
                        {"status": status})
-    paused = store.all("SELECT * FROM runs WHERE agent_id = ? AND status = 'paused' ORDER BY id", [agent["id"]])
-    instant = emu.settings.pace == "instant"
+    paused = store.rows("runs", "agent_id = ? AND status = 'paused'", [agent["id"]])
+    instant = t.settings.pace == "instant"
     with store.atomic():
         cursor = now  # where the next run's remaining timeline starts
         for run in paused:
             offset = run["paused_offset_ms"] or 0
-            store.db.execute(
-                "UPDATE run_events SET at_ms = CASE WHEN ? THEN ? ELSE MAX(?, ? + offset_ms - ?) END "
-                "WHERE run_id = ? AND at_ms IS NULL", [instant, cursor, cursor, cursor, offset, run["id"]])
-            end = store.scalar("SELECT MAX(at_ms) FROM run_events WHERE run_id = ?", [run["id"]])
+            store.execute(
+                "UPDATE run_events SET at_ms = CASE WHEN :instant THEN :cursor ELSE MAX(:cursor, :cursor + offset_ms - "
+                f":offset) END WHERE {OF_RUN} AND at_ms IS NULL", instant=instant, cursor=cursor, offset=offset,
+                run=run["id"])
+            end = store.select(f"SELECT MAX(at_ms) AS end_ms FROM run_events WHERE {OF_RUN}", run=run["id"])[0]["end_ms"]
             store.update("runs", run["id"], {"status": "running", "start_ms": cursor - offset, "end_ms": end,
                                              "paused_offset_ms": None})
-            events.run_resumed(emu, run["id"], end)
+            events.run_resumed(t, run["id"], end)
             cursor = max(cursor, end or cursor)
         if paused:
             store.update("agents", agent["id"], {"status": "running", "busy_until_ms": cursor, "updated_at": iso(now)})
         else:
             store.update("agents", agent["id"], {"status": "idle", "updated_at": iso(now)})
-    emu.changes.notify()
+    t.changes.notify()
 
 
 def terminate(emu: "Emulator", agent: dict) -> None:
     """Final: unreleased events are dropped and an `error` event ends each unfinished run."""
-    store, now = emu.store, emu.clock.now_ms()
+    t = emu.tenant(agent["tenant"])
+    store, now = t.store, t.now_ms()
     if agent["status"] == "terminated":
         raise Conflict(f"Agent {agent['id']} is already terminated.", {"status": "terminated"})
     with store.atomic():
-        for run in unfinished_runs(emu, agent):
-            store.db.execute("DELETE FROM run_events WHERE run_id = ? AND (at_ms IS NULL OR at_ms > ?)",
-                             [run["id"], now])
-            last = store.scalar("SELECT COALESCE(MAX(seq), 0) FROM run_events WHERE run_id = ?", [run["id"]])
+        for run in unfinished_runs(t, agent):
+            store.execute(f"DELETE FROM run_events WHERE {OF_RUN} AND (at_ms IS NULL OR at_ms > :now)",
+                          run=run["id"], now=now)
+            last = store.select(f"SELECT COALESCE(MAX(seq), 0) AS seq FROM run_events WHERE {OF_RUN}",
+                                run=run["id"])[0]["seq"]
             data = {"type": "error", "code": "terminated", "message": "The agent was terminated."}
-            store.insert("run_events", {"run_id": run["id"], "seq": last + 1, "event": "error", "data": data,
+            store.store.insert("run_events", {"run_id": run["id"], "seq": last + 1, "event": "error", "data": data,
                                         "offset_ms": max(0, now - run["start_ms"]), "at_ms": now})
             store.update("runs", run["id"], {"status": "terminated", "end_ms": now})
             events.run_terminated(emu, run, now)
         store.update("agents", agent["id"], {"status": "terminated", "terminated_at": iso(now), "snapshot": None,
                                              "busy_until_ms": None, "updated_at": iso(now)})
-    emu.changes.notify()
+    t.changes.notify()
 
 
-def unfinished_runs(emu: "Emulator", agent: dict) -> list[dict]:
+def unfinished_runs(t: "Tenant", agent: dict) -> list[dict]:
     """The agent's runs still on (or queued on) its timeline, or paused, oldest first."""
-    return emu.store.all("SELECT * FROM runs WHERE agent_id = ? AND (status = 'paused' OR (status = 'running' "
-                         "AND end_ms > ?)) ORDER BY id", [agent["id"], emu.clock.now_ms()])
+    return t.store.rows("runs", "agent_id = ? AND (status = 'paused' OR (status = 'running' AND end_ms > ?))",
+                        [agent["id"], t.now_ms()])
 
 
-def current_run(emu: "Emulator", agent: dict) -> dict | None:
+def current_run(t: "Tenant", agent: dict) -> dict | None:
     """The run the agent is on now (the oldest unfinished one, the rest being queued behind
     it), else its latest."""
     if not agent.get("current_task_id"):
         return None
-    unfinished = unfinished_runs(emu, agent)
-    return unfinished[0] if unfinished else emu.store.one("SELECT * FROM runs WHERE id = ?",
-                                                          [agent["current_task_id"]])
+    unfinished = unfinished_runs(t, agent)
+    return unfinished[0] if unfinished else t.store.find("runs", "id = ?", [agent["current_task_id"]], order=None)
 
 
-def released_events(emu: "Emulator", run_id: str, after_seq: int) -> list[dict[str, Any]]:
-    return emu.store.all("SELECT * FROM run_events WHERE run_id = ? AND seq > ? AND at_ms IS NOT NULL "
-                         "AND at_ms <= ? ORDER BY seq", [run_id, after_seq, emu.clock.now_ms()])
+def released_events(t: "Tenant", run_id: str, after_seq: int) -> list[dict[str, Any]]:
+    return t.store.select(f"SELECT * FROM run_events WHERE {OF_RUN} AND seq > :after AND at_ms IS NOT NULL "
+                          "AND at_ms <= :now ORDER BY seq", run=run_id, after=after_seq, now=t.now_ms())
 
 
-def next_release_ms(emu: "Emulator", run_id: str) -> int | None:
-    return emu.store.scalar("SELECT MIN(at_ms) FROM run_events WHERE run_id = ? AND at_ms > ?",
-                            [run_id, emu.clock.now_ms()])
+def next_release_ms(t: "Tenant", run_id: str) -> int | None:
+    return t.store.select(f"SELECT MIN(at_ms) AS at_ms FROM run_events WHERE {OF_RUN} AND at_ms > :now",
+                          run=run_id, now=t.now_ms())[0]["at_ms"]
 
 
 def elapsed_ms(run: dict, now_ms: int) -> int:
@@ -245,9 +256,9 @@ class RunFollower:
     start the run they want to see, so for them an ended run is never replayed.
     """
 
-    def __init__(self, emu: "Emulator", agent: dict, *, last_event_id: str | None, task_id: str | None,
+    def __init__(self, t: "Tenant", agent: dict, *, last_event_id: str | None, task_id: str | None,
                  sdk: bool) -> None:
-        self.emu, self.agent_id = emu, agent["id"]
+        self.t, self.agent_id = t, agent["id"]
         self.run_id: str | None = None
         self.seq = 0
         self.floor = ""  # wait for a run with an id greater than this
@@ -263,8 +274,8 @@ class RunFollower:
                 raise NotFound("task", wanted)
             self.run_id = run["id"]
         else:
-            latest = current_run(self.emu, agent)
-            now = self.emu.clock.now_ms()
+            latest = current_run(self.t, agent)
+            now = self.t.now_ms()
             if latest is not None:
                 ended = run_status(latest, now) not in ("running", "paused")
                 if not ended or (not sdk and not latest["delivered"]):
@@ -275,29 +286,28 @@ class RunFollower:
                 raise Conflict(f"Agent {agent['id']} is terminated and has no run to stream.", {"status": "terminated"})
 
     def _run(self, run_id: str) -> dict | None:
-        return self.emu.store.one("SELECT * FROM runs WHERE id = ? AND agent_id = ?", [run_id, self.agent_id])
+        return self.t.store.find("runs", "id = ? AND agent_id = ?", [run_id, self.agent_id], order=None)
 
     def poll(self) -> tuple[list[Frame], bool, int | None]:
         if self.run_id is None:
-            nxt = self.emu.store.one("SELECT id FROM runs WHERE agent_id = ? AND id > ? ORDER BY id LIMIT 1",
-                                     [self.agent_id, self.floor])
+            nxt = self.t.store.find("runs", "agent_id = ? AND id > ?", [self.agent_id, self.floor], columns="id")
             if nxt is None:
-                agent = self.emu.store.one("SELECT status FROM agents WHERE id = ?", [self.agent_id])
+                agent = self.t.store.find("agents", "id = ?", [self.agent_id], order=None, columns="status")
                 return [], agent is None or agent["status"] == "terminated", None
             self.run_id, self.seq = nxt["id"], 0
-        events = released_events(self.emu, self.run_id, self.seq)
+        events = released_events(self.t, self.run_id, self.seq)
         frames = [Frame(e["event"], e["data"], f"{self.run_id}:{e['seq']}") for e in events]
         if events:
             self.seq = events[-1]["seq"]
         if events and events[-1]["event"] in TERMINAL_EVENTS:
-            self.emu.store.update("runs", self.run_id, {"delivered": 1})
+            self.t.store.update("runs", self.run_id, {"delivered": 1})
             return frames, True, None
         if self.seq and not events and self._ended_at_seq():
             self.floor, self.run_id = self.run_id, None  # Last-Event-ID pointed at the end: wait for the next run
             return self.poll()
-        return frames, False, next_release_ms(self.emu, self.run_id)
+        return frames, False, next_release_ms(self.t, self.run_id)
 
     def _ended_at_seq(self) -> bool:
-        last = self.emu.store.one("SELECT seq, event FROM run_events WHERE run_id = ? ORDER BY seq DESC LIMIT 1",
-                                  [self.run_id])
+        last = next(iter(self.t.store.select(f"SELECT seq, event FROM run_events WHERE {OF_RUN} ORDER BY seq DESC "
+                                             "LIMIT 1", run=self.run_id)), None)
         return last is not None and last["seq"] <= self.seq and last["event"] in TERMINAL_EVENTS

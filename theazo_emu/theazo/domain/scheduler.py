@@ -29,6 +29,7 @@ from theazo_emu.core.errors import ApiError
 from theazo_emu.theazo.domain import actions
 
 if TYPE_CHECKING:
+    from theazo_emu.core.tenant import Tenant
     from theazo_emu.emulator import Emulator
 
 _MACROS = {"@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *", "@monthly": "0 0 1 * *", "@weekly": "0 0 * * 0",
@@ -195,34 +196,33 @@ def fire_one(emu: "Emulator", schedule: dict, following: int | None,
     """Run one due occurrence: its action, its history row and the next occurrence
     (`following`) commit together; a refused action is rolled back and its refusal recorded.
     `sessions` carries users' sessions from firing to firing (see actions.run)."""
-    due = schedule["next_run_ms"]
+    due, t = schedule["next_run_ms"], emu.tenant(schedule["tenant"])
     fired = {"type": "schedule", "scheduleId": schedule["id"], "scheduledAt": iso(due)}
     try:
-        with emu.store.atomic():
+        with t.store.atomic():
             started = actions.run(emu, schedule["tenant"], schedule["action"], default_user=actions.SCHEDULE_USER,
                                   fallback_task=f"Scheduled run: {schedule['name']}", sessions=sessions)
-            exec_id = _record(emu, schedule, following, started, None)
+            exec_id = _record(t, schedule, following, started, None)
     except ApiError as exc:
         failure = {"code": exc.code, "message": exc.message}
-        with emu.store.atomic():
-            exec_id = _record(emu, schedule, following, None, failure)
+        with t.store.atomic():
+            exec_id = _record(t, schedule, following, None, failure)
         return fired | {"executionId": exec_id, "status": "failed", "error": failure}
     return fired | {"executionId": exec_id, "status": "started", "taskId": started.task_id} \
         | actions.agent_resolution(started.agent, started.resolved)
 
 
-def _record(emu: "Emulator", schedule: dict, following: int | None, started: actions.Started | None,
+def _record(t: "Tenant", schedule: dict, following: int | None, started: actions.Started | None,
             failure: dict | None) -> str:
     """Write the history row and move the schedule to its next occurrence; the execution id."""
-    exec_id = emu.new_id("exec", schedule["tenant"])
-    emu.store.insert("schedule_executions", {
-        "id": exec_id, "tenant": schedule["tenant"], "schedule_id": schedule["id"],
-        "scheduled_ms": schedule["next_run_ms"], "started_ms": emu.clock.now_ms(),
+    exec_id = t.new_id("exec")
+    t.store.insert("schedule_executions", {
+        "id": exec_id, "tenant": t.name, "schedule_id": schedule["id"],
+        "scheduled_ms": schedule["next_run_ms"], "started_ms": t.now_ms(),
         "status": "failed" if failure else "started", "task_id": started.task_id if started else None,
         "agent_id": started.agent_id if started else None, "session_id": started.session_id if started else None,
         "workflow_run_id": started.workflow_run_id if started else None, "failure": failure,
         "agent": actions.agent_ref(schedule["action"]), "agent_config": started.resolved if started else None,
     })
-    emu.store.db.execute("UPDATE schedules SET next_run_ms = ?, last_run_ms = ? WHERE id = ?",
-                         [following, schedule["next_run_ms"], schedule["id"]])
+    t.store.update("schedules", schedule["id"], {"next_run_ms": following, "last_run_ms": schedule["next_run_ms"]})
     return exec_id

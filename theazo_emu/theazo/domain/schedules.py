@@ -15,7 +15,7 @@ from theazo_emu.core.errors import invalid
 from theazo_emu.theazo.domain import actions, scheduler
 
 if TYPE_CHECKING:
-    from theazo_emu.emulator import Emulator
+    from theazo_emu.core.tenant import Tenant
 
 TABLE, KIND, EXECUTIONS = "schedules", "schedule", "schedule_executions"
 
@@ -51,33 +51,30 @@ def compile_checked(cron: str, timezone: str | None) -> scheduler.Cron:
         raise invalid("cron", str(exc)) from None
 
 
-def create_schedule(emu: "Emulator", tenant: str, *, name: str, cron: str, action: dict[str, Any],
+def create_schedule(t: "Tenant", *, name: str, cron: str, action: dict[str, Any],
                     timezone: str | None = None, metadata: dict | None = None) -> dict[str, Any]:
     """Create an active schedule (422 bad cron/timezone, 404/409 unusable definition); the API body."""
     compiled = compile_checked(cron, timezone)
-    actions.check(emu, tenant, action)
-    now_ms = emu.clock.now_ms()
+    actions.check(t, action)
+    now_ms = t.now_ms()
     now = iso(now_ms)
-    with emu.store.atomic():
-        row = emu.store.insert(TABLE, {
-            "id": emu.new_id("sched", tenant), "tenant": tenant, "name": name, "cron": compiled.expr,
+    with t.store.atomic():
+        row = t.store.insert(TABLE, {
+            "id": t.new_id("sched"), "tenant": t.name, "name": name, "cron": compiled.expr,
             "timezone": timezone or "UTC", "status": "active", "action": action, "metadata": metadata or {},
             "next_run_ms": compiled.next_after(now_ms), "last_run_ms": None, "created_at": now, "updated_at": now,
         })
-    emu.changes.notify()  # the timers loop may now have an earlier instant to wait for
+    t.changes.notify()  # the timers loop may now have an earlier instant to wait for
     return schedule_to_api(row)
 
 
-def history(emu: "Emulator", schedule: dict, limit: int, before: str | None) -> list[dict]:
+def history(t: "Tenant", schedule: dict, limit: int, before: str | None) -> list[dict]:
     """Up to `limit` firings of the schedule, newest first, older than `before`; each with its
     run's or workflow run's status and cost."""
-    where, params = "e.tenant = ? AND e.schedule_id = ?", [schedule["tenant"], schedule["id"]]
-    if before is not None:
-        where += " AND e.id < ?"
-        params.append(before)
-    return emu.store.all(
+    where = "e.tenant = :tenant AND e.schedule_id = :schedule" + (" AND e.id < :before" if before is not None else "")
+    return t.store.select(
         "SELECT e.*, r.status AS run_status, r.outcome AS run_outcome, r.end_ms AS run_end_ms, r.result, "
         "w.status AS wf_status, w.total_cents AS wf_cents, w.completed_at AS wf_completed_at "
-        "FROM schedule_executions e LEFT JOIN runs r ON r.id = e.task_id "
-        f"LEFT JOIN workflow_runs w ON w.id = e.workflow_run_id WHERE {where} "
-        "ORDER BY e.id DESC LIMIT ?", [*params, limit])
+        "FROM schedule_executions e LEFT JOIN runs r ON r.id = e.task_id AND r.tenant = :tenant "
+        f"LEFT JOIN workflow_runs w ON w.id = e.workflow_run_id AND w.tenant = :tenant WHERE {where} "
+        "ORDER BY e.id DESC LIMIT :limit", schedule=schedule["id"], before=before, limit=limit)

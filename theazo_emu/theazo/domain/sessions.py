@@ -16,6 +16,7 @@ from theazo_emu.core.errors import Conflict
 from theazo_emu.theazo.domain import events, runs
 
 if TYPE_CHECKING:
+    from theazo_emu.core.tenant import Tenant
     from theazo_emu.emulator import Emulator
 
 TABLE, KIND = "sessions", "session"
@@ -40,8 +41,8 @@ def session_to_api(row: dict, now_ms: int) -> dict[str, Any]:
     }
 
 
-def load(emu: "Emulator", tenant: str, session_id: str) -> dict:
-    return emu.store.scoped(tenant).get(TABLE, session_id, KIND)
+def load(t: "Tenant", session_id: str) -> dict:
+    return t.store.get(TABLE, session_id, KIND)
 
 
 def require_active(session: dict, now_ms: int) -> None:
@@ -52,11 +53,13 @@ def require_active(session: dict, now_ms: int) -> None:
 
 def create(emu: "Emulator", tenant: str, user_id: str, *, environment: str | None = None,
            metadata: dict[str, Any] | None = None, limits: dict[str, Any] | None = None) -> dict:
-    """A new active session (`development` unless another environment is given)."""
-    now = emu.clock.now_iso()
-    with emu.store.atomic():
-        row = emu.store.scoped(tenant).insert(TABLE, {
-            "id": emu.new_id("ses", tenant), "user_id": user_id, "status": "active",
+    """A new active session (`development` unless another environment is given). Takes the
+    Emulator: `session.created` goes out through core/delivery."""
+    t = emu.tenant(tenant)
+    now = t.now_iso()
+    with t.store.atomic():
+        row = t.store.insert(TABLE, {
+            "id": t.new_id("ses"), "user_id": user_id, "status": "active",
             "environment": environment or "development", "metadata": metadata or {}, "limits": limits or {},
             "created_at": now, "updated_at": now, "paused_at": None, "terminated_at": None,
             "auto_pause_at_ms": None,
@@ -68,42 +71,44 @@ def create(emu: "Emulator", tenant: str, user_id: str, *, environment: str | Non
 def user_session(emu: "Emulator", tenant: str, user_id: str, **options: Any) -> tuple[dict, bool]:
     """The user's live (not terminated) session, created if none with `options` (create's): (row, created)."""
     # No await between the lookup and the insert: concurrent calls cannot both create.
-    row = emu.store.scoped(tenant).find(TABLE, "user_id = ? AND status != 'terminated'", [user_id])
+    row = emu.tenant(tenant).store.find(TABLE, "user_id = ? AND status != 'terminated'", [user_id])
     if row is not None:
         return row, False
     return create(emu, tenant, user_id, **options), True
 
 
 def pause(emu: "Emulator", session: dict) -> None:
-    now = emu.clock.now_iso()
-    with emu.store.atomic():
-        emu.store.scoped(session["tenant"]).update(TABLE, session["id"], {
+    t = emu.tenant(session["tenant"])
+    now = t.now_iso()
+    with t.store.atomic():
+        t.store.update(TABLE, session["id"], {
             "status": "paused", "paused_at": now, "updated_at": now})
         events.publish(emu, session["tenant"], events.session_event("paused", session, emu.clock.now_ms()))
 
 
 def resume(emu: "Emulator", session: dict) -> None:
-    with emu.store.atomic():
-        emu.store.scoped(session["tenant"]).update(TABLE, session["id"], {
+    t = emu.tenant(session["tenant"])
+    with t.store.atomic():
+        t.store.update(TABLE, session["id"], {
             "status": "active", "paused_at": None, "auto_pause_at_ms": None, "updated_at": emu.clock.now_iso()})
         events.publish(emu, session["tenant"], events.session_event("resumed", session, emu.clock.now_ms()))
 
 
-def auto_pause(emu: "Emulator", session: dict, at_ms: int) -> None:
+def auto_pause(t: "Tenant", session: dict, at_ms: int) -> None:
     """The session pauses itself at `at_ms` (its compute limit is reached then)."""
-    emu.store.scoped(session["tenant"]).update(TABLE, session["id"], {"auto_pause_at_ms": at_ms})
+    t.store.update(TABLE, session["id"], {"auto_pause_at_ms": at_ms})
 
 
 def terminate(emu: "Emulator", session: dict) -> None:
     """Terminate the session and every agent in it."""
-    scoped, now = emu.store.scoped(session["tenant"]), emu.clock.now_iso()
-    with emu.store.atomic():
+    t = emu.tenant(session["tenant"])
+    scoped, now = t.store, t.now_iso()
+    with scoped.atomic():
         for agent in scoped.rows("agents", "session_id = ? AND status != 'terminated'", [session["id"]]):
             runs.terminate(emu, agent)
         scoped.update(TABLE, session["id"], {"status": "terminated", "terminated_at": now, "updated_at": now})
         events.publish(emu, session["tenant"], events.session_event("terminated", session, emu.clock.now_ms()))
 
 
-def set_limits(emu: "Emulator", session: dict, limits: dict[str, Any]) -> None:
-    emu.store.scoped(session["tenant"]).update(TABLE, session["id"], {
-        "limits": limits, "updated_at": emu.clock.now_iso()})
+def set_limits(t: "Tenant", session: dict, limits: dict[str, Any]) -> None:
+    t.store.update(TABLE, session["id"], {"limits": limits, "updated_at": t.now_iso()})

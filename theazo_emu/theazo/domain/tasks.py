@@ -26,6 +26,7 @@ from theazo_emu.theazo.domain.agents import new_agent, start_run
 from theazo_emu.theazo.domain.sessions import require_active
 
 if TYPE_CHECKING:
+    from theazo_emu.core.tenant import Tenant
     from theazo_emu.emulator import Emulator
 
 TABLE, KIND = "session_tasks", "task"
@@ -35,7 +36,7 @@ _FROM_RUN = {"running": "running", "paused": "running", "completed": "completed"
              "terminated": "cancelled"}
 # The task's status in SQL, for lists filtered by it (the same rule as task_status).
 STATUS_SQL = ("(CASE WHEN t.status != 'open' THEN t.status "
-              "WHEN r.status = 'paused' OR (r.status = 'running' AND (r.end_ms IS NULL OR r.end_ms > ?)) "
+              "WHEN r.status = 'paused' OR (r.status = 'running' AND (r.end_ms IS NULL OR r.end_ms > :now)) "
               "THEN 'running' WHEN r.status = 'terminated' THEN 'cancelled' "
               "WHEN r.status = 'running' THEN r.outcome ELSE r.status END)")
 WEBHOOK_TIMEOUT_S = 10.0
@@ -45,10 +46,11 @@ def task_status(row: dict, run: dict, now_ms: int) -> str:
     return row["status"] if row["status"] != "open" else _FROM_RUN[runs.run_status(run, now_ms)]
 
 
-def _message(emu: "Emulator", run: dict, status: str) -> str:
+def _message(t: "Tenant", run: dict, status: str) -> str:
     """What the task is doing, from its newest released event."""
-    last = emu.store.one("SELECT event, data FROM run_events WHERE run_id = ? AND at_ms IS NOT NULL AND at_ms <= ? "
-                         "ORDER BY seq DESC LIMIT 1", [run["id"], emu.clock.now_ms()])
+    last = next(iter(t.store.select(f"SELECT event, data FROM run_events WHERE {runs.OF_RUN} AND at_ms IS NOT NULL "
+                                    "AND at_ms <= :now ORDER BY seq DESC LIMIT 1", run=run["id"], now=t.now_ms())),
+                None)
     if status == "cancelled":
         return "Cancelled."
     if last is None:
@@ -60,10 +62,10 @@ def _message(emu: "Emulator", run: dict, status: str) -> str:
         last["event"], lambda: data.get("message") or data.get("text") or "Working.")()
 
 
-def task_to_api(emu: "Emulator", row: dict, run: dict) -> dict[str, Any]:
+def task_to_api(t: "Tenant", row: dict, run: dict) -> dict[str, Any]:
     """The SDK's Task (`taskId`, `status`, `progress`, `message`, `output` once completed,
     `cost`), with the agent, input and timing beside it."""
-    now = emu.clock.now_ms()
+    now = t.now_ms()
     status = task_status(row, run, now)
     result = run["result"]
     duration = result["durationMs"]
@@ -71,7 +73,7 @@ def task_to_api(emu: "Emulator", row: dict, run: dict) -> dict[str, Any]:
     body: dict[str, Any] = {
         "taskId": row["id"], "id": row["id"], "status": status,
         "progress": 100 if status == "completed" else min(99, 100 * elapsed // duration) if duration else 0,
-        "message": _message(emu, run, status), "cost": result["cost"], "agentId": row["agent_id"],
+        "message": _message(t, run, status), "cost": result["cost"], "agentId": row["agent_id"],
         "sessionId": row["session_id"], "kind": row["kind"], "agent": row["agent_ref"], "input": row["input"],
         "priority": row["priority"], "createdAt": row["created_at"], "startedAt": row["created_at"],
         "duration": pricing.duration_text(elapsed), "durationMs": elapsed,
@@ -90,72 +92,81 @@ def task_to_api(emu: "Emulator", row: dict, run: dict) -> dict[str, Any]:
     return body
 
 
-def load(emu: "Emulator", tenant: str, session_id: str, task_id: str) -> tuple[dict, dict]:
+def load(t: "Tenant", session_id: str, task_id: str) -> tuple[dict, dict]:
     """The session's task and its run (404 for another session's or tenant's)."""
-    row = emu.store.scoped(tenant).find(TABLE, "id = ? AND session_id = ?", [task_id, session_id])
+    row = t.store.find(TABLE, "id = ? AND session_id = ?", [task_id, session_id])
     if row is None:
         raise NotFound(KIND, task_id)
-    return row, emu.store.one("SELECT * FROM runs WHERE id = ?", [row["id"]])
+    return row, _run(t, row["id"])
+
+
+def _run(t: "Tenant", run_id: str) -> dict:
+    return t.store.find("runs", "id = ?", [run_id], order=None)
 
 
 def start(emu: "Emulator", session: dict, ref: Any, text: str, *, kind: str, task_input: Any = None,
           priority: str = "normal", webhook: str | None = None, timeout: Any = None, browser: bool | None = None
           ) -> tuple[dict, dict, dict]:
     """A task on a fresh agent of the session: (task row, agent row, run row). Every refusal
-    (409 session, 402 limits, 404/409/422 agent reference, 422 guardrails) stores nothing."""
-    tenant = session["tenant"]
-    require_active(session, emu.clock.now_ms())
-    body = orchestration.agent_request(emu, tenant, ref, timeout=timeout)
+    (409 session, 402 limits, 404/409/422 agent reference, 422 guardrails) stores nothing.
+    Takes the Emulator: the run publishes webhook events."""
+    t = emu.tenant(session["tenant"])
+    require_active(session, t.now_ms())
+    body = orchestration.agent_request(t, ref, timeout=timeout)
     if browser is not None:
         body = body.model_copy(update={"browser": browser})
-    guardrails.check_input(emu, tenant, text, field="task" if kind == "run" else "input", source=kind,
+    guardrails.check_input(t, text, field="task" if kind == "run" else "input", source=kind,
                            session_id=session["id"])
-    with emu.store.atomic():  # a refused run takes its agent with it
-        agent = new_agent(emu, session, body)
+    with t.store.atomic():  # a refused run takes its agent with it
+        agent = new_agent(t, session, body)
         run = start_run(emu, agent, text, session)
-        row = emu.store.insert(TABLE, {
-            "id": run["id"], "tenant": tenant, "session_id": session["id"], "agent_id": agent["id"], "kind": kind,
+        row = t.store.insert(TABLE, {
+            "id": run["id"], "tenant": t.name, "session_id": session["id"], "agent_id": agent["id"], "kind": kind,
             "agent_ref": ref, "input": task_input, "priority": priority, "webhook": webhook, "status": "open",
             "created_at": run["created_at"], "completed_at": None})
-    if run["end_ms"] is not None and run["end_ms"] <= emu.clock.now_ms():
+    if run["end_ms"] is not None and run["end_ms"] <= t.now_ms():
         row = finish(emu, row)  # --pace instant: the run has already ended
-    return row, emu.store.one("SELECT * FROM agents WHERE id = ?", [agent["id"]]), run
+    return row, t.store.find("agents", "id = ?", [agent["id"]], order=None), run
 
 
 def finish(emu: "Emulator", row: dict) -> dict:
-    """Harvest a task whose run has ended: release its agent, write its final status, call its webhook."""
-    run = emu.store.one("SELECT * FROM runs WHERE id = ?", [row["id"]])
-    now = emu.clock.now_ms()
+    """Harvest a task whose run has ended: release its agent, write its final status, call its webhook.
+    Takes the Emulator: releasing the agent may terminate a run, which publishes `run.failed`."""
+    t = emu.tenant(row["tenant"])
+    run = _run(t, row["id"])
+    now = t.now_ms()
     status = task_status(row, run, now)
     end = run["end_ms"] if run["end_ms"] is not None else now
-    with emu.store.atomic():
-        orchestration.release(emu, row["agent_id"])
-        emu.store.update(TABLE, row["id"], {"status": status, "completed_at": iso(min(end, now))})
-    row = emu.store.one(f"SELECT * FROM {TABLE} WHERE id = ?", [row["id"]])
+    with t.store.atomic():
+        orchestration.release(emu, t.name, row["agent_id"])
+        t.store.update(TABLE, row["id"], {"status": status, "completed_at": iso(min(end, now))})
+    row = t.store.find(TABLE, "id = ?", [row["id"]], order=None)
     if row["webhook"]:
-        _notify(emu, row, run)
+        _notify(t, row, run)
     return row
 
 
 def cancel(emu: "Emulator", row: dict, run: dict) -> tuple[dict, dict]:
-    """Stop a running task (its agent is terminated); 409 once it has ended. The task and its run."""
-    status = task_status(row, run, emu.clock.now_ms())
+    """Stop a running task (its agent is terminated); 409 once it has ended. The task and its run.
+    Takes the Emulator: terminating the run publishes `run.failed`."""
+    t = emu.tenant(row["tenant"])
+    status = task_status(row, run, t.now_ms())
     if status in FINAL:
         if row["status"] == "open":
             finish(emu, row)
         raise Conflict(f"Task {row['id']} is {status} and cannot be cancelled.", {"status": status})
-    with emu.store.atomic():
-        agent = emu.store.one("SELECT * FROM agents WHERE id = ?", [row["agent_id"]])
+    with t.store.atomic():
+        agent = t.store.find("agents", "id = ?", [row["agent_id"]], order=None)
         if agent is not None and agent["status"] != "terminated":
             runs.terminate(emu, agent)
-        emu.store.update(TABLE, row["id"], {"status": "cancelled"})
-    row = finish(emu, emu.store.one(f"SELECT * FROM {TABLE} WHERE id = ?", [row["id"]]))
-    return row, emu.store.one("SELECT * FROM runs WHERE id = ?", [row["id"]])
+        t.store.update(TABLE, row["id"], {"status": "cancelled"})
+    row = finish(emu, t.store.find(TABLE, "id = ?", [row["id"]], order=None))
+    return row, _run(t, row["id"])
 
 
-def _notify(emu: "Emulator", row: dict, run: dict) -> None:
+def _notify(t: "Tenant", row: dict, run: dict) -> None:
     """POST the finished Task to its webhook in the background; the outcome goes to the journal."""
-    body = task_to_api(emu, row, emu.store.one("SELECT * FROM runs WHERE id = ?", [run["id"]]))
+    body = task_to_api(t, row, _run(t, run["id"]))
     request = {"method": "POST", "url": row["webhook"], "body": {"event": f"task.{body['status']}", "task": body},
                "headers": {"User-Agent": "theazo-emu", "X-Theazo-Event": f"task.{body['status']}"},
                "timeoutS": WEBHOOK_TIMEOUT_S}
@@ -163,35 +174,33 @@ def _notify(emu: "Emulator", row: dict, run: dict) -> None:
 
     def done(outcome: dict[str, Any]) -> None:
         status = (outcome.get("output") or {}).get("status")
-        record_event(emu, "webhook", **entry, ok=outcome["ok"], status=status, error=outcome.get("message"))
+        record_event(t, "webhook", **entry, ok=outcome["ok"], status=status, error=outcome.get("message"))
 
-    outcome = outbound.launch(emu, request, done)
+    outcome = outbound.launch(t, request, done)
     if outcome is not None:
         done(outcome)
 
 
-def list_rows(emu: "Emulator", tenant: str, session_id: str, status: str | None, limit: int,
+def list_rows(t: "Tenant", session_id: str, status: str | None, limit: int,
               after: str | None) -> list[tuple[dict, dict]]:
     """Up to limit+1 of the session's tasks, newest first, with their runs."""
-    now = emu.clock.now_ms()
-    where, params = "t.tenant = ? AND t.session_id = ?", [tenant, session_id]
+    where = "t.tenant = :tenant AND t.session_id = :session"
     if status is not None:
-        where += f" AND {STATUS_SQL} = ?"
-        params += [now, status]
+        where += f" AND {STATUS_SQL} = :status"
     if after is not None:
-        where += " AND t.id < ?"
-        params.append(after)
-    rows = emu.store.all(f"SELECT t.* FROM {TABLE} t JOIN runs r ON r.id = t.id WHERE {where} "
-                         "ORDER BY t.id DESC LIMIT ?", [*params, limit + 1])
-    found = {r["id"]: r for r in emu.store.all(
-        f"SELECT * FROM runs WHERE id IN ({','.join('?' * len(rows))})", [r["id"] for r in rows])} if rows else {}
+        where += " AND t.id < :after"
+    rows = t.store.select(f"SELECT t.* FROM {TABLE} t JOIN runs r ON r.id = t.id AND r.tenant = :tenant "
+                          f"WHERE {where} ORDER BY t.id DESC LIMIT :limit", session=session_id, now=t.now_ms(),
+                          status=status, after=after, limit=limit + 1)
+    found = {r["id"]: r for r in t.store.rows(
+        "runs", f"id IN ({','.join('?' * len(rows))})", [r["id"] for r in rows], order=None)} if rows else {}
     return [(row, found[row["id"]]) for row in rows]
 
 
 class TaskTimer:
     """The timers.TimerSource of tasks: a task's run timeline ends."""
 
-    def next_due(self, emu: "Emulator") -> int | None:
+    def next_due(self, emu: "Emulator") -> int | None:  # every tenant's tasks
         return emu.store.scalar(f"SELECT MIN(r.end_ms) FROM {TABLE} t JOIN runs r ON r.id = t.id "
                                 "WHERE t.status = 'open' AND r.end_ms IS NOT NULL")
 

@@ -27,6 +27,7 @@ from theazo_emu.theazo.domain import definitions, guardrails, orchestration, pri
 from theazo_emu.theazo.domain.sessions import require_active
 
 if TYPE_CHECKING:
+    from theazo_emu.core.tenant import Tenant
     from theazo_emu.emulator import Emulator
 
 TABLE, RUNS, CONTRIBUTIONS = "teams", "team_runs", "team_contributions"
@@ -61,16 +62,16 @@ def contribution_to_api(row: dict) -> dict[str, Any]:
             "startedAt": row["started_at"], "completedAt": row["completed_at"]}
 
 
-def contributions(emu: "Emulator", run_id: str) -> list[dict]:
-    return emu.store.all("SELECT * FROM team_contributions WHERE run_id = ? ORDER BY seq", [run_id])
+def contributions(t: "Tenant", run_id: str) -> list[dict]:
+    return t.store.rows(CONTRIBUTIONS, "run_id = ?", [run_id], order="seq")
 
 
-def run_to_api(emu: "Emulator", run: dict) -> dict[str, Any]:
+def run_to_api(t: "Tenant", run: dict) -> dict[str, Any]:
     """The team run as the SDK polls it (`totalCost` a decimal string of cents), with the
     contributions so far."""
-    parts = contributions(emu, run["id"])
+    parts = contributions(t, run["id"])
     outputs = {p["role"]: p["output"] for p in parts if p["status"] == "completed"}
-    team = emu.store.one("SELECT coordination, max_rounds FROM teams WHERE id = ?", [run["team_id"]])
+    team = t.store.find(TABLE, "id = ?", [run["team_id"]], order=None, columns="coordination, max_rounds")
     body = {
         "id": run["id"], "runId": run["id"], "teamId": run["team_id"], "sessionId": run["session_id"],
         "status": run["status"], "task": run["task"], "coordination": team["coordination"] if team else None,
@@ -92,22 +93,24 @@ class _Run:
     """One team run, loaded: harvest, the next stage, and the briefs."""
 
     def __init__(self, emu: "Emulator", row: dict) -> None:
-        self.emu, self.row, self.now = emu, row, emu.clock.now_ms()
-        self.team = emu.store.one("SELECT * FROM teams WHERE id = ?", [row["team_id"]])
+        # the Emulator: spawning and releasing agents publish run events (core/delivery)
+        self.emu, self.row, self.t = emu, row, emu.tenant(row["tenant"])
+        self.now = self.t.now_ms()
+        self.team = self.t.store.find(TABLE, "id = ?", [row["team_id"]], order=None)
 
     def parts(self, status: str | None = None) -> list[dict]:
-        return [p for p in contributions(self.emu, self.row["id"]) if status is None or p["status"] == status]
+        return [p for p in contributions(self.t, self.row["id"]) if status is None or p["status"] == status]
 
     def set_part(self, part: dict, **changes: Any) -> None:
         part.update(changes)
-        self.emu.store.update(CONTRIBUTIONS, part["id"], changes)
+        self.t.store.update(CONTRIBUTIONS, part["id"], changes)
 
     def advance(self) -> None:
         """Harvest ended contributions and start the next stages, until nothing changes at
         this instant (under --pace instant the whole run ends here)."""
         while self.row["status"] == "running":
             for part in self.parts("running"):
-                outcome = orchestration.task_outcome(self.emu, part["task_id"])
+                outcome = orchestration.task_outcome(self.t, part["task_id"])
                 if outcome is not None:
                     self.finish(part, outcome)
             if self.row["status"] != "running" or self.parts("running"):
@@ -121,7 +124,7 @@ class _Run:
         self.save()
 
     def finish(self, part: dict, outcome: dict) -> None:
-        orchestration.release(self.emu, part["agent_id"])
+        orchestration.release(self.emu, self.row["tenant"], part["agent_id"])
         failed = outcome["error"] is not None
         self.set_part(part, status="failed" if failed else "completed", output=None if failed else outcome["text"],
                       error=outcome["error"], completed_at=iso(self.now))
@@ -137,7 +140,7 @@ class _Run:
 
     def stop(self, reason: str) -> None:
         for other in self.parts("running"):
-            orchestration.release(self.emu, other["agent_id"])
+            orchestration.release(self.emu, self.row["tenant"], other["agent_id"])
             self.set_part(other, status="cancelled", error={"code": "cancelled", "message": reason},
                           completed_at=iso(self.now))
 
@@ -148,12 +151,12 @@ class _Run:
     def dispatch(self, stage: int) -> None:
         earlier = self.parts("completed")
         members, tenant = self.team["members"], self.row["tenant"]
-        session = self.emu.store.one("SELECT * FROM sessions WHERE id = ?", [self.row["session_id"]])
+        session = self.t.store.find("sessions", "id = ?", [self.row["session_id"]], order=None)
         seq = len(self.parts())
         for member, phase, round_ in self.row["stages"][stage]:
             seq += 1
             spec = members[member]
-            part = self.emu.store.insert(CONTRIBUTIONS, {
+            part = self.t.store.insert(CONTRIBUTIONS, {
                 "id": f"{self.row['id']}/{seq}", "tenant": tenant, "run_id": self.row["id"], "seq": seq,
                 "stage": stage, "round": round_, "member": member, "role": spec["role"], "phase": phase,
                 "status": "running", "cost_cents": 0, "started_at": iso(self.now)})
@@ -170,10 +173,10 @@ class _Run:
             self.set_part(part, agent_id=agent["id"], task_id=run["id"], cost_cents=cents)
 
     def agent_body(self, spec: dict) -> Any:
-        body = orchestration.agent_request(self.emu, self.row["tenant"], spec["agent"])
+        body = orchestration.agent_request(self.t, spec["agent"])
         base = body.instructions
         if base is None and body.definition:
-            base = definitions.resolve_definition(self.emu, self.row["tenant"], body.definition)["instructions"]
+            base = definitions.resolve_definition(self.t, body.definition)["instructions"]
         role = spec.get("instructions") or ""
         return body.model_copy(update={"instructions": "\n\n".join(t for t in (base, role) if t) or None})
 
@@ -203,31 +206,32 @@ class _Run:
         return "\n".join(lines)
 
     def save(self) -> None:
-        self.emu.store.update(RUNS, self.row["id"], {k: self.row[k] for k in (
+        self.t.store.update(RUNS, self.row["id"], {k: self.row[k] for k in (
             "status", "stage", "total_cents", "output", "error", "completed_at")})
-        self.emu.changes.notify()
+        self.t.changes.notify()
 
 
-def create(emu: "Emulator", session: dict, body: Any) -> dict:
+def create(t: "Tenant", session: dict, body: Any) -> dict:
     """A team in the session (its agent references were checked by the caller)."""
-    tenant = session["tenant"]
-    require_active(session, emu.clock.now_ms())
-    with emu.store.atomic():
-        return emu.store.insert(TABLE, {
-            "id": emu.new_id("team", tenant), "tenant": tenant, "session_id": session["id"], "name": body.name,
+    require_active(session, t.now_ms())
+    with t.store.atomic():
+        return t.store.insert(TABLE, {
+            "id": t.new_id("team"), "tenant": t.name, "session_id": session["id"], "name": body.name,
             "members": [m.model_dump() for m in body.agents], "coordination": body.coordination,
-            "shared_context": int(body.sharedContext), "max_rounds": body.maxRounds, "created_at": emu.clock.now_iso()})
+            "shared_context": int(body.sharedContext), "max_rounds": body.maxRounds, "created_at": t.now_iso()})
 
 
 def start(emu: "Emulator", team: dict, task: str) -> dict:
-    """A run of the team on `task`; its first stage starts now."""
-    tenant, now = team["tenant"], emu.clock.now_ms()
-    session = emu.store.get("sessions", tenant, team["session_id"], "session")
+    """A run of the team on `task`; its first stage starts now. Takes the Emulator: its
+    members' runs publish webhook events."""
+    t = emu.tenant(team["tenant"])
+    tenant, now = t.name, t.now_ms()
+    session = t.store.get("sessions", team["session_id"], "session")
     require_active(session, now)
-    guardrails.check_input(emu, tenant, task, field="task", source="team", session_id=session["id"])
-    with emu.store.atomic():
-        row = emu.store.insert(RUNS, {
-            "id": emu.new_id("trun", tenant), "tenant": tenant, "team_id": team["id"], "session_id": session["id"],
+    guardrails.check_input(t, task, field="task", source="team", session_id=session["id"])
+    with t.store.atomic():
+        row = t.store.insert(RUNS, {
+            "id": t.new_id("trun"), "tenant": tenant, "team_id": team["id"], "session_id": session["id"],
             "task": task, "status": "running",
             "stages": plan_stages(team["coordination"], len(team["members"]), team["max_rounds"]),
             "stage": 0, "total_cents": 0, "output": None, "error": None, "started_at": iso(now),
@@ -237,11 +241,11 @@ def start(emu: "Emulator", team: dict, task: str) -> dict:
 
 
 def cancel(emu: "Emulator", team: dict) -> list[str]:
-    """Cancel the team's running runs (their agents are terminated); their ids."""
-    ids = []
-    with emu.store.atomic():
-        for row in emu.store.all("SELECT * FROM team_runs WHERE team_id = ? AND status = 'running' ORDER BY id",
-                                 [team["id"]]):
+    """Cancel the team's running runs (their agents are terminated); their ids. Takes the
+    Emulator: terminating the runs publishes `run.failed`."""
+    ids, t = [], emu.tenant(team["tenant"])
+    with t.store.atomic():
+        for row in t.store.rows(RUNS, "team_id = ? AND status = 'running'", [team["id"]]):
             run = _Run(emu, row)
             run.stop("Cancelled by request.")
             row.update(status="cancelled", completed_at=iso(run.now))

@@ -22,6 +22,7 @@ from theazo_emu.core.clock import iso
 from theazo_emu.core.crypto import associated_data
 
 if TYPE_CHECKING:
+    from theazo_emu.core.tenant import Tenant
     from theazo_emu.emulator import Emulator
     from theazo_emu.theazo.domain.platform_event import Event
 
@@ -32,9 +33,9 @@ def secret_aad(tenant: str, webhook_id: str) -> bytes:
     return associated_data(tenant, "webhook-secret", webhook_id)
 
 
-def has_endpoints(emu: "Emulator", tenant: str) -> bool:
+def has_endpoints(t: "Tenant") -> bool:
     """Whether the tenant has any webhook endpoint (the one question every publish asks)."""
-    return bool(emu.store.scalar("SELECT EXISTS (SELECT 1 FROM webhooks WHERE tenant = ?)", [tenant]))
+    return bool(t.store.select("SELECT EXISTS (SELECT 1 FROM webhooks WHERE tenant = :tenant) AS any")[0]["any"])
 
 
 def subscribed(events: list[str], kind: str) -> bool:
@@ -45,8 +46,10 @@ def enqueue(emu: "Emulator", tenant: str, events: Iterable["Event"], only: str |
             send_now: bool = True) -> list[dict]:
     """One pending delivery per event and endpoint subscribed to it (`only`: that endpoint,
     whatever it subscribes to); those due now are sent at once unless `send_now` is False
-    (the caller sends them itself). Returns the rows."""
-    hooks = emu.store.all("SELECT id, events FROM webhooks WHERE tenant = ?", [tenant])
+    (the caller sends them itself). Returns the rows. Takes the Emulator: core/delivery
+    queues and sends deliveries for every tenant."""
+    t = emu.tenant(tenant)
+    hooks = t.store.rows(ENDPOINTS, order=None, columns="id, events")
     if not hooks:
         return []
     rows = []
@@ -54,7 +57,7 @@ def enqueue(emu: "Emulator", tenant: str, events: Iterable["Event"], only: str |
         targets = [h["id"] for h in hooks if (h["id"] == only if only else subscribed(h["events"], event.type))]
         if not targets:
             continue
-        event_id = emu.new_id("evt", tenant)
+        event_id = t.new_id("evt")
         payload = json.dumps({"id": event_id, "type": event.type, "createdAt": iso(event.at_ms), "data": event.data},
                              separators=(",", ":"), ensure_ascii=False)
         rows += [delivery.new_row(emu, tenant, webhook_id, event_id, event.type, payload, event.at_ms,
@@ -62,21 +65,21 @@ def enqueue(emu: "Emulator", tenant: str, events: Iterable["Event"], only: str |
     return delivery.queue(emu, DELIVERY, rows, send_now)
 
 
-def hold(emu: "Emulator", run_id: str) -> None:
+def hold(t: "Tenant", run_id: str) -> None:
     """The run was paused: its end is no longer due at any instant."""
-    emu.store.db.execute(f"UPDATE {TABLE} SET status = 'held', due_ms = NULL WHERE run_id = ? AND status = 'pending'",
-                         [run_id])
+    t.store.execute(f"UPDATE {TABLE} SET status = 'held', due_ms = NULL WHERE tenant = :tenant AND run_id = :run "
+                    "AND status = 'pending'", run=run_id)
 
 
-def release(emu: "Emulator", run_id: str, end_ms: int) -> None:
+def release(t: "Tenant", run_id: str, end_ms: int) -> None:
     """The run was resumed: its end is due at its new instant."""
-    emu.store.db.execute(f"UPDATE {TABLE} SET status = 'pending', due_ms = ? WHERE run_id = ? AND status = 'held'",
-                         [end_ms, run_id])
+    t.store.execute(f"UPDATE {TABLE} SET status = 'pending', due_ms = :due WHERE tenant = :tenant AND run_id = :run "
+                    "AND status = 'held'", due=end_ms, run=run_id)
 
 
-def cancel(emu: "Emulator", run_id: str) -> None:
+def cancel(t: "Tenant", run_id: str) -> None:
     """The run was terminated: its planned end will not happen (run.failed is published instead)."""
-    emu.store.db.execute(f"DELETE FROM {TABLE} WHERE run_id = ? AND status IN ('pending', 'held')", [run_id])
+    t.store.delete(TABLE, "run_id = ? AND status IN ('pending', 'held')", [run_id])
 
 
 def headers(row: dict[str, Any], attempt: int, secret: str, body: bytes, now_ms: int) -> dict[str, str]:

@@ -16,6 +16,7 @@ from theazo_emu.theazo.domain.sessions import require_active, user_session
 from theazo_emu.theazo.domain.workflow import engine
 
 if TYPE_CHECKING:
+    from theazo_emu.core.tenant import Tenant
     from theazo_emu.emulator import Emulator
 
 TABLE, RUNS = "workflows", "workflow_runs"
@@ -25,8 +26,8 @@ _JSON_TYPES = {"string": (str,), "number": (int, float), "integer": (int,), "boo
                "array": (list,), "null": (type(None),)}
 
 
-def load_workflow(emu: "Emulator", tenant: str, workflow_id: str) -> dict:
-    return emu.store.get(TABLE, tenant, workflow_id, "workflow")
+def load_workflow(t: "Tenant", workflow_id: str) -> dict:
+    return t.store.get(TABLE, workflow_id, "workflow")
 
 
 def _check_input(schema: dict | None, input_: dict) -> None:
@@ -58,11 +59,13 @@ def start_workflow_run(emu: "Emulator", tenant: str, workflow_id: str, *, user_i
 
 def start(emu: "Emulator", tenant: str, workflow_id: str, user_id: str | None, session_id: str | None,
           input: Any, idempotency_key: str | None) -> tuple[dict, bool]:  # noqa: A002
-    """start_workflow_run, also saying whether the run is new (False: the idempotency key's run)."""
-    workflow = load_workflow(emu, tenant, workflow_id)
+    """start_workflow_run, also saying whether the run is new (False: the idempotency key's run).
+    Takes the Emulator: the user's session may be created, which publishes `session.created`."""
+    t = emu.tenant(tenant)
+    workflow = load_workflow(t, workflow_id)
     if idempotency_key is not None:
-        existing = emu.store.one(f"SELECT * FROM {RUNS} WHERE tenant = ? AND workflow_id = ? AND idempotency_key = ?",
-                                 [tenant, workflow_id, idempotency_key])
+        existing = t.store.find(RUNS, "workflow_id = ? AND idempotency_key = ?", [workflow_id, idempotency_key],
+                                order=None)
         if existing is not None:
             return existing, False
     input_ = input if input is not None else {}
@@ -70,11 +73,11 @@ def start(emu: "Emulator", tenant: str, workflow_id: str, user_id: str | None, s
         input_ = {"value": input_}  # a trigger's body may be any JSON value
     _check_input(workflow["wf_spec"].get("inputSchema"), input_)
     if session_id is not None:
-        session = emu.store.get("sessions", tenant, session_id, "session")
+        session = t.store.get("sessions", session_id, "session")
         if user_id is not None and session["user_id"] != user_id:
             raise invalid("sessionId", f"session {session_id} belongs to another user than '{user_id}'")
     else:
         assert user_id is not None
         session, _ = user_session(emu, tenant, user_id)
-    require_active(session, emu.clock.now_ms())
+    require_active(session, t.now_ms())
     return engine.create_run(emu, workflow, session, input_, idempotency_key), True

@@ -42,7 +42,7 @@ async def write_file(ctx: Ctx) -> dict[str, Any]:
     """Write a file into the agent's sandbox (replacing one at the same path)."""
     body: WriteFile = ctx.body
     agent = load(ctx)
-    require_usable(ctx.emu, agent)
+    require_usable(ctx.t, agent)
     store, now = ctx.store, ctx.now_iso()
     key = [agent["id"], body.path]
     content = body.content()

@@ -23,16 +23,16 @@ async def send_input(ctx: Ctx) -> dict:
     """Send input to the agent: into its run in flight, else queued for its next run."""
     body: SendInput = ctx.body
     agent = _load(ctx)
-    require_usable(ctx.emu, agent)
-    return agent_io.input_to_api(agent_io.send(ctx.emu, agent, body.type, body.content, body.metadata))
+    require_usable(ctx.t, agent)
+    return agent_io.input_to_api(agent_io.send(ctx.t, agent, body.type, body.content, body.metadata))
 
 
 async def expose_port(ctx: Ctx) -> object:
     """Expose a port of the agent's sandbox: its emulator-local URL."""
     body: ExposePort = ctx.body
     agent = _load(ctx)
-    require_usable(ctx.emu, agent)
-    row, created = agent_io.expose(ctx.emu, agent, body.port)
+    require_usable(ctx.t, agent)
+    row, created = agent_io.expose(ctx.t, agent, body.port)
     url = str(ctx.request.base_url).rstrip("/") + agent_io.port_path(agent["id"], body.port)
     return respond({"url": url, "port": row["port"], "agentId": agent["id"], "createdAt": row["created_at"]},
                    201 if created else 200)

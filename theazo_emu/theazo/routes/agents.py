@@ -43,7 +43,7 @@ def _answer(ctx: Ctx, row: dict) -> dict[str, Any]:
 
 async def create_agent(ctx: Ctx) -> dict:
     """Create an agent in a session (reference and SDK body shapes)."""
-    return _answer(ctx, new_agent(ctx.emu, load_session(ctx, ctx.params["session_id"]), ctx.body))
+    return _answer(ctx, new_agent(ctx.t, load_session(ctx, ctx.params["session_id"]), ctx.body))
 
 
 async def get_agent(ctx: Ctx) -> dict:
@@ -73,7 +73,7 @@ async def list_session_agents(ctx: Ctx) -> dict:
 async def agent_status(ctx: Ctx) -> dict:
     """The agent's status with its current task, elapsed duration and cost."""
     agent, now = load(ctx), ctx.now_ms()
-    run = runs.current_run(ctx.emu, agent)
+    run = runs.current_run(ctx.t, agent)
     elapsed = runs.elapsed_ms(run, now) if run is not None else 0
     return {
         "id": agent["id"], "status": status_to_api(runs.agent_status(agent, now), is_sdk(ctx)),
@@ -94,7 +94,7 @@ async def run_agent(ctx: Ctx) -> dict:
 async def retry_agent(ctx: Ctx) -> dict:
     """Run the agent's last task again after it failed: 202 with the new run, as run does."""
     agent, now = load(ctx), ctx.now_ms()
-    last = runs.current_run(ctx.emu, agent)
+    last = runs.current_run(ctx.t, agent)
     status = runs.run_status(last, now) if last is not None else None
     if status != "failed":
         raise Conflict(f"Agent {agent['id']} has no failed task to retry"
@@ -107,13 +107,13 @@ async def exec_code(ctx: Ctx) -> dict:
     """Execute code synchronously: mocked, or for real under --exec local."""
     body: ExecCode = ctx.body
     agent = load(ctx)
-    status = require_usable(ctx.emu, agent)
+    status = require_usable(ctx.t, agent)
     if status == "paused":
         raise Conflict(f"Agent {agent['id']} is paused; resume it before exec.", {"status": status})
     language, emu = body.resolved_language, ctx.emu
     if emu.settings.exec_mode == "local":
         try:
-            env = secrets.environment(emu, agent)  # the agent's secrets, as environment variables
+            env = secrets.environment(ctx.t, agent)  # the agent's secrets, as environment variables
             result = await local_exec(language, body.code, emu.workdir / ctx.tenant / agent["id"], env,
                                       emu.settings.exec_timeout_s)
         except TimeoutError:
@@ -126,7 +126,7 @@ async def exec_code(ctx: Ctx) -> dict:
 
 async def stream_agent(ctx: Ctx) -> Any:
     """SSE of the agent's run events: past events replayed, closed after the final one."""
-    follower = runs.RunFollower(ctx.emu, load(ctx), task_id=ctx.query.get("taskId"), sdk=is_sdk(ctx),
+    follower = runs.RunFollower(ctx.t, load(ctx), task_id=ctx.query.get("taskId"), sdk=is_sdk(ctx),
                                 last_event_id=ctx.request.headers.get("last-event-id") or ctx.query.get("lastEventId"))
     return stream_response(ctx.emu, follower.poll)
 
@@ -146,10 +146,10 @@ async def resume_agent(ctx: Ctx) -> dict:
     """Resume a paused agent from its snapshot; with `checkpoint`, its files go back to that checkpoint."""
     body: ResumeAgent = ctx.body
     agent = load(ctx)
-    require_usable(ctx.emu, agent)
+    require_usable(ctx.t, agent)
     with ctx.store.atomic():  # a refused resume restores nothing
         if body.checkpoint:
-            checkpoints.restore(ctx.emu, agent, body.checkpoint)
+            checkpoints.restore(ctx.t, agent, body.checkpoint)
         runs.resume(ctx.emu, agent)
     return _answer(ctx, load(ctx))
 

@@ -61,7 +61,7 @@ def _page(title: str, lines: list[str], forms: list[tuple[str, str, str]]) -> HT
 
 async def get_subscription(ctx: Ctx) -> dict | None:
     """The subscription, or null on the free plan."""
-    return budgets.subscription_to_api(budgets.account(ctx.emu, ctx.tenant)["subscription"], ctx.now_ms())
+    return budgets.subscription_to_api(budgets.account(ctx.t)["subscription"], ctx.now_ms())
 
 
 async def create_checkout(ctx: Ctx) -> dict:
@@ -109,7 +109,7 @@ async def complete_checkout(ctx: Ctx) -> RedirectResponse:
         if action == "pay":
             subscription = {"id": ctx.emu.new_id("sub", ctx.tenant), "plan": row["plan"], "startedMs": now,
                             "cancelAtPeriodEnd": False, "cancelAfterPeriods": None}
-            budgets.save(ctx.emu, ctx.tenant, subscription=subscription)
+            budgets.save(ctx.t, subscription=subscription)
     if action == "cancel":
         return RedirectResponse(row["cancel_url"], status_code=303)
     joiner = "&" if "?" in row["success_url"] else "?"
@@ -151,11 +151,11 @@ async def portal_action(ctx: Ctx) -> RedirectResponse:
     """Public: cancel the subscription at period end, or resume it; 303 back to the portal."""
     here = _portal(ctx)
     action = _action(ctx, ("cancel", "resume"))
-    sub = budgets.account(ctx.emu, ctx.tenant)["subscription"]
+    sub = budgets.account(ctx.t)["subscription"]
     current = budgets.subscription_to_api(sub, ctx.now_ms())
     if current is None or current["status"] != "active":
         raise Conflict("There is no active subscription to change.", {"status": current and current["status"]})
-    budgets.save(ctx.emu, ctx.tenant, subscription=budgets.cancel_at_period_end(sub, ctx.now_ms(), action == "cancel"))
+    budgets.save(ctx.t, subscription=budgets.cancel_at_period_end(sub, ctx.now_ms(), action == "cancel"))
     return RedirectResponse(here, status_code=303)
 
 
@@ -172,31 +172,31 @@ def _user(ctx: Ctx) -> str | None:
 async def get_budget(ctx: Ctx) -> dict:
     """This month's spend against the org budget (or, with userId, that user's against the user budget)."""
     user_id = _user(ctx)
-    acct = budgets.account(ctx.emu, ctx.tenant)
+    acct = budgets.account(ctx.t)
     budget = acct["user_budget"] if user_id is not None else acct["budget"]
-    answer = budgets.status(budget, budgets.month_spent(ctx.emu, ctx.tenant, user_id))
+    answer = budgets.status(budget, budgets.month_spent(ctx.t, user_id))
     return answer | ({"userId": user_id} if user_id is not None else {})
 
 
 async def set_budget(ctx: Ctx) -> dict:
     """Set the org's monthly budget and its alerts."""
     body: BudgetConfig = ctx.body
-    budgets.save(ctx.emu, ctx.tenant, budget=body.model_dump(exclude_none=True))
-    return budgets.status(body.model_dump(exclude_none=True), budgets.month_spent(ctx.emu, ctx.tenant))
+    budgets.save(ctx.t, budget=body.model_dump(exclude_none=True))
+    return budgets.status(body.model_dump(exclude_none=True), budgets.month_spent(ctx.t))
 
 
 async def set_user_budget(ctx: Ctx) -> dict[str, Any]:
     """Set the monthly budget every user is held to (a run past it is refused with 402)."""
     body: BudgetConfig = ctx.body
     config = body.model_dump(exclude_none=True)
-    budgets.save(ctx.emu, ctx.tenant, user_budget=config)
+    budgets.save(ctx.t, user_budget=config)
     return config
 
 
 async def get_credits(ctx: Ctx) -> dict:
     """Credits left this month: the plan's included cents minus the spend."""
-    plan = budgets.plan(budgets.account(ctx.emu, ctx.tenant)["subscription"], ctx.now_ms())
-    included, used = budgets.PLAN_CREDITS[plan], budgets.month_spent(ctx.emu, ctx.tenant)
+    plan = budgets.plan(budgets.account(ctx.t)["subscription"], ctx.now_ms())
+    included, used = budgets.PLAN_CREDITS[plan], budgets.month_spent(ctx.t)
     return {"credits": max(0, included - used), "currency": pricing.CURRENCY, "plan": plan, "included": included,
             "used": used}
 

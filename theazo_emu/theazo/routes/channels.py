@@ -87,7 +87,7 @@ def _agent_columns(ctx: Ctx, body: CreateChannel | UpdateChannel) -> dict[str, A
     if not ref:
         return {}
     if body.agent is None or ref.startswith("adef_"):
-        resolve_definition(ctx.emu, ctx.tenant, ref)  # 404 unknown, 409 archived
+        resolve_definition(ctx.t, ref)  # 404 unknown, 409 archived
         return {"definition_id": ref, "agent": body.agent}
     return {"definition_id": None, "agent": ref}
 
@@ -139,7 +139,7 @@ async def update_channel(ctx: Ctx) -> dict:
 async def delete_channel(ctx: Ctx) -> dict:
     """Delete a channel with its threads and messages; its public routes answer 404."""
     row = _load(ctx)
-    channels.delete(ctx.emu, row)
+    channels.delete(ctx.t, row)
     return {"ok": True, "id": row["id"], "deleted": True}
 
 
@@ -171,7 +171,7 @@ async def post_message(ctx: Ctx) -> dict:
 def _thread_filter(ctx: Ctx, channel: dict) -> str | None:
     thread_id = ctx.query.get("threadId") or None
     if thread_id is not None:
-        channels.thread(ctx.emu, channel, thread_id)  # 404 unless it is this channel's
+        channels.thread(ctx.emu.tenant(channel["tenant"]), channel, thread_id)  # 404 unless it is this channel's
     return thread_id
 
 
@@ -180,7 +180,7 @@ async def list_messages(ctx: Ctx) -> dict:
     channel = _public_channel(ctx)
     thread_id = _thread_filter(ctx, channel)
     params = PageParams.from_query(ctx, "msg", default=50)
-    rows = channels.messages_after(ctx.emu, channel["id"], thread_id, params.after or "", params.limit + 1)
+    rows = channels.messages_after(ctx.emu.tenant(channel["tenant"]), channel["id"], thread_id, params.after or "", params.limit + 1)
     return page_body(params.cut(rows), message_to_api)
 
 
@@ -188,7 +188,7 @@ async def stream_channel(ctx: Ctx) -> Any:
     """Public SSE: `message` events as they are posted (per thread with ?threadId=), heartbeats while idle."""
     channel = _public_channel(ctx)
     last = ctx.request.headers.get("last-event-id") or ctx.query.get("lastEventId") or ""
-    follower = MessageFollower(ctx.emu, channel, _thread_filter(ctx, channel), last)
+    follower = MessageFollower(ctx.emu.tenant(channel["tenant"]), channel, _thread_filter(ctx, channel), last)
     return stream_response(ctx.emu, follower.poll)
 
 

@@ -33,7 +33,7 @@ def load(ctx: Ctx) -> dict:
 async def create_chat(ctx: Ctx) -> dict:
     """Start a conversation in the session with an agent (default `assistant`)."""
     session = load_session(ctx, ctx.params["session_id"])
-    return conversation_to_api(ctx.emu, chat.create(ctx.emu, session, ctx.body))
+    return conversation_to_api(ctx.t, chat.create(ctx.t, session, ctx.body))
 
 
 async def list_chats(ctx: Ctx) -> dict:
@@ -43,12 +43,12 @@ async def list_chats(ctx: Ctx) -> dict:
     where = Where(ctx).add("session_id = ?", session["id"])
     if status not in (None, "all"):
         where.add("status = ?", status)
-    return list_page(ctx, TABLE, where, "conv", lambda row: conversation_to_api(ctx.emu, row))
+    return list_page(ctx, TABLE, where, "conv", lambda row: conversation_to_api(ctx.t, row))
 
 
 async def get_chat(ctx: Ctx) -> dict:
     """One conversation."""
-    return conversation_to_api(ctx.emu, load(ctx))
+    return conversation_to_api(ctx.t, load(ctx))
 
 
 async def update_chat(ctx: Ctx) -> dict:
@@ -57,59 +57,59 @@ async def update_chat(ctx: Ctx) -> dict:
     changes = {name: getattr(body, name) for name in ("title", "metadata") if name in body.model_fields_set}
     if changes.get("metadata") is None:
         changes.pop("metadata", None)
-    return conversation_to_api(ctx.emu, chat.update(ctx.emu, load(ctx), changes))
+    return conversation_to_api(ctx.t, chat.update(ctx.t, load(ctx), changes))
 
 
 async def archive_chat(ctx: Ctx) -> dict:
     """Archive a conversation: it keeps its messages and takes no new ones."""
-    return conversation_to_api(ctx.emu, chat.archive(ctx.emu, load(ctx)))
+    return conversation_to_api(ctx.t, chat.archive(ctx.t, load(ctx)))
 
 
 async def unarchive_chat(ctx: Ctx) -> dict:
     """Make an archived conversation active again."""
-    return conversation_to_api(ctx.emu, chat.unarchive(ctx.emu, load(ctx)))
+    return conversation_to_api(ctx.t, chat.unarchive(ctx.t, load(ctx)))
 
 
 async def delete_chat(ctx: Ctx) -> dict:
     """Delete a conversation with its messages, threads and handoffs."""
     row = load(ctx)
-    chat.delete(ctx.emu, row)
+    chat.delete(ctx.t, row)
     return {"ok": True, "id": row["id"], "deleted": True}
 
 
 async def get_context(ctx: Ctx) -> dict:
     """The conversation's context window: totals, tokens, summary, strategy."""
-    return chat.context_state(ctx.emu, load(ctx))
+    return chat.context_state(ctx.t, load(ctx))
 
 
 async def inject_context(ctx: Ctx) -> dict:
     """Add a system message to the conversation's context."""
     body: InjectContext = ctx.body
-    return message_to_api(inject(ctx.emu, load(ctx), body.content))
+    return message_to_api(inject(ctx.t, load(ctx), body.content))
 
 
 async def create_thread(ctx: Ctx) -> dict:
     """Branch a thread from one of the conversation's messages (post in it with `threadId`)."""
     body: CreateThread = ctx.body
-    return thread_to_api(ctx.emu, chat.create_thread(ctx.emu, load(ctx), body.parentMessageId, body.title))
+    return thread_to_api(ctx.t, chat.create_thread(ctx.t, load(ctx), body.parentMessageId, body.title))
 
 
 async def list_threads(ctx: Ctx) -> dict:
     """The conversation's threads, oldest first."""
     row = load(ctx)
     threads = ctx.store.rows(THREADS, "conversation_id = ?", [row["id"]], order="id")
-    return one_page([thread_to_api(ctx.emu, t) for t in threads])
+    return one_page([thread_to_api(ctx.t, t) for t in threads])
 
 
 async def hand_off(ctx: Ctx) -> dict:
     """Hand the conversation to a human (pending) or to another agent (`agent:<definition>`, at once)."""
     body: Handoff = ctx.body
-    return handoff_to_api(chat.handoff(ctx.emu, load(ctx), body.reason, body.to, body.metadata))
+    return handoff_to_api(chat.handoff(ctx.t, load(ctx), body.reason, body.to, body.metadata))
 
 
 async def resolve_handoff(ctx: Ctx) -> dict:
     """Resolve the open handoff; a conversation handed to a human is active again."""
-    return handoff_to_api(chat.resolve_handoff(ctx.emu, load(ctx)))
+    return handoff_to_api(chat.resolve_handoff(ctx.t, load(ctx)))
 
 
 routes = [

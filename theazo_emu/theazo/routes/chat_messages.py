@@ -27,15 +27,15 @@ from theazo_emu.theazo.surface import page_body
 async def send_message(ctx: Ctx) -> dict:
     """Post a user message; answers the agent's reply."""
     body: SendMessage = ctx.body
-    reply = chat_replies.post(ctx.emu, load(ctx), body.content, body.attachments, body.threadId)
+    reply = chat_replies.post(ctx.t, load(ctx), body.content, body.attachments, body.threadId)
     return message_to_api(reply)
 
 
 async def stream_message(ctx: Ctx) -> Any:
     """Post a user message; the reply as SSE (text, tool_call, tool_result, done), then the stream closes."""
     body: SendMessage = ctx.body
-    reply = chat_replies.post(ctx.emu, load(ctx), body.content, body.attachments, body.threadId)
-    return stream_response(ctx.emu, chat_replies.ReplyFollower(ctx.emu, reply).poll)
+    reply = chat_replies.post(ctx.t, load(ctx), body.content, body.attachments, body.threadId)
+    return stream_response(ctx.emu, chat_replies.ReplyFollower(ctx.t, reply).poll)
 
 
 async def list_messages(ctx: Ctx) -> dict:
@@ -57,7 +57,7 @@ async def list_messages(ctx: Ctx) -> dict:
 async def search_messages(ctx: Ctx) -> dict:
     """Search the messages of every conversation (or one user's, or one conversation's), best first."""
     body: SearchChat = ctx.body
-    return {"data": chat_replies.search(ctx.emu, ctx.tenant, body.query, body.userId, body.conversationId,
+    return {"data": chat_replies.search(ctx.t, body.query, body.userId, body.conversationId,
                                         body.limit)}
 
 

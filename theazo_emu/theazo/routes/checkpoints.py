@@ -30,10 +30,10 @@ async def create_checkpoint(ctx: Ctx) -> dict[str, Any]:
     """Checkpoint the agent: its phase, progress and metadata, and a copy of its files."""
     body: CreateCheckpoint = ctx.body
     agent = load(ctx)
-    require_usable(ctx.emu, agent)
+    require_usable(ctx.t, agent)
     if ctx.store.count(TABLE, "agent_id = ?", [agent["id"]]) >= MAX_CHECKPOINTS:
         raise Conflict(f"Agent {agent['id']} already has {MAX_CHECKPOINTS} checkpoints.", {"limit": MAX_CHECKPOINTS})
-    return checkpoint_to_api(checkpoints.create(ctx.emu, agent, body.phase, body.progress, body.metadata))
+    return checkpoint_to_api(checkpoints.create(ctx.t, agent, body.phase, body.progress, body.metadata))
 
 
 async def list_checkpoints(ctx: Ctx) -> dict[str, Any]:

@@ -95,7 +95,7 @@ async def upload_file(ctx: Ctx) -> dict:
     emu, now = ctx.emu, ctx.now_iso()
     with ctx.store.atomic():
         file_id = emu.new_id("file", ctx.tenant)
-        source = (knowledge.ingest(emu, ctx.tenant, body.userId, collection, body.filename, text,
+        source = (knowledge.ingest(ctx.t, body.userId, collection, body.filename, text,
                                    mime_type=body.mimeType or _mime(body.filename), file_id=file_id)
                   if collection is not None else None)
         row = ctx.store.insert(TABLE, {

@@ -37,18 +37,17 @@ def _load(ctx: Ctx) -> dict:
 async def create_fleet(ctx: Ctx) -> dict:
     """Dispatch a fleet: the first `concurrency` items start now, the rest as slots free up."""
     body: CreateFleet = ctx.body
-    emu, tenant = ctx.emu, ctx.tenant
     session = load_session(ctx, ctx.params["session_id"])
     require_active(session, ctx.now_ms())
-    orchestration.check_agent_ref(emu, tenant, "agent", body.agent)
-    orchestration.agent_request(emu, tenant, body.agent, timeout=body.timeout)  # 422 on a bad inline config
-    row = fleets.create(emu, session, body)
-    return {**fleet_to_api(emu, row), "status": "dispatching" if row["status"] == "running" else row["status"]}
+    orchestration.check_agent_ref(ctx.t, "agent", body.agent)
+    orchestration.agent_request(ctx.t, body.agent, timeout=body.timeout)  # 422 on a bad inline config
+    row = fleets.create(ctx.emu, session, body)
+    return {**fleet_to_api(ctx.t, row), "status": "dispatching" if row["status"] == "running" else row["status"]}
 
 
 async def get_fleet(ctx: Ctx) -> dict:
     """The fleet's status with item counts and its cost so far."""
-    return fleet_to_api(ctx.emu, _load(ctx))
+    return fleet_to_api(ctx.t, _load(ctx))
 
 
 async def fleet_results(ctx: Ctx) -> dict:
@@ -65,7 +64,7 @@ async def stream_fleet(ctx: Ctx) -> Any:
     """SSE of the fleet's items starting and finishing; closed after fleet:complete."""
     row = _load(ctx)
     last = ctx.request.headers.get("last-event-id") or ctx.query.get("lastEventId")
-    follower = orchestration.EventFollower(ctx.emu, row["id"], TERMINAL_EVENTS, last)
+    follower = orchestration.EventFollower(ctx.t, row["id"], TERMINAL_EVENTS, last)
     return stream_response(ctx.emu, follower.poll)
 
 
@@ -75,7 +74,7 @@ async def cancel_fleet(ctx: Ctx) -> dict:
     if row["completed_at"] or row["status"] in ("completed", "cancelled"):
         raise Conflict(f"Fleet {row['id']} is {row['status']} and cannot be cancelled.", {"status": row["status"]})
     fleets.cancel(ctx.emu, row)
-    return fleet_to_api(ctx.emu, row)
+    return fleet_to_api(ctx.t, row)
 
 
 routes = [

@@ -20,13 +20,13 @@ from theazo_emu.theazo.surface import list_answer, page_body
 
 async def get_guardrails(ctx: Ctx) -> dict:
     """The guardrail configuration (defaults when never set)."""
-    return guardrails.config(ctx.emu, ctx.tenant)
+    return guardrails.config(ctx.t)
 
 
 async def put_guardrails(ctx: Ctx) -> dict:
     """Replace the guardrail configuration; fields left out take their defaults."""
     body: GuardrailSettings = ctx.body
-    return guardrails.configure(ctx.emu, ctx.tenant, body.settings())
+    return guardrails.configure(ctx.t, body.settings())
 
 
 async def list_violations(ctx: Ctx) -> object:

@@ -37,7 +37,7 @@ async def upload_knowledge(ctx: Ctx) -> dict:
     documents = [(f.filename, f.content()) for f in body.files]
     knowledge.check_quota(ctx.store, body.userId, documents, collection)
     with ctx.store.atomic():
-        rows = [knowledge.ingest(ctx.emu, ctx.tenant, body.userId, collection, name, text,
+        rows = [knowledge.ingest(ctx.t, body.userId, collection, name, text,
                                  mime_type=f.mimeType) for (name, text), f in zip(documents, body.files)]
     now = ctx.now_ms()
     return {"collection": collection, "sources": [knowledge.source_to_api(row, now) for row in rows]}
@@ -51,7 +51,7 @@ async def sync_knowledge(ctx: Ctx) -> dict:
             scheduler.compile_cron(body.syncSchedule, None)
         except ValueError as exc:
             raise invalid("syncSchedule", str(exc)) from None
-    row = knowledge.add_sync(ctx.emu, ctx.tenant, body.userId, body.collection or knowledge.DEFAULT_COLLECTION,
+    row = knowledge.add_sync(ctx.t, body.userId, body.collection or knowledge.DEFAULT_COLLECTION,
                              body.source.type, body.source.config, body.syncSchedule)
     return knowledge.source_to_api(row, ctx.now_ms())
 
@@ -85,14 +85,14 @@ async def list_knowledge_sources(ctx: Ctx) -> dict:
 async def delete_knowledge_source(ctx: Ctx) -> dict[str, Any]:
     """Delete one source and its chunks."""
     source_id = ctx.params["source_id"]
-    knowledge.delete_source(ctx.emu, ctx.tenant, _user(ctx), source_id)
+    knowledge.delete_source(ctx.t, _user(ctx), source_id)
     return {"id": source_id, "deleted": True}
 
 
 async def delete_knowledge_collection(ctx: Ctx) -> dict[str, Any]:
     """Delete a collection: every source in it and their chunks."""
     name = ctx.params["name"]
-    deleted = knowledge.delete_collection(ctx.emu, ctx.tenant, _user(ctx), name)
+    deleted = knowledge.delete_collection(ctx.t, _user(ctx), name)
     return {"collection": name, "deleted": True, "sources": deleted}
 
 

@@ -56,13 +56,13 @@ async def list_logs(ctx: Ctx) -> Any:
     if since is not None and since > until:
         raise invalid("since", "must not be after 'until'")
     limit = query_int(ctx, "limit", 100, 1, 1000)
-    return list_answer(ctx, one_page(observability.query_logs(ctx.emu, ctx.tenant, flt, since, until, limit)))
+    return list_answer(ctx, one_page(observability.query_logs(ctx.t, flt, since, until, limit)))
 
 
 async def stream_logs(ctx: Ctx) -> Any:
     """SSE: log lines as the clock releases them, until the client disconnects."""
     last = ctx.request.headers.get("last-event-id") or ctx.query.get("lastEventId")
-    tail = observability.LogTail(ctx.emu, ctx.tenant, _filter(ctx, search=False), last)
+    tail = observability.LogTail(ctx.t, _filter(ctx, search=False), last)
     return stream_response(ctx.emu, tail.poll)
 
 
@@ -112,7 +112,7 @@ async def query_metrics(ctx: Ctx) -> Any:
         raise invalid("since", "must be before 'until'")
     if (until - since) / interval > MAX_POINTS:
         raise invalid("interval", f"gives more than {MAX_POINTS} points between 'since' and 'until'; widen it")
-    points = observability.series(ctx.emu, ctx.tenant, metric, since, until, interval)
+    points = observability.series(ctx.t, metric, since, until, interval)
     return list_answer(ctx, one_page(points))
 
 
@@ -151,7 +151,7 @@ async def get_trace(ctx: Ctx) -> dict:
     if run is None:
         raise NotFound("trace", ident)
     agent = _agents(ctx, {run["agent_id"]}).get(run["agent_id"])
-    return observability.trace_detail(ctx.emu, run, agent)
+    return observability.trace_detail(ctx.t, run, agent)
 
 
 routes = [

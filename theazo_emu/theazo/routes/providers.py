@@ -47,14 +47,14 @@ async def create_provider(ctx: Ctx) -> Any:
     """Configure a provider (or reconfigure it: credentials replaced)."""
     body: CreateProvider = ctx.body
     is_default = body.isDefault if "isDefault" in body.model_fields_set else None
-    row, created = providers.configure(ctx.emu, ctx.tenant, body.provider, credentials=body.credentials, is_default=is_default)
+    row, created = providers.configure(ctx.t, body.provider, credentials=body.credentials, is_default=is_default)
     return respond(provider_to_api(row), 201 if created else 200)
 
 
 async def update_provider(ctx: Ctx) -> Any:
     """Configure a provider by path, with credentials or an org secret's name (BYOI)."""
     body: UpdateProvider = ctx.body
-    row, created = providers.configure(ctx.emu, ctx.tenant, _path_provider(ctx), credentials=body.credentials,
+    row, created = providers.configure(ctx.t, _path_provider(ctx), credentials=body.credentials,
                              credential_ref=body.credentialRef, config=body.config, is_default=body.isDefault)
     return respond(provider_to_api(row), 201 if created else 200)
 
@@ -70,7 +70,7 @@ async def delete_provider(ctx: Ctx) -> dict:
         raise Conflict(f"Provider '{provider}' has {active} active agent{'s' if active > 1 else ''}; "
                        f"terminate {'them' if active > 1 else 'it'} before removing the provider.",
                        {"provider": provider, "activeAgents": active})
-    providers.remove(ctx.emu, row)
+    providers.remove(ctx.t, row)
     return {"ok": True}
 
 

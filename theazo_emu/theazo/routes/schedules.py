@@ -55,7 +55,7 @@ async def add_schedule(ctx: Ctx) -> dict:
     """Create a schedule (reference `action` or SDK `agent` + `userId` + `input`)."""
     body: CreateSchedule = ctx.body
     action = actions.normalize(stored_action(body.action), body.agent, body.userId, body.input)
-    return create_schedule(ctx.emu, ctx.tenant, name=body.name, cron=body.cron, action=action,
+    return create_schedule(ctx.t, name=body.name, cron=body.cron, action=action,
                            timezone=body.timezone, metadata=body.metadata)
 
 
@@ -95,7 +95,7 @@ async def update_schedule(ctx: Ctx) -> dict:
         changes["metadata"] = body.metadata
     action = _updated_action(row["action"], body)
     if action is not None:
-        actions.check(ctx.emu, ctx.tenant, action)
+        actions.check(ctx.t, action)
         changes["action"] = action
     if body.cron is not None or body.timezone is not None:
         zone = body.timezone if body.timezone is not None else row["timezone"]
@@ -141,7 +141,7 @@ async def resume_schedule(ctx: Ctx) -> dict:
 async def schedule_history(ctx: Ctx) -> Any:
     """The schedule's firings, newest first, with each run's status and cost."""
     row, params, now = _load(ctx), PageParams.from_query(ctx, "exec"), ctx.now_ms()
-    rows = schedules.history(ctx.emu, row, params.limit + 1, params.after)
+    rows = schedules.history(ctx.t, row, params.limit + 1, params.after)
     return list_answer(ctx, page_body(params.cut(rows), lambda r: execution_to_api(r, now)))
 
 

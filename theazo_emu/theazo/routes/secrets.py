@@ -63,7 +63,7 @@ def _list(ctx: Ctx, scope: str | None) -> dict:
 async def set_secret(ctx: Ctx) -> Any:
     """Set a secret (org-wide, or scoped to sessionId); the same name and scope overwrites."""
     body: SetSecret = ctx.body
-    row, created = put_secret(ctx.emu, ctx.tenant, _scope(ctx, body.sessionId), body.name, body.value)
+    row, created = put_secret(ctx.t, _scope(ctx, body.sessionId), body.name, body.value)
     return respond(secret_to_api(row), 201 if created else 200)
 
 
@@ -90,7 +90,7 @@ async def set_session_secrets(ctx: Ctx) -> Any:
     results = []
     with ctx.store.atomic():
         for name, value in sorted(body.entries().items()):
-            results.append(put_secret(ctx.emu, ctx.tenant, scope, name, value))
+            results.append(put_secret(ctx.t, scope, name, value))
     created = any(was_created for _, was_created in results)
     return respond({"ok": True, "data": [secret_to_api(row) for row, _ in results]}, 201 if created else 200)
 

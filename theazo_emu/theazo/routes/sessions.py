@@ -73,7 +73,7 @@ async def resume_session(ctx: Ctx) -> dict:
     status = session_status(session, ctx.now_ms())
     if status != "paused":
         raise Conflict(f"Session {session['id']} is {status}, not paused.", {"status": status})
-    limits.check(ctx.emu, session, ("maxComputeMinutes",))
+    limits.check(ctx.t, session, ("maxComputeMinutes",))
     sessions.resume(ctx.emu, session)
     return get_session_body(ctx, session["id"])
 
@@ -98,7 +98,7 @@ async def session_usage(ctx: Ctx) -> dict:
     created = ctx.store.count("agents", "session_id = ?", [session["id"]])
     return {
         "sessionId": session["id"], "cost": pricing.cost(totals.total_cents),
-        "computeMinutes": totals.compute_minutes, "activeAgents": limits.active_agents(ctx.emu, session),
+        "computeMinutes": totals.compute_minutes, "activeAgents": limits.active_agents(ctx.t, session),
         "totalAgentsCreated": created,
         "compute": {"minutes": totals.compute_minutes, "cost": pricing.cost(totals.compute_cents)},
         "models": {"inputTokens": totals.input_tokens, "outputTokens": totals.output_tokens,
@@ -109,7 +109,7 @@ async def session_usage(ctx: Ctx) -> dict:
 
 async def get_limits(ctx: Ctx) -> dict:
     """The session's limits with what is used and what remains."""
-    return limits.view(ctx.emu, load(ctx, ctx.params["session_id"]))
+    return limits.view(ctx.t, load(ctx, ctx.params["session_id"]))
 
 
 async def update_limits(ctx: Ctx) -> dict:
@@ -121,8 +121,8 @@ async def update_limits(ctx: Ctx) -> dict:
             merged.pop(name, None)
         else:
             merged[name] = {k: v for k, v in value.items() if v is not None} if isinstance(value, dict) else value
-    sessions.set_limits(ctx.emu, session, merged)
-    return limits.view(ctx.emu, load(ctx, session["id"]))
+    sessions.set_limits(ctx.t, session, merged)
+    return limits.view(ctx.t, load(ctx, session["id"]))
 
 
 routes = [

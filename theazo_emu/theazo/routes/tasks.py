@@ -28,7 +28,7 @@ DEFAULT_WAIT_S = 30.0
 
 def _load(ctx: Ctx) -> tuple[dict, dict]:
     session = load_session(ctx, ctx.params["session_id"])
-    return tasks.load(ctx.emu, ctx.tenant, session["id"], ctx.params["task_id"])
+    return tasks.load(ctx.t, session["id"], ctx.params["task_id"])
 
 
 async def session_run(ctx: Ctx) -> dict:
@@ -47,7 +47,7 @@ async def submit_task(ctx: Ctx) -> dict:
     text = body.input if isinstance(body.input, str) else orchestration.task_text(body.input)
     row, _, run = tasks.start(ctx.emu, session, body.agent, text, kind="task", task_input=body.input,
                               priority=body.priority, webhook=body.webhook)
-    return task_to_api(ctx.emu, row, run)
+    return task_to_api(ctx.t, row, run)
 
 
 async def list_tasks(ctx: Ctx) -> object:
@@ -55,19 +55,19 @@ async def list_tasks(ctx: Ctx) -> object:
     session = load_session(ctx, ctx.params["session_id"])
     status = query_choice(ctx, "status", STATUSES)
     params = PageParams.from_query(ctx, "task", default=50)
-    pairs = tasks.list_rows(ctx.emu, ctx.tenant, session["id"], status, params.limit, params.after)
+    pairs = tasks.list_rows(ctx.t, session["id"], status, params.limit, params.after)
     page = params.cut(pairs, key=lambda pair: pair[0]["id"])
-    return list_answer(ctx, page_body(page, lambda pair: task_to_api(ctx.emu, *pair)))
+    return list_answer(ctx, page_body(page, lambda pair: task_to_api(ctx.t, *pair)))
 
 
 async def get_task(ctx: Ctx) -> dict:
     """One task of the session."""
-    return task_to_api(ctx.emu, *_load(ctx))
+    return task_to_api(ctx.t, *_load(ctx))
 
 
 async def cancel_task(ctx: Ctx) -> dict:
     """Cancel a running task: its agent is terminated (409 once the task has ended)."""
-    return task_to_api(ctx.emu, *tasks.cancel(ctx.emu, *_load(ctx)))
+    return task_to_api(ctx.t, *tasks.cancel(ctx.emu, *_load(ctx)))
 
 
 def _wait_seconds(ctx: Ctx) -> float:
@@ -92,7 +92,7 @@ async def wait_task(ctx: Ctx) -> object:
     wall_deadline = loop.time() + min(seconds, WAIT_CAP_S)
     while True:
         row, run = _load(ctx)
-        body = task_to_api(emu, row, run)
+        body = task_to_api(ctx.t, row, run)
         remaining = wall_deadline - loop.time()
         if body["status"] in FINAL or remaining <= 0 or emu.clock.now_ms() >= deadline_ms:
             return respond(body)

@@ -25,16 +25,16 @@ async def create_team(ctx: Ctx) -> dict:
     body: CreateTeam = ctx.body
     session = load_session(ctx, ctx.params["session_id"])
     for index, member in enumerate(body.agents):
-        orchestration.check_agent_ref(ctx.emu, ctx.tenant, f"agents.{index}.agent", member.agent)
-        orchestration.agent_request(ctx.emu, ctx.tenant, member.agent)  # 422 on a bad inline config
-    return team_to_api(teams.create(ctx.emu, session, body))
+        orchestration.check_agent_ref(ctx.t, f"agents.{index}.agent", member.agent)
+        orchestration.agent_request(ctx.t, member.agent)  # 422 on a bad inline config
+    return team_to_api(teams.create(ctx.t, session, body))
 
 
 async def run_team(ctx: Ctx) -> dict:
     """Run the team on a task: 202 with `runId`; poll GET /v1/team-runs/:runId."""
     body: RunTeam = ctx.body
     row = teams.start(ctx.emu, _team(ctx), body.task)
-    return run_to_api(ctx.emu, row)
+    return run_to_api(ctx.t, row)
 
 
 async def cancel_team(ctx: Ctx) -> dict:
@@ -45,7 +45,7 @@ async def cancel_team(ctx: Ctx) -> dict:
 
 async def get_team_run(ctx: Ctx) -> dict:
     """A team run: status, output, per-role outputs, contributions, total cost."""
-    return run_to_api(ctx.emu, ctx.store.get(RUNS, ctx.params["run_id"], RUN_KIND))
+    return run_to_api(ctx.t, ctx.store.get(RUNS, ctx.params["run_id"], RUN_KIND))
 
 
 routes = [

@@ -52,7 +52,7 @@ async def create_trigger(ctx: Ctx) -> dict:
     body: CreateTrigger = ctx.body
     emu, tenant = ctx.emu, ctx.tenant
     action = actions.normalize(stored_action(body.action), body.agent, body.userId)
-    actions.check(emu, tenant, action)
+    actions.check(ctx.t, action)
     now = ctx.now_iso()
     with ctx.store.atomic():
         trigger_id = emu.new_id("trg", tenant)

@@ -108,7 +108,7 @@ def _spec(body: UpdateWorkflow, base: dict[str, Any]) -> dict[str, Any]:
 
 def _check(ctx: Ctx, spec: dict[str, Any], body: UpdateWorkflow) -> None:
     for field, ref in check_steps(spec["steps"], body.policy if "policy" in body.model_fields_set else None):
-        orchestration.check_agent_ref(ctx.emu, ctx.tenant, field, ref)
+        orchestration.check_agent_ref(ctx.t, field, ref)
 
 
 async def create_workflow(ctx: Ctx) -> dict:
@@ -131,13 +131,13 @@ async def list_workflows(ctx: Ctx) -> dict:
 
 async def get_workflow(ctx: Ctx) -> dict:
     """Get one workflow (its latest version)."""
-    return workflow_to_api(load_workflow(ctx.emu, ctx.tenant, ctx.params["workflow_id"]))
+    return workflow_to_api(load_workflow(ctx.t, ctx.params["workflow_id"]))
 
 
 async def update_workflow(ctx: Ctx) -> dict:
     """Change a workflow: the result is its next version (runs in flight keep theirs)."""
     body: UpdateWorkflow = ctx.body
-    row = load_workflow(ctx.emu, ctx.tenant, ctx.params["workflow_id"])
+    row = load_workflow(ctx.t, ctx.params["workflow_id"])
     spec = _spec(body, row["wf_spec"])
     _check(ctx, spec, body)
     changes = {"wf_spec": spec, "version": row["version"] + 1, "updated_at": ctx.now_iso()}
@@ -145,12 +145,12 @@ async def update_workflow(ctx: Ctx) -> dict:
         if name in body.model_fields_set and (name != "name" or body.name is not None):
             changes[name] = getattr(body, name)
     ctx.store.update(TABLE, row["id"], changes)
-    return workflow_to_api(load_workflow(ctx.emu, ctx.tenant, row["id"]))
+    return workflow_to_api(load_workflow(ctx.t, row["id"]))
 
 
 async def delete_workflow(ctx: Ctx) -> dict:
     """Delete a workflow; its runs (and runs in flight) are kept."""
-    row = load_workflow(ctx.emu, ctx.tenant, ctx.params["workflow_id"])
+    row = load_workflow(ctx.t, ctx.params["workflow_id"])
     ctx.store.delete(TABLE, "id = ?", [row["id"]])
     return {"ok": True, "id": row["id"], "deleted": True}
 
@@ -158,7 +158,7 @@ async def delete_workflow(ctx: Ctx) -> dict:
 async def run_workflow(ctx: Ctx) -> Any:
     """Start a run (201), or answer the run this idempotencyKey already started (200)."""
     body: StartWorkflowRun = ctx.body
-    load_workflow(ctx.emu, ctx.tenant, ctx.params["workflow_id"])  # an unknown workflow is 404 first
+    load_workflow(ctx.t, ctx.params["workflow_id"])  # an unknown workflow is 404 first
     if body.userId is None and body.sessionId is None:
         raise invalid("userId", "required unless 'sessionId' is given")
     row, created = workflows.start(ctx.emu, ctx.tenant, ctx.params["workflow_id"], body.userId, body.sessionId,
@@ -202,14 +202,14 @@ async def stream_run(ctx: Ctx) -> Any:
     """SSE of a run's step events: past ones replayed, closed after the run ends."""
     row = _load_run(ctx)
     last = ctx.request.headers.get("last-event-id") or ctx.query.get("lastEventId")
-    follower = orchestration.EventFollower(ctx.emu, row["id"], engine.TERMINAL_EVENTS, last)
+    follower = orchestration.EventFollower(ctx.t, row["id"], engine.TERMINAL_EVENTS, last)
     return stream_response(ctx.emu, follower.poll)
 
 
 async def estimate_workflow(ctx: Ctx) -> dict:
     """Estimate cost and compute minutes from the step graph, the input and past runs."""
     body: EstimateWorkflow = ctx.body
-    row = load_workflow(ctx.emu, ctx.tenant, ctx.params["workflow_id"])
+    row = load_workflow(ctx.t, ctx.params["workflow_id"])
     history = ctx.store.rows(RUNS, "workflow_id = ? AND status = 'completed'", [row["id"]], order="id DESC",
                              limit=20, columns="wf_state")
     return workflow_estimate.estimate(row["wf_spec"], body.input or {}, history)
@@ -218,11 +218,11 @@ async def estimate_workflow(ctx: Ctx) -> dict:
 async def schedule_workflow(ctx: Ctx) -> dict:
     """Run this workflow on a cron schedule (a schedule whose action is a workflow-run)."""
     body: ScheduleWorkflow = ctx.body
-    row = load_workflow(ctx.emu, ctx.tenant, ctx.params["workflow_id"])
+    row = load_workflow(ctx.t, ctx.params["workflow_id"])
     config = {"workflowId": row["id"], "userId": body.userId}
     if body.input is not None:
         config["input"] = body.input
-    return create_schedule(ctx.emu, ctx.tenant, name=body.name or f"{row['name']} (workflow)", cron=body.cron,
+    return create_schedule(ctx.t, name=body.name or f"{row['name']} (workflow)", cron=body.cron,
                            action={"type": "workflow-run", "config": config}, timezone=body.timezone)
 
 

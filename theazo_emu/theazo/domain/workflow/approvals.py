@@ -16,6 +16,7 @@ from theazo_emu.core.errors import Conflict
 from theazo_emu.theazo.domain import events
 
 if TYPE_CHECKING:
+    from theazo_emu.core.tenant import Tenant
     from theazo_emu.emulator import Emulator
 
 TABLE, KIND = "approvals", "approval"
@@ -36,12 +37,15 @@ def approval_to_api(row: dict) -> dict[str, Any]:
 def open_approval(emu: "Emulator", run: dict, key: str, action: str, params: Any, default_action: str,
                   now_ms: int, expires_ms: int) -> str:
     """A pending approval for step `key` of the workflow run; returns its id. Its agent is
-    the run's: the agent of the run's latest agent step, if one has started."""
+    the run's: the agent of the run's latest agent step, if one has started. Takes the
+    Emulator: `approval.requested` goes out through core/delivery."""
     tenant = run["tenant"]
-    approval_id = emu.new_id("apr", tenant)
-    latest = emu.store.one("SELECT r.agent_id FROM workflow_tasks t JOIN runs r ON r.id = t.task_id "
-                           "WHERE t.run_id = ? ORDER BY t.task_id DESC LIMIT 1", [run["id"]])
-    emu.store.insert(TABLE, {
+    t = emu.tenant(tenant)
+    approval_id = t.new_id("apr")
+    latest = next(iter(t.store.select(
+        "SELECT r.agent_id FROM workflow_tasks t JOIN runs r ON r.id = t.task_id AND r.tenant = :tenant "
+        "WHERE t.tenant = :tenant AND t.run_id = :run ORDER BY t.task_id DESC LIMIT 1", run=run["id"])), None)
+    t.store.insert(TABLE, {
         "id": approval_id, "tenant": tenant, "session_id": run["session_id"], "user_id": run["user_id"],
         "agent_id": latest["agent_id"] if latest else None, "run_id": run["id"], "step_id": key, "node_key": key,
         "action_name": action, "apr_params": params, "status": "pending",
@@ -55,32 +59,35 @@ def open_approval(emu: "Emulator", run: dict, key: str, action: str, params: Any
     return approval_id
 
 
-def cancel_pending(emu: "Emulator", approval_id: str, now_ms: int, reason: str) -> None:
+def cancel_pending(t: "Tenant", approval_id: str, now_ms: int, reason: str) -> None:
     """Its step was cancelled: a still-pending approval expires, decided by the system."""
-    emu.store.db.execute("UPDATE approvals SET status = 'expired', resolved_at = ?, resolved_by = 'system', "
-                         "reason = ? WHERE id = ? AND status = 'pending'", [iso(now_ms), reason, approval_id])
+    t.store.execute("UPDATE approvals SET status = 'expired', resolved_at = :at, resolved_by = 'system', "
+                    "reason = :reason WHERE tenant = :tenant AND id = :id AND status = 'pending'",
+                    at=iso(now_ms), reason=reason, id=approval_id)
 
 
 def record(emu: "Emulator", approval: dict, status: str, *, by: str, modifications: dict | None = None,
            reason: str | None = None) -> dict:
-    """Decide a pending approval (approved, denied or expired); returns it as it now is."""
+    """Decide a pending approval (approved, denied or expired); returns it as it now is. Takes
+    the Emulator: `approval.resolved` goes out through core/delivery."""
     if approval["status"] != "pending":
         raise Conflict(f"Approval {approval['id']} is {approval['status']}; only a pending approval can be "
                        "resolved.", {"status": approval["status"], "id": approval["id"]})
-    changes = {"status": status, "resolved_at": emu.clock.now_iso(), "resolved_by": by,
+    t = emu.tenant(approval["tenant"])
+    changes = {"status": status, "resolved_at": t.now_iso(), "resolved_by": by,
                "apr_modifications": modifications, "reason": reason}
-    emu.store.update(TABLE, approval["id"], changes)
+    t.store.update(TABLE, approval["id"], changes)
     events.publish(emu, approval["tenant"], events.Event("approval.resolved", {
         "approvalId": approval["id"], "workflowRunId": approval["run_id"], "stepId": approval["step_id"],
         "status": status, "resolvedBy": by, "reason": reason}, emu.clock.now_ms()))
     return {**approval, **changes}
 
 
-def next_expiry(emu: "Emulator") -> int | None:
+def next_expiry(emu: "Emulator") -> int | None:  # every tenant's (ApprovalTimer)
     return emu.store.scalar("SELECT MIN(expires_ms) FROM approvals WHERE status = 'pending'")
 
 
 def expiring(emu: "Emulator", at_ms: int) -> list[dict]:
-    """Pending approvals whose time is up at `at_ms`, in the order they expire."""
+    """Pending approvals of every tenant whose time is up at `at_ms`, in the order they expire."""
     return emu.store.all("SELECT * FROM approvals WHERE status = 'pending' AND expires_ms <= ? "
                          "ORDER BY expires_ms, id", [at_ms])

@@ -26,6 +26,7 @@ from theazo_emu.theazo.domain.workflow.expressions import ExpressionError
 from theazo_emu.theazo.domain.workflow.steps import COMPOSITE, StepKinds
 
 if TYPE_CHECKING:
+    from theazo_emu.core.tenant import Tenant
     from theazo_emu.emulator import Emulator
 
 log = logging.getLogger("theazo_emu")
@@ -38,10 +39,11 @@ MAX_PASSES = 100_000
 
 def create_run(emu: "Emulator", workflow: dict, session: dict, input_: dict, idempotency_key: str | None) -> dict:
     """Insert a run of this workflow version and start its first steps; returns the row."""
-    now, tenant = emu.clock.now_ms(), workflow["tenant"]
-    with emu.store.atomic():
-        row = emu.store.insert("workflow_runs", {
-            "id": emu.new_id("wfr", tenant), "tenant": tenant, "workflow_id": workflow["id"],
+    t = emu.tenant(workflow["tenant"])
+    now = t.now_ms()
+    with t.store.atomic():
+        row = t.store.insert("workflow_runs", {
+            "id": t.new_id("wfr"), "tenant": t.name, "workflow_id": workflow["id"],
             "workflow_version": workflow["version"], "user_id": session["user_id"], "session_id": session["id"],
             "status": "running", "wf_spec": workflow["wf_spec"], "wf_input": input_,
             "wf_state": initial_state(workflow["wf_spec"]), "wf_output": None, "wf_error": None,
@@ -72,12 +74,17 @@ def new_node(kind: str, **extra: Any) -> dict:
 
 
 def load(emu: "Emulator", run_id: str) -> dict | None:
+    """The run with this id, whoever's it is (the workflow timer wakes every tenant's runs)."""
     return emu.store.one("SELECT * FROM workflow_runs WHERE id = ?", [run_id])
 
 
+def _load(t: "Tenant", run_id: str) -> dict | None:
+    return t.store.find("workflow_runs", "id = ?", [run_id], order=None)
+
+
 def _with_runner(emu: "Emulator", run: dict, action: str, *args: Any) -> "Runner":
-    with emu.store.atomic():
-        runner = Runner(emu, run)
+    runner = Runner(emu, run)
+    with runner.t.store.atomic():
         getattr(runner, action)(*args)
     return runner
 
@@ -98,16 +105,17 @@ def retry(emu: "Emulator", run: dict) -> dict:
 def resolve_approval(emu: "Emulator", approval: dict, status: str, *, by: str, modifications: dict | None = None,
                      reason: str | None = None) -> dict:
     """Approve, deny or expire a pending approval (409 otherwise), then let its step go on."""
-    with emu.store.atomic():
+    t = emu.tenant(approval["tenant"])
+    with t.store.atomic():
         approval = approvals.record(emu, approval, status, by=by, modifications=modifications, reason=reason)
         approval_resolved(emu, approval)
-    emu.changes.notify()
+    t.changes.notify()
     return approval
 
 
 def approval_resolved(emu: "Emulator", approval: dict) -> None:
     """An approval of a run's step was approved, denied or expired: the step goes on."""
-    run = load(emu, approval["run_id"]) if approval.get("run_id") else None
+    run = _load(emu.tenant(approval["tenant"]), approval["run_id"]) if approval.get("run_id") else None
     if run is None or run["status"] not in ACTIVE:
         return
     approved = approval["status"] == "approved" or (approval["status"] == "expired"
@@ -118,9 +126,9 @@ def approval_resolved(emu: "Emulator", approval: dict) -> None:
         "resolvedBy": approval["resolved_by"]})
 
 
-def webhook_answered(emu: "Emulator", run_id: str, key: str, attempt: int, outcome: dict) -> None:
+def webhook_answered(emu: "Emulator", tenant: str, run_id: str, key: str, attempt: int, outcome: dict) -> None:
     """A webhook step's response (or failure) arrived from the outside world."""
-    run = load(emu, run_id)
+    run = _load(emu.tenant(tenant), run_id)
     if run is not None and run["status"] in ACTIVE:
         _with_runner(emu, run, "deliver", key, "response", outcome, attempt)
 
@@ -129,10 +137,10 @@ class Runner(StepKinds):
     """One run, loaded: its spec index, nodes and the events this step of the engine emits."""
 
     def __init__(self, emu: "Emulator", row: dict) -> None:
-        self.emu, self.row = emu, row
+        self.emu, self.row, self.t = emu, row, emu.tenant(row["tenant"])
         self.spec, self.state = row["wf_spec"], row["wf_state"]
         self.nodes: dict[str, dict] = self.state["nodes"]
-        self.now = emu.clock.now_ms()
+        self.now = self.t.now_ms()
         self.events: list[tuple[str, dict]] = []
         self.fired: list[dict[str, Any]] = []
         self.index: dict[str, dict] = {}
@@ -328,9 +336,9 @@ class Runner(StepKinds):
         self.cancel_children(key)
         if node.get("taskId") and node["status"] == "running":
             self.task_done(node["taskId"])
-            orchestration.release(self.emu, node.get("agentId"))
+            orchestration.release(self.emu, self.row["tenant"], node.get("agentId"))
         if node.get("approvalId") and node["status"] == "waiting":
-            approvals.cancel_pending(self.emu, node["approvalId"], self.now, reason)
+            approvals.cancel_pending(self.t, node["approvalId"], self.now, reason)
         node.update(status="cancelled", completedMs=self.now, error=reason)
         self.emit_step("step:cancelled", "step.cancelled", key, reason=reason)
 
@@ -396,14 +404,15 @@ class Runner(StepKinds):
     # ---- bookkeeping ----
 
     def on_webhook(self, key: str, attempt: int) -> Any:
-        emu, run_id = self.emu, self.row["id"]
-        return lambda outcome: webhook_answered(emu, run_id, key, attempt, outcome)
+        emu, tenant, run_id = self.emu, self.t.name, self.row["id"]
+        return lambda outcome: webhook_answered(emu, tenant, run_id, key, attempt, outcome)
 
     def children(self, key: str) -> list[str]:
         return [k for k in self.nodes if self.parent_of(k) == key]
 
     def task_done(self, task_id: str) -> None:
-        self.emu.store.db.execute("UPDATE workflow_tasks SET done = 1 WHERE task_id = ?", [task_id])
+        self.t.store.execute("UPDATE workflow_tasks SET done = 1 WHERE tenant = :tenant AND task_id = :task",
+                             task=task_id)
 
     def emit(self, event: str, sdk_event: str, **data: Any) -> None:
         self.events.append((event, {"event": sdk_event, "runId": self.row["id"], **data}))
@@ -433,20 +442,20 @@ class Runner(StepKinds):
         if self.active() and self.spec.get("timeout") is not None:
             dues.append(row["started_ms"] + duration_ms(self.spec["timeout"]))
         row["wake_ms"] = min(dues) if dues and self.active() else None
-        orchestration.append_events(self.emu, "workflow_runs", row, self.events)
-        self.emu.store.update("workflow_runs", row["id"], {
+        orchestration.append_events(self.t, "workflow_runs", row, self.events)
+        self.t.store.update("workflow_runs", row["id"], {
             k: row[k] for k in ("status", "wf_state", "wf_output", "wf_error", "total_cents", "current_step_id",
                                 "can_retry_from", "completed_at", "started_ms", "wake_ms")})
         self.fired += [{"type": "workflow", "runId": row["id"], "event": event, "stepId": data.get("stepId")}
                        for event, data in self.events]
         self.events = []
-        self.emu.changes.notify()
+        self.t.changes.notify()
 
 
-def fail_hard(emu: "Emulator", run_id: str) -> None:
+def fail_hard(t: "Tenant", run_id: str) -> None:
     """The engine met a bug on this run: fail it so that it stops waking (timers.py logs it)."""
-    with emu.store.atomic():
-        emu.store.update("workflow_runs", run_id, {
-            "status": "failed", "wake_ms": None, "completed_at": emu.clock.now_iso(),
+    with t.store.atomic():
+        t.store.update("workflow_runs", run_id, {
+            "status": "failed", "wake_ms": None, "completed_at": t.now_iso(),
             "wf_error": {"code": "internal_error", "message": "Unexpected engine error."}})
-        emu.store.db.execute("UPDATE workflow_tasks SET done = 1 WHERE run_id = ?", [run_id])
+        t.store.execute("UPDATE workflow_tasks SET done = 1 WHERE tenant = :tenant AND run_id = :run", run=run_id)

@@ -23,6 +23,7 @@ from theazo_emu.theazo.domain.workflow.durations import duration_ms
 from theazo_emu.theazo.domain.workflow.expressions import evaluate, resolve, truthy
 
 if TYPE_CHECKING:
+    from theazo_emu.core.tenant import Tenant
     from theazo_emu.emulator import Emulator
 
 COMPOSITE = ("parallel", "map", "condition")
@@ -41,7 +42,8 @@ class StepFailure(ApiError):
 
 
 class StepKinds:
-    emu: "Emulator"
+    emu: "Emulator"  # spawning and releasing agents publish run events (core/delivery)
+    t: "Tenant"  # the run's tenant
     row: dict
     spec: dict
     state: dict
@@ -85,16 +87,16 @@ class StepKinds:
             raise StepFailure("cost_limit", f"The run has spent {self.row['total_cents']} cents, reaching "
                               f"policy.maxTotalCost ({cap['amount']}).")
         context = self.context(key)
-        body = orchestration.agent_request(self.emu, self.row["tenant"], spec["agent"], timeout=spec.get("timeout"),
+        body = orchestration.agent_request(self.t, spec["agent"], timeout=spec.get("timeout"),
                                            allow_tools=policy.get("allowTools"), deny_tools=policy.get("denyTools"))
         task = self._task(key, spec, context)
-        session = self.emu.store.get("sessions", self.row["tenant"], self.row["session_id"], "session")
+        session = self.t.store.get("sessions", self.row["session_id"], "session")
         agent, run = orchestration.spawn(self.emu, session, body, task)
         cents = run["result"]["cost"]["amount"]
         node.update(taskId=run["id"], agentId=agent["id"], cost=node["cost"] + cents)
         self.row["total_cents"] += cents
-        self.emu.store.insert("workflow_tasks", {"task_id": run["id"], "tenant": self.row["tenant"],
-                                                 "run_id": self.row["id"], "node_key": key, "done": 0})
+        self.t.store.insert("workflow_tasks", {"task_id": run["id"], "tenant": self.t.name,
+                                               "run_id": self.row["id"], "node_key": key, "done": 0})
 
     start_planner = start_agent
 
@@ -116,11 +118,11 @@ class StepKinds:
         return rendered if given not in ({}, None) else f"Workflow step '{key}'"
 
     def poll_agent(self, key: str, node: dict) -> bool:
-        outcome = orchestration.task_outcome(self.emu, node["taskId"])
+        outcome = orchestration.task_outcome(self.t, node["taskId"])
         if outcome is None:
             return False
         self.task_done(node["taskId"])
-        orchestration.release(self.emu, node["agentId"])
+        orchestration.release(self.emu, self.row["tenant"], node["agentId"])
         cap = (self.spec.get("policy") or {}).get("maxCostPerStep")
         if outcome["error"]:
             self.fail(key, outcome["error"]["code"], outcome["error"]["message"])
@@ -185,7 +187,7 @@ class StepKinds:
                    "body": resolve(spec["body"], context) if "body" in spec else None,
                    "timeoutS": duration_ms(spec.get("timeout") or DEFAULT_WEBHOOK_TIMEOUT) / 1000}
         node["request"] = {"url": url, "method": request["method"]}
-        answered = outbound.launch(self.emu, request, self.on_webhook(key, node["attempt"]))
+        answered = outbound.launch(self.t, request, self.on_webhook(key, node["attempt"]))
         if answered is not None:
             node["response"] = answered
 

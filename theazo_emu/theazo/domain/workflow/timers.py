@@ -44,7 +44,7 @@ class WorkflowTimer:
                 fired += engine.advance(emu, run)
             except Exception:  # a bug must not stall the clock forever: fail this run, loudly
                 log.exception("workflow run %s failed inside the engine", run_id)
-                engine.fail_hard(emu, run_id)
+                engine.fail_hard(emu.tenant(run["tenant"]), run_id)
         return fired
 
 

@@ -39,7 +39,7 @@ class Settings:
     # Requests per minute per API key: None (off), 'free', 'cloud', 'team' or a number (ratelimit.py).
     rate_limit: str | None = None
     # The Theo surface's per-key tier: None (off), 'free', 'starter', 'pro', 'enterprise' or a
-    # number of requests per minute (domain/theo/ratelimit.py).
+    # number of requests per minute (theo/domain/ratelimit.py).
     theo_rate_limit: str | None = None
     # Let Theo webhooks call private addresses and plain http (a receiver on loopback).
     allow_private_webhooks: bool = False

@@ -34,7 +34,7 @@ def loaded() -> Migrations:
 
 
 def dump() -> str:
-    """The schema these migrations build on an empty database, as data/schema.sql."""
+    """The schema these migrations build on an empty database, as core/schema.sql."""
     import sqlite3
 
     conn = sqlite3.connect(":memory:", isolation_level=None)

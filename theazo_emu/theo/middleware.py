@@ -15,7 +15,7 @@ allow: it is answered 204 for any origin, telling nothing of any key's list, and
 that follows it (with its key) is the one checked.
 
 `Idempotency` (§3.1): a POST with `Idempotency-Key` (1-256 of A-Z a-z 0-9 - _ . :, else
-400) is claimed per tenant (domain/theo/idempotency.py), but only once the request has passed
+400) is claimed per tenant (theo/domain/idempotency.py), but only once the request has passed
 every guard a fresh one passes (key, origin, rate limit, scopes): `idempotency_guard` runs in
 the route, after those. A repeat of the same request within 24 h replays the stored status,
 headers and body (a stream frame by frame) with `X-Idempotent-Replay: true` and the original

@@ -5,12 +5,12 @@ theo-api.md §3.5: errors are `{"error": {message, type, code, request_id}}` wit
 400 `validation_error`, a bad key 401 `invalid_api_key`, a missing scope 403
 `insufficient_scope`, an unexpected failure 500 `server_error`). Keys: any `theo_sk_test_`
 key is its own tenant; keys created through /api/v1/keys are looked up by their SHA-256
-(domain/theo/keys.py), and a revoked one is 401. A Theazo key here is a 401 in this
+(theo/domain/keys.py), and a revoked one is 401. A Theazo key here is a 401 in this
 envelope, as a Theo key is on /v1. Lists are `{<name>: [...], has_more, next_cursor}`.
 Streams are sse.Frame lists sent whole, frame by frame, closing after the last.
 Guards: Theo's own rate limit (X-Ratelimit-*-Requests/-Tokens) and scopes, then the
 Idempotency-Key claim (a replay passes every guard a fresh request does), then faults.
-Middleware (theo_middleware.py): version headers and CORS, then the Idempotency-Key store.
+Middleware (theo/middleware.py): version headers and CORS, then the Idempotency-Key store.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Channels as conversations: threads, messages and their replies, and the message stream.
 
 Reference "Channels". The one writer of `channel_threads` and `channel_messages` (the
-channel rows and routes are resources/channels.py). A thread (`thr_`) belongs to a visitor
+channel rows and routes are theazo/routes/channels.py). A thread (`thr_`) belongs to a visitor
 (`visitorId`, default `visitor`): its first message creates an agent in that visitor's
 session, from the channel's agent reference as it resolves then (orchestration.resolve_agent); each message is answered at once by the mock engine (so fixtures apply) and its
 model tokens are booked to the ledger. `MessageFollower` streams messages posted after it

@@ -4,7 +4,7 @@ sdk-compat.md "Agent instance". A checkpoint keeps a copy of the agent's files (
 as they were when it was made (`create`); `restore()` puts them back inside the resume's
 transaction.
 `used_seq` orders checkpoints by when they were made or resumed from (the clock may be
-frozen, so an order, not an instant). The routes are resources/checkpoints.py.
+frozen, so an order, not an instant). The routes are theazo/routes/checkpoints.py.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Reference "Agent Definitions". `resolve_definition()` answers the latest version of a usable
 definition (404 unknown, 409 archived); `agent_settings()` is how new_agent applies one:
 fields the create body sets explicitly win. The serializers are here because schedules,
-channels and the inspector show definitions too. The versioned CRUD is resources/agent_definitions.py.
+channels and the inspector show definitions too. The versioned CRUD is theazo/routes/agent_definitions.py.
 """
 
 from __future__ import annotations

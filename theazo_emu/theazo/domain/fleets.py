@@ -1,7 +1,7 @@
 """Fleets: the engine that runs one agent over many inputs, `concurrency` at a time
 (sdk-compat "Fleet instance", reference "Fleets (additional)").
 
-The one writer of `fleets` and `fleet_items` (the routes are resources/fleets.py). Each
+The one writer of `fleets` and `fleet_items` (the routes are theazo/routes/fleets.py). Each
 item gets a fresh agent (agents.new_agent, start_run: limits and ledger as for any run),
 terminated when its run ends; its task is the input as JSON (a string input is the task
 itself). `advance()` harvests items whose run timeline ended and dispatches pending ones at

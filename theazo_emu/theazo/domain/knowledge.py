@@ -1,5 +1,5 @@
 """Knowledge bases: chunking, storage and deterministic ranked retrieval (the SDK's
-`session.knowledge`; /v1/knowledge routes in resources/knowledge.py, and /v1/files with
+`session.knowledge`; /v1/knowledge routes in theazo/routes/knowledge.py, and /v1/files with
 `autoIngest`).
 
 Knowledge belongs to a user of a tenant (the SDK sends the session's `userId`) and is

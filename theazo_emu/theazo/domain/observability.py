@@ -1,5 +1,5 @@
 """Logs, traces and metrics, derived from what runs already record (SDK `theazo.logs`,
-`theazo.metrics`, `theazo.traces`; the routes are resources/observability.py).
+`theazo.metrics`, `theazo.traces`; the routes are theazo/routes/observability.py).
 
 Nothing is stored for them. A log line is one released run event (run_events: its
 instant, its run's agent, session, user and provider); its id names the run and the

@@ -5,7 +5,7 @@ as associated data) and never returned. Invariant: while a tenant has providers,
 one is the default: the first configured one, or the last one set `isDefault`; removing
 the default promotes the oldest remaining one. An agent gets the provider it asked for,
 else the tenant's default, else the built-in `mock` (`resolve`). The routes are
-resources/providers.py.
+theazo/routes/providers.py.
 """
 
 from __future__ import annotations

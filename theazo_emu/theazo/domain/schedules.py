@@ -3,7 +3,7 @@
 Reference "Schedules". `create_schedule()` is how the schedules API and workflows
 (`POST /v1/workflows/:id/schedule`) make one: the cron and timezone are checked here (422
 naming the field), the action by actions.check (404/409 for an unusable definition or
-workflow). Firing is scheduler.py's; the routes are resources/schedules.py.
+workflow). Firing is scheduler.py's; the routes are theazo/routes/schedules.py.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Reference "Secrets". A secret is named within a scope: `org` (the whole tenant) 
 session's id. Values are sealed by the tenant's cipher (crypto.py) with tenant, scope and name as
 associated data and never leave the store but as an exec's environment under `--exec
 local`, where a session's secret wins over an org secret of the same name and every value
-is masked as `***` in the output. The routes are resources/secrets.py.
+is masked as `***` in the output. The routes are theazo/routes/secrets.py.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def _aad(tenant: str, scope: str, name: str) -> bytes:
 
 def put_secret(t: "Tenant", scope: str, name: str, value: str) -> tuple[dict, bool]:
     """Create or overwrite the secret `name` in `scope`; returns (row, created).
-    Callers have validated name and value (models/secrets.py) and the scope's session."""
+    Callers have validated name and value (theazo/bodies/secrets.py) and the scope's session."""
     now = iso(t.now_ms())
     sealed = t.cipher.seal(value.encode("utf-8"), _aad(t.name, scope, name))
     store = t.store

@@ -1,7 +1,7 @@
 """Tools agents can call: the built-in ones, and checking an input against a tool's schema.
 
 The built-ins are the tools the mock engine knows how to answer (mock/engine.py); custom
-tools (resources/tools.py) add a webhook handler. `input_problems()` checks a tool input
+tools (theazo/routes/tools.py) add a webhook handler. `input_problems()` checks a tool input
 against the part of JSON Schema a function's `parameters` use in practice: `type`,
 `required`, `properties` (recursively), `enum` and `items`; anything else in the schema is
 accepted as is. The MCP tools an agent can call come from domain/mcp.py.

@@ -4,7 +4,7 @@ sdk-compat §3 "theazo.workflows". `start_workflow_run()` is how every path star
 API, schedules and triggers): the latest version, idempotent on an idempotency key per
 workflow, its input checked against the `inputSchema` subset every client expects, in the
 given session or the user's. Execution is workflow/engine.py's; the routes are
-resources/workflows.py.
+theazo/routes/workflows.py.
 """
 
 from __future__ import annotations

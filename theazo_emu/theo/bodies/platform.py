@@ -2,7 +2,7 @@
 settings, rate-limit requests, billing, browser sessions and embeddable widgets
 (theo-api.md §1.1-§1.3).
 
-Strict about types and lenient about unknown fields, as models/theo.py; every failure is
+Strict about types and lenient about unknown fields, as theo/bodies/api.py; every failure is
 400 `validation_error` in Theo's envelope (a workflow without its required fields is 400
 `missing_fields`, raised by the endpoint).
 """

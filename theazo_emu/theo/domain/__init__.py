@@ -1,5 +1,5 @@
 """Theo's operations (the /api/v1 surface), shared by its endpoints (theo/), its middleware
-(surfaces/theo*.py) and the admin surface: keys and scopes, the engine catalogue and price
+(theo/surface.py and theo/middleware.py) and the admin surface: keys and scopes, the engine catalogue and price
 table, the mock engine, the completion pipeline, the ledger and credits, conversations, the
 audit log, events for webhooks, Idempotency-Key records and the per-key rate limits.
 Each module owns its tables; endpoints reach them only through these functions. A function

@@ -4,7 +4,7 @@ Per tenant (the "per-user namespace"), a key names one request: its fingerprint 
 path and body, canonical JSON), and once answered, the answer to replay for 24 hours of
 virtual time. A claim holds a 30-second execution lock (virtual time); a duplicate that
 arrives while the first still runs is refused, never executed. The middleware that uses
-these (surfaces/theo_middleware.py) decides what is stored. Owns theo_idempotency.
+these (theo/middleware.py) decides what is stored. Owns theo_idempotency.
 """
 
 from __future__ import annotations

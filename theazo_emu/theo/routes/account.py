@@ -1,6 +1,6 @@
 """The account routes: settings, tools, benchmarks, rate limits, billing, voice and channels.
 
-theo-api.md §1.1-§1.2; domain/theo/account.py and benchmarks.py. GET/PATCH /settings
+theo-api.md §1.1-§1.2; theo/domain/account.py and benchmarks.py. GET/PATCH /settings
 (`default_mode`, `personality`, `timezone` (IANA), `theo_branding`; PATCH answers the whole
 object and is audited as settings.updated). GET /tools lists the built-in tools and those of
 installed skills. GET /benchmarks?window=24h|7d|30d measures this tenant's completions from

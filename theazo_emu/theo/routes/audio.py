@@ -1,6 +1,6 @@
 """Speech: POST /api/v1/audio/tts (MP3 bytes) and POST /api/v1/audio/stt (multipart upload).
 
-theo-api.md §1.2; the audio itself is domain/theo/audio.py. TTS takes `text` (1-4,096
+theo-api.md §1.2; the audio itself is theo/domain/audio.py. TTS takes `text` (1-4,096
 characters; 400 `missing_text` when absent or blank), `voice` (an unknown one falls back to
 theo-voice-classic) and `speed` 0.25-4.0, and answers `audio/mpeg` bytes with
 `Content-Length` and an `X-Request-Id` prefixed `tts_`. STT takes multipart/form-data with a

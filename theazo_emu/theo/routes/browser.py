@@ -1,5 +1,5 @@
 """Browser sessions: /api/v1/browser/sessions (create, list), /:id (get, end), /:id/live, and
-the embed page the session's `embed_url` opens (theo-api.md §1.1; domain/theo/browser.py).
+the embed page the session's `embed_url` opens (theo-api.md §1.1; theo/domain/browser.py).
 
 POST answers 201 (`url` is refused with 400 `url_blocked` when it points at a private or
 metadata host; a fourth live session is 429 `browser_session_limit`). GET /:id mints a fresh

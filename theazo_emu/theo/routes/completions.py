@@ -1,6 +1,6 @@
 """POST /api/v1/completions: Theo's native completion, JSON or SSE (theo-api.md §2.2-§2.5).
 
-Every field of the body is validated (models/theo.py); the pipeline (domain/theo/completion.py)
+Every field of the body is validated (theo/bodies/api.py); the pipeline (theo/domain/completion.py)
 checks the conversation and the credits, asks the mock engine and books the completion.
 `stream: true` answers Theo's event stream (`thinking`, `meta`, ..., `token`s, `done`), each
 frame whole in one write, closing after `done` (or a scripted `error` event); errors found

@@ -1,5 +1,5 @@
 """E.V.I. canvases: /api/v1/evi/canvases (list, create), /:id (get, patch, delete), and
-/:id/compile, /:id/test, /:id/publish (theo-api.md §1.2; domain/theo/canvases.py).
+/:id/compile, /:id/test, /:id/publish (theo-api.md §1.2; theo/domain/canvases.py).
 
 Records are the SDK's camelCase CanvasRecord; lists hold the newest 50. Compile answers
 `{compiled: true, manifest, steps, errors: []}`, or 422 with the error envelope (code

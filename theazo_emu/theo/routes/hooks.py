@@ -1,7 +1,7 @@
 """Hooks and events: /api/v1/hooks (create, list with the presets, patch, delete, history)
 and POST /api/v1/events (publish an event; which hooks and webhooks it reached).
 
-theo-api.md §1.3; matching and executions are domain/theo/hooks.py. A hook is made from a
+theo-api.md §1.3; matching and executions are theo/domain/hooks.py. A hook is made from a
 preset (`hook_preset_id`: its pattern, and its default skill unless `skill_slug` says
 another) or an `event_pattern`. History is at GET /hooks/:id (the docs: the hook and its
 executions) and GET /hooks/:id/executions (the SDK: `{executions}`), newest first. An

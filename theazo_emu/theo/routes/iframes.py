@@ -1,6 +1,6 @@
 """Embeddable widgets: /api/v1/iframes (list, create), /:id (patch, delete), /:id/duplicate,
 /:id/preview-token, /:id/verify, and the embed page their snippet frames
-(theo-api.md §1.2; domain/theo/iframes.py).
+(theo-api.md §1.2; theo/domain/iframes.py).
 
 The real service takes the dashboard's session here; the emulator takes the Theo API key,
 as on every /api/v1 route. `api_key_id` must name one of the caller's keys (POST

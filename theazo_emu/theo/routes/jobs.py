@@ -1,6 +1,6 @@
 """Async jobs: POST /api/v1/video and /research (202 with a job to poll), GET /api/v1/jobs/:id.
 
-theo-api.md §1.2; the timeline is domain/theo/jobs.py. Creating a job is admitted like a
+theo-api.md §1.2; the timeline is theo/domain/jobs.py. Creating a job is admitted like a
 completion (402, the mode's 429) and charged at once. The answer is `{id (vid_/res_),
 job_id, status: "queued", created, poll_url}`. GET /jobs/:id (by `job_id`, or the `vid_`/
 `res_` id) answers `{"job": {...}}`, as the SDK reads it, with the same fields also at the

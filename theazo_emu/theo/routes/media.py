@@ -1,6 +1,6 @@
 """Synchronous media: POST /api/v1/images, /code and /documents, and the documents' downloads.
 
-theo-api.md §1.1-§1.2; what is made and how it is booked is domain/theo/media.py. /images
+theo-api.md §1.1-§1.2; what is made and how it is booked is theo/domain/media.py. /images
 answers `images[]` ({url, engine, model, prompt (enriched)}, `count` 1-4) and
 `usage.cost_cents`; /code the mock engine's code answer with its artifacts; /documents a
 real file of the asked format (pdf by default; docx, pptx, xlsx, csv) with its

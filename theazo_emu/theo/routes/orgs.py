@@ -1,4 +1,4 @@
-"""Organisations: GET/POST/DELETE /api/v1/orgs (theo-api.md §1.1; domain/theo/orgs.py).
+"""Organisations: GET/POST/DELETE /api/v1/orgs (theo-api.md §1.1; theo/domain/orgs.py).
 
 POST answers 201 with the org (`slug` derived from the name when omitted; 409 `conflict`
 when the tenant has it already). DELETE names the org by `{"id"}` or `?id=` and revokes

@@ -1,6 +1,6 @@
 """Skills: GET/POST/DELETE /api/v1/skills (marketplace, installed, install, uninstall) and
 /skills/create, /skills/submit, /skills/submissions, /skills/sandbox, /skills/:id with its
-versions and reviews (theo-api.md §1.1-§1.2; domain/theo/skills.py).
+versions and reviews (theo-api.md §1.1-§1.2; theo/domain/skills.py).
 
 `GET ?filter=marketplace` (the default) or `installed` answers `{skills}`. POST and DELETE
 take `{skillId}` (a uuid; 400 otherwise, 404 for no such skill): install answers 201

@@ -5,7 +5,7 @@ POST takes the SDK's camelCase body: `name`, `triggerType` (schedule, event, man
 `triggerConfig` holds a schedule's `cron` (and `timezone`) or an event's `eventType`;
 `enabled` defaults to true. It answers 201 `{workflow}`. `run` starts a run now with
 `{triggerData}` and answers `{run}` once its (mocked) steps are done. Scheduled workflows
-fire on the virtual clock; domain/theo/workflows.py runs them. Another tenant's id is 404.
+fire on the virtual clock; theo/domain/workflows.py runs them. Another tenant's id is 404.
 """
 
 from __future__ import annotations

@@ -160,7 +160,7 @@ def test_the_example_theo_fixtures_answer_as_their_file_says():
                 .json()["data"]] == ["credits.low"]
 
 
-def test_the_readme_lists_the_theo_endpoints_not_emulated_yet(app):
+def test_the_not_emulated_page_lists_the_theo_endpoints_not_served_yet(app):
     import re
 
     from theazo_emu.app import api_routes

@@ -25,7 +25,7 @@ from theazo_emu.core.faults import Faults
 from theazo_emu.core.ids import IdSource
 from theazo_emu.core.journal import Journal
 from theazo_emu.core.ratelimit import RateLimiter
-from theazo_emu.core.store import Store
+from theazo_emu.core.store import Scoped, Store
 from theazo_emu.core.tenant import Tenant
 from theazo_emu.core.timers import TimerSource
 from theazo_emu.fixtures.active import Fixtures
@@ -82,9 +82,10 @@ class Emulator:
         """The guards a surface asks for, in GUARD_ORDER (its own implementation where it has one)."""
         return [surface.own_guards.get(name) or self.guards[name] for name in GUARD_ORDER if name in surface.guards]
 
-    def tenant(self, name: str) -> Tenant:
-        """The handle domain code works with on this tenant's behalf (core/tenant.py)."""
-        return Tenant(self.store.scoped(name), self.clock, self.settings, changes=self.changes, cipher=self.cipher,
+    def tenant(self, name: str, store: Scoped | None = None) -> Tenant:
+        """The handle domain code works with on this tenant's behalf (core/tenant.py), over
+        `store` when the caller has the tenant's view already (a request's `ctx.store`)."""
+        return Tenant(store or self.store.scoped(name), self.clock, self.settings, changes=self.changes, cipher=self.cipher,
                       engine=self.engine, journal=self.journal, ids=self.ids.make, background=self.background,
                       extras=self.extras, layers=self.fixtures.layers, outbox=self._outbox)
 

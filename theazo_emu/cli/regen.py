@@ -40,7 +40,7 @@ def not_emulated() -> dict[str, list[tuple[str, str]]]:
     return dict(missing)
 
 
-def readme_list(readme: str) -> str:
+def not_emulated_page(readme: str) -> str:
     """docs/not-emulated.md with its "Not emulated (yet)" list rewritten."""
     families = not_emulated()
     lines = "".join(f"- **{family}**: " + ", ".join(f"`{m} {p}`" for m, p in sorted(families[family], key=_order))
@@ -61,7 +61,7 @@ def outputs() -> dict[Path, str]:
     from theazo_emu.core.migrations import dump  # sqlite-utils: only regeneration pays for it
 
     return {PACKAGE / "core" / lazy.TABLE: lazy.table(SURFACES), PACKAGE / "core/schema.sql": dump(),
-            NOT_EMULATED: readme_list(NOT_EMULATED.read_text(encoding="utf-8"))}
+            NOT_EMULATED: not_emulated_page(NOT_EMULATED.read_text(encoding="utf-8"))}
 
 
 def main(argv: list[str]) -> int:

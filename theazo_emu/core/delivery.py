@@ -33,6 +33,7 @@ from theazo_emu.core.version import __version__
 
 if TYPE_CHECKING:
     from theazo_emu.core.host import Host
+    from theazo_emu.core.tenant import Tenant
 
 MAX_ATTEMPTS = 5
 BACKOFF_MS = (10_000, 60_000, 300_000, 1_800_000)  # before attempts 2, 3, 4 and 5
@@ -61,11 +62,11 @@ class Product:
     after_settle: AfterSettle | None = None
 
 
-def new_row(emu: "Host", tenant: str, webhook_id: str, event_id: str, event_type: str, payload: str,
-            due_ms: int, **own: Any) -> dict[str, Any]:
-    """A pending delivery (`own`: the product's own columns), with a fresh id."""
-    now = emu.clock.now_iso()
-    return {"id": emu.new_id("whd", tenant), "tenant": tenant, "webhook_id": webhook_id, "event_id": event_id,
+def new_row(t: "Tenant", webhook_id: str, event_id: str, event_type: str, payload: str, due_ms: int,
+            **own: Any) -> dict[str, Any]:
+    """A pending delivery of the tenant's (`own`: the product's own columns), with a fresh id."""
+    now = t.now_iso()
+    return {"id": t.new_id("whd"), "tenant": t.name, "webhook_id": webhook_id, "event_id": event_id,
             "event_type": event_type, **own, "payload": payload, "status": "pending", "attempts": 0,
             "due_ms": due_ms, "http_status": None, "error": None, "delivered_at": None, "failed_at": None,
             "created_at": now, "updated_at": now}

@@ -64,7 +64,7 @@ class Host(Protocol):
     def guards_for(self, surface: Any) -> list[Any]:
         """The guards a surface asks for, in their one order."""
 
-    def tenant(self, name: str) -> Any:
+    def tenant(self, name: str, store: Any = None) -> Any:
         """The handle domain code works with on this tenant's behalf (a core.tenant.Tenant)."""
 
     def new_id(self, prefix: str, tenant: str) -> str:

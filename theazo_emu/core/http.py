@@ -83,9 +83,7 @@ class Ctx:
     @property
     def t(self) -> "Tenant":
         """The caller's tenant-bound handle (core/tenant.py), over the same view as `store`."""
-        handle = self.emu.tenant(self.tenant)
-        handle.store = self.store
-        return handle
+        return self.emu.tenant(self.tenant, self.store)
 
     def now_ms(self) -> int:
         return self.emu.clock.now_ms()

@@ -60,8 +60,8 @@ def enqueue(emu: "Emulator", tenant: str, events: Iterable["Event"], only: str |
         event_id = t.new_id("evt")
         payload = json.dumps({"id": event_id, "type": event.type, "createdAt": iso(event.at_ms), "data": event.data},
                              separators=(",", ":"), ensure_ascii=False)
-        rows += [delivery.new_row(emu, tenant, webhook_id, event_id, event.type, payload, event.at_ms,
-                                  run_id=event.run_id) for webhook_id in targets]
+        rows += [delivery.new_row(t, webhook_id, event_id, event.type, payload, event.at_ms, run_id=event.run_id)
+                 for webhook_id in targets]
     return delivery.queue(emu, DELIVERY, rows, send_now)
 
 

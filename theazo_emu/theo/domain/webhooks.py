@@ -121,25 +121,15 @@ def enqueue(t: "Tenant", event: dict[str, Any], only: str | None = None,
         return []
     payload = json.dumps(event, separators=(",", ":"), ensure_ascii=False)
     now = t.now_ms()
-    rows = [_pending(t, webhook_id, event["id"], event["type"], payload, now) for webhook_id in targets]
+    rows = [delivery.new_row(t, webhook_id, event["id"], event["type"], payload, now) for webhook_id in targets]
     return t.outbox(DELIVERY, rows, send_now)
 
 
 def resend(t: "Tenant", stored: dict[str, Any]) -> dict[str, Any]:
     """A new delivery of a stored payload to its endpoint's current URL (sent at once)."""
-    (row,) = t.outbox(DELIVERY, [_pending(t, stored["webhook_id"], stored["event_id"], stored["event_type"],
+    (row,) = t.outbox(DELIVERY, [delivery.new_row(t, stored["webhook_id"], stored["event_id"], stored["event_type"],
                                           stored["payload"], t.now_ms())])
     return row
-
-
-def _pending(t: "Tenant", webhook_id: str, event_id: str, event_type: str, payload: str,
-             due_ms: int) -> dict[str, Any]:
-    """A pending delivery with a fresh id: core/delivery.new_row's row, minted by the handle."""
-    now = t.now_iso()
-    return {"id": t.new_id("whd"), "tenant": t.name, "webhook_id": webhook_id, "event_id": event_id,
-            "event_type": event_type, "payload": payload, "status": "pending", "attempts": 0,
-            "due_ms": due_ms, "http_status": None, "error": None, "delivered_at": None, "failed_at": None,
-            "created_at": now, "updated_at": now}
 
 
 def headers(row: dict[str, Any], attempt: int, secret: str, body: bytes, now_ms: int) -> dict[str, str]:

@@ -36,14 +36,23 @@ def _start(*args: str, cwd: Path) -> tuple[subprocess.Popen, str]:
             time.sleep(0.02)
 
 
+def _stop(proc: subprocess.Popen, sig: signal.Signals = signal.SIGINT) -> str:
+    """Everything the server printed. Read through the same buffered reader `_start` used:
+    `communicate()` reads the raw pipe and would miss lines that reader already holds."""
+    proc.send_signal(sig)
+    proc.wait(timeout=20)
+    assert proc.stdout is not None
+    with proc.stdout:
+        return proc.stdout.read()
+
+
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_a_stop_exits_zero_and_says_what_was_kept(tmp_path: Path, stop: signal.Signals) -> None:
     proc, url = _start("--db", "state.db", "--record", "run.jsonl", cwd=tmp_path)
     for user in ("a", "b"):
         assert httpx.post(f"{url}/v1/sessions", json={"userId": user},
                           headers={"Authorization": "Bearer th_test_guides"}).status_code == 201
-    proc.send_signal(stop)
-    output, _ = proc.communicate(timeout=20)
+    output = _stop(proc, stop)
     assert proc.returncode == 0, output
     assert "Aborted" not in output and "Traceback" not in output
     last = output.strip().splitlines()[-1]
@@ -52,8 +61,7 @@ def test_a_stop_exits_zero_and_says_what_was_kept(tmp_path: Path, stop: signal.S
 
 def test_an_in_memory_server_says_nothing_was_kept(tmp_path: Path) -> None:
     proc, _ = _start(cwd=tmp_path)
-    proc.send_signal(signal.SIGINT)
-    output, _ = proc.communicate(timeout=20)
+    output = _stop(proc)
     assert proc.returncode == 0 and output.strip().splitlines()[-1] == "stopped: state in memory, not kept"
 
 
@@ -77,6 +85,5 @@ def test_a_server_off_the_default_url_prints_the_line_to_export_and_leads_slash_
         assert root.status_code == 307 and root.headers["location"] == "/_emu/ui"
         assert httpx.get(f"{url}/", follow_redirects=True).headers["content-type"].startswith("text/html")
     finally:
-        proc.send_signal(signal.SIGINT)
-        output, _ = proc.communicate(timeout=20)
+        output = _stop(proc)
     assert f"export THEAZO_EMU_URL={url}\n" in output

@@ -192,6 +192,11 @@ def test_rate_limit_headers_over_the_wire():
         assert response.headers["x-ratelimit-remaining-requests"] == "59"
         assert response.headers["x-ratelimit-limit-tokens"] == "100000"
         assert response.headers["x-ratelimit-reset-tokens"] == "0s"
+    with serve_process("--clock", START) as url:  # unenforced by default, and the headers say so
+        for path in ("/api/v1/models", "/v1/models"):
+            response = httpx.get(f"{url}{path}", headers=bearer(KEY))
+            assert response.headers["x-ratelimit-limit-requests"] == "unlimited"
+            assert response.headers["x-ratelimit-remaining-tokens"] == "unlimited"
 
 
 def test_a_concurrent_duplicate_never_runs_twice(server_url):

@@ -166,6 +166,11 @@ def test_the_stream_sends_every_event_in_order_and_its_tokens_join_to_the_conten
     assert meta["id"] == done["id"] and meta["id"].startswith("cmpl_")
     assert meta["resolved_mode"] == "code" and meta["model"]["id"] == "theo-1-code"
     assert meta["conversation_id"] == done["conversation_id"] and meta["request_id"] == done["request_id"]
+    assert meta["routing"] == done["routing"] == {"mode": "code", "resolved_mode": "code", "classified": False,
+                                                  "model": "theo-1-code", "engine": "theo-core", "pinned": False,
+                                                  "failover": False}
+    pinned = _stream(client, key, prompt="hi", model_overrides={"fast": "theo-1-reason"})[-1]["data"]["routing"]
+    assert pinned["classified"] and pinned["pinned"] and pinned["model"] == "theo-1-reason"
     tokens = "".join(f["data"]["token"] for f in frames if f["event"] == "token")
     assert tokens == done["content"] == plain["content"]
     assert done["usage"] == plain["usage"] and done["follow_ups"] == plain["follow_ups"]

@@ -188,43 +188,64 @@ def passed_review(store: "Scoped", manifest: dict[str, Any], subject: str) -> di
     otherwise (`subject` names the manifest in the message)."""
     verdict = review(store, manifest)
     if not verdict["passed"]:
-        failed = "; ".join(f"{c['name']}: {c['message']}" for c in verdict["checks"] if not c["passed"])
+        failed = "; ".join(f"{name}: {verdict['details'][name]}" for name, result in verdict["checks"].items()
+                           if result == "fail")
         raise TheoError(422, "review_failed", f"{subject} failed review ({failed}).")
     return verdict
 
 
+# Phrases of a prompt-injection attempt in a prompt extension (the docs' "injection heuristics").
+INJECTION = re.compile(r"(?i)\b(ignore|disregard|forget)\b.{0,20}\b(previous|prior|above|all|system)\b.{0,20}"
+                       r"\b(instructions|prompts?|rules)\b|\breveal\b.{0,30}\bsystem prompt\b")
+
+
+def _schema_problem(manifest: dict[str, Any]) -> str | None:
+    """What in the manifest's required fields breaks the manifest reference, or None."""
+    slug, prompt = manifest.get("slug"), manifest.get("systemPromptExtension")
+    if not (isinstance(slug, str) and SLUG.match(slug) and len(slug) <= 64):
+        return "slug: lowercase letters, digits and inner hyphens"
+    if not (isinstance(manifest.get("version"), str) and SEMVER.match(manifest["version"])):
+        return "version: x.y.z"
+    if not (isinstance(manifest.get("name"), str) and 0 < len(manifest["name"].strip()) <= 100):
+        return "name: 1-100 chars"
+    if not (isinstance(manifest.get("description"), str) and manifest["description"].strip()):
+        return "description: required"
+    if manifest.get("category") not in CATEGORIES:
+        return f"category: one of {', '.join(CATEGORIES)}"
+    if not (isinstance(prompt, str) and 0 < len(prompt) <= 20_000):
+        return "systemPromptExtension: 1-20,000 chars"
+    return None
+
+
 def review(store: "Scoped", manifest: dict[str, Any]) -> dict[str, Any]:
-    """The automated review of a manifest: {passed, tier, checks[{name, passed, message}]}."""
+    """The automated review of a manifest: {passed, tier, checks {name: "pass" | "fail"}, details
+    {name: what failed}} (the submit page's shape; `details` names what to fix)."""
     tools = manifest.get("tools") if isinstance(manifest.get("tools"), list) else []
     permissions = manifest.get("permissions") if isinstance(manifest.get("permissions"), list) else []
     knowledge = manifest.get("knowledge") if isinstance(manifest.get("knowledge"), list) else []
-    slug, version = manifest.get("slug"), manifest.get("version")
+    slug, version, prompt = manifest.get("slug"), manifest.get("version"), manifest.get("systemPromptExtension")
     existing = by_slug(store, slug) if isinstance(slug, str) else None
-    checks = [
-        ("slug", isinstance(slug, str) and bool(SLUG.match(slug)) and len(slug) <= 64,
-         "lowercase letters, digits and inner hyphens"),
-        ("slug_available", existing is None or existing["id"] not in BY_ID, "the slug belongs to a marketplace skill"),
-        ("version", isinstance(version, str) and bool(SEMVER.match(version)), "x.y.z"),
-        ("version_increases", not (existing is not None and existing["id"] not in BY_ID and isinstance(version, str)
-                                   and SEMVER.match(version) and _semver(version) <= _semver(existing["version"])),
-         "a new version must be greater than the current one"),
-        ("name", isinstance(manifest.get("name"), str) and 0 < len(manifest["name"].strip()) <= 100, "1-100 chars"),
-        ("description", isinstance(manifest.get("description"), str) and bool(manifest["description"].strip()),
-         "required"),
-        ("category", manifest.get("category") in CATEGORIES, f"one of {', '.join(CATEGORIES)}"),
-        ("system_prompt", isinstance(manifest.get("systemPromptExtension"), str)
-         and 0 < len(manifest["systemPromptExtension"]) <= 20_000, "systemPromptExtension, 1-20,000 chars"),
-        ("tools", all(isinstance(t, dict) and isinstance(t.get("name"), str) and TOOL_NAME.match(t["name"])
-                      and isinstance(t.get("description"), str) for t in tools),
-         "each tool needs a lowercase name (a-z, 0-9, _) and a description"),
-        ("permissions", all(p in PERMISSIONS for p in permissions), f"each one of {', '.join(PERMISSIONS)}"),
-    ]
+    own = existing is not None and existing["id"] not in BY_ID
+    problems = {
+        "schema": _schema_problem(manifest),
+        "injection_scan": "systemPromptExtension reads as a prompt-injection attempt"
+        if isinstance(prompt, str) and INJECTION.search(prompt) else None,
+        "tool_names": None if all(isinstance(t, dict) and isinstance(t.get("name"), str) and TOOL_NAME.match(t["name"])
+                                  and isinstance(t.get("description"), str) for t in tools)
+        else "each tool needs a lowercase name (a-z, 0-9, _) and a description",
+        "permissions": None if all(p in PERMISSIONS for p in permissions)
+        else f"each one of {', '.join(PERMISSIONS)}",
+        "slug_unique": "the slug belongs to a marketplace skill" if existing is not None and not own else None,
+        "version_integrity": "a new version must be greater than the current one"
+        if own and isinstance(version, str) and SEMVER.match(version)
+        and _semver(version) <= _semver(existing["version"]) else None,  # type: ignore[index]
+    }
     writes = any(isinstance(p, str) and p.startswith("write:") for p in permissions)
     tier = ("security" if "external:http" in permissions and (writes or tools)
             else "staff" if tools or knowledge or writes else "auto")
-    return {"passed": all(ok for _, ok, _ in checks), "tier": tier,
-            "checks": [{"name": name, "passed": bool(ok), "message": None if ok else message}
-                       for name, ok, message in checks]}
+    return {"passed": not any(problems.values()), "tier": tier,
+            "checks": {name: "fail" if problem else "pass" for name, problem in problems.items()},
+            "details": {name: problem for name, problem in problems.items() if problem}}
 
 
 def submission_to_api(row: dict[str, Any]) -> dict[str, Any]:

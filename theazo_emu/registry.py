@@ -82,7 +82,7 @@ THEO = (
     _theo("media", "theo_documents"),
     _theo("audio"),
     _theo("jobs", "theo_jobs", timers=(("theo_jobs", "theazo_emu.theo.domain.jobs:TheoJobTimer"),)),
-    _theo("webhooks", "theo_webhooks", "theo_deliveries",
+    _theo("webhooks", "theo_webhooks", "theo_deliveries", "theo_delivery_attempts",
           timers=(("theo_deliveries", "theazo_emu.theo.domain.webhooks:TheoDeliveryTimer"),)),
     _theo("hooks", "theo_hooks", "theo_hook_executions"),
     _theo("workflows", "theo_workflows", "theo_workflow_runs",

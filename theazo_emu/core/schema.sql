@@ -1154,6 +1154,23 @@ CREATE INDEX "idx_theo_deliveries_status_due_ms"
     ON "theo_deliveries" ("status", "due_ms");
 CREATE INDEX "idx_theo_deliveries_webhook_id_id"
     ON "theo_deliveries" ("webhook_id", "id");
+CREATE TABLE "theo_delivery_attempts" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "webhook_id" TEXT NOT NULL,
+   "delivery_id" TEXT NOT NULL,
+   "event_id" TEXT NOT NULL,
+   "event_type" TEXT NOT NULL,
+   "attempt" INTEGER NOT NULL,
+   "status" TEXT NOT NULL,
+   "http_status" INTEGER,
+   "error" TEXT,
+   "at_ms" INTEGER NOT NULL,
+   "failed_at" TEXT,
+   "created_at" TEXT NOT NULL
+);
+CREATE INDEX "idx_theo_delivery_attempts_webhook_id_at_ms"
+    ON "theo_delivery_attempts" ("webhook_id", "at_ms");
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm001_core', 'data/schema.sql');
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm002_clock', 'data/schema.sql');
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm010_secrets_providers', 'data/schema.sql');
@@ -1182,3 +1199,4 @@ INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm124_theo_browser_canvases', 'data/schema.sql');
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm125_theo_iframes', 'data/schema.sql');
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm126_delivery_columns', 'data/schema.sql');
+INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm130_theo_delivery_attempts', 'data/schema.sql');

@@ -249,3 +249,16 @@ def m126_delivery_columns(db: Database) -> None:
     # the attempts made so far, and the error of the last one.
     db["theo_deliveries"].transform(rename={"attempt": "attempts", "error_message": "error"},
                                     defaults={"attempt": 0})
+
+
+@migrations()
+def m130_theo_delivery_attempts(db: Database) -> None:
+    # The delivery log as the API shows it: one row per attempt of a webhook delivery.
+    db["theo_delivery_attempts"].create(
+        {"id": str, "tenant": str, "webhook_id": str, "delivery_id": str, "event_id": str, "event_type": str,
+         "attempt": int, "status": str, "http_status": int, "error": str, "at_ms": int, "failed_at": str,
+         "created_at": str},
+        pk="id", not_null={"tenant", "webhook_id", "delivery_id", "event_id", "event_type", "attempt", "status",
+                           "at_ms", "created_at"},
+    )
+    db["theo_delivery_attempts"].create_index(["webhook_id", "at_ms"])

@@ -111,17 +111,29 @@ def installed_slugs(store: "Scoped") -> tuple[str, ...]:
 def skill_to_api(store: "Scoped", row: dict[str, Any], installs: dict[str, int] | None = None) -> dict[str, Any]:
     installed = installs if installs is not None else _install_counts(store)
     builtin = row["id"] in BY_ID
+    manifest = row.get("manifest") or {}
     return {"id": row["id"], "slug": row["slug"], "name": row["name"], "description": row["description"],
             "category": row["category"], "isPublic": bool(row["is_public"]),
             "installCount": row.get("base_installs", 0) + installed.get(row["id"], 0), "version": row["version"],
-            "toolDefinitions": row["tool_definitions"] or [], "requiredPermissions": row.get("permissions") or [],
-            "configSchema": None, "setupGuide": None, "comingSoon": False, "readme": None,
+            "toolDefinitions": row["tool_definitions"] or [],
+            "requiredPermissions": row.get("permissions") or manifest.get("permissions") or [],
+            "configSchema": None, "setupGuide": None, "comingSoon": False, "readme": manifest.get("readme"),
             "authorUserId": None if builtin else user_id(store.tenant), "orgScopeId": None, "status": row["status"],
             "installed": row["id"] in installed, "createdAt": row["created_at"], "updatedAt": row["updated_at"]}
 
 
 def _install_counts(store: "Scoped") -> dict[str, int]:
     return {row["skill_id"]: 1 for row in store.rows(INSTALLS, columns="skill_id")}
+
+
+def detail_to_api(store: "Scoped", row: dict[str, Any]) -> dict[str, Any]:
+    """GET /skills/:id: the summary plus the fields the get page lists (its names and the SDK's)."""
+    summary, manifest = skill_to_api(store, row), row.get("manifest") or {}
+    return {**summary, "systemPromptExt": row["system_prompt_ext"], "systemPromptExtension": row["system_prompt_ext"],
+            "declaredPermissions": summary["requiredPermissions"],
+            "reviewStatus": "suspended" if row["status"] == "suspended" else "approved",
+            "license": manifest.get("license") or "MIT", "keywords": manifest.get("keywords") or [],
+            "trigger": manifest.get("trigger"), "modelPreference": manifest.get("modelPreference")}
 
 
 def marketplace(store: "Scoped") -> list[dict[str, Any]]:

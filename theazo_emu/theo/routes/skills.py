@@ -110,7 +110,7 @@ async def list_submissions(ctx: Ctx) -> dict:
 async def get_skill(ctx: Ctx) -> dict:
     """One skill."""
     skill = _skill(ctx, ctx.params["skill_id"])
-    return {"skill": {**skills.skill_to_api(ctx.store, skill), "systemPromptExtension": skill["system_prompt_ext"]}}
+    return {"skill": skills.detail_to_api(ctx.store, skill)}
 
 
 async def skill_versions(ctx: Ctx) -> dict:

@@ -45,6 +45,7 @@ def test_a_failing_receiver_leaves_one_failed_row_per_attempt_then_the_success()
         assert (first["status"], first["attempt"], first["http_status"]) == ("failed", 1, 503)
         assert first["error_message"] and first["failed_at"] == "2025-05-01T00:00:00.000Z"
         _cli("clock", "advance", "10s", "--url", url)
+        _log(url, key, made["id"], 2)  # the second attempt settled: its retry is due 60 s later
         _cli("clock", "advance", "60s", "--url", url)
         rows = _log(url, key, made["id"], 3)
         stats = httpx.get(f"{url}/api/v1/webhooks/{made['id']}/stats", headers=bearer(key)).json()
@@ -62,7 +63,7 @@ def test_the_theo_commands_decide_and_every_decision_reaches_the_receiver():
         httpx.post(f"{url}/api/v1/webhooks", headers=bearer(key), json={"url": hook.url, "event_types": ["*"]})
         manifest = {"name": "Ops Bot", "slug": "ops-bot", "version": "1.0.0", "description": "Runs ops.",
                     "category": "automation", "author": {"name": "Ada"}, "systemPromptExtension": "Run ops.",
-                    "permissions": ["autonomous:run"],
+                    "permissions": ["autonomous:run"], "tools": [{"name": "page_oncall", "description": "Page"}],
                     "trigger": {"type": "schedule", "config": {"cron": "30 * * * *"}}}
         pending = httpx.post(f"{url}/api/v1/skills/submit", headers=bearer(key), json={"manifest": manifest}).json()
         assert pending["submission"]["status"] == "pending_review" and pending["review"]["tier"] == "staff"

@@ -11,7 +11,7 @@ their ids (`active`). Installed skills join every completion of the tenant (comp
 `installed_slugs`). A submitted manifest is reviewed at once: checks on its slug, version,
 name, description, category, prompt extension, tools and permissions (a failed check is 422
 `review_failed`); its tier is `security` (external:http with writes or tools), `staff`
-(tools, knowledge, writes or autonomous:run) or `auto`, and only `auto` is approved at once (the skill is
+(tools, knowledge or writes) or `auto`, as the SDK's `theo skill validate` predicts, and only `auto` is approved at once (the skill is
 created or moved to the new version); the others stay `pending_review`.
 """
 
@@ -296,7 +296,7 @@ def review(store: "Scoped", manifest: dict[str, Any]) -> dict[str, Any]:
     }
     writes = any(isinstance(p, str) and p.startswith("write:") for p in permissions)
     tier = ("security" if "external:http" in permissions and (writes or tools)
-            else "staff" if tools or knowledge or writes or "autonomous:run" in permissions else "auto")
+            else "staff" if tools or knowledge or writes else "auto")
     return {"passed": not any(problems.values()), "tier": tier,
             "checks": {name: "fail" if problem else "pass" for name, problem in problems.items()},
             "details": {name: problem for name, problem in problems.items() if problem}}

@@ -34,7 +34,11 @@ def admin_call(url: str, method: str, path: str, body: dict | None = None) -> di
         raise click.ClickException(f"{url} answered {response.status_code} without JSON: is it theazo-emu?") from None
     if response.status_code >= 400:
         error = payload.get("error", {}) if isinstance(payload, dict) else {}
-        raise click.ClickException(error.get("message", response.text) if isinstance(error, dict) else response.text)
+        if not isinstance(error, dict):
+            raise click.ClickException(response.text)
+        fields = (error.get("details") or {}).get("fields") if isinstance(error.get("details"), dict) else None
+        named = "; ".join(f"{f.get('field')}: {f.get('message')}" for f in fields or () if isinstance(f, dict))
+        raise click.ClickException(error.get("message", response.text) + (f" ({named})" if named else ""))
     return payload
 
 

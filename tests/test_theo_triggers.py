@@ -161,6 +161,11 @@ def test_install_hooks_run_as_the_skill_is_installed_and_uninstalled(client):
     ({"trigger": {"type": "sometimes"}}, "trigger.type"),
     ({"trigger": "schedule"}, "trigger.type"),
     ({"modelPreference": "gpt-4"}, "modelPreference"),
+    ({"modelPreference": ["theo-1-flash"]}, "modelPreference"),
+    ({"permissions": ["autonomous:run"], "trigger": {"type": "schedule", "config": {"cron": 123}}}, "cron"),
+    ({"trigger": {"type": {"a": 1}}}, "trigger.type"),
+    ({"hooks": "onInstall"}, "hooks"),
+    ({"hooks": {"onInstall": 5}}, "hooks"),
     ({"permissions": ["autonomous:run"], "trigger": {"type": "schedule", "config": {"cron": "0 * * * *",
                                                                                   "maxSteps": True}}}, "maxSteps"),
 ])

@@ -236,14 +236,19 @@ def _schema_problem(manifest: dict[str, Any]) -> str | None:
 
 
 def trigger_problem(manifest: dict[str, Any]) -> str | None:
-    """What is wrong with a manifest's trigger and model preference (the review's `trigger` check)."""
-    preference = manifest.get("modelPreference")
-    if preference is not None and preference not in engines.BY_ID:
+    """What is wrong with a manifest's trigger, model preference and hooks (the review's
+    `trigger` check), or None."""
+    preference, hooks_ = manifest.get("modelPreference"), manifest.get("hooks")
+    if preference is not None and not (isinstance(preference, str) and preference in engines.BY_ID):
         return f"modelPreference must be an engine id such as {DEFAULT_ENGINE}"
+    if hooks_ is not None and not (isinstance(hooks_, dict) and all(
+            k in ("onInstall", "onUninstall") and (v is None or isinstance(v, str) and len(v) <= 4000)
+            for k, v in hooks_.items())):
+        return "hooks may hold onInstall and onUninstall, each a text of at most 4,000 characters"
     trigger = manifest.get("trigger")
     if trigger is None:
         return None
-    if not isinstance(trigger, dict) or trigger.get("type") not in TRIGGERS:
+    if not isinstance(trigger, dict) or not isinstance(trigger.get("type"), str) or trigger["type"] not in TRIGGERS:
         return f"trigger.type must be one of {', '.join(TRIGGERS)}"
     config, kind = trigger.get("config") or {}, trigger["type"]
     if not isinstance(config, dict):
@@ -251,16 +256,20 @@ def trigger_problem(manifest: dict[str, Any]) -> str | None:
     if kind in AUTONOMOUS and "autonomous:run" not in (manifest.get("permissions") or []):
         return f"a {kind} trigger needs the autonomous:run permission"
     words = config.get("keywords")
-    if kind == "keyword" and not (isinstance(words, list) and words
-                                  and all(isinstance(w, str) and w.strip() for w in words)):
-        return "a keyword trigger needs config.keywords, a list of words"
-    if kind == "event" and not (isinstance(config.get("eventType"), str) and hooks.PATTERN.match(config["eventType"])):
+    if kind == "keyword" and not (isinstance(words, list) and 0 < len(words) <= 100 and all(
+            isinstance(w, str) and 0 < len(w.strip()) <= 100 for w in words)):
+        return "a keyword trigger needs config.keywords, a list of 1-100 words of at most 100 characters"
+    if kind == "event" and not (isinstance(config.get("eventType"), str) and len(config["eventType"]) <= 200
+                                and hooks.PATTERN.match(config["eventType"])):
         return "an event trigger needs config.eventType, an event name or pattern such as order.*.completed"
     if kind == "schedule":
+        cron, zone = config.get("cron"), config.get("timezone")
+        if not isinstance(cron, str) or not (zone is None or isinstance(zone, str)):
+            return "a schedule trigger needs config.cron, a cron expression, and an optional config.timezone (IANA)"
         try:
-            scheduler.check_timezone(config.get("timezone"))
-            scheduler.compile_cron(config["cron"], config.get("timezone"))
-        except (KeyError, TypeError, ValueError) as exc:
+            scheduler.check_timezone(zone)
+            scheduler.compile_cron(cron, zone)
+        except ValueError as exc:
             return f"a schedule trigger needs config.cron, a cron expression ({exc})"
     for cap, top in (("maxSteps", 50), ("maxSpendCents", 10_000)):
         value = config.get(cap)

@@ -6,11 +6,12 @@ decisions are refused without changing anything."""
 from __future__ import annotations
 
 import pytest
+from conftest import START, advance
 from receiver import receiver
 from theo_support import bearer, complete, theo_key
 
 from theazo_emu.settings import Settings
-from conftest import START
+from theazo_emu.theo.domain.webhooks import EVENT_TYPES
 
 TOOLED = {"name": "Lead Scorer", "slug": "lead-scorer", "version": "1.0.0", "description": "Scores leads.",
           "category": "automation", "author": {"name": "Ada"}, "systemPromptExtension": "Score the lead.",
@@ -169,3 +170,38 @@ def test_connectors_are_created_and_their_status_changes_reach_the_receiver(clie
     assert other.status_code == 404
     bad = client.post("/_emu/theo/connectors", json={"key": key, "name": "x", "status": "broken"})
     assert bad.status_code == 422 and "status" in bad.text
+
+
+def test_every_documented_event_type_reaches_a_receiver(client):
+    """The webhooks page's catalogue, plus rate_limit.upgraded: each produced by what a user
+    or a person at Theo does, each delivered to one `*` receiver."""
+    key = theo_key()
+    client.post("/_emu/fixtures", json={"jobs": [{"match": {"type": "video"}, "durationSeconds": 1,
+                                                  "status": "failed", "error": "boom"},
+                                                 {"match": {"type": "research"}, "durationSeconds": 1}]})
+    client.put("/_emu/theo/account", json={"key": key, "credits": 600, "lowCredits": 599.99})
+    with receiver() as hook:
+        _hook(client, key, hook.url)
+        complete(client, key, "hello")  # completion.created, credits.low
+        client.post("/api/v1/video", headers=bearer(key), json={"prompt": "a cat"})  # job.failed
+        client.post("/api/v1/research", headers=bearer(key), json={"prompt": "DNS"})  # job.completed
+        advance(client, 5)
+        for fail in (False, True):  # workflow.completed, workflow.failed
+            made = client.post("/api/v1/workflows", headers=bearer(key), json={
+                "name": "wf", "triggerType": "manual", "steps": [{"type": "notify", "name": "s", "config": {"fail": fail}}]})
+            client.post(f"/api/v1/workflows/{made.json()['workflow']['id']}/run", headers=bearer(key), json={})
+        staff = _submit(client, key)["submission"]["id"]  # skill.submitted
+        skill_id = _decide(client, key, staff, "approve").json()["submission"]["skillId"]  # skill.approved
+        client.post("/api/v1/skills", headers=bearer(key), json={"skillId": skill_id})  # skill.installed
+        client.request("DELETE", "/api/v1/skills", headers=bearer(key), json={"skillId": skill_id})  # .uninstalled
+        _decide(client, key, staff, "suspend")  # skill.suspended
+        _decide(client, key, _submit(client, key, slug="other")["submission"]["id"], "reject")  # skill.rejected
+        connector = client.post("/_emu/theo/connectors", json={"key": key, "name": "CRM"}).json()["connector"]
+        client.post(f"/_emu/theo/connectors/{connector['id']}/status", json={"key": key, "status": "connected"})
+        made_key = client.post("/api/v1/keys", headers=bearer(key), json={"name": "k"}).json()  # key.created
+        client.delete(f"/api/v1/keys/{made_key['id']}", headers=bearer(key))  # key.revoked
+        asked = client.post("/api/v1/rate-limits/request-increase", headers=bearer(key),
+                            json={"requested_tier": "pro", "use_case": "prod"}).json()["request"]
+        client.post(f"/_emu/theo/rate-limit-requests/{asked['id']}/decision", json={"key": key, "decision": "approve"})
+        kinds = [r.json()["type"] for r in hook.wait_for(len(EVENT_TYPES) + 1)]  # two submissions
+    assert sorted(kinds) == sorted([*EVENT_TYPES, "skill.submitted"])

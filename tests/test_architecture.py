@@ -224,6 +224,7 @@ def test_endpoints_reach_the_store_only_through_the_tenant_view() -> None:
 THEO_UNSCOPED = {
     "theo.domain.jobs:TheoJobTimer.next_due", "theo.domain.jobs:TheoJobTimer.fire",
     "theo.domain.workflows:TheoWorkflowTimer.next_due", "theo.domain.workflows:TheoWorkflowTimer.fire",
+    "theo.domain.triggers:SkillScheduleTimer.next_due", "theo.domain.triggers:SkillScheduleTimer.fire",
     "theo.domain.keys:lookup",
 }
 
@@ -256,7 +257,7 @@ def test_theo_domain_reaches_the_whole_store_only_where_it_is_cross_tenant() -> 
     uses = [use for name, path in MODULES.items() if _in("theo.domain", name) for use in _unscoped_uses(name, path)]
     assert sorted(set(uses) - THEO_UNSCOPED) == []
     assert set(uses) == THEO_UNSCOPED  # an entry no longer needed leaves the list
-    assert len(uses) == 7  # scans and transactions of the timers (6), the key lookup (1)
+    assert len(uses) == 10  # scans and transactions of the timers (9), the key lookup (1)
 
 
 def test_theo_domain_never_names_the_emulator() -> None:

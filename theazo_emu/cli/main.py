@@ -3,7 +3,7 @@
 Every option can also be set by a `THEAZO_EMU_*` environment variable (named on each
 option's help; shared options are in cli_options.py). The commands that talk to a running
 server (`call`, `clock`, `reset`, `state`, `requests`, `coverage`, `fixtures reload`) are in
-cli_remote.py and take `--url`; `replay` is in cli_replay.py. Errors are click errors,
+cli_remote.py, `theo` (what a person at Theo decides) in cli/decisions.py; they take `--url`; `replay` is in cli_replay.py. Errors are click errors,
 never tracebacks.
 """
 
@@ -27,6 +27,7 @@ from theazo_emu.cli.call import call
 from theazo_emu.cli.options import (DEFAULT_URL, build_settings, default_fixtures, emulator_options, env,
                                      settings_from_cassette)
 from theazo_emu.cli.replay import replay
+from theazo_emu.cli.decisions import theo
 from theazo_emu.core.redaction import LogFilter
 from theazo_emu.core.version import __version__
 from theazo_emu.fixtures.loader import FixtureError
@@ -269,4 +270,5 @@ main.add_command(cli_remote.clock)
 main.add_command(cli_remote.reset)
 main.add_command(cli_remote.state)
 main.add_command(cli_remote.journal_requests)
+main.add_command(theo)
 fixtures_group.add_command(cli_remote.fixtures_reload)

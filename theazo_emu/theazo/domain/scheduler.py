@@ -29,8 +29,9 @@ from theazo_emu.core.errors import ApiError
 from theazo_emu.theazo.domain import actions
 
 if TYPE_CHECKING:
+    from theazo_emu.core.host import Host
+    from theazo_emu.core.store import Store
     from theazo_emu.core.tenant import Tenant
-    from theazo_emu.emulator import Emulator
 
 _MACROS = {"@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *", "@monthly": "0 0 1 * *", "@weekly": "0 0 * * 0",
            "@daily": "0 0 * * *", "@midnight": "0 0 * * *", "@hourly": "0 * * * *"}
@@ -166,15 +167,15 @@ def _set(values: list) -> frozenset[int] | None:
 class ScheduleTimer:
     """The timers.TimerSource of schedules (registered on every emulator by create_app)."""
 
-    def next_due(self, emu: "Emulator") -> int | None:
-        return emu.store.scalar("SELECT MIN(next_run_ms) FROM schedules")
+    def next_due(self, emu: "Host", store: "Store") -> int | None:
+        return store.scalar("SELECT MIN(next_run_ms) FROM schedules")
 
-    def fire(self, emu: "Emulator", at_ms: int, horizon_ms: int) -> list[dict[str, Any]]:
+    def fire(self, emu: "Host", store: "Store", at_ms: int, horizon_ms: int) -> list[dict[str, Any]]:
         """Fire what is due at `at_ms`, then later occurrences up to the horizon, in (instant,
         id) order, while every firing so far was an agent-run: that writes agents, runs and
         the ledger, which no other timer source waits on, whereas a workflow-run may make a
         workflow step due, so after one every source is asked again."""
-        rows = emu.store.all("SELECT * FROM schedules WHERE next_run_ms <= ? ORDER BY next_run_ms, id", [horizon_ms])
+        rows = store.all("SELECT * FROM schedules WHERE next_run_ms <= ? ORDER BY next_run_ms, id", [horizon_ms])
         queue = [(row["next_run_ms"], row["id"], row) for row in rows]  # sorted, so already a heap
         fired: list[dict[str, Any]] = []
         sessions: dict[tuple[str, str], dict] = {}  # see actions.run
@@ -183,7 +184,7 @@ class ScheduleTimer:
             due, ident, schedule = heapq.heappop(queue)
             timers.reach(emu, due)
             following = compile_cron(schedule["cron"], schedule["timezone"]).next_after(due)
-            fired.append(fire_one(emu, schedule, following, sessions))
+            fired.append(fire_one(emu.tenant(schedule["tenant"]), schedule, following, sessions))
             ahead = ahead and schedule["action"]["type"] == "agent-run"
             if following is not None and following <= horizon_ms:
                 moved = schedule | {"next_run_ms": following, "last_run_ms": due}  # as _record wrote it
@@ -191,16 +192,16 @@ class ScheduleTimer:
         return fired
 
 
-def fire_one(emu: "Emulator", schedule: dict, following: int | None,
+def fire_one(t: "Tenant", schedule: dict, following: int | None,
              sessions: dict[tuple[str, str], dict]) -> dict[str, Any]:
     """Run one due occurrence: its action, its history row and the next occurrence
     (`following`) commit together; a refused action is rolled back and its refusal recorded.
     `sessions` carries users' sessions from firing to firing (see actions.run)."""
-    due, t = schedule["next_run_ms"], emu.tenant(schedule["tenant"])
+    due = schedule["next_run_ms"]
     fired = {"type": "schedule", "scheduleId": schedule["id"], "scheduledAt": iso(due)}
     try:
         with t.store.atomic():
-            started = actions.run(emu, schedule["tenant"], schedule["action"], default_user=actions.SCHEDULE_USER,
+            started = actions.run(t, schedule["action"], default_user=actions.SCHEDULE_USER,
                                   fallback_task=f"Scheduled run: {schedule['name']}", sessions=sessions)
             exec_id = _record(t, schedule, following, started, None)
     except ApiError as exc:

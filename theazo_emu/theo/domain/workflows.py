@@ -24,6 +24,7 @@ from theazo_emu.theo.domain.keys import user_id
 
 if TYPE_CHECKING:
     from theazo_emu.core.host import Host
+    from theazo_emu.core.store import Store
     from theazo_emu.core.tenant import Tenant
 
 TABLE, RUNS, KIND = "theo_workflows", "theo_workflow_runs", "workflow"
@@ -127,17 +128,17 @@ def run_for_event(t: "Tenant", event_type: str, event: dict[str, Any]) -> list[d
 class TheoWorkflowTimer:
     """The timers.TimerSource of scheduled workflows: an occurrence of a cron falls due."""
 
-    def next_due(self, emu: "Host") -> int | None:
-        return emu.store.scalar(f"SELECT MIN(next_run_ms) FROM {TABLE} WHERE enabled = 1")
+    def next_due(self, emu: "Host", store: "Store") -> int | None:
+        return store.scalar(f"SELECT MIN(next_run_ms) FROM {TABLE} WHERE enabled = 1")
 
-    def fire(self, emu: "Host", at_ms: int, horizon_ms: int) -> list[dict[str, Any]]:
-        rows = emu.store.all(f"SELECT * FROM {TABLE} WHERE enabled = 1 AND next_run_ms <= ? ORDER BY next_run_ms, id",
-                             [at_ms])
+    def fire(self, emu: "Host", store: "Store", at_ms: int, horizon_ms: int) -> list[dict[str, Any]]:
+        rows = store.all(f"SELECT * FROM {TABLE} WHERE enabled = 1 AND next_run_ms <= ? ORDER BY next_run_ms, id",
+                         [at_ms])
         fired = []
         for row in rows:
             following = next_run(row["trigger_type"], row["trigger_config"], row["next_run_ms"])
             t = emu.tenant(row["tenant"])
-            with emu.store.atomic():
+            with store.atomic():
                 t.store.update(TABLE, row["id"], {"next_run_ms": following})
                 done = run(t, row, "schedule", {"scheduledAt": iso(row["next_run_ms"])})
             fired.append({"type": "theo_workflow", "workflowId": row["id"], "runId": done["id"],

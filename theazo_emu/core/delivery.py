@@ -43,8 +43,8 @@ IN_FLIGHT = "delivery.in_flight"  # its key in emu.extras
 
 # (delivery row, attempt number, endpoint secret, raw body, now in ms): the product's signed headers
 Headers = Callable[[dict[str, Any], int, str, bytes, int], dict[str, str]]
-# (emu, delivery row, its new status, now in ms): run in the settling transaction
-AfterSettle = Callable[["Host", dict[str, Any], str, int], None]
+# (the delivery's tenant's handle, delivery row, its new status, now in ms): run in the settling transaction
+AfterSettle = Callable[["Tenant", dict[str, Any], str, int], None]
 
 
 @dataclass(frozen=True)
@@ -157,7 +157,7 @@ def settle(emu: "Host", product: Product, delivery_id: str, attempt: int,
     with store.atomic():
         store.update(product.deliveries, delivery_id, changes)
         if product.after_settle is not None:
-            product.after_settle(emu, row, changes["status"], now)
+            product.after_settle(emu.tenant(row["tenant"]), row, changes["status"], now)
     entry = {"webhookId": row["webhook_id"], "deliveryId": delivery_id, "eventId": row["event_id"],
              "event": row["event_type"], "attempt": attempt, "outcome": changes["status"],
              product.status_field: changes["http_status"], "error": changes["error"],

@@ -17,10 +17,9 @@ import calendar
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from theazo_emu.core.clock import iso
+from theazo_emu.core.clock import iso, period_start_ms
 from theazo_emu.core.errors import SessionLimitExceeded
 from theazo_emu.theazo.domain import events, ledger, pricing
-from theazo_emu.theazo.domain.limits import period_start_ms
 
 if TYPE_CHECKING:
     from theazo_emu.core.tenant import Tenant

@@ -30,7 +30,6 @@ from theazo_emu.core.clock import iso
 from theazo_emu.core.crypto import associated_data
 
 if TYPE_CHECKING:
-    from theazo_emu.core.host import Host
     from theazo_emu.core.store import Scoped
     from theazo_emu.core.tenant import Tenant
 
@@ -141,10 +140,9 @@ def headers(row: dict[str, Any], attempt: int, secret: str, body: bytes, now_ms:
             "Theo-Webhook-Attempt": str(attempt)}
 
 
-def count_failures(emu: "Host", row: dict[str, Any], status: str, now: int) -> None:
+def count_failures(t: "Tenant", row: dict[str, Any], status: str, now: int) -> None:
     """The endpoint's run of failures: reset by a success, and past DISABLE_AFTER it is turned off.
-    core/delivery calls it with the Emulator when a delivery of any tenant settles."""
-    t = emu.tenant(row["tenant"])
+    core/delivery calls it, with the delivery's tenant's handle, when a delivery settles."""
     if status == "success":
         t.store.update(ENDPOINTS, row["webhook_id"], {"consecutive_failures": 0, "last_delivered_at": iso(now)})
     elif status == "failed":

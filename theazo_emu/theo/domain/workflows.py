@@ -18,7 +18,7 @@ import hashlib
 from typing import TYPE_CHECKING, Any
 
 from theazo_emu.core.clock import iso
-from theazo_emu.theazo.domain import scheduler
+from theazo_emu.core.cron import check_timezone, compile_cron
 from theazo_emu.theo.domain import events
 from theazo_emu.theo.domain.keys import user_id
 
@@ -50,7 +50,7 @@ def next_run(trigger_type: str, config: dict[str, Any], after_ms: int) -> int | 
     """The next firing of a schedule trigger after `after_ms` (None for other triggers)."""
     if trigger_type != "schedule":
         return None
-    return scheduler.compile_cron(config["cron"], config.get("timezone")).next_after(after_ms)
+    return compile_cron(config["cron"], config.get("timezone")).next_after(after_ms)
 
 
 def check_trigger(trigger_type: str, config: dict[str, Any]) -> str | None:
@@ -61,8 +61,8 @@ def check_trigger(trigger_type: str, config: dict[str, Any]) -> str | None:
         zone = config.get("timezone")
         if zone is not None and not isinstance(zone, str):
             raise ValueError("triggerConfig.timezone must be an IANA timezone name")
-        scheduler.check_timezone(zone)
-        scheduler.compile_cron(config["cron"], zone)
+        check_timezone(zone)
+        compile_cron(config["cron"], zone)
     if trigger_type == "event" and not isinstance(config.get("eventType"), str):
         return "an event trigger needs triggerConfig.eventType"
     return None

@@ -20,10 +20,10 @@ from theazo_emu.core.http import Ctx, Cursor, Json, Page, Where, api_route, rows
 from theazo_emu.core.surface import Surface
 
 if TYPE_CHECKING:
-    from theazo_emu.emulator import Emulator
+    from theazo_emu.core.host import Host
 
 
-def authenticate(emu: "Emulator", authorization: str | None) -> tuple[str | None, str]:
+def authenticate(emu: "Host", authorization: str | None) -> tuple[str | None, str]:
     return theazo_key(authorization)
 
 

@@ -23,10 +23,10 @@ from starlette.middleware import Middleware
 from theazo_emu import registry
 from theazo_emu.core import catalog
 from theazo_emu.core.auth import bearer_token, is_theo_test_key, tenant_of
+from theazo_emu.core.clock import period_start_ms
 from theazo_emu.core.errors import Forbidden, Unauthorized, invalid
 from theazo_emu.core.http import Ctx, Json, Page, api_route, query_time
 from theazo_emu.core.surface import Surface
-from theazo_emu.theazo.domain.limits import period_start_ms
 from theazo_emu.theo.domain import keys
 from theazo_emu.theo.domain.errors import error_body
 from theazo_emu.theo.domain.ratelimit import limiter

@@ -24,7 +24,6 @@ from theazo_emu.theazo.mock import RunRequest
 
 if TYPE_CHECKING:
     from theazo_emu.core.tenant import Tenant
-    from theazo_emu.emulator import Emulator
 
 TERMINAL_EVENTS = ("output", "error")
 
@@ -47,11 +46,9 @@ def run_status(run: dict, now_ms: int) -> str:
     return run["status"]
 
 
-def submit(emu: "Emulator", agent: dict, task: str, configured: bool = True) -> dict:
+def submit(t: "Tenant", agent: dict, task: str, configured: bool = True) -> dict:
     """Settle a run's outcome, schedule its events, book its cost; returns the run row.
-    `configured`: whether the tenant may have MCP tools or webhook endpoints (extras.py).
-    Takes the Emulator for the run's webhook events (core/delivery); the rest is the tenant's."""
-    t = emu.tenant(agent["tenant"])
+    `configured`: whether the tenant may have MCP tools or webhook endpoints (extras.py)."""
     store, tenant, now = t.store, t.name, t.now_ms()
     definition = store.find("agent_definitions", "id = ?", [agent["definition_id"]], order=None, columns="name") \
         if agent["definition_id"] else None  # fixtures may match a run on its definition's name
@@ -97,7 +94,7 @@ def submit(emu: "Emulator", agent: dict, task: str, configured: bool = True) -> 
                     ledger.charge(tenant, now, "model", model_cents, input_tokens=plan.input_tokens,
                                   output_tokens=plan.output_tokens, calls=1, run_id=run_id, **who))
         if configured:
-            events.publish_run(emu, run)
+            events.publish_run(t, run)
     t.changes.notify()
     return run
 
@@ -109,9 +106,8 @@ def _tools(t: "Tenant", agent: dict, configured: bool) -> tuple[str, ...]:
     return tuple(dict.fromkeys(own + connected)) if connected else own
 
 
-def pause(emu: "Emulator", agent: dict) -> dict:
+def pause(t: "Tenant", agent: dict) -> dict:
     """Suspend after the current tool call; returns the snapshot stored on the agent."""
-    t = emu.tenant(agent["tenant"])
     store, now = t.store, t.now_ms()
     status = agent_status(agent, now)
     if status in ("paused", "terminated"):
@@ -142,10 +138,9 @@ def pause(emu: "Emulator", agent: dict) -> dict:
     return snapshot
 
 
-def resume(emu: "Emulator", agent: dict) -> None:
+def resume(t: "Tenant", agent: dict) -> None:
     """Continue from the snapshot: the paused runs' remaining events get new instants, the
     first run's from now, each queued run's from where the one before it now ends."""
-    t = emu.tenant(agent["tenant"])
     store, now = t.store, t.now_ms()
     status = agent_status(agent, now)
     if status != "paused":
@@ -173,9 +168,8 @@ def resume(emu: "Emulator", agent: dict) -> None:
     t.changes.notify()
 
 
-def terminate(emu: "Emulator", agent: dict) -> None:
+def terminate(t: "Tenant", agent: dict) -> None:
     """Final: unreleased events are dropped and an `error` event ends each unfinished run."""
-    t = emu.tenant(agent["tenant"])
     store, now = t.store, t.now_ms()
     if agent["status"] == "terminated":
         raise Conflict(f"Agent {agent['id']} is already terminated.", {"status": "terminated"})
@@ -189,7 +183,7 @@ def terminate(emu: "Emulator", agent: dict) -> None:
             store.store.insert("run_events", {"run_id": run["id"], "seq": last + 1, "event": "error", "data": data,
                                         "offset_ms": max(0, now - run["start_ms"]), "at_ms": now})
             store.update("runs", run["id"], {"status": "terminated", "end_ms": now})
-            events.run_terminated(emu, run, now)
+            events.run_terminated(t, run, now)
         store.update("agents", agent["id"], {"status": "terminated", "terminated_at": iso(now), "snapshot": None,
                                              "busy_until_ms": None, "updated_at": iso(now)})
     t.changes.notify()

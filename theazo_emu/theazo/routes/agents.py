@@ -87,7 +87,7 @@ async def agent_status(ctx: Ctx) -> dict:
 async def run_agent(ctx: Ctx) -> dict:
     """Run a task: 202 at once with taskId and the settled result; events follow on the clock."""
     agent = load(ctx)
-    run = start_run(ctx.emu, agent, ctx.body.task)
+    run = start_run(ctx.t, agent, ctx.body.task)
     return runs.run_to_api(run, agent, ctx.now_ms())
 
 
@@ -99,7 +99,7 @@ async def retry_agent(ctx: Ctx) -> dict:
     if status != "failed":
         raise Conflict(f"Agent {agent['id']} has no failed task to retry"
                        + (f" (its last task is {status})." if status else "."), {"taskStatus": status})
-    run = start_run(ctx.emu, agent, last["task"])
+    run = start_run(ctx.t, agent, last["task"])
     return runs.run_to_api(run, agent, now)
 
 
@@ -135,7 +135,7 @@ async def pause_agent(ctx: Ctx) -> dict:
     """Pause after the current tool call; answers the agent and its snapshot (the SDK: the
     Snapshot itself, `{id: 'snap_...', size: '1.0 MB', provider}`)."""
     agent = load(ctx)
-    snapshot = runs.pause(ctx.emu, agent)
+    snapshot = runs.pause(ctx.t, agent)
     if is_sdk(ctx):  # one body cannot be both: the SDK's `id` is the snapshot's, the reference's the agent's
         return snapshot | {"size": pricing.size_text(snapshot["size"]), "sizeBytes": snapshot["size"],
                            "agentId": agent["id"], "status": "paused"}
@@ -150,13 +150,13 @@ async def resume_agent(ctx: Ctx) -> dict:
     with ctx.store.atomic():  # a refused resume restores nothing
         if body.checkpoint:
             checkpoints.restore(ctx.t, agent, body.checkpoint)
-        runs.resume(ctx.emu, agent)
+        runs.resume(ctx.t, agent)
     return _answer(ctx, load(ctx))
 
 
 async def terminate_agent(ctx: Ctx) -> dict:
     """Terminate an agent for good."""
-    runs.terminate(ctx.emu, load(ctx))
+    runs.terminate(ctx.t, load(ctx))
     return {"ok": True, "id": ctx.params["agent_id"], "status": "terminated"}
 
 

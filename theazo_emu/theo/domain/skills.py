@@ -21,7 +21,7 @@ import hashlib
 import re
 from typing import TYPE_CHECKING, Any
 
-from theazo_emu.theazo.domain import scheduler
+from theazo_emu.core.cron import check_timezone, compile_cron
 from theazo_emu.theo.domain import engines, events, hooks
 from theazo_emu.theo.domain.errors import TheoError
 from theazo_emu.theo.domain.keys import user_id
@@ -267,8 +267,8 @@ def trigger_problem(manifest: dict[str, Any]) -> str | None:
         if not isinstance(cron, str) or not (zone is None or isinstance(zone, str)):
             return "a schedule trigger needs config.cron, a cron expression, and an optional config.timezone (IANA)"
         try:
-            scheduler.check_timezone(zone)
-            scheduler.compile_cron(cron, zone)
+            check_timezone(zone)
+            compile_cron(cron, zone)
         except ValueError as exc:
             return f"a schedule trigger needs config.cron, a cron expression ({exc})"
     for cap, top in (("maxSteps", 50), ("maxSpendCents", 10_000)):

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from theazo_emu.core.clock import iso
 from theazo_emu.core.journal import record_event
-from theazo_emu.theazo.domain import scheduler
+from theazo_emu.core import cron
 from theazo_emu.theo.domain import engines, hooks, ledger, skills
 from theazo_emu.theo.domain.skills import DEFAULT_ENGINE
 from theazo_emu.theo.domain.answers import Ask
@@ -38,7 +38,7 @@ from theazo_emu.theo.domain.mock import generated
 
 if TYPE_CHECKING:
     from theazo_emu.core.host import Host
-    from theazo_emu.core.store import Scoped
+    from theazo_emu.core.store import Scoped, Store
     from theazo_emu.core.tenant import Tenant
 
 RUNS = "theo_skill_runs"
@@ -83,10 +83,10 @@ def _next_run(skill: dict[str, Any], after_ms: int) -> int | None:
     if trigger["type"] != "schedule" or skill["status"] != "active":
         return None
     config = trigger["config"]
-    return scheduler.compile_cron(config["cron"], config.get("timezone")).next_after(after_ms)
+    return cron.compile_cron(config["cron"], config.get("timezone")).next_after(after_ms)
 
 
-def installed(emu: "Host", t: "Tenant", skill: dict[str, Any]) -> None:
+def installed(t: "Tenant", skill: dict[str, Any]) -> None:
     """The skill was installed, or installed again (call inside the transaction): its schedule
     starts, a pause ends, and its onInstall hook runs."""
     t.store.execute("UPDATE theo_skill_installs SET next_run_ms = :next, consecutive_failures = 0, paused_at = NULL "
@@ -94,24 +94,24 @@ def installed(emu: "Host", t: "Tenant", skill: dict[str, Any]) -> None:
     t.changes.notify()  # the timers loop may have an earlier instant now
     hook = ((skill.get("manifest") or {}).get("hooks") or {}).get("onInstall")
     if isinstance(hook, str) and hook.strip():
-        run(emu, t, skill, "install", hook)
+        run(t, skill, "install", hook)
 
 
-def uninstalled(emu: "Host", t: "Tenant", skill: dict[str, Any]) -> None:
+def uninstalled(t: "Tenant", skill: dict[str, Any]) -> None:
     """The skill was uninstalled (call inside the transaction): its onUninstall hook runs."""
     hook = ((skill.get("manifest") or {}).get("hooks") or {}).get("onUninstall")
     if isinstance(hook, str) and hook.strip():
-        run(emu, t, skill, "uninstall", hook)
+        run(t, skill, "uninstall", hook)
 
 
-def run_for_event(emu: "Host", t: "Tenant", event: dict[str, Any]) -> list[dict[str, Any]]:
+def run_for_event(t: "Tenant", event: dict[str, Any]) -> list[dict[str, Any]]:
     """Run every installed, unpaused skill whose event trigger matches (call inside the transaction)."""
     rows = t.store.rows(skills.INSTALLS, "paused_at IS NULL", order="id")
     found = [skills.find(t.store, row["skill_id"]) for row in rows]
     due = [skill for skill in found if skill is not None and skill["status"] == "active"
            and trigger_of(skill)["type"] == "event" and hooks.matches(trigger_of(skill)["config"]["eventType"],
                                                                       event["type"])]
-    return [run(emu, t, skill, "event", f"Event {event['type']}: {json.dumps(event['data'])[:2000]}",
+    return [run(t, skill, "event", f"Event {event['type']}: {json.dumps(event['data'])[:2000]}",
                 event_id=event["id"]) for skill in due]
 
 
@@ -127,7 +127,7 @@ def _skipped(t: "Tenant", skill: dict[str, Any]) -> str | None:
     return None
 
 
-def run(emu: "Host", t: "Tenant", skill: dict[str, Any], trigger: str, prompt: str,
+def run(t: "Tenant", skill: dict[str, Any], trigger: str, prompt: str,
         event_id: str | None = None) -> dict[str, Any]:
     """One autonomous run of a skill under the guard rails (call inside a transaction): its row."""
     manifest = skill.get("manifest") or {}
@@ -138,7 +138,7 @@ def run(emu: "Host", t: "Tenant", skill: dict[str, Any], trigger: str, prompt: s
            "error": _skipped(t, skill), "created_at": t.now_iso()}
     if row["error"]:
         row["status"] = "skipped"
-    elif (fault := _injected(emu, skill["slug"])) is not None:
+    elif (fault := _injected(t, skill["slug"])) is not None:
         row.update(status="failed", error=fault)
     else:
         _steps(t, skill, engine, prompt, config, row)
@@ -192,13 +192,13 @@ def _count(t: "Tenant", skill: dict[str, Any], status: str) -> None:
         "WHERE tenant = :tenant AND skill_id = :skill", limit=PAUSE_AFTER, now=t.now_iso(), skill=skill["id"])
 
 
-def _injected(emu: "Host", slug: str) -> str | None:
+def _injected(t: "Tenant", slug: str) -> str | None:
     """The message of a fault rule that fails this run (`RUN /api/v1/skills/<slug>/run`), or None."""
     path = f"/api/v1/skills/{slug}/run"
-    rule = emu.faults.pick("RUN", path, None)
+    rule = t.faults.pick("RUN", path, None)
     if rule is None:
         return None
-    record_event(emu, "fault", fault=rule.spec.fault, source=rule.id, method="RUN", path=path)
+    record_event(t, "fault", fault=rule.spec.fault, source=rule.id, method="RUN", path=path)
     return rule.spec.message or f"{rule.spec.fault} (injected by {rule.id})"
 
 
@@ -218,22 +218,22 @@ def state_to_api(row: dict[str, Any]) -> dict[str, Any]:
 class SkillScheduleTimer:
     """The timers.TimerSource of installed skills' schedule triggers: a cron occurrence falls due."""
 
-    def next_due(self, emu: "Host") -> int | None:
-        return emu.store.scalar(f"SELECT MIN(next_run_ms) FROM {skills.INSTALLS} WHERE paused_at IS NULL")
+    def next_due(self, emu: "Host", store: "Store") -> int | None:
+        return store.scalar(f"SELECT MIN(next_run_ms) FROM {skills.INSTALLS} WHERE paused_at IS NULL")
 
-    def fire(self, emu: "Host", at_ms: int, horizon_ms: int) -> list[dict[str, Any]]:
-        rows = emu.store.all(f"SELECT * FROM {skills.INSTALLS} WHERE paused_at IS NULL AND next_run_ms <= ? "
+    def fire(self, emu: "Host", store: "Store", at_ms: int, horizon_ms: int) -> list[dict[str, Any]]:
+        rows = store.all(f"SELECT * FROM {skills.INSTALLS} WHERE paused_at IS NULL AND next_run_ms <= ? "
                              "ORDER BY next_run_ms, id", [at_ms])
         fired = []
         for row in rows:
             t = emu.tenant(row["tenant"])
-            with emu.store.atomic():
+            with store.atomic():
                 skill = skills.find(t.store, row["skill_id"])
                 following = _next_run(skill, row["next_run_ms"]) if skill else None
                 t.store.update(skills.INSTALLS, row["id"], {"next_run_ms": following})
                 if skill is None or skill["status"] != "active":
                     continue
-                done = run(emu, t, skill, "schedule", f"Scheduled run of {skill['name']} at {iso(row['next_run_ms'])}")
+                done = run(t, skill, "schedule", f"Scheduled run of {skill['name']} at {iso(row['next_run_ms'])}")
             fired.append({"type": "theo_skill_run", "runId": done["id"], "slug": skill["slug"],
                           "status": done["status"], "scheduledAt": iso(row["next_run_ms"])})
         return fired

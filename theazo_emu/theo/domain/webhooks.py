@@ -36,7 +36,6 @@ from theazo_emu.core.crypto import associated_data
 from theazo_emu.core.ids import digest_id
 
 if TYPE_CHECKING:
-    from theazo_emu.core.host import Host
     from theazo_emu.core.store import Scoped
     from theazo_emu.core.tenant import Tenant
 
@@ -164,11 +163,11 @@ def headers(row: dict[str, Any], attempt: int, secret: str, body: bytes, now_ms:
             "Theo-Webhook-Attempt": str(attempt)}
 
 
-def settled(emu: "Host", row: dict[str, Any], now: int) -> None:
-    """An attempt settled (core/delivery calls this with the Emulator, for any tenant): its
+def settled(t: "Tenant", row: dict[str, Any], now: int) -> None:
+    """An attempt settled (core/delivery calls this with the delivery's tenant's handle): its
     row joins the log, and the endpoint's run of failures is reset by a success or, once the
     delivery has failed, grows (past DISABLE_AFTER the endpoint is turned off)."""
-    t, attempt, status = emu.tenant(row["tenant"]), row["attempts"], row["status"]
+    attempt, status = row["attempts"], row["status"]
     t.store.insert(ATTEMPTS, {
         "id": row["id"] if attempt == 1 else digest_id("whd", f"{row['id']}|attempt|{attempt}"),
         "delivery_id": row["id"], "webhook_id": row["webhook_id"], "event_id": row["event_id"],

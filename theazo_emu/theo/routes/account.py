@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from theazo_emu.core.cron import check_timezone
 from theazo_emu.core.http import Ctx, api_route, query_choice
-from theazo_emu.theazo.domain import scheduler
 from theazo_emu.theo.bodies.api import NoBody
 from theazo_emu.theo.bodies.platform import Checkout, Portal, RateLimitIncrease, UpdateSettings
 from theazo_emu.theo.domain import account, audit, benchmarks
@@ -37,7 +37,7 @@ async def update_settings(ctx: Ctx) -> dict:
     body: UpdateSettings = ctx.body
     if body.timezone is not None:
         try:
-            scheduler.check_timezone(body.timezone)
+            check_timezone(body.timezone)
         except ValueError as exc:
             raise invalid("timezone", str(exc)) from None
     before = account.settings(ctx.t)

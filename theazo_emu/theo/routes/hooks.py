@@ -92,7 +92,7 @@ async def publish_event(ctx: Ctx) -> dict:
     with ctx.store.atomic():
         published = events.publish(ctx.t, body.eventType, data)
         started = workflows.run_for_event(ctx.t, body.eventType, published.event)
-        ran = triggers.run_for_event(ctx.emu, ctx.t, published.event)
+        ran = triggers.run_for_event(ctx.t, published.event)
     return {**published.event, "accepted": True, "matchedHooks": published.hooks,
             "matchedWebhooks": published.webhooks, "matchedWorkflows": len(started), "matchedSkills": len(ran)}
 

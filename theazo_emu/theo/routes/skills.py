@@ -54,7 +54,7 @@ async def install_skill(ctx: Ctx) -> dict:
     with ctx.store.atomic():
         if skills.install(ctx.t, skill):
             _audit(ctx, "skill.installed", skill, 201)
-        triggers.installed(ctx.emu, ctx.t, skill)  # installing again resumes a paused skill
+        triggers.installed(ctx.t, skill)  # installing again resumes a paused skill
     return {"installed": True, "skillId": skill["id"], "slug": skill["slug"]}
 
 
@@ -66,7 +66,7 @@ async def uninstall_skill(ctx: Ctx) -> dict:
         if not skills.uninstall(ctx.t, skill):
             raise TheoError(404, "not_found", f"Skill {skill['slug']} is not installed.")
         _audit(ctx, "skill.uninstalled", skill)
-        triggers.uninstalled(ctx.emu, ctx.t, skill)
+        triggers.uninstalled(ctx.t, skill)
     return {"uninstalled": True, "skillId": skill["id"], "slug": skill["slug"]}
 
 

@@ -15,6 +15,7 @@ import inspect
 import json
 import textwrap
 
+import httpx
 import pytest
 from click.testing import CliRunner
 
@@ -27,6 +28,7 @@ from theazo_emu.surfaces import SURFACES
 DOCUMENTS = {surface.name: openapi.build(surface) for surface in SURFACES}
 ROUTES = [(surface, route) for surface in SURFACES
           for route in [*lazy.routes(surface), *lazy.declared_routes(surface, surface.core())]]
+AUTH = {"Authorization": "Bearer th_test_declared"}
 _DEFAULT = {"RedirectResponse": 307}  # a response class's status when none is given (others: 200)
 
 
@@ -150,3 +152,18 @@ def test_the_admin_document_answers_head_a_theo_key_and_stray_queries_and_refuse
         response = client.request(method, "/_emu/openapi.json")
         assert assert_error(response, 405, "method_not_allowed")["error"]["message"] == \
             f"Method {method} is not allowed on /_emu/openapi.json." and response.headers["allow"] == "GET, HEAD"
+
+
+@pytest.mark.server
+def test_a_running_server_serves_each_document_as_the_cli_prints_it(server):
+    for surface in SURFACES:
+        printed = json.loads(CliRunner().invoke(main, ["openapi", "--surface", surface.name]).output)
+        served = httpx.get(f"{server}{surface.openapi}")
+        assert served.status_code == 200 and served.headers["content-type"] == "application/json"
+        assert served.json() == printed
+    agent = httpx.post(f"{server}/v1/sessions", json={"userId": "u"}, headers=AUTH).json()
+    agent = httpx.post(f"{server}/v1/sessions/{agent['id']}/agents", json={}, headers=AUTH).json()
+    answers = [httpx.post(f"{server}/v1/agents/{agent['id']}/ports", json={"port": 1}, headers=AUTH).status_code
+               for _ in range(2)]
+    declared = httpx.get(f"{server}/v1/openapi.json").json()["paths"]["/v1/agents/{agent_id}/ports"]["post"]
+    assert answers == [201, 200] and {"200", "201"} <= declared["responses"].keys()

@@ -5,7 +5,8 @@ schemathesis reads each document from its own in-process app (so the admin API's
 recordings and clock moves disturb nothing else) and sends every operation a few generated
 requests (a fixed seed, so CI runs the same ones every time), with a Theazo key on /v1 and a
 Theo key on /api/v1. Endless SSE streams are left out: an in-process client would wait on
-them forever. A success status a route does not declare is the kernel's 500 (core/http.py),
+them forever (schemathesis itself skips each document's own operation, which
+test_declared_statuses.py drives). A success status a route does not declare is the kernel's 500 (core/http.py),
 so `not_a_server_error` catches it too. Also here: the document declares every query
 parameter a route reads (a recording of what the routes read while the fuzzer drives them).
 """

@@ -192,7 +192,7 @@ def _banner(url: str, settings: Settings) -> str:
         f"  Theo API     {url}/api/v1 (OpenAI-compatible: {url}/api/v1/chat/completions)\n"
         f"  admin API    {url}/_emu (health, clock, reset)\n"
         f"  inspector    {url}/_emu/ui\n"
-        f"  OpenAPI      {url}/v1/openapi.json, {url}/api/v1/openapi.json\n"
+        f"  OpenAPI      {url}/v1/openapi.json, {url}/api/v1/openapi.json, {url}/_emu/openapi.json\n"
         f"  db={settings.db} seed={settings.seed} clock={settings.clock} pace={settings.pace} "
         f"exec={settings.exec_mode}\n"
         + (f"  recording to {settings.record}" + (f" via {settings.upstream}" if settings.upstream else "") + "\n"

@@ -107,6 +107,12 @@ class Declared(NamedTuple):
     query: tuple[str, ...] = ()  # the query parameters it reads (the OpenAPI document lists them)
     also: tuple[int, ...] = ()  # success statuses besides `status` it may answer (200 for an upsert)
     reveals: tuple[str, ...] = ()  # answer fields holding a secret shown this once (never stored, even for replay)
+    media: str = "application/json"  # what a success answer's body is (text/html for a page)
+
+    @property
+    def successes(self) -> tuple[int, ...]:
+        """Every success status it may answer: `status`, then `also`; the kernel refuses any other."""
+        return (self.status, *self.also)
 
     @property
     def secret_fields(self) -> tuple[str, ...]:
@@ -116,13 +122,15 @@ class Declared(NamedTuple):
 
 def api_route(path: str, endpoint: Endpoint, method: str = "GET", *, body: "type[BaseModel] | None" = None,
               public: bool = False, status: int = 200, max_body: int | None = None, query: Sequence[str] = (),
-              also: Sequence[int] = (), reveals: Sequence[str] = ()) -> Declared:
+              also: Sequence[int] = (), reveals: Sequence[str] = (), media: str = "application/json") -> Declared:
     """Declare a route; its name is the endpoint's name, its summary the docstring's first line.
-    `query` names every query parameter it reads, `also` its other success statuses, `reveals`
-    the top-level answer fields that show a secret once (a new key, a signing secret)."""
+    `query` names every query parameter it reads, `also` its other success statuses (an upsert's
+    200, a redirect's 303: an endpoint answering a status its route does not declare is a bug the
+    kernel answers 500), `reveals` the top-level answer fields that show a secret once (a new key,
+    a signing secret), `media` the type of a success answer that is not JSON."""
     summary = (endpoint.__doc__ or "").strip().splitlines()[0] if endpoint.__doc__ else endpoint.__name__
     return Declared(path, endpoint, method, endpoint.__name__, body, public, status, summary, max_body,
-                    tuple(query), tuple(also), tuple(reveals))
+                    tuple(query), tuple(also), tuple(reveals), media)
 
 
 PAGE = ("limit", "cursor")  # the query of every paged list
@@ -223,8 +231,16 @@ class ApiRoute(Route):
             ctx.body = await read_raw(request, limit)
         result = await atomic_call(emu.store, declared.endpoint(ctx))
         if isinstance(result, Response):
+            if result.status_code < 400 and result.status_code not in declared.successes:
+                raise UndeclaredStatus(f"{declared.name} answered {result.status_code}, which its route does not "
+                                       f"declare (api_route(..., also=...))")
             return result
         return Json(result, self.success_status)
+
+
+class UndeclaredStatus(RuntimeError):
+    """An endpoint answered a success status its declaration (so its OpenAPI document) does not
+    list: a client validating answers would read it against the error schema."""
 
 
 async def read_raw(request: Request, limit: int) -> bytes:

@@ -125,11 +125,11 @@ async def complete_billing(ctx: Ctx) -> dict:
 
 
 routes = [
-    api_route("/_emu/theo/account", get_account, public=True),
+    api_route("/_emu/theo/account", get_account, public=True, query=("key",)),
     api_route("/_emu/theo/account", put_account, "PUT", body=TheoKeySpec, public=True),
     api_route("/_emu/theo/health", put_health, "PUT", body=HealthOverride, public=True),
-    api_route("/_emu/theo/events", list_events, public=True),
-    api_route("/_emu/theo/skill-runs", list_skill_runs, public=True),
-    api_route("/_emu/theo/billing/{session_id}", billing_page, public=True),
+    api_route("/_emu/theo/events", list_events, public=True, query=("key", "type", "limit")),
+    api_route("/_emu/theo/skill-runs", list_skill_runs, public=True, query=("key", "limit")),
+    api_route("/_emu/theo/billing/{session_id}", billing_page, public=True, media="text/html"),
     api_route("/_emu/theo/billing/{session_id}/complete", complete_billing, "POST", public=True),
 ]

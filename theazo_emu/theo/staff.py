@@ -98,7 +98,7 @@ routes = [
               public=True),
     api_route("/_emu/theo/rate-limit-requests/{request_id}/decision", decide_increase, "POST",
               body=IncreaseDecision, public=True),
-    api_route("/_emu/theo/connectors", list_connectors, public=True),
+    api_route("/_emu/theo/connectors", list_connectors, public=True, query=("key",)),
     api_route("/_emu/theo/connectors", create_connector, "POST", body=NewConnector, status=201, public=True),
     api_route("/_emu/theo/connectors/{connector_id}/status", connector_status, "POST", body=ConnectorStatus,
               public=True),

@@ -245,7 +245,7 @@ async def inspector_stream(ctx: Ctx) -> Any:
 
 
 routes = [
-    api_route("/_emu/ui", inspector_page, public=True),
+    api_route("/_emu/ui", inspector_page, public=True, media="text/html"),
     api_route("/_emu/ui/state", inspector_state, public=True),
     api_route("/_emu/ui/stream", inspector_stream, public=True, query=("agentId", "replay")),
     api_route("/_emu/ui/runs/{run_id}", inspector_run, public=True),

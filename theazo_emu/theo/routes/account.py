@@ -145,7 +145,7 @@ routes = [
     api_route("/api/v1/settings", get_settings),
     api_route("/api/v1/settings", update_settings, "PATCH", body=UpdateSettings),
     api_route("/api/v1/tools", list_tools),
-    api_route("/api/v1/benchmarks", get_benchmarks),
+    api_route("/api/v1/benchmarks", get_benchmarks, query=("window",)),
     api_route("/api/v1/rate-limits", get_rate_limits),
     api_route("/api/v1/rate-limits/request-increase", request_increase, "POST", body=RateLimitIncrease, status=202),
     api_route("/api/v1/billing/checkout", billing_checkout, "POST", body=Checkout),

@@ -162,12 +162,12 @@ async def run_sandbox(ctx: Ctx) -> dict:
 
 
 routes = [
-    api_route("/api/v1/skills", list_skills),
+    api_route("/api/v1/skills", list_skills, query=("filter",)),
     api_route("/api/v1/skills", install_skill, "POST", body=SkillRef, status=201),
     api_route("/api/v1/skills", uninstall_skill, "DELETE", body=SkillRef),
     api_route("/api/v1/skills/create", create_skill, "POST", body=CreateSkill, status=201),
     api_route("/api/v1/skills/submit", submit_skill, "POST", body=SubmitSkill, status=201),
-    api_route("/api/v1/skills/submissions", list_submissions),
+    api_route("/api/v1/skills/submissions", list_submissions, query=("status",)),
     api_route("/api/v1/skills/sandbox", run_sandbox, "POST", body=SandboxRun),
     api_route("/api/v1/skills/{skill_id}", get_skill),
     api_route("/api/v1/skills/{skill_id}/versions", skill_versions),

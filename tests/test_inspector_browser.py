@@ -261,6 +261,13 @@ def test_the_inspector_in_a_browser(browser: Any, tmp_path: Path) -> None:
         _view(browser, "agents")
         _until(browser, lambda: any(agent["id"] in text and "idle" in text for text, _ in _rows(browser, "agents")),
                "the agent reads idle")
+        _click(browser, "agents", agent["id"])  # its drawer follows only its live events
+        _until(browser, lambda: browser.find_elements(By.ID, "follow-agent"), "the agent opens")
+        browser.find_element(By.ID, "follow-agent").click()
+        _until(browser, lambda: browser.find_element(By.ID, "view-events").is_displayed(), "the events view")
+        assert _text(browser, "feed-scope") == f"agent {agent['id']}" and not browser.find_element(By.ID, "drawer").is_displayed()
+        _until(browser, lambda: len(_rows(browser, "events")) >= 5, "its released events replayed")
+        assert all(agent["id"] in text for text, _ in _rows(browser, "events"))
         _view(browser, "jobs")
         _until(browser, lambda: "completed 100%" in _rows(browser, "theo-jobs")[0][0], "the job completed on the clock")
 

@@ -1,9 +1,10 @@
 """/_emu/ui: the inspector page, and the admin endpoints it reads.
 
-DESIGN.md "Admin API and inspector": one page with the tenants (by their key's alias, never
-the key), sessions, agents with their live events, runs with their event timelines,
+DESIGN.md "Admin API and inspector": one page with the tenants (by their key's alias and a
+hint, never the key: core/auth.KeyName), sessions, agents with their live events, runs with their event timelines,
 schedules with their next fire times, the clock with advance buttons and a scrubber, the
-request journal (a row opens the whole exchange, secrets redacted), and reset, fault and
+request journal (a row opens the whole exchange, secrets redacted; a stream's frames as
+they were sent, up to the 64 KiB the journal keeps), and reset, fault and
 fixture controls. The page is static (admin/inspector.html: no build, no external assets,
 data written with textContent only). It polls `GET /_emu/ui/state` and the journal, opens
 `/_emu/ui/runs/{id}` and `/_emu/ui/requests/{seq}`, acts through the admin API, and
@@ -31,6 +32,7 @@ from theazo_emu.core.errors import NotFound
 from theazo_emu.core.http import Ctx, api_route, query_int
 from theazo_emu.core.journal import MAX_DETAIL_BODY
 from theazo_emu.core.sse import Frame, stream_response
+from theazo_emu.record.cassette import SseParser
 from theazo_emu.theazo.domain.agents import agent_to_api
 from theazo_emu.theazo.domain.runs import run_status
 from theazo_emu.theazo.domain.schedules import schedule_to_api
@@ -131,8 +133,8 @@ async def inspector_state(ctx: Ctx) -> dict[str, Any]:
     rows = []
     for tenant, counts in tenants.items():
         known = ctx.emu.aliases.of_tenant(tenant)
-        rows.append({"tenant": known[0] if known else "unseen key", "hint": known[1] if known else "",
-                     "id": tenant, "counts": counts})
+        rows.append({"tenant": known.alias if known else "unseen key", "name": known.name if known else None,
+                     "hint": known.hint if known else "", "id": tenant, "counts": counts})
     rows.sort(key=lambda t: (t["tenant"] == "unseen key", len(t["tenant"]), t["tenant"]))
     return {
         "clock": ctx.emu.clock.describe(), "nextDue": _next_due(ctx, store, now), "tenants": rows,
@@ -177,7 +179,9 @@ async def inspector_request(ctx: Ctx) -> dict[str, Any]:
     response: dict[str, Any] = {"status": entry["status"], "headers": headers}
     raw = b"".join(detail["chunks"])
     if headers.get("content-type", "").startswith("text/event-stream"):
-        response["stream"] = "an event stream: its events are the journal's kind=sse entries of this requestId"
+        response["frames"] = SseParser(redactor).feed(raw + b"\n\n")
+        if len(raw) > MAX_DETAIL_BODY:
+            response["framesCut"] = f"frames past the first {MAX_DETAIL_BODY} bytes are not kept"
     elif len(raw) > MAX_DETAIL_BODY:
         response["body"] = f"(over {MAX_DETAIL_BODY} bytes, not kept)"
     else:

@@ -279,6 +279,18 @@ class RunFollower:
             if self.run_id is None and agent_status(agent, now) == "terminated":
                 raise Conflict(f"Agent {agent['id']} is terminated and has no run to stream.", {"status": "terminated"})
 
+    def idle(self) -> str | None:
+        """What a stream with no run to show says once it opens: the agent is idle, the stream
+        shows its next run, and `?taskId=` replays the last one (a comment: every SSE parser skips it)."""
+        if self.run_id is not None:
+            return None
+        path = f"/v1/agents/{self.agent_id}/stream"
+        if not self.floor:
+            return (f"agent {self.agent_id} is idle and has run nothing yet; this stream shows its next run "
+                    f"(POST /v1/agents/{self.agent_id}/run starts one)")
+        return (f"agent {self.agent_id} is idle; this stream shows its next run. "
+                f"Its last run replays with GET {path}?taskId={self.floor}")
+
     def _run(self, run_id: str) -> dict | None:
         return self.t.store.find("runs", "id = ? AND agent_id = ?", [run_id, self.agent_id], order=None)
 

@@ -128,7 +128,7 @@ async def stream_agent(ctx: Ctx) -> Any:
     """SSE of the agent's run events: past events replayed, closed after the final one."""
     follower = runs.RunFollower(ctx.t, load(ctx), task_id=ctx.query.get("taskId"), sdk=is_sdk(ctx),
                                 last_event_id=ctx.request.headers.get("last-event-id") or ctx.query.get("lastEventId"))
-    return stream_response(ctx.emu, follower.poll)
+    return stream_response(ctx.emu, follower.poll, idle=follower.idle)
 
 
 async def pause_agent(ctx: Ctx) -> dict:

@@ -89,4 +89,33 @@ def test_a_file_database_is_wal_without_an_fsync_per_commit(tmp_path) -> None:
     store = Store(str(tmp_path / "modes.db"))
     assert store.scalar("PRAGMA journal_mode") == "wal"
     assert store.scalar("PRAGMA synchronous") == 1  # NORMAL: durable across a crash of the process
+    assert store.scalar("PRAGMA wal_autocheckpoint") == 0  # no commit copies the log back on the event loop
     store.close()
+
+
+def test_the_log_reaches_the_file_from_the_checkpointer_not_from_a_commit(tmp_path) -> None:
+    """With autocheckpoint off, only the checkpointer's thread moves committed pages from the
+    log into the database file; it does so while the writer goes on, and the log restarts
+    instead of growing with every commit."""
+    from theazo_emu.core.checkpoint import EVERY, LIMIT
+    from theazo_emu.core.store import Store
+
+    path = tmp_path / "log.db"
+    store = Store(str(path))
+    before = path.stat().st_size
+    blob = "x" * 3000  # about a page a row
+    for n in range(4 * EVERY):
+        with store.atomic():
+            store.db.execute("INSERT INTO counters (tenant, seq) VALUES (?, ?)", [f"t{n}{blob}", n])
+    deadline = time.monotonic() + 20
+    while path.stat().st_size < before + 2 * EVERY * 3000 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    grown = path.stat().st_size - before
+    wal = (tmp_path / "log.db-wal").stat().st_size
+    assert grown >= 2 * EVERY * 3000, grown  # checkpointed while the writer had the connection
+    assert wal < 2 * LIMIT * 4096, wal  # restarted rather than holding every commit
+    store.close()
+    assert not (tmp_path / "log.db-wal").exists()  # the last close folds the rest in
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert conn.execute("SELECT COUNT(*) FROM counters").fetchone()[0] == 4 * EVERY

@@ -128,9 +128,9 @@ class Server:
                 self.proc.wait()
 
 
-def emulator(name: str, binary: list[str], cwd: str) -> Server:
+def emulator(name: str, binary: list[str], cwd: str, db: str | None = None) -> Server:
     return Server(name, [*binary, "serve", "--port", "{port}", "--clock", CLOCK, "--pace", "instant",
-                         "--log-level", "warning"], cwd)
+                         "--log-level", "warning", *(["--db", db] if db else [])], cwd)
 
 
 def prepare_emulator(server: Server) -> None:
@@ -163,10 +163,14 @@ def wrk(port: int, path: str, measure: str, seconds: float, conns: int, scripts:
     script.write_text(LUA[measure].format(key=KEY) if lua is None else lua)
     done = subprocess.run(["wrk", "-t1", f"-c{conns}", f"-d{int(seconds)}s", "--latency", "-s", str(script),
                            f"http://{HOST}:{port}{path}"], capture_output=True, text=True, check=True)
-    out = done.stdout
+    return parse_wrk(done.stdout, f"{HOST}:{port}{path}")
+
+
+def parse_wrk(out: str, where: str) -> tuple[float, float]:
+    """(requests per second, p99 in ms) from wrk's report; non-2xx answers end the run."""
     bad = _NON2XX.search(out)
     if bad:
-        raise SystemExit(f"{bad.group(1)} non-2xx answers from {HOST}:{port}{path}:\n{out}")
+        raise SystemExit(f"{bad.group(1)} non-2xx answers from {where}:\n{out}")
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
     scale = {"us": 0.001, "ms": 1, "s": 1000}[p99.group(2)]

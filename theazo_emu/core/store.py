@@ -300,6 +300,7 @@ class Store:
     def close(self) -> None:
         if self._checkpointer is not None:
             self._checkpointer.stop()
+            self._checkpointer = None
         self.db.close()
 
 

@@ -57,6 +57,7 @@ def test_a_stop_exits_zero_and_says_what_was_kept(tmp_path: Path, stop: signal.S
     assert "Aborted" not in output and "Traceback" not in output
     last = output.strip().splitlines()[-1]
     assert last == f"stopped: state kept in state.db; cassette {tmp_path / 'run.jsonl'} with 2 interactions", last
+    assert (tmp_path / "state.db").exists() and not (tmp_path / "state.db-wal").exists()  # the log folded in
 
 
 def test_an_in_memory_server_says_nothing_was_kept(tmp_path: Path) -> None:

@@ -112,6 +112,7 @@ def serve(ctx: click.Context, host: str, port: int, log_level: str, import_file:
     logging.getLogger("uvicorn.access").addFilter(LogFilter(app.state.emu.journal.redactor))  # secret query values
     server = _Server(config)
     server.run(sockets=[sock])  # its shutdown writes --export-on-exit (app.lifespan)
+    app.state.emu.close()  # a file database: its log folded into the file, which is whole on its own
     click.echo(_kept(settings, server.tape_state))
 
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from theazo_emu import registry
 from theazo_emu.core.http import Ctx, api_route
-from theazo_emu.core.surface import Surface, openapi_document
+from theazo_emu.core.openapi import openapi_document
+from theazo_emu.core.surface import Surface
 from theazo_emu.core.version import __version__
 from theazo_emu.theazo.surface import authenticate, render_error
 

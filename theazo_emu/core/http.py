@@ -18,6 +18,7 @@ too; choosing the rows (`PageParams`, `Cursor`, `Where`) is shared here.
 from __future__ import annotations
 
 import importlib
+import logging
 import sqlite3
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, NamedTuple, Sequence
@@ -232,15 +233,25 @@ class ApiRoute(Route):
         result = await atomic_call(emu.store, declared.endpoint(ctx))
         if isinstance(result, Response):
             if result.status_code < 400 and result.status_code not in declared.successes:
-                raise UndeclaredStatus(f"{declared.name} answered {result.status_code}, which its route does not "
-                                       f"declare (api_route(..., also=...))")
+                self._undeclared(declared, result.status_code)
             return result
         return Json(result, self.success_status)
 
 
+    strict_statuses = False  # the project's own suite sets it: an undeclared status fails the test
+
+    def _undeclared(self, declared: Declared, status: int) -> None:
+        """An endpoint answered a success status its declaration (so its OpenAPI document) does
+        not list: a client validating answers would read it against the error schema. The
+        answer, already committed, still goes out (logged); the project's tests raise."""
+        message = f"{declared.name} answered {status}, which its route does not declare (api_route(..., also=...))"
+        if self.strict_statuses:
+            raise UndeclaredStatus(message)
+        logging.getLogger("theazo_emu").error(message)
+
+
 class UndeclaredStatus(RuntimeError):
-    """An endpoint answered a success status its declaration (so its OpenAPI document) does not
-    list: a client validating answers would read it against the error schema."""
+    """A success status a route does not declare, in the project's own tests (ApiRoute.strict_statuses)."""
 
 
 async def read_raw(request: Request, limit: int) -> bytes:

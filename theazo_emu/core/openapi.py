@@ -4,7 +4,7 @@ Nothing here is written by hand per route: every `ApiRoute` contributes its path
 method, summary, public flag, success statuses and media type, query parameters (declared
 with the route: `api_route(..., query=..., also=..., media=...)`) and body model, whose JSON
 Schema pydantic produces. So the document cannot drift from what the server validates. The
-kernel refuses a success status a route does not declare (http.UndeclaredStatus), and
+kernel logs a success status a route does not declare (the project's tests fail on it), and
 `answers` adds the errors the kernel and the surface's guards may answer on it, in the
 surface's own statuses; any other error (a fault rule's, a 500) is the `default` answer.
 Building it imports every family of the surface.
@@ -22,6 +22,7 @@ from theazo_emu.core.http import ApiRoute
 from theazo_emu.core.version import __version__
 
 if TYPE_CHECKING:
+    from theazo_emu.core.http import Ctx
     from theazo_emu.core.surface import Surface
 
 _CONVERTER = re.compile(r"\{(\w+)(?::\w+)?\}")
@@ -112,3 +113,9 @@ def _operation(surface: "Surface", route: ApiRoute, path: str, schemas: dict[str
         op["requestBody"] = {"required": False,
                              "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}}}
     return op
+
+
+async def openapi_document(ctx: "Ctx") -> dict:
+    """The OpenAPI 3.1 document of this API, built from its route declarations (the route's
+    surface); the families' models load only when a document is asked for."""
+    return build(ctx.request.scope["route"].surface)

@@ -3,7 +3,7 @@
 A `Surface` says everything that differs between products: its prefix, how an API key
 authenticates to a tenant, how an error renders (envelope and codes, and how the kernel's
 own failures map to them), which guards run before its endpoints, its catalogue of
-endpoints (what answers 501), its OpenAPI document (`openapi_document` serves any surface's),
+endpoints (what answers 501), its OpenAPI document (core/openapi.openapi_document serves any surface's),
 its families and its middleware.
 `mount()` turns one into a Starlette `Mount` whose router holds that surface's routes and
 renders every failure in that surface's envelope, so an unknown path under `/api/v1` gets
@@ -56,13 +56,6 @@ class Surface(NamedTuple):  # not a dataclass: building one costs start-up time
     error_schema: Mapping[str, Any] | None = None  # its error envelope's JSON Schema (None: Theazo's)
     # Routes every instance serves from the start (no family to load): declared in the kernel.
     core: Callable[[], list["Declared"]] = list
-
-
-async def openapi_document(ctx: "Ctx") -> dict:
-    """The OpenAPI 3.1 document of this API, built from its route declarations."""
-    from theazo_emu.core import openapi  # builds from every family's models: loaded only when asked for
-
-    return openapi.build(ctx.request.scope["route"].surface)
 
 
 def mount(surface: Surface, emu: "Host") -> Mount:

@@ -17,7 +17,8 @@ from theazo_emu.core import catalog
 from theazo_emu.core.auth import theazo_key
 from theazo_emu.core.errors import details_object
 from theazo_emu.core.http import Ctx, Cursor, Json, Page, Where, api_route, rows_page
-from theazo_emu.core.surface import Surface, openapi_document
+from theazo_emu.core.openapi import openapi_document
+from theazo_emu.core.surface import Surface
 
 if TYPE_CHECKING:
     from theazo_emu.core.host import Host

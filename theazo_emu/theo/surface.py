@@ -26,7 +26,8 @@ from theazo_emu.core.auth import bearer_token, is_theo_test_key, tenant_of
 from theazo_emu.core.clock import period_start_ms
 from theazo_emu.core.errors import Forbidden, Unauthorized, invalid
 from theazo_emu.core.http import Ctx, Json, Page, api_route, query_time
-from theazo_emu.core.surface import Surface, openapi_document
+from theazo_emu.core.openapi import openapi_document
+from theazo_emu.core.surface import Surface
 from theazo_emu.theo.domain import keys
 from theazo_emu.theo.domain.errors import error_body
 from theazo_emu.theo.domain.ratelimit import limiter

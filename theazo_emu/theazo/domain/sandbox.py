@@ -29,14 +29,21 @@ if TYPE_CHECKING:
 TASK = "sandbox"
 
 
+def environment(agent: dict, endpoint: str) -> dict[str, str]:
+    """What the `theazo-sandbox` package reads inside the agent's sandbox (`endpoint`: the
+    root URL the bridge answers at; the package appends /v1/sandbox/...)."""
+    return {"THEAZO_AGENT_ID": agent["id"], "THEAZO_SESSION_ID": agent["session_id"], "THEAZO_ENDPOINT": endpoint}
+
+
 def _open(t: "Tenant", agent: dict) -> dict:
     """The agent's open sandbox run, opened now if there is none (call inside a write)."""
     run = runs.open_sandbox_run(t, agent)
     if run is not None:
         return run
     now = t.now_ms()
-    result = {"output": "", "artifacts": [], "toolCalls": [], "cost": pricing.cost(0), "duration": "0s",
-              "durationMs": 0, "usage": {"inputTokens": 0, "outputTokens": 0}, "computeMinutes": 0, "error": None}
+    result = {"output": "", "artifacts": [], "toolCalls": [], "cost": pricing.cost(0),
+              "duration": pricing.duration_text(0), "durationMs": 0, "usage": {"inputTokens": 0, "outputTokens": 0},
+              "computeMinutes": 0, "error": None}
     run = t.store.insert("runs", {
         "id": t.new_id("task"), "tenant": t.name, "agent_id": agent["id"], "session_id": agent["session_id"],
         "user_id": agent["user_id"], "task": TASK, "status": "running", "outcome": "completed", "result": result,

@@ -106,6 +106,9 @@ class SetSecrets(SecretMap):
     or scoped to `sessionId`. A body naming `name` or `value`, or an empty one, is the
     reference's form (`named()` checks it), so `{"name", "value"}` is never two secrets."""
 
+    # Every value is a secret but those of `name` and `sessionId` (cassette.Redactor).
+    SECRET_FIELDS: ClassVar[tuple[str, ...]] = ("*", "!name", "!sessionId")
+
     name: Any = None
     value: Any = None
     sessionId: str | None = Field(default=None, min_length=1, max_length=200)

@@ -61,8 +61,9 @@ def _list(ctx: Ctx, scope: str | None) -> dict:
 
 
 async def set_secret(ctx: Ctx) -> Any:
-    """Set a secret (org-wide, or scoped to sessionId), or several from a `{NAME: value}` map;
-    the same name and scope overwrites."""
+    """Set a secret, or several from a `{NAME: value}` map (org-wide, or scoped to sessionId).
+
+    The same name and scope overwrites."""
     sent: SetSecrets = ctx.body
     if sent.is_map:
         return _put_map(ctx, _scope(ctx, sent.sessionId), sent)

@@ -59,6 +59,7 @@ THEAZO = (
     _theazo("webhooks", "webhooks", "webhook_deliveries",
             timers=(("webhook_deliveries", "theazo_emu.theazo.domain.webhooks:DeliveryTimer"),)),
     _theazo("observability"),
+    _theazo("sandbox"),
     _theazo("billing_account", "billing_accounts", "billing_checkouts"),
 )
 

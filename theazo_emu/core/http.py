@@ -465,12 +465,15 @@ def header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-def public_row(ctx: Ctx, table: str, ident: str, kind: str) -> dict:
+def public_row(ctx: Ctx, table: str, ident: str, kind: str, *, proof: Callable[[dict], bool] | None = None,
+               refusal: ApiError | None = None) -> dict:
     """The row a public route names by id, whoever's it is (404 otherwise); from here on the
-    request acts for the row's tenant, since on a public route the id is the credential."""
+    request acts for the row's tenant, since on a public route the id is the credential.
+    `proof` is what else the caller must know of the row (a second id): a row that fails it
+    is refused exactly as a missing one (with `refusal` when given), so nothing tells them apart."""
     row = ctx.emu.store.by_id(table, ident)
-    if row is None:
-        raise NotFound(kind, ident)
+    if row is None or (proof is not None and not proof(row)):
+        raise refusal or NotFound(kind, ident)
     act_for(ctx, row["tenant"])
     return row
 

@@ -173,8 +173,9 @@ def terminate(t: "Tenant", agent: dict) -> None:
     store, now = t.store, t.now_ms()
     if agent["status"] == "terminated":
         raise Conflict(f"Agent {agent['id']} is already terminated.", {"status": "terminated"})
+    sandbox = open_sandbox_run(t, agent)
     with store.atomic():
-        for run in unfinished_runs(t, agent):
+        for run in unfinished_runs(t, agent) + ([sandbox] if sandbox else []):
             store.execute(f"DELETE FROM run_events WHERE {OF_RUN} AND (at_ms IS NULL OR at_ms > :now)",
                           run=run["id"], now=now)
             last = store.select(f"SELECT COALESCE(MAX(seq), 0) AS seq FROM run_events WHERE {OF_RUN}",
@@ -187,6 +188,30 @@ def terminate(t: "Tenant", agent: dict) -> None:
         store.update("agents", agent["id"], {"status": "terminated", "terminated_at": iso(now), "snapshot": None,
                                              "busy_until_ms": None, "updated_at": iso(now)})
     t.changes.notify()
+
+
+def open_sandbox_run(t: "Tenant", agent: dict) -> dict | None:
+    """The agent's open sandbox run (domain/sandbox.py): the one kind of run that is
+    `running` with no end, since it ends when its code says so, not on a timeline."""
+    return t.store.find("runs", "agent_id = ? AND status = 'running' AND end_ms IS NULL", [agent["id"]])
+
+
+def append_event(t: "Tenant", run: dict, event: str, data: dict[str, Any], at_ms: int) -> int:
+    """Add an event after the run's last one, released at `at_ms`; returns its seq."""
+    seq = t.store.select(f"SELECT COALESCE(MAX(seq), 0) + 1 AS seq FROM run_events WHERE {OF_RUN}",
+                         run=run["id"])[0]["seq"]
+    t.store.store.insert("run_events", {"run_id": run["id"], "seq": seq, "event": event, "data": data,
+                                        "offset_ms": max(0, at_ms - run["start_ms"]), "at_ms": at_ms})
+    return seq
+
+
+def last_event(t: "Tenant", agent_id: str, event: str) -> dict | None:
+    """The agent's latest released event named `event`, of any of its runs."""
+    rows = t.store.select("SELECT e.data, e.at_ms FROM run_events e JOIN runs r ON r.id = e.run_id "
+                          "WHERE r.tenant = :tenant AND r.agent_id = :agent AND e.event = :event "
+                          "AND e.at_ms IS NOT NULL AND e.at_ms <= :now ORDER BY e.at_ms DESC, r.id DESC, e.seq DESC "
+                          "LIMIT 1", agent=agent_id, event=event, now=t.now_ms())
+    return rows[0] if rows else None
 
 
 def unfinished_runs(t: "Tenant", agent: dict) -> list[dict]:

@@ -14,7 +14,7 @@ from theazo_emu.core.errors import Conflict, Timeout
 from theazo_emu.core.http import LAST_EVENT, PAGE, Ctx, Where, api_route, query_choice
 from theazo_emu.core.sse import stream_response
 from theazo_emu.theazo.bodies import CreateAgent, ExecCode, ResumeAgent, RunAgent
-from theazo_emu.theazo.domain import checkpoints, pricing, runs, secrets
+from theazo_emu.theazo.domain import checkpoints, pricing, runs, sandbox, secrets
 from theazo_emu.theazo.domain.agents import (
     STATUSES,
     TABLE,
@@ -114,14 +114,25 @@ async def exec_code(ctx: Ctx) -> dict:
     if emu.settings.exec_mode == "local":
         try:
             env = secrets.environment(ctx.t, agent)  # the agent's secrets, as environment variables
-            result = await local_exec(language, body.code, emu.workdir / ctx.tenant / agent["id"], env,
-                                      emu.settings.exec_timeout_s)
+            bridge = sandbox.environment(agent, _own_url(ctx))  # and the sandbox package's, which win
+            result = await local_exec(language, body.code, emu.workdir / ctx.tenant / agent["id"],
+                                      env | bridge, emu.settings.exec_timeout_s)
         except TimeoutError:
             raise Timeout(f"exec exceeded the {emu.settings.exec_timeout_s:g}-second timeout.",
                           {"timeoutSeconds": emu.settings.exec_timeout_s}) from None
         if result is not None:
             return secrets.mask(result.to_api(), env.values())
     return emu.engine.exec(language, body.code, ctx.tenant).to_api()
+
+
+def _own_url(ctx: Ctx) -> str:
+    """This server's root URL as the socket the request came in on names it (not the Host
+    header, which the caller chooses): where code run here reaches the server back."""
+    server = ctx.request.scope.get("server")
+    if not server:
+        return str(ctx.request.base_url).rstrip("/")
+    host, port = server[0], server[1]
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}"
 
 
 async def stream_agent(ctx: Ctx) -> Any:

@@ -23,7 +23,10 @@ import pytest
 from starlette.testclient import TestClient
 
 from theazo_emu import create_app
+from theazo_emu.core.http import ApiRoute
 from theazo_emu.settings import Settings
+
+ApiRoute.strict_statuses = True  # a success status a route does not declare fails the test that meets it
 
 START = "2025-05-01T00:00:00Z"
 _keys = itertools.count(1)

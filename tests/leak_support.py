@@ -54,6 +54,14 @@ def unpacked(haystack: bytes) -> bytes:
     a BLOB exported as {"$base64": ...}, or as an escaped string still carries its secret)."""
     extra = [base64.b64decode(m) for m in re.findall(rb'"\$?base64":\s*"([A-Za-z0-9+/=]+)"', haystack)]
     text = haystack.decode("utf-8", "replace")
-    extra += [json.loads(f'"{m}"').encode("utf-8", "replace") for m in re.findall(r'"((?:[^"\\]|\\.)*)"', text)
-              if "\\u" in m]
+    extra += [_unescaped(m) for m in re.findall(r'"((?:[^"\\]|\\.)*)"', text) if "\\u" in m]
     return b"\n".join([haystack, *extra])
+
+
+def _unescaped(quoted: str) -> bytes:
+    """A JSON string's value; raw SQLite pages also hold quote-delimited binary noise that is no
+    JSON string (control characters, bad escapes): it is searched as it is."""
+    try:
+        return json.loads(f'"{quoted}"').encode("utf-8", "replace")
+    except ValueError:
+        return b""

@@ -3,8 +3,11 @@ first 100) whose quick starts run as pasted against a fresh `theazo-emu serve` w
 answer; every relative link of the README and docs/ resolves; every command and option of
 the CLI is in docs/cli.md and every admin route in docs/.
 
-The quick starts are run from the README itself, each block by bash (the Python one by this
-interpreter), with only the port changed: a free one instead of 4010.
+Every bash and Python block of the README and docs/ says, in an HTML comment on the line
+before it, whether it runs: `<!-- runs against serve -->` blocks run in order, as pasted
+(bash by bash, Python by this interpreter), against a fresh `theazo-emu serve` per page with
+only the port changed (a free one instead of 4010); `<!-- runs with pytest -->` blocks are
+test files run by pytest with the plugin; `<!-- not run: why -->` says why not.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import click
 import pytest
 from conftest import serve_process
 
+from theazo_emu.cli import regen
 from theazo_emu.cli.main import main
 from theazo_emu.core import lazy
 
@@ -25,6 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 DOCS = sorted((ROOT / "docs").glob("*.md"))
 _BLOCK = re.compile(r"```(\w+)\n(.*?)```", re.S)
+_CLAIM = re.compile(r"(?:<!-- (runs against serve|runs with pytest|not run: [^>]+) -->\n)?```(bash|python)\n(.*?)```",
+                    re.S)
 _LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
 
 
@@ -75,25 +81,74 @@ def test_every_admin_route_is_in_the_docs() -> None:
     assert paths and missing == []
 
 
+def _claims(page: Path) -> list[tuple[str | None, str, str]]:
+    """(claim, language, body) of each bash and Python block of the page, in order."""
+    return _CLAIM.findall(page.read_text())
+
+
+def test_every_shell_and_python_block_says_whether_it_runs() -> None:
+    unsaid = [f"{page.name}: {body.splitlines()[0]}" for page in [README, *DOCS]
+              for claim, _, body in _claims(page) if not claim]
+    assert unsaid == []
+
+
+def _run_against_serve(page: Path) -> list[str]:
+    """Each block of the page that runs against serve, run in order against a fresh one; their outputs."""
+    outputs = []
+    with serve_process() as url:
+        port = url.rsplit(":", 1)[1]
+        for claim, language, body in _claims(page):
+            if claim != "runs against serve":
+                continue
+            body = body.replace("127.0.0.1:4010", f"127.0.0.1:{port}")
+            command = ["bash", "-euo", "pipefail", "-c", body] if language == "bash" else [sys.executable, "-c", body]
+            done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+            assert done.returncode == 0, (page.name, body, done.stdout, done.stderr)
+            assert '"error"' not in done.stdout, (page.name, body, done.stdout)
+            outputs.append(done.stdout)
+    return outputs
+
+
 @pytest.mark.server
 def test_the_quick_starts_run_as_pasted() -> None:
     readme = README.read_text()
-    with serve_process() as url:
-        port = url.rsplit(":", 1)[1]
-        outputs = []
-        for heading in ("## Quick start: Theazo", "## Quick start: Theo"):
-            for language, body in _BLOCK.findall(_section(readme, heading)):
-                body = body.replace("127.0.0.1:4010", f"127.0.0.1:{port}")
-                if language == "bash":
-                    done = subprocess.run(["bash", "-euo", "pipefail", "-c", body], capture_output=True, text=True,
-                                          timeout=60)
-                elif language == "python":
-                    done = subprocess.run([sys.executable, "-c", body], capture_output=True, text=True, timeout=60)
-                else:
-                    continue
-                assert done.returncode == 0, (heading, done.stdout, done.stderr)
-                outputs.append(done.stdout)
-    theazo, theo_curl, theo_python = outputs
-    assert '"error"' not in theazo and '"type":"done"' in theazo and '"stdout":"4\\n"' in theazo
-    assert '"error"' not in theo_curl and "event: done" in theo_curl and '"object":"completion"' in theo_curl
+    for heading in ("## Quick start: Theazo", "## Quick start: Theo"):  # the quick starts are what runs
+        assert [c for c, _, _ in _CLAIM.findall(_section(readme, heading))] == ["runs against serve"] * (
+            1 if "Theazo" in heading else 2)
+    theazo, theo_curl, theo_python = _run_against_serve(README)
+    assert '"type":"done"' in theazo and '"stdout":"4\\n"' in theazo
+    assert "event: done" in theo_curl and '"object":"completion"' in theo_curl
     assert "ChatCompletion(" in theo_python and "theo-1" in theo_python
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("page", [p for p in DOCS if any(c == "runs against serve" for c, _, _ in _claims(p))],
+                         ids=lambda p: p.name)
+def test_the_docs_blocks_that_run_against_serve_run_as_pasted(page: Path) -> None:
+    assert _run_against_serve(page)
+
+
+def test_the_blocks_that_run_with_pytest_pass(tmp_path: Path) -> None:
+    """Each block a test file of its own in a fresh project directory, as a user would paste it."""
+    names = []
+    for page in [README, *DOCS]:
+        for n, (claim, language, body) in enumerate(_claims(page)):
+            if claim == "runs with pytest":
+                name = f"test_{page.stem.replace('-', '_').lower()}_{n}.py"
+                (tmp_path / name).write_text(body)
+                names.append(name)
+    assert len(names) >= 4
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *names], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"{len(names)} passed" in done.stdout, done.stdout
+
+
+def test_the_serve_options_table_is_generated_and_checked() -> None:
+    """docs/cli.md's table is regen's: an option missing from it, or a help changed, makes it stale."""
+    text = (ROOT / "docs" / "cli.md").read_text()
+    assert regen.cli_page(text) == text
+    serve = main.commands["serve"]
+    assert all(f"| `{p.opts[0]}" in text and p.envvar in text for p in serve.params if isinstance(p, click.Option))
+    stale = text.replace("| `--heartbeat` |", "| `--heartbeat-s` |")
+    assert stale != text and regen.cli_page(stale) == text

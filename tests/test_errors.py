@@ -35,15 +35,17 @@ TWO_MIB = b"{" + b" " * (2 * 1024 * 1024) + b"}"
 JSON = {"Content-Type": "application/json"}
 # Public routes the design allows (DESIGN.md, "API keys and tenants"); everything else needs a key.
 # Signed or capability URLs (file downloads, hosted billing pages) are public too: the id or
-# signature in the URL is their credential.
+# signature in the URL is their credential. The sandbox bridge's credential is the agent and
+# session ids its body names.
 PUBLIC_ALLOWED = re.compile(r"^(/_emu/.*|/v1/openapi\.json|/v1/triggers/\{\w+\}/fire|/v1/channels/\{\w+\}/(messages|stream)"
-                            r"|/v1/files/\{\w+\}/content|/v1/billing/(checkout|portal)/\{\w+\})$")
+                            r"|/v1/files/\{\w+\}/content|/v1/billing/(checkout|portal)/\{\w+\}"
+                            r"|/v1/sandbox/(log|model|span|progress|complete))$")
 # Bodies that pass validation, for routes whose model needs more than {}.
 VALID_BODIES = {"RunAgent": {"task": "do it"}, "ExecCode": {"lang": "python", "code": "print(1)"},
                 "ClockAdvance": {"seconds": 1}, "WriteFile": {"path": "/data/a.txt", "data": "x"},
                 "CreateCheckpoint": {"phase": "p"}, "SessionRun": {"agent": "a", "task": "t"},
                 "SubmitTask": {"agent": "a", "input": {}}, "SendInput": {"type": "t", "content": "c"},
-                "ExposePort": {"port": 8080},
+                "ExposePort": {"port": 8080}, "SetSecrets": {"name": "N", "value": "v"},
                 "CreateTeam": {"name": "n", "coordination": "sequential", "agents": [{"role": "r", "agent": "a"}]}}
 
 

@@ -216,6 +216,8 @@ def test_reset_clears_the_rules_added_by_api(client, auth):
     ({"fault": "timeout", "match": {"path": "^(["}}, "match.path"),
     ({"fault": "timeout", "latencyMs": 120000}, "latencyMs"),
     ({"fault": "timeout", "tims": 1}, "body"),
+    ({"fault": "latency", "latencyMs": None}, "body"),  # an explicit null is absent (once a 500)
+    ({"fault": "latency", "latencyMs": -1}, "latencyMs"),
 ])
 def test_an_invalid_rule_is_422_and_adds_nothing(client, rule, field):
     body = assert_error(client.post("/_emu/faults", json=rule), 422, "unprocessable_entity")

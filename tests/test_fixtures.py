@@ -574,6 +574,8 @@ def test_a_tenant_reset_forgets_that_keys_documents(client, auth, key):
     ({"sessions": [{"userId": "u"}]}, "'sessions' seeds a key: give 'key' too"),
     ({"key": "th_test_d", "sessions": [{"userId": 7}]}, "sessions[0].userId: the API refused this seed"),
     ({"runs": [{"match": {}, "events": [{"offset": 1, "type": "tool_call"}]}]}, "a 'tool_call' event needs 'tool'"),
+    ({"runs": [{"match": {}, "cost": -1}], "chat": [{"duration": None, "cost": None}]}, "runs.0.cost"),
+    ({"theoKeys": [{"key": {"a": 1}}]}, "theoKeys.0.key"),
 ])
 def test_a_bad_document_is_422_and_changes_nothing(client, body, expected):
     response = client.post("/_emu/fixtures", json=body)

@@ -195,3 +195,38 @@ def test_a_new_feed_starts_with_the_latest_released_events() -> None:
     last = runs[-1]["taskId"]
     assert len(got) == 4 and got[-1]["data"]["event"] == "output" and got[-1]["data"]["taskId"] == last
     assert [f["id"] for f in got] == sorted(f["id"] for f in got)  # oldest first
+
+
+@pytest.mark.parametrize(("key", "hint", "name"), [
+    ("th_test_alice", "th_test_…ice", "alice"),  # a name a person typed: shown
+    ("th_test_user_123", "th_test_…_123", "user_123"),
+    ("theo_sk_test_demo", "theo_sk_test_…emo", "demo"),
+    ("th_test_browser_alpha_9f3c", "th_test_…9f3c", None),  # long: masked
+    ("theo_sk_test_Xk9PqL2mZrA8bC7dE6fG", "theo_sk_test_…E6fG", None),  # generated: masked
+    ("th_test_a1b2c3d4e5", "th_test_…d4e5", None),  # mostly digits: reads as random
+    ("th_live_alice", "th_live_…", None),  # a live key is never named
+])
+def test_a_tenant_is_named_by_what_a_person_typed_never_by_a_whole_random_or_live_key(
+        key: str, hint: str, name: str | None) -> None:
+    from theazo_emu.core.auth import key_kind, key_name_parts
+
+    assert key_name_parts(key, key_kind(key)) == (hint, name)
+
+
+def test_state_names_short_key_tenants_and_masks_long_ones(client) -> None:
+    client.post("/v1/sessions", json={"userId": "a"}, headers={"Authorization": "Bearer th_test_alice"})
+    client.post("/v1/sessions", json={"userId": "b"}, headers=KEY)
+    tenants = {t["tenant"]: (t["name"], t["hint"]) for t in client.get("/_emu/ui/state").json()["tenants"]}
+    assert tenants == {"key1": ("alice", "th_test_…ice"), "key2": ("inspector", "th_test_…ctor")}
+
+
+def test_a_streamed_exchange_opens_with_its_frames(client) -> None:
+    theo = {"Authorization": "Bearer theo_sk_test_frames"}
+    streamed = client.post("/api/v1/completions", json={"prompt": "A haiku", "stream": True}, headers=theo)
+    sent = [line.removeprefix("event: ") for line in streamed.text.splitlines() if line.startswith("event: ")]
+    (entry,) = client.get("/_emu/requests?kind=request&path=/api/v1/completions").json()["data"]
+    opened = client.get(f"/_emu/ui/requests/{entry['seq']}").json()["response"]
+    assert "body" not in opened and "framesCut" not in opened
+    assert [f["event"] for f in opened["frames"]] == sent and sent[-1] == "done" and "token" in sent
+    tokens = "".join(f["data"]["token"] for f in opened["frames"] if f["event"] == "token")
+    assert tokens and opened["frames"][-1]["data"]["content"] == tokens  # data parsed, as the client got it

@@ -58,6 +58,15 @@ def test_secret_values_in_bodies_are_redacted(client, auth, key):
     assert "sk-journal-canary" not in client.get("/_emu/requests").text
 
 
+def test_every_value_of_a_secret_map_is_redacted_but_the_scope(client, auth, key):
+    session = client.post("/v1/sessions", json={"userId": "u1"}, headers=auth).json()["id"]
+    body = {"e2b_key": "e2b-map-canary", "nested": {"x": "deep-map-canary"}, "sessionId": session}
+    client.post("/v1/secrets", json=body, headers=auth)
+    entry = next(e for e in _journal(client, key=key)["data"] if e["path"] == "/v1/secrets")
+    assert entry["body"] == {"e2b_key": "[REDACTED]", "nested": {"x": "[REDACTED]"}, "sessionId": session}
+    assert "map-canary" not in client.get("/_emu/requests").text
+
+
 def test_an_error_answer_keeps_its_code(client, auth, key):
     client.get("/v1/sessions/ses_missing", headers=auth)
     [entry] = _journal(client, key=key)["data"]

@@ -89,4 +89,41 @@ def test_a_file_database_is_wal_without_an_fsync_per_commit(tmp_path) -> None:
     store = Store(str(tmp_path / "modes.db"))
     assert store.scalar("PRAGMA journal_mode") == "wal"
     assert store.scalar("PRAGMA synchronous") == 1  # NORMAL: durable across a crash of the process
+    assert store.scalar("PRAGMA wal_autocheckpoint") == 0  # no commit copies the log back on the event loop
     store.close()
+
+
+def test_the_log_reaches_the_file_from_the_checkpointer_not_from_a_commit(tmp_path) -> None:
+    """With autocheckpoint off, only the checkpointer's thread moves committed pages from the
+    log into the database file. Once the log is past LIMIT frames, the writer's next commit
+    copies what is left and the one after starts the log over, its file cut back to LIMIT."""
+    from theazo_emu.core.checkpoint import EVERY, LIMIT, Checkpointer
+    from theazo_emu.core.store import Store
+
+    path, wal = tmp_path / "log.db", tmp_path / "log.db-wal"
+    store = Store(str(path))
+    store._checkpointer.stop()  # held back, to see that no commit checkpoints on its own
+    before = path.stat().st_size
+    blob = "x" * 3000  # about a page a row, more with the index
+
+    def write(rows: range) -> None:
+        for n in rows:
+            with store.atomic():
+                store.db.execute("INSERT INTO counters (tenant, seq) VALUES (?, ?)", [f"t{n}{blob}", n])
+
+    write(range(3 * EVERY))  # about 5,000 frames
+    assert wal.stat().st_size > LIMIT * 4096 and path.stat().st_size == before  # all of it still in the log
+    store._checkpointer = Checkpointer(str(path), lambda: store.db.total_changes)
+    deadline = time.monotonic() + 20
+    while not store._checkpointer.wanted and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert store._checkpointer.wanted  # the thread saw the log past LIMIT...
+    assert path.stat().st_size - before >= 3 * EVERY * 3000  # ...after copying it into the file
+    write(range(3 * EVERY, 3 * EVERY + 2))  # the writer copies the rest, then starts the log over
+    assert not store._checkpointer.wanted
+    assert wal.stat().st_size <= (LIMIT + 16) * 4096, wal.stat().st_size
+    store.close()
+    assert not wal.exists()  # the last close folds the rest in
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert conn.execute("SELECT COUNT(*) FROM counters").fetchone()[0] == 3 * EVERY + 2

@@ -40,7 +40,7 @@ def test_no_providers_at_first(client, auth):
 def test_configure_answers_the_provider_without_credentials(client, auth):
     response = _configure(client, auth)
     assert response.status_code == 201
-    assert response.json() == {"provider": "e2b", "isDefault": True, "status": "active", "credentialRef": None,
+    assert response.json() == {"provider": "e2b", "kind": "compute", "isDefault": True, "status": "active", "credentialRef": None,
                                "config": {}, "createdAt": "2025-05-01T00:00:00.000Z",
                                "updatedAt": "2025-05-01T00:00:00.000Z"}
     assert "e2b_live_9c1d7e" not in response.text and "credentials" not in response.json()
@@ -86,7 +86,7 @@ def test_reconfiguring_without_is_default_keeps_the_default(client, auth):
 def test_unknown_or_unconfigurable_provider_is_422(client, auth, provider):
     error = assert_error(_configure(client, auth, provider), 422, "unprocessable_entity")["error"]
     assert error["details"]["fields"][0]["field"] == "provider"
-    assert "'e2b', 'fly' or 'webhook'" in error["details"]["fields"][0]["message"]
+    assert "'e2b', 'fly', 'webhook', 'anthropic' or 'openai'" in error["details"]["fields"][0]["message"]
     assert _listed(client, auth) == []
 
 
@@ -186,6 +186,47 @@ def test_put_on_an_unknown_provider_is_422(client, auth):
     response = client.put("/v1/providers/heroku", json={"credentials": CREDS}, headers=auth)
     error = assert_error(response, 422, "unprocessable_entity")["error"]
     assert "unknown provider 'heroku'" in error["message"]
+
+
+# ---- bring your own models (the SDK README's PUT /v1/providers/anthropic|openai) ----
+
+def test_put_a_model_provider_with_a_credential_ref(client, auth):
+    client.post("/v1/secrets", json={"anthropic_key": "sk-ant-1"}, headers=auth)
+    response = client.put("/v1/providers/anthropic", json={"credentialRef": "anthropic_key"}, headers=auth)
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert (body["provider"], body["kind"], body["isDefault"], body["credentialRef"]) == \
+        ("anthropic", "model", False, "anthropic_key")
+    assert "sk-ant-1" not in response.text
+
+
+def test_put_an_openai_gateway_with_a_base_url(client, auth):
+    client.post("/v1/secrets", json={"gateway_key": "sk-or-1"}, headers=auth)
+    response = client.put("/v1/providers/openai", json={"credentialRef": "gateway_key",
+                                                        "config": {"baseUrl": "https://openrouter.ai/api/v1"}},
+                          headers=auth)
+    assert response.status_code == 201 and response.json()["config"] == {"baseUrl": "https://openrouter.ai/api/v1"}
+
+
+@pytest.mark.parametrize("url", ["openrouter.ai", "ftp://x", 5, "http://"])
+def test_a_base_url_that_is_not_an_http_url_is_422(client, auth, url):
+    response = client.put("/v1/providers/openai", json={"credentials": CREDS, "config": {"baseUrl": url}},
+                          headers=auth)
+    error = assert_error(response, 422, "unprocessable_entity")["error"]
+    assert "baseUrl must be an absolute http(s) URL" in error["details"]["fields"][0]["message"]
+
+
+def test_a_model_provider_is_never_the_compute_default(client, auth):
+    client.put("/v1/providers/anthropic", json={"credentials": CREDS}, headers=auth)
+    assert make_agent(client, auth)["provider"] == "mock"
+    _configure(client, auth, "fly")
+    assert _listed(client, auth) == [("anthropic", False), ("fly", True)]
+    error = assert_error(client.put("/v1/providers/openai", json={"credentials": CREDS, "isDefault": True},
+                                    headers=auth), 422, "unprocessable_entity")["error"]
+    assert "only compute providers" in error["message"]
+    assert client.delete("/v1/providers/fly", headers=auth).status_code == 200
+    assert _listed(client, auth) == [("anthropic", False)]
+    assert make_agent(client, auth)["provider"] == "mock"
 
 
 # ---- DELETE /v1/providers/:provider ----

@@ -9,6 +9,16 @@ import pytest
 
 pytest_plugins = ["pytester"]
 
+
+@pytest.fixture(autouse=True)
+def _lean_subprocess(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The inner pytest loads the plugin through its entry point as installed, but not the two
+    unrelated plugins installed beside it whose imports (hypothesis, schemathesis) cost each
+    inner run (and each of its xdist workers) about a second of start-up. Set once pytester
+    is made, which clears PYTEST_ADDOPTS."""
+    monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:hypothesispytest -p no:schemathesis")
+
+
 USER_TESTS = '''
 import httpx
 

@@ -13,7 +13,7 @@ import pytest
 from conftest import advance, assert_error, make_session
 from croniter import croniter
 
-from theazo_emu.theazo.domain.scheduler import compile_cron
+from theazo_emu.core.cron import compile_cron
 
 SDK = {"X-SDK-Version": "0.1.0"}
 SCHED_ID = "sched_01JT4J97000000024DT7WQJ49N"  # well-formed, never created

@@ -229,6 +229,39 @@ def test_another_tenant_cannot_delete_your_secret(client, auth):
     assert _names(client, auth) == [("OPENAI_API_KEY", "org")]
 
 
+# ---- the SDK README's map form of POST /v1/secrets ----
+
+def test_a_map_body_sets_org_secrets(client, auth, emu):
+    response = client.post("/v1/secrets", json={"e2b_key": "e2b_sk_1", "openrouter_key": "sk-or-2"}, headers=auth)
+    assert response.status_code == 201, response.text
+    assert [(s["name"], s["scope"]) for s in response.json()["data"]] == [("e2b_key", "org"), ("openrouter_key", "org")]
+    assert "e2b_sk_1" not in response.text and "sk-or-2" not in response.text
+    assert sorted(_names(client, auth)) == [("e2b_key", "org"), ("openrouter_key", "org")]
+    again = client.post("/v1/secrets", json={"e2b_key": "e2b_sk_3"}, headers=auth)
+    assert again.status_code == 200 and len(_stored(emu)) == 2
+
+
+def test_a_map_body_with_session_id_is_scoped_to_that_session(client, auth):
+    session = make_session(client, auth)
+    response = client.post("/v1/secrets", json={"K": "v", "sessionId": session["id"]}, headers=auth)
+    assert response.status_code == 201 and response.json()["data"][0]["scope"] == session["id"]
+
+
+def test_a_map_body_with_a_bad_entry_names_it_and_stores_none(client, auth, emu):
+    response = client.post("/v1/secrets", json={"GOOD": "fine", "bad name!": VALUE, "NUM": 5}, headers=auth)
+    error = assert_error(response, 422, "unprocessable_entity")["error"]
+    assert error["message"] == "Request body failed validation: NUM, bad name!."
+    assert VALUE not in response.text and _stored(emu) == []
+
+
+def test_a_body_with_name_or_value_is_the_reference_form(client, auth, emu):
+    error = assert_error(client.post("/v1/secrets", json={"name": "K", "OTHER": "x"}, headers=auth), 422,
+                         "unprocessable_entity")["error"]
+    assert [d["field"] for d in error["details"]["fields"]] == ["value"]
+    assert _set(client, auth, "name", "value").json()["name"] == "name"
+    assert _names(client, auth) == [("name", "org")]
+
+
 # ---- the SDK's /v1/sessions/:id/secrets ----
 
 def test_sdk_set_takes_a_map_and_scopes_it_to_the_session(client, auth):

@@ -57,6 +57,7 @@ def test_a_stop_exits_zero_and_says_what_was_kept(tmp_path: Path, stop: signal.S
     assert "Aborted" not in output and "Traceback" not in output
     last = output.strip().splitlines()[-1]
     assert last == f"stopped: state kept in state.db; cassette {tmp_path / 'run.jsonl'} with 2 interactions", last
+    assert (tmp_path / "state.db").exists() and not (tmp_path / "state.db-wal").exists()  # the log folded in
 
 
 def test_an_in_memory_server_says_nothing_was_kept(tmp_path: Path) -> None:
@@ -87,3 +88,41 @@ def test_a_server_off_the_default_url_prints_the_line_to_export_and_leads_slash_
     finally:
         output = _stop(proc)
     assert f"export THEAZO_EMU_URL={url}\n" in output
+
+
+def _comments(url: str, agent: str, headers: dict[str, str], query: str = "") -> list[str]:
+    """The stream's comment lines up to the first heartbeat (the stream itself never ends)."""
+    seen: list[str] = []
+    with httpx.stream("GET", f"{url}/v1/agents/{agent}/stream{query}", headers=headers, timeout=10) as stream:
+        for line in stream.iter_lines():
+            if line.startswith(":"):
+                seen.append(line)
+            if line == ": heartbeat" or len(seen) > 5:
+                return seen
+    return seen
+
+
+def test_an_idle_agents_stream_says_it_is_idle_and_how_to_replay_the_last_run(tmp_path: Path) -> None:
+    proc, url = _start("--clock", "2025-05-01T00:00:00Z", "--heartbeat", "0.2", cwd=tmp_path)
+    headers = {"Authorization": "Bearer th_test_idle_stream"}
+    try:
+        session = httpx.post(f"{url}/v1/sessions", json={"userId": "u"}, headers=headers).json()
+        agent = httpx.post(f"{url}/v1/sessions/{session['id']}/agents", json={}, headers=headers).json()["id"]
+        assert _comments(url, agent, headers) == [
+            ": stream open",
+            f": agent {agent} is idle and has run nothing yet; this stream shows its next run "
+            f"(POST /v1/agents/{agent}/run starts one)",
+            ": heartbeat"]
+        run = httpx.post(f"{url}/v1/agents/{agent}/run", json={"task": "t"}, headers=headers).json()
+        httpx.post(f"{url}/_emu/clock/advance", json={"seconds": 600})
+        with httpx.stream("GET", f"{url}/v1/agents/{agent}/stream", headers=headers, timeout=10) as stream:
+            assert any(line == "event: output" for line in stream.iter_lines())  # read to its end once
+        idle = _comments(url, agent, headers)
+        assert idle[1] == (f": agent {agent} is idle; this stream shows its next run. Its last run replays with "
+                           f"GET /v1/agents/{agent}/stream?taskId={run['taskId']}")
+        with httpx.stream("GET", f"{url}/v1/agents/{agent}/stream?taskId={run['taskId']}", headers=headers,
+                          timeout=10) as stream:  # the hint, followed as printed, replays the run to its end
+            lines = list(stream.iter_lines())
+        assert lines[0] == ": stream open" and "event: output" in lines and not any("idle" in x for x in lines)
+    finally:
+        _stop(proc)

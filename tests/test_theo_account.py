@@ -101,6 +101,9 @@ def test_admin_account_rejects_bad_bodies_and_keys(client):
     assert client.put("/_emu/theo/account", json={"key": theo_key(), "tier": "pro"}).status_code == 422
     assert client.get("/_emu/theo/account").status_code == 422
     assert client.get("/_emu/theo/account", params={"key": "nope"}).status_code == 422
+    for key in ({"a": 1}, 7, None):  # a key that is no string is refused by type (once a 500)
+        response = client.put("/_emu/theo/account", json={"key": key})
+        assert response.status_code == 422 and response.json()["error"]["details"]["fields"][0]["field"] == "key"
 
 
 # ---- rate limits ----

@@ -71,8 +71,12 @@ def test_create_a_skill_and_its_slug_conflicts(client):
         "name": "x", "slug": "ok-slug", "category": "games", "system_prompt_ext": "x"}), 400, "validation_error")
     versions = client.get(f"/api/v1/skills/{skill['id']}/versions", headers=bearer(key)).json()["versions"]
     assert [v["version"] for v in versions] == ["1.0.0"] and versions[0]["status"] == "active"
-    assert client.get(f"/api/v1/skills/{skill['id']}", headers=bearer(key)).json()["skill"][
-        "systemPromptExtension"] == "Score leads."
+    detail = client.get(f"/api/v1/skills/{skill['id']}", headers=bearer(key)).json()["skill"]
+    assert detail["systemPromptExt"] == detail["systemPromptExtension"] == "Score leads."
+    # The get page's fields, each of its type.
+    assert (detail["declaredPermissions"], detail["reviewStatus"], detail["license"], detail["keywords"]) == (
+        [], "approved", "MIT", [])
+    assert {"toolDefinitions", "installCount", "authorUserId", "readme", "createdAt", "updatedAt"} <= set(detail)
     theo_error(client.get(f"/api/v1/skills/{skill['id']}", headers=bearer(theo_key())), 404, "not_found")
 
 

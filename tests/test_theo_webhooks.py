@@ -165,10 +165,13 @@ def test_deliveries_due_at_once_reach_a_webhook_one_at_a_time_in_order(client):
         assert slow.most_open == 1  # each went out once the one before was answered
         advance(client, 10)  # the first one's retry
         requests = slow.wait_for(4)
-        rows = deliveries(client, key, made["id"], 3)
+        rows = deliveries(client, key, made["id"], 4)
     assert [r.json()["data"]["name"] for r in requests] == [*names, names[0]]
     assert [r["headers"]["theo-webhook-attempt"] for r in requests] == ["1", "1", "1", "2"]
-    assert [r["status"] for r in rows] == ["success"] * 3
+    # The log: one row per attempt, newest first (the first delivery's failed try is the oldest).
+    assert [(r["status"], r["attempt"]) for r in rows] == [("success", 2), ("success", 1), ("success", 1),
+                                                          ("failed", 1)]
+    assert rows[0]["delivery_id"] == rows[3]["delivery_id"] == rows[3]["id"] != rows[0]["id"]
 
 
 def test_a_5xx_is_retried_with_backoff_on_the_virtual_clock_and_a_4xx_is_not(client):
@@ -186,7 +189,7 @@ def test_a_5xx_is_retried_with_backoff_on_the_virtual_clock_and_a_4xx_is_not(cli
         flaky.wait_for(2)
         advance(client, 60)
         flaky.wait_for(3)
-        rows = deliveries(client, key, made["id"])
+        rows = deliveries(client, key, made["id"], 3)  # each attempt is a row once settled
         assert rows[0]["status"] == "success" and rows[0]["attempt"] == 3
         assert all(verify(made["signing_secret"], r) for r in flaky.requests)
         assert [r["headers"]["theo-webhook-attempt"] for r in flaky.requests] == ["1", "2", "3"]
@@ -211,11 +214,13 @@ def test_failing_deliveries_turn_the_webhook_off_and_stats_count_them(client):
         for wait in (10, 60, 300, 1800):
             time.sleep(0.05)
             advance(client, wait)
-    rows = deliveries(client, key, made["id"], 5)
-    assert [r["status"] for r in rows] == ["failed"] * 5 and rows[0]["attempt"] == 5 and rows[0]["error_message"]
+    rows = deliveries(client, key, made["id"], 25)
+    assert len(rows) == 25 and {r["status"] for r in rows} == {"failed"} and all(r["error_message"] for r in rows)
+    assert sorted(r["attempt"] for r in rows) == sorted([1, 2, 3, 4, 5] * 5) and rows[0]["attempt"] == 5
+    assert all(r["http_status"] is None for r in rows) and len({r["delivery_id"] for r in rows}) == 5
     stats = client.get(f"/api/v1/webhooks/{made['id']}/stats", headers=bearer(key)).json()
     assert stats == {"webhook_id": made["id"], "enabled": False, "consecutive_failures": 5, "last_delivered_at": None,
-                     "deliveries": {"total": 5, "successes": 0, "failures": 5, "success_rate_percent": 0.0}}
+                     "deliveries": {"total": 25, "successes": 0, "failures": 25, "success_rate_percent": 0.0}}
     listed = client.get("/api/v1/webhooks", headers=bearer(key)).json()["webhooks"][0]
     assert listed["enabled"] is False and listed["failure_count"] == 5
     client.patch(f"/api/v1/webhooks/{made['id']}", headers=bearer(key), json={"enabled": True})

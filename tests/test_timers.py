@@ -15,10 +15,10 @@ class _Source:
     def __init__(self, name: str, instants: list[int], ahead: bool) -> None:
         self.name, self.pending, self.ahead = name, sorted(instants), ahead
 
-    def next_due(self, emu) -> int | None:
+    def next_due(self, emu, store) -> int | None:
         return self.pending[0] if self.pending else None
 
-    def fire(self, emu, at_ms: int, horizon_ms: int) -> list[dict]:
+    def fire(self, emu, store, at_ms: int, horizon_ms: int) -> list[dict]:
         fired = []
         while self.pending and self.pending[0] <= (horizon_ms if self.ahead else at_ms):
             due = self.pending.pop(0)
@@ -29,7 +29,7 @@ class _Source:
 
 
 def _fire(*sources: _Source, target: int) -> list[tuple[str, int]]:
-    emu = SimpleNamespace(timers=list(sources), clock=Clock(0, frozen=True))
+    emu = SimpleNamespace(timers=list(sources), clock=Clock(0, frozen=True), store=None)
     fired = fire_until(emu, target)
     assert all(f["clock"] == f["at"] for f in fired)  # the clock stood at each instant as it fired
     return [(f["source"], f["at"]) for f in fired]

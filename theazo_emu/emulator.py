@@ -87,7 +87,8 @@ class Emulator:
         `store` when the caller has the tenant's view already (a request's `ctx.store`)."""
         return Tenant(store or self.store.scoped(name), self.clock, self.settings, changes=self.changes, cipher=self.cipher,
                       engine=self.engine, journal=self.journal, ids=self.ids.make, background=self.background,
-                      extras=self.extras, layers=self.fixtures.layers, outbox=self._outbox)
+                      extras=self.extras, layers=self.fixtures.layers, outbox=self._outbox,
+                      faults=self.faults)
 
     def _outbox(self, product: Any, rows: list[dict[str, Any]], send_now: bool = True) -> list[dict[str, Any]]:
         """Store pending webhook deliveries and send those due (a handle's `outbox`)."""

@@ -59,6 +59,7 @@ THEAZO = (
     _theazo("webhooks", "webhooks", "webhook_deliveries",
             timers=(("webhook_deliveries", "theazo_emu.theazo.domain.webhooks:DeliveryTimer"),)),
     _theazo("observability"),
+    _theazo("sandbox"),
     _theazo("billing_account", "billing_accounts", "billing_checkouts"),
 )
 
@@ -70,7 +71,7 @@ def _theo(name: str, *tables: str, timers: tuple[tuple[str, str], ...] = ()) -> 
 # The admin surface's families; a product's own controls (/_emu/theo) live in its slice.
 ADMIN = (*(Family(f"theazo_emu.admin.routes.{name}")
            for name in ("control", "state", "fixtures", "record", "inspector", "ports")),
-         Family("theazo_emu.theo.admin"))
+         Family("theazo_emu.theo.admin"), Family("theazo_emu.theo.staff", ("theo_connectors",)))
 THEO = (
     _theo("discovery"),
     _theo("keys", "theo_keys"),
@@ -82,13 +83,14 @@ THEO = (
     _theo("media", "theo_documents"),
     _theo("audio"),
     _theo("jobs", "theo_jobs", timers=(("theo_jobs", "theazo_emu.theo.domain.jobs:TheoJobTimer"),)),
-    _theo("webhooks", "theo_webhooks", "theo_deliveries",
+    _theo("webhooks", "theo_webhooks", "theo_deliveries", "theo_delivery_attempts",
           timers=(("theo_deliveries", "theazo_emu.theo.domain.webhooks:TheoDeliveryTimer"),)),
     _theo("hooks", "theo_hooks", "theo_hook_executions"),
     _theo("workflows", "theo_workflows", "theo_workflow_runs",
           timers=(("theo_workflows", "theazo_emu.theo.domain.workflows:TheoWorkflowTimer"),)),
     _theo("skills", "theo_skills", "theo_skill_installs", "theo_skill_submissions", "theo_skill_versions",
-          "theo_skill_reviews"),
+          "theo_skill_reviews", "theo_skill_runs",
+          timers=(("theo_skill_installs", "theazo_emu.theo.domain.triggers:SkillScheduleTimer"),)),
     _theo("orgs", "theo_orgs"),
     _theo("account", "theo_settings", "theo_rate_requests", "theo_billing_sessions"),
     _theo("browser", "theo_browser_sessions"),

@@ -1,11 +1,12 @@
 """The emulator's own admin surface (`/_emu`): no key (it binds loopback and serves the test
 suite that started it), Theazo's envelope, no guards: admin calls are never limited or faulted.
-Health is its one route served from the start, the probe of a cold start."""
+Health (the probe of a cold start) and its OpenAPI document are its routes served from the start."""
 
 from __future__ import annotations
 
 from theazo_emu import registry
 from theazo_emu.core.http import Ctx, api_route
+from theazo_emu.core.openapi import openapi_document
 from theazo_emu.core.surface import Surface
 from theazo_emu.core.version import __version__
 from theazo_emu.theazo.surface import authenticate, render_error
@@ -20,5 +21,7 @@ async def health(ctx: Ctx) -> dict:
 ADMIN = Surface(
     name="admin", prefix="/_emu", title="theazo-emu admin API", families=registry.ADMIN,
     authenticate=authenticate, render_error=render_error,
-    core=lambda: [api_route("/_emu/health", health, public=True)],
+    openapi="/_emu/openapi.json",
+    core=lambda: [api_route("/_emu/health", health, public=True),
+                  api_route("/_emu/openapi.json", openapi_document, public=True)],
 )

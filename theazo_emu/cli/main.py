@@ -3,7 +3,7 @@
 Every option can also be set by a `THEAZO_EMU_*` environment variable (named on each
 option's help; shared options are in cli_options.py). The commands that talk to a running
 server (`call`, `clock`, `reset`, `state`, `requests`, `coverage`, `fixtures reload`) are in
-cli_remote.py and take `--url`; `replay` is in cli_replay.py. Errors are click errors,
+cli_remote.py, `theo` (what a person at Theo decides) in cli/decisions.py; they take `--url`; `replay` is in cli_replay.py. Errors are click errors,
 never tracebacks.
 """
 
@@ -27,6 +27,7 @@ from theazo_emu.cli.call import call
 from theazo_emu.cli.options import (DEFAULT_URL, build_settings, default_fixtures, emulator_options, env,
                                      settings_from_cassette)
 from theazo_emu.cli.replay import replay
+from theazo_emu.cli.decisions import theo
 from theazo_emu.core.redaction import LogFilter
 from theazo_emu.core.version import __version__
 from theazo_emu.fixtures.loader import FixtureError
@@ -111,6 +112,7 @@ def serve(ctx: click.Context, host: str, port: int, log_level: str, import_file:
     logging.getLogger("uvicorn.access").addFilter(LogFilter(app.state.emu.journal.redactor))  # secret query values
     server = _Server(config)
     server.run(sockets=[sock])  # its shutdown writes --export-on-exit (app.lifespan)
+    app.state.emu.close()  # a file database: its log folded into the file, which is whole on its own
     click.echo(_kept(settings, server.tape_state))
 
 
@@ -191,7 +193,7 @@ def _banner(url: str, settings: Settings) -> str:
         f"  Theo API     {url}/api/v1 (OpenAI-compatible: {url}/api/v1/chat/completions)\n"
         f"  admin API    {url}/_emu (health, clock, reset)\n"
         f"  inspector    {url}/_emu/ui\n"
-        f"  OpenAPI      {url}/v1/openapi.json, {url}/api/v1/openapi.json\n"
+        f"  OpenAPI      {url}/v1/openapi.json, {url}/api/v1/openapi.json, {url}/_emu/openapi.json\n"
         f"  db={settings.db} seed={settings.seed} clock={settings.clock} pace={settings.pace} "
         f"exec={settings.exec_mode}\n"
         + (f"  recording to {settings.record}" + (f" via {settings.upstream}" if settings.upstream else "") + "\n"
@@ -269,4 +271,5 @@ main.add_command(cli_remote.clock)
 main.add_command(cli_remote.reset)
 main.add_command(cli_remote.state)
 main.add_command(cli_remote.journal_requests)
+main.add_command(theo)
 fixtures_group.add_command(cli_remote.fixtures_reload)

@@ -69,7 +69,7 @@ def emulator_options(func: Callable) -> Callable:
                      envvar=env("HEARTBEAT"), help="Seconds between SSE heartbeats while idle. "
                                                    "[env THEAZO_EMU_HEARTBEAT]"),
         click.option("--exec", "exec_mode", type=click.Choice(["mock", "local"]), default="mock", show_default=True,
-                     envvar=env("EXEC"), help="'local' runs python/bash exec for real. [env THEAZO_EMU_EXEC]"),
+                     envvar=env("EXEC"), help="'local' runs python, bash and node exec for real. [env THEAZO_EMU_EXEC]"),
         click.option("--master-key", "master_key", default=None, envvar=env("MASTER_KEY"), show_default=False,
                      help="Key encrypting secrets at rest: 64 hex characters or base64 of 32 bytes. Default: the "
                           "file <db>.key (created with mode 0600), or a random key for :memory:. "

@@ -20,7 +20,8 @@ from theazo_emu.core import durations
 from theazo_emu.core.clock import iso, parse_iso
 
 
-def _admin(url: str, method: str, path: str, body: dict | None = None) -> dict:
+def admin_call(url: str, method: str, path: str, body: dict | None = None) -> dict:
+    """One admin request to a running emulator: its JSON answer, or a click error with its message."""
     import httpx  # imported on use: see the module docstring
 
     try:
@@ -33,7 +34,11 @@ def _admin(url: str, method: str, path: str, body: dict | None = None) -> dict:
         raise click.ClickException(f"{url} answered {response.status_code} without JSON: is it theazo-emu?") from None
     if response.status_code >= 400:
         error = payload.get("error", {}) if isinstance(payload, dict) else {}
-        raise click.ClickException(error.get("message", response.text) if isinstance(error, dict) else response.text)
+        if not isinstance(error, dict):
+            raise click.ClickException(response.text)
+        fields = (error.get("details") or {}).get("fields") if isinstance(error.get("details"), dict) else None
+        named = "; ".join(f"{f.get('field')}: {f.get('message')}" for f in fields or () if isinstance(f, dict))
+        raise click.ClickException(error.get("message", response.text) + (f" ({named})" if named else ""))
     return payload
 
 
@@ -49,7 +54,7 @@ def clock() -> None:
 @url_option
 def clock_show(url: str) -> None:
     """Print the current virtual time."""
-    click.echo(json.dumps(_admin(url, "GET", "/_emu/clock"), indent=2))
+    click.echo(json.dumps(admin_call(url, "GET", "/_emu/clock"), indent=2))
 
 
 @clock.command("advance")
@@ -62,7 +67,7 @@ def clock_advance(duration: str, url: str) -> None:
     except ValueError:
         raise click.BadParameter(f"{duration!r} is not a duration such as 90s, 15m, 1h, 2d",
                                  param_hint="DURATION") from None
-    click.echo(json.dumps(_admin(url, "POST", "/_emu/clock/advance", {"seconds": seconds}), indent=2))
+    click.echo(json.dumps(admin_call(url, "POST", "/_emu/clock/advance", {"seconds": seconds}), indent=2))
 
 
 @clock.command("set")
@@ -75,25 +80,25 @@ def clock_set(instant: str, url: str) -> None:
     except (ValueError, OverflowError):
         raise click.BadParameter(f"{instant!r} is not an ISO 8601 instant such as 2025-06-01T00:00:00Z",
                                  param_hint="INSTANT") from None
-    now = _admin(url, "GET", "/_emu/clock")
+    now = admin_call(url, "GET", "/_emu/clock")
     if target < now["epochMs"]:
         raise click.ClickException(f"{instant} is before the emulator's current time {now['now']}; the virtual "
                                    "clock only moves forward")
-    click.echo(json.dumps(_admin(url, "POST", "/_emu/clock/advance", {"to": iso(target)}), indent=2))
+    click.echo(json.dumps(admin_call(url, "POST", "/_emu/clock/advance", {"to": iso(target)}), indent=2))
 
 
 @clock.command("freeze")
 @url_option
 def clock_freeze(url: str) -> None:
     """Stop the clock where it is; it then moves only when advanced."""
-    click.echo(json.dumps(_admin(url, "POST", "/_emu/clock/freeze"), indent=2))
+    click.echo(json.dumps(admin_call(url, "POST", "/_emu/clock/freeze"), indent=2))
 
 
 @clock.command("resume")
 @url_option
 def clock_resume(url: str) -> None:
     """Let the clock flow with wall time again, from where it stands."""
-    click.echo(json.dumps(_admin(url, "POST", "/_emu/clock/resume"), indent=2))
+    click.echo(json.dumps(admin_call(url, "POST", "/_emu/clock/resume"), indent=2))
 
 
 @click.command()
@@ -104,7 +109,7 @@ def reset(key: str | None, url: str) -> None:
 
     Example: theazo-emu reset --key th_test_ci_worker_3
     """
-    answer = _admin(url, "POST", "/_emu/reset", {"tenant": key} if key else {})
+    answer = admin_call(url, "POST", "/_emu/reset", {"tenant": key} if key else {})
     if key and not answer.get("known", True):
         raise click.ClickException(f"the emulator at {url} has never seen the key {key} (no state, no request): "
                                    "nothing to reset; check the key")
@@ -128,7 +133,7 @@ def state_export(file: Path | None, key: str | None, url: str) -> None:
 
     Example: theazo-emu state export seeded.json --key th_test_ci
     """
-    document = _admin(url, "GET", "/_emu/state/export" + (f"?{urlencode({'key': key})}" if key else ""))
+    document = admin_call(url, "GET", "/_emu/state/export" + (f"?{urlencode({'key': key})}" if key else ""))
     text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
     if file is None:
         click.echo(text, nl=False)
@@ -154,7 +159,7 @@ def state_import(file: Path, url: str) -> None:
         document = json.loads(file.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
         raise click.ClickException(f"{file} is not a JSON document: {exc}") from None
-    click.echo(json.dumps(_admin(url, "POST", "/_emu/state/import", document), indent=2))
+    click.echo(json.dumps(admin_call(url, "POST", "/_emu/state/import", document), indent=2))
 
 
 @click.command("requests")
@@ -178,7 +183,7 @@ def journal_requests(method: str | None, path: str | None, key: str | None, kind
     params = {"method": method, "path": path, "key": key, "kind": kind, "status": status, "since": since,
               "until": until, "limit": limit, "order": "desc" if limit else None}
     query = urlencode({k: v for k, v in params.items() if v is not None})
-    result = _admin(url, "GET", "/_emu/requests" + (f"?{query}" if query else ""))
+    result = admin_call(url, "GET", "/_emu/requests" + (f"?{query}" if query else ""))
     if as_json:
         click.echo(json.dumps(result, indent=2, ensure_ascii=False))
         return
@@ -206,7 +211,7 @@ def fixtures_reload(url: str) -> None:
 
     Example: theazo-emu fixtures reload --url http://127.0.0.1:4010
     """
-    click.echo(json.dumps(_admin(url, "POST", "/_emu/fixtures/reload"), indent=2))
+    click.echo(json.dumps(admin_call(url, "POST", "/_emu/fixtures/reload"), indent=2))
 
 
 @click.command()
@@ -243,7 +248,7 @@ def _journal(url: str, key: str | None) -> list[dict[str, Any]]:
     while True:
         query = {"kind": "request", "limit": 10_000, **({"key": key} if key else {}),
                  **({"cursor": cursor} if cursor else {})}
-        page = _admin(url, "GET", "/_emu/requests?" + urlencode(query))
+        page = admin_call(url, "GET", "/_emu/requests?" + urlencode(query))
         entries += page["data"]
         cursor = page.get("nextCursor")
         if not cursor:

@@ -15,6 +15,7 @@ import hashlib
 import re
 from collections import Counter
 from functools import lru_cache
+from typing import NamedTuple
 
 from theazo_emu.core.errors import Forbidden, Unauthorized
 
@@ -74,6 +75,34 @@ def key_kind(token: str) -> str:
     return "bad"
 
 
+_NAME = re.compile(r"[a-z0-9_-]{1,16}")
+_TEST_PREFIXES = ("th_test_", "theo_sk_test_")
+
+
+class KeyName(NamedTuple):
+    """How the inspector names a key without showing it: `alias` (key1), `hint` (the prefix and
+    the last few characters: th_test_…ice) and `name`, the part a person chose, for test keys
+    only (th_test_alice → alice; None for live and random-looking keys)."""
+
+    alias: str
+    hint: str
+    name: str | None
+
+
+def key_name_parts(token: str, kind: str) -> tuple[str, str | None]:
+    """(hint, name) of a key. A test key's suffix is shown as its name when it reads as one a
+    person typed: at most 16 lowercase letters, digits, `_` or `-`, with at most 4 digits (a
+    generated key is longer or mixes cases and digits, and stays masked). Live keys never are."""
+    prefix = next((p for p in ("th_test_", "theo_sk_test_", "th_live_", "theo_sk_") if token.startswith(p)), "")
+    if kind == "bad" or not prefix:
+        return "", None
+    suffix = token[len(prefix):]
+    shown = 4 if len(suffix) >= 8 else 3 if prefix in _TEST_PREFIXES and len(suffix) >= 4 else 0
+    hint = f"{prefix}…{suffix[-shown:] if shown else ''}"
+    named = prefix in _TEST_PREFIXES and _NAME.fullmatch(suffix) and sum(c.isdigit() for c in suffix) <= 4
+    return hint, suffix if named else None
+
+
 class KeyAliases:
     """Readable names for API keys, never the keys: `key1`, `key2`... for Theazo test keys in
     the order they are first seen, `theo1`... for Theo keys, `live1`, `bad1` for the rest.
@@ -82,7 +111,7 @@ class KeyAliases:
 
     def __init__(self, limit: int = 100_000) -> None:
         self.limit = limit
-        self._by_tenant: dict[str, tuple[str, str]] = {}  # tenant -> (alias, hint)
+        self._by_tenant: dict[str, KeyName] = {}
         self._counts: Counter[str] = Counter()
 
     def alias(self, header: str | None) -> str | None:
@@ -100,11 +129,9 @@ class KeyAliases:
         if known is not None:
             return known[0]
         kind = key_kind(token)
-        prefix = next((p for p in ("th_test_", "theo_sk_test_", "th_live_", "theo_sk_") if token.startswith(p)), "")
-        hint = f"{prefix}…{token[-4:]}" if kind != "bad" and len(token) >= len(prefix) + 8 else ""
-        return self._add(tenant, kind, hint)
+        return self._add(tenant, kind, *key_name_parts(token, kind))
 
-    def _add(self, tenant: str, kind: str, hint: str) -> str | None:
+    def _add(self, tenant: str, kind: str, hint: str, name: str | None = None) -> str | None:
         known = self._by_tenant.get(tenant)
         if known is not None:
             return known[0]
@@ -112,12 +139,11 @@ class KeyAliases:
             return None
         self._counts[kind] += 1
         alias = f"{kind}{self._counts[kind]}"
-        self._by_tenant[tenant] = (alias, hint)
+        self._by_tenant[tenant] = KeyName(alias, hint, name)
         return alias
 
-    def of_tenant(self, tenant: str) -> tuple[str, str] | None:
-        """(alias, hint) of a tenant whose key was seen: the hint is the key's prefix and last
-        four characters (th_test_…ab12), enough to recognise it, never the key."""
+    def of_tenant(self, tenant: str) -> KeyName | None:
+        """How to name a tenant whose key was seen: enough to recognise it, never the key."""
         return self._by_tenant.get(tenant)
 
     def clear(self) -> None:

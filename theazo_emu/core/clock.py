@@ -25,6 +25,19 @@ def parse_iso(text: str) -> int:
     return int(value.timestamp() * _MS_PER_S)
 
 
+def period_start_ms(period: str, now_ms: int) -> int | None:
+    """Start of the UTC day or month containing now; None for any other period (a
+    session's whole life, for a session limit)."""
+    now = datetime.fromtimestamp(now_ms / 1000, tz=timezone.utc)
+    if period == "day":
+        start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    elif period == "month":
+        start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    else:
+        return None
+    return int(start.timestamp() * 1000)
+
+
 @lru_cache(maxsize=1024)
 def iso(ms: int) -> str:
     """The wire format: UTC, millisecond precision, fixed width so strings sort as times."""

@@ -33,6 +33,7 @@ from theazo_emu.core.version import __version__
 
 if TYPE_CHECKING:
     from theazo_emu.core.host import Host
+    from theazo_emu.core.store import Store
     from theazo_emu.core.tenant import Tenant
 
 MAX_ATTEMPTS = 5
@@ -42,8 +43,8 @@ IN_FLIGHT = "delivery.in_flight"  # its key in emu.extras
 
 # (delivery row, attempt number, endpoint secret, raw body, now in ms): the product's signed headers
 Headers = Callable[[dict[str, Any], int, str, bytes, int], dict[str, str]]
-# (emu, delivery row, its new status, now in ms): run in the settling transaction
-AfterSettle = Callable[["Host", dict[str, Any], str, int], None]
+# (the delivery's tenant's handle, the delivery row as this attempt left it, now in ms): run in the settling transaction
+AfterSettle = Callable[["Tenant", dict[str, Any], int], None]
 
 
 @dataclass(frozen=True)
@@ -129,13 +130,14 @@ def _settled(emu: "Host", product: Product, row: dict[str, Any], attempt: int, o
 
 def attempt_request(emu: "Host", product: Product, row: dict[str, Any]) -> tuple[dict[str, Any], int]:
     """Mark the delivery `sending` and build its signed request: (request, attempt number)."""
-    hook = emu.store.one(f"SELECT * FROM {product.endpoints} WHERE id = ? AND tenant = ?",
-                         [row["webhook_id"], row["tenant"]])
+    store = emu.store
+    hook = store.one(f"SELECT * FROM {product.endpoints} WHERE id = ? AND tenant = ?",
+                     [row["webhook_id"], row["tenant"]])
     assert hook is not None  # deleting an endpoint deletes its deliveries
     secret = emu.cipher.open(hook["secret_sealed"], product.secret_aad(hook["tenant"], hook["id"])).decode()
     attempt, body, now = row["attempts"] + 1, row["payload"].encode(), emu.clock.now_ms()
-    emu.store.update(product.deliveries, row["id"], {"status": "sending", "attempts": attempt, "due_ms": None,
-                                                     "updated_at": iso(now)})
+    store.update(product.deliveries, row["id"], {"status": "sending", "attempts": attempt, "due_ms": None,
+                                                 "updated_at": iso(now)})
     headers = {"Content-Type": "application/json", "User-Agent": f"theazo-emu/{__version__} ({product.user_agent})",
                **product.headers(row, attempt, secret, body, now)}
     return {"url": hook["url"], "method": "POST", "headers": headers, "content": body, "timeoutS": TIMEOUT_S}, attempt
@@ -155,7 +157,7 @@ def settle(emu: "Host", product: Product, delivery_id: str, attempt: int,
     with store.atomic():
         store.update(product.deliveries, delivery_id, changes)
         if product.after_settle is not None:
-            product.after_settle(emu, row, changes["status"], now)
+            product.after_settle(emu.tenant(row["tenant"]), {**row, **changes}, now)
     entry = {"webhookId": row["webhook_id"], "deliveryId": delivery_id, "eventId": row["event_id"],
              "event": row["event_type"], "attempt": attempt, "outcome": changes["status"],
              product.status_field: changes["http_status"], "error": changes["error"],
@@ -201,13 +203,12 @@ class Timer:
 
     product: Product
 
-    def next_due(self, emu: "Host") -> int | None:
+    def next_due(self, emu: "Host", store: "Store") -> int | None:
         """The earliest due instant of an endpoint with no attempt in flight (a busy one's next
         delivery is started when its attempt settles)."""
         busy = sorted(_busy(emu, self.product))
         where = f" AND webhook_id NOT IN ({', '.join('?' * len(busy))})" if busy else ""
-        return emu.store.scalar(f"SELECT MIN(due_ms) FROM {self.product.deliveries} WHERE status = 'pending'{where}",
-                                busy)
+        return store.scalar(f"SELECT MIN(due_ms) FROM {self.product.deliveries} WHERE status = 'pending'{where}", busy)
 
-    def fire(self, emu: "Host", at_ms: int, horizon_ms: int) -> list[dict[str, Any]]:
+    def fire(self, emu: "Host", store: "Store", at_ms: int, horizon_ms: int) -> list[dict[str, Any]]:
         return send_due(emu, self.product, at_ms)

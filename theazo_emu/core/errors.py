@@ -154,10 +154,15 @@ def request_id_of(scope: Scope) -> str:
 
 def render(surface: Envelope, scope: Scope, exc: ApiError) -> Response:
     """The error in the surface's envelope; a kernel error's kind takes the surface's code."""
-    status, code = exc.status, exc.code
-    if exc.kind is not None and exc.kind in surface.generic:
-        status, code = surface.generic[exc.kind]
+    status, code = on(surface, exc)
     return surface.render_error(request_id_of(scope), status, code, exc.message, exc.details, exc.headers)
+
+
+def on(surface: Envelope, error: ApiError | type[ApiError]) -> tuple[int, str]:
+    """The status and code an error (or a class of them) answers with on `surface`."""
+    if error.kind is not None and error.kind in surface.generic:
+        return surface.generic[error.kind]
+    return error.status, error.code
 
 
 def unexpected(surface: Envelope, scope: Scope, exc: BaseException) -> Response:

@@ -31,10 +31,15 @@ if TYPE_CHECKING:
 
 
 class TimerSource(Protocol):
-    def next_due(self, emu: "Host") -> int | None:
+    """Something due at virtual instants, for every tenant. core/timers.py, the one owner of
+    time, hands it the running instance (for tenants' handles and what is kept in memory) and
+    the whole store explicitly (its rows are every tenant's); a firing works on one
+    tenant's rows through that tenant's handle (`emu.tenant(row["tenant"])`)."""
+
+    def next_due(self, emu: "Host", store: "Store") -> int | None:
         """The earliest instant (epoch ms) at which something is due, or None."""
 
-    def fire(self, emu: "Host", at_ms: int, horizon_ms: int) -> list[dict[str, Any]]:
+    def fire(self, emu: "Host", store: "Store", at_ms: int, horizon_ms: int) -> list[dict[str, Any]]:
         """Do everything due at or before `at_ms`; describe what happened. Nothing of another
         source is due before `horizon_ms` (>= at_ms): a source may go on to fire its own
         instants up to it, in time order with the clock set to each (as fire_until would),

@@ -18,6 +18,7 @@ too; choosing the rows (`PageParams`, `Cursor`, `Where`) is shared here.
 from __future__ import annotations
 
 import importlib
+import logging
 import sqlite3
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, NamedTuple, Sequence
@@ -107,6 +108,12 @@ class Declared(NamedTuple):
     query: tuple[str, ...] = ()  # the query parameters it reads (the OpenAPI document lists them)
     also: tuple[int, ...] = ()  # success statuses besides `status` it may answer (200 for an upsert)
     reveals: tuple[str, ...] = ()  # answer fields holding a secret shown this once (never stored, even for replay)
+    media: str = "application/json"  # what a success answer's body is (text/html for a page)
+
+    @property
+    def successes(self) -> tuple[int, ...]:
+        """Every success status it may answer: `status`, then `also`; the kernel refuses any other."""
+        return (self.status, *self.also)
 
     @property
     def secret_fields(self) -> tuple[str, ...]:
@@ -116,13 +123,15 @@ class Declared(NamedTuple):
 
 def api_route(path: str, endpoint: Endpoint, method: str = "GET", *, body: "type[BaseModel] | None" = None,
               public: bool = False, status: int = 200, max_body: int | None = None, query: Sequence[str] = (),
-              also: Sequence[int] = (), reveals: Sequence[str] = ()) -> Declared:
+              also: Sequence[int] = (), reveals: Sequence[str] = (), media: str = "application/json") -> Declared:
     """Declare a route; its name is the endpoint's name, its summary the docstring's first line.
-    `query` names every query parameter it reads, `also` its other success statuses, `reveals`
-    the top-level answer fields that show a secret once (a new key, a signing secret)."""
+    `query` names every query parameter it reads, `also` its other success statuses (an upsert's
+    200, a redirect's 303: an endpoint answering a status its route does not declare is a bug the
+    kernel answers 500), `reveals` the top-level answer fields that show a secret once (a new key,
+    a signing secret), `media` the type of a success answer that is not JSON."""
     summary = (endpoint.__doc__ or "").strip().splitlines()[0] if endpoint.__doc__ else endpoint.__name__
     return Declared(path, endpoint, method, endpoint.__name__, body, public, status, summary, max_body,
-                    tuple(query), tuple(also), tuple(reveals))
+                    tuple(query), tuple(also), tuple(reveals), media)
 
 
 PAGE = ("limit", "cursor")  # the query of every paged list
@@ -223,8 +232,26 @@ class ApiRoute(Route):
             ctx.body = await read_raw(request, limit)
         result = await atomic_call(emu.store, declared.endpoint(ctx))
         if isinstance(result, Response):
+            if result.status_code < 400 and result.status_code not in declared.successes:
+                self._undeclared(declared, result.status_code)
             return result
         return Json(result, self.success_status)
+
+
+    strict_statuses = False  # the project's own suite sets it: an undeclared status fails the test
+
+    def _undeclared(self, declared: Declared, status: int) -> None:
+        """An endpoint answered a success status its declaration (so its OpenAPI document) does
+        not list: a client validating answers would read it against the error schema. The
+        answer, already committed, still goes out (logged); the project's tests raise."""
+        message = f"{declared.name} answered {status}, which its route does not declare (api_route(..., also=...))"
+        if self.strict_statuses:
+            raise UndeclaredStatus(message)
+        logging.getLogger("theazo_emu").error(message)
+
+
+class UndeclaredStatus(RuntimeError):
+    """A success status a route does not declare, in the project's own tests (ApiRoute.strict_statuses)."""
 
 
 async def read_raw(request: Request, limit: int) -> bytes:
@@ -442,12 +469,15 @@ def header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-def public_row(ctx: Ctx, table: str, ident: str, kind: str) -> dict:
+def public_row(ctx: Ctx, table: str, ident: str, kind: str, *, proof: Callable[[dict], bool] | None = None,
+               refusal: ApiError | None = None) -> dict:
     """The row a public route names by id, whoever's it is (404 otherwise); from here on the
-    request acts for the row's tenant, since on a public route the id is the credential."""
+    request acts for the row's tenant, since on a public route the id is the credential.
+    `proof` is what else the caller must know of the row (a second id): a row that fails it
+    is refused exactly as a missing one (with `refusal` when given), so nothing tells them apart."""
     row = ctx.emu.store.by_id(table, ident)
-    if row is None:
-        raise NotFound(kind, ident)
+    if row is None or (proof is not None and not proof(row)):
+        raise refusal or NotFound(kind, ident)
     act_for(ctx, row["tenant"])
     return row
 

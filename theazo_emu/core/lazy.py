@@ -24,6 +24,7 @@ from theazo_emu.registry import FAMILIES, TIMERS
 if TYPE_CHECKING:
     from theazo_emu.core.host import Host
     from theazo_emu.core.http import Declared, Guard
+    from theazo_emu.core.store import Store
     from theazo_emu.core.surface import Surface
 
 TABLE = "routes.txt"
@@ -101,15 +102,15 @@ class LazyTimer:
         self.table, self.target = table, target
         self._source: Any = None
 
-    def _loaded(self, emu: "Host") -> Any:
-        if self._source is None and emu.store.scalar(f"SELECT EXISTS (SELECT 1 FROM [{self.table}])"):
+    def _loaded(self, store: "Store") -> Any:
+        if self._source is None and store.scalar(f"SELECT EXISTS (SELECT 1 FROM [{self.table}])"):
             module, _, name = self.target.partition(":")
             self._source = getattr(importlib.import_module(module), name)()
         return self._source
 
-    def next_due(self, emu: "Host") -> int | None:
-        source = self._loaded(emu)
-        return None if source is None else source.next_due(emu)
+    def next_due(self, emu: "Host", store: "Store") -> int | None:
+        source = self._loaded(store)
+        return None if source is None else source.next_due(emu, store)
 
-    def fire(self, emu: "Host", at_ms: int, horizon_ms: int) -> list[dict[str, Any]]:
-        return self._loaded(emu).fire(emu, at_ms, horizon_ms)
+    def fire(self, emu: "Host", store: "Store", at_ms: int, horizon_ms: int) -> list[dict[str, Any]]:
+        return self._loaded(store).fire(emu, store, at_ms, horizon_ms)

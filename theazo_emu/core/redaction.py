@@ -37,15 +37,17 @@ class Redactor:
 
     def __init__(self, keys: Iterable[str] = SECRET_KEYS) -> None:
         self.keys = {k.lower() for k in keys}
-        # (method, public path pattern) of routes whose whole body is secret (SECRET_FIELDS = ("*",))
-        self.blanket_routes: list[tuple[str, re.Pattern]] = []
+        # (method, public path pattern, kept names) of routes whose whole body is secret
+        # (SECRET_FIELDS = ("*",)) but for the top-level names marked "!name"
+        self.blanket_routes: list[tuple[str, re.Pattern, frozenset[str]]] = []
         # ... and of every route whose body carries a secret (any SECRET_FIELDS)
         self.secret_routes: list[tuple[str, re.Pattern]] = []
         self._text = self._pattern()
 
     def learn(self, routes: Iterable[Any]) -> None:
         """Add the `SECRET_FIELDS` declared by the body models of these routes; "*" means
-        every value of the body is a secret (a {NAME: value} map)."""
+        every value of the body is a secret (a {NAME: value} map), except those of the
+        top-level names marked "!name" (a body that may also be `{name, value}`)."""
         for route in routes:
             fields = getattr(route, "secret_fields", ())
             if not fields:
@@ -53,13 +55,15 @@ class Redactor:
             patterns = [(method, compile_path(route.path)[0]) for method in route.methods]
             self.secret_routes += patterns
             if "*" in fields:
-                self.blanket_routes += patterns
-            self.keys.update(f.lower() for f in fields if f != "*")
+                kept = frozenset(f[1:] for f in fields if f.startswith("!"))
+                self.blanket_routes += [(method, pattern, kept) for method, pattern in patterns]
+            self.keys.update(f.lower() for f in fields if f != "*" and not f.startswith("!"))
         self._text = self._pattern()
 
-    def blanket(self, scope: Any) -> bool:
-        """Whether the request in this ASGI scope goes to a route whose whole body is secret."""
-        return _routed(self.blanket_routes, scope["method"], scope["path"])
+    def blanket(self, scope: Any) -> frozenset[str] | None:
+        """The names a request's body keeps when it goes to a route whose whole body is
+        secret (None for any other route)."""
+        return _kept(self.blanket_routes, scope["method"], scope["path"])
 
     def carries_secrets(self, scope: Any) -> bool:
         """Whether the request in this ASGI scope goes to a route whose body holds a secret."""
@@ -73,9 +77,10 @@ class Redactor:
         """A copy of JSON data with every secret field's leaves redacted; a request written
         inside it (`{method?, path, body}`) has its body redacted as that route's would be."""
         if isinstance(data, dict):
-            nested = (isinstance(data.get("path"), str) and "body" in data
-                      and _routed(self.blanket_routes, str(data.get("method") or "POST").upper(), data["path"]))
-            return {k: _blank(v) if (isinstance(k, str) and k.lower() in self.keys) or (nested and k == "body")
+            nested = (_kept(self.blanket_routes, str(data.get("method") or "POST").upper(), data["path"])
+                      if isinstance(data.get("path"), str) and "body" in data else None)
+            return {k: _blank(v, nested) if nested is not None and k == "body"
+                    else _blank(v) if isinstance(k, str) and k.lower() in self.keys
                     else self.value(v) for k, v in data.items()}
         if isinstance(data, list):
             return [self.value(v) for v in data]
@@ -128,9 +133,14 @@ def _routed(patterns: list[tuple[str, re.Pattern]], method: str, path: str) -> b
     return any(method == m and pattern.match(path) for m, pattern in patterns)
 
 
-def _blank(data: Any) -> Any:
+def _kept(patterns: list[tuple[str, re.Pattern, frozenset[str]]], method: str, path: str) -> frozenset[str] | None:
+    return next((kept for m, pattern, kept in patterns if method == m and pattern.match(path)), None)
+
+
+def _blank(data: Any, kept: frozenset[str] = frozenset()) -> Any:
+    """`data` with every leaf blanked, but for the values of its top-level names in `kept`."""
     if isinstance(data, dict):
-        return {k: _blank(v) for k, v in data.items()}
+        return {k: v if k in kept else _blank(v) for k, v in data.items()}
     if isinstance(data, list):
         return [_blank(v) for v in data]
     if isinstance(data, str):
@@ -162,9 +172,9 @@ def redact_body(part: dict[str, Any], redactor: Redactor, scope: Any = None) -> 
     """A parsed body with its secrets blanked. With the request's ASGI `scope`: every value
     when its route's whole body is secret (Redactor.blanket), and the whole body when its
     route carries a secret and the body did not parse (Redactor.carries_secrets)."""
-    blanket = scope is not None and redactor.blanket(scope)
+    kept = redactor.blanket(scope) if scope is not None else None
     if "body" in part:
-        return {"body": _blank(part["body"]) if blanket else redactor.value(part["body"])}
+        return {"body": _blank(part["body"], kept) if kept is not None else redactor.value(part["body"])}
     if part and scope is not None and redactor.carries_secrets(scope):
         return {"text": REDACTED}
     if "text" in part:

@@ -966,7 +966,7 @@ CREATE TABLE "theo_skills" (
    "seq" INTEGER NOT NULL,
    "created_at" TEXT NOT NULL,
    "updated_at" TEXT NOT NULL
-);
+, "manifest" TEXT);
 CREATE UNIQUE INDEX "idx_theo_skills_tenant_slug"
     ON "theo_skills" ("tenant", "slug");
 CREATE TABLE "theo_skill_installs" (
@@ -975,7 +975,7 @@ CREATE TABLE "theo_skill_installs" (
    "skill_id" TEXT NOT NULL,
    "slug" TEXT NOT NULL,
    "created_at" TEXT NOT NULL
-);
+, "next_run_ms" INTEGER, "consecutive_failures" INTEGER NOT NULL DEFAULT 0, "paused_at" TEXT);
 CREATE UNIQUE INDEX "idx_theo_skill_installs_tenant_skill_id"
     ON "theo_skill_installs" ("tenant", "skill_id");
 CREATE TABLE "theo_skill_submissions" (
@@ -991,7 +991,7 @@ CREATE TABLE "theo_skill_submissions" (
    "review" TEXT NOT NULL,
    "created_at" TEXT NOT NULL,
    "updated_at" TEXT NOT NULL
-);
+, "reason" TEXT);
 CREATE INDEX "idx_theo_skill_submissions_tenant_id"
     ON "theo_skill_submissions" ("tenant", "id");
 CREATE TABLE "theo_skill_versions" (
@@ -1154,6 +1154,52 @@ CREATE INDEX "idx_theo_deliveries_status_due_ms"
     ON "theo_deliveries" ("status", "due_ms");
 CREATE INDEX "idx_theo_deliveries_webhook_id_id"
     ON "theo_deliveries" ("webhook_id", "id");
+CREATE TABLE "theo_delivery_attempts" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "webhook_id" TEXT NOT NULL,
+   "delivery_id" TEXT NOT NULL,
+   "event_id" TEXT NOT NULL,
+   "event_type" TEXT NOT NULL,
+   "attempt" INTEGER NOT NULL,
+   "status" TEXT NOT NULL,
+   "http_status" INTEGER,
+   "error" TEXT,
+   "at_ms" INTEGER NOT NULL,
+   "failed_at" TEXT,
+   "created_at" TEXT NOT NULL
+);
+CREATE INDEX "idx_theo_delivery_attempts_webhook_id_at_ms"
+    ON "theo_delivery_attempts" ("webhook_id", "at_ms");
+CREATE TABLE "theo_connectors" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "name" TEXT NOT NULL,
+   "type" TEXT NOT NULL,
+   "status" TEXT NOT NULL,
+   "created_at" TEXT NOT NULL,
+   "updated_at" TEXT NOT NULL
+);
+CREATE INDEX "idx_theo_connectors_tenant_id"
+    ON "theo_connectors" ("tenant", "id");
+CREATE INDEX "idx_theo_skill_installs_next_run_ms"
+    ON "theo_skill_installs" ("next_run_ms");
+CREATE TABLE "theo_skill_runs" (
+   "id" TEXT PRIMARY KEY,
+   "tenant" TEXT NOT NULL,
+   "skill_id" TEXT NOT NULL,
+   "slug" TEXT NOT NULL,
+   "trigger" TEXT NOT NULL,
+   "event_id" TEXT,
+   "status" TEXT NOT NULL,
+   "model" TEXT,
+   "steps" TEXT,
+   "cost_units" INTEGER NOT NULL,
+   "error" TEXT,
+   "created_at" TEXT NOT NULL
+);
+CREATE INDEX "idx_theo_skill_runs_tenant_id"
+    ON "theo_skill_runs" ("tenant", "id");
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm001_core', 'data/schema.sql');
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm002_clock', 'data/schema.sql');
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm010_secrets_providers', 'data/schema.sql');
@@ -1182,3 +1228,4 @@ INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm124_theo_browser_canvases', 'data/schema.sql');
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm125_theo_iframes', 'data/schema.sql');
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm126_delivery_columns', 'data/schema.sql');
+INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm130_theo_events', 'data/schema.sql');

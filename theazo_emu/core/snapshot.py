@@ -43,9 +43,8 @@ class Table:
     tenant_filter: str | None  # SQL condition selecting one tenant's rows (one `?`), None: global
 
 
-def tables(emu: "Host") -> list[Table]:
+def tables(db: Any) -> list[Table]:
     """Every state table, by name, with how to order and how to select a tenant's rows."""
-    db = emu.store.db
     names = [r[0] for r in db.execute(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
     virtual = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
@@ -78,11 +77,12 @@ def _tenant_filter(db: Any, name: str, columns: tuple[str, ...], tenanted: set[s
 def export_state(emu: "Host", tenant: str | None = None) -> dict[str, Any]:
     """The whole state (or one tenant's) as one JSON-ready document."""
     body: dict[str, Any] = {}
-    for table in tables(emu):
+    db = emu.store.db  # every tenant's tables (or one tenant's rows of them)
+    for table in tables(db):
         if tenant is not None and table.tenant_filter is None:
             continue
         where, params = (f"WHERE {table.tenant_filter}", [tenant]) if tenant is not None else ("", [])
-        cursor = emu.store.db.execute(f"SELECT * FROM [{table.name}] {where} ORDER BY {table.order}", params)
+        cursor = db.execute(f"SELECT * FROM [{table.name}] {where} ORDER BY {table.order}", params)
         body[table.name] = [_export_row(table.name, table.columns, row) for row in cursor.fetchall()]
     now = emu.clock.now_ms()
     return {"format": FORMAT, "version": VERSION, "tenant": tenant, "seed": emu.settings.seed,
@@ -118,7 +118,8 @@ def write_export(emu: "Host", path: Path) -> None:
 
 def import_state(emu: "Host", document: dict[str, Any]) -> dict[str, Any]:
     """Replace the state (or, for a one-tenant document, that tenant's) with the document's."""
-    known = {t.name: t for t in tables(emu)}
+    store = emu.store  # every tenant's tables (or one tenant's rows of them)
+    known = {t.name: t for t in tables(store.db)}
     rows_by_table = {name: _renamed(name, rows) for name, rows in document["tables"].items()}
     tenant = document.get("tenant")
     problems = [{"field": f"tables.{name}", "message": "no such table"} for name in rows_by_table
@@ -129,7 +130,6 @@ def import_state(emu: "Host", document: dict[str, Any]) -> dict[str, Any]:
     if problems:
         raise Unprocessable(f"The state document does not fit this emulator's schema: "
                             f"{problems[0]['field']}: {problems[0]['message']}.", problems[:50])
-    store = emu.store
     counts: dict[str, int] = {}
     try:
         with store.atomic():

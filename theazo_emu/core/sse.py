@@ -6,7 +6,8 @@ virtual clock. The helper sleeps until then (in wall time, under a flowing clock
 until `emu.changes` wakes it (clock advanced, run started, agent paused...). Framing and
 heartbeats are sse-starlette's; headers are flushed before the first event, since the
 SDK waits for them before it starts the run it wants to watch. While a stream waits on a
-frozen clock for its next frame, its heartbeat comment says so and how to move the clock. A
+frozen clock for its next frame, its heartbeat comment says so and how to move the clock; a
+stream with nothing to show yet may say why once, after it opens (`idle`). A
 stream whose frames are all known at once (a Theo completion) is a `FinishedStream`: the
 frames, one write each, then the end.
 """
@@ -73,15 +74,20 @@ def heartbeat(emu: "Host", waiting: Waiting) -> ServerSentEvent:
     return ServerSentEvent(comment="heartbeat", sep=SEPARATOR)
 
 
-async def follow(emu: "Host", poll: Poll, journal: bool = True,
-                 waiting: Waiting | None = None) -> AsyncIterator[ServerSentEvent]:
+async def follow(emu: "Host", poll: Poll, journal: bool = True, waiting: Waiting | None = None,
+                 idle: Callable[[], str | None] | None = None) -> AsyncIterator[ServerSentEvent]:
     """Yield frames as the virtual clock releases them; stop after the final one.
-    `journal=False` keeps the frames out of the journal (the inspector's own feed)."""
+    `journal=False` keeps the frames out of the journal (the inspector's own feed). When the
+    first poll has nothing to send, `idle()` may give a comment saying what the stream waits for."""
     waiting = waiting or Waiting()
     yield ServerSentEvent(comment="stream open", sep=SEPARATOR)
+    first = True
     while True:
         frames, finished, next_ms = poll()
         waiting.next_ms = next_ms
+        if first and idle is not None and not frames and not finished and (note := idle()):
+            yield ServerSentEvent(comment=note, sep=SEPARATOR)
+        first = False
         for frame in frames:
             yield frame.to_sse()
             if journal:
@@ -146,8 +152,9 @@ class FinishedStream(Response):
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
-def stream_response(emu: "Host", poll: Poll, journal: bool = True) -> EventSourceResponse:
+def stream_response(emu: "Host", poll: Poll, journal: bool = True,
+                    idle: Callable[[], str | None] | None = None) -> EventSourceResponse:
     waiting = Waiting()
     return _Stream(
-        follow(emu, poll, journal, waiting), sep=SEPARATOR, ping=emu.settings.heartbeat_s,
+        follow(emu, poll, journal, waiting, idle), sep=SEPARATOR, ping=emu.settings.heartbeat_s,
         ping_message_factory=lambda: heartbeat(emu, waiting), headers={"Cache-Control": "no-cache"})

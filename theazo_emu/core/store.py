@@ -27,6 +27,7 @@ from typing import Any, Coroutine, Generator
 
 import orjson
 
+from theazo_emu.core.checkpoint import EVERY, LIMIT, Checkpointer
 from theazo_emu.core.errors import NotFound
 from theazo_emu.core.schema import JSON, prepare
 from theazo_emu.registry import TENANT_TABLES
@@ -124,6 +125,8 @@ class _Atomic:
                 if self.outer and store._seqs:
                     db.executemany(_SAVE_SEQ, store._seqs.items())
                 db.execute("COMMIT" if self.outer else f"RELEASE {self.name}")
+                if self.outer:
+                    store.committed()
             elif db.in_transaction:  # an error may have ended the transaction already
                 db.execute("ROLLBACK" if self.outer else f"ROLLBACK TO {self.name}")
                 if not self.outer:
@@ -170,10 +173,14 @@ class Store:
                 # the fsync per commit, which only a power cut between two checkpoints would need,
                 # and which made every write wait on the disk with the event loop blocked.
                 self.db.execute("PRAGMA synchronous=NORMAL")
+                self.db.execute("PRAGMA wal_autocheckpoint=0")  # the checkpointer's thread does it (checkpoint.py)
+                self.db.execute(f"PRAGMA journal_size_limit={LIMIT * 4096}")
             self.db.execute("PRAGMA foreign_keys=ON")
             prepare(self.db)
         except sqlite3.DatabaseError as exc:  # a missing directory, a file that is not a database...
             raise StoreError(f"cannot open the database {path}: {exc}") from None
+        self._checkpointer = None if path == ":memory:" else Checkpointer(path, lambda: self.db.total_changes)
+        self._commits = 0  # since the checkpointer's last nudge
         self._depth = 0  # open atomic() blocks
         self._seqs: dict[str, int] = {}  # the open transaction's last id sequence number per tenant
         self._shapes: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}  # per query: names, JSON columns
@@ -275,7 +282,25 @@ class Store:
             for table in TENANT_TABLES:
                 self.db.execute(f"DELETE FROM [{table}] WHERE {where}", params)
 
+    def committed(self) -> None:
+        """Count a commit; every `checkpoint.EVERY`, the checkpointer moves the log into the file.
+        When the log has outgrown what it can copy between two commits, this copies the rest,
+        so that the next transaction starts the log over (see checkpoint.py)."""
+        self._commits += 1
+        checkpointer = self._checkpointer
+        if checkpointer is None:
+            return
+        if checkpointer.wanted:
+            busy = self.db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[0]
+            checkpointer.wanted = bool(busy)
+        if self._commits >= EVERY:
+            self._commits = 0
+            checkpointer.nudge()
+
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+            self._checkpointer = None
         self.db.close()
 
 

@@ -3,7 +3,8 @@
 A `Surface` says everything that differs between products: its prefix, how an API key
 authenticates to a tenant, how an error renders (envelope and codes, and how the kernel's
 own failures map to them), which guards run before its endpoints, its catalogue of
-endpoints (what answers 501), its OpenAPI document, its families and its middleware.
+endpoints (what answers 501), its OpenAPI document (core/openapi.openapi_document serves any surface's),
+its families and its middleware.
 `mount()` turns one into a Starlette `Mount` whose router holds that surface's routes and
 renders every failure in that surface's envelope, so an unknown path under `/api/v1` gets
 Theo's 404 and one under `/v1` gets Theazo's, with no path tests anywhere.
@@ -26,7 +27,7 @@ from theazo_emu.core import errors, lazy
 
 if TYPE_CHECKING:
     from theazo_emu.core.host import Host
-    from theazo_emu.core.http import ApiRoute, Declared, Guard
+    from theazo_emu.core.http import ApiRoute, Ctx, Declared, Guard
     from theazo_emu.registry import Family
 
 # (emulator, the Authorization header's value) -> (API key, tenant); raises the surface's 401/403.

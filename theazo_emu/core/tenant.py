@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 
 class Tenant:
     """One tenant's handle: `name`, `store` (its rows only), `clock`, `settings`, `changes`,
-    `cipher`, `engine`, `journal`, and `new_id(prefix)` for a row about to be written.
+    `cipher`, `engine`, `journal`, `faults` (the fault rules in force, for work no request
+    carries: a scheduled run), and `new_id(prefix)` for a row about to be written.
 
     Also, for a surface's domain: `extras` (the emulator's in-memory state a surface keeps
     under names it owns: rate-limit windows, a health override), `layers()` (the fixture
@@ -34,18 +35,18 @@ class Tenant:
     deliveries, core/delivery.queue, and send those due)."""
 
     __slots__ = ("name", "store", "clock", "settings", "changes", "cipher", "engine", "journal", "_ids",
-                 "background", "extras", "layers", "outbox")
+                 "background", "extras", "layers", "outbox", "faults")
 
     def __init__(self, store: "Scoped", clock: "Clock", settings: "Settings", *, changes: Any, cipher: Any,
                  engine: Any, journal: "Journal", ids: Callable[[str, str, int, int], str], background: set,
                  extras: dict[str, Any] | None = None, layers: Callable[[], Any] | None = None,
-                 outbox: Callable[..., list[dict[str, Any]]] | None = None) -> None:
+                 outbox: Callable[..., list[dict[str, Any]]] | None = None, faults: Any = None) -> None:
         self.name, self.store, self.clock, self.settings = store.tenant, store, clock, settings
         self.changes, self.cipher, self.engine, self.journal = changes, cipher, engine, journal
         self._ids, self.background = ids, background
         self.extras = {} if extras is None else extras
         self.layers = layers if layers is not None else (lambda: ())
-        self.outbox = outbox
+        self.outbox, self.faults = outbox, faults
 
     def new_id(self, prefix: str) -> str:
         """A fresh id for a row of this tenant about to be written (inside that write's transaction)."""

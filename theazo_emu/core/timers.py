@@ -29,14 +29,21 @@ from theazo_emu.core.host import TimerSource  # noqa: F401 (declared with the ho
 
 if TYPE_CHECKING:
     from theazo_emu.core.host import Host
+    from theazo_emu.core.store import Store
 
 
-def _earliest(emu: "Host") -> tuple[int, int, list[int | None]] | None:
+def dues(emu: "Host", store: "Store") -> list[int | None]:
+    """Every source's next due instant (None: nothing due), in registration order; each is
+    handed the whole store (its rows are every tenant's)."""
+    return [source.next_due(emu, store) for source in emu.timers]
+
+
+def _earliest(emu: "Host", store: "Store") -> tuple[int, int, list[int | None]] | None:
     """(earliest due instant, index of its source, every source's next_due), or None;
     on a tie the source registered first fires first."""
-    dues = [source.next_due(emu) for source in emu.timers]
-    pending = [(due, index) for index, due in enumerate(dues) if due is not None]
-    return (*min(pending), dues) if pending else None
+    dues_ = dues(emu, store)
+    pending = [(due, index) for index, due in enumerate(dues_) if due is not None]
+    return (*min(pending), dues_) if pending else None
 
 
 def _horizon(dues: list[int | None], index: int, target_ms: int) -> int:
@@ -56,10 +63,11 @@ def reach(emu: "Host", due_ms: int) -> None:
 def fire_until(emu: "Host", target_ms: int) -> list[dict[str, Any]]:
     """Fire everything due up to `target_ms` in time order, moving the clock to each instant."""
     fired: list[dict[str, Any]] = []
-    while (earliest := _earliest(emu)) is not None and earliest[0] <= target_ms:
-        due, index, dues = earliest
+    store = emu.store  # every tenant's rows: what the sources are handed
+    while (earliest := _earliest(emu, store)) is not None and earliest[0] <= target_ms:
+        due, index, due_by_source = earliest
         reach(emu, due)
-        fired.extend(emu.timers[index].fire(emu, due, _horizon(dues, index, target_ms)))
+        fired.extend(emu.timers[index].fire(emu, store, due, _horizon(due_by_source, index, target_ms)))
     return fired
 
 
@@ -123,7 +131,7 @@ async def advance(emu: "Host", target_ms: int, fired: Fired | None = None) -> Fi
 async def run_loop(emu: "Host") -> None:
     """Under a flowing clock, fire what falls due as wall time passes."""
     while True:
-        earliest = _earliest(emu)
+        earliest = _earliest(emu, emu.store)
         now = emu.clock.now_ms()
         if earliest is not None and earliest[0] <= now and not emu.clock.frozen:
             if fire_until(emu, now):

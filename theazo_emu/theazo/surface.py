@@ -17,13 +17,14 @@ from theazo_emu.core import catalog
 from theazo_emu.core.auth import theazo_key
 from theazo_emu.core.errors import details_object
 from theazo_emu.core.http import Ctx, Cursor, Json, Page, Where, api_route, rows_page
+from theazo_emu.core.openapi import openapi_document
 from theazo_emu.core.surface import Surface
 
 if TYPE_CHECKING:
-    from theazo_emu.emulator import Emulator
+    from theazo_emu.core.host import Host
 
 
-def authenticate(emu: "Emulator", authorization: str | None) -> tuple[str | None, str]:
+def authenticate(emu: "Host", authorization: str | None) -> tuple[str | None, str]:
     return theazo_key(authorization)
 
 
@@ -72,13 +73,6 @@ def list_answer(ctx: Ctx, page: dict[str, Any]) -> Any:
     """A list in the caller's dialect: the SDK's bare array, or the reference's envelope
     (the one place where the two cannot share a body; DESIGN.md, "Dialect")."""
     return page["data"] if is_sdk(ctx) else page
-
-
-async def openapi_document(ctx: Ctx) -> dict:
-    """The OpenAPI 3.1 description of every Theazo route."""
-    from theazo_emu.core import openapi  # builds from every family's models: loaded only when asked for
-
-    return openapi.build(THEAZO)
 
 
 THEAZO = Surface(

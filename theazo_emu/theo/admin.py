@@ -6,6 +6,8 @@ and `scopes` / `allowedOrigins` / `revoked`, which register the key); what it le
 reset (no billing, the default limit, every scope, not revoked). `GET /_emu/theo/account?key=` shows it.
 `PUT /_emu/theo/health` makes GET /api/v1/health degraded or down. `GET /_emu/theo/events`
 lists a key's events (credits.low, completion.created, key.created, ...), oldest first.
+`GET /_emu/theo/skill-runs?key=` lists what a key's skills ran on their triggers, newest
+first, with each install's trigger state (next run, failures in a row, paused).
 `GET /_emu/theo/billing/:id` is the page a Theo checkout or portal URL opens; `POST
 /_emu/theo/billing/:id/complete` completes a checkout (its amount joins a billed tenant's
 credits) and answers where the success URL would take the buyer.
@@ -22,13 +24,14 @@ from theazo_emu.core.auth import tenant_of
 from theazo_emu.core.errors import NotFound, invalid
 from theazo_emu.core.http import Ctx, api_route, query_int
 from theazo_emu.theo.bodies.api import HealthOverride
-from theazo_emu.theo.domain import account, events, health, keys, ledger
+from theazo_emu.theo.domain import account, events, health, keys, ledger, skills, triggers
 from theazo_emu.theo.domain.engines import units
 from theazo_emu.theo.domain.ratelimit import limiter, parse_tier
 from theazo_emu.theo.fixtures import TheoKeySpec, check_theo_key
 
 
-def _key(ctx: Ctx) -> str:
+def admin_key(ctx: Ctx) -> str:
+    """The Theo test key `?key=` names (422 when missing or not one)."""
     key = ctx.query.get("key")
     if not key:
         raise invalid("key", "give the Theo test key: ?key=theo_sk_test_...")
@@ -68,7 +71,7 @@ async def put_account(ctx: Ctx) -> dict:
 
 async def get_account(ctx: Ctx) -> dict:
     """A Theo key's credits, rate limit, scopes and allowed origins."""
-    return _account(ctx, _key(ctx))
+    return _account(ctx, admin_key(ctx))
 
 
 async def put_health(ctx: Ctx) -> dict:
@@ -81,9 +84,18 @@ async def put_health(ctx: Ctx) -> dict:
 
 async def list_events(ctx: Ctx) -> dict:
     """A Theo key's latest events, oldest first (`type` filters; `limit` up to 1000)."""
-    key = _key(ctx)
+    key = admin_key(ctx)
     limit = query_int(ctx, "limit", 100, 1, 1000)
     return {"data": events.recent(ctx.emu.tenant(tenant_of(key)), ctx.query.get("type") or None, limit)}
+
+
+async def list_skill_runs(ctx: Ctx) -> dict:
+    """What a key's skills ran on their triggers, newest first (`limit` up to 1000), and each install's state."""
+    t = ctx.emu.tenant(tenant_of(admin_key(ctx)))
+    limit = query_int(ctx, "limit", 100, 1, 1000)
+    runs = t.store.rows(triggers.RUNS, order="id DESC", limit=limit)
+    return {"data": [triggers.run_to_api(row) for row in runs],
+            "installs": [triggers.state_to_api(row) for row in t.store.rows(skills.INSTALLS, order="id")]}
 
 
 def _billing(ctx: Ctx) -> dict[str, Any]:
@@ -113,10 +125,11 @@ async def complete_billing(ctx: Ctx) -> dict:
 
 
 routes = [
-    api_route("/_emu/theo/account", get_account, public=True),
+    api_route("/_emu/theo/account", get_account, public=True, query=("key",)),
     api_route("/_emu/theo/account", put_account, "PUT", body=TheoKeySpec, public=True),
     api_route("/_emu/theo/health", put_health, "PUT", body=HealthOverride, public=True),
-    api_route("/_emu/theo/events", list_events, public=True),
-    api_route("/_emu/theo/billing/{session_id}", billing_page, public=True),
+    api_route("/_emu/theo/events", list_events, public=True, query=("key", "type", "limit")),
+    api_route("/_emu/theo/skill-runs", list_skill_runs, public=True, query=("key", "limit")),
+    api_route("/_emu/theo/billing/{session_id}", billing_page, public=True, media="text/html"),
     api_route("/_emu/theo/billing/{session_id}/complete", complete_billing, "POST", public=True),
 ]

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from theazo_emu.fixtures.parts import Strict, Text
 from theazo_emu.theo.domain.engines import MODES
@@ -38,7 +38,7 @@ def check_theo_key(key: str | None) -> str | None:
     return key
 
 
-TheoKey = Annotated[str, BeforeValidator(check_theo_key)]
+TheoKey = Annotated[str, AfterValidator(check_theo_key)]  # after: a non-string is a type error, not a 500
 
 
 class CompletionMatch(Strict):

@@ -249,3 +249,37 @@ def m126_delivery_columns(db: Database) -> None:
     # the attempts made so far, and the error of the last one.
     db["theo_deliveries"].transform(rename={"attempt": "attempts", "error_message": "error"},
                                     defaults={"attempt": 0})
+
+
+@migrations()
+def m130_theo_events(db: Database) -> None:
+    # The delivery log as the API shows it: one row per attempt of a webhook delivery.
+    db["theo_delivery_attempts"].create(
+        {"id": str, "tenant": str, "webhook_id": str, "delivery_id": str, "event_id": str, "event_type": str,
+         "attempt": int, "status": str, "http_status": int, "error": str, "at_ms": int, "failed_at": str,
+         "created_at": str},
+        pk="id", not_null={"tenant", "webhook_id", "delivery_id", "event_id", "event_type", "attempt", "status",
+                           "at_ms", "created_at"},
+    )
+    db["theo_delivery_attempts"].create_index(["webhook_id", "at_ms"])
+    # What a person at Theo decides: a submission's reason, a skill's approved manifest (its
+    # permissions, trigger, hooks, model preference), connectors and their status.
+    db["theo_skill_submissions"].add_column("reason", str)
+    db["theo_skills"].add_column("manifest", str)
+    db["theo_connectors"].create(
+        {"id": str, "tenant": str, "name": str, "type": str, "status": str, "created_at": str, "updated_at": str},
+        pk="id", not_null={"tenant", "name", "type", "status", "created_at", "updated_at"},
+    )
+    db["theo_connectors"].create_index(["tenant", "id"])
+    # Skill triggers: an installed skill's schedule (its next run on the virtual clock) and
+    # autonomous state (paused after repeated failures), and the runs its triggers made.
+    db["theo_skill_installs"].add_column("next_run_ms", int)
+    db["theo_skill_installs"].add_column("consecutive_failures", int, not_null_default=0)
+    db["theo_skill_installs"].add_column("paused_at", str)
+    db["theo_skill_installs"].create_index(["next_run_ms"])
+    db["theo_skill_runs"].create(
+        {"id": str, "tenant": str, "skill_id": str, "slug": str, "trigger": str, "event_id": str, "status": str,
+         "model": str, "steps": str, "cost_units": int, "error": str, "created_at": str},
+        pk="id", not_null={"tenant", "skill_id", "slug", "trigger", "status", "cost_units", "created_at"},
+    )
+    db["theo_skill_runs"].create_index(["tenant", "id"])

@@ -23,10 +23,11 @@ from starlette.middleware import Middleware
 from theazo_emu import registry
 from theazo_emu.core import catalog
 from theazo_emu.core.auth import bearer_token, is_theo_test_key, tenant_of
+from theazo_emu.core.clock import period_start_ms
 from theazo_emu.core.errors import Forbidden, Unauthorized, invalid
 from theazo_emu.core.http import Ctx, Json, Page, api_route, query_time
+from theazo_emu.core.openapi import openapi_document
 from theazo_emu.core.surface import Surface
-from theazo_emu.theazo.domain.limits import period_start_ms
 from theazo_emu.theo.domain import keys
 from theazo_emu.theo.domain.errors import error_body
 from theazo_emu.theo.domain.ratelimit import limiter
@@ -190,13 +191,6 @@ def stream(ctx: Ctx, frames: list["Frame"]):  # noqa: ANN201 (an sse.FinishedStr
     from theazo_emu.core.sse import FinishedStream  # sse-starlette: loaded with the first stream, not at start-up
 
     return FinishedStream(ctx.emu, frames)
-
-
-async def openapi_document(ctx: Ctx) -> dict:
-    """The OpenAPI 3.1 description of every Theo route."""
-    from theazo_emu.core import openapi
-
-    return openapi.build(THEO)
 
 
 ERROR_SCHEMA = {

@@ -77,9 +77,10 @@ async def reset(ctx: Ctx) -> dict:
     a full reset also rewinds a replayed cassette."""
     body: ResetBody = ctx.body
     tenant = tenant_of(body.tenant) if body.tenant else None
+    store = ctx.emu.store  # one tenant's rows, or every tenant's
     known = tenant is None or ctx.emu.aliases.of_tenant(tenant) is not None or \
-        ctx.emu.store.scalar("SELECT EXISTS (SELECT 1 FROM counters WHERE tenant = ?)", [tenant])
-    ctx.emu.store.reset(tenant)
+        store.scalar("SELECT EXISTS (SELECT 1 FROM counters WHERE tenant = ?)", [tenant])
+    store.reset(tenant)
     ctx.emu.rate_limiter.reset(body.tenant)  # the key's windows, or every key's
     if body.tenant is None:
         ctx.emu.extras.clear()  # the surfaces' in-memory state (Theo's limits, its health override)

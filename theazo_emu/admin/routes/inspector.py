@@ -1,9 +1,10 @@
 """/_emu/ui: the inspector page, and the admin endpoints it reads.
 
-DESIGN.md "Admin API and inspector": one page with the tenants (by their key's alias, never
-the key), sessions, agents with their live events, runs with their event timelines,
+DESIGN.md "Admin API and inspector": one page with the tenants (by their key's alias and a
+hint, never the key: core/auth.KeyName), sessions, agents with their live events, runs with their event timelines,
 schedules with their next fire times, the clock with advance buttons and a scrubber, the
-request journal (a row opens the whole exchange, secrets redacted), and reset, fault and
+request journal (a row opens the whole exchange, secrets redacted; a stream's frames as
+they were sent, up to the 64 KiB the journal keeps), and reset, fault and
 fixture controls. The page is static (admin/inspector.html: no build, no external assets,
 data written with textContent only). It polls `GET /_emu/ui/state` and the journal, opens
 `/_emu/ui/runs/{id}` and `/_emu/ui/requests/{seq}`, acts through the admin API, and
@@ -21,15 +22,17 @@ from __future__ import annotations
 import json
 from functools import cache
 from importlib import resources
-from typing import Any, Callable, NamedTuple
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 from starlette.responses import HTMLResponse
 
+from theazo_emu.core import timers
 from theazo_emu.core.clock import iso
 from theazo_emu.core.errors import NotFound
 from theazo_emu.core.http import Ctx, api_route, query_int
 from theazo_emu.core.journal import MAX_DETAIL_BODY
 from theazo_emu.core.sse import Frame, stream_response
+from theazo_emu.record.cassette import SseParser
 from theazo_emu.theazo.domain.agents import agent_to_api
 from theazo_emu.theazo.domain.runs import run_status
 from theazo_emu.theazo.domain.schedules import schedule_to_api
@@ -37,6 +40,9 @@ from theazo_emu.theazo.domain.sessions import session_to_api
 from theazo_emu.theo.domain.engines import cents
 from theazo_emu.theo.domain.jobs import job_to_api
 from theazo_emu.theo.domain.webhooks import delivery_to_api
+
+if TYPE_CHECKING:
+    from theazo_emu.core.store import Store
 
 ROWS = 50  # newest sessions, agents and schedules shown
 REPLAY = 50  # released events a new feed starts with
@@ -59,37 +65,35 @@ class Section(NamedTuple):
     table and the rows of it that count), and the lists (newest first) for the page."""
 
     counted: tuple[tuple[str, str, str], ...]
-    lists: Callable[[Ctx, Callable[[str], str]], dict[str, list[dict]]]
+    lists: Callable[["Store", int, Callable[[str], str]], dict[str, list[dict]]]  # (store, now, name)
 
 
-def _newest(ctx: Ctx, table: str, where: str = "1") -> list[dict]:
-    return ctx.emu.store.all(f"SELECT * FROM [{table}] WHERE {where} ORDER BY id DESC LIMIT ?", [ROWS])
+def _newest(store: "Store", table: str, where: str = "1") -> list[dict]:
+    return store.all(f"SELECT * FROM [{table}] WHERE {where} ORDER BY id DESC LIMIT ?", [ROWS])
 
 
-def _theazo(ctx: Ctx, name: Callable[[str], str]) -> dict[str, list[dict]]:
-    now = ctx.now_ms()
+def _theazo(store: "Store", now: int, name: Callable[[str], str]) -> dict[str, list[dict]]:
     return {
-        "sessions": [session_to_api(r, now) | {"tenant": name(r["tenant"])} for r in _newest(ctx, "sessions")],
-        "agents": [agent_to_api(r, now) | {"tenant": name(r["tenant"])} for r in _newest(ctx, "agents")],
+        "sessions": [session_to_api(r, now) | {"tenant": name(r["tenant"])} for r in _newest(store, "sessions")],
+        "agents": [agent_to_api(r, now) | {"tenant": name(r["tenant"])} for r in _newest(store, "agents")],
         "runs": [{"taskId": r["id"], "agentId": r["agent_id"], "tenant": name(r["tenant"]), "task": r["task"],
                   "status": run_status(r, now), "createdAt": r["created_at"],
                   "startAt": iso(r["start_ms"]) if r["start_ms"] is not None else None,
-                  "endAt": iso(r["end_ms"]) if r["end_ms"] is not None else None} for r in _newest(ctx, "runs")],
-        "schedules": [schedule_to_api(r) | {"tenant": name(r["tenant"])} for r in _newest(ctx, "schedules")],
+                  "endAt": iso(r["end_ms"]) if r["end_ms"] is not None else None} for r in _newest(store, "runs")],
+        "schedules": [schedule_to_api(r) | {"tenant": name(r["tenant"])} for r in _newest(store, "schedules")],
     }
 
 
-def _theo(ctx: Ctx, name: Callable[[str], str]) -> dict[str, list[dict]]:
-    now, store = ctx.now_ms(), ctx.emu.store
+def _theo(store: "Store", now: int, name: Callable[[str], str]) -> dict[str, list[dict]]:
     urls = {r["id"]: r["url"] for r in store.all("SELECT id, url FROM theo_webhooks")}
     return {
         "completions": [{"id": r["id"], "tenant": name(r["tenant"]), "mode": r["mode"],
                          "resolvedMode": r["resolved_mode"], "model": r["model"], "route": r["route"],
                          "tokens": r["prompt_tokens"] + r["completion_tokens"], "costCents": cents(r["cost_units"]),
-                         "createdAt": r["created_at"]} for r in _newest(ctx, "theo_ledger", "kind = 'completion'")],
-        "jobs": [job_to_api(r, now) | {"tenant": name(r["tenant"])} for r in _newest(ctx, "theo_jobs")],
+                         "createdAt": r["created_at"]} for r in _newest(store, "theo_ledger", "kind = 'completion'")],
+        "jobs": [job_to_api(r, now) | {"tenant": name(r["tenant"])} for r in _newest(store, "theo_jobs")],
         "deliveries": [delivery_to_api(r) | {"tenant": name(r["tenant"]), "url": urls.get(r["webhook_id"])}
-                       for r in _newest(ctx, "theo_deliveries")],
+                       for r in _newest(store, "theo_deliveries")],
     }
 
 
@@ -108,18 +112,19 @@ def _namer(ctx: Ctx) -> Callable[[str], str]:
     return name
 
 
-def _next_due(ctx: Ctx) -> str | None:
+def _next_due(ctx: Ctx, store: "Store", now: int) -> str | None:
     """The next instant something happens on the clock: a timer, or a run event."""
-    emu, now = ctx.emu, ctx.now_ms()
-    dues = [due for due in (timer.next_due(emu) for timer in emu.timers) if due is not None and due > now]
-    event = emu.store.scalar("SELECT MIN(at_ms) FROM run_events WHERE at_ms > ?", [now])
+    dues = [due for due in timers.dues(ctx.emu, store) if due is not None and due > now]
+    event = store.scalar("SELECT MIN(at_ms) FROM run_events WHERE at_ms > ?", [now])
     dues += [event] if event is not None else []
     return iso(min(dues)) if dues else None
 
 
 async def inspector_state(ctx: Ctx) -> dict[str, Any]:
-    """Every tenant (by alias) with its counts, each surface's newest rows, and the controls' state."""
-    store, name = ctx.emu.store, _namer(ctx)
+    """Every tenant (by alias) with its counts, each surface's newest rows, and the controls' state.
+
+    Every tenant's rows: read on the whole store, handed to the sections."""
+    store, name, now = ctx.emu.store, _namer(ctx), ctx.now_ms()
     tenants: dict[str, dict[str, int]] = {}
     for surface, section in SECTIONS.items():
         for label, table, where in section.counted:
@@ -128,12 +133,12 @@ async def inspector_state(ctx: Ctx) -> dict[str, Any]:
     rows = []
     for tenant, counts in tenants.items():
         known = ctx.emu.aliases.of_tenant(tenant)
-        rows.append({"tenant": known[0] if known else "unseen key", "hint": known[1] if known else "",
-                     "id": tenant, "counts": counts})
+        rows.append({"tenant": known.alias if known else "unseen key", "name": known.name if known else None,
+                     "hint": known.hint if known else "", "id": tenant, "counts": counts})
     rows.sort(key=lambda t: (t["tenant"] == "unseen key", len(t["tenant"]), t["tenant"]))
     return {
-        "clock": ctx.emu.clock.describe(), "nextDue": _next_due(ctx), "tenants": rows,
-        "surfaces": {surface: section.lists(ctx, name) for surface, section in SECTIONS.items()},
+        "clock": ctx.emu.clock.describe(), "nextDue": _next_due(ctx, store, now), "tenants": rows,
+        "surfaces": {surface: section.lists(store, now, name) for surface, section in SECTIONS.items()},
         "fixtures": ctx.emu.fixtures.summary(), "faults": [rule.to_api() for rule in ctx.emu.faults.rules()],
         "record": {k: v for k, v in ctx.emu.tape.describe().items() if k != "header"},
     }
@@ -174,7 +179,9 @@ async def inspector_request(ctx: Ctx) -> dict[str, Any]:
     response: dict[str, Any] = {"status": entry["status"], "headers": headers}
     raw = b"".join(detail["chunks"])
     if headers.get("content-type", "").startswith("text/event-stream"):
-        response["stream"] = "an event stream: its events are the journal's kind=sse entries of this requestId"
+        response["frames"] = SseParser(redactor).feed(raw + b"\n\n")
+        if len(raw) > MAX_DETAIL_BODY:
+            response["framesCut"] = f"frames past the first {MAX_DETAIL_BODY} bytes are not kept"
     elif len(raw) > MAX_DETAIL_BODY:
         response["body"] = f"(over {MAX_DETAIL_BODY} bytes, not kept)"
     else:
@@ -242,7 +249,7 @@ async def inspector_stream(ctx: Ctx) -> Any:
 
 
 routes = [
-    api_route("/_emu/ui", inspector_page, public=True),
+    api_route("/_emu/ui", inspector_page, public=True, media="text/html"),
     api_route("/_emu/ui/state", inspector_state, public=True),
     api_route("/_emu/ui/stream", inspector_stream, public=True, query=("agentId", "replay")),
     api_route("/_emu/ui/runs/{run_id}", inspector_run, public=True),

@@ -15,7 +15,7 @@ from theazo_emu.theazo.domain import agent_io
 async def exposed_port(ctx: Ctx) -> dict:
     """What answers at an exposed port's URL: the exposure, while its agent lives."""
     agent_id, raw = ctx.params["agent_id"], ctx.params["port"]
-    row = agent_io.exposed(ctx.emu, agent_id, int(raw)) if raw.isdigit() and len(raw) <= 5 else None
+    row = agent_io.exposed(ctx.emu.store, agent_id, int(raw)) if raw.isdigit() and len(raw) <= 5 else None
     if row is None or row["status"] == "terminated":
         raise NotFound("exposed port", f"{agent_id}:{raw}")
     return {"agentId": row["agent_id"], "port": row["port"], "exposedAt": row["created_at"],

@@ -12,7 +12,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from theazo_emu.theazo.bodies.core import Body, Cost, HttpUrl
+from theazo_emu.core.fields import HttpUrl
+from theazo_emu.theazo.bodies.core import Body, Cost
 
 
 class BudgetAlert(Body):

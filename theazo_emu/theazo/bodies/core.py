@@ -9,12 +9,12 @@ method folds them into one. The create-agent body is the domain's agent config
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
+from typing import Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from theazo_emu.core import durations
+from theazo_emu.core.fields import check_text
 from theazo_emu.theazo.domain.agent_config import AgentConfig
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -37,31 +37,6 @@ def check_user_id(value: str) -> str:
     if _CONTROL.search(value):
         raise ValueError("must not contain control characters")
     return check_text(value)
-
-
-def check_http_url(value: str) -> str:
-    """An absolute http(s) URL with a host, and nothing a request could not be sent to."""
-    try:
-        parts = urlsplit(value)
-        host, _ = parts.hostname, parts.port  # both raise ValueError on a malformed authority
-    except ValueError:
-        raise ValueError("must be an absolute http(s) URL") from None
-    if parts.scheme not in ("http", "https") or not host or re.search(r"[\s\x00-\x1f\x7f]", value):
-        raise ValueError("must be an absolute http(s) URL")
-    return value
-
-
-# A URL the emulator sends requests to, or redirects to (webhooks, tool handlers, checkout).
-HttpUrl = Annotated[str, Field(max_length=2000), AfterValidator(check_http_url)]
-
-
-def check_text(value: str) -> str:
-    """Text that can be stored and sent: no lone UTF-16 surrogates (JSON escapes can make them)."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("must be valid Unicode (no lone surrogates)") from None
-    return value
 
 
 class Cost(Body):

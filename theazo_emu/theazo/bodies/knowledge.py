@@ -15,7 +15,8 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from theazo_emu.theazo.bodies.core import Body, check_text, check_user_id
+from theazo_emu.core.fields import check_text
+from theazo_emu.theazo.bodies.core import Body, check_user_id
 
 _NAME = r"^[^\x00-\x1f\x7f/]{1,128}$"
 _FILENAME = r"^[^\x00-\x1f\x7f]{1,255}$"

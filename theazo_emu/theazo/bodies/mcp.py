@@ -15,7 +15,8 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from theazo_emu.theazo.bodies.core import Body, HttpUrl, check_text
+from theazo_emu.core.fields import HttpUrl, check_text
+from theazo_emu.theazo.bodies.core import Body
 
 NAME = r"^[A-Za-z0-9_-]{1,64}$"
 TOOL = r"^[A-Za-z0-9_.:-]{1,100}$"

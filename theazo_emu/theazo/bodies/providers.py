@@ -2,9 +2,10 @@
 credentials, isDefault?}` and the BYOI form `PUT /v1/providers/:provider {credentialRef?,
 config?, credentials?, isDefault?}` (sdk-compat.md, "Secrets").
 
-Configurable providers are e2b, fly and webhook; agents may also name `docker` and
-`mock`, which need no configuration. Credentials are any non-empty JSON object; they are
-encrypted at rest and never returned.
+Configurable compute providers are e2b, fly and webhook (agents may also name `docker`
+and `mock`, which need no configuration); the SDK README's bring-your-own-model providers
+are anthropic and openai, whose `config.baseUrl` points at any OpenAI-compatible gateway.
+Credentials are any non-empty JSON object; they are encrypted at rest and never returned.
 """
 
 from __future__ import annotations
@@ -13,11 +14,25 @@ from typing import Any, ClassVar, Literal, get_args
 
 from pydantic import Field, field_validator, model_validator
 
+from theazo_emu.core.fields import check_http_url
 from theazo_emu.theazo.bodies.core import Body
 from theazo_emu.theazo.bodies.secrets import check_name
 
-ConfigurableProvider = Literal["e2b", "fly", "webhook"]
+ConfigurableProvider = Literal["e2b", "fly", "webhook", "anthropic", "openai"]
 CONFIGURABLE = get_args(ConfigurableProvider)
+
+
+def check_config(config: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A gateway's `baseUrl`, when the config has one, is an http(s) URL."""
+    if config is not None and "baseUrl" in config:
+        url = config["baseUrl"]
+        try:
+            if not isinstance(url, str) or len(url) > 2000:
+                raise ValueError
+            check_http_url(url)
+        except ValueError:
+            raise ValueError("baseUrl must be an absolute http(s) URL of at most 2000 characters") from None
+    return config
 
 
 class CreateProvider(Body):
@@ -31,7 +46,6 @@ class CreateProvider(Body):
     isDefault: bool = False
 
 
-
 class UpdateProvider(Body):
     """Configure a provider by path: credentials inline or a reference to an org secret."""
 
@@ -41,6 +55,11 @@ class UpdateProvider(Body):
     config: dict[str, Any] | None = Field(default=None, max_length=100)
     credentials: dict[str, Any] | None = Field(default=None, min_length=1, max_length=100)
     isDefault: bool | None = None
+
+    @field_validator("config")
+    @classmethod
+    def _config(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        return check_config(value)
 
     @field_validator("credentialRef")
     @classmethod

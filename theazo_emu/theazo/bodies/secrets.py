@@ -48,31 +48,9 @@ def check_name(name: str) -> str:
     return name
 
 
-class SetSecret(Body):
-    """`POST /v1/secrets`: one secret, org-wide or scoped to `sessionId`."""
-
-    SECRET_FIELDS: ClassVar[tuple[str, ...]] = ("value",)  # blanked by cassette.Redactor in journal and cassettes
-
-    name: str = Field(description="Letters, digits, '_' and '-'.")
-    value: str = Field(description="Encrypted at rest; never returned.")
-    sessionId: str | None = Field(default=None, min_length=1, max_length=200)
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        return check_name(value)
-
-    @field_validator("value")
-    @classmethod
-    def _value(cls, value: str) -> str:
-        problem = value_problem(value)
-        if problem:
-            raise ValueError(problem)
-        return value
-
-
-class SessionSecrets(Body):
-    """`POST /v1/sessions/:id/secrets`: the body is the map itself, `{NAME: value, ...}`.
+class SecretMap(Body):
+    """A body that is the map itself, `{NAME: value, ...}` (the SDK's session routes, and the
+    BYOI README's `POST /v1/secrets`).
 
     Entries are checked by `problems()` so that each error names its secret (pydantic's
     error locations would drop upper-case keys).
@@ -98,3 +76,51 @@ class SessionSecrets(Body):
                 details.append({"field": name[:200], "message": f"value {problem}"})
         return details
 
+
+class SetSecret(Body):
+    """One secret, org-wide or scoped to `sessionId` (the reference's `POST /v1/secrets`)."""
+
+    SECRET_FIELDS: ClassVar[tuple[str, ...]] = ("value",)  # blanked by cassette.Redactor in journal and cassettes
+
+    name: str = Field(description="Letters, digits, '_' and '-'.")
+    value: str = Field(description="Encrypted at rest; never returned.")
+    sessionId: str | None = Field(default=None, min_length=1, max_length=200)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return check_name(value)
+
+    @field_validator("value")
+    @classmethod
+    def _value(cls, value: str) -> str:
+        problem = value_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+
+class SetSecrets(SecretMap):
+    """`POST /v1/secrets`: the reference's one secret `{name, value, sessionId?}` (SetSecret),
+    or the SDK README's map `{NAME: value, ...}` (bring your own infrastructure), org-wide
+    or scoped to `sessionId`. A body naming `name` or `value`, or an empty one, is the
+    reference's form (`named()` checks it), so `{"name", "value"}` is never two secrets."""
+
+    # Every value is a secret but those of `name` and `sessionId` (cassette.Redactor).
+    SECRET_FIELDS: ClassVar[tuple[str, ...]] = ("*", "!name", "!sessionId")
+
+    name: Any = None
+    value: Any = None
+    sessionId: str | None = Field(default=None, min_length=1, max_length=200)
+
+    @property
+    def is_map(self) -> bool:
+        return not ({"name", "value"} & self.model_fields_set) and bool(self.entries())
+
+    def named(self) -> dict[str, Any]:
+        """The reference-form fields as sent, for SetSecret to check."""
+        return {name: getattr(self, name) for name in ("name", "value", "sessionId") if name in self.model_fields_set}
+
+
+class SessionSecrets(SecretMap):
+    """`POST /v1/sessions/:id/secrets`: the body is the map itself, `{NAME: value, ...}`."""

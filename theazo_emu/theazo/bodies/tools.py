@@ -11,7 +11,8 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from theazo_emu.theazo.bodies.core import Body, HttpUrl
+from theazo_emu.core.fields import HttpUrl
+from theazo_emu.theazo.bodies.core import Body
 
 TOOL_NAME = r"^[A-Za-z0-9_-]{1,64}$"
 

@@ -13,7 +13,8 @@ import re
 
 from pydantic import Field, field_validator
 
-from theazo_emu.theazo.bodies.core import Body, HttpUrl
+from theazo_emu.core.fields import HttpUrl
+from theazo_emu.theazo.bodies.core import Body
 from theazo_emu.theazo.domain.events import ALIASES, FAMILIES, TYPES
 
 _NAME = re.compile(rf"^(?:{'|'.join(FAMILIES)})\.[a-z_]{{1,60}}$")

@@ -26,7 +26,6 @@ from theazo_emu.theazo.domain.sessions import user_session
 
 if TYPE_CHECKING:
     from theazo_emu.core.tenant import Tenant
-    from theazo_emu.emulator import Emulator
 
 SCHEDULE_USER = "scheduler"
 TRIGGER_USER = "trigger"
@@ -105,31 +104,31 @@ def user_of(action: dict[str, Any], default_user: str) -> str:
     return action["config"].get("userId") or default_user
 
 
-def run(emu: "Emulator", tenant: str, action: dict[str, Any], *, default_user: str, fallback_task: str,
+def run(t: "Tenant", action: dict[str, Any], *, default_user: str, fallback_task: str,
         input_: Any = _NO_INPUT, sessions: dict[tuple[str, str], dict] | None = None) -> Started:
     """Start the action now; `input_` (a trigger's body) replaces the configured input.
     `sessions` lets a series of firings look each user's session up once: an agent-run that
     succeeded keeps its session there if it has no limits, since then nothing an agent-run
     does changes it (start_run writes to a session only when its compute limit is reached)."""
-    config = action["config"]
+    config, tenant = action["config"], t.name
     given = config.get("input") if input_ is _NO_INPUT else input_
     user_id = user_of(action, default_user)
     if action["type"] == "workflow-run":
-        wf_run = workflows.start_workflow_run(emu, tenant, config["workflowId"], user_id=user_id, session_id=None,
-                                    input=given, idempotency_key=None)
+        wf_run = workflows.start_workflow_run(t, config["workflowId"], user_id=user_id, session_id=None,
+                                              input=given, idempotency_key=None)
         return Started("workflow-run", wf_run["id"], session_id=wf_run["session_id"], workflow_run_id=wf_run["id"])
-    session = (sessions or {}).get((tenant, user_id)) or user_session(emu, tenant, user_id)[0]
+    session = (sessions or {}).get((tenant, user_id)) or user_session(t, user_id)[0]
     ref, resolved = agent_ref(action), None
     fields = {}
     if ref is not None:
-        resolved = orchestration.resolve_agent(emu.tenant(tenant), ref)
+        resolved = orchestration.resolve_agent(t, ref)
         fields = resolved.fields
     tools = config.get("tools")
     body = _agent_body(fields.get("definition"), config.get("instructions") or fields.get("instructions"),
                        None if tools is None else tuple(tools))
-    agent = new_agent(emu.tenant(session["tenant"]), session, body)
+    agent = new_agent(t, session, body)
     task = task_text(config.get("task"), given, fallback_task)
-    run_row = start_run(emu, agent, task, session)  # new_agent does not change the session
+    run_row = start_run(t, agent, task, session)  # new_agent does not change the session
     if sessions is not None and not session["limits"]:
         sessions[(tenant, user_id)] = session
     return Started("agent-run", run_row["id"], agent_id=agent["id"], session_id=session["id"], agent=ref,

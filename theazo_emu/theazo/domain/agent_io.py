@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 from theazo_emu.theazo.domain import runs
 
 if TYPE_CHECKING:
+    from theazo_emu.core.store import Store
     from theazo_emu.core.tenant import Tenant
-    from theazo_emu.emulator import Emulator
 
 INPUTS, PORTS = "agent_inputs", "agent_ports"
 EVENT = "input"
@@ -94,8 +94,8 @@ def port_path(agent_id: str, port: int) -> str:
     return f"/_emu/agents/{agent_id}/ports/{port}"
 
 
-def exposed(emu: "Emulator", agent_id: str, port: int) -> dict | None:
+def exposed(store: "Store", agent_id: str, port: int) -> dict | None:
     """The exposed port with its agent's status, whoever's it is (the URL is the credential):
-    across tenants, so on the Emulator's store."""
-    return emu.store.one("SELECT p.agent_id, p.port, p.created_at, a.status FROM agent_ports p "
-                         "JOIN agents a ON a.id = p.agent_id WHERE p.agent_id = ? AND p.port = ?", [agent_id, port])
+    across tenants, so on the whole store, which the caller hands over."""
+    return store.one("SELECT p.agent_id, p.port, p.created_at, a.status FROM agent_ports p "
+                     "JOIN agents a ON a.id = p.agent_id WHERE p.agent_id = ? AND p.port = ?", [agent_id, port])

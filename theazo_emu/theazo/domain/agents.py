@@ -31,7 +31,6 @@ from theazo_emu.theazo.domain.sessions import require_active
 
 if TYPE_CHECKING:
     from theazo_emu.core.tenant import Tenant
-    from theazo_emu.emulator import Emulator
 
 TABLE, KIND = "agents", "agent"
 
@@ -84,14 +83,13 @@ def new_agent(t: "Tenant", session: dict, config: AgentConfig) -> dict:
         } | from_definition)
 
 
-def start_run(emu: "Emulator", agent: dict, task: str, session: dict | None = None) -> dict:
+def start_run(t: "Tenant", agent: dict, task: str, session: dict | None = None) -> dict:
     """Run a task on an idle or running agent of an active session, within the session's
     limits and the billing account's budgets (used by the API and by everything that runs
     agents on its own: schedules, triggers, workflows, fleets); on a running agent it queues
     behind the run in flight (runs.submit). Paused and terminated agents are 409. Returns the
     run row. `session` is the agent's session row when the caller has just read it (it is
     read here otherwise)."""
-    t = emu.tenant(agent["tenant"])
     now = t.now_ms()
     status = runs.agent_status(agent, now)
     if status not in ("idle", "running"):
@@ -105,9 +103,9 @@ def start_run(emu: "Emulator", agent: dict, task: str, session: dict | None = No
                            session_id=session["id"])
     configured = extras.configured(t)  # webhooks, budgets, MCP: one lookup for none
     account = budgets.check(t, session) if configured else None
-    run = runs.submit(emu, agent, task, configured)
+    run = runs.submit(t, agent, task, configured)
     if account is not None:
-        budgets.after_run(emu, account, run)
+        budgets.after_run(t, account, run)
     agent_io.deliver_queued(t, agent, run)
     if limits.compute_reached(t, session):
         sessions.auto_pause(t, session, run["end_ms"])

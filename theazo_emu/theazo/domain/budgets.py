@@ -17,14 +17,12 @@ import calendar
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from theazo_emu.core.clock import iso
+from theazo_emu.core.clock import iso, period_start_ms
 from theazo_emu.core.errors import SessionLimitExceeded
 from theazo_emu.theazo.domain import events, ledger, pricing
-from theazo_emu.theazo.domain.limits import period_start_ms
 
 if TYPE_CHECKING:
     from theazo_emu.core.tenant import Tenant
-    from theazo_emu.emulator import Emulator
 
 TABLE, CHECKOUTS = "billing_accounts", "billing_checkouts"
 PLAN_PRICES = {"free": 0, "pro": 9900, "enterprise": 99900}  # cents a month (the emulator's figures)
@@ -91,20 +89,19 @@ def check(t: "Tenant", session: dict) -> dict[str, Any]:
     return acct
 
 
-def after_run(emu: "Emulator", acct: dict, run: dict) -> None:
-    """Publish `budget.alert` for each org alert threshold the run's charges crossed (through
-    the Emulator: webhook deliveries are queued and sent by core/delivery, across tenants)."""
-    tenant, budget = acct["tenant"], acct["budget"]
+def after_run(t: "Tenant", acct: dict, run: dict) -> None:
+    """Publish `budget.alert` for each org alert threshold the run's charges crossed."""
+    budget = acct["budget"]
     if not budget or not budget.get("alerts"):
         return
-    amount, after = budget["monthly"]["amount"], month_spent(emu.tenant(tenant))
+    amount, after = budget["monthly"]["amount"], month_spent(t)
     before = after - run["result"]["cost"]["amount"]
     for alert in budget["alerts"]:
         line = alert["threshold"] * amount
         if before < line <= after:
-            events.publish(emu, tenant, events.Event("budget.alert", {
+            events.publish(t, events.Event("budget.alert", {
                 "threshold": alert["threshold"], "action": alert.get("action"), "budget": pricing.cost(amount),
-                "spent": pricing.cost(after), "taskId": run["id"], "userId": run["user_id"]}, emu.clock.now_ms()))
+                "spent": pricing.cost(after), "taskId": run["id"], "userId": run["user_id"]}, t.now_ms()))
 
 
 def add_month(ms: int, months: int = 1) -> int:

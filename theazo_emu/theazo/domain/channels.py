@@ -25,7 +25,6 @@ from theazo_emu.theazo.mock import RunRequest
 
 if TYPE_CHECKING:
     from theazo_emu.core.tenant import Tenant
-    from theazo_emu.emulator import Emulator
 
 TABLE, KIND, THREADS, MESSAGES = "channels", "channel", "channel_threads", "channel_messages"
 
@@ -82,11 +81,10 @@ def thread(t: "Tenant", channel: dict, thread_id: str) -> dict:
     return row
 
 
-def _new_thread(emu: "Emulator", channel: dict, visitor: str | None) -> dict:
+def _new_thread(t: "Tenant", channel: dict, visitor: str | None) -> dict:
     """A thread for the visitor, with the agent that answers it."""
-    tenant, user_id = channel["tenant"], visitor or DEFAULT_VISITOR
-    t = emu.tenant(tenant)
-    session, _ = user_session(emu, tenant, user_id)  # may publish session.created: the Emulator's
+    tenant, user_id = t.name, visitor or DEFAULT_VISITOR
+    session, _ = user_session(t, user_id)
     ref = channel["agent"] or channel["definition_id"]
     fields = resolve_agent(t, ref).fields if ref else {}
     if channel["instructions"]:
@@ -99,13 +97,12 @@ def _new_thread(emu: "Emulator", channel: dict, visitor: str | None) -> dict:
     })
 
 
-def post(emu: "Emulator", channel: dict, thread_id: str | None, visitor: str | None, content: str) -> dict:
+def post(t: "Tenant", channel: dict, thread_id: str | None, visitor: str | None, content: str) -> dict:
     """A user message in the thread (a new thread when `thread_id` is None) and the agent's
     reply, with its tokens booked; returns the reply's row."""
-    tenant = channel["tenant"]
-    t = emu.tenant(tenant)
+    tenant = t.name
     with t.store.atomic():
-        row = thread(t, channel, thread_id) if thread_id is not None else _new_thread(emu, channel, visitor)
+        row = thread(t, channel, thread_id) if thread_id is not None else _new_thread(t, channel, visitor)
         agent = t.store.get("agents", row["agent_id"], "agent")
         session = t.store.get("sessions", row["session_id"], "session")
         now_ms = t.now_ms()

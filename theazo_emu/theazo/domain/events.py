@@ -1,6 +1,6 @@
 """Platform events: what sessions and runs announce, for the webhooks subscribed to them.
 
-Domain code calls `publish(emu, tenant, Event(...), ...)` where something happens (a
+Domain code calls `publish(t, Event(...), ...)` with the tenant's handle where something happens (a
 session is created, paused, resumed or terminated; a run starts; a run's timeline ends;
 a run's charges cross a budget alert's threshold; a workflow approval opens or is decided).
 An event may be due later on the virtual clock (`run.completed` at the run's end), and
@@ -21,7 +21,6 @@ from theazo_emu.theazo.domain.platform_event import Event
 
 if TYPE_CHECKING:
     from theazo_emu.core.tenant import Tenant
-    from theazo_emu.emulator import Emulator
 
 TYPES = ("session.created", "session.paused", "session.resumed", "session.terminated",
          "run.started", "run.completed", "run.failed", "approval.requested", "approval.resolved", "budget.alert")
@@ -33,17 +32,17 @@ ALIASES = {"agent.started": "run.started", "agent.completed": "run.completed", "
 TEST = "webhook.test"
 
 
-def publish(emu: "Emulator", tenant: str, *events: Event) -> None:
+def publish(t: "Tenant", *events: Event) -> None:
     """Announce events to the tenant's webhook endpoints that subscribe to them."""
-    if webhooks.has_endpoints(emu.tenant(tenant)):
-        webhooks.enqueue(emu, tenant, events)
+    if webhooks.has_endpoints(t):
+        webhooks.enqueue(t, events)
 
 
-def publish_run(emu: "Emulator", run: dict) -> None:
+def publish_run(t: "Tenant", run: dict) -> None:
     """Announce a submitted run: `run.started` now, its end at its end (built only when a
     webhook endpoint could want them: this is on every run's path)."""
-    if webhooks.has_endpoints(emu.tenant(run["tenant"])):
-        webhooks.enqueue(emu, run["tenant"], run_events(run))
+    if webhooks.has_endpoints(t):
+        webhooks.enqueue(t, run_events(run))
 
 
 def run_paused(t: "Tenant", run_id: str) -> None:
@@ -56,11 +55,11 @@ def run_resumed(t: "Tenant", run_id: str, end_ms: int) -> None:
     webhooks.release(t, run_id, end_ms)
 
 
-def run_terminated(emu: "Emulator", run: dict, at_ms: int) -> None:
+def run_terminated(t: "Tenant", run: dict, at_ms: int) -> None:
     """A terminated run never reaches its planned end: it fails now, with code `terminated`."""
-    webhooks.cancel(emu.tenant(run["tenant"]), run["id"])
+    webhooks.cancel(t, run["id"])
     data = run_data(run, "terminated") | {"error": {"code": "terminated", "message": "The agent was terminated."}}
-    publish(emu, run["tenant"], Event("run.failed", data, at_ms))
+    publish(t, Event("run.failed", data, at_ms))
 
 
 def run_data(run: dict, status: str) -> dict[str, Any]:

@@ -20,8 +20,9 @@ from theazo_emu.core.errors import ApiError, SessionLimitExceeded
 from theazo_emu.theazo.domain import orchestration, pricing
 
 if TYPE_CHECKING:
+    from theazo_emu.core.host import Host
+    from theazo_emu.core.store import Store
     from theazo_emu.core.tenant import Tenant
-    from theazo_emu.emulator import Emulator
 
 TABLE, ITEMS, KIND = "fleets", "fleet_items", "fleet"
 
@@ -72,9 +73,8 @@ def _item_event(item: dict, **extra: Any) -> dict[str, Any]:
 class _Fleet:
     """One fleet, loaded: harvest, dispatch, and the events that go with them."""
 
-    def __init__(self, emu: "Emulator", row: dict) -> None:
-        # the Emulator: spawning and releasing agents publish run events (core/delivery)
-        self.emu, self.row, self.t = emu, row, emu.tenant(row["tenant"])
+    def __init__(self, t: "Tenant", row: dict) -> None:
+        self.row, self.t = row, t
         self.now = self.t.now_ms()
         self.events: list[tuple[str, dict]] = []
 
@@ -101,7 +101,7 @@ class _Fleet:
         self.save()
 
     def finish(self, item: dict, outcome: dict) -> None:
-        orchestration.release(self.emu, self.row["tenant"], item["agent_id"])
+        orchestration.release(self.t, item["agent_id"])
         status = "failed" if outcome["error"] else "completed"
         self.set_item(item, status=status, flt_output=outcome["text"] if not outcome["error"] else None,
                       flt_error=outcome["error"], duration_ms=outcome["durationMs"], completed_at=iso(self.now))
@@ -150,7 +150,7 @@ class _Fleet:
         spec = self.row["flt_agent"]
         session = self.t.store.get("sessions", self.row["session_id"], "session")
         body = orchestration.agent_request(self.t, spec["ref"], timeout=spec.get("timeout"))
-        agent, run = orchestration.spawn(self.emu, session, body, orchestration.task_text(item["flt_input"]))
+        agent, run = orchestration.spawn(self.t, session, body, orchestration.task_text(item["flt_input"]))
         cents = run["result"]["cost"]["amount"]
         self.row["total_cents"] += cents
         self.set_item(item, status="running", task_id=run["id"], agent_id=agent["id"], cost_cents=cents,
@@ -160,7 +160,7 @@ class _Fleet:
     def stop(self, reason: str, *, running_too: bool) -> None:
         for item in self.items("pending") + (self.items("running") if running_too else []):
             if item["status"] == "running":
-                orchestration.release(self.emu, self.row["tenant"], item["agent_id"])
+                orchestration.release(self.t, item["agent_id"])
             self.set_item(item, status="cancelled", flt_error={"code": "cancelled", "message": reason},
                           completed_at=iso(self.now))
 
@@ -189,8 +189,8 @@ class _Fleet:
         self.t.changes.notify()
 
 
-def advance(emu: "Emulator", row: dict) -> None:
-    fleet = _Fleet(emu, row)
+def advance(t: "Tenant", row: dict) -> None:
+    fleet = _Fleet(t, row)
     with fleet.t.store.atomic():
         fleet.advance()
 
@@ -198,32 +198,30 @@ def advance(emu: "Emulator", row: dict) -> None:
 class FleetTimer:
     """The timers.TimerSource of fleets: an item's run timeline ends."""
 
-    def next_due(self, emu: "Emulator") -> int | None:
-        return emu.store.scalar("SELECT MIN(r.end_ms) FROM fleet_items i JOIN runs r ON r.id = i.task_id "
-                                "WHERE i.status = 'running' AND r.end_ms IS NOT NULL")
+    def next_due(self, emu: "Host", store: "Store") -> int | None:
+        return store.scalar("SELECT MIN(r.end_ms) FROM fleet_items i JOIN runs r ON r.id = i.task_id "
+                            "WHERE i.status = 'running' AND r.end_ms IS NOT NULL")
 
-    def fire(self, emu: "Emulator", at_ms: int, horizon_ms: int) -> list[dict[str, Any]]:
-        ids = [r["fleet_id"] for r in emu.store.all(
+    def fire(self, emu: "Host", store: "Store", at_ms: int, horizon_ms: int) -> list[dict[str, Any]]:
+        ids = [r["fleet_id"] for r in store.all(
             "SELECT DISTINCT i.fleet_id FROM fleet_items i JOIN runs r ON r.id = i.task_id "
             "WHERE i.status = 'running' AND r.end_ms <= ? ORDER BY 1", [at_ms])]
         fired: list[dict[str, Any]] = []
         for fleet_id in ids:
-            row = emu.store.one("SELECT * FROM fleets WHERE id = ?", [fleet_id])
+            row = store.one("SELECT * FROM fleets WHERE id = ?", [fleet_id])
             if row is None:
                 continue
             before = row["event_seq"]
-            advance(emu, row)
+            advance(emu.tenant(row["tenant"]), row)
             fired += [{"type": "fleet", "fleetId": fleet_id, "event": e["event"],
                        "itemIndex": e["data"].get("itemIndex")}
-                      for e in emu.store.all("SELECT event, data FROM orch_events WHERE owner_id = ? AND seq > ? "
-                                             "ORDER BY seq", [fleet_id, before])]
+                      for e in store.all("SELECT event, data FROM orch_events WHERE owner_id = ? AND seq > ? "
+                                         "ORDER BY seq", [fleet_id, before])]
         return fired
 
 
-def create(emu: "Emulator", session: dict, body: Any) -> dict:
-    """A fleet of `body.agent` over `body.inputs` in the session; its first items start now.
-    Takes the Emulator: its items' runs publish webhook events."""
-    t = emu.tenant(session["tenant"])
+def create(t: "Tenant", session: dict, body: Any) -> dict:
+    """A fleet of `body.agent` over `body.inputs` in the session; its first items start now."""
     tenant, now = t.name, t.now_iso()
     with t.store.atomic():
         row = t.store.insert(TABLE, {
@@ -236,13 +234,13 @@ def create(emu: "Emulator", session: dict, body: Any) -> dict:
         for index, item in enumerate(body.inputs):
             t.store.insert(ITEMS, {"id": f"{row['id']}/{index}", "fleet_id": row["id"], "item_index": index,
                                    "tenant": tenant, "flt_input": item, "status": "pending", "cost_cents": 0})
-        _Fleet(emu, row).advance()
+        _Fleet(t, row).advance()
     return row
 
 
-def cancel(emu: "Emulator", row: dict) -> None:
+def cancel(t: "Tenant", row: dict) -> None:
     """Pending items are dropped, running ones terminated; `row` becomes the cancelled fleet."""
-    fleet = _Fleet(emu, row)
+    fleet = _Fleet(t, row)
     with fleet.t.store.atomic():
         row["status"] = "cancelled"
         fleet.stop("Cancelled by request.", running_too=True)

@@ -8,26 +8,14 @@ agents), so the numbers GET /limits shows are the numbers enforcement uses. A li
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from theazo_emu.core.clock import period_start_ms
 from theazo_emu.core.errors import SessionLimitExceeded
 from theazo_emu.theazo.domain import ledger, pricing
 
 if TYPE_CHECKING:
     from theazo_emu.core.tenant import Tenant
-
-
-def period_start_ms(period: str, now_ms: int) -> int | None:
-    """Start of the UTC day or month containing now; None for the whole session."""
-    now = datetime.fromtimestamp(now_ms / 1000, tz=timezone.utc)
-    if period == "day":
-        start = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    elif period == "month":
-        start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    else:
-        return None
-    return int(start.timestamp() * 1000)
 
 
 def active_agents(t: "Tenant", session: dict) -> int:

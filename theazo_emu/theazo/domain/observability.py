@@ -91,7 +91,26 @@ def _describe(event: str, data: dict[str, Any]) -> tuple[str, str, str]:
     if event == "error":
         source = "provider" if data.get("code") == "provider_error" else "system"
         return "error", source, _shorten(f"Run failed ({data.get('code')}): {data.get('message')}")
-    return "info", "agent", _shorten(data.get("text") or data.get("message") or event)
+    return _describe_sandbox(event, data) or ("info", "agent", _shorten(data.get("text") or data.get("message")
+                                                                          or event))
+
+
+def _describe_sandbox(event: str, data: dict[str, Any]) -> tuple[str, str, str] | None:
+    """(level, source, message) of what a sandbox reported (domain/sandbox.py), else None."""
+    if event == "log":
+        return data.get("level") or "info", "sandbox", _shorten(data.get("message") or "")
+    if event == "model":
+        return "info", "model", _shorten(f"Model call to {data.get('model')}: {data.get('inputTokens')} input and "
+                                         f"{data.get('outputTokens')} output tokens, "
+                                         f"{(data.get('cost') or {}).get('amount', 0)} cents")
+    if event == "span":
+        failed = data.get("status") == "failed"
+        return ("error" if failed else "info"), "sandbox", _shorten(
+            f"Span {data.get('name')} {data.get('status')} in {data.get('durationMs')} ms"
+            + (f": {data.get('error')}" if failed and data.get("error") else ""))
+    if event == "progress" and "percentage" in data:
+        return "info", "sandbox", _shorten(f"Progress {data.get('percentage')}%: {data.get('message')}")
+    return None
 
 
 def log_entry(row: dict) -> dict[str, Any]:
@@ -205,8 +224,15 @@ def trace_detail(t: "Tenant", run: dict, agent: dict | None) -> dict[str, Any]:
                                          "provider": agent["provider"] if agent else None}),
              span(1, "model", start, end, {"model": agent["model"] if agent else None, **result["usage"],
                                            "cost": result["cost"]})]
+    reported = [e for e in events if e["event"] == "span"]  # a sandbox's own spans, ending where reported
+    for n, report in enumerate(reported, 2):
+        data = report["data"]
+        spans.append(span(n, data.get("name") or "span", report["at_ms"] - int(data.get("durationMs") or 0),
+                          report["at_ms"], {**(data.get("attributes") or {}), "status": data.get("status"),
+                                            **({"error": data["error"]} if data.get("error") else {}),
+                                            "source": "sandbox"}))
     calls = [e for e in events if e["event"] == "tool_call"]
-    for n, call in enumerate(calls, 2):
+    for n, call in enumerate(calls, 2 + len(reported)):
         answer = next((e for e in events if e["seq"] > call["seq"] and e["event"] == "tool_result"
                        and e["data"].get("tool") == call["data"].get("tool")), None)
         attributes = {"tool": call["data"].get("tool"), "input": call["data"].get("input")}

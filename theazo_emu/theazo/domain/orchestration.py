@@ -26,7 +26,6 @@ from theazo_emu.theazo.domain.agents import new_agent, start_run
 
 if TYPE_CHECKING:
     from theazo_emu.core.tenant import Tenant
-    from theazo_emu.emulator import Emulator
 
 # ---- agents ----
 
@@ -85,26 +84,24 @@ def check_agent_ref(t: "Tenant", field: str, ref: Any) -> None:
             raise invalid(field, f"agent definition '{ref}' is archived")
 
 
-def spawn(emu: "Emulator", session: dict, config: AgentConfig, task: str) -> tuple[dict, dict]:
-    """A fresh agent in the session running `task`: (agent row, run row). Raises ApiError.
-    Takes the Emulator: starting (or abandoning) a run publishes webhook events."""
-    agent = new_agent(emu.tenant(session["tenant"]), session, config)
+def spawn(t: "Tenant", session: dict, config: AgentConfig, task: str) -> tuple[dict, dict]:
+    """A fresh agent in the session running `task`: (agent row, run row). Raises ApiError."""
+    agent = new_agent(t, session, config)
     try:
-        return agent, start_run(emu, agent, task)
+        return agent, start_run(t, agent, task)
     except ApiError:
-        release(emu, session["tenant"], agent["id"])
+        release(t, agent["id"])
         raise
 
 
-def release(emu: "Emulator", tenant: str, agent_id: str | None) -> None:
+def release(t: "Tenant", agent_id: str | None) -> None:
     """Terminate the tenant's agent the orchestration made once its work is done or abandoned
-    (so it stops counting against maxAgents); an agent already terminated is left alone.
-    Takes the Emulator: terminating a run publishes `run.failed`."""
+    (so it stops counting against maxAgents); an agent already terminated is left alone."""
     if not agent_id:
         return
-    agent = emu.tenant(tenant).store.find("agents", "id = ?", [agent_id], order=None)
+    agent = t.store.find("agents", "id = ?", [agent_id], order=None)
     if agent is not None and agent["status"] != "terminated":
-        runs.terminate(emu, agent)
+        runs.terminate(t, agent)
 
 
 def task_outcome(t: "Tenant", task_id: str) -> dict | None:

@@ -1,10 +1,12 @@
 """Providers: the one writer of the `providers` table, and which provider an agent gets.
 
 Reference "Providers". Credentials are sealed like secrets (crypto.py; tenant and provider
-as associated data) and never returned. Invariant: while a tenant has providers, exactly
-one is the default: the first configured one, or the last one set `isDefault`; removing
-the default promotes the oldest remaining one. An agent gets the provider it asked for,
-else the tenant's default, else the built-in `mock` (`resolve`). The routes are
+as associated data) and never returned. Compute providers (e2b, fly, webhook) run agents;
+model providers (anthropic, openai: the SDK README's bring-your-own-models) are kept, and
+never run an agent nor are its default. Invariant: while a tenant has compute providers,
+exactly one is the default: the first configured one, or the last one set `isDefault`;
+removing the default promotes the oldest remaining one. An agent gets the provider it asked
+for, else the tenant's default, else the built-in `mock` (`resolve`). The routes are
 theazo/routes/providers.py.
 """
 
@@ -23,10 +25,17 @@ if TYPE_CHECKING:
 
 TABLE = "providers"
 BUILT_IN = "mock"
+MODEL_PROVIDERS = ("anthropic", "openai")
+_COMPUTE = "provider NOT IN ('anthropic', 'openai')"  # SQL for the compute providers
+
+
+def kind(provider: str) -> str:
+    """`model` for a bring-your-own-model provider, else `compute`."""
+    return "model" if provider in MODEL_PROVIDERS else "compute"
 
 
 def default_provider(t: "Tenant") -> str | None:
-    row = t.store.find("providers", "is_default = 1", order=None, columns="provider")
+    row = t.store.find("providers", f"is_default = 1 AND {_COMPUTE}", order=None, columns="provider")
     return row["provider"] if row else None
 
 
@@ -49,6 +58,9 @@ def configure(t: "Tenant", provider: str, *, credentials: dict | None = None,
                                                  order=None, columns="id") is None:
         raise invalid("credentialRef",
                       f"no org-wide secret named '{credential_ref}'; set it with POST /v1/secrets first")
+    if is_default and kind(provider) == "model":
+        raise invalid("isDefault", f"'{provider}' is a model provider; only compute providers (e2b, fly, "
+                                   "webhook) can be the default")
     if is_default is False and row is not None and row["is_default"]:
         raise Conflict(f"Provider '{provider}' is the default; make another provider the default instead.",
                        {"provider": provider, "isDefault": True})
@@ -62,7 +74,7 @@ def configure(t: "Tenant", provider: str, *, credentials: dict | None = None,
         changes["config"] = config
     with store.atomic():
         has_default = default_provider(t) is not None
-        make_default = bool(is_default) or not has_default
+        make_default = kind(provider) == "compute" and (bool(is_default) or not has_default)
         if make_default:
             store.execute("UPDATE providers SET is_default = 0 WHERE tenant = :tenant AND is_default = 1")
             changes["is_default"] = 1
@@ -82,4 +94,4 @@ def remove(t: "Tenant", row: dict) -> None:
         store.delete("providers", "id = ?", [row["id"]])
         if row["is_default"]:
             store.execute("UPDATE providers SET is_default = 1 WHERE tenant = :tenant AND id = (SELECT id "
-                          "FROM providers WHERE tenant = :tenant ORDER BY id LIMIT 1)")
+                          f"FROM providers WHERE tenant = :tenant AND {_COMPUTE} ORDER BY id LIMIT 1)")

@@ -24,7 +24,6 @@ from theazo_emu.theazo.mock import RunRequest
 
 if TYPE_CHECKING:
     from theazo_emu.core.tenant import Tenant
-    from theazo_emu.emulator import Emulator
 
 TERMINAL_EVENTS = ("output", "error")
 
@@ -47,11 +46,9 @@ def run_status(run: dict, now_ms: int) -> str:
     return run["status"]
 
 
-def submit(emu: "Emulator", agent: dict, task: str, configured: bool = True) -> dict:
+def submit(t: "Tenant", agent: dict, task: str, configured: bool = True) -> dict:
     """Settle a run's outcome, schedule its events, book its cost; returns the run row.
-    `configured`: whether the tenant may have MCP tools or webhook endpoints (extras.py).
-    Takes the Emulator for the run's webhook events (core/delivery); the rest is the tenant's."""
-    t = emu.tenant(agent["tenant"])
+    `configured`: whether the tenant may have MCP tools or webhook endpoints (extras.py)."""
     store, tenant, now = t.store, t.name, t.now_ms()
     definition = store.find("agent_definitions", "id = ?", [agent["definition_id"]], order=None, columns="name") \
         if agent["definition_id"] else None  # fixtures may match a run on its definition's name
@@ -97,7 +94,7 @@ def submit(emu: "Emulator", agent: dict, task: str, configured: bool = True) -> 
                     ledger.charge(tenant, now, "model", model_cents, input_tokens=plan.input_tokens,
                                   output_tokens=plan.output_tokens, calls=1, run_id=run_id, **who))
         if configured:
-            events.publish_run(emu, run)
+            events.publish_run(t, run)
     t.changes.notify()
     return run
 
@@ -109,9 +106,8 @@ def _tools(t: "Tenant", agent: dict, configured: bool) -> tuple[str, ...]:
     return tuple(dict.fromkeys(own + connected)) if connected else own
 
 
-def pause(emu: "Emulator", agent: dict) -> dict:
+def pause(t: "Tenant", agent: dict) -> dict:
     """Suspend after the current tool call; returns the snapshot stored on the agent."""
-    t = emu.tenant(agent["tenant"])
     store, now = t.store, t.now_ms()
     status = agent_status(agent, now)
     if status in ("paused", "terminated"):
@@ -142,10 +138,9 @@ def pause(emu: "Emulator", agent: dict) -> dict:
     return snapshot
 
 
-def resume(emu: "Emulator", agent: dict) -> None:
+def resume(t: "Tenant", agent: dict) -> None:
     """Continue from the snapshot: the paused runs' remaining events get new instants, the
     first run's from now, each queued run's from where the one before it now ends."""
-    t = emu.tenant(agent["tenant"])
     store, now = t.store, t.now_ms()
     status = agent_status(agent, now)
     if status != "paused":
@@ -173,14 +168,14 @@ def resume(emu: "Emulator", agent: dict) -> None:
     t.changes.notify()
 
 
-def terminate(emu: "Emulator", agent: dict) -> None:
+def terminate(t: "Tenant", agent: dict) -> None:
     """Final: unreleased events are dropped and an `error` event ends each unfinished run."""
-    t = emu.tenant(agent["tenant"])
     store, now = t.store, t.now_ms()
     if agent["status"] == "terminated":
         raise Conflict(f"Agent {agent['id']} is already terminated.", {"status": "terminated"})
+    sandbox = open_sandbox_run(t, agent)
     with store.atomic():
-        for run in unfinished_runs(t, agent):
+        for run in unfinished_runs(t, agent) + ([sandbox] if sandbox else []):
             store.execute(f"DELETE FROM run_events WHERE {OF_RUN} AND (at_ms IS NULL OR at_ms > :now)",
                           run=run["id"], now=now)
             last = store.select(f"SELECT COALESCE(MAX(seq), 0) AS seq FROM run_events WHERE {OF_RUN}",
@@ -189,10 +184,34 @@ def terminate(emu: "Emulator", agent: dict) -> None:
             store.store.insert("run_events", {"run_id": run["id"], "seq": last + 1, "event": "error", "data": data,
                                         "offset_ms": max(0, now - run["start_ms"]), "at_ms": now})
             store.update("runs", run["id"], {"status": "terminated", "end_ms": now})
-            events.run_terminated(emu, run, now)
+            events.run_terminated(t, run, now)
         store.update("agents", agent["id"], {"status": "terminated", "terminated_at": iso(now), "snapshot": None,
                                              "busy_until_ms": None, "updated_at": iso(now)})
     t.changes.notify()
+
+
+def open_sandbox_run(t: "Tenant", agent: dict) -> dict | None:
+    """The agent's open sandbox run (domain/sandbox.py): the one kind of run that is
+    `running` with no end, since it ends when its code says so, not on a timeline."""
+    return t.store.find("runs", "agent_id = ? AND status = 'running' AND end_ms IS NULL", [agent["id"]])
+
+
+def append_event(t: "Tenant", run: dict, event: str, data: dict[str, Any], at_ms: int) -> int:
+    """Add an event after the run's last one, released at `at_ms`; returns its seq."""
+    seq = t.store.select(f"SELECT COALESCE(MAX(seq), 0) + 1 AS seq FROM run_events WHERE {OF_RUN}",
+                         run=run["id"])[0]["seq"]
+    t.store.store.insert("run_events", {"run_id": run["id"], "seq": seq, "event": event, "data": data,
+                                        "offset_ms": max(0, at_ms - run["start_ms"]), "at_ms": at_ms})
+    return seq
+
+
+def last_event(t: "Tenant", agent_id: str, event: str) -> dict | None:
+    """The agent's latest released event named `event`, of any of its runs."""
+    rows = t.store.select("SELECT e.data, e.at_ms FROM run_events e JOIN runs r ON r.id = e.run_id "
+                          "WHERE r.tenant = :tenant AND r.agent_id = :agent AND e.event = :event "
+                          "AND e.at_ms IS NOT NULL AND e.at_ms <= :now ORDER BY e.at_ms DESC, r.id DESC, e.seq DESC "
+                          "LIMIT 1", agent=agent_id, event=event, now=t.now_ms())
+    return rows[0] if rows else None
 
 
 def unfinished_runs(t: "Tenant", agent: dict) -> list[dict]:
@@ -284,6 +303,18 @@ class RunFollower:
                     self.floor = latest["id"]
             if self.run_id is None and agent_status(agent, now) == "terminated":
                 raise Conflict(f"Agent {agent['id']} is terminated and has no run to stream.", {"status": "terminated"})
+
+    def idle(self) -> str | None:
+        """What a stream with no run to show says once it opens: the agent is idle, the stream
+        shows its next run, and `?taskId=` replays the last one (a comment: every SSE parser skips it)."""
+        if self.run_id is not None:
+            return None
+        path = f"/v1/agents/{self.agent_id}/stream"
+        if not self.floor:
+            return (f"agent {self.agent_id} is idle and has run nothing yet; this stream shows its next run "
+                    f"(POST /v1/agents/{self.agent_id}/run starts one)")
+        return (f"agent {self.agent_id} is idle; this stream shows its next run. "
+                f"Its last run replays with GET {path}?taskId={self.floor}")
 
     def _run(self, run_id: str) -> dict | None:
         return self.t.store.find("runs", "id = ? AND agent_id = ?", [run_id, self.agent_id], order=None)

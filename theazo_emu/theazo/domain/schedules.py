@@ -11,8 +11,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from theazo_emu.core.clock import iso
+from theazo_emu.core.cron import check_timezone, compile_cron
 from theazo_emu.core.errors import invalid
-from theazo_emu.theazo.domain import actions, scheduler
+from theazo_emu.theazo.domain import actions
 
 if TYPE_CHECKING:
     from theazo_emu.core.tenant import Tenant
@@ -42,11 +43,11 @@ def schedule_to_api(row: dict) -> dict[str, Any]:
 def compile_checked(cron: str, timezone: str | None) -> scheduler.Cron:
     """The compiled cron, or a 422 naming `timezone` or `cron`."""
     try:
-        scheduler.check_timezone(timezone)
+        check_timezone(timezone)
     except ValueError as exc:
         raise invalid("timezone", str(exc)) from None
     try:
-        return scheduler.compile_cron(cron, timezone)
+        return compile_cron(cron, timezone)
     except ValueError as exc:
         raise invalid("cron", str(exc)) from None
 

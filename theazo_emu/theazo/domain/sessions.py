@@ -17,7 +17,6 @@ from theazo_emu.theazo.domain import events, runs
 
 if TYPE_CHECKING:
     from theazo_emu.core.tenant import Tenant
-    from theazo_emu.emulator import Emulator
 
 TABLE, KIND = "sessions", "session"
 STATUSES = ("active", "paused", "terminated")
@@ -51,11 +50,9 @@ def require_active(session: dict, now_ms: int) -> None:
         raise Conflict(f"Session {session['id']} is {status}.", {"sessionId": session["id"], "status": status})
 
 
-def create(emu: "Emulator", tenant: str, user_id: str, *, environment: str | None = None,
+def create(t: "Tenant", user_id: str, *, environment: str | None = None,
            metadata: dict[str, Any] | None = None, limits: dict[str, Any] | None = None) -> dict:
-    """A new active session (`development` unless another environment is given). Takes the
-    Emulator: `session.created` goes out through core/delivery."""
-    t = emu.tenant(tenant)
+    """A new active session (`development` unless another environment is given)."""
     now = t.now_iso()
     with t.store.atomic():
         row = t.store.insert(TABLE, {
@@ -64,34 +61,32 @@ def create(emu: "Emulator", tenant: str, user_id: str, *, environment: str | Non
             "created_at": now, "updated_at": now, "paused_at": None, "terminated_at": None,
             "auto_pause_at_ms": None,
         })
-        events.publish(emu, tenant, events.session_event("created", row, emu.clock.now_ms()))
+        events.publish(t, events.session_event("created", row, t.now_ms()))
     return row
 
 
-def user_session(emu: "Emulator", tenant: str, user_id: str, **options: Any) -> tuple[dict, bool]:
+def user_session(t: "Tenant", user_id: str, **options: Any) -> tuple[dict, bool]:
     """The user's live (not terminated) session, created if none with `options` (create's): (row, created)."""
     # No await between the lookup and the insert: concurrent calls cannot both create.
-    row = emu.tenant(tenant).store.find(TABLE, "user_id = ? AND status != 'terminated'", [user_id])
+    row = t.store.find(TABLE, "user_id = ? AND status != 'terminated'", [user_id])
     if row is not None:
         return row, False
-    return create(emu, tenant, user_id, **options), True
+    return create(t, user_id, **options), True
 
 
-def pause(emu: "Emulator", session: dict) -> None:
-    t = emu.tenant(session["tenant"])
+def pause(t: "Tenant", session: dict) -> None:
     now = t.now_iso()
     with t.store.atomic():
         t.store.update(TABLE, session["id"], {
             "status": "paused", "paused_at": now, "updated_at": now})
-        events.publish(emu, session["tenant"], events.session_event("paused", session, emu.clock.now_ms()))
+        events.publish(t, events.session_event("paused", session, t.now_ms()))
 
 
-def resume(emu: "Emulator", session: dict) -> None:
-    t = emu.tenant(session["tenant"])
+def resume(t: "Tenant", session: dict) -> None:
     with t.store.atomic():
         t.store.update(TABLE, session["id"], {
-            "status": "active", "paused_at": None, "auto_pause_at_ms": None, "updated_at": emu.clock.now_iso()})
-        events.publish(emu, session["tenant"], events.session_event("resumed", session, emu.clock.now_ms()))
+            "status": "active", "paused_at": None, "auto_pause_at_ms": None, "updated_at": t.now_iso()})
+        events.publish(t, events.session_event("resumed", session, t.now_ms()))
 
 
 def auto_pause(t: "Tenant", session: dict, at_ms: int) -> None:
@@ -99,15 +94,14 @@ def auto_pause(t: "Tenant", session: dict, at_ms: int) -> None:
     t.store.update(TABLE, session["id"], {"auto_pause_at_ms": at_ms})
 
 
-def terminate(emu: "Emulator", session: dict) -> None:
+def terminate(t: "Tenant", session: dict) -> None:
     """Terminate the session and every agent in it."""
-    t = emu.tenant(session["tenant"])
     scoped, now = t.store, t.now_iso()
     with scoped.atomic():
         for agent in scoped.rows("agents", "session_id = ? AND status != 'terminated'", [session["id"]]):
-            runs.terminate(emu, agent)
+            runs.terminate(t, agent)
         scoped.update(TABLE, session["id"], {"status": "terminated", "terminated_at": now, "updated_at": now})
-        events.publish(emu, session["tenant"], events.session_event("terminated", session, emu.clock.now_ms()))
+        events.publish(t, events.session_event("terminated", session, t.now_ms()))
 
 
 def set_limits(t: "Tenant", session: dict, limits: dict[str, Any]) -> None:

@@ -26,8 +26,9 @@ from theazo_emu.theazo.domain.agents import new_agent, start_run
 from theazo_emu.theazo.domain.sessions import require_active
 
 if TYPE_CHECKING:
+    from theazo_emu.core.host import Host
+    from theazo_emu.core.store import Store
     from theazo_emu.core.tenant import Tenant
-    from theazo_emu.emulator import Emulator
 
 TABLE, KIND = "session_tasks", "task"
 STATUSES = ("queued", "running", "completed", "failed", "cancelled")
@@ -104,13 +105,11 @@ def _run(t: "Tenant", run_id: str) -> dict:
     return t.store.find("runs", "id = ?", [run_id], order=None)
 
 
-def start(emu: "Emulator", session: dict, ref: Any, text: str, *, kind: str, task_input: Any = None,
+def start(t: "Tenant", session: dict, ref: Any, text: str, *, kind: str, task_input: Any = None,
           priority: str = "normal", webhook: str | None = None, timeout: Any = None, browser: bool | None = None
           ) -> tuple[dict, dict, dict]:
     """A task on a fresh agent of the session: (task row, agent row, run row). Every refusal
-    (409 session, 402 limits, 404/409/422 agent reference, 422 guardrails) stores nothing.
-    Takes the Emulator: the run publishes webhook events."""
-    t = emu.tenant(session["tenant"])
+    (409 session, 402 limits, 404/409/422 agent reference, 422 guardrails) stores nothing."""
     require_active(session, t.now_ms())
     body = orchestration.agent_request(t, ref, timeout=timeout)
     if browser is not None:
@@ -119,26 +118,24 @@ def start(emu: "Emulator", session: dict, ref: Any, text: str, *, kind: str, tas
                            session_id=session["id"])
     with t.store.atomic():  # a refused run takes its agent with it
         agent = new_agent(t, session, body)
-        run = start_run(emu, agent, text, session)
+        run = start_run(t, agent, text, session)
         row = t.store.insert(TABLE, {
             "id": run["id"], "tenant": t.name, "session_id": session["id"], "agent_id": agent["id"], "kind": kind,
             "agent_ref": ref, "input": task_input, "priority": priority, "webhook": webhook, "status": "open",
             "created_at": run["created_at"], "completed_at": None})
     if run["end_ms"] is not None and run["end_ms"] <= t.now_ms():
-        row = finish(emu, row)  # --pace instant: the run has already ended
+        row = finish(t, row)  # --pace instant: the run has already ended
     return row, t.store.find("agents", "id = ?", [agent["id"]], order=None), run
 
 
-def finish(emu: "Emulator", row: dict) -> dict:
-    """Harvest a task whose run has ended: release its agent, write its final status, call its webhook.
-    Takes the Emulator: releasing the agent may terminate a run, which publishes `run.failed`."""
-    t = emu.tenant(row["tenant"])
+def finish(t: "Tenant", row: dict) -> dict:
+    """Harvest a task whose run has ended: release its agent, write its final status, call its webhook."""
     run = _run(t, row["id"])
     now = t.now_ms()
     status = task_status(row, run, now)
     end = run["end_ms"] if run["end_ms"] is not None else now
     with t.store.atomic():
-        orchestration.release(emu, t.name, row["agent_id"])
+        orchestration.release(t, row["agent_id"])
         t.store.update(TABLE, row["id"], {"status": status, "completed_at": iso(min(end, now))})
     row = t.store.find(TABLE, "id = ?", [row["id"]], order=None)
     if row["webhook"]:
@@ -146,21 +143,19 @@ def finish(emu: "Emulator", row: dict) -> dict:
     return row
 
 
-def cancel(emu: "Emulator", row: dict, run: dict) -> tuple[dict, dict]:
-    """Stop a running task (its agent is terminated); 409 once it has ended. The task and its run.
-    Takes the Emulator: terminating the run publishes `run.failed`."""
-    t = emu.tenant(row["tenant"])
+def cancel(t: "Tenant", row: dict, run: dict) -> tuple[dict, dict]:
+    """Stop a running task (its agent is terminated); 409 once it has ended. The task and its run."""
     status = task_status(row, run, t.now_ms())
     if status in FINAL:
         if row["status"] == "open":
-            finish(emu, row)
+            finish(t, row)
         raise Conflict(f"Task {row['id']} is {status} and cannot be cancelled.", {"status": status})
     with t.store.atomic():
         agent = t.store.find("agents", "id = ?", [row["agent_id"]], order=None)
         if agent is not None and agent["status"] != "terminated":
-            runs.terminate(emu, agent)
+            runs.terminate(t, agent)
         t.store.update(TABLE, row["id"], {"status": "cancelled"})
-    row = finish(emu, t.store.find(TABLE, "id = ?", [row["id"]], order=None))
+    row = finish(t, t.store.find(TABLE, "id = ?", [row["id"]], order=None))
     return row, _run(t, row["id"])
 
 
@@ -200,16 +195,16 @@ def list_rows(t: "Tenant", session_id: str, status: str | None, limit: int,
 class TaskTimer:
     """The timers.TimerSource of tasks: a task's run timeline ends."""
 
-    def next_due(self, emu: "Emulator") -> int | None:  # every tenant's tasks
-        return emu.store.scalar(f"SELECT MIN(r.end_ms) FROM {TABLE} t JOIN runs r ON r.id = t.id "
-                                "WHERE t.status = 'open' AND r.end_ms IS NOT NULL")
+    def next_due(self, emu: "Host", store: "Store") -> int | None:  # every tenant's tasks
+        return store.scalar(f"SELECT MIN(r.end_ms) FROM {TABLE} t JOIN runs r ON r.id = t.id "
+                            "WHERE t.status = 'open' AND r.end_ms IS NOT NULL")
 
-    def fire(self, emu: "Emulator", at_ms: int, horizon_ms: int) -> list[dict[str, Any]]:
-        due = emu.store.all(f"SELECT t.* FROM {TABLE} t JOIN runs r ON r.id = t.id WHERE t.status = 'open' "
-                            "AND r.end_ms <= ? ORDER BY r.end_ms, t.id", [at_ms])
+    def fire(self, emu: "Host", store: "Store", at_ms: int, horizon_ms: int) -> list[dict[str, Any]]:
+        due = store.all(f"SELECT t.* FROM {TABLE} t JOIN runs r ON r.id = t.id WHERE t.status = 'open' "
+                        "AND r.end_ms <= ? ORDER BY r.end_ms, t.id", [at_ms])
         fired = []
         for row in due:
-            done = finish(emu, row)
+            done = finish(emu.tenant(row["tenant"]), row)
             fired.append({"type": "task", "taskId": done["id"], "status": done["status"]})
         if fired:
             emu.changes.notify()

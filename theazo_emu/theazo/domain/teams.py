@@ -27,8 +27,9 @@ from theazo_emu.theazo.domain import definitions, guardrails, orchestration, pri
 from theazo_emu.theazo.domain.sessions import require_active
 
 if TYPE_CHECKING:
+    from theazo_emu.core.host import Host
+    from theazo_emu.core.store import Store
     from theazo_emu.core.tenant import Tenant
-    from theazo_emu.emulator import Emulator
 
 TABLE, RUNS, CONTRIBUTIONS = "teams", "team_runs", "team_contributions"
 KIND, RUN_KIND = "team", "team run"
@@ -92,9 +93,8 @@ def _quote(text: str | None) -> str:
 class _Run:
     """One team run, loaded: harvest, the next stage, and the briefs."""
 
-    def __init__(self, emu: "Emulator", row: dict) -> None:
-        # the Emulator: spawning and releasing agents publish run events (core/delivery)
-        self.emu, self.row, self.t = emu, row, emu.tenant(row["tenant"])
+    def __init__(self, t: "Tenant", row: dict) -> None:
+        self.row, self.t = row, t
         self.now = self.t.now_ms()
         self.team = self.t.store.find(TABLE, "id = ?", [row["team_id"]], order=None)
 
@@ -124,7 +124,7 @@ class _Run:
         self.save()
 
     def finish(self, part: dict, outcome: dict) -> None:
-        orchestration.release(self.emu, self.row["tenant"], part["agent_id"])
+        orchestration.release(self.t, part["agent_id"])
         failed = outcome["error"] is not None
         self.set_part(part, status="failed" if failed else "completed", output=None if failed else outcome["text"],
                       error=outcome["error"], completed_at=iso(self.now))
@@ -140,7 +140,7 @@ class _Run:
 
     def stop(self, reason: str) -> None:
         for other in self.parts("running"):
-            orchestration.release(self.emu, self.row["tenant"], other["agent_id"])
+            orchestration.release(self.t, other["agent_id"])
             self.set_part(other, status="cancelled", error={"code": "cancelled", "message": reason},
                           completed_at=iso(self.now))
 
@@ -162,7 +162,7 @@ class _Run:
                 "status": "running", "cost_cents": 0, "started_at": iso(self.now)})
             try:
                 body = self.agent_body(spec)
-                agent, run = orchestration.spawn(self.emu, session, body, self.brief(member, phase, round_, earlier))
+                agent, run = orchestration.spawn(self.t, session, body, self.brief(member, phase, round_, earlier))
             except ApiError as exc:
                 self.set_part(part, status="failed", error={"code": exc.code, "message": exc.message},
                               completed_at=iso(self.now))
@@ -221,10 +221,8 @@ def create(t: "Tenant", session: dict, body: Any) -> dict:
             "shared_context": int(body.sharedContext), "max_rounds": body.maxRounds, "created_at": t.now_iso()})
 
 
-def start(emu: "Emulator", team: dict, task: str) -> dict:
-    """A run of the team on `task`; its first stage starts now. Takes the Emulator: its
-    members' runs publish webhook events."""
-    t = emu.tenant(team["tenant"])
+def start(t: "Tenant", team: dict, task: str) -> dict:
+    """A run of the team on `task`; its first stage starts now."""
     tenant, now = t.name, t.now_ms()
     session = t.store.get("sessions", team["session_id"], "session")
     require_active(session, now)
@@ -236,17 +234,16 @@ def start(emu: "Emulator", team: dict, task: str) -> dict:
             "stages": plan_stages(team["coordination"], len(team["members"]), team["max_rounds"]),
             "stage": 0, "total_cents": 0, "output": None, "error": None, "started_at": iso(now),
             "completed_at": None})
-        _Run(emu, row).advance()
+        _Run(t, row).advance()
     return row
 
 
-def cancel(emu: "Emulator", team: dict) -> list[str]:
-    """Cancel the team's running runs (their agents are terminated); their ids. Takes the
-    Emulator: terminating the runs publishes `run.failed`."""
-    ids, t = [], emu.tenant(team["tenant"])
+def cancel(t: "Tenant", team: dict) -> list[str]:
+    """Cancel the team's running runs (their agents are terminated); their ids."""
+    ids = []
     with t.store.atomic():
         for row in t.store.rows(RUNS, "team_id = ? AND status = 'running'", [team["id"]]):
-            run = _Run(emu, row)
+            run = _Run(t, row)
             run.stop("Cancelled by request.")
             row.update(status="cancelled", completed_at=iso(run.now))
             run.save()
@@ -257,20 +254,20 @@ def cancel(emu: "Emulator", team: dict) -> list[str]:
 class TeamTimer:
     """The timers.TimerSource of teams: a contribution's run timeline ends."""
 
-    def next_due(self, emu: "Emulator") -> int | None:
-        return emu.store.scalar("SELECT MIN(r.end_ms) FROM team_contributions c JOIN runs r ON r.id = c.task_id "
-                                "WHERE c.status = 'running' AND r.end_ms IS NOT NULL")
+    def next_due(self, emu: "Host", store: "Store") -> int | None:
+        return store.scalar("SELECT MIN(r.end_ms) FROM team_contributions c JOIN runs r ON r.id = c.task_id "
+                            "WHERE c.status = 'running' AND r.end_ms IS NOT NULL")
 
-    def fire(self, emu: "Emulator", at_ms: int, horizon_ms: int) -> list[dict[str, Any]]:
-        ids = [r["run_id"] for r in emu.store.all(
+    def fire(self, emu: "Host", store: "Store", at_ms: int, horizon_ms: int) -> list[dict[str, Any]]:
+        ids = [r["run_id"] for r in store.all(
             "SELECT DISTINCT c.run_id FROM team_contributions c JOIN runs r ON r.id = c.task_id "
             "WHERE c.status = 'running' AND r.end_ms <= ? ORDER BY 1", [at_ms])]
         fired: list[dict[str, Any]] = []
         for run_id in ids:
-            row = emu.store.one("SELECT * FROM team_runs WHERE id = ?", [run_id])
+            row = store.one("SELECT * FROM team_runs WHERE id = ?", [run_id])
             if row is None:
                 continue
-            with emu.store.atomic():
-                _Run(emu, row).advance()
+            with store.atomic():
+                _Run(emu.tenant(row["tenant"]), row).advance()
             fired.append({"type": "team", "runId": run_id, "status": row["status"], "stage": row["stage"]})
         return fired

@@ -23,7 +23,6 @@ from theazo_emu.core.crypto import associated_data
 
 if TYPE_CHECKING:
     from theazo_emu.core.tenant import Tenant
-    from theazo_emu.emulator import Emulator
     from theazo_emu.theazo.domain.platform_event import Event
 
 ENDPOINTS, TABLE = "webhooks", "webhook_deliveries"
@@ -42,13 +41,11 @@ def subscribed(events: list[str], kind: str) -> bool:
     return kind in events or "*" in events
 
 
-def enqueue(emu: "Emulator", tenant: str, events: Iterable["Event"], only: str | None = None,
-            send_now: bool = True) -> list[dict]:
+def enqueue(t: "Tenant", events: Iterable["Event"], only: str | None = None, send_now: bool = True) -> list[dict]:
     """One pending delivery per event and endpoint subscribed to it (`only`: that endpoint,
-    whatever it subscribes to); those due now are sent at once unless `send_now` is False
-    (the caller sends them itself). Returns the rows. Takes the Emulator: core/delivery
-    queues and sends deliveries for every tenant."""
-    t = emu.tenant(tenant)
+    whatever it subscribes to), handed to the tenant's outbox (core/delivery.queue): those
+    due now are sent at once unless `send_now` is False (the caller sends them itself).
+    Returns the rows."""
     hooks = t.store.rows(ENDPOINTS, order=None, columns="id, events")
     if not hooks:
         return []
@@ -62,7 +59,7 @@ def enqueue(emu: "Emulator", tenant: str, events: Iterable["Event"], only: str |
                              separators=(",", ":"), ensure_ascii=False)
         rows += [delivery.new_row(t, webhook_id, event_id, event.type, payload, event.at_ms, run_id=event.run_id)
                  for webhook_id in targets]
-    return delivery.queue(emu, DELIVERY, rows, send_now)
+    return t.outbox(DELIVERY, rows, send_now)
 
 
 def hold(t: "Tenant", run_id: str) -> None:

@@ -17,7 +17,6 @@ from theazo_emu.theazo.domain.workflow import engine
 
 if TYPE_CHECKING:
     from theazo_emu.core.tenant import Tenant
-    from theazo_emu.emulator import Emulator
 
 TABLE, RUNS = "workflows", "workflow_runs"
 
@@ -49,19 +48,17 @@ def _check_input(schema: dict | None, input_: dict) -> None:
                             f"{', '.join(d['field'] for d in details)}.", details)
 
 
-def start_workflow_run(emu: "Emulator", tenant: str, workflow_id: str, *, user_id: str | None,
+def start_workflow_run(t: "Tenant", workflow_id: str, *, user_id: str | None,
                        session_id: str | None = None, input: Any = None,  # noqa: A002
                        idempotency_key: str | None = None) -> dict:
     """Start a run of the workflow's latest version (or return the run an idempotency key
     already made); used by the API, schedules and triggers. Returns the run row."""
-    return start(emu, tenant, workflow_id, user_id, session_id, input, idempotency_key)[0]
+    return start(t, workflow_id, user_id, session_id, input, idempotency_key)[0]
 
 
-def start(emu: "Emulator", tenant: str, workflow_id: str, user_id: str | None, session_id: str | None,
+def start(t: "Tenant", workflow_id: str, user_id: str | None, session_id: str | None,
           input: Any, idempotency_key: str | None) -> tuple[dict, bool]:  # noqa: A002
-    """start_workflow_run, also saying whether the run is new (False: the idempotency key's run).
-    Takes the Emulator: the user's session may be created, which publishes `session.created`."""
-    t = emu.tenant(tenant)
+    """start_workflow_run, also saying whether the run is new (False: the idempotency key's run)."""
     workflow = load_workflow(t, workflow_id)
     if idempotency_key is not None:
         existing = t.store.find(RUNS, "workflow_id = ? AND idempotency_key = ?", [workflow_id, idempotency_key],
@@ -78,6 +75,6 @@ def start(emu: "Emulator", tenant: str, workflow_id: str, user_id: str | None, s
             raise invalid("sessionId", f"session {session_id} belongs to another user than '{user_id}'")
     else:
         assert user_id is not None
-        session, _ = user_session(emu, tenant, user_id)
+        session, _ = user_session(t, user_id)
     require_active(session, t.now_ms())
-    return engine.create_run(emu, workflow, session, input_, idempotency_key), True
+    return engine.create_run(t, workflow, session, input_, idempotency_key), True

@@ -1,4 +1,4 @@
-"""Exec results: mocked by default, real python/bash subprocesses under `--exec local`.
+"""Exec results: mocked by default, real python, bash and node subprocesses under `--exec local`.
 
 The mock answers what a reader of the code would expect for the simplest programs:
 lines that print a literal or an arithmetic expression (`print(2 + 2)`, `console.log(1+1)`,
@@ -29,7 +29,10 @@ _ECHO = re.compile(r"^\s*echo\s+(.*?)\s*$")
 _BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
            ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: operator.pow}
 _UNARY = {ast.USub: operator.neg, ast.UAdd: operator.pos}
-LOCAL_LANGUAGES = {"python": ["python3", "-c"], "bash": ["bash", "-c"]}
+# node reads the code as an ES module when it has import/export or top-level await, as
+# CommonJS otherwise (the flag is the default from node 22.7 and accepted by node 20.10+).
+_NODE = ["node", "--experimental-detect-module", "-e"]
+LOCAL_LANGUAGES = {"python": ["python3", "-c"], "bash": ["bash", "-c"], "node": _NODE, "javascript": _NODE}
 
 
 @dataclass(frozen=True)
@@ -93,7 +96,9 @@ def _format(family: str, value: int | float | str | bool) -> str:
 
 
 async def local_exec(language: str, code: str, workdir: Path, env: dict[str, str], timeout_s: float) -> ExecResult | None:
-    """Run python or bash for real in `workdir`; None for languages that only mock.
+    """Run python, bash or node (javascript) for real in `workdir`, with `env` added to the
+    server's environment; None for languages that only mock (typescript, go). The child
+    runs while the event loop serves other requests, its own calls back included.
 
     Raises TimeoutError after `timeout_s`; the process group is killed first.
     """

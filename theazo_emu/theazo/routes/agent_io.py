@@ -40,5 +40,5 @@ async def expose_port(ctx: Ctx) -> object:
 
 routes = [
     api_route("/v1/agents/{agent_id}/send", send_input, "POST", body=SendInput, status=202),
-    api_route("/v1/agents/{agent_id}/ports", expose_port, "POST", body=ExposePort, status=201),
+    api_route("/v1/agents/{agent_id}/ports", expose_port, "POST", body=ExposePort, status=201, also=(200,)),
 ]

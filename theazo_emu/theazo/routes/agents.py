@@ -14,7 +14,7 @@ from theazo_emu.core.errors import Conflict, Timeout
 from theazo_emu.core.http import LAST_EVENT, PAGE, Ctx, Where, api_route, query_choice
 from theazo_emu.core.sse import stream_response
 from theazo_emu.theazo.bodies import CreateAgent, ExecCode, ResumeAgent, RunAgent
-from theazo_emu.theazo.domain import checkpoints, pricing, runs, secrets
+from theazo_emu.theazo.domain import checkpoints, pricing, runs, sandbox, secrets
 from theazo_emu.theazo.domain.agents import (
     STATUSES,
     TABLE,
@@ -87,7 +87,7 @@ async def agent_status(ctx: Ctx) -> dict:
 async def run_agent(ctx: Ctx) -> dict:
     """Run a task: 202 at once with taskId and the settled result; events follow on the clock."""
     agent = load(ctx)
-    run = start_run(ctx.emu, agent, ctx.body.task)
+    run = start_run(ctx.t, agent, ctx.body.task)
     return runs.run_to_api(run, agent, ctx.now_ms())
 
 
@@ -99,7 +99,7 @@ async def retry_agent(ctx: Ctx) -> dict:
     if status != "failed":
         raise Conflict(f"Agent {agent['id']} has no failed task to retry"
                        + (f" (its last task is {status})." if status else "."), {"taskStatus": status})
-    run = start_run(ctx.emu, agent, last["task"])
+    run = start_run(ctx.t, agent, last["task"])
     return runs.run_to_api(run, agent, now)
 
 
@@ -114,8 +114,9 @@ async def exec_code(ctx: Ctx) -> dict:
     if emu.settings.exec_mode == "local":
         try:
             env = secrets.environment(ctx.t, agent)  # the agent's secrets, as environment variables
-            result = await local_exec(language, body.code, emu.workdir / ctx.tenant / agent["id"], env,
-                                      emu.settings.exec_timeout_s)
+            bridge = sandbox.environment(agent, _own_url(ctx))  # and the sandbox package's, which win
+            result = await local_exec(language, body.code, emu.workdir / ctx.tenant / agent["id"],
+                                      env | bridge, emu.settings.exec_timeout_s)
         except TimeoutError:
             raise Timeout(f"exec exceeded the {emu.settings.exec_timeout_s:g}-second timeout.",
                           {"timeoutSeconds": emu.settings.exec_timeout_s}) from None
@@ -124,18 +125,28 @@ async def exec_code(ctx: Ctx) -> dict:
     return emu.engine.exec(language, body.code, ctx.tenant).to_api()
 
 
+def _own_url(ctx: Ctx) -> str:
+    """This server's root URL as the socket the request came in on names it (not the Host
+    header, which the caller chooses): where code run here reaches the server back."""
+    server = ctx.request.scope.get("server")
+    if not server:
+        return str(ctx.request.base_url).rstrip("/")
+    host, port = server[0], server[1]
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}"
+
+
 async def stream_agent(ctx: Ctx) -> Any:
     """SSE of the agent's run events: past events replayed, closed after the final one."""
     follower = runs.RunFollower(ctx.t, load(ctx), task_id=ctx.query.get("taskId"), sdk=is_sdk(ctx),
                                 last_event_id=ctx.request.headers.get("last-event-id") or ctx.query.get("lastEventId"))
-    return stream_response(ctx.emu, follower.poll)
+    return stream_response(ctx.emu, follower.poll, idle=follower.idle)
 
 
 async def pause_agent(ctx: Ctx) -> dict:
     """Pause after the current tool call; answers the agent and its snapshot (the SDK: the
     Snapshot itself, `{id: 'snap_...', size: '1.0 MB', provider}`)."""
     agent = load(ctx)
-    snapshot = runs.pause(ctx.emu, agent)
+    snapshot = runs.pause(ctx.t, agent)
     if is_sdk(ctx):  # one body cannot be both: the SDK's `id` is the snapshot's, the reference's the agent's
         return snapshot | {"size": pricing.size_text(snapshot["size"]), "sizeBytes": snapshot["size"],
                            "agentId": agent["id"], "status": "paused"}
@@ -150,13 +161,13 @@ async def resume_agent(ctx: Ctx) -> dict:
     with ctx.store.atomic():  # a refused resume restores nothing
         if body.checkpoint:
             checkpoints.restore(ctx.t, agent, body.checkpoint)
-        runs.resume(ctx.emu, agent)
+        runs.resume(ctx.t, agent)
     return _answer(ctx, load(ctx))
 
 
 async def terminate_agent(ctx: Ctx) -> dict:
     """Terminate an agent for good."""
-    runs.terminate(ctx.emu, load(ctx))
+    runs.terminate(ctx.t, load(ctx))
     return {"ok": True, "id": ctx.params["agent_id"], "status": "terminated"}
 
 

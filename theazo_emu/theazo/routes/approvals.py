@@ -45,14 +45,14 @@ async def get_approval(ctx: Ctx) -> dict:
 async def approve(ctx: Ctx) -> dict:
     """Approve a pending approval, optionally changing its params (`modifications`)."""
     body: ApproveBody = ctx.body
-    row = resolve_approval(ctx.emu, _load(ctx), "approved", by=body.resolvedBy or "api", modifications=body.modifications)
+    row = resolve_approval(ctx.t, _load(ctx), "approved", by=body.resolvedBy or "api", modifications=body.modifications)
     return approval_to_api(row)
 
 
 async def deny(ctx: Ctx) -> dict:
     """Deny a pending approval, optionally with a reason."""
     body: DenyBody = ctx.body
-    return approval_to_api(resolve_approval(ctx.emu, _load(ctx), "denied", by=body.resolvedBy or "api", reason=body.reason))
+    return approval_to_api(resolve_approval(ctx.t, _load(ctx), "denied", by=body.resolvedBy or "api", reason=body.reason))
 
 
 def _bulk(ctx: Ctx, status: str) -> dict:
@@ -63,7 +63,7 @@ def _bulk(ctx: Ctx, status: str) -> dict:
         try:
             row = ctx.store.get(TABLE, ident, KIND)
             done.append(approval_to_api(resolve_approval(
-                ctx.emu, row, status, by=body.resolvedBy or "api",
+                ctx.t, row, status, by=body.resolvedBy or "api",
                 modifications=body.modifications if status == "approved" else None,
                 reason=body.reason if status == "denied" else None)))
         except (NotFound, Conflict) as exc:

@@ -164,7 +164,7 @@ async def post_message(ctx: Ctx) -> dict:
     content = body.content if body.content is not None else body.text
     if content is None or not content.strip():
         raise invalid("content", "is required: the user's message text (or 'text')")
-    message = channels.post(ctx.emu, channel, body.threadId, body.visitorId, content)
+    message = channels.post(ctx.emu.tenant(channel["tenant"]), channel, body.threadId, body.visitorId, content)
     return message_to_api(message)
 
 

@@ -4,9 +4,10 @@ A checkpoint records a phase, a percentage and metadata, with a copy of the agen
 (agent_files.py) as they are at that instant; `POST /v1/agents/:id/resume {checkpoint}`
 rolls the files back to it (domain/checkpoints.py holds both copies). `GET
 /v1/agents/:id/progress` reads the current phase from the checkpoint made or resumed from
-last (`used_seq`: the clock may be frozen, so an order, not an instant), and the durations
-from the virtual clock: total since the agent was created, active as the sum of its runs'
-working time.
+last (`used_seq`: the clock may be frozen, so an order, not an instant), or from the
+sandbox's last progress report when that came at or after it (domain/sandbox.py), and
+the durations from the virtual clock: total since the agent was created, active as the
+sum of its runs' working time.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from theazo_emu.core.clock import parse_iso
 from theazo_emu.core.errors import Conflict
 from theazo_emu.core.http import Ctx, api_route
 from theazo_emu.theazo.bodies.files import CreateCheckpoint
-from theazo_emu.theazo.domain import checkpoints, pricing, runs
+from theazo_emu.theazo.domain import checkpoints, pricing, runs, sandbox
 from theazo_emu.theazo.domain.agents import require_usable
 from theazo_emu.theazo.domain.checkpoints import TABLE, checkpoint_to_api
 from theazo_emu.theazo.routes.agents import load
@@ -49,8 +50,12 @@ async def agent_progress(ctx: Ctx) -> dict[str, Any]:
     made = store.find(TABLE, "agent_id = ?", [agent["id"]], order=None, columns="COUNT(*) AS n, MAX(created_at) AS last")
     active = sum(runs.elapsed_ms(run, now) for run in store.rows("runs", "agent_id = ?", [agent["id"]]))
     total = max(0, now - parse_iso(agent["created_at"]))
+    phase, progress = (current["phase"], current["progress"]) if current else (None, 0)
+    reported = sandbox.latest_progress(ctx.t, agent["id"])
+    if reported is not None and (current is None or reported["at_ms"] >= parse_iso(current["created_at"])):
+        phase, progress = reported["message"], reported["percentage"]
     return {
-        "phase": current["phase"] if current else None, "progress": current["progress"] if current else 0,
+        "phase": phase, "progress": progress,
         "checkpoints": made["n"], "totalDuration": pricing.duration_text(total), "totalDurationMs": total,
         "activeDuration": pricing.duration_text(active), "activeDurationMs": active,
         "status": _STATUS.get(runs.agent_status(agent, now), "active"), "lastCheckpointAt": made["last"],

@@ -41,7 +41,7 @@ async def create_fleet(ctx: Ctx) -> dict:
     require_active(session, ctx.now_ms())
     orchestration.check_agent_ref(ctx.t, "agent", body.agent)
     orchestration.agent_request(ctx.t, body.agent, timeout=body.timeout)  # 422 on a bad inline config
-    row = fleets.create(ctx.emu, session, body)
+    row = fleets.create(ctx.t, session, body)
     return {**fleet_to_api(ctx.t, row), "status": "dispatching" if row["status"] == "running" else row["status"]}
 
 
@@ -73,7 +73,7 @@ async def cancel_fleet(ctx: Ctx) -> dict:
     row = _load(ctx)
     if row["completed_at"] or row["status"] in ("completed", "cancelled"):
         raise Conflict(f"Fleet {row['id']} is {row['status']} and cannot be cancelled.", {"status": row["status"]})
-    fleets.cancel(ctx.emu, row)
+    fleets.cancel(ctx.t, row)
     return fleet_to_api(ctx.t, row)
 
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from theazo_emu.core.cron import compile_cron
 from theazo_emu.core.errors import invalid
 from theazo_emu.core.http import Ctx, api_route
 from theazo_emu.theazo.bodies.core import check_user_id
 from theazo_emu.theazo.bodies.knowledge import KnowledgeQuery, KnowledgeSync, KnowledgeUpload, check_collection
-from theazo_emu.theazo.domain import knowledge, scheduler
+from theazo_emu.theazo.domain import knowledge
 from theazo_emu.theazo.surface import one_page
 
 
@@ -48,7 +49,7 @@ async def sync_knowledge(ctx: Ctx) -> dict:
     body: KnowledgeSync = ctx.body
     if body.syncSchedule is not None:
         try:
-            scheduler.compile_cron(body.syncSchedule, None)
+            compile_cron(body.syncSchedule, None)
         except ValueError as exc:
             raise invalid("syncSchedule", str(exc)) from None
     row = knowledge.add_sync(ctx.t, body.userId, body.collection or knowledge.DEFAULT_COLLECTION,

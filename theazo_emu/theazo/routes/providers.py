@@ -1,8 +1,9 @@
 """Providers: the compute backends a tenant configures (reference "Providers", plus the
 BYOI form `PUT /v1/providers/:provider` from sdk-compat.md "Secrets").
 
-Configurable providers are e2b, fly and webhook (`docker` and `mock` need no
-configuration); nothing is provisioned. Credentials are never returned. The table, its
+Configurable providers are e2b, fly and webhook for compute (`docker` and `mock` need no
+configuration), anthropic and openai for models (domain/providers.py); nothing is
+provisioned and no model is called. Credentials are never returned. The table, its
 default-provider invariant and how agents pick a provider are domain/providers.py's.
 """
 
@@ -25,7 +26,8 @@ class ProviderNotConfigured(NotFound):
 
 def provider_to_api(row: dict) -> dict[str, Any]:
     """The provider without its credentials (they are never returned)."""
-    return {"provider": row["provider"], "isDefault": bool(row["is_default"]), "status": row["status"],
+    return {"provider": row["provider"], "kind": providers.kind(row["provider"]),
+            "isDefault": bool(row["is_default"]), "status": row["status"],
             "credentialRef": row["credential_ref"], "config": row["config"] or {},
             "createdAt": row["created_at"], "updatedAt": row["updated_at"]}
 

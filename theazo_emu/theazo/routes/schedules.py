@@ -13,10 +13,11 @@ from __future__ import annotations
 from typing import Any
 
 from theazo_emu.core.clock import iso
+from theazo_emu.core.cron import compile_cron
 from theazo_emu.core.errors import Conflict
 from theazo_emu.core.http import PAGE, Ctx, PageParams, Where, api_route
 from theazo_emu.theazo.bodies.orchestration import CreateSchedule, UpdateSchedule, stored_action
-from theazo_emu.theazo.domain import actions, runs, scheduler, schedules
+from theazo_emu.theazo.domain import actions, runs, schedules
 from theazo_emu.theazo.domain.pricing import cost
 from theazo_emu.theazo.domain.schedules import KIND, STATUSES, TABLE, compile_checked, create_schedule, schedule_to_api
 from theazo_emu.theazo.surface import list_answer, list_page, page_body
@@ -132,7 +133,7 @@ async def resume_schedule(ctx: Ctx) -> dict:
     row = _load(ctx)
     if row["status"] != "paused":
         raise Conflict(f"Schedule {row['id']} is not paused.", {"status": row["status"]})
-    next_ms = scheduler.compile_cron(row["cron"], row["timezone"]).next_after(ctx.now_ms())
+    next_ms = compile_cron(row["cron"], row["timezone"]).next_after(ctx.now_ms())
     ctx.store.update(TABLE, row["id"], {"status": "active", "next_run_ms": next_ms, "updated_at": ctx.now_iso()})
     ctx.emu.changes.notify()
     return _reload(ctx, row["id"])

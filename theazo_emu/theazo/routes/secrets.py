@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from theazo_emu.core.errors import ApiError, NotFound, Unprocessable, invalid
-from theazo_emu.core.http import PAGE, Ctx, Where, api_route, respond
-from theazo_emu.theazo.bodies.secrets import SessionSecrets, SetSecret, name_problem
+from theazo_emu.core.http import PAGE, Ctx, Where, api_route, respond, validate
+from theazo_emu.theazo.bodies.secrets import SecretMap, SessionSecrets, SetSecret, SetSecrets, name_problem
 from theazo_emu.theazo.domain.secrets import ORG, TABLE, put_secret
 from theazo_emu.theazo.routes.sessions import load as load_session
 from theazo_emu.theazo.surface import is_sdk, list_page
@@ -61,10 +61,29 @@ def _list(ctx: Ctx, scope: str | None) -> dict:
 
 
 async def set_secret(ctx: Ctx) -> Any:
-    """Set a secret (org-wide, or scoped to sessionId); the same name and scope overwrites."""
-    body: SetSecret = ctx.body
+    """Set a secret, or several from a `{NAME: value}` map (org-wide, or scoped to sessionId).
+
+    The same name and scope overwrites."""
+    sent: SetSecrets = ctx.body
+    if sent.is_map:
+        return _put_map(ctx, _scope(ctx, sent.sessionId), sent)
+    body: SetSecret = validate(SetSecret, sent.named())
     row, created = put_secret(ctx.t, _scope(ctx, body.sessionId), body.name, body.value)
     return respond(secret_to_api(row), 201 if created else 200)
+
+
+def _put_map(ctx: Ctx, scope: str, body: SecretMap) -> Any:
+    """Every secret of a `{NAME: value}` map, all or none: `{ok, data}`, 201 when one is new."""
+    problems = body.problems()
+    if problems:
+        fields = sorted({d["field"] for d in problems})
+        raise Unprocessable(f"Request body failed validation: {', '.join(fields)}.", problems)
+    results = []
+    with ctx.store.atomic():
+        for name, value in sorted(body.entries().items()):
+            results.append(put_secret(ctx.t, scope, name, value))
+    created = any(was_created for _, was_created in results)
+    return respond({"ok": True, "data": [secret_to_api(row) for row, _ in results]}, 201 if created else 200)
 
 
 async def list_secrets(ctx: Ctx) -> dict:
@@ -81,18 +100,7 @@ async def delete_secret(ctx: Ctx) -> dict:
 
 async def set_session_secrets(ctx: Ctx) -> Any:
     """Set several secrets of a session from a `{NAME: value}` map (the SDK's form)."""
-    body: SessionSecrets = ctx.body
-    scope = _scope(ctx, ctx.params["session_id"])
-    problems = body.problems()
-    if problems:
-        fields = sorted({d["field"] for d in problems})
-        raise Unprocessable(f"Request body failed validation: {', '.join(fields)}.", problems)
-    results = []
-    with ctx.store.atomic():
-        for name, value in sorted(body.entries().items()):
-            results.append(put_secret(ctx.t, scope, name, value))
-    created = any(was_created for _, was_created in results)
-    return respond({"ok": True, "data": [secret_to_api(row) for row, _ in results]}, 201 if created else 200)
+    return _put_map(ctx, _scope(ctx, ctx.params["session_id"]), ctx.body)
 
 
 async def list_session_secrets(ctx: Ctx) -> Any:
@@ -110,7 +118,7 @@ async def delete_session_secret(ctx: Ctx) -> dict:
 
 
 routes = [
-    api_route("/v1/secrets", set_secret, "POST", body=SetSecret, status=201, also=(200,)),
+    api_route("/v1/secrets", set_secret, "POST", body=SetSecrets, status=201, also=(200,)),
     api_route("/v1/secrets", list_secrets, query=("sessionId", *PAGE)),
     api_route("/v1/secrets/{name}", delete_secret, "DELETE", query=("sessionId",)),
     api_route("/v1/sessions/{session_id}/secrets", set_session_secrets, "POST", body=SessionSecrets, status=201,

@@ -35,12 +35,12 @@ def path_user_id(ctx: Ctx) -> str:
 
 async def create_session(ctx: Ctx) -> dict:
     """Create a session."""
-    return session_to_api(sessions.create(ctx.emu, ctx.tenant, ctx.body.userId, **ctx.body.options()), ctx.now_ms())
+    return session_to_api(sessions.create(ctx.t, ctx.body.userId, **ctx.body.options()), ctx.now_ms())
 
 
 async def session_for_user(ctx: Ctx) -> Any:
     """Get or create the session of a user (options apply only on creation)."""
-    row, created = sessions.user_session(ctx.emu, ctx.tenant, path_user_id(ctx), **ctx.body.options())
+    row, created = sessions.user_session(ctx.t, path_user_id(ctx), **ctx.body.options())
     return respond(session_to_api(row, ctx.now_ms()), 201 if created else 200)
 
 
@@ -63,7 +63,7 @@ async def pause_session(ctx: Ctx) -> dict:
     """Pause a session: no new agents or runs until it is resumed."""
     session = load(ctx, ctx.params["session_id"])
     require_active(session, ctx.now_ms())
-    sessions.pause(ctx.emu, session)
+    sessions.pause(ctx.t, session)
     return get_session_body(ctx, session["id"])
 
 
@@ -74,7 +74,7 @@ async def resume_session(ctx: Ctx) -> dict:
     if status != "paused":
         raise Conflict(f"Session {session['id']} is {status}, not paused.", {"status": status})
     limits.check(ctx.t, session, ("maxComputeMinutes",))
-    sessions.resume(ctx.emu, session)
+    sessions.resume(ctx.t, session)
     return get_session_body(ctx, session["id"])
 
 
@@ -83,7 +83,7 @@ async def terminate_session(ctx: Ctx) -> dict:
     session = load(ctx, ctx.params["session_id"])
     if session["status"] == "terminated":
         raise Conflict(f"Session {session['id']} is already terminated.", {"status": "terminated"})
-    sessions.terminate(ctx.emu, session)
+    sessions.terminate(ctx.t, session)
     return get_session_body(ctx, session["id"])
 
 

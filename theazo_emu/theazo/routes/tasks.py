@@ -35,7 +35,7 @@ async def session_run(ctx: Ctx) -> dict:
     """Run a task on a fresh agent of the session: 202 with the settled RunResult at once."""
     body: SessionRun = ctx.body
     session = load_session(ctx, ctx.params["session_id"])
-    _, agent, run = tasks.start(ctx.emu, session, body.agent, body.task, kind="run", timeout=body.timeout_seconds,
+    _, agent, run = tasks.start(ctx.t, session, body.agent, body.task, kind="run", timeout=body.timeout_seconds,
                                 browser=body.browser)
     return runs.run_to_api(run, agent, ctx.now_ms()) | {"agent": body.agent}
 
@@ -45,7 +45,7 @@ async def submit_task(ctx: Ctx) -> dict:
     body: SubmitTask = ctx.body
     session = load_session(ctx, ctx.params["session_id"])
     text = body.input if isinstance(body.input, str) else orchestration.task_text(body.input)
-    row, _, run = tasks.start(ctx.emu, session, body.agent, text, kind="task", task_input=body.input,
+    row, _, run = tasks.start(ctx.t, session, body.agent, text, kind="task", task_input=body.input,
                               priority=body.priority, webhook=body.webhook)
     return task_to_api(ctx.t, row, run)
 
@@ -67,7 +67,7 @@ async def get_task(ctx: Ctx) -> dict:
 
 async def cancel_task(ctx: Ctx) -> dict:
     """Cancel a running task: its agent is terminated (409 once the task has ended)."""
-    return task_to_api(ctx.t, *tasks.cancel(ctx.emu, *_load(ctx)))
+    return task_to_api(ctx.t, *tasks.cancel(ctx.t, *_load(ctx)))
 
 
 def _wait_seconds(ctx: Ctx) -> float:

@@ -33,14 +33,14 @@ async def create_team(ctx: Ctx) -> dict:
 async def run_team(ctx: Ctx) -> dict:
     """Run the team on a task: 202 with `runId`; poll GET /v1/team-runs/:runId."""
     body: RunTeam = ctx.body
-    row = teams.start(ctx.emu, _team(ctx), body.task)
+    row = teams.start(ctx.t, _team(ctx), body.task)
     return run_to_api(ctx.t, row)
 
 
 async def cancel_team(ctx: Ctx) -> dict:
     """Cancel the team's running runs (their agents are terminated)."""
     team = _team(ctx)
-    return {"id": team["id"], "cancelled": teams.cancel(ctx.emu, team)}
+    return {"id": team["id"], "cancelled": teams.cancel(ctx.t, team)}
 
 
 async def get_team_run(ctx: Ctx) -> dict:

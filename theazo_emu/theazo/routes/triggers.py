@@ -89,7 +89,7 @@ async def fire_trigger(ctx: Ctx) -> Any:
         raise Unauthorized("Missing or invalid signature. Send 'X-Theazo-Signature: sha256=<hex HMAC-SHA256 of the "
                            "raw body, keyed with the trigger's signing secret>'.")
     payload = _parse(raw)
-    started = actions.run(emu, row["tenant"], row["action"], default_user=actions.TRIGGER_USER,
+    started = actions.run(emu.tenant(row["tenant"]), row["action"], default_user=actions.TRIGGER_USER,
                           fallback_task=f"Triggered run: {row['name']}", input_=payload)
     return respond(started.to_api() | {"triggerId": row["id"]}, 202)
 

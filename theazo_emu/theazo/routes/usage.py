@@ -18,11 +18,10 @@ from typing import Any, Callable
 
 from starlette.responses import Response
 
-from theazo_emu.core.clock import iso, parse_iso
+from theazo_emu.core.clock import iso, parse_iso, period_start_ms
 from theazo_emu.core.errors import invalid
 from theazo_emu.core.http import Ctx, api_route, query_choice, query_time
 from theazo_emu.theazo.domain import ledger, pricing
-from theazo_emu.theazo.domain.limits import period_start_ms
 from theazo_emu.theazo.routes.sessions import path_user_id
 from theazo_emu.theazo.surface import is_sdk
 

@@ -56,7 +56,7 @@ async def send_test_webhook(ctx: Ctx) -> dict:
     now = ctx.now_ms()
     event = Event(TEST, {"webhookId": row["id"], "message": "A test delivery from theazo-emu."}, now)
     with ctx.store.atomic():
-        (queued,) = webhooks.enqueue(ctx.emu, ctx.tenant, [event], only=row["id"], send_now=False)
+        (queued,) = webhooks.enqueue(ctx.t, [event], only=row["id"], send_now=False)
         request, attempt = delivery.attempt_request(ctx.emu, webhooks.DELIVERY, queued)
     outcome = await outbound.http_call(request)
     entry = delivery.settle(ctx.emu, webhooks.DELIVERY, queued["id"], attempt, outcome) or {}

@@ -161,7 +161,7 @@ async def run_workflow(ctx: Ctx) -> Any:
     load_workflow(ctx.t, ctx.params["workflow_id"])  # an unknown workflow is 404 first
     if body.userId is None and body.sessionId is None:
         raise invalid("userId", "required unless 'sessionId' is given")
-    row, created = workflows.start(ctx.emu, ctx.tenant, ctx.params["workflow_id"], body.userId, body.sessionId,
+    row, created = workflows.start(ctx.t, ctx.params["workflow_id"], body.userId, body.sessionId,
                                    body.input, body.idempotencyKey)
     return respond(run_to_api(row), 201 if created else 200)
 
@@ -183,7 +183,7 @@ async def cancel_run(ctx: Ctx) -> dict:
     if row["status"] not in engine.ACTIVE:
         raise Conflict(f"Workflow run {row['id']} is {row['status']} and cannot be cancelled.",
                        {"status": row["status"]})
-    return run_to_api(engine.cancel(ctx.emu, row))
+    return run_to_api(engine.cancel(ctx.t, row))
 
 
 async def retry_run(ctx: Ctx) -> dict:
@@ -195,7 +195,7 @@ async def retry_run(ctx: Ctx) -> dict:
     if row["wf_error"] and row["wf_error"].get("code") == "internal_error":
         raise Conflict(f"Workflow run {row['id']} stopped on an engine error and cannot be retried.",
                        {"status": row["status"]})
-    return run_to_api(engine.retry(ctx.emu, row))
+    return run_to_api(engine.retry(ctx.t, row))
 
 
 async def stream_run(ctx: Ctx) -> Any:

@@ -14,7 +14,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
-from theazo_emu.theazo.bodies.core import HttpUrl, check_text
+from theazo_emu.core.fields import HttpUrl, check_text
 from theazo_emu.theo.bodies.api import Origins, TheoBody
 from theazo_emu.theo.domain.engines import MODES
 from theazo_emu.theo.domain.hooks import PATTERN, PRESETS_BY_ID

@@ -2,7 +2,9 @@
 increase requests and billing sessions. Owns theo_settings, theo_rate_requests and
 theo_billing_sessions.
 
-theo-api.md §1.1-§1.2. Settings are `default_mode`, `personality`, `timezone` and
+theo-api.md §1.1-§1.2. A rate-limit increase request waits `pending` until a person at Theo
+approves it (publishing rate_limit.upgraded, as the rate-limiting page says) or denies it
+(theo/staff.py). Settings are `default_mode`, `personality`, `timezone` and
 `theo_branding` (defaults: auto, theo, UTC, true). The tool catalogue is the built-in tools
 plus the tools of the tenant's installed skills. A voice token is `theo_voice_` and a digest,
 valid 30 minutes of virtual time, with the system instruction and the function
@@ -17,8 +19,9 @@ import hashlib
 from typing import TYPE_CHECKING, Any
 
 from theazo_emu.core.clock import iso
-from theazo_emu.theo.domain import ledger, skills
+from theazo_emu.theo.domain import events, ledger, skills
 from theazo_emu.theo.domain.engines import cents, units
+from theazo_emu.theo.domain.ratelimit import TIERS
 
 if TYPE_CHECKING:
     from theazo_emu.core.store import Scoped
@@ -119,3 +122,21 @@ def complete_checkout(t: "Tenant", row: dict[str, Any]) -> dict[str, Any]:
     balance = ledger.account(t)["balance_units"]
     return {"id": row["id"], "status": "complete", "creditsAddedCents": added,
             "balanceCents": None if balance is None else cents(balance), "successUrl": row["success_url"]}
+
+
+def increase_to_api(row: dict[str, Any]) -> dict[str, Any]:
+    """A rate-limit increase request."""
+    return {"id": row["id"], "requested_tier": row["requested_tier"], "use_case": row["use_case"],
+            "expected_volume": row["expected_volume"], "status": row["status"], "created_at": row["created_at"]}
+
+
+def decide_increase(t: "Tenant", row: dict[str, Any], approve: bool) -> dict[str, Any]:
+    """Approve or deny a pending increase request (call inside a transaction); an approval
+    publishes rate_limit.upgraded with the tier's limits."""
+    status = "approved" if approve else "denied"
+    t.store.update(RATE_REQUESTS, row["id"], {"status": status})
+    if approve:
+        tier = TIERS[row["requested_tier"]]
+        events.emit(t, "rate_limit.upgraded", {"request_id": row["id"], "tier": row["requested_tier"], "limits": {
+            "requests_per_minute": tier.requests, "tokens_per_minute": tier.tokens}})
+    return {**row, "status": status}

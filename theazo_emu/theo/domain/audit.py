@@ -37,8 +37,12 @@ def prompt_summary(prompt: str) -> dict[str, Any]:
     return {"promptSha256": hashlib.sha256(prompt.encode()).hexdigest(), "promptLength": len(prompt)}
 
 
+# json.dumps with options builds an encoder per call; an entry is hashed on every completion.
+_canonical = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+
+
 def _hash(row: dict[str, Any]) -> str:
-    content = json.dumps({k: row.get(k) for k in _HASHED}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    content = _canonical({k: row.get(k) for k in _HASHED})
     return hashlib.sha256(content.encode()).hexdigest()
 
 

@@ -24,7 +24,8 @@ from theazo_emu.theo.domain.errors import TheoError
 from theazo_emu.theo.domain.mock import generated
 from theazo_emu.theo.domain.ratelimit import limiter
 from theazo_emu.theo.domain.scripts import scripted
-from theazo_emu.theo.domain.skills import active, installed_slugs
+from theazo_emu.theo.domain.skills import active
+from theazo_emu.theo.domain.triggers import joining, preferred_engine
 
 if TYPE_CHECKING:
     from theazo_emu.core.tenant import Tenant
@@ -94,8 +95,11 @@ class Result:
         return self.answer.resolved_mode
 
 
-def resolve(request: Request) -> tuple[str, engines.Engine]:
-    """The mode the request runs in (`auto` classified) and the engine that runs it."""
+def resolve(request: Request, preferred: str | None = None) -> tuple[str, engines.Engine]:
+    """The mode the request runs in (`auto` classified) and the engine that runs it: an
+    active skill's `preferred` engine when the request asks for `auto` with no override."""
+    if preferred is not None and request.mode == "auto" and not request.model_overrides:
+        return engines.BY_ID[preferred].mode, engines.BY_ID[preferred]
     resolved = engines.classify(request.prompt) if request.mode == "auto" else request.mode
     override = request.model_overrides.get(resolved)
     return resolved, engines.BY_ID[override] if override else engines.BY_MODE[resolved]
@@ -108,8 +112,8 @@ def run(t: "Tenant", caller: Caller, request: Request) -> Result:
     history = tuple(conversations.history(store, conversation["id"])) if conversation else \
         (request.inline_history or ())
     ledger.require_credits(t)
-    request = replace(request, skills=tuple(dict.fromkeys((*request.skills, *installed_slugs(store)))))
-    resolved, engine = resolve(request)
+    request = replace(request, skills=tuple(dict.fromkeys((*request.skills, *joining(store, request.prompt)))))
+    resolved, engine = resolve(request, preferred_engine(store, request.skills))
     limits = limiter(t)
     limits.check_mode(caller.key, resolved, t.now_ms())
     ask = Ask(prompt=request.prompt, mode=request.mode, resolved_mode=resolved, engine=engine.id, history=history,

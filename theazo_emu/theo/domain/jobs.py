@@ -24,6 +24,7 @@ from theazo_emu.theo.domain.mock import generated
 
 if TYPE_CHECKING:
     from theazo_emu.core.host import Host
+    from theazo_emu.core.store import Store
     from theazo_emu.core.tenant import Tenant
     from theazo_emu.theo.fixtures import JobSpec
 
@@ -144,14 +145,13 @@ def cost_units(kind: str, prompt: str, params: dict[str, Any]) -> int:
 class TheoJobTimer:
     """The timers.TimerSource of jobs: a job reaches its end (its event is published)."""
 
-    def next_due(self, emu: "Host") -> int | None:
-        return emu.store.scalar(f"SELECT MIN(end_ms) FROM {TABLE} WHERE notified = 0")
+    def next_due(self, emu: "Host", store: "Store") -> int | None:
+        return store.scalar(f"SELECT MIN(end_ms) FROM {TABLE} WHERE notified = 0")
 
-    def fire(self, emu: "Host", at_ms: int, horizon_ms: int) -> list[dict[str, Any]]:
-        rows = emu.store.all(f"SELECT * FROM {TABLE} WHERE notified = 0 AND end_ms <= ? ORDER BY end_ms, id",
-                             [at_ms])
+    def fire(self, emu: "Host", store: "Store", at_ms: int, horizon_ms: int) -> list[dict[str, Any]]:
+        rows = store.all(f"SELECT * FROM {TABLE} WHERE notified = 0 AND end_ms <= ? ORDER BY end_ms, id", [at_ms])
         for row in rows:
-            with emu.store.atomic():
+            with store.atomic():
                 notify(emu.tenant(row["tenant"]), row)
         return [{"type": "theo_job", "jobId": row["id"], "status": row["outcome"], "endedAt": iso(row["end_ms"])}
                 for row in rows]

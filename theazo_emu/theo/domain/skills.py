@@ -11,7 +11,7 @@ their ids (`active`). Installed skills join every completion of the tenant (comp
 `installed_slugs`). A submitted manifest is reviewed at once: checks on its slug, version,
 name, description, category, prompt extension, tools and permissions (a failed check is 422
 `review_failed`); its tier is `security` (external:http with writes or tools), `staff`
-(tools, knowledge or writes) or `auto`, and only `auto` is approved at once (the skill is
+(tools, knowledge or writes) or `auto`, as the SDK's `theo skill validate` predicts, and only `auto` is approved at once (the skill is
 created or moved to the new version); the others stay `pending_review`.
 """
 
@@ -21,7 +21,8 @@ import hashlib
 import re
 from typing import TYPE_CHECKING, Any
 
-from theazo_emu.theo.domain import events
+from theazo_emu.core.cron import check_timezone, compile_cron
+from theazo_emu.theo.domain import engines, events, hooks
 from theazo_emu.theo.domain.errors import TheoError
 from theazo_emu.theo.domain.keys import user_id
 
@@ -37,6 +38,9 @@ PERMISSIONS = ("read:conversations", "read:artifacts", "write:artifacts", "write
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*[a-z0-9]$")
 SEMVER = re.compile(r"^\d+\.\d+\.\d+$")
 TOOL_NAME = re.compile(r"^[a-z0-9_]+$")
+TRIGGERS = ("manual", "keyword", "event", "schedule")
+AUTONOMOUS = ("event", "schedule")  # the triggers that run a skill with no one asking (triggers.py)
+DEFAULT_ENGINE = "theo-1-flash"
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
@@ -99,23 +103,37 @@ def active(store: "Scoped", slugs: tuple[str, ...]) -> tuple[dict[str, Any], ...
 
 
 def installed_slugs(store: "Scoped") -> tuple[str, ...]:
-    return tuple(row["slug"] for row in store.rows(INSTALLS, columns="slug"))
+    """The slugs of the tenant's installed skills that are not suspended."""
+    slugs = [row["slug"] for row in store.rows(INSTALLS, columns="slug")]
+    return tuple(slug for slug in slugs if (by_slug(store, slug) or {}).get("status") != "suspended")
 
 
 def skill_to_api(store: "Scoped", row: dict[str, Any], installs: dict[str, int] | None = None) -> dict[str, Any]:
     installed = installs if installs is not None else _install_counts(store)
     builtin = row["id"] in BY_ID
+    manifest = row.get("manifest") or {}
     return {"id": row["id"], "slug": row["slug"], "name": row["name"], "description": row["description"],
             "category": row["category"], "isPublic": bool(row["is_public"]),
             "installCount": row.get("base_installs", 0) + installed.get(row["id"], 0), "version": row["version"],
-            "toolDefinitions": row["tool_definitions"] or [], "requiredPermissions": row.get("permissions") or [],
-            "configSchema": None, "setupGuide": None, "comingSoon": False, "readme": None,
+            "toolDefinitions": row["tool_definitions"] or [],
+            "requiredPermissions": row.get("permissions") or manifest.get("permissions") or [],
+            "configSchema": None, "setupGuide": None, "comingSoon": False, "readme": manifest.get("readme"),
             "authorUserId": None if builtin else user_id(store.tenant), "orgScopeId": None, "status": row["status"],
             "installed": row["id"] in installed, "createdAt": row["created_at"], "updatedAt": row["updated_at"]}
 
 
 def _install_counts(store: "Scoped") -> dict[str, int]:
     return {row["skill_id"]: 1 for row in store.rows(INSTALLS, columns="skill_id")}
+
+
+def detail_to_api(store: "Scoped", row: dict[str, Any]) -> dict[str, Any]:
+    """GET /skills/:id: the summary plus the fields the get page lists (its names and the SDK's)."""
+    summary, manifest = skill_to_api(store, row), row.get("manifest") or {}
+    return {**summary, "systemPromptExt": row["system_prompt_ext"], "systemPromptExtension": row["system_prompt_ext"],
+            "declaredPermissions": summary["requiredPermissions"],
+            "reviewStatus": "suspended" if row["status"] == "suspended" else "approved",
+            "license": manifest.get("license") or "MIT", "keywords": manifest.get("keywords") or [],
+            "trigger": manifest.get("trigger"), "modelPreference": manifest.get("modelPreference")}
 
 
 def marketplace(store: "Scoped") -> list[dict[str, Any]]:
@@ -149,12 +167,12 @@ def uninstall(t: "Tenant", skill: dict[str, Any]) -> bool:
 
 def create(t: "Tenant", *, slug: str, name: str, category: str, description: str | None,
            prompt: str, tools: list[dict[str, Any]], is_public: bool, version: str = "1.0.0",
-           changelog: str | None = None, manifest: dict[str, Any] | None = None,
-           ident: str | None = None) -> dict[str, Any]:
+           changelog: str | None = None, manifest: dict[str, Any] | None = None) -> dict[str, Any]:
     now = t.now_iso()
-    row = {"id": ident or new_id(t), "slug": slug, "name": name, "description": description,
-           "category": category, "version": version, "system_prompt_ext": prompt, "tool_definitions": tools, "is_public": int(is_public),
-           "status": "active", "seq": t.store.next_seq(), "created_at": now, "updated_at": now}
+    row = {"id": new_id(t), "slug": slug, "name": name, "description": description,
+           "category": category, "version": version, "system_prompt_ext": prompt, "tool_definitions": tools,
+           "is_public": int(is_public), "manifest": manifest, "status": "active", "seq": t.store.next_seq(),
+           "created_at": now, "updated_at": now}
     t.store.insert(TABLE, row)
     add_version(t, row["id"], version, changelog, manifest)
     return row
@@ -188,76 +206,173 @@ def passed_review(store: "Scoped", manifest: dict[str, Any], subject: str) -> di
     otherwise (`subject` names the manifest in the message)."""
     verdict = review(store, manifest)
     if not verdict["passed"]:
-        failed = "; ".join(f"{c['name']}: {c['message']}" for c in verdict["checks"] if not c["passed"])
+        failed = "; ".join(f"{name}: {verdict['details'][name]}" for name, result in verdict["checks"].items()
+                           if result == "fail")
         raise TheoError(422, "review_failed", f"{subject} failed review ({failed}).")
     return verdict
 
 
+# Phrases of a prompt-injection attempt in a prompt extension (the docs' "injection heuristics").
+INJECTION = re.compile(r"(?i)\b(ignore|disregard|forget)\b.{0,20}\b(previous|prior|above|all|system)\b.{0,20}"
+                       r"\b(instructions|prompts?|rules)\b|\breveal\b.{0,30}\bsystem prompt\b")
+
+
+def _schema_problem(manifest: dict[str, Any]) -> str | None:
+    """What in the manifest's required fields breaks the manifest reference, or None."""
+    slug, prompt = manifest.get("slug"), manifest.get("systemPromptExtension")
+    if not (isinstance(slug, str) and SLUG.match(slug) and len(slug) <= 64):
+        return "slug: lowercase letters, digits and inner hyphens"
+    if not (isinstance(manifest.get("version"), str) and SEMVER.match(manifest["version"])):
+        return "version: x.y.z"
+    if not (isinstance(manifest.get("name"), str) and 0 < len(manifest["name"].strip()) <= 100):
+        return "name: 1-100 chars"
+    if not (isinstance(manifest.get("description"), str) and manifest["description"].strip()):
+        return "description: required"
+    if manifest.get("category") not in CATEGORIES:
+        return f"category: one of {', '.join(CATEGORIES)}"
+    if not (isinstance(prompt, str) and 0 < len(prompt) <= 20_000):
+        return "systemPromptExtension: 1-20,000 chars"
+    return None
+
+
+def trigger_problem(manifest: dict[str, Any]) -> str | None:
+    """What is wrong with a manifest's trigger, model preference and hooks (the review's
+    `trigger` check), or None."""
+    preference, hooks_ = manifest.get("modelPreference"), manifest.get("hooks")
+    if preference is not None and not (isinstance(preference, str) and preference in engines.BY_ID):
+        return f"modelPreference must be an engine id such as {DEFAULT_ENGINE}"
+    if hooks_ is not None and not (isinstance(hooks_, dict) and all(
+            k in ("onInstall", "onUninstall") and (v is None or isinstance(v, str) and len(v) <= 4000)
+            for k, v in hooks_.items())):
+        return "hooks may hold onInstall and onUninstall, each a text of at most 4,000 characters"
+    trigger = manifest.get("trigger")
+    if trigger is None:
+        return None
+    if not isinstance(trigger, dict) or not isinstance(trigger.get("type"), str) or trigger["type"] not in TRIGGERS:
+        return f"trigger.type must be one of {', '.join(TRIGGERS)}"
+    config, kind = trigger.get("config") or {}, trigger["type"]
+    if not isinstance(config, dict):
+        return "trigger.config must be an object"
+    if kind in AUTONOMOUS and "autonomous:run" not in (manifest.get("permissions") or []):
+        return f"a {kind} trigger needs the autonomous:run permission"
+    words = config.get("keywords")
+    if kind == "keyword" and not (isinstance(words, list) and 0 < len(words) <= 100 and all(
+            isinstance(w, str) and 0 < len(w.strip()) <= 100 for w in words)):
+        return "a keyword trigger needs config.keywords, a list of 1-100 words of at most 100 characters"
+    if kind == "event" and not (isinstance(config.get("eventType"), str) and len(config["eventType"]) <= 200
+                                and hooks.PATTERN.match(config["eventType"])):
+        return "an event trigger needs config.eventType, an event name or pattern such as order.*.completed"
+    if kind == "schedule":
+        cron, zone = config.get("cron"), config.get("timezone")
+        if not isinstance(cron, str) or not (zone is None or isinstance(zone, str)):
+            return "a schedule trigger needs config.cron, a cron expression, and an optional config.timezone (IANA)"
+        try:
+            check_timezone(zone)
+            compile_cron(cron, zone)
+        except ValueError as exc:
+            return f"a schedule trigger needs config.cron, a cron expression ({exc})"
+    for cap, top in (("maxSteps", 50), ("maxSpendCents", 10_000)):
+        value = config.get(cap)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                  or not 0 < value <= top):
+            return f"trigger.config.{cap} must be a number above 0 and at most {top}"
+    return None
+
+
 def review(store: "Scoped", manifest: dict[str, Any]) -> dict[str, Any]:
-    """The automated review of a manifest: {passed, tier, checks[{name, passed, message}]}."""
+    """The automated review of a manifest: {passed, tier, checks {name: "pass" | "fail"}, details
+    {name: what failed}} (the submit page's shape; `details` names what to fix)."""
     tools = manifest.get("tools") if isinstance(manifest.get("tools"), list) else []
     permissions = manifest.get("permissions") if isinstance(manifest.get("permissions"), list) else []
     knowledge = manifest.get("knowledge") if isinstance(manifest.get("knowledge"), list) else []
-    slug, version = manifest.get("slug"), manifest.get("version")
+    slug, version, prompt = manifest.get("slug"), manifest.get("version"), manifest.get("systemPromptExtension")
     existing = by_slug(store, slug) if isinstance(slug, str) else None
-    checks = [
-        ("slug", isinstance(slug, str) and bool(SLUG.match(slug)) and len(slug) <= 64,
-         "lowercase letters, digits and inner hyphens"),
-        ("slug_available", existing is None or existing["id"] not in BY_ID, "the slug belongs to a marketplace skill"),
-        ("version", isinstance(version, str) and bool(SEMVER.match(version)), "x.y.z"),
-        ("version_increases", not (existing is not None and existing["id"] not in BY_ID and isinstance(version, str)
-                                   and SEMVER.match(version) and _semver(version) <= _semver(existing["version"])),
-         "a new version must be greater than the current one"),
-        ("name", isinstance(manifest.get("name"), str) and 0 < len(manifest["name"].strip()) <= 100, "1-100 chars"),
-        ("description", isinstance(manifest.get("description"), str) and bool(manifest["description"].strip()),
-         "required"),
-        ("category", manifest.get("category") in CATEGORIES, f"one of {', '.join(CATEGORIES)}"),
-        ("system_prompt", isinstance(manifest.get("systemPromptExtension"), str)
-         and 0 < len(manifest["systemPromptExtension"]) <= 20_000, "systemPromptExtension, 1-20,000 chars"),
-        ("tools", all(isinstance(t, dict) and isinstance(t.get("name"), str) and TOOL_NAME.match(t["name"])
-                      and isinstance(t.get("description"), str) for t in tools),
-         "each tool needs a lowercase name (a-z, 0-9, _) and a description"),
-        ("permissions", all(p in PERMISSIONS for p in permissions), f"each one of {', '.join(PERMISSIONS)}"),
-    ]
+    own = existing is not None and existing["id"] not in BY_ID
+    problems = {
+        "schema": _schema_problem(manifest),
+        "injection_scan": "systemPromptExtension reads as a prompt-injection attempt"
+        if isinstance(prompt, str) and INJECTION.search(prompt) else None,
+        "tool_names": None if all(isinstance(t, dict) and isinstance(t.get("name"), str) and TOOL_NAME.match(t["name"])
+                                  and isinstance(t.get("description"), str) for t in tools)
+        else "each tool needs a lowercase name (a-z, 0-9, _) and a description",
+        "permissions": None if all(p in PERMISSIONS for p in permissions)
+        else f"each one of {', '.join(PERMISSIONS)}",
+        "trigger": trigger_problem(manifest),
+        "slug_unique": "the slug belongs to a marketplace skill" if existing is not None and not own else None,
+        "version_integrity": "a new version must be greater than the current one"
+        if own and isinstance(version, str) and SEMVER.match(version)
+        and _semver(version) <= _semver(existing["version"]) else None,  # type: ignore[index]
+    }
     writes = any(isinstance(p, str) and p.startswith("write:") for p in permissions)
     tier = ("security" if "external:http" in permissions and (writes or tools)
             else "staff" if tools or knowledge or writes else "auto")
-    return {"passed": all(ok for _, ok, _ in checks), "tier": tier,
-            "checks": [{"name": name, "passed": bool(ok), "message": None if ok else message}
-                       for name, ok, message in checks]}
+    return {"passed": not any(problems.values()), "tier": tier,
+            "checks": {name: "fail" if problem else "pass" for name, problem in problems.items()},
+            "details": {name: problem for name, problem in problems.items() if problem}}
 
 
 def submission_to_api(row: dict[str, Any]) -> dict[str, Any]:
     return {"id": row["id"], "status": row["status"], "reviewTier": row["review_tier"],
             "autoApproved": bool(row["auto_approved"]), "skillId": row["skill_id"], "slug": row["slug"],
-            "manifestVersion": row["version"], "createdAt": row["created_at"], "updatedAt": row["updated_at"]}
+            "manifestVersion": row["version"], "reason": row.get("reason"), "createdAt": row["created_at"],
+            "updatedAt": row["updated_at"]}
 
 
 def submit(t: "Tenant", manifest: dict[str, Any], verdict: dict[str, Any]) -> dict[str, Any]:
     """Record a reviewed submission (call inside a transaction); an `auto` one is approved at
-    once and creates the skill or its new version."""
+    once (`publish`), the others wait for a person at Theo (staff.py)."""
     auto = verdict["tier"] == "auto"
-    slug, version, now = manifest["slug"], manifest["version"], t.now_iso()
-    existing = t.store.find(TABLE, "slug = ?", [slug])
-    skill_id = existing["id"] if existing else (new_id(t) if auto else None)
-    row = {"id": t.new_id("ssub"), "skill_id": skill_id, "slug": slug, "version": version,
-           "manifest": manifest, "status": "approved" if auto else "pending_review", "review_tier": verdict["tier"],
-           "auto_approved": int(auto), "review": verdict, "created_at": now, "updated_at": now}
+    now = t.now_iso()
+    row = {"id": t.new_id("ssub"), "skill_id": None, "slug": manifest["slug"], "version": manifest["version"],
+           "manifest": manifest, "status": "pending_review", "review_tier": verdict["tier"],
+           "auto_approved": int(auto), "review": verdict, "reason": None, "created_at": now, "updated_at": now}
     t.store.insert(SUBMISSIONS, row)
-    events.emit(t, "skill.submitted", {"submission_id": row["id"], "slug": slug, "tier": verdict["tier"]})
-    if auto:
-        tools = [tool for tool in manifest.get("tools") or [] if isinstance(tool, dict)]
-        if existing is None:
-            create(t, slug=slug, name=manifest["name"], category=manifest["category"],
-                   description=manifest.get("description"), prompt=manifest["systemPromptExtension"], tools=tools,
-                   is_public=False, version=version, changelog=manifest.get("changelog"), manifest=manifest,
-                   ident=skill_id)
-        else:
-            t.store.update(TABLE, existing["id"], {"version": version, "name": manifest["name"],
-                                                   "description": manifest.get("description"),
-                                                   "system_prompt_ext": manifest["systemPromptExtension"],
-                                                   "tool_definitions": tools, "updated_at": now})
-            add_version(t, existing["id"], version, manifest.get("changelog"), manifest)
-        events.emit(t, "skill.approved", {"submission_id": row["id"], "skill_id": skill_id, "slug": slug,
-                                          "version": version})
-    return row
+    events.emit(t, "skill.submitted", {"submission_id": row["id"], "slug": row["slug"], "tier": verdict["tier"]})
+    return publish(t, row) if auto else row
+
+
+def publish(t: "Tenant", row: dict[str, Any]) -> dict[str, Any]:
+    """Approve a submission (call inside a transaction): its manifest becomes the skill, new or
+    in its new version, and skill.approved is published. Returns the submission as it is now."""
+    manifest, slug, version, now = row["manifest"], row["slug"], row["version"], t.now_iso()
+    tools = [tool for tool in manifest.get("tools") or [] if isinstance(tool, dict)]
+    existing = t.store.find(TABLE, "slug = ?", [slug])
+    if existing is None:
+        skill = create(t, slug=slug, name=manifest["name"], category=manifest["category"],
+                       description=manifest.get("description"), prompt=manifest["systemPromptExtension"], tools=tools,
+                       is_public=False, version=version, changelog=manifest.get("changelog"), manifest=manifest)
+    else:
+        skill = {**existing, "version": version, "name": manifest["name"], "description": manifest.get("description"),
+                 "system_prompt_ext": manifest["systemPromptExtension"], "tool_definitions": tools,
+                 "manifest": manifest, "status": "active", "updated_at": now}
+        t.store.update(TABLE, existing["id"], {k: skill[k] for k in ("version", "name", "description",
+                                                                       "system_prompt_ext", "tool_definitions",
+                                                                       "manifest", "status", "updated_at")})
+        add_version(t, existing["id"], version, manifest.get("changelog"), manifest)
+    changes = {"status": "approved", "skill_id": skill["id"], "updated_at": now}
+    t.store.update(SUBMISSIONS, row["id"], changes)
+    events.emit(t, "skill.approved", {"submission_id": row["id"], "skill_id": skill["id"], "slug": slug,
+                                      "version": version})
+    return {**row, **changes}
+
+
+def reject(t: "Tenant", row: dict[str, Any], reason: str | None) -> dict[str, Any]:
+    """Turn a pending submission down (call inside a transaction); skill.rejected is published."""
+    changes = {"status": "rejected", "reason": reason, "updated_at": t.now_iso()}
+    t.store.update(SUBMISSIONS, row["id"], changes)
+    events.emit(t, "skill.rejected", {"submission_id": row["id"], "slug": row["slug"], "version": row["version"],
+                                      "reason": reason})
+    return {**row, **changes}
+
+
+def suspend(t: "Tenant", row: dict[str, Any], reason: str | None) -> dict[str, Any]:
+    """Take an approved submission's skill down (call inside a transaction): it leaves the
+    marketplace and stops joining completions and running on its triggers, though it stays
+    installed; skill.suspended is published."""
+    now = t.now_iso()
+    t.store.update(TABLE, row["skill_id"], {"status": "suspended", "updated_at": now})
+    changes = {"status": "suspended", "reason": reason, "updated_at": now}
+    t.store.update(SUBMISSIONS, row["id"], changes)
+    events.emit(t, "skill.suspended", {"submission_id": row["id"], "skill_id": row["skill_id"], "slug": row["slug"],
+                                       "reason": reason})
+    return {**row, **changes}

@@ -15,7 +15,12 @@ signed with the endpoint's secret at the time of the attempt (a rotation stops t
 at once). DELIVERY says what is Theo's in how deliveries go: a 2xx is `success`, a 4xx
 fails the delivery at once (anything else is retried on the virtual clock,
 `TheoDeliveryTimer`, registered in registry.py), DISABLE_AFTER failed deliveries in a row
-turn the endpoint off (`count_failures`), and attempts are journaled as `theo_webhook`.
+turn the endpoint off, and attempts are journaled as `theo_webhook`. The delivery log the
+API shows is one row per attempt (theo_delivery_attempts, written as each attempt settles,
+`settled`): `success` or `failed`, `attempt` counting from 1. An attempt's id is its
+delivery's for the first attempt (so the id a test or a retry answers names its first row)
+and a digest of it and the attempt number after; settling mints no id, so a delivery
+answered in the background never shifts the ids of requests made meanwhile.
 """
 
 from __future__ import annotations
@@ -28,13 +33,13 @@ from typing import TYPE_CHECKING, Any
 from theazo_emu.core import delivery, signing
 from theazo_emu.core.clock import iso
 from theazo_emu.core.crypto import associated_data
+from theazo_emu.core.ids import digest_id
 
 if TYPE_CHECKING:
-    from theazo_emu.core.host import Host
     from theazo_emu.core.store import Scoped
     from theazo_emu.core.tenant import Tenant
 
-ENDPOINTS, TABLE, KIND = "theo_webhooks", "theo_deliveries", "webhook"
+ENDPOINTS, TABLE, ATTEMPTS, KIND = "theo_webhooks", "theo_deliveries", "theo_delivery_attempts", "webhook"
 EVENT_TYPES = ("completion.created", "job.completed", "job.failed", "workflow.completed", "workflow.failed",
                "skill.installed", "skill.uninstalled", "skill.submitted", "skill.approved", "skill.rejected",
                "skill.suspended", "connector.created", "connector.status_changed", "credits.low", "key.created",
@@ -69,13 +74,30 @@ def webhook_to_api(row: dict[str, Any]) -> dict[str, Any]:
             "updatedAt": row["updated_at"]}
 
 
+def attempt_to_api(row: dict[str, Any]) -> dict[str, Any]:
+    """One attempt of the delivery log: the docs' fields and the SDK's camelCase ones."""
+    return {"id": row["id"], "delivery_id": row["delivery_id"], "webhook_id": row["webhook_id"],
+            "event_id": row["event_id"], "event_type": row["event_type"], "http_status": row["http_status"],
+            "error_message": row["error"], "status": row["status"], "attempt": row["attempt"],
+            "failed_at": row["failed_at"], "created_at": row["created_at"],
+            "webhookId": row["webhook_id"], "eventType": row["event_type"], "statusCode": row["http_status"],
+            "attemptCount": row["attempt"], "deliveredAt": None if row["failed_at"] else row["created_at"],
+            "error": row["error"]}
+
+
 def delivery_to_api(row: dict[str, Any]) -> dict[str, Any]:
+    """A delivery as the machine holds it, pending, sending or settled (the inspector's view)."""
     return {"id": row["id"], "webhook_id": row["webhook_id"], "event_id": row["event_id"],
             "event_type": row["event_type"], "http_status": row["http_status"], "error_message": row["error"],
             "status": row["status"], "attempt": row["attempts"], "failed_at": row["failed_at"],
-            "delivered_at": row["delivered_at"], "created_at": row["created_at"],
-            "webhookId": row["webhook_id"], "eventType": row["event_type"], "statusCode": row["http_status"],
-            "attemptCount": row["attempts"], "deliveredAt": row["delivered_at"], "error": row["error"]}
+            "delivered_at": row["delivered_at"], "created_at": row["created_at"]}
+
+
+def log(store: "Scoped", webhook_id: str, limit: int = RECENT) -> list[dict[str, Any]]:
+    """The endpoint's latest attempts, newest first."""
+    rows = store.rows(ATTEMPTS, "webhook_id = ?", [webhook_id], order="at_ms DESC, delivery_id DESC, attempt DESC",
+                      limit=limit)
+    return [attempt_to_api(row) for row in rows]
 
 
 def create(t: "Tenant", *, url: str, event_types: list[str], secret: str | None,
@@ -141,10 +163,17 @@ def headers(row: dict[str, Any], attempt: int, secret: str, body: bytes, now_ms:
             "Theo-Webhook-Attempt": str(attempt)}
 
 
-def count_failures(emu: "Host", row: dict[str, Any], status: str, now: int) -> None:
-    """The endpoint's run of failures: reset by a success, and past DISABLE_AFTER it is turned off.
-    core/delivery calls it with the Emulator when a delivery of any tenant settles."""
-    t = emu.tenant(row["tenant"])
+def settled(t: "Tenant", row: dict[str, Any], now: int) -> None:
+    """An attempt settled (core/delivery calls this with the delivery's tenant's handle): its
+    row joins the log, and the endpoint's run of failures is reset by a success or, once the
+    delivery has failed, grows (past DISABLE_AFTER the endpoint is turned off)."""
+    attempt, status = row["attempts"], row["status"]
+    t.store.insert(ATTEMPTS, {
+        "id": row["id"] if attempt == 1 else digest_id("whd", f"{row['id']}|attempt|{attempt}"),
+        "delivery_id": row["id"], "webhook_id": row["webhook_id"], "event_id": row["event_id"],
+        "event_type": row["event_type"], "attempt": attempt, "status": "success" if status == "success" else "failed",
+        "http_status": row["http_status"], "error": row["error"], "at_ms": now,
+        "failed_at": None if status == "success" else iso(now), "created_at": iso(now)})
     if status == "success":
         t.store.update(ENDPOINTS, row["webhook_id"], {"consecutive_failures": 0, "last_delivered_at": iso(now)})
     elif status == "failed":
@@ -156,18 +185,18 @@ def count_failures(emu: "Host", row: dict[str, Any], status: str, now: int) -> N
 
 DELIVERY = delivery.Product(kind="theo_webhook", deliveries=TABLE, endpoints=ENDPOINTS, secret_aad=secret_aad,
                             headers=headers, user_agent="theo-webhooks", status_field="httpStatus",
-                            delivered="success", client_error_fails=True, after_settle=count_failures)
+                            delivered="success", client_error_fails=True, after_settle=settled)
 
 
 def stats(store: "Scoped", row: dict[str, Any]) -> dict[str, Any]:
-    counts = store.find(TABLE, "webhook_id = ?", [row["id"]], order=None,
-                        columns="COUNT(*) AS total, COALESCE(SUM(status = 'success'), 0) AS ok, "
-                                "COALESCE(SUM(status = 'failed'), 0) AS failed") or {}
-    settled = counts["ok"] + counts["failed"]
+    """The endpoint's attempts: total, successes, failures and the success rate."""
+    counts = store.find(ATTEMPTS, "webhook_id = ?", [row["id"]], order=None,
+                        columns="COUNT(*) AS total, COALESCE(SUM(status = 'success'), 0) AS ok") or {}
+    total, ok = counts["total"], counts["ok"]
     return {"webhook_id": row["id"], "enabled": bool(row["enabled"]),
             "consecutive_failures": row["consecutive_failures"], "last_delivered_at": row["last_delivered_at"],
-            "deliveries": {"total": counts["total"], "successes": counts["ok"], "failures": counts["failed"],
-                           "success_rate_percent": round(100 * counts["ok"] / settled, 1) if settled else None}}
+            "deliveries": {"total": total, "successes": ok, "failures": total - ok,
+                           "success_rate_percent": round(100 * ok / total, 2) if total else None}}
 
 
 class TheoDeliveryTimer(delivery.Timer):

@@ -18,12 +18,13 @@ import hashlib
 from typing import TYPE_CHECKING, Any
 
 from theazo_emu.core.clock import iso
-from theazo_emu.theazo.domain import scheduler
+from theazo_emu.core.cron import check_timezone, compile_cron
 from theazo_emu.theo.domain import events
 from theazo_emu.theo.domain.keys import user_id
 
 if TYPE_CHECKING:
     from theazo_emu.core.host import Host
+    from theazo_emu.core.store import Store
     from theazo_emu.core.tenant import Tenant
 
 TABLE, RUNS, KIND = "theo_workflows", "theo_workflow_runs", "workflow"
@@ -49,7 +50,7 @@ def next_run(trigger_type: str, config: dict[str, Any], after_ms: int) -> int | 
     """The next firing of a schedule trigger after `after_ms` (None for other triggers)."""
     if trigger_type != "schedule":
         return None
-    return scheduler.compile_cron(config["cron"], config.get("timezone")).next_after(after_ms)
+    return compile_cron(config["cron"], config.get("timezone")).next_after(after_ms)
 
 
 def check_trigger(trigger_type: str, config: dict[str, Any]) -> str | None:
@@ -60,8 +61,8 @@ def check_trigger(trigger_type: str, config: dict[str, Any]) -> str | None:
         zone = config.get("timezone")
         if zone is not None and not isinstance(zone, str):
             raise ValueError("triggerConfig.timezone must be an IANA timezone name")
-        scheduler.check_timezone(zone)
-        scheduler.compile_cron(config["cron"], zone)
+        check_timezone(zone)
+        compile_cron(config["cron"], zone)
     if trigger_type == "event" and not isinstance(config.get("eventType"), str):
         return "an event trigger needs triggerConfig.eventType"
     return None
@@ -127,17 +128,17 @@ def run_for_event(t: "Tenant", event_type: str, event: dict[str, Any]) -> list[d
 class TheoWorkflowTimer:
     """The timers.TimerSource of scheduled workflows: an occurrence of a cron falls due."""
 
-    def next_due(self, emu: "Host") -> int | None:
-        return emu.store.scalar(f"SELECT MIN(next_run_ms) FROM {TABLE} WHERE enabled = 1")
+    def next_due(self, emu: "Host", store: "Store") -> int | None:
+        return store.scalar(f"SELECT MIN(next_run_ms) FROM {TABLE} WHERE enabled = 1")
 
-    def fire(self, emu: "Host", at_ms: int, horizon_ms: int) -> list[dict[str, Any]]:
-        rows = emu.store.all(f"SELECT * FROM {TABLE} WHERE enabled = 1 AND next_run_ms <= ? ORDER BY next_run_ms, id",
-                             [at_ms])
+    def fire(self, emu: "Host", store: "Store", at_ms: int, horizon_ms: int) -> list[dict[str, Any]]:
+        rows = store.all(f"SELECT * FROM {TABLE} WHERE enabled = 1 AND next_run_ms <= ? ORDER BY next_run_ms, id",
+                         [at_ms])
         fired = []
         for row in rows:
             following = next_run(row["trigger_type"], row["trigger_config"], row["next_run_ms"])
             t = emu.tenant(row["tenant"])
-            with emu.store.atomic():
+            with store.atomic():
                 t.store.update(TABLE, row["id"], {"next_run_ms": following})
                 done = run(t, row, "schedule", {"scheduledAt": iso(row["next_run_ms"])})
             fired.append({"type": "theo_workflow", "workflowId": row["id"], "runId": done["id"],

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from theazo_emu.core.cron import check_timezone
 from theazo_emu.core.http import Ctx, api_route, query_choice
-from theazo_emu.theazo.domain import scheduler
 from theazo_emu.theo.bodies.api import NoBody
 from theazo_emu.theo.bodies.platform import Checkout, Portal, RateLimitIncrease, UpdateSettings
 from theazo_emu.theo.domain import account, audit, benchmarks
@@ -37,7 +37,7 @@ async def update_settings(ctx: Ctx) -> dict:
     body: UpdateSettings = ctx.body
     if body.timezone is not None:
         try:
-            scheduler.check_timezone(body.timezone)
+            check_timezone(body.timezone)
         except ValueError as exc:
             raise invalid("timezone", str(exc)) from None
     before = account.settings(ctx.t)
@@ -73,7 +73,7 @@ async def get_rate_limits(ctx: Ctx) -> dict:
     pending = ctx.store.find(account.RATE_REQUESTS, "status = 'pending'", order="id DESC")
     body: dict[str, Any] = {"tier": _tier_name(tier), "window_seconds": 60, "limits": None, "mode_limits": None,
                             "usage": None, "dashboard_rpm": 120,
-                            "pending_request": _request_to_api(pending) if pending else None}
+                            "pending_request": account.increase_to_api(pending) if pending else None}
     if tier is not None:
         used, reset = limits.tokens_used(ctx.key or "", ctx.now_ms())
         body["limits"] = {"requests_per_minute": tier.requests, "tokens_per_minute": tier.tokens}
@@ -86,11 +86,6 @@ async def get_rate_limits(ctx: Ctx) -> dict:
     return body
 
 
-def _request_to_api(row: dict[str, Any]) -> dict[str, Any]:
-    return {"id": row["id"], "requested_tier": row["requested_tier"], "use_case": row["use_case"],
-            "expected_volume": row["expected_volume"], "status": row["status"], "created_at": row["created_at"]}
-
-
 async def request_increase(ctx: Ctx) -> dict:
     """Ask for a higher tier (recorded as pending; reviewed by a person at Theo)."""
     body: RateLimitIncrease = ctx.body
@@ -99,7 +94,7 @@ async def request_increase(ctx: Ctx) -> dict:
            "status": "pending", "created_at": ctx.now_iso()}
     with ctx.store.atomic():
         ctx.store.insert(account.RATE_REQUESTS, row)
-    return {"request": _request_to_api(row), "submitted": True}
+    return {"request": account.increase_to_api(row), "submitted": True}
 
 
 def _billing_scope(ctx: Ctx, scope: str | None) -> str:
@@ -150,7 +145,7 @@ routes = [
     api_route("/api/v1/settings", get_settings),
     api_route("/api/v1/settings", update_settings, "PATCH", body=UpdateSettings),
     api_route("/api/v1/tools", list_tools),
-    api_route("/api/v1/benchmarks", get_benchmarks),
+    api_route("/api/v1/benchmarks", get_benchmarks, query=("window",)),
     api_route("/api/v1/rate-limits", get_rate_limits),
     api_route("/api/v1/rate-limits/request-increase", request_increase, "POST", body=RateLimitIncrease, status=202),
     api_route("/api/v1/billing/checkout", billing_checkout, "POST", body=Checkout),

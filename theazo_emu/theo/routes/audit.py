@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from theazo_emu.core.http import Ctx, Where, api_route, query_int, rows_page
+from theazo_emu.core.http import PAGE, Ctx, Where, api_route, query_int, rows_page
 from theazo_emu.theo.domain import audit
 from theazo_emu.theo.surface import page_body, period
 
@@ -42,6 +42,6 @@ async def export_audit(ctx: Ctx) -> Response:
 
 
 routes = [
-    api_route("/api/v1/audit", list_audit),
-    api_route("/api/v1/audit/export", export_audit),
+    api_route("/api/v1/audit", list_audit, query=("from", "to", "key", "mode", "action", "status", *PAGE)),
+    api_route("/api/v1/audit/export", export_audit, query=("from", "to", "action"), media="text/csv"),
 ]

@@ -112,5 +112,5 @@ routes = [
     api_route("/api/v1/browser/sessions/{session_id}", get_session),
     api_route("/api/v1/browser/sessions/{session_id}", end_session, "DELETE"),
     api_route("/api/v1/browser/sessions/{session_id}/live", live_view),
-    api_route("/api/v1/embed/browser/{session_id}", embed_page, public=True),
+    api_route("/api/v1/embed/browser/{session_id}", embed_page, public=True, media="text/html"),
 ]

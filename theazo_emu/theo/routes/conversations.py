@@ -7,7 +7,7 @@ messages oldest first; DELETE removes it and its messages. Another tenant's id i
 
 from __future__ import annotations
 
-from theazo_emu.core.http import Ctx, api_route, rows_page
+from theazo_emu.core.http import PAGE, Ctx, api_route, rows_page
 from theazo_emu.theo.domain import conversations
 from theazo_emu.theo.surface import page_body
 
@@ -31,7 +31,7 @@ async def delete_conversation(ctx: Ctx) -> dict:
 
 
 routes = [
-    api_route("/api/v1/conversations", list_conversations),
+    api_route("/api/v1/conversations", list_conversations, query=PAGE),
     api_route("/api/v1/conversations/{conversation_id}", get_conversation),
     api_route("/api/v1/conversations/{conversation_id}", delete_conversation, "DELETE"),
 ]

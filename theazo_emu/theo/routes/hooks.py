@@ -6,7 +6,8 @@ preset (`hook_preset_id`: its pattern, and its default skill unless `skill_slug`
 another) or an `event_pattern`. History is at GET /hooks/:id (the docs: the hook and its
 executions) and GET /hooks/:id/executions (the SDK: `{executions}`), newest first. An
 event published here also starts the tenant's enabled workflows whose trigger is that event
-type (`triggerConfig.eventType`). Another tenant's id is 404.
+type (`triggerConfig.eventType`) and runs its installed skills whose event trigger matches
+(triggers.py; `matchedSkills` counts them). Another tenant's id is 404.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from theazo_emu.core.http import Ctx, api_route
 from theazo_emu.theo.bodies.platform import CreateHook, PublishEvent, UpdateHook
-from theazo_emu.theo.domain import events, workflows
+from theazo_emu.theo.domain import events, triggers, workflows
 from theazo_emu.theo.domain import hooks as domain
 
 
@@ -85,14 +86,15 @@ async def hook_executions(ctx: Ctx) -> dict:
 
 
 async def publish_event(ctx: Ctx) -> dict:
-    """Publish an event: it runs matching hooks, reaches subscribed webhooks and event workflows."""
+    """Publish an event: it runs matching hooks, reaches subscribed webhooks, event workflows and skills."""
     body: PublishEvent = ctx.body
     data = {"orgId": body.orgId, "payload": body.payload, "sourceConnector": body.sourceConnector}
     with ctx.store.atomic():
         published = events.publish(ctx.t, body.eventType, data)
         started = workflows.run_for_event(ctx.t, body.eventType, published.event)
+        ran = triggers.run_for_event(ctx.t, published.event)
     return {**published.event, "accepted": True, "matchedHooks": published.hooks,
-            "matchedWebhooks": published.webhooks, "matchedWorkflows": len(started)}
+            "matchedWebhooks": published.webhooks, "matchedWorkflows": len(started), "matchedSkills": len(ran)}
 
 
 routes = [

@@ -152,5 +152,6 @@ routes = [
     api_route("/api/v1/iframes/{iframe_id}/duplicate", duplicate_iframe, "POST", body=NoBody, status=201),
     api_route("/api/v1/iframes/{iframe_id}/preview-token", preview_token, "POST", body=NoBody),
     api_route("/api/v1/iframes/{iframe_id}/verify", verify_iframe, "POST", body=NoBody),
-    api_route("/api/v1/embed/iframes/{iframe_id}", embed_page, public=True, query=("preview_token",)),
+    api_route("/api/v1/embed/iframes/{iframe_id}", embed_page, public=True, query=("preview_token",),
+              media="text/html"),
 ]

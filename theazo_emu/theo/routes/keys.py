@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from theazo_emu.core.http import Ctx, api_route, rows_page
+from theazo_emu.core.http import PAGE, Ctx, api_route, rows_page
 from theazo_emu.theo.bodies.api import CreateKey, RevokeKey, UpdateKey
 from theazo_emu.theo.domain import audit, events, keys, orgs
 from theazo_emu.theo.domain.errors import invalid
@@ -98,9 +98,9 @@ async def revoke_key_by_body(ctx: Ctx) -> dict:
 
 
 routes = [
-    api_route("/api/v1/keys", list_keys),
+    api_route("/api/v1/keys", list_keys, query=PAGE),
     api_route("/api/v1/keys", create_key, "POST", body=CreateKey, status=201, reveals=("secret",)),
-    api_route("/api/v1/keys", revoke_key_by_body, "DELETE", body=RevokeKey),
+    api_route("/api/v1/keys", revoke_key_by_body, "DELETE", body=RevokeKey, query=("id",)),
     api_route("/api/v1/keys/{key_id}", update_key, "PUT", body=UpdateKey),
     api_route("/api/v1/keys/{key_id}", revoke_key, "DELETE"),
 ]

@@ -53,5 +53,5 @@ async def delete_org(ctx: Ctx) -> dict:
 routes = [
     api_route("/api/v1/orgs", list_orgs),
     api_route("/api/v1/orgs", create_org, "POST", body=CreateOrg, status=201),
-    api_route("/api/v1/orgs", delete_org, "DELETE", body=DeleteOrg),
+    api_route("/api/v1/orgs", delete_org, "DELETE", body=DeleteOrg, query=("id",)),
 ]

@@ -5,7 +5,9 @@ versions and reviews (theo-api.md §1.1-§1.2; theo/domain/skills.py).
 `GET ?filter=marketplace` (the default) or `installed` answers `{skills}`. POST and DELETE
 take `{skillId}` (a uuid; 400 otherwise, 404 for no such skill): install answers 201
 `{installed: true}`, uninstall `{uninstalled: true}` (404 when it was not installed); both
-publish skill.installed / skill.uninstalled and are audited. create answers 201 `{skill}`
+publish skill.installed / skill.uninstalled and are audited; installing starts a skill's
+schedule trigger, runs its onInstall hook and resumes it when paused (triggers.py), and
+uninstalling runs its onUninstall hook. create answers 201 `{skill}`
 (409 `conflict` when the slug exists); submit answers 201 `{submission, review}` or 422
 `review_failed` naming the failed checks. The sandbox runs a skill on a message with the
 mock engine, unbilled.
@@ -18,7 +20,7 @@ from typing import Any
 from theazo_emu.core.errors import Conflict
 from theazo_emu.core.http import Ctx, api_route, query_choice
 from theazo_emu.theo.bodies.skills import CreateReview, CreateSkill, SandboxRun, SkillRef, SubmitSkill
-from theazo_emu.theo.domain import audit, skills
+from theazo_emu.theo.domain import audit, skills, triggers
 from theazo_emu.theo.domain.answers import Ask
 from theazo_emu.theo.domain.errors import TheoError
 from theazo_emu.theo.domain.mock import generated
@@ -52,6 +54,7 @@ async def install_skill(ctx: Ctx) -> dict:
     with ctx.store.atomic():
         if skills.install(ctx.t, skill):
             _audit(ctx, "skill.installed", skill, 201)
+        triggers.installed(ctx.t, skill)  # installing again resumes a paused skill
     return {"installed": True, "skillId": skill["id"], "slug": skill["slug"]}
 
 
@@ -63,6 +66,7 @@ async def uninstall_skill(ctx: Ctx) -> dict:
         if not skills.uninstall(ctx.t, skill):
             raise TheoError(404, "not_found", f"Skill {skill['slug']} is not installed.")
         _audit(ctx, "skill.uninstalled", skill)
+        triggers.uninstalled(ctx.t, skill)
     return {"uninstalled": True, "skillId": skill["id"], "slug": skill["slug"]}
 
 
@@ -97,7 +101,7 @@ async def submit_skill(ctx: Ctx) -> dict:
 
 async def list_submissions(ctx: Ctx) -> dict:
     """This tenant's submissions, newest first (`status` filters)."""
-    status = query_choice(ctx, "status", ("approved", "pending_review", "rejected"))
+    status = query_choice(ctx, "status", ("approved", "pending_review", "rejected", "suspended"))
     where, params = ("status = ?", [status]) if status else ("1", [])
     rows = ctx.store.rows(skills.SUBMISSIONS, where, params, order="id DESC", limit=100)
     return {"submissions": [skills.submission_to_api(row) for row in rows]}
@@ -106,7 +110,7 @@ async def list_submissions(ctx: Ctx) -> dict:
 async def get_skill(ctx: Ctx) -> dict:
     """One skill."""
     skill = _skill(ctx, ctx.params["skill_id"])
-    return {"skill": {**skills.skill_to_api(ctx.store, skill), "systemPromptExtension": skill["system_prompt_ext"]}}
+    return {"skill": skills.detail_to_api(ctx.store, skill)}
 
 
 async def skill_versions(ctx: Ctx) -> dict:
@@ -158,12 +162,12 @@ async def run_sandbox(ctx: Ctx) -> dict:
 
 
 routes = [
-    api_route("/api/v1/skills", list_skills),
+    api_route("/api/v1/skills", list_skills, query=("filter",)),
     api_route("/api/v1/skills", install_skill, "POST", body=SkillRef, status=201),
     api_route("/api/v1/skills", uninstall_skill, "DELETE", body=SkillRef),
     api_route("/api/v1/skills/create", create_skill, "POST", body=CreateSkill, status=201),
     api_route("/api/v1/skills/submit", submit_skill, "POST", body=SubmitSkill, status=201),
-    api_route("/api/v1/skills/submissions", list_submissions),
+    api_route("/api/v1/skills/submissions", list_submissions, query=("status",)),
     api_route("/api/v1/skills/sandbox", run_sandbox, "POST", body=SandboxRun),
     api_route("/api/v1/skills/{skill_id}", get_skill),
     api_route("/api/v1/skills/{skill_id}/versions", skill_versions),

@@ -27,5 +27,5 @@ async def get_usage(ctx: Ctx) -> dict:
 
 
 routes = [
-    api_route("/api/v1/usage", get_usage),
+    api_route("/api/v1/usage", get_usage, query=("scope", "from", "to")),
 ]

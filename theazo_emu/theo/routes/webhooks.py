@@ -6,8 +6,9 @@ rotate; sealed at rest). URLs are SSRF-checked (400 `url_blocked`; `serve
 --allow-private-webhooks` allows loopback and http). PATCH answers `{updated: true}`, DELETE
 `{deleted: true}` (its deliveries go too). `test` sends a `completion.created` event with
 `data._test: true` to that endpoint now and answers once its first attempt settled.
-Deliveries are the last 50, newest first; `retry` sends a stored payload again to the
-current URL with the current secret. Another tenant's id is 404.
+Deliveries are the log of the last 50 attempts, newest first; `retry` takes any attempt's id
+and sends its stored payload again, as a new delivery, to the current URL with the current
+secret. Another tenant's id is 404.
 """
 
 from __future__ import annotations
@@ -81,6 +82,7 @@ async def delete_webhook(ctx: Ctx) -> dict:
     row = _webhook(ctx)
     with ctx.store.atomic():
         ctx.store.delete(hooks.TABLE, "webhook_id = ?", [row["id"]])
+        ctx.store.delete(hooks.ATTEMPTS, "webhook_id = ?", [row["id"]])
         ctx.store.delete(hooks.ENDPOINTS, "id = ?", [row["id"]])
     return {"deleted": True, "id": row["id"]}
 
@@ -101,21 +103,20 @@ async def test_webhook(ctx: Ctx) -> dict:
 
 
 async def list_deliveries(ctx: Ctx) -> dict:
-    """The webhook's last 50 deliveries, newest first."""
-    row = _webhook(ctx)
-    rows = ctx.store.rows(hooks.TABLE, "webhook_id = ?", [row["id"]], order="id DESC", limit=hooks.RECENT)
-    return {"deliveries": [hooks.delivery_to_api(r) for r in rows]}
+    """The webhook's last 50 delivery attempts, newest first."""
+    return {"deliveries": hooks.log(ctx.store, _webhook(ctx)["id"])}
 
 
 async def retry_delivery(ctx: Ctx) -> dict:
-    """Send a delivery's payload again, to the webhook's current URL with its current secret."""
+    """Send a logged attempt's payload again, to the webhook's current URL with its current secret."""
     row = _webhook(ctx)
-    stored = ctx.store.find(hooks.TABLE, "id = ? AND webhook_id = ?", [ctx.params["delivery_id"], row["id"]])
-    if stored is None:
+    attempt = ctx.store.find(hooks.ATTEMPTS, "id = ? AND webhook_id = ?", [ctx.params["delivery_id"], row["id"]])
+    stored = attempt and ctx.store.find(hooks.TABLE, "id = ?", [attempt["delivery_id"]])
+    if not stored:
         raise TheoError(404, "not_found", f"No delivery {ctx.params['delivery_id'][:100]!r} of this webhook.")
     with ctx.store.atomic():
         again = hooks.resend(ctx.t, stored)
-    return {"retried": True, "delivery_id": again["id"], "original_delivery_id": stored["id"]}
+    return {"retried": True, "delivery_id": again["id"], "original_delivery_id": attempt["id"]}
 
 
 async def rotate_secret(ctx: Ctx) -> dict:

@@ -16,8 +16,8 @@ from theazo_emu.core.errors import Conflict
 from theazo_emu.theazo.domain import events
 
 if TYPE_CHECKING:
+    from theazo_emu.core.store import Store
     from theazo_emu.core.tenant import Tenant
-    from theazo_emu.emulator import Emulator
 
 TABLE, KIND = "approvals", "approval"
 STATUSES = ("pending", "approved", "denied", "expired")
@@ -34,13 +34,11 @@ def approval_to_api(row: dict) -> dict[str, Any]:
     }
 
 
-def open_approval(emu: "Emulator", run: dict, key: str, action: str, params: Any, default_action: str,
+def open_approval(t: "Tenant", run: dict, key: str, action: str, params: Any, default_action: str,
                   now_ms: int, expires_ms: int) -> str:
     """A pending approval for step `key` of the workflow run; returns its id. Its agent is
-    the run's: the agent of the run's latest agent step, if one has started. Takes the
-    Emulator: `approval.requested` goes out through core/delivery."""
-    tenant = run["tenant"]
-    t = emu.tenant(tenant)
+    the run's: the agent of the run's latest agent step, if one has started."""
+    tenant = t.name
     approval_id = t.new_id("apr")
     latest = next(iter(t.store.select(
         "SELECT r.agent_id FROM workflow_tasks t JOIN runs r ON r.id = t.task_id AND r.tenant = :tenant "
@@ -53,7 +51,7 @@ def open_approval(emu: "Emulator", run: dict, key: str, action: str, params: Any
         "expires_at": iso(expires_ms), "expires_ms": expires_ms, "resolved_at": None, "resolved_by": None,
         "apr_modifications": None, "reason": None,
     })
-    events.publish(emu, tenant, events.Event("approval.requested", {
+    events.publish(t, events.Event("approval.requested", {
         "approvalId": approval_id, "workflowRunId": run["id"], "stepId": key, "action": action,
         "sessionId": run["session_id"], "userId": run["user_id"], "expiresAt": iso(expires_ms)}, now_ms))
     return approval_id
@@ -66,28 +64,26 @@ def cancel_pending(t: "Tenant", approval_id: str, now_ms: int, reason: str) -> N
                     at=iso(now_ms), reason=reason, id=approval_id)
 
 
-def record(emu: "Emulator", approval: dict, status: str, *, by: str, modifications: dict | None = None,
+def record(t: "Tenant", approval: dict, status: str, *, by: str, modifications: dict | None = None,
            reason: str | None = None) -> dict:
-    """Decide a pending approval (approved, denied or expired); returns it as it now is. Takes
-    the Emulator: `approval.resolved` goes out through core/delivery."""
+    """Decide a pending approval (approved, denied or expired); returns it as it now is."""
     if approval["status"] != "pending":
         raise Conflict(f"Approval {approval['id']} is {approval['status']}; only a pending approval can be "
                        "resolved.", {"status": approval["status"], "id": approval["id"]})
-    t = emu.tenant(approval["tenant"])
     changes = {"status": status, "resolved_at": t.now_iso(), "resolved_by": by,
                "apr_modifications": modifications, "reason": reason}
     t.store.update(TABLE, approval["id"], changes)
-    events.publish(emu, approval["tenant"], events.Event("approval.resolved", {
+    events.publish(t, events.Event("approval.resolved", {
         "approvalId": approval["id"], "workflowRunId": approval["run_id"], "stepId": approval["step_id"],
-        "status": status, "resolvedBy": by, "reason": reason}, emu.clock.now_ms()))
+        "status": status, "resolvedBy": by, "reason": reason}, t.now_ms()))
     return {**approval, **changes}
 
 
-def next_expiry(emu: "Emulator") -> int | None:  # every tenant's (ApprovalTimer)
-    return emu.store.scalar("SELECT MIN(expires_ms) FROM approvals WHERE status = 'pending'")
+def next_expiry(store: "Store") -> int | None:  # every tenant's (ApprovalTimer)
+    return store.scalar("SELECT MIN(expires_ms) FROM approvals WHERE status = 'pending'")
 
 
-def expiring(emu: "Emulator", at_ms: int) -> list[dict]:
+def expiring(store: "Store", at_ms: int) -> list[dict]:
     """Pending approvals of every tenant whose time is up at `at_ms`, in the order they expire."""
-    return emu.store.all("SELECT * FROM approvals WHERE status = 'pending' AND expires_ms <= ? "
-                         "ORDER BY expires_ms, id", [at_ms])
+    return store.all("SELECT * FROM approvals WHERE status = 'pending' AND expires_ms <= ? "
+                     "ORDER BY expires_ms, id", [at_ms])

@@ -26,8 +26,8 @@ from theazo_emu.theazo.domain.workflow.expressions import ExpressionError
 from theazo_emu.theazo.domain.workflow.steps import COMPOSITE, StepKinds
 
 if TYPE_CHECKING:
+    from theazo_emu.core.store import Store
     from theazo_emu.core.tenant import Tenant
-    from theazo_emu.emulator import Emulator
 
 log = logging.getLogger("theazo_emu")
 ACTIVE = ("running", "paused")
@@ -37,9 +37,8 @@ DEFAULT_RETRY = {"maxAttempts": 3, "delay": "1s", "backoff": "fixed"}
 MAX_PASSES = 100_000
 
 
-def create_run(emu: "Emulator", workflow: dict, session: dict, input_: dict, idempotency_key: str | None) -> dict:
+def create_run(t: "Tenant", workflow: dict, session: dict, input_: dict, idempotency_key: str | None) -> dict:
     """Insert a run of this workflow version and start its first steps; returns the row."""
-    t = emu.tenant(workflow["tenant"])
     now = t.now_ms()
     with t.store.atomic():
         row = t.store.insert("workflow_runs", {
@@ -51,7 +50,7 @@ def create_run(emu: "Emulator", workflow: dict, session: dict, input_: dict, ide
             "can_retry_from": None, "created_at": iso(now), "started_at": iso(now), "completed_at": None,
             "started_ms": now, "wake_ms": None, "event_seq": 0,
         })
-        runner = Runner(emu, row)
+        runner = Runner(t, row)
         runner.emit("workflow:start", "run.started", workflowId=workflow["id"], workflowVersion=workflow["version"])
         runner.advance()
     return runner.row
@@ -73,71 +72,71 @@ def new_node(kind: str, **extra: Any) -> dict:
     return {"status": "pending", "type": kind, "attempt": 0, "cost": 0, **extra}
 
 
-def load(emu: "Emulator", run_id: str) -> dict | None:
-    """The run with this id, whoever's it is (the workflow timer wakes every tenant's runs)."""
-    return emu.store.one("SELECT * FROM workflow_runs WHERE id = ?", [run_id])
+def load(store: "Store", run_id: str) -> dict | None:
+    """The run with this id, whoever's it is (the workflow timer wakes every tenant's runs,
+    and hands over the whole store)."""
+    return store.one("SELECT * FROM workflow_runs WHERE id = ?", [run_id])
 
 
 def _load(t: "Tenant", run_id: str) -> dict | None:
     return t.store.find("workflow_runs", "id = ?", [run_id], order=None)
 
 
-def _with_runner(emu: "Emulator", run: dict, action: str, *args: Any) -> "Runner":
-    runner = Runner(emu, run)
+def _with_runner(t: "Tenant", run: dict, action: str, *args: Any) -> "Runner":
+    runner = Runner(t, run)
     with runner.t.store.atomic():
         getattr(runner, action)(*args)
     return runner
 
 
-def advance(emu: "Emulator", run: dict) -> list[dict[str, Any]]:
+def advance(t: "Tenant", run: dict) -> list[dict[str, Any]]:
     """Move one run on at the current instant; returns what happened (for the clock's answer)."""
-    return _with_runner(emu, run, "advance").fired
+    return _with_runner(t, run, "advance").fired
 
 
-def cancel(emu: "Emulator", run: dict) -> dict:
-    return _with_runner(emu, run, "cancel").row
+def cancel(t: "Tenant", run: dict) -> dict:
+    return _with_runner(t, run, "cancel").row
 
 
-def retry(emu: "Emulator", run: dict) -> dict:
-    return _with_runner(emu, run, "retry").row
+def retry(t: "Tenant", run: dict) -> dict:
+    return _with_runner(t, run, "retry").row
 
 
-def resolve_approval(emu: "Emulator", approval: dict, status: str, *, by: str, modifications: dict | None = None,
+def resolve_approval(t: "Tenant", approval: dict, status: str, *, by: str, modifications: dict | None = None,
                      reason: str | None = None) -> dict:
     """Approve, deny or expire a pending approval (409 otherwise), then let its step go on."""
-    t = emu.tenant(approval["tenant"])
     with t.store.atomic():
-        approval = approvals.record(emu, approval, status, by=by, modifications=modifications, reason=reason)
-        approval_resolved(emu, approval)
+        approval = approvals.record(t, approval, status, by=by, modifications=modifications, reason=reason)
+        approval_resolved(t, approval)
     t.changes.notify()
     return approval
 
 
-def approval_resolved(emu: "Emulator", approval: dict) -> None:
+def approval_resolved(t: "Tenant", approval: dict) -> None:
     """An approval of a run's step was approved, denied or expired: the step goes on."""
-    run = _load(emu.tenant(approval["tenant"]), approval["run_id"]) if approval.get("run_id") else None
+    run = _load(t, approval["run_id"]) if approval.get("run_id") else None
     if run is None or run["status"] not in ACTIVE:
         return
     approved = approval["status"] == "approved" or (approval["status"] == "expired"
                                                      and approval["default_action"] == "approve")
-    _with_runner(emu, run, "deliver", approval["node_key"], "decision", {
+    _with_runner(t, run, "deliver", approval["node_key"], "decision", {
         "approvalId": approval["id"], "approved": approved, "status": approval["status"],
         "modifications": approval["apr_modifications"], "reason": approval["reason"],
         "resolvedBy": approval["resolved_by"]})
 
 
-def webhook_answered(emu: "Emulator", tenant: str, run_id: str, key: str, attempt: int, outcome: dict) -> None:
+def webhook_answered(t: "Tenant", run_id: str, key: str, attempt: int, outcome: dict) -> None:
     """A webhook step's response (or failure) arrived from the outside world."""
-    run = _load(emu.tenant(tenant), run_id)
+    run = _load(t, run_id)
     if run is not None and run["status"] in ACTIVE:
-        _with_runner(emu, run, "deliver", key, "response", outcome, attempt)
+        _with_runner(t, run, "deliver", key, "response", outcome, attempt)
 
 
 class Runner(StepKinds):
     """One run, loaded: its spec index, nodes and the events this step of the engine emits."""
 
-    def __init__(self, emu: "Emulator", row: dict) -> None:
-        self.emu, self.row, self.t = emu, row, emu.tenant(row["tenant"])
+    def __init__(self, t: "Tenant", row: dict) -> None:
+        self.row, self.t = row, t
         self.spec, self.state = row["wf_spec"], row["wf_state"]
         self.nodes: dict[str, dict] = self.state["nodes"]
         self.now = self.t.now_ms()
@@ -336,7 +335,7 @@ class Runner(StepKinds):
         self.cancel_children(key)
         if node.get("taskId") and node["status"] == "running":
             self.task_done(node["taskId"])
-            orchestration.release(self.emu, self.row["tenant"], node.get("agentId"))
+            orchestration.release(self.t, node.get("agentId"))
         if node.get("approvalId") and node["status"] == "waiting":
             approvals.cancel_pending(self.t, node["approvalId"], self.now, reason)
         node.update(status="cancelled", completedMs=self.now, error=reason)
@@ -404,8 +403,8 @@ class Runner(StepKinds):
     # ---- bookkeeping ----
 
     def on_webhook(self, key: str, attempt: int) -> Any:
-        emu, tenant, run_id = self.emu, self.t.name, self.row["id"]
-        return lambda outcome: webhook_answered(emu, tenant, run_id, key, attempt, outcome)
+        t, run_id = self.t, self.row["id"]
+        return lambda outcome: webhook_answered(t, run_id, key, attempt, outcome)
 
     def children(self, key: str) -> list[str]:
         return [k for k in self.nodes if self.parent_of(k) == key]

@@ -24,7 +24,6 @@ from theazo_emu.theazo.domain.workflow.expressions import evaluate, resolve, tru
 
 if TYPE_CHECKING:
     from theazo_emu.core.tenant import Tenant
-    from theazo_emu.emulator import Emulator
 
 COMPOSITE = ("parallel", "map", "condition")
 MAX_MAP_ITEMS = 1000
@@ -42,7 +41,6 @@ class StepFailure(ApiError):
 
 
 class StepKinds:
-    emu: "Emulator"  # spawning and releasing agents publish run events (core/delivery)
     t: "Tenant"  # the run's tenant
     row: dict
     spec: dict
@@ -91,7 +89,7 @@ class StepKinds:
                                            allow_tools=policy.get("allowTools"), deny_tools=policy.get("denyTools"))
         task = self._task(key, spec, context)
         session = self.t.store.get("sessions", self.row["session_id"], "session")
-        agent, run = orchestration.spawn(self.emu, session, body, task)
+        agent, run = orchestration.spawn(self.t, session, body, task)
         cents = run["result"]["cost"]["amount"]
         node.update(taskId=run["id"], agentId=agent["id"], cost=node["cost"] + cents)
         self.row["total_cents"] += cents
@@ -122,7 +120,7 @@ class StepKinds:
         if outcome is None:
             return False
         self.task_done(node["taskId"])
-        orchestration.release(self.emu, self.row["tenant"], node["agentId"])
+        orchestration.release(self.t, node["agentId"])
         cap = (self.spec.get("policy") or {}).get("maxCostPerStep")
         if outcome["error"]:
             self.fail(key, outcome["error"]["code"], outcome["error"]["message"])
@@ -151,7 +149,7 @@ class StepKinds:
     def start_approval(self, key: str, node: dict, spec: dict) -> None:
         params = resolve(spec.get("params") or {}, self.context(key))
         expires = self.now + duration_ms(spec.get("timeout") or DEFAULT_APPROVAL_TIMEOUT)
-        approval_id = open_approval(self.emu, self.row, key, spec["action"], params,
+        approval_id = open_approval(self.t, self.row, key, spec["action"], params,
                                     spec.get("defaultAction") or "deny", self.now, expires)
         node.update(status="waiting", approvalId=approval_id, params=params)
         self.emit_step("approval:requested", "approval.requested", key, approvalId=approval_id,

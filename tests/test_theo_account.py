@@ -114,9 +114,16 @@ def limited():
         yield client
 
 
-def test_rate_limits_are_off_by_default(client):
-    response = client.get("/api/v1/models", headers=bearer(theo_key()))
-    assert not any(name.startswith("x-ratelimit") for name in response.headers)
+def test_rate_limits_are_off_by_default_and_the_headers_say_so(client):
+    key = theo_key()
+    for _ in range(3):
+        response = client.get("/api/v1/models", headers=bearer(key))
+    assert response.status_code == 200
+    assert {n: v for n, v in response.headers.items() if n.startswith("x-ratelimit")} == {
+        "x-ratelimit-limit-requests": "unlimited", "x-ratelimit-remaining-requests": "unlimited",
+        "x-ratelimit-reset-requests": "0s", "x-ratelimit-limit-tokens": "unlimited",
+        "x-ratelimit-remaining-tokens": "unlimited", "x-ratelimit-reset-tokens": "0s"}
+    assert "x-ratelimit-limit-requests" not in client.get("/api/v1/health").headers  # keyless: nothing counted
 
 
 def test_every_answer_to_a_limited_key_carries_the_six_headers_and_the_fourth_is_429(limited):

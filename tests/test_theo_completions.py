@@ -166,6 +166,11 @@ def test_the_stream_sends_every_event_in_order_and_its_tokens_join_to_the_conten
     assert meta["id"] == done["id"] and meta["id"].startswith("cmpl_")
     assert meta["resolved_mode"] == "code" and meta["model"]["id"] == "theo-1-code"
     assert meta["conversation_id"] == done["conversation_id"] and meta["request_id"] == done["request_id"]
+    assert meta["routing"] == done["routing"] == {"mode": "code", "resolved_mode": "code", "classified": False,
+                                                  "model": "theo-1-code", "engine": "theo-core", "pinned": False,
+                                                  "failover": False}
+    pinned = _stream(client, key, prompt="hi", model_overrides={"fast": "theo-1-reason"})[-1]["data"]["routing"]
+    assert pinned["classified"] and pinned["pinned"] and pinned["model"] == "theo-1-reason"
     tokens = "".join(f["data"]["token"] for f in frames if f["event"] == "token")
     assert tokens == done["content"] == plain["content"]
     assert done["usage"] == plain["usage"] and done["follow_ups"] == plain["follow_ups"]
@@ -218,8 +223,8 @@ def test_the_same_request_gives_the_same_bytes_on_a_fresh_emulator():
 NASTY = [
     ({}, "validation_error"),
     ({"prompt": None}, "validation_error"),
-    ({"prompt": ""}, "empty_prompt"),
-    ({"prompt": "   \n\t"}, "empty_prompt"),
+    ({"prompt": ""}, "validation_error"),
+    ({"prompt": "   \n\t"}, "validation_error"),
     ({"prompt": 123}, "validation_error"),
     ({"prompt": ["hi"]}, "validation_error"),
     ({"prompt": "hi", "mode": "turbo"}, "validation_error"),
@@ -268,6 +273,20 @@ def test_hostile_json_is_400_validation_error_and_changes_nothing(client, raw):
                            content=raw)
     theo_error(response, 400, "validation_error")
     assert held(client, key) == before
+
+
+def test_a_400_says_what_to_change(client):
+    """The message names the field, its allowed values, an unknown field and where JSON broke."""
+    def message(**kwargs):
+        response = client.post("/api/v1/completions", headers={**bearer(theo_key()), "Content-Type": "application/json"},
+                               **kwargs)
+        return theo_error(response, 400, "validation_error")["message"]
+
+    assert message(json={"prompt": ""}) == "prompt: must be a non-empty string."
+    turbo = message(json={"prompt": "hi", "mode": "turbo"})
+    assert "mode: Input should be 'auto', 'fast', 'think'" in turbo and "'vision'" in turbo
+    assert "promt: Unknown field" in message(json={"promt": "hi"})
+    assert "line 3 column 1" in message(content=b'{\n "prompt": "hi",\n}')
 
 
 def test_an_oversized_body_is_413_and_changes_nothing(client):

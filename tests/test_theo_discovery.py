@@ -18,8 +18,11 @@ def test_health_needs_no_key_ignores_a_bad_one_and_is_cached_30_seconds(client):
     first = client.get("/api/v1/health")
     assert first.status_code == 200 and first.headers["x-cache"] == "MISS"
     assert first.json() == {"status": "healthy", "timestamp": "2025-05-01T00:00:00.000Z", "version": "2026-03-28",
-                            "providers": {name: {"status": "healthy"}
-                                          for name in ("theo-core", "theo-vision", "theo-search")}}
+                            "providers": {"theo-core": {"status": "healthy", "latencyMs": 45},
+                                          "theo-vision": {"status": "healthy", "latencyMs": 120},
+                                          "theo-search": {"status": "healthy", "latencyMs": 89}},
+                            "infrastructure": {"database": {"status": "healthy", "latencyMs": 3},
+                                               "redis": {"status": "healthy", "latencyMs": 1}}}
     advance(client, 29)
     cached = client.get("/api/v1/health", headers=bearer("theo_sk_live_not_a_key"))
     assert cached.status_code == 200 and cached.headers["x-cache"] == "HIT"
@@ -33,7 +36,7 @@ def test_health_reports_what_the_admin_api_sets_and_down_is_503_with_retry_after
     degraded = client.put("/_emu/theo/health", json={"status": "degraded", "providers": {"theo-vision": "down"}})
     assert degraded.status_code == 200
     body = client.get("/api/v1/health").json()
-    assert body["status"] == "degraded" and body["providers"]["theo-vision"] == {"status": "down"}
+    assert body["status"] == "degraded" and body["providers"]["theo-vision"] == {"status": "down", "latencyMs": None}
     client.put("/_emu/theo/health", json={"status": "down"})
     down = client.get("/api/v1/health")
     assert down.status_code == 503 and down.headers["retry-after"] == "30" and down.json()["status"] == "down"

@@ -122,11 +122,11 @@ def test_benchmarks_measure_this_tenants_completions_in_the_window(client):
     assert body["counters"]["total"] == 3 and body["counters"]["routing_accuracy"] == 1.0
     assert set(body["latency_by_mode"]) == {"fast", "code"} and body["latency_by_mode"]["fast"]["count"] == 2
     assert body["ttft_by_mode"]["fast"]["count"] == 1 and body["classification"]["count"] == 2
-    assert body["counters"]["by_mode"]["code"]["count"] == 1 and body["counters"]["total_tokens"] > 0
+    assert body["counters"]["by_mode"] == {"code": 1, "fast": 2} and body["counters"]["total_tokens"] > 0
     advance(client, 2 * 86_400)
     assert client.get("/api/v1/benchmarks", headers=bearer(key)).json()["counters"]["total"] == 0
     week = client.get("/api/v1/benchmarks?window=7d", headers=bearer(key)).json()
-    assert week["counters"]["total"] == 3 and week["bucket"] == "6h"
+    assert week["counters"]["total"] == 3 and week["bucket"] == "2025-05-03T00"  # the hour it was aggregated in
     for window in ("1y", "24H", "24h\r\n", "24h "):
         theo_error(client.get("/api/v1/benchmarks", params={"window": window}, headers=bearer(key)), 400,
                    "validation_error")

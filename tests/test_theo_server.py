@@ -87,6 +87,20 @@ def _plain_and_streamed(client: openai.OpenAI) -> None:
     assert [m.id for m in client.models.list()][:2] == ["theo-1-auto", "theo-1-flash"]
 
 
+def test_the_openai_client_at_the_docs_base_url_is_theos(server_url):
+    """openai-compat.mdx points clients at `<host>/v1`: with a Theo key, Theazo's prefix serves
+    Theo's chat completions and models; a Theazo key there keeps Theazo's answer."""
+    with openai.OpenAI(base_url=f"{server_url}/v1", api_key=KEY, max_retries=0) as client:
+        _plain_and_streamed(client)
+        _tools(client)
+        with pytest.raises(openai.BadRequestError) as bad:
+            client.chat.completions.create(model="theo-1-auto", messages=[])
+        assert bad.value.body["code"] == "validation_error"  # Theo's envelope
+    theazo = httpx.post(f"{server_url}/v1/chat/completions", headers=bearer("th_test_server"), json={})
+    assert theazo.status_code == 405 and "type" not in theazo.json()["error"]
+    assert httpx.get(f"{server_url}/v1/models", headers=bearer("th_test_server")).status_code == 404
+
+
 def test_the_openai_client_round_trips_tools(server_url):
     with _openai(server_url) as client:
         _tools(client)
@@ -178,6 +192,11 @@ def test_rate_limit_headers_over_the_wire():
         assert response.headers["x-ratelimit-remaining-requests"] == "59"
         assert response.headers["x-ratelimit-limit-tokens"] == "100000"
         assert response.headers["x-ratelimit-reset-tokens"] == "0s"
+    with serve_process("--clock", START) as url:  # unenforced by default, and the headers say so
+        for path in ("/api/v1/models", "/v1/models"):
+            response = httpx.get(f"{url}{path}", headers=bearer(KEY))
+            assert response.headers["x-ratelimit-limit-requests"] == "unlimited"
+            assert response.headers["x-ratelimit-remaining-tokens"] == "unlimited"
 
 
 def test_a_concurrent_duplicate_never_runs_twice(server_url):

@@ -24,7 +24,7 @@ from theazo_emu.core.front import Front
 from theazo_emu.core.http import ApiRoute
 from theazo_emu.core.surface import Dispatcher, mount
 from theazo_emu.record.tape import TapeMiddleware
-from theazo_emu.surfaces import SURFACES, THEAZO, error_response, surface_for
+from theazo_emu.surfaces import SURFACES, THEAZO, edge_path, error_response, surface_for
 
 from .emulator import Emulator
 from .settings import Settings
@@ -77,7 +77,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app = _App(
         debug=False,
         # Outermost first; record/replay innermost, so the journal sees replayed and proxied requests.
-        middleware=[Middleware(Front, emu=emu, surface_for=surface_for),
+        middleware=[Middleware(Front, emu=emu, surface_for=surface_for, edge_path=edge_path),
                     Middleware(TapeMiddleware, emu=emu, error_response=error_response)],
     )
     app.router = Dispatcher(mounts, THEAZO, lifespan, home="/_emu/ui")

@@ -6,6 +6,7 @@ from starlette.responses import Response
 from starlette.types import Scope
 
 from theazo_emu.admin.surface import ADMIN
+from theazo_emu.core.auth import THEO_PREFIX
 from theazo_emu.core.surface import Surface
 from theazo_emu.theazo.surface import THEAZO
 from theazo_emu.theo.surface import THEO
@@ -19,6 +20,18 @@ def surface_for(path: str) -> Surface:
         if path == surface.prefix or path.startswith(surface.prefix + "/"):
             return surface
     return THEAZO
+
+
+# Theo's OpenAI base URL (`https://api.hitheo.ai/v1`) on the emulator's host: Theazo serves
+# neither path, so a Theo key there reaches Theo's routes (and Theo's envelope).
+OPENAI_PATHS = frozenset({"/v1/chat/completions", "/v1/models"})
+
+
+def edge_path(path: str, key: str | None) -> str:
+    """The path a request is served on: Theo's for its OpenAI paths under /v1 with a Theo key."""
+    if key and key.startswith(THEO_PREFIX) and path in OPENAI_PATHS:
+        return "/api" + path
+    return path
 
 
 def error_response(scope: Scope, status: int, code: str, message: str, details: object = None) -> Response:

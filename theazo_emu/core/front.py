@@ -40,9 +40,11 @@ _MAX_ERROR_BODY = 16 * 1024
 
 
 class Front:
-    def __init__(self, app: ASGIApp, emu: "Host", surface_for: Callable[[str], "Surface"]) -> None:
+    def __init__(self, app: ASGIApp, emu: "Host", surface_for: Callable[[str], "Surface"],
+                 edge_path: Callable[[str, str | None], str] = lambda path, key: path) -> None:
         self.app, self.emu = app, emu
         self.surface_for = surface_for  # which surface's envelope a failure outside every route takes
+        self.edge_path = edge_path  # a path another surface serves for this key (Theo's OpenAI base URL)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -59,6 +61,9 @@ class Front:
         if key:
             tenant = tenant_of(key)
             emu.aliases.note(key, tenant)  # the inspector names tenants by their key's alias
+        path = self.edge_path(scope["path"], key)
+        if path != scope["path"]:
+            scope = {**scope, "path": path, "raw_path": path.encode()}
         now = emu.clock.now_ms()
         request_id = emu.ids.request_id(tenant or "public", now)
         state = scope.get("state")

@@ -310,6 +310,10 @@ def validate(model: "type[BaseModel]", data: Any) -> "BaseModel":
     except ValidationError as exc:
         details = [{"field": _field_path(err["loc"]), "message": err["msg"], "type": err["type"]}
                    for err in exc.errors(include_url=False)]
+        if isinstance(data, dict):  # a misspelt field is often why a required one is missing
+            known = {f.alias or name for name, f in model.model_fields.items()} | set(model.model_fields)
+            details += [{"field": str(k), "message": "Unknown field", "type": "unknown_field"}
+                        for k in data if k not in known and not any(d["field"] == k for d in details)][:10]
         fields = sorted({d["field"] for d in details})
         raise Unprocessable(f"Request body failed validation: {', '.join(fields)}.", details) from None
 

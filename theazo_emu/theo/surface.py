@@ -99,8 +99,18 @@ def authenticate(emu: "Host", authorization: str | None) -> tuple[str | None, st
 
 def render_error(request_id: str, status: int, code: str, message: str, details: Any,
                  headers: dict[str, str]) -> Json:
-    return Json(error_body(status, code, message, request_id), status_code=status,
+    return Json(error_body(status, code, spelled_out(message, details), request_id), status_code=status,
                 headers={**headers, "X-Request-Id": request_id})
+
+
+def spelled_out(message: str, details: Any) -> str:
+    """Theo's envelope has no details field: its message names each field's problem (the allowed
+    values, an unknown field, a malformed body's line and column), as Theazo's details do."""
+    if not isinstance(details, list) or not details:
+        return message
+    parts = [f"{d['field']}: {d['message']}" if d.get("field") != "body" else str(d["message"])
+             for d in details[:10] if isinstance(d, dict) and d.get("message")]
+    return f"{message.rstrip('.')} ({'; '.join(parts)})." if parts else message
 
 
 def required_scopes(path: str) -> tuple[str, ...]:

@@ -3,8 +3,8 @@
 theo-api.md §2.2 (POST /completions), §2.6 (POST /chat/completions, the OpenAI shape) and
 §1.1 (keys). Validation is strict about types (a string is not a number, 1 is not true),
 and lenient about unknown fields, which are ignored (the SDK and OpenAI clients send many).
-Every failure is 400 `validation_error` in Theo's envelope, except a blank prompt, which is
-400 `empty_prompt` (raised from here, so it wins over the body's other faults).
+Every failure is 400 `validation_error` in Theo's envelope (a blank prompt too, as the create
+page's table says: raised from here, so it wins over the body's other faults).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ class NoBody(TheoBody):
 
 def _not_blank(value: str) -> str:
     if not value.strip():
-        raise TheoError(400, "empty_prompt", "The prompt is empty: send a non-empty 'prompt'.")
+        raise TheoError(400, "validation_error", "prompt: must be a non-empty string.")
     return value
 
 

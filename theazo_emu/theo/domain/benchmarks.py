@@ -7,8 +7,9 @@ milliseconds: 0 under a frozen clock, wall time under a flowing one). Over the w
 (p50, p95, p99, count of the request durations, by resolved mode), `ttft_by_mode` (streams
 only: the emulator writes the first token with the rest, so it is their duration),
 `classification` (the `auto` requests; null when none), `counters` (totals, tokens and cost,
-by mode; no failover happens and routing is always what it classified, so
-`failover_count` is 0 and `routing_accuracy` 1.0) and the `bucket` the window is counted in.
+`by_mode` the count of each mode, as the docs' example shows; no failover happens and routing
+is always what it classified, so `failover_count` is 0 and `routing_accuracy` 1.0) and the
+`bucket`: the UTC hour the report was aggregated in, stamped as the docs do (`2026-04-16T05`).
 The journal is a bounded ring (`--journal-size`): older completions fall out of it.
 """
 
@@ -24,7 +25,7 @@ from theazo_emu.theo.domain.engines import cents
 if TYPE_CHECKING:
     from theazo_emu.core.tenant import Tenant
 
-WINDOWS = {"24h": (86_400_000, "1h"), "7d": (7 * 86_400_000, "6h"), "30d": (30 * 86_400_000, "1d")}
+WINDOWS = {"24h": 86_400_000, "7d": 7 * 86_400_000, "30d": 30 * 86_400_000}
 
 
 def _percentile(values: list[int], p: float) -> int:
@@ -37,7 +38,7 @@ def _stats(values: list[int], *ps: int) -> dict[str, int]:
 
 
 def report(t: "Tenant", window: str) -> dict[str, Any]:
-    span, bucket = WINDOWS[window]
+    span = WINDOWS[window]
     now = t.now_ms()
     entries = list(t.journal.entries)
     durations = {e["requestId"]: e.get("durationMs") or 0 for e in entries
@@ -46,7 +47,7 @@ def report(t: "Tenant", window: str) -> dict[str, Any]:
             and now - span <= e["atMs"] <= now]
     latency: dict[str, list[int]] = defaultdict(list)
     ttft: dict[str, list[int]] = defaultdict(list)
-    by_mode: dict[str, dict[str, Any]] = defaultdict(lambda: {"count": 0, "tokens": 0, "cost_units": 0})
+    by_mode: dict[str, dict[str, int]] = defaultdict(lambda: {"count": 0, "tokens": 0, "cost_units": 0})
     classified: list[int] = []
     for entry in done:
         took = durations.get(entry.get("requestId"), 0)
@@ -61,13 +62,12 @@ def report(t: "Tenant", window: str) -> dict[str, Any]:
         counts["tokens"] += entry.get("tokens", 0)
         counts["cost_units"] += entry.get("costUnits", 0)
     return {
-        "window": window, "bucket": bucket, "from": iso(now - span), "to": iso(now),
+        "window": window, "bucket": iso(now)[:13], "from": iso(now - span), "to": iso(now),
         "latency_by_mode": {m: _stats(v, 50, 95, 99) for m, v in sorted(latency.items())},
         "ttft_by_mode": {m: _stats(v, 50, 95) for m, v in sorted(ttft.items())},
         "classification": _stats(classified, 50, 95) if classified else None,
         "counters": {"total": len(done), "failover_count": 0, "routing_accuracy": 1.0 if done else None,
                      "total_tokens": sum(c["tokens"] for c in by_mode.values()),
                      "total_cost_cents": cents(sum(c["cost_units"] for c in by_mode.values())),
-                     "by_mode": {m: {"count": c["count"], "tokens": c["tokens"], "cost_cents": cents(c["cost_units"])}
-                                 for m, c in sorted(by_mode.items())}},
+                     "by_mode": {m: c["count"] for m, c in sorted(by_mode.items())}},
     }

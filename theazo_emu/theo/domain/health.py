@@ -3,6 +3,10 @@
 theo-api.md §1.1: the answer is cached for 30 seconds (of virtual time here), which the
 `X-Cache: HIT|MISS` header tells; `down` answers 503 with `Retry-After: 30`. The state lives
 in the emulator's extras (it is forgotten on a full reset, like any in-memory state).
+Each provider carries a `latencyMs` and the body an `infrastructure` block (database, redis),
+as `docs/cli-reference/status.mdx` and the MCP package's tests show: fixed figures (those of
+the status page), so answers stay deterministic; a provider set `down` or `unconfigured` has
+no latency to report (null).
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ if TYPE_CHECKING:
 
 CACHE_MS = 30_000
 PROVIDERS = ("theo-core", "theo-vision", "theo-search")
+LATENCY_MS = {"theo-core": 45, "theo-vision": 120, "theo-search": 89}
+INFRASTRUCTURE = {"database": {"status": "healthy", "latencyMs": 3}, "redis": {"status": "healthy", "latencyMs": 1}}
 
 
 @dataclass
@@ -38,8 +44,14 @@ class Health:
         if not hit:
             self.cached_at_ms, self.timestamp = now, clock.now_iso()
         body = {"status": self.status, "timestamp": self.timestamp, "version": VERSION,
-                "providers": {name: {"status": status} for name, status in self.providers.items()}}
+                "providers": {name: {"status": status, "latencyMs": _latency(name, status)}
+                              for name, status in self.providers.items()},
+                "infrastructure": {name: dict(part) for name, part in INFRASTRUCTURE.items()}}
         return body, hit
+
+
+def _latency(provider: str, status: str) -> int | None:
+    return None if status in ("down", "unconfigured") else LATENCY_MS.get(provider, 50)
 
 
 def state(extras: dict[str, Any]) -> Health:

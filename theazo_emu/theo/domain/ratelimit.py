@@ -6,8 +6,10 @@ key may get its own (fixtures' `theoKeys`, PUT /_emu/theo/account). Windows slid
 of virtual time (advance the clock to get past one). The guard counts a request before its
 endpoint runs and refuses it with 429 `rate_limit_exceeded`, or `token_limit_exceeded` once
 the minute's tokens are spent; completions also count against their mode's cap (429
-`mode_rate_limit_exceeded`) and book the tokens they used. Every answer to a limited key
+`mode_rate_limit_exceeded`) and book the tokens they used. Every answer to a keyed request
 carries the six X-Ratelimit-* headers, resets spelled like `58s`; a 429 has `Retry-After`.
+A key with no tier says so rather than invent numbers: limits and remainders `unlimited`,
+resets `0s`.
 """
 
 from __future__ import annotations
@@ -24,6 +26,10 @@ if TYPE_CHECKING:
     from theazo_emu.settings import Settings
 
 STATE = "rate_limit"  # the scope-state key front.py sends rate-limit headers from (ratelimit.HEADERS_STATE)
+
+
+UNLIMITED = {f"X-Ratelimit-{what}-{unit}": value for unit in ("Requests", "Tokens")
+             for what, value in (("Limit", "unlimited"), ("Remaining", "unlimited"), ("Reset", "0s"))}
 
 
 class Tier(NamedTuple):
@@ -92,8 +98,11 @@ class TheoLimiter:
 
     async def guard(self, ctx: "Ctx", route: "ApiRoute") -> None:
         """Count the request, or refuse it; leave the headers for the response."""
-        tier = self.tier_for(ctx.key) if ctx.key is not None else None
+        if ctx.key is None:
+            return
+        tier = self.tier_for(ctx.key)
         if tier is None:
+            ctx.request.scope.setdefault("state", {})[STATE] = UNLIMITED
             return
         now = ctx.now_ms()
         used, tokens_reset = self.tokens_used(ctx.key, now)

@@ -1,7 +1,7 @@
 """A completion on the wire: Theo's envelope and stream, and the OpenAI-compatible ones.
 
 theo-api.md §2.3-§2.6. `completion_body` is the native answer; `native_frames` the native
-stream (`thinking`, `meta`, `skills`, `genui_meta`, one `tool` per tool, one `artifact` per
+stream (`thinking`, `meta` (with `routing`), `skills`, `genui_meta`, one `tool` per tool, one `artifact` per
 artifact, the `token`s, then `done`, or an `error` event after a scripted failure's
 tokens), whose tokens join to `done.content`. `openai_body` is the `chat.completion`
 envelope (`format: "openai"` and /chat/completions) and `openai_frames` its
@@ -37,12 +37,20 @@ def completion_body(result: Result) -> dict[str, Any]:
     return body
 
 
+def routing(result: Result) -> dict[str, Any]:
+    """How the request was routed (the SDK's `meta.routing` and `done.routing`): classified
+    when `auto`, pinned by `model_overrides` otherwise; nothing fails over here."""
+    return {"mode": result.mode, "resolved_mode": result.resolved_mode, "classified": result.mode == "auto",
+            "model": result.engine.id, "engine": result.engine.engine,
+            "pinned": result.engine is not engines.BY_MODE.get(result.resolved_mode), "failover": False}
+
+
 def native_frames(result: Result) -> list[Frame]:
     answer = result.answer
     frames = [Frame("thinking", "", None), Frame("meta", {
         "id": result.id, "mode": result.mode, "resolved_mode": answer.resolved_mode,
         "model": engines.model_to_api(result.engine), "tools": list(answer.tools_used), "artifacts": result.artifacts,
-        "conversation_id": result.conversation_id, "request_id": result.request_id}, None)]
+        "routing": routing(result), "conversation_id": result.conversation_id, "request_id": result.request_id}, None)]
     if result.skills:
         frames.append(Frame("skills", {"active": list(result.skills)}, None))
     if answer.resolved_mode == "genui":
@@ -58,7 +66,7 @@ def native_frames(result: Result) -> list[Frame]:
         return frames
     done: dict[str, Any] = {
         "id": result.id, "content": answer.content, "follow_ups": list(answer.follow_ups), "usage": usage(answer),
-        "conversation_id": result.conversation_id, "request_id": result.request_id,
+        "routing": routing(result), "conversation_id": result.conversation_id, "request_id": result.request_id,
         "billing": {"cost_cents": engines.cents(answer.cost_units), "currency": "usd",
                     "balance_cents": None if result.balance_units is None else engines.cents(result.balance_units)}}
     if result.skills:

@@ -17,15 +17,18 @@ too; choosing the rows (`PageParams`, `Cursor`, `Where`) is shared here.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
+import re
 import sqlite3
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, NamedTuple, Sequence
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Match, Route
+from starlette.convertors import Convertor
+from starlette.routing import Match, Route, compile_path, request_response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from theazo_emu.core import errors, installed, jsonio
@@ -145,13 +148,34 @@ class ApiRoute(Route):
     def __init__(self, surface: "Surface", module: str, path: str, method: str, *, name: str, public: bool,
                  status: int, summary: str, max_body: int | None, secret_fields: tuple[str, ...],
                  guards: "Sequence[Guard]" = ()) -> None:
-        super().__init__(path, self._respond, methods=[method], name=name)
+        # Route.__init__ minus compile_path: the path's regex is compiled when the route is first
+        # tried (SurfaceRouter tries only the routes of a request's method and first segment), which
+        # saves start-up compiling some 300 regexes most of which a run never needs.
+        self.path, self.endpoint, self.name, self.include_in_schema = path, self._respond, name, True
+        self.app = request_response(self._respond)
+        self.methods = {method, "HEAD"} if method == "GET" else {method}
         self.surface, self.module = surface, module
         self.public, self.success_status, self.summary = public, status, summary
         self.max_body = max_body  # None: the API's limit (settings.max_body_bytes)
         self.secret_fields = secret_fields  # known before loading: the journal redacts by them
         self.guards = tuple(guards)
         self._declared: Declared | None = None
+
+    @functools.cached_property
+    def _compiled(self) -> tuple[re.Pattern[str], str, dict[str, Convertor[Any]]]:
+        return compile_path(self.path)
+
+    @property
+    def path_regex(self) -> re.Pattern[str]:  # type: ignore[override]
+        return self._compiled[0]
+
+    @property
+    def path_format(self) -> str:  # type: ignore[override]
+        return self._compiled[1]
+
+    @property
+    def param_convertors(self) -> dict[str, Convertor[Any]]:  # type: ignore[override]
+        return self._compiled[2]
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         """Route.matches on the whole path (a surface's routes carry its prefix): no sub-path

@@ -183,6 +183,15 @@ def test_entries_are_the_tenants_own_and_go_with_a_reset(client):
     assert "_cached" not in _post(client, key, **BASE)
 
 
+def test_entries_travel_with_an_exported_state(client):
+    key = theo_key()
+    _post(client, key, **BASE)
+    document = client.get("/_emu/state/export", params={"key": key}).json()
+    assert client.post("/_emu/reset", json={}).status_code == 200
+    assert client.post("/_emu/state/import", json=document).status_code == 200
+    assert _post(client, key, **BASE)["_cached"] is True
+
+
 def test_the_key_is_a_digest_never_the_prompt(app, client):
     key = theo_key()
     _post(client, key, prompt="my secret prompt 12345", mode="fast")
@@ -243,3 +252,11 @@ def test_structured_output_names_a_parse_error_and_only_data_extraction_has_it(c
     assert "line 1 column" in done["structured_output"]["parse_error"]
     _, done = _frames(client, key, prompt='Extract {"a": 1}', mode="fast")
     assert "structured_output" not in done
+
+
+@pytest.mark.parametrize("prompt,error", [("[" * 50_000, "nested too deeply"), ('{"a": NaN}', "NaN is not JSON"),
+                                          ('{"a": -Infinity}', "-Infinity is not JSON"),
+                                          ('{"a": 1e999}', "out of range")])
+def test_structured_output_refuses_what_json_cannot_carry(client, prompt, error):
+    _, done = _frames(client, theo_key(), prompt=prompt, mode="data_extraction")
+    assert done["structured_output"]["data"] is None and error in done["structured_output"]["parse_error"]

@@ -15,6 +15,7 @@ arguments built from their JSON Schema; given the results, it answers from them.
 from __future__ import annotations
 
 import json
+import math
 import random
 import re
 from functools import lru_cache
@@ -62,6 +63,18 @@ def _generated(seed: int, ask: Ask) -> Answer:
                   structured=structured)
 
 
+def _finite(text: str) -> float:
+    number = float(text)
+    if math.isinf(number):
+        raise ValueError(f"number out of range: {text[:40]}")
+    return number
+
+
+def _constant(name: str) -> float:
+    raise ValueError(f"{name} is not JSON")
+
+
+_STRICT = json.JSONDecoder(parse_float=_finite, parse_constant=_constant)  # what a JSON answer can carry
 _KEY = re.compile(r"([A-Za-z][A-Za-z0-9_ ]{0,60}):\s+")
 
 
@@ -72,9 +85,11 @@ def extracted(prompt: str) -> dict[str, Any]:
     starts = [i for i in (prompt.find("{"), prompt.find("[")) if i >= 0]
     if starts:
         try:
-            return {"type": "json", "data": json.JSONDecoder().raw_decode(prompt[min(starts):])[0]}
+            return {"type": "json", "data": _STRICT.raw_decode(prompt[min(starts):])[0]}
         except ValueError as exc:
             return {"type": "json", "data": None, "parse_error": str(exc)}
+        except RecursionError:
+            return {"type": "json", "data": None, "parse_error": "JSON nested too deeply"}
     pairs = {}
     for segment in re.split(r"[,;\n]", prompt):
         keys = list(_KEY.finditer(segment))

@@ -195,7 +195,8 @@ def test_format_openai_gives_the_chat_completion_envelope_and_its_chunk_stream(c
     assert body["choices"][0]["message"]["role"] == "assistant" and body["choices"][0]["finish_reason"] == "stop"
     assert set(body["usage"]) == {"prompt_tokens", "completion_tokens", "total_tokens"}
     assert body["theo_metadata"]["resolved_mode"] == "fast" and body["theo_metadata"]["engine"] == "theo-core"
-    frames = _stream(client, key, prompt="hello", format="openai", stream_options={"include_usage": True})
+    # another user's: the same request by the same user would be a semantic-cache hit at zero tokens
+    frames = _stream(client, theo_key(), prompt="hello", format="openai", stream_options={"include_usage": True})
     assert all(f["event"] is None for f in frames) and frames[-1]["data"] == "[DONE]"
     assert frames[-2]["data"]["choices"] == [] and frames[-2]["data"]["usage"] == body["usage"]
     text = "".join(f["data"]["choices"][0]["delta"].get("content", "") for f in frames[:-2])

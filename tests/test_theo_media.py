@@ -38,7 +38,7 @@ def test_images_answer_count_images_with_the_enriched_prompt_and_their_cost(clie
     assert first["prompt"].startswith("a red fox, in a watercolor style, 16:9 aspect ratio")
     usage = client.get("/api/v1/usage", headers=bearer(key)).json()
     assert usage["by_mode"]["image"] == {"requests": 1, "prompt_tokens": 0, "completion_tokens": 0,
-                                         "total_tokens": 0, "cost_cents": 12}
+                                         "total_tokens": 0, "cost_cents": 12, "cache_hits": 0}
     entry = client.get("/api/v1/audit?action=image.created", headers=bearer(key)).json()["events"][0]
     assert entry["entityId"] == body["id"] and "red fox" not in str(entry)  # the prompt only as its digest
 

@@ -75,7 +75,7 @@ ADMIN = (*(Family(f"theazo_emu.admin.routes.{name}")
 THEO = (
     _theo("discovery"),
     _theo("keys", "theo_keys"),
-    _theo("completions", "theo_ledger", "theo_credits", "theo_events"),
+    _theo("completions", "theo_ledger", "theo_credits", "theo_events", "theo_cache"),
     _theo("chat"),
     _theo("conversations", "theo_conversations", "theo_messages"),
     _theo("audit", "theo_audit"),

@@ -41,6 +41,8 @@ class Settings:
     # The Theo surface's per-key tier: None (off), 'free', 'starter', 'pro', 'enterprise' or a
     # number of requests per minute (theo/domain/ratelimit.py).
     theo_rate_limit: str | None = None
+    # Theo's semantic cache (theo/domain/cache.py): on, as the service caches by default.
+    theo_cache: bool = True
     # Let Theo webhooks call private addresses and plain http (a receiver on loopback).
     allow_private_webhooks: bool = False
     # Record and replay (recording.py) and the journal's size (journal.py).

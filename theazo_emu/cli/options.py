@@ -81,6 +81,10 @@ def emulator_options(func: Callable) -> Callable:
                      callback=_theo_rate_limit,
                      help="Theo (/api/v1) tier per API key: free (60 requests and 100k tokens a minute), starter, "
                           "pro, enterprise, N requests a minute, or off (default). [env THEAZO_EMU_THEO_RATE_LIMIT]"),
+        click.option("--theo-cache", "theo_cache", type=click.Choice(["on", "off"]), default="on", show_default=True,
+                     envvar=env("THEO_CACHE"), callback=lambda ctx, param, value: value == "on",
+                     help="Theo's semantic cache: an identical completion request answers _cached: true at zero "
+                          "cost until its mode's TTL ends (on by default, as Theo does). [env THEAZO_EMU_THEO_CACHE]"),
         click.option("--allow-private-webhooks", "allow_private_webhooks", is_flag=True, default=False,
                      envvar=env("ALLOW_PRIVATE_WEBHOOKS"),
                      help="Let Theo webhooks call private addresses (loopback, LAN) over http or https; by default "

@@ -49,6 +49,7 @@ JSON: dict[str, frozenset[str]] = {table: frozenset(columns) for table, columns 
     "teams": ("members",),
     "theo_audit": ("input_summary", "output_summary"),
     "theo_browser_sessions": ("pages",),
+    "theo_cache": ("entry",),
     "theo_canvases": ("graph", "compiled_manifest", "compiled_steps"),
     "theo_events": ("data",),
     "theo_hooks": ("config",),

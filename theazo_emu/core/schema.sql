@@ -1200,6 +1200,16 @@ CREATE TABLE "theo_skill_runs" (
 );
 CREATE INDEX "idx_theo_skill_runs_tenant_id"
     ON "theo_skill_runs" ("tenant", "id");
+CREATE TABLE "theo_cache" (
+   "tenant" TEXT,
+   "cache_key" TEXT,
+   "scope" TEXT NOT NULL,
+   "mode" TEXT NOT NULL,
+   "entry" TEXT NOT NULL,
+   "expires_ms" INTEGER NOT NULL,
+   "created_at" TEXT NOT NULL,
+   PRIMARY KEY ("tenant", "cache_key")
+);
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm001_core', 'data/schema.sql');
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm002_clock', 'data/schema.sql');
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm010_secrets_providers', 'data/schema.sql');
@@ -1229,3 +1239,4 @@ INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm125_theo_iframes', 'data/schema.sql');
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm126_delivery_columns', 'data/schema.sql');
 INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm130_theo_events', 'data/schema.sql');
+INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('theazo_emu', 'm131_theo_cache', 'data/schema.sql');

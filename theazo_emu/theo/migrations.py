@@ -283,3 +283,14 @@ def m130_theo_events(db: Database) -> None:
         pk="id", not_null={"tenant", "skill_id", "slug", "trigger", "status", "cost_units", "created_at"},
     )
     db["theo_skill_runs"].create_index(["tenant", "id"])
+
+
+@migrations()
+def m131_theo_cache(db: Database) -> None:
+    # The semantic cache: per tenant, a completion's answer under the digest of what it depends
+    # on (and its scope: the user, or an org key), kept until `expires_ms` on the virtual clock.
+    db["theo_cache"].create(
+        {"tenant": str, "cache_key": str, "scope": str, "mode": str, "entry": str, "expires_ms": int,
+         "created_at": str},
+        pk=("tenant", "cache_key"), not_null={"scope", "mode", "entry", "expires_ms", "created_at"},
+    )

@@ -74,6 +74,8 @@ class Answer:
     tool_calls: tuple[dict[str, Any], ...] = ()  # {name, arguments (JSON text)}
     error: Failure | None = None
     script: str | None = None  # the fixture script that answered, if one did
+    structured: dict[str, Any] | None = None  # data_extraction: the stream's `done.structured_output`
+    cached: bool = False  # served by the semantic cache (cache.py): no tokens, no cost
 
 
 def chunk(content: str, rng: random.Random) -> tuple[str, ...]:

@@ -8,6 +8,9 @@ everything a completion leaves: the conversation (started when the request has n
 is not stateless) and its two messages, the ledger row and the balance (ledger.py), the
 audit entry, and the `completion.created` event; the tokens count against the key's
 per-minute tokens. Ids are drawn in a fixed order, so the same requests give the same ids.
+A cacheable request (cache.py) that no fixture script answers may be served by the semantic
+cache instead of the engine: a new completion, booked at zero tokens and cost, that starts
+no conversation and answers the first request's `conversation_id`.
 """
 
 from __future__ import annotations
@@ -18,10 +21,10 @@ from typing import TYPE_CHECKING, Any
 
 from theazo_emu.core.journal import record_event
 from theazo_emu.core.mock import count_tokens
-from theazo_emu.theo.domain import audit, conversations, engines, events, ledger
+from theazo_emu.theo.domain import audit, cache, conversations, engines, events, ledger
 from theazo_emu.theo.domain.answers import Answer, Ask, Tool
 from theazo_emu.theo.domain.errors import TheoError
-from theazo_emu.theo.domain.mock import generated
+from theazo_emu.theo.domain.mock import generated, persona_name
 from theazo_emu.theo.domain.ratelimit import limiter
 from theazo_emu.theo.domain.scripts import scripted
 from theazo_emu.theo.domain.skills import active
@@ -43,6 +46,7 @@ class Caller:
     key: str | None
     key_id: str
     request: dict[str, Any]
+    org: bool = False  # an org key: its cached answers are its own (cache.py)
 
     @property
     def request_id(self) -> str:
@@ -71,6 +75,7 @@ class Request:
     component_library: str | None = None
     attachments: int = 0
     stream: bool = False
+    cacheable: bool = False  # POST /completions: the semantic cache may answer (cache.py)
 
 
 @dataclass
@@ -89,6 +94,7 @@ class Result:
     balance_units: int | None
     call_ids: tuple[str, ...] = ()  # the ids of the answer's tool calls
     library: str | None = None  # genui: the component library
+    brand: dict[str, Any] | None = None  # the stream's `meta.brand`, when not Theo's own
 
     @property
     def resolved_mode(self) -> str:
@@ -120,7 +126,12 @@ def run(t: "Tenant", caller: Caller, request: Request) -> Result:
               persona=request.persona, branding=request.branding, skills=request.skills, tools=request.tools,
               tool_results=request.tool_results, tool_choice=request.tool_choice, client_tools=request.client_tools,
               image_model=request.image_model, attachments=request.attachments, tenant=t.name)
-    answer = scripted(t, ask) or generated(t.settings.seed, ask)
+    answer = scripted(t, ask)
+    scope = caller.key_id if caller.org else "user"
+    cache_key = cache.key(scope, ask, request.model_overrides) \
+        if answer is None and request.cacheable and t.settings.theo_cache else None
+    hit = cache.lookup(t, cache_key) if cache_key else None
+    answer = hit.answer if hit else answer or generated(t.settings.seed, ask)
     engine = engines.BY_ID[answer.engine]
     failure = answer.error
     if failure is not None and (failure.after_tokens is None or not request.stream):
@@ -130,9 +141,9 @@ def run(t: "Tenant", caller: Caller, request: Request) -> Result:
     now = t.now_ms()
     with store.atomic():
         ident = t.new_id("cmpl")
-        if conversation is None and request.inline_history is None and not request.stateless:
+        if conversation is None and request.inline_history is None and not request.stateless and hit is None:
             conversation = conversations.start(t, request.prompt)
-        artifacts = [_artifact(t, draft) for draft in answer.artifacts]
+        artifacts = hit.artifacts if hit else [_artifact(t, draft) for draft in answer.artifacts]
         call_ids = tuple(t.new_id("call") for _ in answer.tool_calls)
         content = answer.content
         if failure:  # a stream that fails after some tokens: only what it produced is kept and charged
@@ -152,8 +163,10 @@ def run(t: "Tenant", caller: Caller, request: Request) -> Result:
             "id": ident, "tenant": t.name, "key_id": caller.key_id, "kind": "completion",
             "route": caller.request.get("route"), "mode": request.mode, "resolved_mode": answer.resolved_mode, "model": engine.id,
             "prompt_tokens": answer.prompt_tokens, "completion_tokens": answer.completion_tokens,
-            "cost_units": answer.cost_units, "cached": 0, "at_ms": now, "created_at": t.now_iso()})
-        conversation_id = conversation["id"] if conversation else None
+            "cost_units": answer.cost_units, "cached": int(answer.cached), "at_ms": now, "created_at": t.now_iso()})
+        conversation_id = hit.conversation_id if hit else conversation["id"] if conversation else None
+        if cache_key and hit is None:
+            cache.store(t, cache_key, scope, request.mode, answer, artifacts, conversation_id)
         _audit(t, caller, request, answer, ident, conversation_id, failure.status if failure else 200)
         events.emit(t, "completion.created", {
             "completion_id": ident, "conversation_id": conversation_id, "mode": request.mode,
@@ -163,13 +176,25 @@ def run(t: "Tenant", caller: Caller, request: Request) -> Result:
                  resolvedMode=answer.resolved_mode, model=engine.id, stream=request.stream,
                  tokens=answer.prompt_tokens + answer.completion_tokens, costUnits=answer.cost_units)
     return Result(ident, now, t.now_iso(), request.mode, engine, answer, artifacts, conversation_id,
-                  caller.request_id, request.metadata, active(store, request.skills), balance, call_ids, request.component_library)
+                  caller.request_id, request.metadata, active(store, request.skills), balance, call_ids,
+                  request.component_library, brand(request))
+
+
+def brand(request: Request) -> dict[str, Any] | None:
+    """Whom the answer speaks for, when the request asks for another voice than Theo's: a
+    persona (`none` or a system prompt, named by its "You are ..."), or `theo_branding: false`."""
+    if request.persona == "theo" and request.branding:
+        return None
+    persona = request.persona if request.persona in ("theo", "none") else "custom"
+    name = "Theo" if persona == "theo" else persona_name(request.persona)
+    return {"name": name, "persona": persona, "theo_branding": request.branding}
 
 
 def usage(answer: Answer) -> dict[str, Any]:
-    return {"cost_cents": engines.cents(answer.cost_units), "prompt_tokens": answer.prompt_tokens,
-            "completion_tokens": answer.completion_tokens,
-            "total_tokens": answer.prompt_tokens + answer.completion_tokens}
+    counted = {"cost_cents": engines.cents(answer.cost_units), "prompt_tokens": answer.prompt_tokens,
+               "completion_tokens": answer.completion_tokens,
+               "total_tokens": answer.prompt_tokens + answer.completion_tokens}
+    return {**counted, "cached": True} if answer.cached else counted
 
 
 def _artifact(t: "Tenant", draft: dict[str, Any]) -> dict[str, Any]:

@@ -2,9 +2,10 @@
 
 theo-api.md §3.4 and the billing pages: every completion is charged from the one price
 table (engines.py) in units of 1/10,000 cent; GET /usage is an aggregate of these rows
-(totals, by mode, by model), so it always agrees with the completions' own `usage`.
-A tenant may have a credit balance (set through /_emu/theo/account or fixtures; none by
-default, as Theo's test keys are not billed): a completion asked for with a balance at or
+(totals, by mode, by model), so it always agrees with the completions' own `usage`; a
+completion the semantic cache served is a row at zero tokens and cost, counted in
+`cache_hits`. A tenant may have a credit balance (set through /_emu/theo/account or
+fixtures; none by default, as Theo's test keys are not billed): a completion asked for with a balance at or
 below zero is refused with 402 `insufficient_credits`; a charge that takes the balance
 below the threshold ($5.00 unless set) emits `credits.low` once, until the balance is
 raised above it again. Owns the theo_ledger and theo_credits tables.
@@ -80,7 +81,8 @@ def usage(t: "Tenant", start_ms: int, end_ms: int) -> dict[str, Any]:
     """Totals, by resolved mode and by model, of the completions booked in [start, end]."""
     rows = t.store.select(
         "SELECT resolved_mode, model, COUNT(*) AS requests, SUM(prompt_tokens) AS prompt_tokens, "
-        "SUM(completion_tokens) AS completion_tokens, SUM(cost_units) AS cost_units FROM theo_ledger "
+        "SUM(completion_tokens) AS completion_tokens, SUM(cost_units) AS cost_units, SUM(cached) AS cache_hits "
+        "FROM theo_ledger "
         "WHERE tenant = :tenant AND at_ms BETWEEN :start AND :end GROUP BY resolved_mode, model "
         "ORDER BY resolved_mode, model", start=start_ms, end=end_ms)
     totals = _sum(rows)
@@ -97,4 +99,5 @@ def _sum(rows: list[dict[str, Any]]) -> dict[str, Any]:
     prompt = sum(r["prompt_tokens"] for r in rows)
     completion = sum(r["completion_tokens"] for r in rows)
     return {"requests": sum(r["requests"] for r in rows), "prompt_tokens": prompt, "completion_tokens": completion,
-            "total_tokens": prompt + completion, "cost_cents": cents(sum(r["cost_units"] for r in rows))}
+            "total_tokens": prompt + completion, "cost_cents": cents(sum(r["cost_units"] for r in rows)),
+            "cache_hits": sum(r["cache_hits"] for r in rows)}

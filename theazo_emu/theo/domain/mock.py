@@ -3,6 +3,7 @@
 The default generator, used when no fixture script matches (scripts.py): a pure function of
 the seed and the request (prompt, modes, history, persona, skills, tools and tool results),
 memoised, so identical requests give identical bytes, chunk boundaries included.
+`data_extraction` also answers structured data (`extracted`).
 
 On /chat/completions the client runs the tools (`client_tools`): when tools are offered
 and the turn has no tool result yet, the default generator calls the tools the prompt
@@ -14,6 +15,7 @@ arguments built from their JSON Schema; given the results, it answers from them.
 from __future__ import annotations
 
 import json
+import math
 import random
 import re
 from functools import lru_cache
@@ -37,9 +39,9 @@ def _generated(seed: int, ask: Ask) -> Answer:
     used = () if ask.client_tools else tuple(t for t in ask.tools if _names(t) & _words(ask.prompt))
     body, artifacts = _body(ask, rng, topic)
     lead = []
-    persona_name = _persona_name(ask.persona)
-    if persona_name:
-        lead.append(f"{persona_name} here.")
+    speaker = persona_name(ask.persona)
+    if speaker:
+        lead.append(f"{speaker} here.")
     if ask.history:
         lead.append(f"Continuing our conversation (turn {ask.turn}).")
     if ask.tool_results:
@@ -56,7 +58,44 @@ def _generated(seed: int, ask: Ask) -> Answer:
     follow_ups = ({"label": "Go deeper", "prompt": f"Go deeper on {topic}"},
                   {"label": (label := rng.choice(("Give an example", "Summarize it", "Show the trade-offs"))),
                    "prompt": f"{label}: {topic}"})
-    return finish(ask, rng, content, tools_used=server_tools(ask, used), artifacts=artifacts, follow_ups=follow_ups)
+    structured = extracted(ask.prompt) if ask.resolved_mode == "data_extraction" else None
+    return finish(ask, rng, content, tools_used=server_tools(ask, used), artifacts=artifacts, follow_ups=follow_ups,
+                  structured=structured)
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if math.isinf(number):
+        raise ValueError(f"number out of range: {text[:40]}")
+    return number
+
+
+def _constant(name: str) -> float:
+    raise ValueError(f"{name} is not JSON")
+
+
+_STRICT = json.JSONDecoder(parse_float=_finite, parse_constant=_constant)  # what a JSON answer can carry
+_KEY = re.compile(r"([A-Za-z][A-Za-z0-9_ ]{0,60}):\s+")
+
+
+def extracted(prompt: str) -> dict[str, Any]:
+    """What `data_extraction` extracts (the stream's `done.structured_output`): the JSON value
+    the prompt holds (`parse_error` when it does not parse), else its `name: value` pairs
+    (separated by commas, semicolons or lines), else its text."""
+    starts = [i for i in (prompt.find("{"), prompt.find("[")) if i >= 0]
+    if starts:
+        try:
+            return {"type": "json", "data": _STRICT.raw_decode(prompt[min(starts):])[0]}
+        except ValueError as exc:
+            return {"type": "json", "data": None, "parse_error": str(exc)}
+        except RecursionError:
+            return {"type": "json", "data": None, "parse_error": "JSON nested too deeply"}
+    pairs = {}
+    for segment in re.split(r"[,;\n]", prompt):
+        keys = list(_KEY.finditer(segment))
+        if keys:
+            pairs[keys[-1].group(1).strip().lower().replace(" ", "_")] = segment[keys[-1].end():].strip()
+    return {"type": "json", "data": pairs or {"text": prompt.strip()}}
 
 
 _OPENERS = {
@@ -195,7 +234,8 @@ def _names(tool: Tool) -> set[str]:
     return _words(tool.name.replace("_", " ").replace("-", " "))
 
 
-def _persona_name(persona: str) -> str | None:
+def persona_name(persona: str) -> str | None:
+    """The name a system prompt gives its persona ("You are Ava, ..."), if it gives one."""
     if persona in ("theo", "none"):
         return None
     match = re.search(r"\byou are ([A-Z][\w-]*)", persona, re.I)

@@ -1,8 +1,10 @@
 """A completion on the wire: Theo's envelope and stream, and the OpenAI-compatible ones.
 
-theo-api.md §2.3-§2.6. `completion_body` is the native answer; `native_frames` the native
-stream (`thinking`, `meta` (with `routing`), `skills`, `genui_meta`, one `tool` per tool, one `artifact` per
-artifact, the `token`s, then `done`, or an `error` event after a scripted failure's
+theo-api.md §2.3-§2.6. `completion_body` is the native answer (with `_cached: true` when the
+semantic cache served it); `native_frames` the native stream (`thinking`, `meta` (with
+`routing`, and `brand` when the request asks for another voice), `skills`, `genui_meta`,
+one `tool` per tool, one `artifact` per artifact, the `token`s, then `done` (with
+`structured_output` for `data_extraction`), or an `error` event after a scripted failure's
 tokens), whose tokens join to `done.content`. `openai_body` is the `chat.completion`
 envelope (`format: "openai"` and /chat/completions) and `openai_frames` its
 `chat.completion.chunk` stream, data-only frames ending with `data: [DONE]` (no Theo event
@@ -16,6 +18,7 @@ from typing import Any
 
 from theazo_emu.core.sse import Frame
 from theazo_emu.theo.domain import engines
+from theazo_emu.theo.domain.answers import Answer
 from theazo_emu.theo.domain.completion import Result, usage
 from theazo_emu.theo.domain.errors import error_body
 
@@ -34,7 +37,12 @@ def completion_body(result: Result) -> dict[str, Any]:
         body["skills_active"] = list(result.skills)
     if answer.resolved_mode == "genui":
         body["genui_code"] = answer.content
-    return body
+    return cached(body, answer)
+
+
+def cached(body: dict[str, Any], answer: Answer) -> dict[str, Any]:
+    """The body, marked `_cached: true` when the semantic cache served it (the docs' flag)."""
+    return {**body, "_cached": True} if answer.cached else body
 
 
 def routing(result: Result) -> dict[str, Any]:
@@ -50,7 +58,8 @@ def native_frames(result: Result) -> list[Frame]:
     frames = [Frame("thinking", "", None), Frame("meta", {
         "id": result.id, "mode": result.mode, "resolved_mode": answer.resolved_mode,
         "model": engines.model_to_api(result.engine), "tools": list(answer.tools_used), "artifacts": result.artifacts,
-        "routing": routing(result), "conversation_id": result.conversation_id, "request_id": result.request_id}, None)]
+        "routing": routing(result), "conversation_id": result.conversation_id, "request_id": result.request_id,
+        **({"brand": result.brand} if result.brand else {})}, None)]
     if result.skills:
         frames.append(Frame("skills", {"active": list(result.skills)}, None))
     if answer.resolved_mode == "genui":
@@ -73,7 +82,9 @@ def native_frames(result: Result) -> list[Frame]:
         done["skills_active"] = list(result.skills)
     if answer.resolved_mode == "genui":
         done["genui_code"] = answer.content
-    frames.append(Frame("done", done, None))
+    if answer.structured is not None:
+        done["structured_output"] = answer.structured
+    frames.append(Frame("done", cached(done, answer), None))
     return frames
 
 
@@ -106,11 +117,11 @@ def openai_body(result: Result) -> dict[str, Any]:
                                else answer.content}
     if answer.tool_calls:
         message["tool_calls"] = _tool_calls(result)
-    return {"id": chat_id(result), "object": "chat.completion", "created": result.created_ms // 1000,
-            "model": result.engine.id,
-            "choices": [{"index": 0, "message": message, "logprobs": None,
-                         "finish_reason": "tool_calls" if answer.tool_calls else "stop"}],
-            "usage": _openai_usage(result), "theo_metadata": _metadata(result)}
+    return cached({"id": chat_id(result), "object": "chat.completion", "created": result.created_ms // 1000,
+                   "model": result.engine.id,
+                   "choices": [{"index": 0, "message": message, "logprobs": None,
+                                "finish_reason": "tool_calls" if answer.tool_calls else "stop"}],
+                   "usage": _openai_usage(result), "theo_metadata": _metadata(result)}, answer)
 
 
 def openai_frames(result: Result, include_usage: bool) -> list[Frame]:

@@ -6,6 +6,7 @@ checks the conversation and the credits, asks the mock engine and books the comp
 frame whole in one write, closing after `done` (or a scripted `error` event); errors found
 before it starts are ordinary JSON errors. `format: "openai"` answers the `chat.completion`
 envelope, or when streaming its `chat.completion.chunk` frames ending in `data: [DONE]`.
+Only this route is served by the semantic cache (theo/domain/cache.py).
 """
 
 from __future__ import annotations
@@ -29,14 +30,17 @@ def _request(body: CreateCompletion) -> Request:
         branding=body.theo_branding, skills=tuple(dict.fromkeys(body.skills or ())),
         tools=tuple(Tool(t.name, t.description, json.dumps(t.input_schema or {}, sort_keys=True)) for t in body.tools or ()),
         model_overrides=dict(body.model_overrides or {}), metadata=body.metadata, image_model=body.image_model,
-        component_library=body.component_library, attachments=len(body.attachments or ()), stream=body.stream)
+        component_library=body.component_library, attachments=len(body.attachments or ()), stream=body.stream,
+        cacheable=body.conversation_id is None and body.conversation is None)
 
 
 async def create_completion(ctx: Ctx):  # noqa: ANN201 (JSON, or an SSE stream)
     """Run a prompt through the (mocked) orchestration: JSON, or SSE with `stream: true`."""
     body: CreateCompletion = ctx.body
     request = _request(body)
-    result = run(ctx.t, Caller(ctx.key, key_facts(ctx)[1], request_facts(ctx)), request)
+    row, key_id = key_facts(ctx)
+    org = row is not None and row["scope"] == "org"
+    result = run(ctx.t, Caller(ctx.key, key_id, request_facts(ctx), org), request)
     if body.format == "openai":
         if body.stream:
             return stream(ctx, openai_frames(result, bool(body.stream_options and body.stream_options.include_usage)))

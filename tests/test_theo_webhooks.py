@@ -180,13 +180,14 @@ def test_a_5xx_is_retried_with_backoff_on_the_virtual_clock_and_a_4xx_is_not(cli
         made = create(client, key, flaky.url, ["key.created"])
         client.post("/api/v1/keys", headers=bearer(key), json={})
         flaky.wait_for(1)
-        rows = deliveries(client, key, made["id"], 0)
+        deliveries(client, key, made["id"], 1)  # a retry is timed from the attempt's settling: wait for it
         assert len(flaky.requests) == 1
         advance(client, 9)
         time.sleep(0.1)
         assert len(flaky.requests) == 1  # the first retry is due after 10 s
         advance(client, 1)
         flaky.wait_for(2)
+        deliveries(client, key, made["id"], 2)
         advance(client, 60)
         flaky.wait_for(3)
         rows = deliveries(client, key, made["id"], 3)  # each attempt is a row once settled

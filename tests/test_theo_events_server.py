@@ -6,14 +6,13 @@ running as the clock is advanced from the command line."""
 from __future__ import annotations
 
 import json
-import time
 
 import httpx
 import pytest
 from click.testing import CliRunner
 from conftest import START, serve_process
 from receiver import receiver
-from theo_support import bearer, theo_key
+from theo_support import bearer, settled_deliveries, theo_key
 
 from theazo_emu.cli.main import main
 
@@ -27,12 +26,7 @@ def _cli(*args: str) -> dict:
 
 
 def _log(url: str, key: str, webhook_id: str, count: int) -> list[dict]:
-    deadline = time.monotonic() + 10
-    while True:
-        rows = httpx.get(f"{url}/api/v1/webhooks/{webhook_id}/deliveries", headers=bearer(key)).json()["deliveries"]
-        if len(rows) >= count or time.monotonic() > deadline:
-            return rows
-        time.sleep(0.02)
+    return settled_deliveries(lambda path: httpx.get(url + path, headers=bearer(key)), webhook_id, count)
 
 
 def test_a_failing_receiver_leaves_one_failed_row_per_attempt_then_the_success():

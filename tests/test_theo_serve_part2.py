@@ -10,14 +10,13 @@ import hashlib
 import hmac
 import io
 import struct
-import time
 import wave
 
 import httpx
 import pytest
 from conftest import START, serve_process
 from receiver import receiver
-from theo_support import bearer
+from theo_support import bearer, settled_deliveries
 
 pytestmark = pytest.mark.server
 KEY = "theo_sk_test_serve_part2"
@@ -33,15 +32,6 @@ def _signed(secret: str, request) -> dict:  # noqa: ANN001
 
 def _advance(url: str, seconds: float) -> None:
     assert httpx.post(f"{url}/_emu/clock/advance", json={"seconds": seconds}, timeout=30).status_code == 200
-
-
-def _settled_log(http: httpx.Client, webhook_id: str, count: int) -> list[dict]:
-    """The endpoint's delivery log once it holds `count` attempts (5 s at most)."""
-    deadline = time.monotonic() + 5
-    while len(rows := http.get(f"/api/v1/webhooks/{webhook_id}/deliveries").json()["deliveries"]) < count:
-        assert time.monotonic() < deadline, rows
-        time.sleep(0.02)
-    return rows
 
 
 def _wav(seconds: float) -> bytes:
@@ -78,7 +68,7 @@ def test_webhooks_jobs_and_audio_over_the_wire():
         event = _signed(secret, second)
         assert event["type"] == "job.completed" and event["data"]["job_id"] == job_id
         # the log holds settled attempts: the receiver has the request a moment before the server has its answer
-        rows = _settled_log(http, made.json()["id"], 2)
+        rows = settled_deliveries(http.get, made.json()["id"], 2)
         assert [r["event_type"] for r in rows] == ["job.completed", "completion.created"]
 
         speech = http.post("/api/v1/audio/tts", json={"text": "Hello from a real socket."})

@@ -11,7 +11,7 @@ import time
 import pytest
 from conftest import START, advance
 from receiver import dead_url, receiver
-from theo_support import bearer, complete, theo_error, theo_key
+from theo_support import bearer, complete, settled_deliveries, theo_error, theo_key
 
 from theazo_emu import create_app
 from theazo_emu.settings import Settings
@@ -48,12 +48,7 @@ def signed_by(secret: str, request) -> bool:  # noqa: ANN001
 
 def deliveries(client, key, webhook_id, count=1, timeout=10.0) -> list[dict]:  # noqa: ANN001
     """The webhook's deliveries once `count` have settled (not pending or sending)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        rows = client.get(f"/api/v1/webhooks/{webhook_id}/deliveries", headers=bearer(key)).json()["deliveries"]
-        if sum(r["status"] in ("success", "failed") for r in rows) >= count or time.monotonic() > deadline:
-            return rows
-        time.sleep(0.01)
+    return settled_deliveries(lambda path: client.get(path, headers=bearer(key)), webhook_id, count, timeout)
 
 
 def test_create_shows_the_signing_secret_once_and_stores_it_sealed(client, emu):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import itertools
 import json
-from typing import Any
+import time
+from typing import Any, Callable
 
 _keys = itertools.count(1)
 
@@ -15,6 +16,19 @@ def theo_key(name: str = "key") -> str:
 
 def bearer(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
+
+
+def settled_deliveries(get: Callable[[str], Any], webhook_id: str, count: int = 1,
+                       timeout: float = 10.0) -> list[dict]:
+    """A webhook's delivery log (`get(path)` fetches it) once `count` attempts have settled, or
+    as it stands after `timeout`: a receiver has a request a moment before the server has its
+    answer, so a test that read the log at once would race it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        rows = get(f"/api/v1/webhooks/{webhook_id}/deliveries").json()["deliveries"]
+        if sum(r["status"] in ("success", "failed") for r in rows) >= count or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.01)
 
 
 def theo_error(response: Any, status: int, code: str) -> dict:
